@@ -1,0 +1,61 @@
+"""ophyd-async devices for the lab's instruments, and the transports that reach them.
+
+Device classes hold logic and limits; drivers are the codecs of each instrument's
+protocol; transports move bytes. Swap the transport in the lab config, not the device.
+"""
+
+from devices._clock import Clock, WallClock
+from devices._errors import (
+    DeviceDisconnected,
+    DeviceError,
+    DeviceFault,
+    DeviceTimeout,
+    LimitViolation,
+    ProtocolError,
+    UnitError,
+)
+from devices._quantity import Range, format_quantity, magnitude, parse_quantity
+from devices._transport import InProcessTransport, Transport
+from devices.robotic_arm import AsciiArmDriver, ArmDriver, Gripper, RoboticArm
+from devices.spectrometer import AsciiSpectrometerDriver, Spectrometer, SpectrometerDriver
+from devices.synthesis_station import (
+    AsciiStationDriver,
+    Heater,
+    Pump,
+    StationDriver,
+    Stirrer,
+    SynthesisStation,
+)
+from devices.timer import Timer
+
+__all__ = [
+    "ArmDriver",
+    "AsciiArmDriver",
+    "AsciiSpectrometerDriver",
+    "AsciiStationDriver",
+    "Clock",
+    "DeviceDisconnected",
+    "DeviceError",
+    "DeviceFault",
+    "DeviceTimeout",
+    "Gripper",
+    "Heater",
+    "InProcessTransport",
+    "LimitViolation",
+    "ProtocolError",
+    "Pump",
+    "Range",
+    "RoboticArm",
+    "Spectrometer",
+    "SpectrometerDriver",
+    "StationDriver",
+    "Stirrer",
+    "SynthesisStation",
+    "Timer",
+    "Transport",
+    "UnitError",
+    "WallClock",
+    "format_quantity",
+    "magnitude",
+    "parse_quantity",
+]

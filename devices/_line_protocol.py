@@ -1,0 +1,39 @@
+"""The reply grammar shared by our ASCII instruments: ``OK [payload]`` or ``ERR <text>``."""
+
+from __future__ import annotations
+
+from devices._errors import DeviceFault, ProtocolError
+from devices._transport import Transport
+
+
+class LineChannel:
+    """Sends commands over a transport and turns replies into payloads or typed errors."""
+
+    def __init__(self, transport: Transport, device: str, timeout: float = 5.0) -> None:
+        self.transport = transport
+        self.device = device
+        self.timeout = timeout
+
+    async def connect(self) -> None:
+        await self.transport.connect()
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+    async def call(self, command: str, timeout: float | None = None) -> str:
+        """Send ``command``; return the reply's payload ('' for a bare ``OK``)."""
+        reply = (await self.transport.request(command, timeout or self.timeout)).strip()
+        if reply == "OK":
+            return ""
+        if reply.startswith("OK "):
+            return reply[3:]
+        if reply.startswith("ERR"):
+            raise DeviceFault(self.device, reply[3:].strip() or "unspecified error", command)
+        raise ProtocolError(self.device, f"unexpected reply {reply[:80]!r}", command)
+
+    async def number(self, command: str) -> float:
+        payload = await self.call(command)
+        try:
+            return float(payload)
+        except ValueError:
+            raise ProtocolError(self.device, f"expected a number, got {payload[:80]!r}", command) from None

@@ -1,0 +1,49 @@
+"""Transports carry one request line to an instrument and bring its reply line back.
+
+Device classes and codecs never know which transport they run over; the lab config
+chooses. ``InProcessTransport`` calls a simulator's handler directly; the serial and OPC UA
+transports plug in behind the same :class:`Transport` protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from devices._errors import DeviceDisconnected, DeviceTimeout
+
+
+class Transport(Protocol):
+    name: str
+
+    async def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def request(self, line: str, timeout: float) -> str: ...
+
+
+class InProcessTransport:
+    """Hands each line to an in-process handler (a simulator's firmware)."""
+
+    def __init__(self, handler: Callable[[str], Awaitable[str]], name: str) -> None:
+        self._handler = handler
+        self.name = name
+        self._connected = False
+        self._lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        self._connected = True
+
+    async def close(self) -> None:
+        self._connected = False
+
+    async def request(self, line: str, timeout: float) -> str:
+        if not self._connected:
+            raise DeviceDisconnected(self.name, "not connected", line)
+        async with self._lock:  # one request in flight, as on a serial line
+            try:
+                return await asyncio.wait_for(self._handler(line), timeout)
+            except TimeoutError:
+                raise DeviceTimeout(self.name, f"no reply within {timeout:g} s", line) from None

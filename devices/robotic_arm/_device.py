@@ -1,0 +1,79 @@
+"""A pick-and-place robotic arm as an ophyd-async device."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+
+from bluesky.protocols import Movable
+from ophyd_async.core import (
+    DEFAULT_TIMEOUT,
+    AsyncStatus,
+    StandardReadable,
+    soft_signal_r_and_setter,
+)
+from ophyd_async.core import StandardReadableFormat as Format
+
+from devices._errors import DeviceFault, LimitViolation
+from devices.robotic_arm._driver import ArmDriver
+
+
+class Gripper(StandardReadable, Movable[str]):
+    """``bps.mv(arm.gripper, "closed")`` picks up the vial under the arm."""
+
+    def __init__(
+        self, driver: ArmDriver, refresh: Callable[[], Awaitable[None]], name: str = ""
+    ) -> None:
+        self._driver = driver
+        self._refresh = refresh
+        super().__init__(name=name)
+
+    @AsyncStatus.wrap
+    async def set(self, value: str) -> None:
+        if value not in ("open", "closed"):
+            raise LimitViolation(self.name, f"gripper state must be 'open' or 'closed', not {value!r}")
+        try:
+            await (self._driver.grip() if value == "closed" else self._driver.release())
+        finally:
+            await self._refresh()
+
+
+class RoboticArm(StandardReadable, Movable[str]):
+    """Moves between named locations; refuses any location it was not configured to reach."""
+
+    def __init__(self, driver: ArmDriver, reachable: Iterable[str], name: str = "") -> None:
+        self.driver = driver
+        self.reachable = frozenset(reachable)
+        with self.add_children_as_readables(Format.HINTED_SIGNAL):
+            self.location, self._set_location = soft_signal_r_and_setter(str, "")
+        with self.add_children_as_readables():
+            self.holding, self._set_holding = soft_signal_r_and_setter(str, "")
+        self.gripper = Gripper(driver, self.refresh)
+        super().__init__(name=name)
+
+    async def connect(
+        self, mock: bool = False, timeout: float = DEFAULT_TIMEOUT, force_reconnect: bool = False
+    ) -> None:
+        await super().connect(mock=mock, timeout=timeout, force_reconnect=force_reconnect)
+        if mock:
+            return
+        await self.driver.connect()
+        known = set(await self.driver.locations())
+        missing = self.reachable - known
+        if missing:
+            raise DeviceFault(self.name, f"configured locations unknown to the arm: {sorted(missing)}")
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        self._set_location(await self.driver.position())
+        self._set_holding(await self.driver.held() or "")
+
+    @AsyncStatus.wrap
+    async def set(self, value: str) -> None:
+        if value not in self.reachable:
+            raise LimitViolation(
+                self.name, f"location {value!r} is not reachable; known: {sorted(self.reachable)}"
+            )
+        try:
+            await self.driver.move(value)
+        finally:
+            await self.refresh()

@@ -1,0 +1,56 @@
+"""Codec of the arm's ASCII command set (docs/protocols/robotic_arm.md)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from devices._line_protocol import LineChannel
+from devices._transport import Transport
+
+
+class ArmDriver(Protocol):
+    """What a :class:`RoboticArm` needs from an instrument, whatever the wire."""
+
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+    async def identify(self) -> str: ...
+    async def locations(self) -> list[str]: ...
+    async def move(self, location: str) -> None: ...
+    async def position(self) -> str: ...
+    async def grip(self) -> None: ...
+    async def release(self) -> None: ...
+    async def held(self) -> str | None: ...
+
+
+class AsciiArmDriver:
+    def __init__(self, transport: Transport, device: str, move_timeout: float = 120.0) -> None:
+        self._io = LineChannel(transport, device)
+        self._move_timeout = move_timeout
+
+    async def connect(self) -> None:
+        await self._io.connect()
+
+    async def close(self) -> None:
+        await self._io.close()
+
+    async def identify(self) -> str:
+        return await self._io.call("*IDN?")
+
+    async def locations(self) -> list[str]:
+        return [s for s in (await self._io.call("LOCS?")).split(",") if s]
+
+    async def move(self, location: str) -> None:
+        await self._io.call(f"MOVE {location}", timeout=self._move_timeout)
+
+    async def position(self) -> str:
+        return await self._io.call("POS?")
+
+    async def grip(self) -> None:
+        await self._io.call("GRIP", timeout=self._move_timeout)
+
+    async def release(self) -> None:
+        await self._io.call("RELEASE", timeout=self._move_timeout)
+
+    async def held(self) -> str | None:
+        reply = await self._io.call("HELD?")
+        return None if reply == "NONE" else reply

@@ -1,0 +1,71 @@
+"""A UV-Vis spectrometer as an ophyd-async detector-like readable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pint
+from bluesky.protocols import Movable, Triggerable
+from ophyd_async.core import (
+    DEFAULT_TIMEOUT,
+    Array1D,
+    AsyncStatus,
+    StandardReadable,
+    soft_signal_r_and_setter,
+)
+from ophyd_async.core import StandardReadableFormat as Format
+
+from devices._quantity import Range
+from devices.spectrometer._driver import SpectrometerDriver
+
+
+class IntegrationTime(StandardReadable, Movable[pint.Quantity | str]):
+    """``bps.mv(spectrometer.integration, "100 ms")``, refused outside the detector's range."""
+
+    def __init__(self, driver: SpectrometerDriver, limits: Range, name: str = "") -> None:
+        self._driver = driver
+        self.limits = limits
+        with self.add_children_as_readables(Format.CONFIG_SIGNAL):
+            self.time, self._set_time = soft_signal_r_and_setter(float, 100.0, units="ms")
+        super().__init__(name=name)
+
+    async def refresh(self) -> None:
+        self._set_time(await self._driver.integration())
+
+    @AsyncStatus.wrap
+    async def set(self, value: pint.Quantity | str) -> None:
+        ms = self.limits.check(value, device=self.name, what="integration time")
+        await self._driver.set_integration(ms)
+        await self.refresh()
+
+
+class Spectrometer(StandardReadable, Triggerable):
+    """``trigger()`` acquires one absorbance spectrum of the sample in the holder."""
+
+    def __init__(self, driver: SpectrometerDriver, integration: Range, name: str = "") -> None:
+        self.driver = driver
+        with self.add_children_as_readables():
+            self.absorbance, self._set_absorbance = soft_signal_r_and_setter(
+                Array1D[np.float64], np.zeros(1), units="AU"
+            )
+            self.integration = IntegrationTime(driver, integration)
+        with self.add_children_as_readables(Format.CONFIG_SIGNAL):
+            self.wavelengths, self._set_wavelengths = soft_signal_r_and_setter(
+                Array1D[np.float64], np.zeros(1), units="nm"
+            )
+        super().__init__(name=name)
+
+    async def connect(
+        self, mock: bool = False, timeout: float = DEFAULT_TIMEOUT, force_reconnect: bool = False
+    ) -> None:
+        await super().connect(mock=mock, timeout=timeout, force_reconnect=force_reconnect)
+        if mock:
+            return
+        await self.driver.connect()
+        wavelengths = await self.driver.wavelengths()
+        self._set_wavelengths(wavelengths)
+        self._set_absorbance(np.zeros_like(wavelengths))
+        await self.integration.refresh()
+
+    @AsyncStatus.wrap
+    async def trigger(self) -> None:
+        self._set_absorbance(await self.driver.acquire())

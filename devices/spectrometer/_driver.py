@@ -1,0 +1,65 @@
+"""Codec of the spectrometer's ASCII command set (docs/protocols/spectrometer.md)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from devices._errors import ProtocolError
+from devices._line_protocol import LineChannel
+from devices._transport import Transport
+
+
+class SpectrometerDriver(Protocol):
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+    async def identify(self) -> str: ...
+    async def wavelengths(self) -> np.ndarray: ...
+    async def set_integration(self, ms: float) -> None: ...
+    async def integration(self) -> float: ...
+    async def acquire(self) -> np.ndarray: ...
+
+
+class AsciiSpectrometerDriver:
+    def __init__(self, transport: Transport, device: str, acquire_timeout: float = 60.0) -> None:
+        self._io = LineChannel(transport, device)
+        self._device = device
+        self._acquire_timeout = acquire_timeout
+
+    async def connect(self) -> None:
+        await self._io.connect()
+
+    async def close(self) -> None:
+        await self._io.close()
+
+    async def identify(self) -> str:
+        return await self._io.call("*IDN?")
+
+    async def wavelengths(self) -> np.ndarray:
+        reply = await self._io.call("WL?")
+        try:
+            start, step, n = reply.split(",")
+            return float(start) + float(step) * np.arange(int(n))
+        except ValueError:
+            raise ProtocolError(self._device, f"bad wavelength axis {reply!r}", "WL?") from None
+
+    async def set_integration(self, ms: float) -> None:
+        await self._io.call(f"INT {ms:.3f}")
+
+    async def integration(self) -> float:
+        return await self._io.number("INT?")
+
+    async def acquire(self) -> np.ndarray:
+        await self._io.call("ACQ", timeout=self._acquire_timeout)
+        reply = await self._io.call("DATA?")
+        try:
+            count, values = reply.split(" ", 1)
+            data = np.array([float(v) for v in values.split(",")])
+        except ValueError:
+            raise ProtocolError(self._device, "malformed data block", "DATA?") from None
+        if data.size != int(count):
+            raise ProtocolError(
+                self._device, f"data block says {count} points, carries {data.size}", "DATA?"
+            )
+        return data

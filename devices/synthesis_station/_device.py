@@ -1,0 +1,176 @@
+"""A synthesis station (pumps, heater, stirrer) as ophyd-async devices.
+
+Each part is its own movable child, so a plan says ``bps.mv(station.heater, "60 degC")``.
+Limits live on the parts and are checked before any command is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pint
+from bluesky.protocols import Movable, Stoppable
+from ophyd_async.core import (
+    DEFAULT_TIMEOUT,
+    AsyncStatus,
+    DeviceVector,
+    StandardReadable,
+    soft_signal_r_and_setter,
+)
+from ophyd_async.core import StandardReadableFormat as Format
+
+from devices._clock import Clock
+from devices._errors import DeviceFault, LimitViolation
+from devices._quantity import Range, magnitude
+from devices.synthesis_station._driver import StationDriver
+
+
+class Pump(StandardReadable, Movable[pint.Quantity | str]):
+    """``set(volume)`` dispenses that volume of the pump's reagent into the vial in the slot."""
+
+    def __init__(
+        self, driver: StationDriver, index: int, reagent: str, rate: Range, name: str = ""
+    ) -> None:
+        self._driver = driver
+        self.index = index
+        self.reagent = reagent
+        self.rate_range = rate
+        self.rate_ml_min = rate.high
+        with self.add_children_as_readables():
+            self.level, self._set_level = soft_signal_r_and_setter(float, 0.0, units="mL")
+        super().__init__(name=name)
+
+    async def refresh(self) -> None:
+        self._set_level(await self._driver.level(self.index))
+
+    @AsyncStatus.wrap
+    async def set(self, value: pint.Quantity | str, rate: pint.Quantity | str | None = None) -> None:
+        volume = Range(0.0, float("inf"), "mL").check(value, device=self.name, what="volume")
+        ml_min = self.rate_ml_min
+        if rate is not None:
+            ml_min = self.rate_range.check(rate, device=self.name, what="dispense rate")
+        level = await self._driver.level(self.index)
+        if volume > level + 1e-9:
+            raise LimitViolation(
+                self.name, f"needs {volume:g} mL of {self.reagent}, reservoir holds {level:g} mL"
+            )
+        try:
+            await self._driver.dispense(self.index, volume, ml_min)
+        finally:
+            await self.refresh()
+
+
+class Heater(StandardReadable, Movable[pint.Quantity | str]):
+    """``set(T)`` changes the setpoint and completes when the block has settled there."""
+
+    def __init__(
+        self, driver: StationDriver, clock: Clock, limits: Range, tolerance_c: float = 0.5,
+        settle_timeout_s: float = 3600.0, name: str = "",
+    ) -> None:
+        self._driver = driver
+        self._clock = clock
+        self.limits = limits
+        self.tolerance_c = tolerance_c
+        self.settle_timeout_s = settle_timeout_s
+        with self.add_children_as_readables(Format.HINTED_SIGNAL):
+            self.temperature, self._set_temperature = soft_signal_r_and_setter(
+                float, 25.0, units="degC", getter=driver.temperature
+            )
+        with self.add_children_as_readables(Format.CONFIG_SIGNAL):
+            self.setpoint, self._set_setpoint = soft_signal_r_and_setter(float, 25.0, units="degC")
+        super().__init__(name=name)
+
+    @AsyncStatus.wrap
+    async def set(self, value: pint.Quantity | str) -> None:
+        target = self.limits.check(value, device=self.name, what="temperature")
+        await self._driver.set_temperature(target)
+        self._set_setpoint(target)
+        start = self._clock.now()
+        while abs(await self._driver.temperature() - target) > self.tolerance_c:
+            if self._clock.now() - start > self.settle_timeout_s:
+                raise DeviceFault(
+                    self.name, f"did not reach {target:g} degC within {self.settle_timeout_s:g} s"
+                )
+            await self._clock.sleep(2.0)
+
+
+class Stirrer(StandardReadable, Movable[pint.Quantity | str]):
+    def __init__(self, driver: StationDriver, limits: Range, name: str = "") -> None:
+        self._driver = driver
+        self.limits = limits
+        with self.add_children_as_readables():
+            self.speed, self._set_speed = soft_signal_r_and_setter(float, 0.0, units="rpm")
+        super().__init__(name=name)
+
+    @AsyncStatus.wrap
+    async def set(self, value: pint.Quantity | str) -> None:
+        rpm = magnitude(value, "rpm", device=self.name, what="stir speed")
+        if rpm != 0:  # off is always allowed
+            self.limits.check(value, device=self.name, what="stir speed")
+        await self._driver.set_stir(rpm)
+        self._set_speed(await self._driver.stir())
+
+
+class SynthesisStation(StandardReadable, Stoppable):
+    """Pumps (one per reagent), a heater and a stirrer around one vial slot."""
+
+    def __init__(
+        self,
+        driver: StationDriver,
+        clock: Clock,
+        reagents: Mapping[int, str],
+        vial_capacity: Range,
+        temperature: Range,
+        stir_speed: Range,
+        dispense_rate: Range,
+        name: str = "",
+    ) -> None:
+        self.driver = driver
+        self.vial_capacity = vial_capacity
+        self.pumps = DeviceVector(
+            {i: Pump(driver, i, reagent, dispense_rate) for i, reagent in reagents.items()}
+        )
+        with self.add_children_as_readables():
+            self.heater = Heater(driver, clock, temperature)
+            self.stirrer = Stirrer(driver, stir_speed)
+            self.vial_volume, self._set_vial_volume = soft_signal_r_and_setter(
+                float, 0.0, units="mL"
+            )
+        super().__init__(name=name)
+
+    @property
+    def reagents(self) -> dict[str, Pump]:
+        return {pump.reagent: pump for pump in self.pumps.values()}
+
+    async def connect(
+        self, mock: bool = False, timeout: float = DEFAULT_TIMEOUT, force_reconnect: bool = False
+    ) -> None:
+        await super().connect(mock=mock, timeout=timeout, force_reconnect=force_reconnect)
+        if mock:
+            return
+        await self.driver.connect()
+        wired = await self.driver.pumps()
+        for i, pump in self.pumps.items():
+            if wired.get(i) != pump.reagent:
+                raise DeviceFault(
+                    self.name,
+                    f"pump {i} is configured for {pump.reagent!r} but the station reports "
+                    f"{wired.get(i)!r}",
+                )
+            await pump.refresh()
+
+    async def refresh(self) -> None:
+        vial = await self.driver.vial()
+        self._set_vial_volume(vial[1] if vial else 0.0)
+
+    def pump_for(self, reagent: str) -> Pump:
+        try:
+            return self.reagents[reagent]
+        except KeyError:
+            raise LimitViolation(
+                self.name, f"no pump for reagent {reagent!r}; pumps hold {sorted(self.reagents)}"
+            ) from None
+
+    async def stop(self, success: bool = True) -> None:
+        """Safe state: stirrer off, heater back to ambient setpoint."""
+        await self.driver.stop()

@@ -1,0 +1,86 @@
+"""Codec of the synthesis station's ASCII command set (docs/protocols/synthesis_station.md).
+
+Values cross this boundary in the instrument's own units: mL, mL/min, degC, rpm.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from devices._errors import ProtocolError
+from devices._line_protocol import LineChannel
+from devices._transport import Transport
+
+
+class StationDriver(Protocol):
+    """What a :class:`SynthesisStation` needs from an instrument, whatever the wire."""
+
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+    async def identify(self) -> str: ...
+    async def pumps(self) -> dict[int, str]: ...
+    async def dispense(self, pump: int, volume_ml: float, rate_ml_min: float) -> None: ...
+    async def level(self, pump: int) -> float: ...
+    async def set_temperature(self, celsius: float) -> None: ...
+    async def temperature(self) -> float: ...
+    async def set_stir(self, rpm: float) -> None: ...
+    async def stir(self) -> float: ...
+    async def vial(self) -> tuple[str, float] | None: ...
+    async def stop(self) -> None: ...
+
+
+class AsciiStationDriver:
+    def __init__(self, transport: Transport, device: str, dispense_timeout: float = 600.0) -> None:
+        self._io = LineChannel(transport, device)
+        self._device = device
+        self._dispense_timeout = dispense_timeout
+
+    async def connect(self) -> None:
+        await self._io.connect()
+
+    async def close(self) -> None:
+        await self._io.close()
+
+    async def identify(self) -> str:
+        return await self._io.call("*IDN?")
+
+    async def pumps(self) -> dict[int, str]:
+        reply = await self._io.call("PUMPS?")
+        try:
+            pairs = (item.split("=", 1) for item in reply.split(",") if item)
+            return {int(index): reagent for index, reagent in pairs}
+        except ValueError:
+            raise ProtocolError(self._device, f"bad pump list {reply!r}", "PUMPS?") from None
+
+    async def dispense(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
+        await self._io.call(
+            f"DISP {pump} {volume_ml:.4f} {rate_ml_min:.4f}", timeout=self._dispense_timeout
+        )
+
+    async def level(self, pump: int) -> float:
+        return await self._io.number(f"LEVEL? {pump}")
+
+    async def set_temperature(self, celsius: float) -> None:
+        await self._io.call(f"TEMP {celsius:.3f}")
+
+    async def temperature(self) -> float:
+        return await self._io.number("TEMP?")
+
+    async def set_stir(self, rpm: float) -> None:
+        await self._io.call(f"STIR {rpm:.1f}")
+
+    async def stir(self) -> float:
+        return await self._io.number("STIR?")
+
+    async def vial(self) -> tuple[str, float] | None:
+        reply = await self._io.call("VIAL?")
+        if reply == "NONE":
+            return None
+        try:
+            vial_id, volume = reply.split()
+            return vial_id, float(volume)
+        except ValueError:
+            raise ProtocolError(self._device, f"bad vial reply {reply!r}", "VIAL?") from None
+
+    async def stop(self) -> None:
+        await self._io.call("STOP")

@@ -1,0 +1,177 @@
+"""The campaign file: what to vary, within which bounds, towards which objectives."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pint
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from devices import parse_quantity
+from planners import AbsorbanceAt, LinearConstraint, Objective, Parameter, SearchSpace
+from planners import SpectralDistance, TotalVolume
+from planners.objectives import ObjectiveFunction
+from lab.errors import load_yaml_model
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _quantity(value: Any) -> pint.Quantity:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"{value!r} has no unit; write e.g. '{value} mL'")
+    if not isinstance(value, str):
+        raise ValueError(f"expected a quantity such as '2.5 mL', got {value!r}")
+    return parse_quantity(value)
+
+
+class ParameterConfig(_Model):
+    min: str
+    max: str
+
+    @field_validator("min", "max")
+    @classmethod
+    def _parses(cls, value: Any) -> str:
+        _quantity(value)
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ParameterConfig:
+        low, high = _quantity(self.min), _quantity(self.max)
+        if not low.is_compatible_with(high):
+            raise ValueError(f"min '{low:~P}' and max '{high:~P}' have different dimensions")
+        if low.to(high.units).m >= high.m:
+            raise ValueError(f"min '{low:~P}' must be below max '{high:~P}'")
+        return self
+
+    def parameter(self, name: str) -> Parameter:
+        high = _quantity(self.max)
+        unit = str(high.units)
+        return Parameter(name, unit, float(_quantity(self.min).m_as(unit)), float(high.m))
+
+
+class PlannerConfig(_Model):
+    name: Literal["ax", "sobol", "random"] = "ax"
+    seed: int = 0
+    initialization_trials: int = Field(6, ge=1, description="space-filling trials before BO")
+
+
+class ObjectiveConfig(_Model):
+    name: str = Field(pattern=r"^[A-Za-z_]\w*$")
+    kind: Literal["spectral_distance", "absorbance_at", "total_volume"]
+    minimize: bool = True
+    target: Path | None = Field(None, description="CSV of wavelength_nm,absorbance")
+    wavelength: str | None = None
+
+    @model_validator(mode="after")
+    def _settings(self, info: ValidationInfo) -> ObjectiveConfig:
+        if self.kind == "spectral_distance":
+            if self.target is None:
+                raise ValueError("spectral_distance needs target: a CSV file of the spectrum")
+            base = (info.context or {}).get("base_dir", Path("."))
+            self.target = (base / self.target).resolve()
+            if not self.target.is_file():
+                raise ValueError(f"target file {self.target} not found")
+            read_target(self.target)
+        if self.kind == "absorbance_at":
+            if self.wavelength is None:
+                raise ValueError("absorbance_at needs wavelength, e.g. '560 nm'")
+            if not _quantity(self.wavelength).check("[length]"):
+                raise ValueError(f"wavelength {self.wavelength!r} is not a length")
+        return self
+
+    def function(self) -> ObjectiveFunction:
+        if self.kind == "spectral_distance":
+            assert self.target is not None
+            wl, a = read_target(self.target)
+            return SpectralDistance(wl, a)
+        if self.kind == "absorbance_at":
+            return AbsorbanceAt(float(_quantity(self.wavelength).m_as("nm")))
+        return TotalVolume()
+
+
+def read_target(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        data = np.loadtxt(path, delimiter=",", comments="#", ndmin=2)
+    except ValueError as err:
+        raise ValueError(f"target {path}: not a CSV of wavelength_nm,absorbance ({err})") from None
+    if data.shape[1] != 2 or data.shape[0] < 2:
+        raise ValueError(f"target {path}: expected two columns and at least two rows")
+    return data[:, 0], data[:, 1]
+
+
+_TERM = re.compile(r"^\s*(?:([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*\*\s*)?([A-Za-z_]\w*)\s*$")
+
+
+def parse_constraint(text: str, parameters: dict[str, Parameter]) -> LinearConstraint:
+    """``"cyan + 2*magenta <= 8 mL"`` -> coefficients in each parameter's own unit."""
+    if text.count("<=") != 1:
+        raise ValueError(f"{text!r}: write a linear constraint as 'a + 2*b <= 8 mL'")
+    lhs, rhs = text.split("<=")
+    bound = _quantity(rhs.strip())
+    coefficients: dict[str, float] = {}
+    for term in lhs.replace("-", "+-").split("+"):
+        if not term.strip():
+            continue
+        sign = -1.0 if term.strip().startswith("-") else 1.0
+        match = _TERM.match(term.strip().lstrip("-"))
+        if match is None:
+            raise ValueError(f"{text!r}: cannot read term {term.strip()!r}")
+        coef, name = match.groups()
+        if name not in parameters:
+            raise ValueError(f"{text!r}: unknown parameter {name!r}")
+        unit = pint.get_application_registry().Unit(parameters[name].unit)
+        if not bound.is_compatible_with(unit):
+            raise ValueError(f"{text!r}: {name} is in {unit:~P}, the bound is '{bound:~P}'")
+        factor = float((1.0 * unit).m_as(bound.units))
+        coefficients[name] = coefficients.get(name, 0.0) + sign * float(coef or 1.0) * factor
+    return LinearConstraint(coefficients, float(bound.m))
+
+
+class CampaignConfig(_Model):
+    name: str = Field(pattern=r"^[\w.-]+$")
+    description: str = ""
+    lab: Path | None = Field(None, description="default lab file (relative to this file)")
+    protocol: Path
+    trials: int = Field(20, ge=1)
+    batch_size: int = Field(1, ge=1)
+    planner: PlannerConfig = PlannerConfig()
+    parameters: dict[str, ParameterConfig] = Field(min_length=1)
+    constraints: list[str] = []
+    objectives: list[ObjectiveConfig] = Field(min_length=1)
+
+    @field_validator("lab", "protocol")
+    @classmethod
+    def _relative_to_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        return ((info.context or {}).get("base_dir", Path(".")) / value).resolve()
+
+    @model_validator(mode="after")
+    def _constraints_parse(self) -> CampaignConfig:
+        self.search_space()
+        names = [o.name for o in self.objectives]
+        if len(set(names)) != len(names):
+            raise ValueError(f"objectives: names must be unique, got {names}")
+        return self
+
+    def search_space(self) -> SearchSpace:
+        params = {n: p.parameter(n) for n, p in self.parameters.items()}
+        return SearchSpace(
+            list(params.values()), [parse_constraint(c, params) for c in self.constraints]
+        )
+
+    def objective_specs(self) -> list[Objective]:
+        return [Objective(o.name, o.minimize) for o in self.objectives]
+
+    def definition(self) -> dict[str, Any]:
+        """What makes two runs the same campaign (the trial budget may grow)."""
+        return self.model_dump(mode="json", exclude={"trials", "description", "lab"})
+
+
+def load_campaign(path: str | Path) -> CampaignConfig:
+    return load_yaml_model(CampaignConfig, path)

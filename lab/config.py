@@ -1,0 +1,172 @@
+"""The lab file: which devices, over which transport, where things sit, what is stocked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from devices import Range
+from lab.errors import load_yaml_model
+from protocols._quantity_field import Duration, Speed, Temperature, Volume, VolumeRate
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SimTransport(_Model):
+    """The instrument's simulator, in this process."""
+
+    type: Literal["sim"] = "sim"
+
+
+Transport = Annotated[SimTransport, Field(discriminator="type")]
+
+
+class LocationConfig(_Model):
+    xyz_mm: tuple[float, float, float]
+    role: Literal["place", "source", "waste"] = "place"
+
+
+class ReagentConfig(_Model):
+    stock: Volume
+
+
+def _range(low, high, unit: str) -> Range:  # noqa: ANN001 - pint quantities
+    return Range(float(low.m_as(unit)), float(high.m_as(unit)), unit)
+
+
+class TemperatureRange(_Model):
+    min: Temperature
+    max: Temperature
+
+    def range(self) -> Range:
+        return _range(self.min, self.max, "degC")
+
+
+class SpeedRange(_Model):
+    min: Speed
+    max: Speed
+
+    def range(self) -> Range:
+        return _range(self.min, self.max, "rpm")
+
+
+class RateRange(_Model):
+    min: VolumeRate
+    max: VolumeRate
+
+    def range(self) -> Range:
+        return _range(self.min, self.max, "mL/min")
+
+
+class DurationRange(_Model):
+    min: Duration
+    max: Duration
+
+    def range(self) -> Range:
+        return _range(self.min, self.max, "ms")
+
+
+class ArmConfig(_Model):
+    kind: Literal["robotic_arm"]
+    transport: Transport = SimTransport()
+    home: str
+    reach: list[str] = Field(min_length=1)
+    speed_mm_s: float = Field(250.0, gt=0, description="simulator only")
+
+
+class StationConfig(_Model):
+    kind: Literal["synthesis_station"]
+    transport: Transport = SimTransport()
+    slot: str
+    pumps: dict[int, str] = Field(min_length=1, description="pump number -> reagent")
+    temperature: TemperatureRange
+    stir_speed: SpeedRange
+    dispense_rate: RateRange
+
+
+class SpectrometerConfig(_Model):
+    kind: Literal["spectrometer"]
+    transport: Transport = SimTransport()
+    holder: str
+    integration_time: DurationRange
+    noise_seed: int = Field(0, description="simulator only")
+
+
+DeviceConfig = Annotated[ArmConfig | StationConfig | SpectrometerConfig, Field(discriminator="kind")]
+
+
+class LabConfig(_Model):
+    name: str
+    clock_speed: float = Field(
+        100.0, gt=0, description="simulated seconds per real second (simulation only)"
+    )
+    chemistry: str = Field(
+        "simulators.chemistry:DyeChemistry",
+        description="package.module:callable giving the ground-truth spectrum (simulation)",
+    )
+    vial_capacity: Volume
+    locations: dict[str, LocationConfig] = Field(min_length=1)
+    reagents: dict[str, ReagentConfig] = Field(min_length=1)
+    devices: dict[str, DeviceConfig] = Field(min_length=1)
+
+    def one(self, kind: type[_Model]) -> tuple[str, _Model]:
+        found = [(n, d) for n, d in self.devices.items() if isinstance(d, kind)]
+        return found[0]
+
+    @property
+    def arm(self) -> tuple[str, ArmConfig]:
+        return self.one(ArmConfig)  # type: ignore[return-value]
+
+    @property
+    def station(self) -> tuple[str, StationConfig]:
+        return self.one(StationConfig)  # type: ignore[return-value]
+
+    @property
+    def spectrometer(self) -> tuple[str, SpectrometerConfig]:
+        return self.one(SpectrometerConfig)  # type: ignore[return-value]
+
+    def role(self, role: str) -> list[str]:
+        return [n for n, loc in self.locations.items() if loc.role == role]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LabConfig:
+        problems = []
+        for kind in (ArmConfig, StationConfig, SpectrometerConfig):
+            count = sum(isinstance(d, kind) for d in self.devices.values())
+            if count != 1:
+                problems.append(f"devices: need exactly one {kind.model_fields['kind'].annotation}"
+                                f" device, found {count}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        known = set(self.locations)
+        arm_name, arm = self.arm
+        station_name, station = self.station
+        spec_name, spec = self.spectrometer
+        places = [
+            (f"devices.{arm_name}.home", arm.home),
+            *((f"devices.{arm_name}.reach", r) for r in arm.reach),
+            (f"devices.{station_name}.slot", station.slot),
+            (f"devices.{spec_name}.holder", spec.holder),
+        ]
+        problems += [f"{path}: unknown location {p!r}" for path, p in places if p not in known]
+        for place, path in ((station.slot, "slot"), (spec.holder, "holder")):
+            if place in known and place not in arm.reach:
+                problems.append(f"devices.{arm_name}.reach: must include the {path} {place!r}")
+        for index, reagent in station.pumps.items():
+            if reagent not in self.reagents:
+                problems.append(f"devices.{station_name}.pumps.{index}: unknown reagent {reagent!r}")
+        if len(self.role("waste")) != 1:
+            problems.append("locations: exactly one location needs role: waste")
+        if not self.role("source"):
+            problems.append("locations: at least one location needs role: source (a vial rack)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def load_lab_config(path: str | Path) -> LabConfig:
+    return load_yaml_model(LabConfig, path)

@@ -1,0 +1,168 @@
+"""The planner interface: ask for trials, tell outcomes, report the best.
+
+Planners see parameters as pint quantities in the units the campaign declares, and
+outcomes as plain floats keyed by objective name. They never import the rest of the lab.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pint
+
+ureg = pint.get_application_registry()
+
+
+class PlannerError(Exception):
+    """Base of planner errors."""
+
+
+class InfeasibleSpaceError(PlannerError):
+    """No point satisfies the bounds and constraints."""
+
+
+class UnknownTrialError(PlannerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A continuous parameter: ``lower``..``upper`` in ``unit``."""
+
+    name: str
+    unit: str
+    lower: float
+    upper: float
+
+    def quantity(self, value: float) -> pint.Quantity:
+        return ureg.Quantity(float(value), self.unit)
+
+
+@dataclass(frozen=True)
+class LinearConstraint:
+    """``sum(coefficients[p] * p) <= bound``, each parameter in its declared unit."""
+
+    coefficients: Mapping[str, float]
+    bound: float
+
+    def satisfied(self, values: Mapping[str, float], slack: float = 1e-9) -> bool:
+        return sum(c * values[p] for p, c in self.coefficients.items()) <= self.bound + slack
+
+    def __str__(self) -> str:
+        terms = " + ".join(f"{c:g}*{p}" for p, c in self.coefficients.items())
+        return f"{terms} <= {self.bound:g}"
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    minimize: bool = True
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    parameters: Sequence[Parameter]
+    constraints: Sequence[LinearConstraint] = ()
+
+    def feasible(self, values: Mapping[str, float]) -> bool:
+        in_bounds = all(p.lower <= values[p.name] <= p.upper for p in self.parameters)
+        return in_bounds and all(c.satisfied(values) for c in self.constraints)
+
+    def magnitudes(self, parameters: Mapping[str, pint.Quantity]) -> dict[str, float]:
+        return {p.name: float(parameters[p.name].m_as(p.unit)) for p in self.parameters}
+
+
+@dataclass
+class Suggestion:
+    index: int
+    parameters: dict[str, pint.Quantity]
+    #: which generator made it (e.g. "Sobol", "MBM"), kept as provenance
+    generator: str
+
+
+@dataclass
+class Observation:
+    index: int
+    parameters: dict[str, pint.Quantity]
+    outcomes: dict[str, float] | None  # None: failed
+    reason: str = ""
+
+
+@dataclass
+class Planner(ABC):
+    """Ask/tell loop shared by every planner; subclasses only propose points."""
+
+    space: SearchSpace
+    objectives: Sequence[Objective]
+    seed: int = 0
+    name: str = field(init=False, default="planner")
+    history: dict[int, Observation] = field(init=False, default_factory=dict)
+    pending: dict[int, Suggestion] = field(init=False, default_factory=dict)
+
+    # --- the interface -------------------------------------------------------------
+    def ask(self, n: int = 1) -> list[Suggestion]:
+        """``n`` new trials, within bounds and constraints."""
+        suggestions = self._propose(n)
+        for s in suggestions:
+            self.pending[s.index] = s
+        return suggestions
+
+    def tell(self, index: int, outcomes: Mapping[str, float]) -> None:
+        suggestion = self._pop(index)
+        missing = {o.name for o in self.objectives} - set(outcomes)
+        if missing:
+            raise PlannerError(f"trial {index}: outcomes lack objective(s) {sorted(missing)}")
+        self.history[index] = Observation(index, suggestion.parameters, dict(outcomes))
+        self._observe(index, dict(outcomes))
+
+    def tell_failed(self, index: int, reason: str) -> None:
+        """A failed trial is information too: recorded, never silently dropped."""
+        suggestion = self._pop(index)
+        self.history[index] = Observation(index, suggestion.parameters, None, reason)
+        self._observe(index, None)
+
+    def replay(
+        self, parameters: Mapping[str, pint.Quantity], outcomes: Mapping[str, float] | None,
+        reason: str = "",
+    ) -> int:
+        """Re-enter a past trial (resuming from the store); returns its index."""
+        index = self._attach(dict(parameters))
+        self.pending[index] = Suggestion(index, dict(parameters), "replay")
+        if outcomes is None:
+            self.tell_failed(index, reason)
+        else:
+            self.tell(index, outcomes)
+        return index
+
+    def best(self) -> list[Observation]:
+        """The non-dominated completed trials (one, for a single objective)."""
+        done = [o for o in self.history.values() if o.outcomes is not None]
+        signs = {o.name: (1.0 if o.minimize else -1.0) for o in self.objectives}
+
+        def key(o: Observation) -> tuple[float, ...]:
+            return tuple(signs[n] * o.outcomes[n] for n in signs)  # type: ignore[index]
+
+        front = [
+            a for a in done
+            if not any(all(x <= y for x, y in zip(key(b), key(a), strict=True)) and key(b) != key(a)
+                       for b in done)
+        ]
+        return sorted(front, key=key)
+
+    # --- for subclasses ------------------------------------------------------------
+    @abstractmethod
+    def _propose(self, n: int) -> list[Suggestion]: ...
+
+    @abstractmethod
+    def _attach(self, parameters: dict[str, pint.Quantity]) -> int: ...
+
+    def _observe(self, index: int, outcomes: dict[str, float] | None) -> None:  # noqa: B027
+        """Hook for planners that keep their own model of the data."""
+
+    def _pop(self, index: int) -> Suggestion:
+        try:
+            return self.pending.pop(index)
+        except KeyError:
+            raise UnknownTrialError(f"trial {index} is not awaiting an outcome") from None

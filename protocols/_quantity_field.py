@@ -1,0 +1,60 @@
+"""Pydantic field types for unit-bearing values that may be ``{placeholders}``."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import pint
+from pydantic import BeforeValidator, PlainSerializer, ValidationInfo
+
+from devices import format_quantity, parse_quantity
+
+PLACEHOLDER = re.compile(r"^\{\s*([A-Za-z_]\w*)\s*\}$")
+
+
+class Placeholder(str):
+    """A ``{name}`` left in a protocol template, filled from a trial's parameters."""
+
+    @property
+    def key(self) -> str:
+        match = PLACEHOLDER.match(self)
+        assert match is not None
+        return match.group(1)
+
+
+def _validator(dimension: str, example: str):
+    def parse(value: Any, info: ValidationInfo) -> pint.Quantity | Placeholder:
+        if isinstance(value, str) and PLACEHOLDER.match(value.strip()):
+            if info.context and info.context.get("filled"):
+                raise ValueError(f"placeholder {value} was not filled")
+            return Placeholder(value.strip())
+        if isinstance(value, bool) or isinstance(value, int | float):
+            raise ValueError(f"{value!r} has no unit; write e.g. '{example}'")
+        quantity = parse_quantity(value) if isinstance(value, str) else value
+        if not isinstance(quantity, pint.Quantity):
+            raise ValueError(f"expected a quantity such as '{example}', got {value!r}")
+        if not quantity.check(dimension):
+            raise ValueError(
+                f"'{quantity:~P}' has the wrong dimension: expected {dimension} (e.g. '{example}')"
+            )
+        return quantity
+
+    return parse
+
+
+def _serialize(value: pint.Quantity | Placeholder) -> str:
+    return str(value) if isinstance(value, Placeholder) else format_quantity(value)
+
+
+def QuantityField(dimension: str, example: str) -> Any:  # noqa: N802 - reads as a type
+    return Annotated[
+        Any, BeforeValidator(_validator(dimension, example)), PlainSerializer(_serialize)
+    ]
+
+
+Volume = QuantityField("[volume]", "2.5 mL")
+VolumeRate = QuantityField("[volume]/[time]", "5 mL/min")
+Temperature = QuantityField("[temperature]", "60 degC")
+Duration = QuantityField("[time]", "90 s")
+Speed = QuantityField("1/[time]", "600 rpm")

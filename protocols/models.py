@@ -1,0 +1,113 @@
+"""Experiment protocols: validated, unit-aware step lists read from YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pint
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from protocols._quantity_field import (
+    Duration,
+    Placeholder,
+    Speed,
+    Temperature,
+    Volume,
+    VolumeRate,
+)
+
+
+class _Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Transfer(_Step):
+    """Carry the vial from ``source`` to ``destination`` (a rack hands out a fresh vial)."""
+
+    step: Literal["transfer"]
+    source: str
+    destination: str
+
+
+class Dispense(_Step):
+    step: Literal["dispense"]
+    reagent: str
+    volume: Volume
+    rate: VolumeRate | None = None
+
+
+class Heat(_Step):
+    """Bring the block to ``temperature`` and wait until it has settled there."""
+
+    step: Literal["heat"]
+    temperature: Temperature
+
+
+class Stir(_Step):
+    step: Literal["stir"]
+    speed: Speed
+    duration: Duration
+
+
+class Wait(_Step):
+    step: Literal["wait"]
+    duration: Duration
+
+
+class Measure(_Step):
+    step: Literal["measure"]
+    integration_time: Duration
+
+
+class Discard(_Step):
+    """Carry the vial from ``source`` to the waste."""
+
+    step: Literal["discard"]
+    source: str
+
+
+Step = Annotated[
+    Transfer | Dispense | Heat | Stir | Wait | Measure | Discard, Field(discriminator="step")
+]
+
+
+class Protocol(BaseModel):
+    """A protocol template; ``fill`` turns it into the concrete protocol of one trial."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str = ""
+    steps: list[Step] = Field(min_length=1)
+
+    def placeholders(self) -> dict[str, str]:
+        """Placeholder name -> field path where it is used (first use)."""
+        found: dict[str, str] = {}
+        for i, step in enumerate(self.steps):
+            for field, value in step:
+                if isinstance(value, Placeholder):
+                    found.setdefault(value.key, f"steps.{i}.{field}")
+        return found
+
+    def fill(self, parameters: dict[str, pint.Quantity]) -> Protocol:
+        """The concrete protocol for one trial. Raises pydantic's ValidationError (with the
+        field path) if a parameter has the wrong dimension or a placeholder is missing."""
+        data = self.model_dump(mode="python")
+        for step in data["steps"]:
+            for field, value in step.items():
+                if isinstance(value, str):
+                    placeholder = Placeholder(value) if value.startswith("{") else None
+                    if placeholder is not None and placeholder.key in parameters:
+                        step[field] = parameters[placeholder.key]
+        return Protocol.model_validate(data, context={"filled": True})
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Read and validate a protocol file; errors carry the field path."""
+    with open(path) as f:
+        return Protocol.model_validate(yaml.safe_load(f))

@@ -1,0 +1,151 @@
+"""Check a concrete protocol against the lab before anything moves.
+
+Every violation is collected (not just the first) and named by its field path, so an
+operator fixes a protocol in one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pint
+
+from devices import Range, RoboticArm, Spectrometer, SynthesisStation
+from protocols.models import Discard, Dispense, Heat, Measure, Protocol, Stir, Transfer, Wait
+
+
+@dataclass(frozen=True)
+class Violation:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class PreflightError(ValueError):
+    def __init__(self, protocol: str, violations: list[Violation]) -> None:
+        self.violations = violations
+        lines = "\n".join(f"  - {v}" for v in violations)
+        super().__init__(f"protocol {protocol!r} failed preflight:\n{lines}")
+
+
+@dataclass(frozen=True)
+class LabLimits:
+    """What the lab can do right now: places, limits and reagent stock."""
+
+    reachable: frozenset[str]
+    sources: frozenset[str]
+    waste: str
+    station_slot: str
+    spectrometer_holder: str
+    vial_capacity: Range
+    temperature: Range
+    stir_speed: Range
+    dispense_rate: Range
+    integration: Range
+    stock_ml: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    async def read(
+        cls,
+        arm: RoboticArm,
+        station: SynthesisStation,
+        spectrometer: Spectrometer,
+        *,
+        sources: frozenset[str],
+        waste: str,
+        station_slot: str,
+        spectrometer_holder: str,
+    ) -> LabLimits:
+        stock = {}
+        for pump in station.pumps.values():
+            stock[pump.reagent] = await pump.level.get_value()
+        any_pump = next(iter(station.pumps.values()))
+        return cls(
+            reachable=arm.reachable,
+            sources=sources,
+            waste=waste,
+            station_slot=station_slot,
+            spectrometer_holder=spectrometer_holder,
+            vial_capacity=station.vial_capacity,
+            temperature=station.heater.limits,
+            stir_speed=station.stirrer.limits,
+            dispense_rate=any_pump.rate_range,
+            integration=spectrometer.integration.limits,
+            stock_ml=stock,
+        )
+
+
+def _in_range(value: pint.Quantity, limits: Range) -> str | None:
+    try:
+        m = float(value.m_as(limits.unit))
+    except pint.DimensionalityError:
+        return f"'{value:~P}' is not convertible to {limits.unit}"
+    if not limits.low <= m <= limits.high:
+        return f"'{value:~P}' is outside the device limit {limits}"
+    return None
+
+
+def preflight(protocol: Protocol, lab: LabLimits) -> None:
+    """Raise :class:`PreflightError` listing every problem, or return quietly."""
+    problems: list[Violation] = []
+
+    def bad(path: str, message: str | None) -> None:
+        if message:
+            problems.append(Violation(path, message))
+
+    vial_at: str | None = None  # where this trial's vial is
+    volume_ml = 0.0
+    used_ml: dict[str, float] = {}
+    for i, step in enumerate(protocol.steps):
+        path = f"steps.{i} ({step.step})"
+        if isinstance(step, Transfer | Discard):
+            source = step.source
+            destination = step.destination if isinstance(step, Transfer) else lab.waste
+            for where, place in (("source", source), ("destination", destination)):
+                if place not in lab.reachable:
+                    bad(f"{path}.{where}", f"unknown or unreachable location {place!r}; "
+                        f"known: {sorted(lab.reachable)}")
+            if vial_at is None and source not in lab.sources:
+                bad(f"{path}.source", f"no vial at {source!r} yet; the first transfer must "
+                    f"take a fresh vial from {sorted(lab.sources)}")
+            elif vial_at is not None and source != vial_at:
+                bad(f"{path}.source", f"the vial is at {vial_at!r}, not {source!r}")
+            vial_at = None if destination == lab.waste else destination
+        elif isinstance(step, Dispense | Heat | Stir):
+            if vial_at != lab.station_slot:
+                bad(path, f"needs the vial at {lab.station_slot!r} (it is at {vial_at!r})")
+            if isinstance(step, Dispense):
+                if step.reagent not in lab.stock_ml:
+                    bad(f"{path}.reagent", f"unknown reagent {step.reagent!r}; "
+                        f"pumps hold {sorted(lab.stock_ml)}")
+                ml = float(step.volume.m_as("mL"))
+                if ml < 0:
+                    bad(f"{path}.volume", f"negative volume '{step.volume:~P}'")
+                volume_ml += ml
+                used_ml[step.reagent] = used_ml.get(step.reagent, 0.0) + ml
+                if step.rate is not None:
+                    bad(f"{path}.rate", _in_range(step.rate, lab.dispense_rate))
+            elif isinstance(step, Heat):
+                bad(f"{path}.temperature", _in_range(step.temperature, lab.temperature))
+            else:
+                bad(f"{path}.speed", _in_range(step.speed, lab.stir_speed))
+                bad(f"{path}.duration", None if step.duration.m >= 0 else "negative duration")
+        elif isinstance(step, Measure):
+            if vial_at != lab.spectrometer_holder:
+                bad(path, f"needs the vial at {lab.spectrometer_holder!r} (it is at {vial_at!r})")
+            bad(f"{path}.integration_time", _in_range(step.integration_time, lab.integration))
+        elif isinstance(step, Wait) and step.duration.m < 0:
+            bad(f"{path}.duration", "negative duration")
+    if volume_ml > lab.vial_capacity.high + 1e-9:
+        bad("steps", f"dispenses {volume_ml:.3g} mL in all; a vial holds {lab.vial_capacity.high:g} mL")
+    for reagent, ml in used_ml.items():
+        stock = lab.stock_ml.get(reagent)
+        if stock is not None and ml > stock + 1e-9:
+            bad("steps", f"needs {ml:.3g} mL of {reagent}, stock is {stock:.3g} mL")
+    if vial_at not in (None, lab.waste):
+        bad("steps", f"the vial is left at {vial_at!r}; end with a discard or a transfer to a "
+            "free place")
+    if problems:
+        raise PreflightError(protocol.name, problems)

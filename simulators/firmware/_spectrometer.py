@@ -1,0 +1,106 @@
+"""A simulated UV-Vis spectrometer with a CCD: integration time, dark current, noise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pint
+
+from simulators.chemistry import WAVELENGTHS_NM, GroundTruth
+from simulators.clock import SimClock
+from simulators.firmware._base import FirmwareError, LineFirmware
+from simulators.workcell import Workcell
+
+ureg = pint.get_application_registry()
+
+
+class SpectrometerFirmware(LineFirmware):
+    """Commands: ``INT <ms>``, ``INT?``, ``WL?``, ``ACQ``, ``DATA?``.
+
+    ``ACQ`` integrates the vial in the cuvette holder for the set time; ``DATA?`` returns
+    the absorbance spectrum as ``<n> <a1>,<a2>,...``. Counts follow the sample's true
+    transmittance plus stray light, dark current, shot and read noise, and saturate at the
+    detector's full scale, so too long an integration gives a wrong spectrum, as it would.
+    """
+
+    identity = "SDL-Sim UVVis 1.0"
+    full_scale = 65535.0
+
+    def __init__(
+        self,
+        clock: SimClock,
+        workcell: Workcell,
+        holder: str,
+        ground_truth: GroundTruth,
+        wavelengths_nm: np.ndarray = WAVELENGTHS_NM,
+        counts_per_ms: float = 400.0,
+        dark_counts_per_ms: float = 2.0,
+        read_noise: float = 15.0,
+        stray_light: float = 0.002,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(clock)
+        self.workcell = workcell
+        self.holder = holder
+        self.ground_truth = ground_truth
+        self.wavelengths_nm = np.asarray(wavelengths_nm, dtype=float)
+        self.counts_per_ms = counts_per_ms
+        self.dark_counts_per_ms = dark_counts_per_ms
+        self.read_noise = read_noise
+        self.stray_light = stray_light
+        self.integration_ms = 100.0
+        self.rng = np.random.default_rng(seed)
+        self.data: np.ndarray | None = None
+        self.commands.update(
+            {
+                "INT": self._set_int,
+                "INT?": self._int,
+                "WL?": self._wl,
+                "ACQ": self._acquire,
+                "DATA?": self._data,
+            }
+        )
+
+    async def _set_int(self, ms: str) -> None:
+        value = float(ms)
+        if not 1.0 <= value <= 10000.0:
+            raise FirmwareError(f"integration time {value} ms outside 1..10000 ms")
+        self.integration_ms = value
+
+    async def _int(self) -> str:
+        return f"{self.integration_ms:.3f}"
+
+    async def _wl(self) -> str:
+        wl = self.wavelengths_nm
+        return f"{wl[0]:.3f},{wl[1] - wl[0]:.3f},{wl.size}"
+
+    def _counts(self, transmittance: np.ndarray) -> np.ndarray:
+        signal = self.counts_per_ms * self.integration_ms
+        dark = self.dark_counts_per_ms * self.integration_ms
+        mean = signal * (transmittance + self.stray_light) / (1 + self.stray_light) + dark
+        noisy = mean + self.rng.normal(0.0, np.sqrt(mean) + self.read_noise)
+        return np.clip(noisy, 0.0, self.full_scale)
+
+    async def _acquire(self) -> None:
+        vial = self.workcell.vials_at.get(self.holder)
+        if vial is None:
+            raise FirmwareError("no sample in holder")
+        await self.clock.sleep(2 * self.integration_ms / 1000.0)  # reference + sample
+        composition = {k: v * ureg.mL for k, v in vial.contents_ml.items()}
+        conditions = {
+            "temperature": ureg.Quantity(vial.temperature_c, ureg.degC),
+            "stir_time": vial.stir_time_s * ureg.s,
+            "stir_speed": vial.stir_rpm * ureg.rpm,
+        }
+        absorbance = np.asarray(
+            self.ground_truth(composition, conditions, self.wavelengths_nm * ureg.nm), dtype=float
+        )
+        dark = self.dark_counts_per_ms * self.integration_ms
+        reference = self._counts(np.ones_like(absorbance)) - dark
+        sample = self._counts(10.0 ** (-absorbance)) - dark
+        ratio = np.clip(sample, 1.0, None) / np.clip(reference, 1.0, None)
+        self.data = -np.log10(ratio)
+
+    async def _data(self) -> str:
+        if self.data is None:
+            raise FirmwareError("no data: acquire first")
+        return f"{self.data.size} " + ",".join(f"{a:.5f}" for a in self.data)

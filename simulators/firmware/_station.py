@@ -1,0 +1,125 @@
+"""A simulated synthesis station: syringe pumps, a heated block and a magnetic stirrer."""
+
+from __future__ import annotations
+
+import math
+
+from simulators.clock import SimClock
+from simulators.firmware._base import FirmwareError, LineFirmware
+from simulators.workcell import Reservoir, Workcell
+
+
+class StationFirmware(LineFirmware):
+    """Commands: ``PUMPS?``, ``DISP <pump> <mL> <mL/min>``, ``LEVEL? <pump>``,
+    ``TEMP <degC>``, ``TEMP?``, ``TSET?``, ``STIR <rpm>``, ``STIR?``, ``VIAL?``, ``STOP``.
+
+    The block follows its setpoint with a first-order lag; the vial in the slot records
+    the highest temperature it saw and how long it was stirred.
+    """
+
+    identity = "SDL-Sim SynthStation 1.0"
+
+    def __init__(
+        self,
+        clock: SimClock,
+        workcell: Workcell,
+        slot: str,
+        pumps: dict[int, Reservoir],
+        ambient_c: float = 25.0,
+        tau_s: float = 60.0,
+    ) -> None:
+        super().__init__(clock)
+        self.workcell = workcell
+        self.slot = slot
+        self.pumps = dict(pumps)
+        self.ambient_c = ambient_c
+        self.tau_s = tau_s
+        self.setpoint_c = ambient_c
+        self._t_from, self._t_since = ambient_c, clock.now()
+        self.rpm = 0.0
+        self._stir_since = clock.now()
+        workcell.before_take[slot] = self._settle
+        self.commands.update(
+            {
+                "PUMPS?": self._pumps,
+                "DISP": self._dispense,
+                "LEVEL?": self._level,
+                "TEMP": self._set_temp,
+                "TEMP?": self._temp,
+                "TSET?": self._tset,
+                "STIR": self._stir,
+                "STIR?": self._stir_q,
+                "VIAL?": self._vial,
+                "STOP": self._stop,
+            }
+        )
+
+    def temperature(self) -> float:
+        dt = self.clock.now() - self._t_since
+        return self.setpoint_c + (self._t_from - self.setpoint_c) * math.exp(-dt / self.tau_s)
+
+    def _settle(self) -> None:
+        """Book heat and stirring into the vial in the slot up to now."""
+        now = self.clock.now()
+        vial = self.workcell.vials_at.get(self.slot)
+        if vial is not None:
+            vial.temperature_c = max(vial.temperature_c, self.temperature())
+            if self.rpm > 0:
+                vial.stir_time_s += now - self._stir_since
+                vial.stir_rpm = max(vial.stir_rpm, self.rpm)
+        self._stir_since = now
+
+    def _pump(self, pump: str) -> Reservoir:
+        try:
+            return self.pumps[int(pump)]
+        except (KeyError, ValueError):
+            raise FirmwareError(f"no pump {pump}") from None
+
+    async def _pumps(self) -> str:
+        return ",".join(f"{i}={r.reagent}" for i, r in self.pumps.items())
+
+    async def _dispense(self, pump: str, volume: str, rate: str) -> None:
+        reservoir, ml, ml_min = self._pump(pump), float(volume), float(rate)
+        if ml < 0 or ml_min <= 0:
+            raise FirmwareError("volume must be >= 0 and rate > 0")
+        vial = self.workcell.vials_at.get(self.slot)
+        if vial is None:
+            raise FirmwareError("no vial in slot")
+        if vial.volume_ml + ml > vial.capacity_ml + 1e-9:
+            raise FirmwareError(f"vial {vial.id} would overflow ({vial.volume_ml + ml:.3f} mL)")
+        if ml > reservoir.volume_ml + 1e-9:
+            raise FirmwareError(f"reservoir {reservoir.reagent} holds only {reservoir.volume_ml:.3f} mL")
+        await self.clock.sleep(60.0 * ml / ml_min)
+        reservoir.volume_ml -= ml
+        vial.contents_ml[reservoir.reagent] = vial.contents_ml.get(reservoir.reagent, 0.0) + ml
+        self._settle()
+
+    async def _level(self, pump: str) -> str:
+        return f"{self._pump(pump).volume_ml:.4f}"
+
+    async def _set_temp(self, celsius: str) -> None:
+        self._settle()
+        self._t_from, self._t_since = self.temperature(), self.clock.now()
+        self.setpoint_c = float(celsius)
+
+    async def _temp(self) -> str:
+        self._settle()
+        return f"{self.temperature():.3f}"
+
+    async def _tset(self) -> str:
+        return f"{self.setpoint_c:.3f}"
+
+    async def _stir(self, rpm: str) -> None:
+        self._settle()
+        self.rpm = float(rpm)
+
+    async def _stir_q(self) -> str:
+        return f"{self.rpm:.1f}"
+
+    async def _vial(self) -> str:
+        vial = self.workcell.vials_at.get(self.slot)
+        return "NONE" if vial is None else f"{vial.id} {vial.volume_ml:.4f}"
+
+    async def _stop(self) -> None:
+        await self._stir("0")
+        await self._set_temp(str(self.ambient_c))

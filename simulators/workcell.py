@@ -1,0 +1,88 @@
+"""The physical state of a simulated workcell: where each vial is and what is in it.
+
+Shared by the simulated arm, synthesis station and spectrometer so that a vial the arm
+carries is the vial the pumps fill and the spectrometer measures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Vial:
+    id: str
+    capacity_ml: float
+    contents_ml: dict[str, float] = field(default_factory=dict)
+    #: highest temperature the vial saw at the station (degC)
+    temperature_c: float = 25.0
+    stir_time_s: float = 0.0
+    stir_rpm: float = 0.0
+
+    @property
+    def volume_ml(self) -> float:
+        return sum(self.contents_ml.values())
+
+
+@dataclass
+class Location:
+    """A named place with coordinates (mm); ``source`` racks hand out fresh vials,
+    ``sink`` places (waste) swallow what is put down."""
+
+    name: str
+    xyz_mm: tuple[float, float, float]
+    source: bool = False
+    sink: bool = False
+
+
+@dataclass
+class Reservoir:
+    reagent: str
+    volume_ml: float
+
+
+class Workcell:
+    """Vials, locations and reagent reservoirs of one simulated lab."""
+
+    def __init__(
+        self,
+        locations: list[Location],
+        vial_capacity_ml: float = 10.0,
+        rack_vials: int = 1000,
+    ) -> None:
+        self.locations = {loc.name: loc for loc in locations}
+        self.vial_capacity_ml = vial_capacity_ml
+        self._rack_left = {loc.name: rack_vials for loc in locations if loc.source}
+        self._ids = itertools.count(1)
+        self.vials_at: dict[str, Vial | None] = {loc.name: None for loc in locations}
+        self.discarded: list[Vial] = []
+        #: called with the location just before a vial is lifted from it
+        self.before_take: dict[str, Callable[[], None]] = {}
+
+    def distance_mm(self, a: str, b: str) -> float:
+        return math.dist(self.locations[a].xyz_mm, self.locations[b].xyz_mm)
+
+    def take(self, location: str) -> Vial | None:
+        """Lift the vial at ``location`` (a fresh one from a rack); None if there is none."""
+        if location in self._rack_left:
+            if self._rack_left[location] <= 0:
+                return None
+            self._rack_left[location] -= 1
+            return Vial(id=f"V{next(self._ids):05d}", capacity_ml=self.vial_capacity_ml)
+        if location in self.before_take:
+            self.before_take[location]()
+        vial, self.vials_at[location] = self.vials_at[location], None
+        return vial
+
+    def put(self, location: str, vial: Vial) -> bool:
+        """Set ``vial`` down; False if the place is occupied."""
+        if self.locations[location].sink:
+            self.discarded.append(vial)
+            return True
+        if self.vials_at[location] is not None or location in self._rack_left:
+            return False
+        self.vials_at[location] = vial
+        return True
