@@ -16,7 +16,7 @@ from devices._errors import (
 )
 from devices._quantity import Range, format_quantity, magnitude, parse_quantity
 from devices._transport import InProcessTransport, Transport
-from devices.robotic_arm import AsciiArmDriver, ArmDriver, Gripper, RoboticArm
+from devices.robotic_arm import ArmDriver, AsciiArmDriver, Gripper, RoboticArm
 from devices.spectrometer import AsciiSpectrometerDriver, Spectrometer, SpectrometerDriver
 from devices.synthesis_station import (
     AsciiStationDriver,

@@ -36,4 +36,6 @@ class LineChannel:
         try:
             return float(payload)
         except ValueError:
-            raise ProtocolError(self.device, f"expected a number, got {payload[:80]!r}", command) from None
+            raise ProtocolError(
+                self.device, f"expected a number, got {payload[:80]!r}", command
+            ) from None

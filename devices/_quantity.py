@@ -44,9 +44,7 @@ def as_quantity(value: Quantity | str, *, device: str, what: str) -> Quantity:
         except ValueError as err:
             raise UnitError(device, f"{what}: {err}") from None
     if not isinstance(value, pint.Quantity):
-        raise UnitError(
-            device, f"{what}: {value!r} has no units; give a quantity such as '2.5 mL'"
-        )
+        raise UnitError(device, f"{what}: {value!r} has no units; give a quantity such as '2.5 mL'")
     return value
 
 
@@ -57,8 +55,9 @@ def magnitude(value: Quantity | str, unit: str, *, device: str, what: str) -> fl
         return float(quantity.m_as(unit))
     except pint.DimensionalityError:
         raise UnitError(
-            device, f"{what}: {quantity:~P} is not a {ureg.Unit(unit).dimensionality} quantity "
-            f"(expected units like {unit})"
+            device,
+            f"{what}: {quantity:~P} is not a {ureg.Unit(unit).dimensionality} quantity "
+            f"(expected units like {unit})",
         ) from None
 
 
@@ -74,9 +73,7 @@ class Range:
         """The magnitude of ``value`` in ``unit``, refused if outside the range."""
         m = magnitude(value, self.unit, device=device, what=what)
         if not self.low <= m <= self.high:
-            raise LimitViolation(
-                device, f"{what} {m:g} {self.unit} is outside {self}"
-            )
+            raise LimitViolation(device, f"{what} {m:g} {self.unit} is outside {self}")
         return m
 
     def __str__(self) -> str:

@@ -11,10 +11,17 @@ import pint
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from devices import parse_quantity
-from planners import AbsorbanceAt, LinearConstraint, Objective, Parameter, SearchSpace
-from planners import SpectralDistance, TotalVolume
-from planners.objectives import ObjectiveFunction
 from lab.errors import load_yaml_model
+from planners import (
+    AbsorbanceAt,
+    LinearConstraint,
+    Objective,
+    Parameter,
+    SearchSpace,
+    SpectralDistance,
+    TotalVolume,
+)
+from planners.objectives import ObjectiveFunction
 
 
 class _Model(BaseModel):

@@ -68,12 +68,17 @@ class Lab:
 
     def limits(self) -> LabLimits:
         d = self.devices
-        return self.call(LabLimits.read(
-            d.arm, d.station, d.spectrometer,
-            sources=frozenset(self.config.role("source")), waste=d.waste,
-            station_slot=self.config.station[1].slot,
-            spectrometer_holder=self.config.spectrometer[1].holder,
-        ))
+        return self.call(
+            LabLimits.read(
+                d.arm,
+                d.station,
+                d.spectrometer,
+                sources=frozenset(self.config.role("source")),
+                waste=d.waste,
+                station_slot=self.config.station[1].slot,
+                spectrometer_holder=self.config.spectrometer[1].holder,
+            )
+        )
 
     def status(self) -> dict[str, dict[str, Any]]:
         """Each device's identity and current readings, for ``lab devices``."""
@@ -118,9 +123,13 @@ def build_lab(config: LabConfig, run_engine: RunEngine | None = None) -> Lab:
     spec_name, spec_cfg = config.spectrometer
     arm_fw = sim.ArmFirmware(clock, workcell, arm_cfg.home, speed_mm_s=arm_cfg.speed_mm_s)
     station_fw = sim.StationFirmware(
-        clock, workcell, station_cfg.slot,
-        {n: sim.Reservoir(r, float(config.reagents[r].stock.m_as("mL")))
-         for n, r in station_cfg.pumps.items()},
+        clock,
+        workcell,
+        station_cfg.slot,
+        {
+            n: sim.Reservoir(r, float(config.reagents[r].stock.m_as("mL")))
+            for n, r in station_cfg.pumps.items()
+        },
     )
     spec_fw = sim.SpectrometerFirmware(
         clock, workcell, spec_cfg.holder, chemistry, seed=spec_cfg.noise_seed
@@ -129,7 +138,8 @@ def build_lab(config: LabConfig, run_engine: RunEngine | None = None) -> Lab:
     devices = LabDevices(
         arm=RoboticArm(
             AsciiArmDriver(InProcessTransport(arm_fw.handle, arm_name), arm_name),
-            arm_cfg.reach, name=arm_name,
+            arm_cfg.reach,
+            name=arm_name,
         ),
         station=SynthesisStation(
             AsciiStationDriver(InProcessTransport(station_fw.handle, station_name), station_name),

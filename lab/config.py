@@ -34,7 +34,7 @@ class ReagentConfig(_Model):
     stock: Volume
 
 
-def _range(low, high, unit: str) -> Range:  # noqa: ANN001 - pint quantities
+def _range(low, high, unit: str) -> Range:
     return Range(float(low.m_as(unit)), float(high.m_as(unit)), unit)
 
 
@@ -96,7 +96,9 @@ class SpectrometerConfig(_Model):
     noise_seed: int = Field(0, description="simulator only")
 
 
-DeviceConfig = Annotated[ArmConfig | StationConfig | SpectrometerConfig, Field(discriminator="kind")]
+DeviceConfig = Annotated[
+    ArmConfig | StationConfig | SpectrometerConfig, Field(discriminator="kind")
+]
 
 
 class LabConfig(_Model):
@@ -138,8 +140,10 @@ class LabConfig(_Model):
         for kind in (ArmConfig, StationConfig, SpectrometerConfig):
             count = sum(isinstance(d, kind) for d in self.devices.values())
             if count != 1:
-                problems.append(f"devices: need exactly one {kind.model_fields['kind'].annotation}"
-                                f" device, found {count}")
+                problems.append(
+                    f"devices: need exactly one {kind.model_fields['kind'].annotation}"
+                    f" device, found {count}"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         known = set(self.locations)
@@ -158,7 +162,9 @@ class LabConfig(_Model):
                 problems.append(f"devices.{arm_name}.reach: must include the {path} {place!r}")
         for index, reagent in station.pumps.items():
             if reagent not in self.reagents:
-                problems.append(f"devices.{station_name}.pumps.{index}: unknown reagent {reagent!r}")
+                problems.append(
+                    f"devices.{station_name}.pumps.{index}: unknown reagent {reagent!r}"
+                )
         if len(self.role("waste")) != 1:
             problems.append("locations: exactly one location needs role: waste")
         if not self.role("source"):

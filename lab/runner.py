@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pint
 from bluesky.utils import RunEngineInterrupted
 from pydantic import ValidationError
@@ -16,10 +16,11 @@ from pydantic import ValidationError
 from devices import DeviceError, format_quantity, parse_quantity
 from lab.campaign_config import CampaignConfig
 from lab.compose import Lab
-from lab.errors import ConfigError, problems_of
+from lab.errors import ConfigError, load_yaml_model, problems_of
+from lab.measurement import measurement_from_documents
 from lab.store import Store, TrialRecord
-from planners import PLANNERS, Measurement, Planner, PlannerError, Suggestion
-from protocols import PreflightError, Protocol, load_protocol, preflight, run_protocol
+from planners import PLANNERS, Planner, PlannerError, Suggestion
+from protocols import LabLimits, PreflightError, Protocol, preflight, run_protocol
 
 
 class CampaignStopped(Exception):
@@ -53,20 +54,13 @@ class CampaignResult:
     trials: list[TrialRecord]
     best: list[TrialRecord] = field(default_factory=list)
     stopped: str | None = None
+    plots: list[Path] = field(default_factory=list)
 
 
-def load_campaign_protocol(campaign: CampaignConfig) -> Protocol:
-    try:
-        protocol = load_protocol(campaign.protocol)
-    except FileNotFoundError:
-        raise ConfigError(campaign.protocol, ["file not found"]) from None
-    except ValidationError as err:
-        raise ConfigError(campaign.protocol, problems_of(err)) from None
-    return protocol
-
-
-def check_protocol_against_campaign(campaign: CampaignConfig, protocol: Protocol) -> None:
-    """Every placeholder has a parameter whose unit fits where it is used, before any trial."""
+def campaign_protocol(campaign: CampaignConfig) -> Protocol:
+    """The campaign's protocol, checked against its parameters before any trial: every
+    placeholder has a parameter whose unit fits where it is used."""
+    protocol = load_yaml_model(Protocol, campaign.protocol)
     problems = []
     used = protocol.placeholders()
     for name, path in used.items():
@@ -82,28 +76,37 @@ def check_protocol_against_campaign(campaign: CampaignConfig, protocol: Protocol
             try:
                 protocol.fill(values)
             except ValidationError as err:
-                problems += [f"with parameters at their {bound} bounds: {p}"
-                             for p in problems_of(err)]
+                problems += [
+                    f"with parameters at their {bound} bounds: {p}" for p in problems_of(err)
+                ]
                 break
     if problems:
         raise ConfigError(campaign.protocol, problems)
+    return protocol
 
 
-def measurement_from_documents(
-    docs: list[tuple[str, dict[str, Any]]], spectrometer: str, parameters: dict[str, pint.Quantity]
-) -> Measurement:
-    """The spectrum of the run's primary stream, with wavelengths from its configuration."""
-    descriptors = {d["uid"]: d for n, d in docs if n == "descriptor" and d["name"] == "primary"}
-    events = [d for n, d in docs if n == "event" and d["descriptor"] in descriptors]
-    if not events:
-        raise ValueError("the run recorded no measurement (no event in the primary stream)")
-    event = events[-1]
-    config = descriptors[event["descriptor"]]["configuration"][spectrometer]["data"]
-    return Measurement(
-        wavelengths_nm=np.asarray(config[f"{spectrometer}-wavelengths"], dtype=float),
-        absorbance=np.asarray(event["data"][f"{spectrometer}-absorbance"], dtype=float),
-        parameters=parameters,
-    )
+def check_bounds(
+    campaign: CampaignConfig, protocol: Protocol, limits: LabLimits, source: str | Path
+) -> None:
+    """Parameter bounds that the lab cannot honour (a temperature range beyond the heater,
+    say) are refused before the campaign starts, not discovered trial by trial."""
+    space = campaign.search_space()
+    placeholders = protocol.placeholders()
+    problems: list[str] = []
+    for bound in ("lower", "upper"):
+        values = {p.name: p.quantity(getattr(p, bound)) for p in space.parameters}
+        try:
+            preflight(protocol.fill(values), limits)
+        except PreflightError as err:
+            for name, path in placeholders.items():
+                problems += [
+                    f"parameters.{name}.{'min' if bound == 'lower' else 'max'}: "
+                    f"{v.message} (used at {path})"
+                    for v in err.violations
+                    if v.concerns(path)
+                ]
+    if problems:
+        raise ConfigError(source, sorted(set(problems)))
 
 
 class CampaignRunner:
@@ -113,6 +116,7 @@ class CampaignRunner:
         self,
         lab: Lab,
         campaign: CampaignConfig,
+        protocol: Protocol,
         store: Store,
         planner: str | None = None,
         seed: int | None = None,
@@ -120,12 +124,13 @@ class CampaignRunner:
         self.lab = lab
         self.campaign = campaign
         self.store = store
-        self.protocol = load_campaign_protocol(campaign)
-        check_protocol_against_campaign(campaign, self.protocol)
+        self.protocol = protocol
         planner_name = planner or campaign.planner.name
         seed = campaign.planner.seed if seed is None else seed
-        self.definition = {**campaign.definition(), "planner": {
-            **campaign.definition()["planner"], "name": planner_name, "seed": seed}}
+        self.definition = {
+            **campaign.definition(),
+            "planner": {**campaign.definition()["planner"], "name": planner_name, "seed": seed},
+        }
         self.objectives = {o.name: o.function() for o in campaign.objectives}
         self.planner = self._make_planner(planner_name, seed)
 
@@ -134,23 +139,26 @@ class CampaignRunner:
         kwargs: dict[str, Any] = {}
         if name == "ax":
             kwargs["initialization_trials"] = self.campaign.planner.initialization_trials
-        return cls(self.campaign.search_space(), self.campaign.objective_specs(), seed=seed,
-                   **kwargs)
+        return cls(
+            self.campaign.search_space(), self.campaign.objective_specs(), seed=seed, **kwargs
+        )
 
     # --- resume ----------------------------------------------------------------------
     def _resume(self) -> list[TrialRecord]:
         """Replay stored trials into the planner; a trial cut off mid-run is failed, not
         repeated (its vial may hold reagent already)."""
-        self.store.open_campaign(self.campaign.name, self.definition, self.lab.config.model_dump(
-            mode="json"))
+        self.store.open_campaign(
+            self.campaign.name, self.definition, self.lab.config.model_dump(mode="json")
+        )
         records = self.store.trials(self.campaign.name)
         for r in records:
             if r.status in ("proposed", "running"):
                 r.status, r.error = "failed", f"interrupted while {r.status}; not repeated"
                 self.store.update_trial(self.campaign.name, r.idx, status="failed", error=r.error)
             params = {k: parse_quantity(v) for k, v in r.parameters.items()}
-            index = self.planner.replay(params, r.outcomes if r.status == "completed" else None,
-                                        r.error or "")
+            index = self.planner.replay(
+                params, r.outcomes if r.status == "completed" else None, r.error or ""
+            )
             if index != r.idx:
                 raise PlannerError(f"replay gave trial {index}, the store holds {r.idx}")
         return records
@@ -159,15 +167,20 @@ class CampaignRunner:
     def _run_trial(self, s: Suggestion) -> TrialResult:
         name = self.campaign.name
         start = time.perf_counter()
-        self.store.add_trial(name, s.index, {k: format_quantity(v) for k, v in s.parameters.items()},
-                             f"{self.planner.name}/{s.generator}")
+        self.store.add_trial(
+            name,
+            s.index,
+            {k: format_quantity(v) for k, v in s.parameters.items()},
+            f"{self.planner.name}/{s.generator}",
+        )
         run_uid: str | None = None
 
         def fail(error: str) -> TrialResult:
             self.store.update_trial(name, s.index, status="failed", error=error, run_uid=run_uid)
             self.planner.tell_failed(s.index, error)
-            return TrialResult(s.index, "failed", s.parameters, None, error,
-                               time.perf_counter() - start, run_uid)
+            return TrialResult(
+                s.index, "failed", s.parameters, None, error, time.perf_counter() - start, run_uid
+            )
 
         try:
             concrete = self.protocol.fill(s.parameters)
@@ -202,17 +215,20 @@ class CampaignRunner:
         self._record_sample(s.index, documents, concrete)
         try:
             measurement = measurement_from_documents(
-                documents, self.lab.devices.spectrometer.name, s.parameters)
+                documents, self.lab.devices.spectrometer.name, s.parameters
+            )
             outcomes = {n: f(measurement) for n, f in self.objectives.items()}
         except (ValueError, KeyError) as err:
             return fail(f"objective: {err}")
         self.store.update_trial(name, s.index, status="completed", outcomes=outcomes)
         self.planner.tell(s.index, outcomes)
-        return TrialResult(s.index, "completed", s.parameters, outcomes, None,
-                           time.perf_counter() - start, run_uid)
+        return TrialResult(
+            s.index, "completed", s.parameters, outcomes, None, time.perf_counter() - start, run_uid
+        )
 
-    def _record_sample(self, index: int, documents: list[tuple[str, dict[str, Any]]],
-                       protocol: Protocol) -> None:
+    def _record_sample(
+        self, index: int, documents: list[tuple[str, dict[str, Any]]], protocol: Protocol
+    ) -> None:
         arm = self.lab.devices.arm.name
         handled = [d["data"].get(f"{arm}-holding") for n, d in documents if n == "event"]
         vial = next((h for h in handled if h), None)
@@ -222,18 +238,28 @@ class CampaignRunner:
         for step in protocol.steps:
             if step.step == "dispense":
                 composition[step.reagent] = composition.get(step.reagent, 0) + step.volume
-        self.store.add_sample(vial, self.campaign.name, index,
-                              {k: format_quantity(v) for k, v in composition.items()}, "waste")
+        self.store.add_sample(
+            vial,
+            self.campaign.name,
+            index,
+            {k: format_quantity(v) for k, v in composition.items()},
+            "waste",
+        )
         self.store.update_trial(self.campaign.name, index, sample_id=vial)
 
     # --- the loop ----------------------------------------------------------------------
     def run(
-        self, trials: int | None = None, on_trial: Callable[[Progress], None] | None = None
+        self,
+        trials: int | None = None,
+        on_trial: Callable[[Progress], None] | None = None,
+        on_start: Callable[[int, int], None] | None = None,
     ) -> CampaignResult:
         """Run until ``trials`` trials (default: the campaign's) are in the store."""
         total = trials or self.campaign.trials
         records = self._resume()
         done = len(records)
+        if on_start:
+            on_start(done, total)
         stopped = None
         try:
             while done < total:
@@ -253,13 +279,15 @@ class CampaignRunner:
     def result(self, stopped: str | None = None) -> CampaignResult:
         records = self.store.trials(self.campaign.name)
         best_idx = {o.index for o in self.planner.best()}
-        return CampaignResult(self.campaign.name, records,
-                              [r for r in records if r.idx in best_idx], stopped)
+        return CampaignResult(
+            self.campaign.name, records, [r for r in records if r.idx in best_idx], stopped
+        )
 
 
 def _root_cause(err: BaseException) -> BaseException:
     seen = err
-    while seen.__cause__ is not None or (seen.__context__ is not None
-                                         and not seen.__suppress_context__):
+    while seen.__cause__ is not None or (
+        seen.__context__ is not None and not seen.__suppress_context__
+    ):
         seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
     return seen

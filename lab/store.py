@@ -128,12 +128,18 @@ class Store:
         with self.engine.begin() as c:
             row = c.execute(select(campaigns).where(campaigns.c.name == name)).first()
             if row is None:
-                c.execute(insert(campaigns).values(
-                    name=name, created=time.time(), definition=definition, lab=lab))
+                c.execute(
+                    insert(campaigns).values(
+                        name=name, created=time.time(), definition=definition, lab=lab
+                    )
+                )
                 return False
         if row.definition != definition:
-            changed = sorted(k for k in set(row.definition) | set(definition)
-                             if row.definition.get(k) != definition.get(k))
+            changed = sorted(
+                k
+                for k in set(row.definition) | set(definition)
+                if row.definition.get(k) != definition.get(k)
+            )
             raise CampaignMismatch(
                 f"the store already holds campaign {name!r} with a different definition "
                 f"(changed: {', '.join(changed)}); use another --store or campaign name"
@@ -142,7 +148,9 @@ class Store:
 
     def campaign_names(self) -> list[str]:
         with self.engine.connect() as c:
-            return [r.name for r in c.execute(select(campaigns.c.name).order_by(campaigns.c.created))]
+            return [
+                r.name for r in c.execute(select(campaigns.c.name).order_by(campaigns.c.created))
+            ]
 
     def campaign(self, name: str) -> dict[str, Any] | None:
         with self.engine.connect() as c:
@@ -152,29 +160,44 @@ class Store:
     # --- trials ----------------------------------------------------------------------
     def add_trial(self, campaign: str, idx: int, parameters: dict[str, str], planner: str) -> None:
         with self.engine.begin() as c:
-            c.execute(insert(trials).values(
-                campaign=campaign, idx=idx, status="proposed", parameters=parameters,
-                planner=planner, proposed=time.time()))
+            c.execute(
+                insert(trials).values(
+                    campaign=campaign,
+                    idx=idx,
+                    status="proposed",
+                    parameters=parameters,
+                    planner=planner,
+                    proposed=time.time(),
+                )
+            )
 
     def update_trial(self, campaign: str, idx: int, **values: Any) -> None:
         if values.get("status") in ("completed", "failed"):
             values.setdefault("finished", time.time())
         with self.engine.begin() as c:
-            c.execute(update(trials).where(
-                (trials.c.campaign == campaign) & (trials.c.idx == idx)).values(**values))
+            c.execute(
+                update(trials)
+                .where((trials.c.campaign == campaign) & (trials.c.idx == idx))
+                .values(**values)
+            )
 
     def trials(self, campaign: str) -> list[TrialRecord]:
         with self.engine.connect() as c:
-            rows = c.execute(select(trials).where(trials.c.campaign == campaign)
-                             .order_by(trials.c.idx))
+            rows = c.execute(
+                select(trials).where(trials.c.campaign == campaign).order_by(trials.c.idx)
+            )
             return [TrialRecord(**r._mapping) for r in rows]
 
     # --- samples and documents ----------------------------------------------------------
-    def add_sample(self, sample_id: str, campaign: str, trial: int, composition: dict[str, str],
-                   fate: str) -> None:
+    def add_sample(
+        self, sample_id: str, campaign: str, trial: int, composition: dict[str, str], fate: str
+    ) -> None:
         with self.engine.begin() as c:
-            c.execute(insert(samples).values(id=sample_id, campaign=campaign, trial=trial,
-                                             composition=composition, fate=fate))
+            c.execute(
+                insert(samples).values(
+                    id=sample_id, campaign=campaign, trial=trial, composition=composition, fate=fate
+                )
+            )
 
     def sample(self, sample_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as c:
@@ -187,8 +210,11 @@ class Store:
 
     def documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
         with self.engine.connect() as c:
-            rows = c.execute(select(documents.c.name, documents.c.doc)
-                             .where(documents.c.run_uid == run_uid).order_by(documents.c.id))
+            rows = c.execute(
+                select(documents.c.name, documents.c.doc)
+                .where(documents.c.run_uid == run_uid)
+                .order_by(documents.c.id)
+            )
             return [(r.name, r.doc) for r in rows]
 
 

@@ -22,7 +22,11 @@ from planners.objectives import (
     TotalVolume,
 )
 
-PLANNERS: dict[str, type[Planner]] = {"ax": AxPlanner, "sobol": SobolPlanner, "random": RandomPlanner}
+PLANNERS: dict[str, type[Planner]] = {
+    "ax": AxPlanner,
+    "sobol": SobolPlanner,
+    "random": RandomPlanner,
+}
 
 __all__ = [
     "PLANNERS",

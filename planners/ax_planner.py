@@ -12,7 +12,6 @@ import torch
 from planners.base import Planner, PlannerError, Suggestion
 
 
-
 def _quiet_ax() -> None:
     """Ax gives each module its own INFO logger; a lab's console wants only warnings."""
     for name in list(logging.root.manager.loggerDict):

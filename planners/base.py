@@ -124,7 +124,9 @@ class Planner(ABC):
         self._observe(index, None)
 
     def replay(
-        self, parameters: Mapping[str, pint.Quantity], outcomes: Mapping[str, float] | None,
+        self,
+        parameters: Mapping[str, pint.Quantity],
+        outcomes: Mapping[str, float] | None,
         reason: str = "",
     ) -> int:
         """Re-enter a past trial (resuming from the store); returns its index."""
@@ -145,9 +147,12 @@ class Planner(ABC):
             return tuple(signs[n] * o.outcomes[n] for n in signs)  # type: ignore[index]
 
         front = [
-            a for a in done
-            if not any(all(x <= y for x, y in zip(key(b), key(a), strict=True)) and key(b) != key(a)
-                       for b in done)
+            a
+            for a in done
+            if not any(
+                all(x <= y for x, y in zip(key(b), key(a), strict=True)) and key(b) != key(a)
+                for b in done
+            )
         ]
         return sorted(front, key=key)
 

@@ -31,8 +31,13 @@ class _StreamPlanner(Planner):
         upper = np.array([p.upper for p in self.space.parameters])
         rejected = 0
         for u in self._unit_points():
-            values = dict(zip((p.name for p in self.space.parameters), lower + u * (upper - lower),
-                              strict=True))
+            values = dict(
+                zip(
+                    (p.name for p in self.space.parameters),
+                    lower + u * (upper - lower),
+                    strict=True,
+                )
+            )
             if self.space.feasible(values):
                 rejected = 0
                 yield values

@@ -37,7 +37,9 @@ class SpectralDistance:
         mask = (m.wavelengths_nm >= lo) & (m.wavelengths_nm <= hi)
         if not mask.any():
             raise ValueError("measured and target spectra share no wavelengths")
-        target = np.interp(m.wavelengths_nm[mask], self.target_wavelengths_nm, self.target_absorbance)
+        target = np.interp(
+            m.wavelengths_nm[mask], self.target_wavelengths_nm, self.target_absorbance
+        )
         return float(np.sqrt(np.mean((m.absorbance[mask] - target) ** 2)))
 
 

@@ -29,7 +29,7 @@ def _validator(dimension: str, example: str):
             if info.context and info.context.get("filled"):
                 raise ValueError(f"placeholder {value} was not filled")
             return Placeholder(value.strip())
-        if isinstance(value, bool) or isinstance(value, int | float):
+        if isinstance(value, int | float):  # bool is an int too
             raise ValueError(f"{value!r} has no unit; write e.g. '{example}'")
         quantity = parse_quantity(value) if isinstance(value, str) else value
         if not isinstance(quantity, pint.Quantity):
@@ -47,7 +47,7 @@ def _serialize(value: pint.Quantity | Placeholder) -> str:
     return str(value) if isinstance(value, Placeholder) else format_quantity(value)
 
 
-def QuantityField(dimension: str, example: str) -> Any:  # noqa: N802 - reads as a type
+def QuantityField(dimension: str, example: str) -> Any:
     return Annotated[
         Any, BeforeValidator(_validator(dimension, example)), PlainSerializer(_serialize)
     ]

@@ -22,6 +22,10 @@ class Violation:
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
 
+    def concerns(self, path: str) -> bool:
+        """True if this violation is about the field at ``path`` (or inside it)."""
+        return self.path == path or self.path.startswith(path + ".")
+
 
 class PreflightError(ValueError):
     def __init__(self, protocol: str, violations: list[Violation]) -> None:
@@ -99,17 +103,23 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
     volume_ml = 0.0
     used_ml: dict[str, float] = {}
     for i, step in enumerate(protocol.steps):
-        path = f"steps.{i} ({step.step})"
+        path = f"steps.{i}"
         if isinstance(step, Transfer | Discard):
             source = step.source
             destination = step.destination if isinstance(step, Transfer) else lab.waste
             for where, place in (("source", source), ("destination", destination)):
                 if place not in lab.reachable:
-                    bad(f"{path}.{where}", f"unknown or unreachable location {place!r}; "
-                        f"known: {sorted(lab.reachable)}")
+                    bad(
+                        f"{path}.{where}",
+                        f"unknown or unreachable location {place!r}; "
+                        f"known: {sorted(lab.reachable)}",
+                    )
             if vial_at is None and source not in lab.sources:
-                bad(f"{path}.source", f"no vial at {source!r} yet; the first transfer must "
-                    f"take a fresh vial from {sorted(lab.sources)}")
+                bad(
+                    f"{path}.source",
+                    f"no vial at {source!r} yet; the first transfer must "
+                    f"take a fresh vial from {sorted(lab.sources)}",
+                )
             elif vial_at is not None and source != vial_at:
                 bad(f"{path}.source", f"the vial is at {vial_at!r}, not {source!r}")
             vial_at = None if destination == lab.waste else destination
@@ -118,8 +128,10 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
                 bad(path, f"needs the vial at {lab.station_slot!r} (it is at {vial_at!r})")
             if isinstance(step, Dispense):
                 if step.reagent not in lab.stock_ml:
-                    bad(f"{path}.reagent", f"unknown reagent {step.reagent!r}; "
-                        f"pumps hold {sorted(lab.stock_ml)}")
+                    bad(
+                        f"{path}.reagent",
+                        f"unknown reagent {step.reagent!r}; pumps hold {sorted(lab.stock_ml)}",
+                    )
                 ml = float(step.volume.m_as("mL"))
                 if ml < 0:
                     bad(f"{path}.volume", f"negative volume '{step.volume:~P}'")
@@ -139,13 +151,18 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
         elif isinstance(step, Wait) and step.duration.m < 0:
             bad(f"{path}.duration", "negative duration")
     if volume_ml > lab.vial_capacity.high + 1e-9:
-        bad("steps", f"dispenses {volume_ml:.3g} mL in all; a vial holds {lab.vial_capacity.high:g} mL")
+        bad(
+            "steps",
+            f"dispenses {volume_ml:.3g} mL in all; a vial holds {lab.vial_capacity.high:g} mL",
+        )
     for reagent, ml in used_ml.items():
         stock = lab.stock_ml.get(reagent)
         if stock is not None and ml > stock + 1e-9:
             bad("steps", f"needs {ml:.3g} mL of {reagent}, stock is {stock:.3g} mL")
     if vial_at not in (None, lab.waste):
-        bad("steps", f"the vial is left at {vial_at!r}; end with a discard or a transfer to a "
-            "free place")
+        bad(
+            "steps",
+            f"the vial is left at {vial_at!r}; end with a discard or a transfer to a free place",
+        )
     if problems:
         raise PreflightError(protocol.name, problems)

@@ -45,7 +45,9 @@ def wait(timer: Timer, duration: Value) -> MsgGenerator[None]:
     yield from bps.mv(timer, duration)
 
 
-def stir(station: SynthesisStation, timer: Timer, speed: Value, duration: Value) -> MsgGenerator[None]:
+def stir(
+    station: SynthesisStation, timer: Timer, speed: Value, duration: Value
+) -> MsgGenerator[None]:
     yield from bps.mv(station.stirrer, speed)
     yield from wait(timer, duration)
     yield from bps.mv(station.stirrer, "0 rpm")

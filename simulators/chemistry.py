@@ -123,7 +123,9 @@ class DyeChemistry:
             bound = limiting * binding * mixed
             free[cx.a] -= bound
             free[cx.b] -= bound
-            absorbance += cx.strength * bound * np.exp(-0.5 * ((wl - cx.peak_nm) / cx.width_nm) ** 2)
+            absorbance += (
+                cx.strength * bound * np.exp(-0.5 * ((wl - cx.peak_nm) / cx.width_nm) ** 2)
+            )
         for name, f in free.items():
             if name in self.diluents:
                 continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -57,6 +58,8 @@ class Workcell:
         self.vial_capacity_ml = vial_capacity_ml
         self._rack_left = {loc.name: rack_vials for loc in locations if loc.source}
         self._ids = itertools.count(1)
+        # like a barcode: unique across restarts of the simulation
+        self._batch = uuid.uuid4().hex[:6].upper()
         self.vials_at: dict[str, Vial | None] = {loc.name: None for loc in locations}
         self.discarded: list[Vial] = []
         #: called with the location just before a vial is lifted from it
@@ -71,7 +74,9 @@ class Workcell:
             if self._rack_left[location] <= 0:
                 return None
             self._rack_left[location] -= 1
-            return Vial(id=f"V{next(self._ids):05d}", capacity_ml=self.vial_capacity_ml)
+            return Vial(
+                id=f"V{self._batch}-{next(self._ids):04d}", capacity_ml=self.vial_capacity_ml
+            )
         if location in self.before_take:
             self.before_take[location]()
         vial, self.vials_at[location] = self.vials_at[location], None

@@ -30,7 +30,9 @@ class Gripper(StandardReadable, Movable[str]):
     @AsyncStatus.wrap
     async def set(self, value: str) -> None:
         if value not in ("open", "closed"):
-            raise LimitViolation(self.name, f"gripper state must be 'open' or 'closed', not {value!r}")
+            raise LimitViolation(
+                self.name, f"gripper state must be 'open' or 'closed', not {value!r}"
+            )
         try:
             await (self._driver.grip() if value == "closed" else self._driver.release())
         finally:
@@ -60,7 +62,9 @@ class RoboticArm(StandardReadable, Movable[str]):
         known = set(await self.driver.locations())
         missing = self.reachable - known
         if missing:
-            raise DeviceFault(self.name, f"configured locations unknown to the arm: {sorted(missing)}")
+            raise DeviceFault(
+                self.name, f"configured locations unknown to the arm: {sorted(missing)}"
+            )
         await self.refresh()
 
     async def refresh(self) -> None:

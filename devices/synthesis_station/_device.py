@@ -44,7 +44,9 @@ class Pump(StandardReadable, Movable[pint.Quantity | str]):
         self._set_level(await self._driver.level(self.index))
 
     @AsyncStatus.wrap
-    async def set(self, value: pint.Quantity | str, rate: pint.Quantity | str | None = None) -> None:
+    async def set(
+        self, value: pint.Quantity | str, rate: pint.Quantity | str | None = None
+    ) -> None:
         volume = Range(0.0, float("inf"), "mL").check(value, device=self.name, what="volume")
         ml_min = self.rate_ml_min
         if rate is not None:
@@ -64,8 +66,13 @@ class Heater(StandardReadable, Movable[pint.Quantity | str]):
     """``set(T)`` changes the setpoint and completes when the block has settled there."""
 
     def __init__(
-        self, driver: StationDriver, clock: Clock, limits: Range, tolerance_c: float = 0.5,
-        settle_timeout_s: float = 3600.0, name: str = "",
+        self,
+        driver: StationDriver,
+        clock: Clock,
+        limits: Range,
+        tolerance_c: float = 0.5,
+        settle_timeout_s: float = 3600.0,
+        name: str = "",
     ) -> None:
         self._driver = driver
         self._clock = clock

@@ -10,4 +10,10 @@ from simulators.firmware._base import FirmwareError, LineFirmware
 from simulators.firmware._spectrometer import SpectrometerFirmware
 from simulators.firmware._station import StationFirmware
 
-__all__ = ["ArmFirmware", "FirmwareError", "LineFirmware", "SpectrometerFirmware", "StationFirmware"]
+__all__ = [
+    "ArmFirmware",
+    "FirmwareError",
+    "LineFirmware",
+    "SpectrometerFirmware",
+    "StationFirmware",
+]

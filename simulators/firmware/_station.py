@@ -88,7 +88,9 @@ class StationFirmware(LineFirmware):
         if vial.volume_ml + ml > vial.capacity_ml + 1e-9:
             raise FirmwareError(f"vial {vial.id} would overflow ({vial.volume_ml + ml:.3f} mL)")
         if ml > reservoir.volume_ml + 1e-9:
-            raise FirmwareError(f"reservoir {reservoir.reagent} holds only {reservoir.volume_ml:.3f} mL")
+            raise FirmwareError(
+                f"reservoir {reservoir.reagent} holds only {reservoir.volume_ml:.3f} mL"
+            )
         await self.clock.sleep(60.0 * ml / ml_min)
         reservoir.volume_ml -= ml
         vial.contents_ml[reservoir.reagent] = vial.contents_ml.get(reservoir.reagent, 0.0) + ml

@@ -1,0 +1,39 @@
+"""The running lab: configuration, composition, campaign runner, store, report and CLI.
+
+For scripts and notebooks::
+
+    from lab import run_campaign
+    result = run_campaign("examples/colour_match/campaign.yaml", trials=10)
+    print(result.best[0].parameters, result.best[0].outcomes)
+"""
+
+from lab.api import PreparedCampaign, default_store, open_lab, prepare, run_campaign
+from lab.campaign_config import CampaignConfig, load_campaign
+from lab.compose import Lab, build_lab
+from lab.config import LabConfig, load_lab_config
+from lab.errors import ConfigError
+from lab.runner import CampaignResult, CampaignRunner, CampaignStopped, Progress, TrialResult
+from lab.store import CampaignMismatch, Store, TrialRecord
+
+__all__ = [
+    "CampaignConfig",
+    "CampaignMismatch",
+    "CampaignResult",
+    "CampaignRunner",
+    "CampaignStopped",
+    "ConfigError",
+    "Lab",
+    "LabConfig",
+    "PreparedCampaign",
+    "Progress",
+    "Store",
+    "TrialRecord",
+    "TrialResult",
+    "build_lab",
+    "default_store",
+    "load_campaign",
+    "load_lab_config",
+    "open_lab",
+    "prepare",
+    "run_campaign",
+]

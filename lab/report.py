@@ -1,0 +1,102 @@
+"""What a scientist reads after a campaign: a summary table and plots next to the data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files, never a window: labs run headless
+import matplotlib.pyplot as plt
+import numpy as np
+from rich.table import Table
+
+from devices import parse_quantity
+from lab.campaign_config import CampaignConfig, read_target
+from lab.measurement import measurement_from_documents
+from lab.store import Store, TrialRecord
+
+
+def summary_table(name: str, records: list[TrialRecord], best: set[int]) -> Table:
+    """One row a trial, one column a parameter or outcome; the best row in green."""
+    table = Table(title=f"campaign {name}: {len(records)} trials", title_justify="left")
+    params = list(records[0].parameters) if records else []
+    outcomes = sorted({k for r in records for k in (r.outcomes or {})}) or ["outcome"]
+    units = {k: f"{parse_quantity(records[0].parameters[k]).units:~P}" for k in params}
+    table.add_column("#", justify="right")
+    for k in params:
+        table.add_column(f"{k} ({units[k]})", justify="right")
+    for k in outcomes:
+        table.add_column(k, justify="right")
+    table.add_column("by")
+    for r in records:
+        values = [f"{parse_quantity(r.parameters[k]).m:.3g}" for k in params]
+        if r.outcomes:
+            results = [f"{r.outcomes[k]:.4g}" for k in outcomes]
+        else:
+            results = ["[red]failed[/red]"] + [""] * (len(outcomes) - 1)
+        style = "bold green" if r.idx in best else None
+        table.add_row(str(r.idx), *values, *results, r.planner.split("/")[-1], style=style)
+    return table
+
+
+def best_so_far(records: list[TrialRecord], objective: str, minimize: bool) -> np.ndarray:
+    values = [r.outcomes[objective] if r.outcomes else np.nan for r in records]
+    running, out = np.nan, []
+    for v in values:
+        if not np.isnan(v) and (np.isnan(running) or (v < running if minimize else v > running)):
+            running = v
+        out.append(running)
+    return np.array(out)
+
+
+def write_plots(
+    store: Store,
+    campaign: CampaignConfig,
+    out_dir: Path,
+    spectrometer: str,
+    best: TrialRecord | None,
+) -> list[Path]:
+    """``best_so_far.png`` and, for a spectral target, ``best_spectrum.png``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = store.trials(campaign.name)
+    written = []
+    objective = campaign.objectives[0]
+    curve = best_so_far(records, objective.name, objective.minimize)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    trial = [r.idx for r in records]
+    raw = [r.outcomes[objective.name] if r.outcomes else np.nan for r in records]
+    ax.plot(trial, raw, "o", color="0.6", label="each trial")
+    ax.step(trial, curve, where="post", color="C0", label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(objective.name + (" (lower is better)" if objective.minimize else ""))
+    ax.set_title(f"{campaign.name}: best {objective.name} so far")
+    ax.legend()
+    fig.tight_layout()
+    path = out_dir / "best_so_far.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    written.append(path)
+
+    spectral = next((o for o in campaign.objectives if o.kind == "spectral_distance"), None)
+    if spectral is not None and best is not None and best.run_uid:
+        m = measurement_from_documents(store.documents(best.run_uid), spectrometer, {})
+        assert spectral.target is not None
+        wl, target = read_target(spectral.target)
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(wl, target, "k--", label="target")
+        ax.plot(m.wavelengths_nm, m.absorbance, color="C3", label=f"best (trial {best.idx})")
+        ax.set_xlabel("wavelength (nm)")
+        ax.set_ylabel("absorbance (AU)")
+        ax.set_title(
+            f"{spectral.name} = {best.outcomes[spectral.name]:.4g}"
+            if best.outcomes
+            else "best spectrum"
+        )
+        ax.legend()
+        fig.tight_layout()
+        path = out_dir / "best_spectrum.png"
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(path)
+    return written
