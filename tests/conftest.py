@@ -1,0 +1,43 @@
+"""Shared fixtures: fast copies of the example lab and campaign, and a task-leak guard."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "colour_match"
+
+
+@pytest.fixture
+def example_dir(tmp_path: Path) -> Path:
+    """The colour-matching example, copied, with a fast clock and fast BO settings."""
+    out = tmp_path / "colour_match"
+    shutil.copytree(EXAMPLES, out, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    lab = yaml.safe_load((out / "lab.yaml").read_text())
+    lab["clock_speed"] = 1e5
+    (out / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
+    campaign = yaml.safe_load((out / "campaign.yaml").read_text())
+    campaign["trials"] = 3
+    campaign["planner"] = {"name": "sobol", "seed": 1, "initialization_trials": 2}
+    (out / "campaign.yaml").write_text(yaml.safe_dump(campaign, sort_keys=False))
+    return out
+
+
+def edit_yaml(path: Path, edit) -> None:  # noqa: ANN001 - a callable on the loaded dict
+    data = yaml.safe_load(path.read_text())
+    edit(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.fixture
+async def no_leaked_tasks():
+    """Fail an async test that leaves tasks running on its loop (use in async modules)."""
+    yield
+    await asyncio.sleep(0)
+    current = asyncio.current_task()
+    leaked = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    assert not leaked, f"test leaked asyncio tasks: {leaked}"

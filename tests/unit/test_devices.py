@@ -1,0 +1,188 @@
+"""Devices over the in-process transport: limits, units, typed errors, bluesky usage."""
+
+from __future__ import annotations
+
+import asyncio
+
+import bluesky.plan_stubs as bps
+import numpy as np
+import pytest
+from bluesky import RunEngine
+from bluesky.run_engine import call_in_bluesky_event_loop
+
+from devices import (
+    AsciiArmDriver,
+    AsciiSpectrometerDriver,
+    AsciiStationDriver,
+    DeviceFault,
+    DeviceTimeout,
+    InProcessTransport,
+    LimitViolation,
+    ProtocolError,
+    Range,
+    RoboticArm,
+    Spectrometer,
+    SynthesisStation,
+    UnitError,
+)
+from devices._line_protocol import LineChannel
+from simulators import (
+    ArmFirmware,
+    DyeChemistry,
+    Location,
+    Reservoir,
+    SimClock,
+    SpectrometerFirmware,
+    StationFirmware,
+    Workcell,
+)
+
+
+def set_and_wait(obj, value):  # noqa: ANN001, ANN201
+    """``obj.set(value)`` awaited on the devices' (bluesky's) event loop."""
+
+    async def go():  # noqa: ANN202
+        await obj.set(value)
+
+    return call_in_bluesky_event_loop(go())
+
+
+class Recorder:
+    """Wraps a firmware handler and remembers every line it was sent."""
+
+    def __init__(self, handler) -> None:  # noqa: ANN001
+        self.handler = handler
+        self.lines: list[str] = []
+
+    async def __call__(self, line: str) -> str:
+        self.lines.append(line)
+        return await self.handler(line)
+
+
+@pytest.fixture
+def rig():
+    clock = SimClock(1e6)
+    cell = Workcell(
+        [
+            Location("rack", (0, 0, 0), source=True),
+            Location("slot", (100, 0, 0)),
+            Location("holder", (100, 100, 0)),
+            Location("waste", (0, 100, 0), sink=True),
+        ],
+        vial_capacity_ml=5.0,
+    )
+    arm_wire = Recorder(ArmFirmware(clock, cell, "rack").handle)
+    station_wire = Recorder(
+        StationFirmware(clock, cell, "slot", {1: Reservoir("cyan", 3.0)}).handle
+    )
+    spec_wire = Recorder(SpectrometerFirmware(clock, cell, "holder", DyeChemistry()).handle)
+    arm = RoboticArm(
+        AsciiArmDriver(InProcessTransport(arm_wire, "arm"), "arm"),
+        ["rack", "slot", "holder", "waste"],
+        name="arm",
+    )
+    station = SynthesisStation(
+        AsciiStationDriver(InProcessTransport(station_wire, "station"), "station"),
+        clock,
+        reagents={1: "cyan"},
+        vial_capacity=Range(0, 5, "mL"),
+        temperature=Range(20, 90, "degC"),
+        stir_speed=Range(100, 1500, "rpm"),
+        dispense_rate=Range(0.5, 30, "mL/min"),
+        name="station",
+    )
+    spectrometer = Spectrometer(
+        AsciiSpectrometerDriver(InProcessTransport(spec_wire, "spec"), "spec"),
+        Range(1, 1000, "ms"),
+        name="spec",
+    )
+    re = RunEngine({})
+
+    async def connect() -> None:
+        for d in (arm, station, spectrometer):
+            await d.connect()
+
+    call_in_bluesky_event_loop(connect())
+    return re, arm, station, spectrometer, cell, (arm_wire, station_wire, spec_wire)
+
+
+def test_plan_moves_a_vial_and_measures_with_units_in_descriptor(rig):
+    re, arm, station, spec, cell, _ = rig
+    docs = []
+
+    def plan():
+        yield from bps.open_run()
+        yield from bps.mv(arm, "rack")
+        yield from bps.mv(arm.gripper, "closed")
+        yield from bps.mv(arm, "slot")
+        yield from bps.mv(arm.gripper, "open")
+        yield from bps.mv(station.pumps[1], "1.5 mL")
+        yield from bps.mv(station.heater, "40 degC")
+        yield from bps.mv(arm, "slot")
+        yield from bps.mv(arm.gripper, "closed")
+        yield from bps.mv(arm, "holder")
+        yield from bps.mv(arm.gripper, "open")
+        yield from bps.mv(spec.integration, "0.05 s")
+        yield from bps.trigger_and_read([spec, station.heater, arm])
+        yield from bps.close_run()
+
+    re(plan(), lambda name, doc: docs.append((name, doc)))
+    descriptor = next(d for n, d in docs if n == "descriptor")
+    keys = descriptor["data_keys"]
+    assert keys["spec-absorbance"]["shape"] == [101]
+    assert keys["station-heater-temperature"]["units"] == "degC"
+    config = descriptor["configuration"]["spec"]["data"]
+    assert config["spec-integration-time"] == pytest.approx(50.0)
+    event = next(d for n, d in docs if n == "event")
+    assert event["data"]["arm-location"] == "holder"
+    assert abs(event["data"]["station-heater-temperature"] - 40) <= 0.5
+    assert np.asarray(event["data"]["spec-absorbance"]).max() > 0.1
+    assert cell.vials_at["holder"].contents_ml == {"cyan": pytest.approx(1.5)}
+
+
+def test_limits_and_units_are_refused_before_any_byte_is_sent(rig):
+    re, arm, station, spec, _, (arm_wire, station_wire, spec_wire) = rig
+    sent = (len(arm_wire.lines), len(station_wire.lines), len(spec_wire.lines))
+    for obj, value, error, words in [
+        (arm, "moon", LimitViolation, "not reachable"),
+        (station.heater, "120 degC", LimitViolation, "outside 20..90 degC"),
+        (station.heater, "60", UnitError, "has no unit"),
+        (station.pumps[1], "2 s", UnitError, "volume"),
+        (station.pumps[1], 2.0, UnitError, "has no units"),
+        (station.stirrer, "5000 rpm", LimitViolation, "stir speed"),
+        (spec.integration, "5 s", LimitViolation, "integration time"),
+    ]:
+        with pytest.raises(error, match=words):
+            set_and_wait(obj, value)
+    assert sent == (len(arm_wire.lines), len(station_wire.lines), len(spec_wire.lines))
+
+
+def test_pump_refuses_more_than_the_reservoir_holds(rig):
+    _, _, station, _, _, (_, station_wire, _) = rig
+    with pytest.raises(LimitViolation, match="reservoir holds 3 mL"):
+        set_and_wait(station.pumps[1], "3.5 mL")
+    assert not any(line.startswith("DISP") for line in station_wire.lines)
+
+
+def test_instrument_errors_are_typed_and_name_device_and_command(rig):
+    _, arm, *_ = rig
+    with pytest.raises(DeviceFault, match=r"arm \(command 'RELEASE'\): gripper is empty"):
+        set_and_wait(arm.gripper, "open")
+
+
+async def test_transport_timeout_and_garbage_are_typed(no_leaked_tasks):
+    async def silent(line: str) -> str:
+        await asyncio.sleep(10)
+        return "OK"
+
+    async def garbage(line: str) -> str:
+        return "\x00\x17??"
+
+    slow = InProcessTransport(silent, "pump")
+    await slow.connect()
+    with pytest.raises(DeviceTimeout, match=r"pump \(command 'LEVEL\? 1'\): no reply within 0.05 s"):
+        await LineChannel(slow, "pump", timeout=0.05).number("LEVEL? 1")
+    bad = InProcessTransport(garbage, "pump")
+    await bad.connect()
+    with pytest.raises(ProtocolError, match="unexpected reply"):
+        await LineChannel(bad, "pump").call("STATUS?")

@@ -1,0 +1,83 @@
+"""Lab and campaign files: clear errors with file and field; constraints keep their units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lab import ConfigError, Store, load_campaign, load_lab_config
+from lab.campaign_config import parse_constraint
+from planners import Parameter
+from tests.conftest import edit_yaml
+
+
+def test_example_files_load(example_dir: Path):
+    campaign = load_campaign(example_dir / "campaign.yaml")
+    assert campaign.protocol == (example_dir / "colour_mix.yaml").resolve()
+    lab = load_lab_config(campaign.lab)
+    assert lab.station[1].pumps[1] == "cyan"
+    assert [p.name for p in campaign.search_space().parameters] == [
+        "cyan", "magenta", "yellow", "temperature"]
+
+
+def test_constraint_coefficients_follow_each_parameters_unit():
+    params = {"a": Parameter("a", "milliliter", 0, 5), "b": Parameter("b", "microliter", 0, 5000)}
+    c = parse_constraint("a + 2*b <= 0.006 L", params)
+    assert c.coefficients["a"] == pytest.approx(0.001)
+    assert c.coefficients["b"] == pytest.approx(2e-6)
+    assert c.bound == pytest.approx(0.006)
+    assert c.satisfied({"a": 4.0, "b": 1000.0})
+    assert not c.satisfied({"a": 5.0, "b": 1000.0})
+    with pytest.raises(ValueError, match="unknown parameter 'c'"):
+        parse_constraint("a + c <= 1 mL", params)
+    with pytest.raises(ValueError, match="the bound is"):
+        parse_constraint("a <= 1 s", params)
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda d: d["devices"]["arm"].update(reach=["rack", "moon"]), "unknown location 'moon'"),
+        (lambda d: d["devices"]["station"]["pumps"].update({5: "gold"}), "pumps.5: unknown reagent 'gold'"),
+        (lambda d: d["devices"]["station"]["temperature"].update(max="90 mL"), "temperature.max"),
+        (lambda d: d.pop("vial_capacity"), "vial_capacity: Field required"),
+        (lambda d: d["devices"]["arm"].update(kind="laser"), "devices.arm"),
+    ],
+)
+def test_bad_lab_files_name_file_and_field(example_dir: Path, edit, words):
+    edit_yaml(example_dir / "lab.yaml", edit)
+    with pytest.raises(ConfigError) as info:
+        load_lab_config(example_dir / "lab.yaml")
+    assert words in str(info.value)
+    assert "lab.yaml" in str(info.value)
+
+
+def test_malformed_yaml_is_a_config_error(tmp_path: Path):
+    bad = tmp_path / "campaign.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_campaign(bad)
+
+
+def test_store_keeps_documents_trials_and_samples(tmp_path: Path):
+    store = Store(tmp_path / "s.sqlite")
+    assert store.open_campaign("c", {"x": 1}, {}) is False
+    assert store.open_campaign("c", {"x": 1}, {}) is True
+    store.add_trial("c", 0, {"a": "1.0 milliliter"}, "sobol/sobol")
+    store.add_document("uid-1", "start", {"uid": "uid-1", "time": 0.0})
+    store.add_document("uid-1", "event", {"data": {"spec": np.arange(3.0)}})
+    store.update_trial("c", 0, status="completed", outcomes={"loss": 0.5}, run_uid="uid-1")
+    store.add_sample("V1", "c", 0, {"cyan": "1.0 milliliter"}, "waste")
+    store.close()
+
+    again = Store(tmp_path / "s.sqlite")
+    [trial] = again.trials("c")
+    assert (trial.status, trial.outcomes, trial.run_uid) == ("completed", {"loss": 0.5}, "uid-1")
+    assert trial.finished is not None
+    assert [n for n, _ in again.documents("uid-1")] == ["start", "event"]
+    assert again.documents("uid-1")[1][1]["data"]["spec"] == [0.0, 1.0, 2.0]
+    assert again.sample("V1")["composition"] == {"cyan": "1.0 milliliter"}
+    with pytest.raises(Exception, match="different definition"):
+        again.open_campaign("c", {"x": 2}, {})

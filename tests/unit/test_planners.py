@@ -1,0 +1,96 @@
+"""Planners: within bounds and constraints, failures kept, resumable, Pareto best."""
+
+from __future__ import annotations
+
+import pytest
+
+from planners import (
+    AxPlanner,
+    LinearConstraint,
+    Objective,
+    Parameter,
+    RandomPlanner,
+    SearchSpace,
+    SobolPlanner,
+    UnknownTrialError,
+)
+
+SPACE = SearchSpace(
+    [Parameter("a", "milliliter", 0.0, 2.0), Parameter("b", "milliliter", 0.0, 2.0)],
+    [LinearConstraint({"a": 1.0, "b": 1.0}, 2.5)],
+)
+LOSS = [Objective("loss")]
+
+
+def loss(values: dict[str, float]) -> float:
+    return (values["a"] - 1.0) ** 2 + (values["b"] - 0.5) ** 2
+
+
+def drive(planner, n: int) -> list[dict[str, float]]:  # noqa: ANN001
+    seen = []
+    for _ in range(n):
+        for s in planner.ask(1):
+            values = SPACE.magnitudes(s.parameters)
+            seen.append(values)
+            planner.tell(s.index, {"loss": loss(values)})
+    return seen
+
+
+@pytest.mark.parametrize("cls", [SobolPlanner, RandomPlanner])
+def test_baselines_stay_feasible_and_resume_without_repeating(cls):
+    straight = drive(cls(SPACE, LOSS, seed=4), 8)
+    assert all(SPACE.feasible(v) for v in straight)
+    assert len({tuple(v.values()) for v in straight}) == 8
+
+    first = cls(SPACE, LOSS, seed=4)
+    head = drive(first, 5)
+    resumed = cls(SPACE, LOSS, seed=4)
+    for values in head:  # what a store would replay
+        resumed.replay({k: p.quantity(values[k]) for k, p in zip("ab", SPACE.parameters)},
+                       {"loss": loss(values)})
+    tail = drive(resumed, 3)
+    assert head + tail == straight
+
+
+def test_failed_trials_are_recorded_not_dropped():
+    planner = SobolPlanner(SPACE, LOSS, seed=0)
+    s = planner.ask(1)[0]
+    planner.tell_failed(s.index, "pump jammed")
+    assert planner.history[s.index].outcomes is None
+    assert planner.history[s.index].reason == "pump jammed"
+    with pytest.raises(UnknownTrialError):
+        planner.tell(s.index, {"loss": 1.0})
+    assert planner.best() == []
+
+
+def test_best_is_the_pareto_front_for_several_objectives():
+    planner = SobolPlanner(SPACE, [Objective("cost"), Objective("yield", minimize=False)], seed=0)
+    outcomes = [{"cost": 1, "yield": 1}, {"cost": 2, "yield": 3}, {"cost": 3, "yield": 2}]
+    for o in outcomes:
+        s = planner.ask(1)[0]
+        planner.tell(s.index, o)
+    assert [o.outcomes for o in planner.best()] == outcomes[:2]  # the third is dominated
+
+
+def test_ax_proposes_feasible_points_and_learns():
+    planner = AxPlanner(SPACE, LOSS, seed=0, initialization_trials=3)
+    seen = drive(planner, 5)
+    assert all(SPACE.feasible(v) for v in seen)
+    gens = [o.index for o in planner.history.values()]
+    assert gens == [0, 1, 2, 3, 4]
+    s = planner.ask(1)[0]
+    assert s.generator.startswith("ax:")
+    planner.tell_failed(s.index, "spilled")
+    best = planner.best()[0]
+    assert best.outcomes["loss"] == min(loss(v) for v in seen)
+
+
+def test_ax_resumes_from_replayed_trials():
+    planner = AxPlanner(SPACE, LOSS, seed=0, initialization_trials=2)
+    planner.replay({"a": SPACE.parameters[0].quantity(1.0), "b": SPACE.parameters[1].quantity(1.0)},
+                   {"loss": 0.25})
+    planner.replay({"a": SPACE.parameters[0].quantity(0.2), "b": SPACE.parameters[1].quantity(0.2)},
+                   None, "interrupted")
+    s = planner.ask(1)[0]
+    assert s.index == 2
+    assert SPACE.feasible(SPACE.magnitudes(s.parameters))
