@@ -40,7 +40,7 @@ class ParameterConfig(_Model):
     min: str
     max: str
 
-    @field_validator("min", "max")
+    @field_validator("min", "max", mode="before")
     @classmethod
     def _parses(cls, value: Any) -> str:
         _quantity(value)

@@ -69,7 +69,7 @@ def campaign_protocol(campaign: CampaignConfig) -> Protocol:
     unused = set(campaign.parameters) - set(used)
     if unused:
         problems.append(f"parameters {sorted(unused)} are not used by protocol {protocol.name!r}")
-    if not problems:
+    if set(used) <= set(campaign.parameters):
         space = campaign.search_space()
         for bound in ("lower", "upper"):
             values = {p.name: p.quantity(getattr(p, bound)) for p in space.parameters}
@@ -88,25 +88,33 @@ def campaign_protocol(campaign: CampaignConfig) -> Protocol:
 def check_bounds(
     campaign: CampaignConfig, protocol: Protocol, limits: LabLimits, source: str | Path
 ) -> None:
-    """Parameter bounds that the lab cannot honour (a temperature range beyond the heater,
-    say) are refused before the campaign starts, not discovered trial by trial."""
+    """Preflight the protocol with every parameter at its lower, then its upper bound,
+    before the campaign starts. A bound the lab cannot honour (a temperature beyond the
+    heater) is blamed on the parameter; a problem at both bounds (an unknown location)
+    is the protocol's own."""
     space = campaign.search_space()
     placeholders = protocol.placeholders()
-    problems: list[str] = []
+    found: dict[str, list] = {}
     for bound in ("lower", "upper"):
         values = {p.name: p.quantity(getattr(p, bound)) for p in space.parameters}
         try:
             preflight(protocol.fill(values), limits)
+            found[bound] = []
         except PreflightError as err:
-            for name, path in placeholders.items():
-                problems += [
-                    f"parameters.{name}.{'min' if bound == 'lower' else 'max'}: "
-                    f"{v.message} (used at {path})"
-                    for v in err.violations
-                    if v.concerns(path)
-                ]
+            found[bound] = err.violations
+    problems: set[str] = set()
+    for bound, violations in found.items():
+        other = found["upper" if bound == "lower" else "lower"]
+        for v in violations:
+            owners = [name for name, path in placeholders.items() if v.concerns(path)]
+            if owners:
+                field = "min" if bound == "lower" else "max"
+                problems |= {f"parameters.{n}.{field}: {v.message} (used at {v.path})"
+                             for n in owners}
+            elif v in other:
+                problems.add(f"{protocol.name}: {v}")
     if problems:
-        raise ConfigError(source, sorted(set(problems)))
+        raise ConfigError(source, sorted(problems))
 
 
 class CampaignRunner:
