@@ -109,8 +109,9 @@ def check_bounds(
             owners = [name for name, path in placeholders.items() if v.concerns(path)]
             if owners:
                 field = "min" if bound == "lower" else "max"
-                problems |= {f"parameters.{n}.{field}: {v.message} (used at {v.path})"
-                             for n in owners}
+                problems |= {
+                    f"parameters.{n}.{field}: {v.message} (used at {v.path})" for n in owners
+                }
             elif v in other:
                 problems.add(f"{protocol.name}: {v}")
     if problems:

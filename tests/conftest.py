@@ -27,7 +27,7 @@ def example_dir(tmp_path: Path) -> Path:
     return out
 
 
-def edit_yaml(path: Path, edit) -> None:  # noqa: ANN001 - a callable on the loaded dict
+def edit_yaml(path: Path, edit) -> None:
     data = yaml.safe_load(path.read_text())
     edit(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False))

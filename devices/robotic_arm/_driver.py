@@ -1,4 +1,4 @@
-"""Codec of the arm's ASCII command set (docs/protocols/robotic_arm.md)."""
+"""Codec of the arm's ASCII command set (docs/protocols/README.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Codec of the spectrometer's ASCII command set (docs/protocols/spectrometer.md)."""
+"""Codec of the spectrometer's ASCII command set (docs/protocols/README.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Codec of the synthesis station's ASCII command set (docs/protocols/synthesis_station.md).
+"""Codec of the synthesis station's ASCII command set (docs/protocols/README.md).
 
 Values cross this boundary in the instrument's own units: mL, mL/min, degC, rpm.
 """

@@ -1,7 +1,7 @@
 """Instrument firmware emulators: the instrument side of each ASCII line protocol.
 
 Each firmware answers one request line with one reply line (``OK [payload]`` or
-``ERR <message>``), as documented in ``docs/protocols``. The same object serves an
+``ERR <message>``), as documented in ``docs/protocols/README.md``. The same object serves an
 in-process transport today and a pseudo-terminal or socket tomorrow.
 """
 

@@ -17,15 +17,26 @@ pytestmark = pytest.mark.system
 def lab_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "lab.cli", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, timeout=600,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
     )
 
 
 def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path):
     store = tmp_path / "out" / "store.sqlite"
-    first = lab_cli("campaign", "run", example_dir / "campaign.yaml", "--trials", "3",
-                    "--store", store, cwd=tmp_path)
+    first = lab_cli(
+        "campaign",
+        "run",
+        example_dir / "campaign.yaml",
+        "--trials",
+        "3",
+        "--store",
+        store,
+        cwd=tmp_path,
+    )
     assert first.returncode == 0, first.stderr
     assert "campaign colour-match: 3 trials" in first.stdout
     assert (tmp_path / "out" / "best_so_far.png").stat().st_size > 10_000
@@ -40,8 +51,16 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
     assert db.sample(before[0].sample_id)["trial"] == 0
     db.close()
 
-    second = lab_cli("campaign", "run", example_dir / "campaign.yaml", "--trials", "5",
-                     "--store", store, cwd=tmp_path)
+    second = lab_cli(
+        "campaign",
+        "run",
+        example_dir / "campaign.yaml",
+        "--trials",
+        "5",
+        "--store",
+        store,
+        cwd=tmp_path,
+    )
     assert second.returncode == 0, second.stderr
     assert "resuming colour-match: 3 trials already in the store" in second.stdout
     db = Store(store)
@@ -49,7 +68,8 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
     db.close()
     assert [t.idx for t in after] == [0, 1, 2, 3, 4]
     assert [(t.parameters, t.outcomes) for t in after[:3]] == [
-        (t.parameters, t.outcomes) for t in before]
+        (t.parameters, t.outcomes) for t in before
+    ]
     assert len({tuple(t.parameters.values()) for t in after}) == 5  # nothing repeated
 
     shown = lab_cli("campaign", "show", store, cwd=tmp_path)
@@ -59,16 +79,43 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
 
 def test_a_trial_cut_off_by_a_crash_is_failed_not_repeated(example_dir: Path, tmp_path: Path):
     store = tmp_path / "store.sqlite"
-    assert lab_cli("campaign", "run", example_dir / "campaign.yaml", "--trials", "2",
-                   "--store", store, cwd=tmp_path).returncode == 0
+    assert (
+        lab_cli(
+            "campaign",
+            "run",
+            example_dir / "campaign.yaml",
+            "--trials",
+            "2",
+            "--store",
+            store,
+            cwd=tmp_path,
+        ).returncode
+        == 0
+    )
     db = Store(store)  # a kill -9 mid-trial leaves a running trial behind
-    db.add_trial("colour-match", 2, {"cyan": "1.0 milliliter", "magenta": "1.0 milliliter",
-                                     "yellow": "1.0 milliliter",
-                                     "temperature": "30.0 degree_Celsius"}, "sobol/sobol")
+    db.add_trial(
+        "colour-match",
+        2,
+        {
+            "cyan": "1.0 milliliter",
+            "magenta": "1.0 milliliter",
+            "yellow": "1.0 milliliter",
+            "temperature": "30.0 degree_Celsius",
+        },
+        "sobol/sobol",
+    )
     db.update_trial("colour-match", 2, status="running")
     db.close()
-    done = lab_cli("campaign", "run", example_dir / "campaign.yaml", "--trials", "4",
-                   "--store", store, cwd=tmp_path)
+    done = lab_cli(
+        "campaign",
+        "run",
+        example_dir / "campaign.yaml",
+        "--trials",
+        "4",
+        "--store",
+        store,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     db = Store(store)
     trials = db.trials("colour-match")
@@ -78,10 +125,20 @@ def test_a_trial_cut_off_by_a_crash_is_failed_not_repeated(example_dir: Path, tm
 
 
 def test_ax_planner_closes_the_loop(example_dir: Path, tmp_path: Path):
-    edit_yaml(example_dir / "campaign.yaml",
-              lambda d: d.update(planner={"name": "ax", "seed": 0, "initialization_trials": 2}))
-    result = lab_cli("campaign", "run", example_dir / "campaign.yaml", "--trials", "3",
-                     "--store", tmp_path / "s.sqlite", cwd=tmp_path)
+    edit_yaml(
+        example_dir / "campaign.yaml",
+        lambda d: d.update(planner={"name": "ax", "seed": 0, "initialization_trials": 2}),
+    )
+    result = lab_cli(
+        "campaign",
+        "run",
+        example_dir / "campaign.yaml",
+        "--trials",
+        "3",
+        "--store",
+        tmp_path / "s.sqlite",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     db = Store(tmp_path / "s.sqlite")
     planners = [t.planner for t in db.trials("colour-match")]
@@ -92,14 +149,22 @@ def test_ax_planner_closes_the_loop(example_dir: Path, tmp_path: Path):
 @pytest.mark.parametrize(
     ("target", "edit", "words"),
     [
-        ("colour_mix.yaml", lambda d: d["steps"][1].update(volume="{temperature}"),
-         "steps.1.dispense.volume: '25.0 °C' has the wrong dimension"),
-        ("campaign.yaml", lambda d: d["parameters"]["temperature"].update(max="150 degC"),
-         "parameters.temperature.max: '150.0 °C' is outside the device limit 20..90 degC"),
-        ("colour_mix.yaml", lambda d: d["steps"][0].update(destination="freezer"),
-         "unknown or unreachable location 'freezer'"),
-        ("lab.yaml", lambda d: d["devices"].pop("spectrometer"),
-         "need exactly one"),
+        (
+            "colour_mix.yaml",
+            lambda d: d["steps"][1].update(volume="{temperature}"),
+            "steps.1.dispense.volume: '25.0 °C' has the wrong dimension",
+        ),
+        (
+            "campaign.yaml",
+            lambda d: d["parameters"]["temperature"].update(max="150 degC"),
+            "parameters.temperature.max: '150.0 °C' is outside the device limit 20..90 degC",
+        ),
+        (
+            "colour_mix.yaml",
+            lambda d: d["steps"][0].update(destination="freezer"),
+            "unknown or unreachable location 'freezer'",
+        ),
+        ("lab.yaml", lambda d: d["devices"].pop("spectrometer"), "need exactly one"),
         ("campaign.yaml", lambda d: d.pop("objectives"), "objectives: Field required"),
         ("campaign.yaml", lambda d: d["parameters"]["cyan"].update(min=0), "has no unit"),
     ],
@@ -109,8 +174,9 @@ def test_bad_files_fail_clearly_and_leave_the_store_alone(
 ):
     edit_yaml(example_dir / target, edit)
     store = tmp_path / "never" / "store.sqlite"
-    result = lab_cli("campaign", "run", example_dir / "campaign.yaml", "--store", store,
-                     cwd=tmp_path)
+    result = lab_cli(
+        "campaign", "run", example_dir / "campaign.yaml", "--store", store, cwd=tmp_path
+    )
     assert result.returncode == 2
     assert words in " ".join(result.stderr.split())
     assert not store.parent.exists()
@@ -119,6 +185,11 @@ def test_bad_files_fail_clearly_and_leave_the_store_alone(
 def test_devices_lists_every_device_and_its_state(example_dir: Path, tmp_path: Path):
     result = lab_cli("devices", "--lab", example_dir / "lab.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    for words in ("robotic_arm", "synthesis_station", "spectrometer", "SDL-Sim RoboArm",
-                  "location=rack"):
+    for words in (
+        "robotic_arm",
+        "synthesis_station",
+        "spectrometer",
+        "SDL-Sim RoboArm",
+        "location=rack",
+    ):
         assert words in result.stdout

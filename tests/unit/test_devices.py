@@ -38,10 +38,10 @@ from simulators import (
 )
 
 
-def set_and_wait(obj, value):  # noqa: ANN001, ANN201
+def set_and_wait(obj, value):
     """``obj.set(value)`` awaited on the devices' (bluesky's) event loop."""
 
-    async def go():  # noqa: ANN202
+    async def go():
         await obj.set(value)
 
     return call_in_bluesky_event_loop(go())
@@ -50,7 +50,7 @@ def set_and_wait(obj, value):  # noqa: ANN001, ANN201
 class Recorder:
     """Wraps a firmware handler and remembers every line it was sent."""
 
-    def __init__(self, handler) -> None:  # noqa: ANN001
+    def __init__(self, handler) -> None:
         self.handler = handler
         self.lines: list[str] = []
 
@@ -141,7 +141,7 @@ def test_plan_moves_a_vial_and_measures_with_units_in_descriptor(rig):
 
 
 def test_limits_and_units_are_refused_before_any_byte_is_sent(rig):
-    re, arm, station, spec, _, (arm_wire, station_wire, spec_wire) = rig
+    _, arm, station, spec, _, (arm_wire, station_wire, spec_wire) = rig
     sent = (len(arm_wire.lines), len(station_wire.lines), len(spec_wire.lines))
     for obj, value, error, words in [
         (arm, "moon", LimitViolation, "not reachable"),
@@ -180,7 +180,9 @@ async def test_transport_timeout_and_garbage_are_typed(no_leaked_tasks):
 
     slow = InProcessTransport(silent, "pump")
     await slow.connect()
-    with pytest.raises(DeviceTimeout, match=r"pump \(command 'LEVEL\? 1'\): no reply within 0.05 s"):
+    with pytest.raises(
+        DeviceTimeout, match=r"pump \(command 'LEVEL\? 1'\): no reply within 0.05 s"
+    ):
         await LineChannel(slow, "pump", timeout=0.05).number("LEVEL? 1")
     bad = InProcessTransport(garbage, "pump")
     await bad.connect()

@@ -19,7 +19,11 @@ def test_example_files_load(example_dir: Path):
     lab = load_lab_config(campaign.lab)
     assert lab.station[1].pumps[1] == "cyan"
     assert [p.name for p in campaign.search_space().parameters] == [
-        "cyan", "magenta", "yellow", "temperature"]
+        "cyan",
+        "magenta",
+        "yellow",
+        "temperature",
+    ]
 
 
 def test_constraint_coefficients_follow_each_parameters_unit():
@@ -40,7 +44,10 @@ def test_constraint_coefficients_follow_each_parameters_unit():
     ("edit", "words"),
     [
         (lambda d: d["devices"]["arm"].update(reach=["rack", "moon"]), "unknown location 'moon'"),
-        (lambda d: d["devices"]["station"]["pumps"].update({5: "gold"}), "pumps.5: unknown reagent 'gold'"),
+        (
+            lambda d: d["devices"]["station"]["pumps"].update({5: "gold"}),
+            "pumps.5: unknown reagent 'gold'",
+        ),
         (lambda d: d["devices"]["station"]["temperature"].update(max="90 mL"), "temperature.max"),
         (lambda d: d.pop("vial_capacity"), "vial_capacity: Field required"),
         (lambda d: d["devices"]["arm"].update(kind="laser"), "devices.arm"),

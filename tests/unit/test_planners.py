@@ -26,7 +26,7 @@ def loss(values: dict[str, float]) -> float:
     return (values["a"] - 1.0) ** 2 + (values["b"] - 0.5) ** 2
 
 
-def drive(planner, n: int) -> list[dict[str, float]]:  # noqa: ANN001
+def drive(planner, n: int) -> list[dict[str, float]]:
     seen = []
     for _ in range(n):
         for s in planner.ask(1):
@@ -46,8 +46,10 @@ def test_baselines_stay_feasible_and_resume_without_repeating(cls):
     head = drive(first, 5)
     resumed = cls(SPACE, LOSS, seed=4)
     for values in head:  # what a store would replay
-        resumed.replay({k: p.quantity(values[k]) for k, p in zip("ab", SPACE.parameters)},
-                       {"loss": loss(values)})
+        resumed.replay(
+            {k: p.quantity(values[k]) for k, p in zip("ab", SPACE.parameters, strict=True)},
+            {"loss": loss(values)},
+        )
     tail = drive(resumed, 3)
     assert head + tail == straight
 
@@ -87,10 +89,15 @@ def test_ax_proposes_feasible_points_and_learns():
 
 def test_ax_resumes_from_replayed_trials():
     planner = AxPlanner(SPACE, LOSS, seed=0, initialization_trials=2)
-    planner.replay({"a": SPACE.parameters[0].quantity(1.0), "b": SPACE.parameters[1].quantity(1.0)},
-                   {"loss": 0.25})
-    planner.replay({"a": SPACE.parameters[0].quantity(0.2), "b": SPACE.parameters[1].quantity(0.2)},
-                   None, "interrupted")
+    planner.replay(
+        {"a": SPACE.parameters[0].quantity(1.0), "b": SPACE.parameters[1].quantity(1.0)},
+        {"loss": 0.25},
+    )
+    planner.replay(
+        {"a": SPACE.parameters[0].quantity(0.2), "b": SPACE.parameters[1].quantity(0.2)},
+        None,
+        "interrupted",
+    )
     s = planner.ask(1)[0]
     assert s.index == 2
     assert SPACE.feasible(SPACE.magnitudes(s.parameters))

@@ -44,11 +44,23 @@ def test_example_protocol_fills_and_passes_preflight():
 @pytest.mark.parametrize(
     ("step", "path", "words"),
     [
-        ({"step": "dispense", "reagent": "cyan", "volume": "2 degC"}, "steps.0.dispense.volume", "[volume]"),
-        ({"step": "dispense", "reagent": "cyan", "volume": 2}, "steps.0.dispense.volume", "has no unit"),
+        (
+            {"step": "dispense", "reagent": "cyan", "volume": "2 degC"},
+            "steps.0.dispense.volume",
+            "[volume]",
+        ),
+        (
+            {"step": "dispense", "reagent": "cyan", "volume": 2},
+            "steps.0.dispense.volume",
+            "has no unit",
+        ),
         ({"step": "heat"}, "steps.0.heat.temperature", "Field required"),
         ({"step": "boil", "temperature": "9 degC"}, "steps.0", "does not match any"),
-        ({"step": "stir", "speed": "600 rpm", "duration": "1 blinks"}, "steps.0.stir.duration", "unknown unit"),
+        (
+            {"step": "stir", "speed": "600 rpm", "duration": "1 blinks"},
+            "steps.0.stir.duration",
+            "unknown unit",
+        ),
     ],
 )
 def test_bad_steps_name_their_field(step, path, words):
