@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -72,23 +73,25 @@ def campaign_run(
         console=console,
     )
     task = bar.add_task(prepared.campaign.name, total=None, best="-", per_trial="-")
-    seconds: list[float] = []
+    clock = {"start": 0.0, "first": 0}
 
     def started(done: int, total: int) -> None:
+        clock["start"], clock["first"] = time.perf_counter(), done
         bar.start()
         bar.update(task, completed=done, total=total)
         if done:
             console.print(f"resuming {prepared.campaign.name}: {done} trials already in the store")
 
     def on_trial(p: TrialProgress) -> None:
-        seconds.append(p.last.seconds)
+        # wall time per trial, planning included
+        per_trial = (time.perf_counter() - clock["start"]) / (p.done - clock["first"])
         best = ", ".join(f"{k}={v:.4g}" for k, v in (p.best or {}).items()) or "-"
         bar.update(
             task,
             completed=p.done,
             total=p.total,
             best=best,
-            per_trial=f"{sum(seconds) / len(seconds):.1f}s",
+            per_trial=f"{per_trial:.1f}s",
         )
         if p.last.status != "completed":
             console.print(

@@ -30,7 +30,7 @@ def summary_table(name: str, records: list[TrialRecord], best: set[int]) -> Tabl
         table.add_column(k, justify="right")
     table.add_column("by")
     for r in records:
-        values = [f"{parse_quantity(r.parameters[k]).m:.3g}" for k in params]
+        values = [_number(parse_quantity(r.parameters[k]).m) for k in params]
         if r.outcomes:
             results = [f"{r.outcomes[k]:.4g}" for k in outcomes]
         else:
@@ -38,6 +38,11 @@ def summary_table(name: str, records: list[TrialRecord], best: set[int]) -> Tabl
         style = "bold green" if r.idx in best else None
         table.add_row(str(r.idx), *values, *results, r.planner.split("/")[-1], style=style)
     return table
+
+
+def _number(x: float) -> str:
+    """3 significant digits; planners' round-off (1e-17 mL) shows as 0."""
+    return "0" if abs(x) < 1e-9 else f"{x:.3g}"
 
 
 def best_so_far(records: list[TrialRecord], objective: str, minimize: bool) -> np.ndarray:
