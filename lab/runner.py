@@ -142,6 +142,7 @@ class CampaignRunner:
         }
         self.objectives = {o.name: o.function() for o in campaign.objectives}
         self.planner = self._make_planner(planner_name, seed)
+        self._resumed = False
 
     def _make_planner(self, name: str, seed: int) -> Planner:
         cls = PLANNERS[name]
@@ -153,7 +154,7 @@ class CampaignRunner:
         )
 
     # --- resume ----------------------------------------------------------------------
-    def _resume(self) -> list[TrialRecord]:
+    def _resume(self) -> None:
         """Replay stored trials into the planner; a trial cut off mid-run is failed, not
         repeated (its vial may hold reagent already)."""
         self.store.open_campaign(
@@ -170,7 +171,6 @@ class CampaignRunner:
             )
             if index != r.idx:
                 raise PlannerError(f"replay gave trial {index}, the store holds {r.idx}")
-        return records
 
     # --- one trial -------------------------------------------------------------------
     def _run_trial(self, s: Suggestion) -> TrialResult:
@@ -265,8 +265,10 @@ class CampaignRunner:
     ) -> CampaignResult:
         """Run until ``trials`` trials (default: the campaign's) are in the store."""
         total = trials or self.campaign.trials
-        records = self._resume()
-        done = len(records)
+        if not self._resumed:  # once per runner: the planner then holds the store's trials
+            self._resume()
+            self._resumed = True
+        done = len(self.store.trials(self.campaign.name))
         if on_start:
             on_start(done, total)
         stopped = None
