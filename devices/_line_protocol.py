@@ -39,3 +39,20 @@ class LineChannel:
             raise ProtocolError(
                 self.device, f"expected a number, got {payload[:80]!r}", command
             ) from None
+
+
+class AsciiDriver:
+    """Base of the drivers whose instrument speaks this grammar."""
+
+    def __init__(self, transport: Transport, device: str) -> None:
+        self._io = LineChannel(transport, device)
+        self._device = device
+
+    async def connect(self) -> None:
+        await self._io.connect()
+
+    async def close(self) -> None:
+        await self._io.close()
+
+    async def identify(self) -> str:
+        return await self._io.call("*IDN?")

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from bluesky.protocols import Movable
 from ophyd_async.core import (
-    DEFAULT_TIMEOUT,
     AsyncStatus,
     StandardReadable,
     soft_signal_r_and_setter,
@@ -14,6 +13,7 @@ from ophyd_async.core import (
 from ophyd_async.core import StandardReadableFormat as Format
 
 from devices._errors import DeviceFault, LimitViolation
+from devices._instrument import InstrumentDevice
 from devices.robotic_arm._driver import ArmDriver
 
 
@@ -39,7 +39,7 @@ class Gripper(StandardReadable, Movable[str]):
             await self._refresh()
 
 
-class RoboticArm(StandardReadable, Movable[str]):
+class RoboticArm(InstrumentDevice, Movable[str]):
     """Moves between named locations; refuses any location it was not configured to reach."""
 
     def __init__(self, driver: ArmDriver, reachable: Iterable[str], name: str = "") -> None:
@@ -52,13 +52,7 @@ class RoboticArm(StandardReadable, Movable[str]):
         self.gripper = Gripper(driver, self.refresh)
         super().__init__(name=name)
 
-    async def connect(
-        self, mock: bool = False, timeout: float = DEFAULT_TIMEOUT, force_reconnect: bool = False
-    ) -> None:
-        await super().connect(mock=mock, timeout=timeout, force_reconnect=force_reconnect)
-        if mock:
-            return
-        await self.driver.connect()
+    async def _on_connect(self) -> None:
         known = set(await self.driver.locations())
         missing = self.reachable - known
         if missing:

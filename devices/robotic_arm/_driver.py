@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from devices._line_protocol import LineChannel
+from devices._line_protocol import AsciiDriver
 from devices._transport import Transport
 
 
@@ -22,19 +22,10 @@ class ArmDriver(Protocol):
     async def held(self) -> str | None: ...
 
 
-class AsciiArmDriver:
+class AsciiArmDriver(AsciiDriver):
     def __init__(self, transport: Transport, device: str, move_timeout: float = 120.0) -> None:
-        self._io = LineChannel(transport, device)
+        super().__init__(transport, device)
         self._move_timeout = move_timeout
-
-    async def connect(self) -> None:
-        await self._io.connect()
-
-    async def close(self) -> None:
-        await self._io.close()
-
-    async def identify(self) -> str:
-        return await self._io.call("*IDN?")
 
     async def locations(self) -> list[str]:
         return [s for s in (await self._io.call("LOCS?")).split(",") if s]

@@ -6,7 +6,6 @@ import numpy as np
 import pint
 from bluesky.protocols import Movable, Triggerable
 from ophyd_async.core import (
-    DEFAULT_TIMEOUT,
     Array1D,
     AsyncStatus,
     StandardReadable,
@@ -14,6 +13,7 @@ from ophyd_async.core import (
 )
 from ophyd_async.core import StandardReadableFormat as Format
 
+from devices._instrument import InstrumentDevice
 from devices._quantity import Range
 from devices.spectrometer._driver import SpectrometerDriver
 
@@ -38,7 +38,7 @@ class IntegrationTime(StandardReadable, Movable[pint.Quantity | str]):
         await self.refresh()
 
 
-class Spectrometer(StandardReadable, Triggerable):
+class Spectrometer(InstrumentDevice, Triggerable):
     """``trigger()`` acquires one absorbance spectrum of the sample in the holder."""
 
     def __init__(self, driver: SpectrometerDriver, integration: Range, name: str = "") -> None:
@@ -54,13 +54,7 @@ class Spectrometer(StandardReadable, Triggerable):
             )
         super().__init__(name=name)
 
-    async def connect(
-        self, mock: bool = False, timeout: float = DEFAULT_TIMEOUT, force_reconnect: bool = False
-    ) -> None:
-        await super().connect(mock=mock, timeout=timeout, force_reconnect=force_reconnect)
-        if mock:
-            return
-        await self.driver.connect()
+    async def _on_connect(self) -> None:
         wavelengths = await self.driver.wavelengths()
         self._set_wavelengths(wavelengths)
         self._set_absorbance(np.zeros_like(wavelengths))

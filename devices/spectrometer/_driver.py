@@ -7,7 +7,7 @@ from typing import Protocol
 import numpy as np
 
 from devices._errors import ProtocolError
-from devices._line_protocol import LineChannel
+from devices._line_protocol import AsciiDriver
 from devices._transport import Transport
 
 
@@ -21,20 +21,10 @@ class SpectrometerDriver(Protocol):
     async def acquire(self) -> np.ndarray: ...
 
 
-class AsciiSpectrometerDriver:
+class AsciiSpectrometerDriver(AsciiDriver):
     def __init__(self, transport: Transport, device: str, acquire_timeout: float = 60.0) -> None:
-        self._io = LineChannel(transport, device)
-        self._device = device
+        super().__init__(transport, device)
         self._acquire_timeout = acquire_timeout
-
-    async def connect(self) -> None:
-        await self._io.connect()
-
-    async def close(self) -> None:
-        await self._io.close()
-
-    async def identify(self) -> str:
-        return await self._io.call("*IDN?")
 
     async def wavelengths(self) -> np.ndarray:
         reply = await self._io.call("WL?")

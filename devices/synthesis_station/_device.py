@@ -11,7 +11,6 @@ from collections.abc import Mapping
 import pint
 from bluesky.protocols import Movable, Stoppable
 from ophyd_async.core import (
-    DEFAULT_TIMEOUT,
     AsyncStatus,
     DeviceVector,
     StandardReadable,
@@ -21,6 +20,7 @@ from ophyd_async.core import StandardReadableFormat as Format
 
 from devices._clock import Clock
 from devices._errors import DeviceFault, LimitViolation
+from devices._instrument import InstrumentDevice
 from devices._quantity import Range, magnitude
 from devices.synthesis_station._driver import StationDriver
 
@@ -118,7 +118,7 @@ class Stirrer(StandardReadable, Movable[pint.Quantity | str]):
         self._set_speed(await self._driver.stir())
 
 
-class SynthesisStation(StandardReadable, Stoppable):
+class SynthesisStation(InstrumentDevice, Stoppable):
     """Pumps (one per reagent), a heater and a stirrer around one vial slot."""
 
     def __init__(
@@ -149,13 +149,7 @@ class SynthesisStation(StandardReadable, Stoppable):
     def reagents(self) -> dict[str, Pump]:
         return {pump.reagent: pump for pump in self.pumps.values()}
 
-    async def connect(
-        self, mock: bool = False, timeout: float = DEFAULT_TIMEOUT, force_reconnect: bool = False
-    ) -> None:
-        await super().connect(mock=mock, timeout=timeout, force_reconnect=force_reconnect)
-        if mock:
-            return
-        await self.driver.connect()
+    async def _on_connect(self) -> None:
         wired = await self.driver.pumps()
         for i, pump in self.pumps.items():
             if wired.get(i) != pump.reagent:

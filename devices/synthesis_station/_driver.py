@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from devices._errors import ProtocolError
-from devices._line_protocol import LineChannel
+from devices._line_protocol import AsciiDriver
 from devices._transport import Transport
 
 
@@ -29,20 +29,10 @@ class StationDriver(Protocol):
     async def stop(self) -> None: ...
 
 
-class AsciiStationDriver:
+class AsciiStationDriver(AsciiDriver):
     def __init__(self, transport: Transport, device: str, dispense_timeout: float = 600.0) -> None:
-        self._io = LineChannel(transport, device)
-        self._device = device
+        super().__init__(transport, device)
         self._dispense_timeout = dispense_timeout
-
-    async def connect(self) -> None:
-        await self._io.connect()
-
-    async def close(self) -> None:
-        await self._io.close()
-
-    async def identify(self) -> str:
-        return await self._io.call("*IDN?")
 
     async def pumps(self) -> dict[int, str]:
         reply = await self._io.call("PUMPS?")
