@@ -31,9 +31,12 @@ class AxPlanner(Planner):
     _client: Any = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        from ax.api.client import Client
-        from ax.api.configs import RangeParameterConfig
-
+        logging.disable(logging.INFO)  # Ax announces itself at INFO while importing
+        try:
+            from ax.api.client import Client
+            from ax.api.configs import RangeParameterConfig
+        finally:
+            logging.disable(logging.NOTSET)
         _quiet_ax()
         torch.set_num_threads(2)  # the lab machines have two cores; more threads only thrash
         self._client = Client(random_seed=self.seed)
