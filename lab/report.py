@@ -55,6 +55,14 @@ def best_so_far(records: list[TrialRecord], objective: str, minimize: bool) -> n
     return np.array(out)
 
 
+def _save(fig: plt.Figure, ax: plt.Axes, path: Path) -> Path:
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def write_plots(
     store: Store,
     campaign: CampaignConfig,
@@ -76,12 +84,7 @@ def write_plots(
     ax.set_xlabel("trial")
     ax.set_ylabel(objective.name + (" (lower is better)" if objective.minimize else ""))
     ax.set_title(f"{campaign.name}: best {objective.name} so far")
-    ax.legend()
-    fig.tight_layout()
-    path = out_dir / "best_so_far.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    written.append(path)
+    written.append(_save(fig, ax, out_dir / "best_so_far.png"))
 
     spectral = next((o for o in campaign.objectives if o.kind == "spectral_distance"), None)
     if spectral is not None and best is not None and best.run_uid:
@@ -98,10 +101,5 @@ def write_plots(
             if best.outcomes
             else "best spectrum"
         )
-        ax.legend()
-        fig.tight_layout()
-        path = out_dir / "best_spectrum.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save(fig, ax, out_dir / "best_spectrum.png"))
     return written

@@ -136,9 +136,10 @@ class CampaignRunner:
         self.protocol = protocol
         planner_name = planner or campaign.planner.name
         seed = campaign.planner.seed if seed is None else seed
+        definition = campaign.definition()
         self.definition = {
-            **campaign.definition(),
-            "planner": {**campaign.definition()["planner"], "name": planner_name, "seed": seed},
+            **definition,
+            "planner": {**definition["planner"], "name": planner_name, "seed": seed},
         }
         self.objectives = {o.name: o.function() for o in campaign.objectives}
         self.planner = self._make_planner(planner_name, seed)

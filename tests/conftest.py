@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from simulators import Location, SimClock, Workcell
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "colour_match"
 
 
@@ -41,3 +43,18 @@ async def no_leaked_tasks():
     current = asyncio.current_task()
     leaked = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
     assert not leaked, f"test leaked asyncio tasks: {leaked}"
+
+
+def small_workcell() -> tuple[SimClock, Workcell]:
+    """A four-place workcell (rack, slot, holder, waste) on a very fast clock."""
+    clock = SimClock(1e6)
+    cell = Workcell(
+        [
+            Location("rack", (0, 0, 0), source=True),
+            Location("slot", (100, 0, 0)),
+            Location("holder", (100, 100, 0)),
+            Location("waste", (0, 100, 0), sink=True),
+        ],
+        vial_capacity_ml=5.0,
+    )
+    return clock, cell

@@ -25,11 +25,21 @@ def lab_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_cli(campaign: Path, *args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return lab_cli("campaign", "run", campaign, *args, cwd=cwd)
+
+
+def stored_trials(store: Path) -> list:
+    db = Store(store)
+    try:
+        return db.trials("colour-match")
+    finally:
+        db.close()
+
+
 def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path):
     store = tmp_path / "out" / "store.sqlite"
-    first = lab_cli(
-        "campaign",
-        "run",
+    first = run_cli(
         example_dir / "campaign.yaml",
         "--trials",
         "3",
@@ -51,9 +61,7 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
     assert db.sample(before[0].sample_id)["trial"] == 0
     db.close()
 
-    second = lab_cli(
-        "campaign",
-        "run",
+    second = run_cli(
         example_dir / "campaign.yaml",
         "--trials",
         "5",
@@ -63,9 +71,7 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
     )
     assert second.returncode == 0, second.stderr
     assert "resuming colour-match: 3 trials already in the store" in second.stdout
-    db = Store(store)
-    after = db.trials("colour-match")
-    db.close()
+    after = stored_trials(store)
     assert [t.idx for t in after] == [0, 1, 2, 3, 4]
     assert [(t.parameters, t.outcomes) for t in after[:3]] == [
         (t.parameters, t.outcomes) for t in before
@@ -80,9 +86,7 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
 def test_a_trial_cut_off_by_a_crash_is_failed_not_repeated(example_dir: Path, tmp_path: Path):
     store = tmp_path / "store.sqlite"
     assert (
-        lab_cli(
-            "campaign",
-            "run",
+        run_cli(
             example_dir / "campaign.yaml",
             "--trials",
             "2",
@@ -106,9 +110,7 @@ def test_a_trial_cut_off_by_a_crash_is_failed_not_repeated(example_dir: Path, tm
     )
     db.update_trial("colour-match", 2, status="running")
     db.close()
-    done = lab_cli(
-        "campaign",
-        "run",
+    done = run_cli(
         example_dir / "campaign.yaml",
         "--trials",
         "4",
@@ -117,9 +119,7 @@ def test_a_trial_cut_off_by_a_crash_is_failed_not_repeated(example_dir: Path, tm
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    db = Store(store)
-    trials = db.trials("colour-match")
-    db.close()
+    trials = stored_trials(store)
     assert [t.status for t in trials] == ["completed", "completed", "failed", "completed"]
     assert "interrupted while running" in trials[2].error
 
@@ -129,9 +129,7 @@ def test_ax_planner_closes_the_loop(example_dir: Path, tmp_path: Path):
         example_dir / "campaign.yaml",
         lambda d: d.update(planner={"name": "ax", "seed": 0, "initialization_trials": 2}),
     )
-    result = lab_cli(
-        "campaign",
-        "run",
+    result = run_cli(
         example_dir / "campaign.yaml",
         "--trials",
         "3",
@@ -140,9 +138,7 @@ def test_ax_planner_closes_the_loop(example_dir: Path, tmp_path: Path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    db = Store(tmp_path / "s.sqlite")
-    planners = [t.planner for t in db.trials("colour-match")]
-    db.close()
+    planners = [t.planner for t in stored_trials(tmp_path / "s.sqlite")]
     assert planners[-1] == "ax/ax:MBM"  # the model proposed the last trial
 
 
@@ -174,9 +170,7 @@ def test_bad_files_fail_clearly_and_leave_the_store_alone(
 ):
     edit_yaml(example_dir / target, edit)
     store = tmp_path / "never" / "store.sqlite"
-    result = lab_cli(
-        "campaign", "run", example_dir / "campaign.yaml", "--store", store, cwd=tmp_path
-    )
+    result = run_cli(example_dir / "campaign.yaml", "--store", store, cwd=tmp_path)
     assert result.returncode == 2
     assert words in " ".join(result.stderr.split())
     assert not store.parent.exists()

@@ -29,13 +29,11 @@ from devices._line_protocol import LineChannel
 from simulators import (
     ArmFirmware,
     DyeChemistry,
-    Location,
     Reservoir,
-    SimClock,
     SpectrometerFirmware,
     StationFirmware,
-    Workcell,
 )
+from tests.conftest import small_workcell
 
 
 def set_and_wait(obj, value):
@@ -61,16 +59,7 @@ class Recorder:
 
 @pytest.fixture
 def rig():
-    clock = SimClock(1e6)
-    cell = Workcell(
-        [
-            Location("rack", (0, 0, 0), source=True),
-            Location("slot", (100, 0, 0)),
-            Location("holder", (100, 100, 0)),
-            Location("waste", (0, 100, 0), sink=True),
-        ],
-        vial_capacity_ml=5.0,
-    )
+    clock, cell = small_workcell()
     arm_wire = Recorder(ArmFirmware(clock, cell, "rack").handle)
     station_wire = Recorder(
         StationFirmware(clock, cell, "slot", {1: Reservoir("cyan", 3.0)}).handle

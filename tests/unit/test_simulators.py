@@ -12,14 +12,12 @@ from simulators import (
     WAVELENGTHS_NM,
     ArmFirmware,
     DyeChemistry,
-    Location,
     Reservoir,
     SimClock,
     SpectrometerFirmware,
     StationFirmware,
-    Workcell,
 )
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, small_workcell
 
 pytestmark = pytest.mark.usefixtures("no_leaked_tasks")
 ureg = pint.get_application_registry()
@@ -76,22 +74,8 @@ def test_clock_runs_faster_than_the_wall():
         SimClock(speed=0)
 
 
-def _cell() -> tuple[SimClock, Workcell]:
-    clock = SimClock(1e6)
-    cell = Workcell(
-        [
-            Location("rack", (0, 0, 0), source=True),
-            Location("slot", (100, 0, 0)),
-            Location("holder", (100, 100, 0)),
-            Location("waste", (0, 100, 0), sink=True),
-        ],
-        vial_capacity_ml=5.0,
-    )
-    return clock, cell
-
-
 async def test_arm_moves_vials_and_reports_errors():
-    clock, cell = _cell()
+    clock, cell = small_workcell()
     arm = ArmFirmware(clock, cell, home="rack")
     assert await arm.handle("RELEASE") == "ERR gripper is empty"
     assert await arm.handle("GRIP") == "OK"
@@ -105,7 +89,7 @@ async def test_arm_moves_vials_and_reports_errors():
 
 
 async def test_station_refuses_overflow_and_tracks_conditions():
-    clock, cell = _cell()
+    clock, cell = small_workcell()
     station = StationFirmware(clock, cell, "slot", {1: Reservoir("cyan", 3.0)})
     assert await station.handle("DISP 1 1 10") == "ERR no vial in slot"
     cell.put("slot", cell.take("rack"))
@@ -126,7 +110,7 @@ async def test_station_refuses_overflow_and_tracks_conditions():
 
 
 async def test_spectrometer_measures_the_sample_in_its_holder():
-    clock, cell = _cell()
+    clock, cell = small_workcell()
     spec = SpectrometerFirmware(clock, cell, "holder", DyeChemistry(), seed=3)
     assert await spec.handle("ACQ") == "ERR no sample in holder"
     vial = cell.take("rack")
