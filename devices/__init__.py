@@ -15,6 +15,7 @@ from devices._errors import (
     UnitError,
 )
 from devices._quantity import Range, format_quantity, magnitude, parse_quantity
+from devices._serial_transport import SerialTransport
 from devices._transport import InProcessTransport, Transport
 from devices.robotic_arm import ArmDriver, AsciiArmDriver, Gripper, RoboticArm
 from devices.spectrometer import AsciiSpectrometerDriver, Spectrometer, SpectrometerDriver
@@ -46,6 +47,7 @@ __all__ = [
     "Pump",
     "Range",
     "RoboticArm",
+    "SerialTransport",
     "Spectrometer",
     "SpectrometerDriver",
     "StationDriver",

@@ -22,7 +22,10 @@ class LineChannel:
 
     async def call(self, command: str, timeout: float | None = None) -> str:
         """Send ``command``; return the reply's payload ('' for a bare ``OK``)."""
-        reply = (await self.transport.request(command, timeout or self.timeout)).strip()
+        query = command.split(" ", 1)[0].endswith("?")  # queries change nothing: retryable
+        reply = (
+            await self.transport.request(command, timeout or self.timeout, idempotent=query)
+        ).strip()
         if reply == "OK":
             return ""
         if reply.startswith("OK "):
@@ -44,8 +47,8 @@ class LineChannel:
 class AsciiDriver:
     """Base of the drivers whose instrument speaks this grammar."""
 
-    def __init__(self, transport: Transport, device: str) -> None:
-        self._io = LineChannel(transport, device)
+    def __init__(self, transport: Transport, device: str, timeout: float = 5.0) -> None:
+        self._io = LineChannel(transport, device, timeout)
         self._device = device
 
     async def connect(self) -> None:

@@ -21,7 +21,9 @@ class Transport(Protocol):
 
     async def close(self) -> None: ...
 
-    async def request(self, line: str, timeout: float) -> str: ...
+    async def request(self, line: str, timeout: float, idempotent: bool = False) -> str:
+        """One reply line. ``idempotent`` marks a query a transport may safely retry."""
+        ...
 
 
 class InProcessTransport:
@@ -39,7 +41,7 @@ class InProcessTransport:
     async def close(self) -> None:
         self._connected = False
 
-    async def request(self, line: str, timeout: float) -> str:
+    async def request(self, line: str, timeout: float, idempotent: bool = False) -> str:
         if not self._connected:
             raise DeviceDisconnected(self.name, "not connected", line)
         async with self._lock:  # one request in flight, as on a serial line

@@ -8,6 +8,7 @@ here imports the rest of the project.
 from simulators.chemistry import DEFAULT_DYES, WAVELENGTHS_NM, Dye, DyeChemistry, GroundTruth
 from simulators.clock import SimClock
 from simulators.firmware import ArmFirmware, SpectrometerFirmware, StationFirmware
+from simulators.pty_server import Fault, PtyServer
 from simulators.workcell import Location, Reservoir, Vial, Workcell
 
 __all__ = [
@@ -16,8 +17,10 @@ __all__ = [
     "ArmFirmware",
     "Dye",
     "DyeChemistry",
+    "Fault",
     "GroundTruth",
     "Location",
+    "PtyServer",
     "Reservoir",
     "SimClock",
     "SpectrometerFirmware",

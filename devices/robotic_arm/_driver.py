@@ -23,8 +23,10 @@ class ArmDriver(Protocol):
 
 
 class AsciiArmDriver(AsciiDriver):
-    def __init__(self, transport: Transport, device: str, move_timeout: float = 120.0) -> None:
-        super().__init__(transport, device)
+    def __init__(
+        self, transport: Transport, device: str, move_timeout: float = 120.0, timeout: float = 5.0
+    ) -> None:
+        super().__init__(transport, device, timeout)
         self._move_timeout = move_timeout
 
     async def locations(self) -> list[str]:

@@ -22,8 +22,10 @@ class SpectrometerDriver(Protocol):
 
 
 class AsciiSpectrometerDriver(AsciiDriver):
-    def __init__(self, transport: Transport, device: str, acquire_timeout: float = 60.0) -> None:
-        super().__init__(transport, device)
+    def __init__(
+        self, transport: Transport, device: str, acquire_timeout: float = 60.0, timeout: float = 5.0
+    ) -> None:
+        super().__init__(transport, device, timeout)
         self._acquire_timeout = acquire_timeout
 
     async def wavelengths(self) -> np.ndarray:

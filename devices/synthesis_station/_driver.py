@@ -30,8 +30,14 @@ class StationDriver(Protocol):
 
 
 class AsciiStationDriver(AsciiDriver):
-    def __init__(self, transport: Transport, device: str, dispense_timeout: float = 600.0) -> None:
-        super().__init__(transport, device)
+    def __init__(
+        self,
+        transport: Transport,
+        device: str,
+        dispense_timeout: float = 600.0,
+        timeout: float = 5.0,
+    ) -> None:
+        super().__init__(transport, device, timeout)
         self._dispense_timeout = dispense_timeout
 
     async def pumps(self) -> dict[int, str]:

@@ -26,6 +26,9 @@ class LineFirmware:
     def __init__(self, clock: SimClock) -> None:
         self.clock = clock
         self.commands: dict[str, Handler] = {"*IDN?": self._identify}
+        #: set to a message to put the instrument in its error state (fault injection):
+        #: every command but ``*IDN?`` then answers ``ERR <message>``
+        self.error_state: str | None = None
 
     async def _identify(self) -> str:
         return self.identity
@@ -35,6 +38,8 @@ class LineFirmware:
         if not parts:
             return "ERR empty command"
         name, args = parts[0].upper(), parts[1:]
+        if self.error_state is not None and name != "*IDN?":
+            return f"ERR {self.error_state}"
         handler = self.commands.get(name)
         if handler is None:
             return f"ERR unknown command {name}"

@@ -1,0 +1,126 @@
+"""A line-protocol transport over a serial port (pyserial), driven from asyncio.
+
+Reads come from the event loop's reader callback on the port's file descriptor, so no
+thread blocks and a cancelled request leaves nothing behind. Only idempotent queries are
+retried; a command that moves or dispenses is sent once, and a timeout on it is reported
+as an outcome the operator must check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import serial
+
+from devices._errors import DeviceDisconnected, DeviceTimeout
+
+
+class SerialTransport:
+    def __init__(
+        self,
+        port: str,
+        name: str,
+        baudrate: int = 115200,
+        terminator: str = "\n",
+        retries: int = 2,
+    ) -> None:
+        self.port = port
+        self.name = name
+        self.baudrate = baudrate
+        self.terminator = terminator.encode()
+        self.retries = retries
+        self._serial: serial.Serial | None = None
+        self._buffer = bytearray()
+        self._data = asyncio.Event()
+        self._lost: str | None = None
+        self._lock = asyncio.Lock()
+        self._wanted = False
+
+    # --- link ------------------------------------------------------------------------
+    async def connect(self) -> None:
+        self._wanted = True
+        self._open()
+
+    async def close(self) -> None:
+        self._wanted = False
+        self._drop()
+
+    def _open(self) -> None:
+        try:
+            port = serial.Serial(self.port, self.baudrate, timeout=0, write_timeout=1.0)
+        except (serial.SerialException, OSError) as err:
+            raise DeviceDisconnected(self.name, f"cannot open {self.port}: {err}") from None
+        self._serial, self._lost = port, None
+        self._buffer.clear()
+        asyncio.get_running_loop().add_reader(port.fileno(), self._readable)
+
+    def _drop(self) -> None:
+        if self._serial is None:
+            return
+        with contextlib.suppress(ValueError, OSError, serial.SerialException):
+            asyncio.get_running_loop().remove_reader(self._serial.fileno())
+        with contextlib.suppress(OSError, serial.SerialException):
+            self._serial.close()
+        self._serial = None
+        self._data.set()  # wake a waiting request so it sees the loss
+
+    def _readable(self) -> None:
+        assert self._serial is not None
+        try:
+            chunk = self._serial.read(4096)
+        except (serial.SerialException, OSError) as err:
+            chunk, self._lost = b"", str(err)
+        if not chunk:  # ready but empty: the port is gone
+            self._lost = self._lost or f"{self.port} disappeared"
+            self._drop()
+            return
+        self._buffer += chunk
+        self._data.set()
+
+    # --- requests --------------------------------------------------------------------
+    async def request(self, line: str, timeout: float, idempotent: bool = False) -> str:
+        if not self._wanted:
+            raise DeviceDisconnected(self.name, "not connected", line)
+        attempts = 1 + (self.retries if idempotent else 0)
+        async with self._lock:
+            for attempt in range(1, attempts + 1):
+                try:
+                    return await self._exchange(line, timeout)
+                except (DeviceTimeout, DeviceDisconnected) as err:
+                    if attempt < attempts:
+                        continue
+                    if idempotent:
+                        raise
+                    raise type(err)(
+                        self.name,
+                        f"{err.message}; not retried: the command may have taken effect",
+                        line,
+                    ) from None
+        raise AssertionError("unreachable")
+
+    async def _exchange(self, line: str, timeout: float) -> str:
+        if self._serial is None:
+            self._open()  # reconnect after the port came back
+        assert self._serial is not None
+        self._buffer.clear()  # a late reply to an earlier request is not this one's
+        try:
+            self._serial.write(line.encode() + self.terminator)
+        except (serial.SerialException, OSError) as err:
+            self._drop()
+            raise DeviceDisconnected(self.name, f"write failed: {err}", line) from None
+        try:
+            async with asyncio.timeout(timeout):
+                while self.terminator not in self._buffer:
+                    if self._serial is None:
+                        raise DeviceDisconnected(self.name, self._lost or "port closed", line)
+                    self._data.clear()
+                    await self._data.wait()
+        except TimeoutError:
+            partial = f" (got {bytes(self._buffer)[:40]!r})" if self._buffer else ""
+            raise DeviceTimeout(
+                self.name, f"no complete reply within {timeout:g} s{partial}", line
+            ) from None
+        reply, _, rest = bytes(self._buffer).partition(self.terminator)
+        self._buffer[:] = rest
+        return reply.decode("ascii", errors="replace").strip()

@@ -1,0 +1,124 @@
+"""Serve a line firmware on a real pseudo-terminal, so serial drivers are tested as wired.
+
+``path`` is a stable symlink to the current pty: after a simulated unplug (``disconnect``)
+and re-plug (``reconnect``) the driver finds its port at the same path, as with a udev
+rule on a real lab PC. Faults are injected on demand for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import os
+import pty
+import tty
+from pathlib import Path
+
+from simulators.firmware import LineFirmware
+
+
+class Fault(enum.Enum):
+    NO_REPLY = "no_reply"  # swallow the request
+    GARBLED = "garbled"  # reply with line noise
+    PARTIAL = "partial"  # half a reply, no terminator
+    SLOW = "slow"  # reply after ``slow_s`` real seconds
+
+
+class PtyServer:
+    def __init__(
+        self, firmware: LineFirmware, path: Path, terminator: bytes = b"\n", slow_s: float = 1.0
+    ) -> None:
+        self.firmware = firmware
+        self.path = Path(path)
+        self.terminator = terminator
+        self.slow_s = slow_s
+        self.requests: list[str] = []
+        self._faults: list[Fault] = []
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._buffer = bytearray()
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._plug()
+        self._worker = asyncio.create_task(self._serve(), name=f"pty:{self.path.name}")
+
+    async def stop(self) -> None:
+        self._unplug()
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+    def inject(self, fault: Fault, times: int = 1) -> None:
+        """The next ``times`` requests meet ``fault``."""
+        self._faults += [fault] * times
+
+    def disconnect(self) -> None:
+        """Unplug: the port and its path disappear."""
+        self._unplug()
+
+    def reconnect(self) -> None:
+        """Plug back in, at the same path."""
+        self._plug()
+
+    # --- the pty ---------------------------------------------------------------------
+    def _plug(self) -> None:
+        master, slave = pty.openpty()
+        tty.setraw(slave)  # no echo, no newline translation: bytes as sent
+        os.set_blocking(master, False)
+        self._master, self._slave = master, slave
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".new")
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(os.ttyname(slave))
+        tmp.replace(self.path)
+        asyncio.get_running_loop().add_reader(master, self._readable)
+
+    def _unplug(self) -> None:
+        if self._master is None:
+            return
+        asyncio.get_running_loop().remove_reader(self._master)
+        for fd in (self._master, self._slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)  # type: ignore[arg-type]
+        self._master = self._slave = None
+        self.path.unlink(missing_ok=True)
+        self._buffer.clear()
+
+    def _readable(self) -> None:
+        assert self._master is not None
+        try:
+            self._buffer += os.read(self._master, 4096)
+        except OSError:
+            return
+        while self.terminator in self._buffer:
+            line, _, rest = bytes(self._buffer).partition(self.terminator)
+            self._buffer[:] = rest
+            self._queue.put_nowait(line.decode("ascii", errors="replace"))
+
+    def _write(self, data: bytes) -> None:
+        if self._master is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._master, data)
+
+    async def _serve(self) -> None:
+        """One request at a time, in order, as a real instrument's firmware does."""
+        while True:
+            line = await self._queue.get()
+            self.requests.append(line)
+            fault = self._faults.pop(0) if self._faults else None
+            if fault is Fault.NO_REPLY:
+                continue
+            reply = (await self.firmware.handle(line)).encode()
+            if fault is Fault.GARBLED:
+                reply = b"\x15#\xfe%" + reply[::-1]
+            elif fault is Fault.PARTIAL:
+                self._write(reply[: max(1, len(reply) // 2)])
+                continue
+            elif fault is Fault.SLOW:
+                await asyncio.sleep(self.slow_s)
+            self._write(reply + self.terminator)
