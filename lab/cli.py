@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from pathlib import Path
 from typing import Annotated
@@ -13,9 +15,11 @@ from rich.table import Table
 
 from devices import parse_quantity
 from lab.api import open_lab, prepare, run_campaign
+from lab.config import load_lab_config
 from lab.errors import ConfigError
 from lab.report import summary_table
 from lab.runner import Progress as TrialProgress
+from lab.simulation import build_world
 from lab.store import CampaignMismatch, Store, TrialRecord
 
 app = typer.Typer(
@@ -185,6 +189,43 @@ def devices(
         )
         table.add_row(name, cfg.kind, cfg.transport.type, state.get("identity", "?"), readings)
     console.print(table)
+
+
+@app.command("sim")
+def simulate(
+    lab: Annotated[Path, typer.Option(help="lab YAML")] = Path("examples/colour_match/lab.yaml"),
+    directory: Annotated[
+        Path | None, typer.Option(help="where to put the device paths; default: a temp dir")
+    ] = None,
+) -> None:
+    """Run the lab's simulated instruments on real endpoints until Ctrl-C.
+
+    Prints each device's path (a pseudo-terminal for serial devices), so a lab file with
+    ``simulated: false`` and those ports, or any serial terminal, can talk to them.
+    """
+    try:
+        config = load_lab_config(lab)
+        world = build_world(config)
+    except ConfigError as err:
+        raise _fail(str(err), EXIT_CONFIG) from None
+
+    async def serve() -> None:
+        await world.start(config, directory)
+        table = Table(title=f"simulated instruments of {config.name}")
+        for column in ("device", "transport", "endpoint"):
+            table.add_column(column)
+        for name, device in config.devices.items():
+            where = world.endpoints.get(name, "in-process only")
+            table.add_row(name, device.transport.type, where)
+        console.print(table)
+        console.print("serving; Ctrl-C to stop", highlight=False)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await world.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
 
 
 def _print_failures(records: list[TrialRecord]) -> None:

@@ -1,9 +1,8 @@
-"""Build a running lab from its config: transports, devices, RunEngine, and (in
-simulation) the simulators wired in exactly where a real port or endpoint would be."""
+"""Build a running lab from its config: transports, devices and RunEngine. In a
+simulated lab the simulators are wired in exactly where a real port would be."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -11,48 +10,27 @@ from typing import Any, TypeVar
 from bluesky import RunEngine
 from bluesky.run_engine import call_in_bluesky_event_loop
 
-import simulators as sim
 from devices import (
     AsciiArmDriver,
     AsciiSpectrometerDriver,
     AsciiStationDriver,
+    Clock,
     InProcessTransport,
     Range,
     RoboticArm,
+    SerialTransport,
     Spectrometer,
     SynthesisStation,
     Timer,
+    Transport,
+    WallClock,
 )
-from lab.config import LabConfig
+from lab.config import LabConfig, SerialTransportConfig
 from lab.errors import ConfigError
+from lab.simulation import SimulatedWorld, build_world
 from protocols import LabDevices, LabLimits
 
 T = TypeVar("T")
-
-
-def load_callable(spec: str, field: str) -> Any:
-    """``package.module:name`` -> the object; a class is instantiated with no arguments."""
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise ConfigError(field, [f"{spec!r}: write it as package.module:function"])
-    try:
-        obj = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as err:
-        raise ConfigError(field, [f"cannot load {spec!r}: {err}"]) from None
-    if isinstance(obj, type):
-        obj = obj()
-    if not callable(obj):
-        raise ConfigError(field, [f"{spec!r} is not callable"])
-    return obj
-
-
-@dataclass
-class SimulatedWorld:
-    """What only a simulation has: the clock and the physical state of the workcell."""
-
-    clock: sim.SimClock
-    workcell: sim.Workcell
-    station: sim.StationFirmware
 
 
 @dataclass
@@ -102,47 +80,55 @@ class Lab:
         async def close() -> None:
             for device in (d.arm, d.station, d.spectrometer):
                 await device.driver.close()
+            if self.world is not None:
+                await self.world.stop()
 
         self.call(close())
 
 
+def _transport(config: LabConfig, name: str, world: SimulatedWorld | None) -> Transport:
+    cfg = config.devices[name].transport
+    if isinstance(cfg, SerialTransportConfig):
+        port = world.endpoints[name] if world is not None else cfg.port
+        if port is None:
+            raise ConfigError(f"devices.{name}.transport", ["port is required for real hardware"])
+        return SerialTransport(port, name, cfg.baudrate, cfg.terminator, cfg.retries)
+    if world is None:
+        raise ConfigError(f"devices.{name}.transport", ["type sim needs simulated: true"])
+    return InProcessTransport(world.firmware[name].handle, name)
+
+
+def _timeout(config: LabConfig, name: str) -> float:
+    cfg = config.devices[name].transport
+    return float(cfg.timeout.m_as("s")) if isinstance(cfg, SerialTransportConfig) else 5.0
+
+
 def build_lab(config: LabConfig, run_engine: RunEngine | None = None) -> Lab:
-    """Compose and connect the lab. Every transport is ``sim`` for now, so the simulators
-    are always built; real transports will skip them device by device."""
-    chemistry = load_callable(config.chemistry, "lab.chemistry")
-    clock = sim.SimClock(config.clock_speed)
-    workcell = sim.Workcell(
-        [
-            sim.Location(name, loc.xyz_mm, source=loc.role == "source", sink=loc.role == "waste")
-            for name, loc in config.locations.items()
-        ],
-        vial_capacity_ml=float(config.vial_capacity.m_as("mL")),
-    )
+    """Compose and connect the lab (and, if ``simulated``, start its simulators first)."""
+    run_engine = run_engine or RunEngine({})  # starts the loop devices and servers live on
+    world = build_world(config) if config.simulated else None
+    if world is not None:
+        call_in_bluesky_event_loop(world.start(config))
+    clock: Clock = world.clock if world is not None else WallClock()
     arm_name, arm_cfg = config.arm
     station_name, station_cfg = config.station
     spec_name, spec_cfg = config.spectrometer
-    arm_fw = sim.ArmFirmware(clock, workcell, arm_cfg.home, speed_mm_s=arm_cfg.speed_mm_s)
-    station_fw = sim.StationFirmware(
-        clock,
-        workcell,
-        station_cfg.slot,
-        {
-            n: sim.Reservoir(r, float(config.reagents[r].stock.m_as("mL")))
-            for n, r in station_cfg.pumps.items()
-        },
-    )
-    spec_fw = sim.SpectrometerFirmware(
-        clock, workcell, spec_cfg.holder, chemistry, seed=spec_cfg.noise_seed
-    )
-    re = run_engine or RunEngine({})
     devices = LabDevices(
         arm=RoboticArm(
-            AsciiArmDriver(InProcessTransport(arm_fw.handle, arm_name), arm_name),
+            AsciiArmDriver(
+                _transport(config, arm_name, world),
+                arm_name,
+                timeout=_timeout(config, arm_name),
+            ),
             arm_cfg.reach,
             name=arm_name,
         ),
         station=SynthesisStation(
-            AsciiStationDriver(InProcessTransport(station_fw.handle, station_name), station_name),
+            AsciiStationDriver(
+                _transport(config, station_name, world),
+                station_name,
+                timeout=_timeout(config, station_name),
+            ),
             clock,
             reagents=station_cfg.pumps,
             vial_capacity=Range(0.0, float(config.vial_capacity.m_as("mL")), "mL"),
@@ -152,20 +138,29 @@ def build_lab(config: LabConfig, run_engine: RunEngine | None = None) -> Lab:
             name=station_name,
         ),
         spectrometer=Spectrometer(
-            AsciiSpectrometerDriver(InProcessTransport(spec_fw.handle, spec_name), spec_name),
+            AsciiSpectrometerDriver(
+                _transport(config, spec_name, world),
+                spec_name,
+                timeout=_timeout(config, spec_name),
+            ),
             spec_cfg.integration_time.range(),
             name=spec_name,
         ),
         timer=Timer(clock, name="timer"),
         waste=config.role("waste")[0],
     )
+    lab = Lab(config, run_engine, devices, world)
 
     async def connect() -> None:
         for device in (devices.arm, devices.station, devices.spectrometer, devices.timer):
             await device.connect()
 
-    call_in_bluesky_event_loop(connect())
-    return Lab(config, re, devices, SimulatedWorld(clock, workcell, station_fw))
+    try:
+        call_in_bluesky_event_loop(connect())
+    except Exception:
+        lab.close()
+        raise
+    return lab
 
 
-__all__ = ["Lab", "SimulatedWorld", "build_lab", "load_callable"]
+__all__ = ["Lab", "build_lab"]

@@ -22,7 +22,19 @@ class SimTransport(_Model):
     type: Literal["sim"] = "sim"
 
 
-Transport = Annotated[SimTransport, Field(discriminator="type")]
+class SerialTransportConfig(_Model):
+    """An ASCII line protocol on a serial port. In a simulated lab the simulator provides
+    the port (a pseudo-terminal) and ``port`` may be left out."""
+
+    type: Literal["serial"]
+    port: str | None = None
+    baudrate: int = Field(115200, gt=0)
+    terminator: str = Field("\n", min_length=1)
+    retries: int = Field(2, ge=0, description="retries of idempotent queries only")
+    timeout: Duration = Field("5 s", description="per-command reply timeout")  # type: ignore[assignment]
+
+
+Transport = Annotated[SimTransport | SerialTransportConfig, Field(discriminator="type")]
 
 
 class LocationConfig(_Model):
@@ -103,6 +115,9 @@ DeviceConfig = Annotated[
 
 class LabConfig(_Model):
     name: str
+    simulated: bool = Field(
+        True, description="run the instruments' simulators; false for real hardware"
+    )
     clock_speed: float = Field(
         100.0, gt=0, description="simulated seconds per real second (simulation only)"
     )
@@ -165,6 +180,16 @@ class LabConfig(_Model):
                 problems.append(
                     f"devices.{station_name}.pumps.{index}: unknown reagent {reagent!r}"
                 )
+        for name, device in self.devices.items():
+            transport = device.transport
+            if not self.simulated and isinstance(transport, SimTransport):
+                problems.append(f"devices.{name}.transport: type sim needs simulated: true")
+            if (
+                not self.simulated
+                and isinstance(transport, SerialTransportConfig)
+                and not transport.port
+            ):
+                problems.append(f"devices.{name}.transport.port: required for real hardware")
         if len(self.role("waste")) != 1:
             problems.append("locations: exactly one location needs role: waste")
         if not self.role("source"):

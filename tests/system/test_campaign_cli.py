@@ -187,3 +187,34 @@ def test_devices_lists_every_device_and_its_state(example_dir: Path, tmp_path: P
         "location=rack",
     ):
         assert words in result.stdout
+
+
+def test_lab_sim_serves_instruments_on_real_ptys(example_dir: Path, tmp_path: Path):
+    import serial
+
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lab.cli",
+            "sim",
+            "--lab",
+            str(example_dir / "lab.yaml"),
+            "--directory",
+            str(tmp_path / "dev"),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
+    )
+    try:
+        for line in server.stdout:  # the table comes first, then this line
+            if "serving" in line:
+                break
+        with serial.Serial(str(tmp_path / "dev" / "spectrometer"), 115200, timeout=5) as port:
+            port.write(b"*IDN?\n")
+            assert port.readline() == b"OK SDL-Sim UVVis 1.0\n"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

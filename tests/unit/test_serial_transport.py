@@ -56,6 +56,7 @@ async def test_a_motion_command_is_never_retried(arm):
     with pytest.raises(DeviceTimeout, match=r"arm \(command 'MOVE slot'\).*not retried"):
         await driver.move("slot")
     assert server.requests == ["MOVE slot"]
+    assert firmware.position == "rack"  # the swallowed command was not executed behind our back
 
 
 async def test_queries_give_up_after_their_retries(arm):

@@ -1,0 +1,75 @@
+"""The simulated side of a lab: one workcell, its instruments' firmware, and the endpoints
+(in-process handlers or real ptys) where the lab's drivers find them."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import simulators as sim
+from lab.config import LabConfig, SerialTransportConfig
+from lab.plugins import load_callable
+
+
+@dataclass
+class SimulatedWorld:
+    """What only a simulation has: the clock, the workcell, each device's firmware, and
+    the servers that put firmware on a wire."""
+
+    clock: sim.SimClock
+    workcell: sim.Workcell
+    firmware: dict[str, sim.LineFirmware]
+    servers: dict[str, sim.PtyServer] = field(default_factory=dict)
+    endpoints: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def station(self) -> sim.StationFirmware:
+        return next(f for f in self.firmware.values() if isinstance(f, sim.StationFirmware))
+
+    async def start(self, config: LabConfig, directory: Path | None = None) -> None:
+        """Serve each wire-transport device's firmware where its driver will look."""
+        directory = directory or Path(tempfile.mkdtemp(prefix="sdl-sim-"))
+        for name, device in config.devices.items():
+            if isinstance(device.transport, SerialTransportConfig):
+                server = sim.PtyServer(self.firmware[name], directory / name)
+                await server.start()
+                self.servers[name] = server
+                self.endpoints[name] = str(server.path)
+
+    async def stop(self) -> None:
+        for server in self.servers.values():
+            with contextlib.suppress(Exception):
+                await server.stop()
+        self.servers.clear()
+
+
+def build_world(config: LabConfig) -> SimulatedWorld:
+    chemistry = load_callable(config.chemistry, "lab.chemistry")
+    clock = sim.SimClock(config.clock_speed)
+    workcell = sim.Workcell(
+        [
+            sim.Location(name, loc.xyz_mm, source=loc.role == "source", sink=loc.role == "waste")
+            for name, loc in config.locations.items()
+        ],
+        vial_capacity_ml=float(config.vial_capacity.m_as("mL")),
+    )
+    arm_name, arm = config.arm
+    station_name, station = config.station
+    spec_name, spec = config.spectrometer
+    reservoirs = {
+        n: sim.Reservoir(r, float(config.reagents[r].stock.m_as("mL")))
+        for n, r in station.pumps.items()
+    }
+    return SimulatedWorld(
+        clock,
+        workcell,
+        {
+            arm_name: sim.ArmFirmware(clock, workcell, arm.home, speed_mm_s=arm.speed_mm_s),
+            station_name: sim.StationFirmware(clock, workcell, station.slot, reservoirs),
+            spec_name: sim.SpectrometerFirmware(
+                clock, workcell, spec.holder, chemistry, seed=spec.noise_seed
+            ),
+        },
+    )
