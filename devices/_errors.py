@@ -22,6 +22,10 @@ class DeviceDisconnected(DeviceError):
     """The link to the instrument is gone (port vanished, server down, not connected)."""
 
 
+class DeviceRefused(DeviceError):
+    """The instrument refused the connection: security policy, certificate or credentials."""
+
+
 class ProtocolError(DeviceError):
     """The instrument answered something the protocol does not allow."""
 

@@ -6,7 +6,7 @@ import math
 
 from simulators.clock import SimClock
 from simulators.firmware._base import FirmwareError, LineFirmware
-from simulators.workcell import Reservoir, Workcell
+from simulators.workcell import Reservoir, Vial, Workcell
 
 
 class StationFirmware(LineFirmware):
@@ -69,7 +69,7 @@ class StationFirmware(LineFirmware):
                 vial.stir_rpm = max(vial.stir_rpm, self.rpm)
         self._stir_since = now
 
-    def _pump(self, pump: str) -> Reservoir:
+    def _pump(self, pump: int) -> Reservoir:
         try:
             return self.pumps[int(pump)]
         except (KeyError, ValueError):
@@ -78,8 +78,9 @@ class StationFirmware(LineFirmware):
     async def _pumps(self) -> str:
         return ",".join(f"{i}={r.reagent}" for i, r in self.pumps.items())
 
-    async def _dispense(self, pump: str, volume: str, rate: str) -> None:
-        reservoir, ml, ml_min = self._pump(pump), float(volume), float(rate)
+    # --- the station's own operations, in its units (mL, mL/min, degC, rpm) ----------
+    async def dispense(self, pump: int, ml: float, ml_min: float) -> None:
+        reservoir = self._pump(pump)
         if ml < 0 or ml_min <= 0:
             raise FirmwareError("volume must be >= 0 and rate > 0")
         vial = self.workcell.vials_at.get(self.slot)
@@ -96,13 +97,35 @@ class StationFirmware(LineFirmware):
         vial.contents_ml[reservoir.reagent] = vial.contents_ml.get(reservoir.reagent, 0.0) + ml
         self._settle()
 
-    async def _level(self, pump: str) -> str:
-        return f"{self._pump(pump).volume_ml:.4f}"
+    def level(self, pump: int) -> float:
+        return self._pump(pump).volume_ml
 
-    async def _set_temp(self, celsius: str) -> None:
+    def set_temperature(self, celsius: float) -> None:
         self._settle()
         self._t_from, self._t_since = self.temperature(), self.clock.now()
-        self.setpoint_c = float(celsius)
+        self.setpoint_c = celsius
+
+    def set_stir(self, rpm: float) -> None:
+        self._settle()
+        self.rpm = rpm
+
+    def stop(self) -> None:
+        """Safe state: stirrer off, heater to ambient."""
+        self.set_stir(0.0)
+        self.set_temperature(self.ambient_c)
+
+    def vial(self) -> Vial | None:
+        return self.workcell.vials_at.get(self.slot)
+
+    # --- the ASCII command set -----------------------------------------------------------
+    async def _dispense(self, pump: str, volume: str, rate: str) -> None:
+        await self.dispense(int(pump), float(volume), float(rate))
+
+    async def _level(self, pump: str) -> str:
+        return f"{self.level(int(pump)):.4f}"
+
+    async def _set_temp(self, celsius: str) -> None:
+        self.set_temperature(float(celsius))
 
     async def _temp(self) -> str:
         self._settle()
@@ -112,16 +135,14 @@ class StationFirmware(LineFirmware):
         return f"{self.setpoint_c:.3f}"
 
     async def _stir(self, rpm: str) -> None:
-        self._settle()
-        self.rpm = float(rpm)
+        self.set_stir(float(rpm))
 
     async def _stir_q(self) -> str:
         return f"{self.rpm:.1f}"
 
     async def _vial(self) -> str:
-        vial = self.workcell.vials_at.get(self.slot)
+        vial = self.vial()
         return "NONE" if vial is None else f"{vial.id} {vial.volume_ml:.4f}"
 
     async def _stop(self) -> None:
-        await self._stir("0")
-        await self._set_temp(str(self.ambient_c))
+        self.stop()

@@ -1,0 +1,239 @@
+"""The synthesis station's driver over OPC UA (asyncua), for PLC-controlled stations.
+
+Readings the heater waits on arrive by subscription; commands are OPC UA method calls
+that return an error text and an operation number. A dispense runs on the PLC after the
+call returns; its completion (``LastCompleted``, ``LastError``) arrives by subscription. asyncua's supervisor reconnects after the server restarts
+and re-creates the subscription. Security is Basic256Sha256 (Sign or SignAndEncrypt)
+with certificates and user/password; an unsecured link must be allowed explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from asyncua import Client, ua
+from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+
+from devices._errors import DeviceDisconnected, DeviceFault, DeviceRefused, DeviceTimeout
+
+NAMESPACE = "urn:sdl:synthesis-station"
+log = logging.getLogger(__name__)
+_MODES = {
+    "SignAndEncrypt": ua.MessageSecurityMode.SignAndEncrypt,
+    "Sign": ua.MessageSecurityMode.Sign,
+}
+
+
+@dataclass(frozen=True)
+class OpcuaSecurity:
+    mode: Literal["SignAndEncrypt", "Sign", "None"] = "SignAndEncrypt"
+    certificate: Path | None = None  # this client's certificate (DER or PEM)
+    private_key: Path | None = None
+    server_certificate: Path | None = None  # pin the server; None: take it from the endpoint
+    username: str | None = None
+    password: str | None = None
+    allow_insecure: bool = False
+    application_uri: str = "urn:sdl:lab-client"
+
+
+class OpcuaStationDriver:
+    def __init__(
+        self,
+        endpoint: str,
+        device: str,
+        security: OpcuaSecurity,
+        timeout: float = 5.0,
+        method_timeout: float = 600.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self._device = device
+        self._security = security
+        self._timeout = timeout
+        self._method_timeout = method_timeout
+        self._client: Client | None = None
+        self._station: Any = None
+        self._ns = 0
+        self._values: dict[Any, Any] = {}
+        self._temperature_node: Any = None
+        self._completed_node: Any = None
+        self._completed = asyncio.Event()
+
+    # --- connection ------------------------------------------------------------------
+    async def connect(self) -> None:
+        sec = self._security
+        client = Client(
+            self.endpoint,
+            timeout=self._timeout + 5.0,  # our own timeouts speak first, typed
+            # a server silent for 1.5 intervals is declared lost: after our timeout, not before
+            watchdog_intervall=max(self._timeout, 0.5),
+            auto_reconnect=True,
+            reconnect_max_delay=1.0,
+            reconnect_request_timeout=self._timeout,
+        )
+        client.application_uri = sec.application_uri
+        try:
+            if sec.mode == "None":
+                if not sec.allow_insecure:
+                    raise DeviceRefused(
+                        self._device,
+                        f"{self.endpoint}: refusing an unsecured OPC UA link; set "
+                        "security.mode to Sign or SignAndEncrypt, or allow_insecure: true",
+                    )
+                log.warning(
+                    "%s: OPC UA link to %s is NOT secured (allow_insecure is set)",
+                    self._device,
+                    self.endpoint,
+                )
+            else:
+                if sec.certificate is None or sec.private_key is None:
+                    raise DeviceRefused(self._device, "security needs certificate and private_key")
+                await asyncio.wait_for(
+                    client.set_security(
+                        SecurityPolicyBasic256Sha256,
+                        str(sec.certificate),
+                        str(sec.private_key),
+                        server_certificate=str(sec.server_certificate)
+                        if sec.server_certificate
+                        else None,
+                        mode=_MODES[sec.mode],
+                    ),
+                    self._timeout,
+                )
+            if sec.username is not None:
+                client.set_user(sec.username)
+                client.set_password(sec.password or "")
+            await asyncio.wait_for(client.connect(), self._timeout)
+        except DeviceRefused:
+            raise
+        except (ua.UaError, ValueError) as err:
+            raise DeviceRefused(
+                self._device, f"{self.endpoint} refused the session: {err}"
+            ) from None
+        except (OSError, TimeoutError) as err:
+            raise DeviceDisconnected(self._device, f"cannot reach {self.endpoint}: {err}") from None
+        self._client = client
+        self._ns = await client.get_namespace_index(NAMESPACE)
+        self._station = await client.nodes.objects.get_child(f"{self._ns}:SynthesisStation")
+        self._temperature_node = await self._child("Temperature")
+        self._completed_node = await self._child("LastCompleted")
+        subscription = await client.create_subscription(50, self)
+        await subscription.subscribe_data_change([self._temperature_node, self._completed_node])
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            with contextlib.suppress(OSError, ua.UaError, ConnectionError, TimeoutError):
+                await client.disconnect()
+
+    def datachange_notification(self, node: Any, value: Any, data: Any) -> None:
+        """asyncua subscription callback: keep the latest value of each node."""
+        self._values[node] = value
+        if node == self._completed_node:
+            self._completed.set()
+
+    # --- reads and calls -------------------------------------------------------------
+    async def _child(self, *path: str) -> Any:
+        return await self._station.get_child([f"{self._ns}:{p}" for p in path])
+
+    async def _read(self, *path: str) -> Any:
+        if self._client is None:
+            raise DeviceDisconnected(self._device, "not connected", "/".join(path))
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await (await self._child(*path)).read_value()
+        except TimeoutError:
+            raise DeviceTimeout(
+                self._device, f"no answer within {self._timeout:g} s", "/".join(path)
+            ) from None
+        except (ConnectionError, OSError, ua.UaError) as err:
+            raise DeviceDisconnected(
+                self._device, str(err) or type(err).__name__, "/".join(path)
+            ) from None
+
+    async def _call(self, method: str, *args: ua.Variant) -> int:
+        """Call ``method``; returns the PLC's operation number, raises its error."""
+        if self._client is None:
+            raise DeviceDisconnected(self._device, "not connected", method)
+        try:
+            async with asyncio.timeout(self._timeout):
+                error, number = await self._station.call_method(f"{self._ns}:{method}", *args)
+        except TimeoutError:
+            raise DeviceTimeout(
+                self._device,
+                f"no answer within {self._timeout:g} s; not retried: the command may have "
+                "taken effect",
+                method,
+            ) from None
+        except (ConnectionError, OSError, ua.UaError) as err:
+            raise DeviceDisconnected(self._device, str(err) or type(err).__name__, method) from None
+        if error:
+            raise DeviceFault(self._device, error, method)
+        return int(number)
+
+    async def _completion(self, number: int, method: str) -> None:
+        """Wait (on the subscription) until operation ``number`` has ended; raise its error."""
+        try:
+            async with asyncio.timeout(self._method_timeout):
+                while (self._values.get(self._completed_node) or 0) < number:
+                    self._completed.clear()
+                    await self._completed.wait()
+        except TimeoutError:
+            raise DeviceTimeout(
+                self._device,
+                f"operation {number} not finished within {self._method_timeout:g} s",
+                method,
+            ) from None
+        error = await self._read("LastError")
+        if error:
+            raise DeviceFault(self._device, error, method)
+
+    async def identify(self) -> str:
+        return str(await self._read("Identity"))
+
+    async def pumps(self) -> dict[int, str]:
+        folder = await self._child("Pumps")
+        out = {}
+        for pump in await folder.get_children():
+            name = (await pump.read_browse_name()).Name
+            out[int(name.removeprefix("Pump"))] = await self._read("Pumps", name, "Reagent")
+        return out
+
+    async def dispense(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
+        number = await self._call(
+            "Dispense",
+            ua.Variant(int(pump), ua.VariantType.Int32),
+            ua.Variant(float(volume_ml), ua.VariantType.Double),
+            ua.Variant(float(rate_ml_min), ua.VariantType.Double),
+        )
+        await self._completion(number, "Dispense")
+
+    async def level(self, pump: int) -> float:
+        return float(await self._read("Pumps", f"Pump{pump}", "Level"))
+
+    async def set_temperature(self, celsius: float) -> None:
+        await self._call("SetTemperature", ua.Variant(float(celsius), ua.VariantType.Double))
+
+    async def temperature(self) -> float:
+        """From the subscription; a read only until its first notification arrives."""
+        if self._client is None:
+            raise DeviceDisconnected(self._device, "not connected", "Temperature")
+        value = self._values.get(self._temperature_node)
+        return float(value if value is not None else await self._read("Temperature"))
+
+    async def set_stir(self, rpm: float) -> None:
+        await self._call("SetStirSpeed", ua.Variant(float(rpm), ua.VariantType.Double))
+
+    async def stir(self) -> float:
+        return float(await self._read("StirSpeed"))
+
+    async def vial(self) -> tuple[str, float] | None:
+        vial_id = await self._read("VialId")
+        return (vial_id, float(await self._read("VialVolume"))) if vial_id else None
+
+    async def stop(self) -> None:
+        await self._call("Stop")

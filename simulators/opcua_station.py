@@ -1,0 +1,283 @@
+"""The synthesis station as a PLC-style OPC UA server (asyncua) on loopback.
+
+Address space, under ``Objects/SynthesisStation`` in namespace ``urn:sdl:synthesis-station``:
+``Identity``, ``Status`` (idle | busy | error), ``Error``, ``Temperature`` and
+``TemperatureSetpoint`` (degC), ``StirSpeed`` (rpm), ``VialId``, ``VialVolume`` (mL),
+``Pumps/Pump<n>/{Reagent, Level}`` (mL), ``LastCompleted`` and ``LastError``, and methods
+``Dispense(pump, mL, mL/min)``, ``SetTemperature(degC)``, ``SetStirSpeed(rpm)``, ``Stop()``.
+
+Methods return an error text (empty on success) and an operation number, as PLC function
+blocks do. A dispense only starts in the call: when it ends, ``LastCompleted`` takes its
+number and ``LastError`` its outcome, so a client waits on a subscription, never on a
+blocked call. A scan loop publishes readings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asyncua import Server, ua
+from asyncua.crypto.cert_gen import setup_self_signed_certificate
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.crypto.truststore import TrustStore
+from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from simulators.firmware import StationFirmware
+
+NAMESPACE = "urn:sdl:synthesis-station"
+SERVER_URI = "urn:sdl:sim:synthesis-station"
+CLIENT_URI = "urn:sdl:lab-client"
+_POLICIES = {
+    "SignAndEncrypt": ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
+    "Sign": ua.SecurityPolicyType.Basic256Sha256_Sign,
+    "None": ua.SecurityPolicyType.NoSecurity,
+}
+for _name in ("asyncua", "asyncua.server", "asyncua.uaprotocol"):
+    logging.getLogger(_name).setLevel(logging.ERROR)  # its INFO chatter is not the lab's
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    certificate: Path  # DER
+    private_key: Path  # PEM
+
+
+async def make_key_pair(directory: Path, name: str, app_uri: str, server: bool) -> KeyPair:
+    """A self-signed certificate for a server or client application."""
+    directory.mkdir(parents=True, exist_ok=True)
+    pair = KeyPair(directory / f"{name}.der", directory / f"{name}.pem")
+    await setup_self_signed_certificate(
+        pair.private_key,
+        pair.certificate,
+        app_uri,
+        "localhost",
+        [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH],
+        {"commonName": name},
+    )
+    return pair
+
+
+class _Users:
+    """Username/password check; ``None`` rejects the session."""
+
+    def __init__(self, users: dict[str, str]) -> None:
+        self.users = users
+
+    def get_user(
+        self,
+        iserver: object,
+        username: str | None = None,
+        password: str | None = None,
+        certificate: object = None,
+    ) -> User | None:
+        if username is not None and self.users.get(username) == password:
+            return User(role=UserRole.User, name=username)
+        return None
+
+
+@dataclass
+class StationServerSecurity:
+    """What the simulated PLC accepts: message security modes, users, trusted clients."""
+
+    modes: list[str] = field(default_factory=lambda: ["SignAndEncrypt"])
+    users: dict[str, str] | None = None  # None: anonymous sessions allowed
+    server_keys: KeyPair | None = None
+    trusted_clients: Path | None = None  # folder of trusted client certificates (DER)
+
+
+class OpcuaStationServer:
+    def __init__(
+        self,
+        station: StationFirmware,
+        port: int,
+        security: StationServerSecurity | None = None,
+        scan_s: float = 0.05,
+    ) -> None:
+        self.station = station
+        self.port = port
+        self.security = security or StationServerSecurity(modes=["None"])
+        self.scan_s = scan_s
+        self.endpoint = f"opc.tcp://127.0.0.1:{port}/sdl/station"
+        #: fault injection: seconds every method call is held before it runs
+        self.method_delay_s = 0.0
+        self._server: Server | None = None
+        self._scan: asyncio.Task[None] | None = None
+        self._nodes: dict[str, object] = {}
+        self._operation = 0
+        self._running: set[asyncio.Task[None]] = set()
+        self._done: list[tuple[int, str]] = []
+
+    # --- lifecycle -------------------------------------------------------------------
+    async def start(self) -> None:
+        server = Server()
+        await server.init()
+        server.set_endpoint(self.endpoint)
+        server.set_server_name("SDL simulated synthesis station")
+        await server.set_application_uri(SERVER_URI)
+        server.set_security_policy([_POLICIES[m] for m in self.security.modes])
+        if self.security.server_keys is not None:
+            await server.load_certificate(str(self.security.server_keys.certificate))
+            await server.load_private_key(str(self.security.server_keys.private_key))
+        if self.security.users is not None:
+            server.iserver.set_user_manager(_Users(self.security.users))
+            server.set_identity_tokens([ua.UserNameIdentityToken])
+        if self.security.trusted_clients is not None:
+            store = TrustStore([self.security.trusted_clients], [])
+            await store.load()
+            server.set_certificate_validator(
+                CertificateValidator(
+                    CertificateValidatorOptions.TIME_RANGE
+                    | CertificateValidatorOptions.URI
+                    | CertificateValidatorOptions.TRUSTED
+                    | CertificateValidatorOptions.PEER_CLIENT,
+                    store,
+                )
+            )
+        await self._build(server)
+        await server.start()
+        self._server = server
+        self._scan = asyncio.create_task(self._scan_loop(), name="opcua-station-scan")
+
+    async def stop(self) -> None:
+        for task in list(self._running):  # a PLC that goes down stops what it was doing
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        if self._scan is not None:
+            self._scan.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scan
+            self._scan = None
+        if self._server is not None:
+            # a rebooting PLC drops its sessions; asyncua 2.1's stop() leaves the loops of
+            # still-open sessions running, so close them first
+            for session in list(self._server.iserver._external_sessions.values()):
+                await session.close_session()
+            await self._server.stop()
+            self._server = None
+
+    async def restart(self, downtime_s: float = 0.5) -> None:
+        """Fault injection: the PLC reboots (same endpoint, new sessions)."""
+        await self.stop()
+        await asyncio.sleep(downtime_s)
+        await self.start()
+
+    # --- address space ---------------------------------------------------------------
+    async def _build(self, server: Server) -> None:
+        ns = await server.register_namespace(NAMESPACE)
+        station = await server.nodes.objects.add_object(ns, "SynthesisStation")
+        readings = {
+            "Identity": self.station.identity,
+            "Status": "idle",
+            "Error": "",
+            "Temperature": self.station.temperature(),
+            "TemperatureSetpoint": self.station.setpoint_c,
+            "StirSpeed": self.station.rpm,
+            "VialId": "",
+            "VialVolume": 0.0,
+            "LastCompleted": ua.Variant(0, ua.VariantType.UInt32),
+            "LastError": "",
+        }
+        self._nodes = {k: await station.add_variable(ns, k, v) for k, v in readings.items()}
+        pumps = await station.add_folder(ns, "Pumps")
+        for n, reservoir in self.station.pumps.items():
+            pump = await pumps.add_object(ns, f"Pump{n}")
+            await pump.add_variable(ns, "Reagent", reservoir.reagent)
+            self._nodes[f"Pump{n}.Level"] = await pump.add_variable(
+                ns, "Level", reservoir.volume_ml
+            )
+        string, double, int32 = ua.VariantType.String, ua.VariantType.Double, ua.VariantType.Int32
+        await station.add_method(
+            ns, "Dispense", self._method(self._dispense), [int32, double, double], [string]
+        )
+        await station.add_method(
+            ns, "SetTemperature", self._method(self._set_temperature), [double], [string]
+        )
+        await station.add_method(
+            ns, "SetStirSpeed", self._method(self._set_stir), [double], [string]
+        )
+        await station.add_method(ns, "Stop", self._method(self._stop), [], [string])
+
+    def _method(self, op: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[list]]:
+        async def call(parent: ua.NodeId, *args: ua.Variant) -> list[ua.Variant]:
+            if self.method_delay_s:
+                await asyncio.sleep(self.method_delay_s)
+            self._operation += 1
+            number = self._operation
+            error = self.station.error_state or ""
+            if not error:
+                task = asyncio.create_task(op(*(a.Value for a in args)))
+                await asyncio.sleep(0)  # checks run before the operation's first wait
+                if task.done() and task.exception() is not None:
+                    error = str(task.exception())
+                else:
+                    self._running.add(task)
+                    await self._write("Status", "busy")
+                    task.add_done_callback(lambda t: self._finished(t, number))
+            await self._publish()  # what the call changed is readable when it returns
+            return [
+                ua.Variant(error, ua.VariantType.String),
+                ua.Variant(number, ua.VariantType.UInt32),
+            ]
+
+        return call
+
+    def _finished(self, task: asyncio.Task[None], number: int) -> None:
+        self._running.discard(task)
+        error = ""
+        if task.cancelled():
+            error = "operation aborted"
+        elif task.exception() is not None:
+            error = str(task.exception())
+        self._done.append((number, error))
+
+    async def _dispense(self, pump: int, ml: float, ml_min: float) -> None:
+        await self.station.dispense(pump, ml, ml_min)
+
+    async def _set_temperature(self, celsius: float) -> None:
+        self.station.set_temperature(celsius)
+
+    async def _set_stir(self, rpm: float) -> None:
+        self.station.set_stir(rpm)
+
+    async def _stop(self) -> None:
+        self.station.stop()
+
+    # --- the scan cycle --------------------------------------------------------------
+    async def _write(self, name: str, value: object) -> None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)  # every number in this address space is a Double
+        node = self._nodes[name]
+        if await node.read_value() != value:  # type: ignore[attr-defined]
+            await node.write_value(value)  # type: ignore[attr-defined]
+
+    async def _publish(self) -> None:
+        while self._done:  # completions are published in order, with their outcome
+            number, error = self._done.pop(0)
+            await self._write("LastError", error)
+            await self._nodes["LastCompleted"].write_value(  # type: ignore[attr-defined]
+                ua.Variant(number, ua.VariantType.UInt32)
+            )
+        if not self._running and self.station.error_state is None:
+            await self._write("Status", "idle")
+        s = self.station
+        vial = s.vial()
+        await self._write("Temperature", round(s.temperature(), 3))
+        await self._write("TemperatureSetpoint", s.setpoint_c)
+        await self._write("StirSpeed", s.rpm)
+        await self._write("VialId", vial.id if vial else "")
+        await self._write("VialVolume", vial.volume_ml if vial else 0.0)
+        for n, reservoir in s.pumps.items():
+            await self._write(f"Pump{n}.Level", reservoir.volume_ml)
+        if s.error_state is not None:
+            await self._write("Status", "error")
+
+    async def _scan_loop(self) -> None:
+        while True:
+            await self._publish()
+            await asyncio.sleep(self.scan_s)

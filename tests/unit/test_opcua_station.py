@@ -1,0 +1,210 @@
+"""The OPC UA station driver against a real asyncua server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import socket
+
+import pytest
+
+from devices import DeviceDisconnected, DeviceFault, DeviceRefused, DeviceTimeout
+from devices.synthesis_station._opcua import OpcuaSecurity, OpcuaStationDriver
+from simulators import Reservoir, StationFirmware
+from simulators.opcua_station import (
+    CLIENT_URI,
+    SERVER_URI,
+    OpcuaStationServer,
+    StationServerSecurity,
+    make_key_pair,
+)
+from tests.conftest import small_workcell
+
+pytestmark = pytest.mark.usefixtures("no_leaked_tasks")
+USERS = {"operator": "s3cret"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory):
+    """Server and client key pairs, one trusted client and one stranger."""
+    root = tmp_path_factory.mktemp("pki")
+
+    async def make():
+        server = await make_key_pair(root / "server", "station", SERVER_URI, server=True)
+        client = await make_key_pair(root / "client", "lab", CLIENT_URI, server=False)
+        stranger = await make_key_pair(root / "stranger", "lab", CLIENT_URI, server=False)
+        return server, client, stranger
+
+    server, client, stranger = asyncio.run(make())
+    trusted = root / "trusted"
+    trusted.mkdir()
+    shutil.copy(client.certificate, trusted)
+    return server, client, stranger, trusted
+
+
+def station() -> StationFirmware:
+    clock, cell = small_workcell()
+    return StationFirmware(clock, cell, "slot", {1: Reservoir("cyan", 3.0)})
+
+
+def security(pair, mode: str = "SignAndEncrypt", **kw) -> OpcuaSecurity:
+    return OpcuaSecurity(
+        mode=mode,
+        certificate=pair.certificate,
+        private_key=pair.private_key,
+        username="operator",
+        password="s3cret",
+        application_uri=CLIENT_URI,
+        **kw,
+    )
+
+
+async def serve(keys, modes=("SignAndEncrypt",), users=USERS) -> OpcuaStationServer:
+    server_keys, _, _, trusted = keys
+    server = OpcuaStationServer(
+        station(),
+        free_port(),
+        StationServerSecurity(list(modes), users, server_keys, trusted),
+    )
+    await server.start()
+    return server
+
+
+@pytest.fixture
+async def secured(keys):
+    server = await serve(keys, modes=("SignAndEncrypt", "Sign"))
+    driver = OpcuaStationDriver(
+        server.endpoint, "station", security(keys[1]), timeout=2, method_timeout=2
+    )
+    await driver.connect()
+    yield driver, server
+    await driver.close()
+    await server.stop()
+
+
+async def test_signed_and_encrypted_session_reads_subscribes_and_calls(secured):
+    driver, _ = secured
+    assert await driver.identify() == "SDL-Sim SynthStation 1.0"
+    assert await driver.pumps() == {1: "cyan"}
+    assert await driver.level(1) == 3.0
+    await driver.set_temperature(60.0)
+    await asyncio.sleep(0.3)
+    # the reading comes from the subscription, not from a read
+    assert driver._values[driver._temperature_node] == pytest.approx(60.0, abs=0.5)
+    with pytest.raises(DeviceFault, match=r"station \(command 'Dispense'\): no vial in slot"):
+        await driver.dispense(1, 1.0, 10.0)
+
+
+async def test_a_dispense_completes_through_the_subscription(secured):
+    driver, server = secured
+    cell = server.station.workcell
+    cell.put("slot", cell.take("rack"))
+    await driver.dispense(1, 1.25, 10.0)  # returns once LastCompleted reports it done
+    assert server.station.vial().contents_ml == {"cyan": pytest.approx(1.25)}
+    assert await driver.level(1) == pytest.approx(1.75)
+    assert await driver.vial() == (server.station.vial().id, pytest.approx(1.25))
+
+
+async def test_sign_only_mode_connects_too(keys):
+    server = await serve(keys, modes=("Sign",))
+    driver = OpcuaStationDriver(server.endpoint, "station", security(keys[1], "Sign"), timeout=2)
+    try:
+        await driver.connect()
+        assert await driver.stir() == 0.0
+    finally:
+        await driver.close()
+        await server.stop()
+
+
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ("untrusted certificate", "refused the session"),
+        ("anonymous", "refused the session"),
+        ("wrong password", "refused the session"),
+        ("policy mismatch", "refused the session"),
+        ("insecure", "refusing an unsecured OPC UA link"),
+    ],
+)
+async def test_security_rejections_are_clear(keys, case: str, words: str):
+    _, client, stranger, _ = keys
+    server = await serve(keys)
+    sec = {
+        "untrusted certificate": security(stranger),
+        "anonymous": OpcuaSecurity(
+            "SignAndEncrypt", client.certificate, client.private_key, application_uri=CLIENT_URI
+        ),
+        "wrong password": OpcuaSecurity(
+            "SignAndEncrypt",
+            client.certificate,
+            client.private_key,
+            username="operator",
+            password="guess",
+            application_uri=CLIENT_URI,
+        ),
+        "policy mismatch": security(client, "Sign"),
+        "insecure": OpcuaSecurity("None"),
+    }[case]
+    driver = OpcuaStationDriver(server.endpoint, "station", sec, timeout=3)
+    try:
+        with pytest.raises(DeviceRefused, match=words):
+            await driver.connect()
+    finally:
+        await driver.close()
+        await server.stop()
+
+
+async def test_insecure_link_only_when_allowed_and_with_a_warning(keys, caplog):
+    server = await serve(keys, modes=("None",), users=None)
+    driver = OpcuaStationDriver(
+        server.endpoint, "station", OpcuaSecurity("None", allow_insecure=True), timeout=2
+    )
+    try:
+        with caplog.at_level(logging.WARNING):
+            await driver.connect()
+        assert "NOT secured" in caplog.text
+        assert await driver.identify() == "SDL-Sim SynthStation 1.0"
+    finally:
+        await driver.close()
+        await server.stop()
+
+
+async def test_reconnects_after_a_server_restart_and_restores_the_subscription(secured):
+    driver, server = secured
+    await server.restart(downtime_s=0.3)
+    server.station.set_temperature(42.0)
+    for _ in range(100):  # the supervisor reconnects with a short backoff
+        await asyncio.sleep(0.1)
+        if driver._values.get(driver._temperature_node) == pytest.approx(42.0, abs=0.5):
+            break
+    assert driver._values[driver._temperature_node] == pytest.approx(42.0, abs=0.5)
+    await driver.set_stir(300.0)
+    assert await driver.stir() == 300.0
+
+
+async def test_faults_give_typed_errors(secured):
+    driver, server = secured
+    server.station.error_state = "overtemperature interlock"
+    with pytest.raises(DeviceFault, match="overtemperature interlock"):
+        await driver.set_stir(100.0)
+    server.station.error_state = None
+    server.method_delay_s = 5.0
+    with pytest.raises(DeviceTimeout, match=r"'SetTemperature'.*not retried"):
+        await driver.set_temperature(50.0)
+    server.method_delay_s = 0.0
+
+
+async def test_an_unreachable_server_is_reported(keys):
+    driver = OpcuaStationDriver(
+        f"opc.tcp://127.0.0.1:{free_port()}/none", "station", security(keys[1]), timeout=1
+    )
+    with pytest.raises((DeviceDisconnected, DeviceRefused)):
+        await driver.connect()
+    await driver.close()
