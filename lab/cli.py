@@ -216,6 +216,12 @@ def simulate(
             table.add_column(column)
         for name, device in config.devices.items():
             where = world.endpoints.get(name, "in-process only")
+            if name in world.opcua_security:
+                sec = world.opcua_security[name]
+                where += (
+                    f"\n{sec.mode}, user {sec.username}, password {sec.password}"
+                    f"\nclient certificate {sec.certificate}\nclient key {sec.private_key}"
+                )
             table.add_row(name, device.transport.type, where)
         console.print(table)
         console.print("serving; Ctrl-C to stop", highlight=False)

@@ -3,6 +3,7 @@ simulated lab the simulators are wired in exactly where a real port would be."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -16,16 +17,19 @@ from devices import (
     AsciiStationDriver,
     Clock,
     InProcessTransport,
+    OpcuaSecurity,
+    OpcuaStationDriver,
     Range,
     RoboticArm,
     SerialTransport,
     Spectrometer,
+    StationDriver,
     SynthesisStation,
     Timer,
     Transport,
     WallClock,
 )
-from lab.config import LabConfig, SerialTransportConfig
+from lab.config import LabConfig, OpcuaTransportConfig, SerialTransportConfig, SimTransport
 from lab.errors import ConfigError
 from lab.simulation import SimulatedWorld, build_world
 from protocols import LabDevices, LabLimits
@@ -100,20 +104,71 @@ def _transport(config: LabConfig, name: str, world: SimulatedWorld | None) -> Tr
 
 def _timeout(config: LabConfig, name: str) -> float:
     cfg = config.devices[name].transport
-    return float(cfg.timeout.m_as("s")) if isinstance(cfg, SerialTransportConfig) else 5.0
+    return 5.0 if isinstance(cfg, SimTransport) else float(cfg.timeout.m_as("s"))
+
+
+def _station_driver(config: LabConfig, name: str, world: SimulatedWorld | None) -> StationDriver:
+    cfg = config.devices[name].transport
+    if not isinstance(cfg, OpcuaTransportConfig):
+        return AsciiStationDriver(
+            _transport(config, name, world), name, timeout=_timeout(config, name)
+        )
+    if world is not None:
+        endpoint, security = world.endpoints[name], world.opcua_security[name]
+    else:
+        sec = cfg.security
+        password = os.environ.get(sec.password_env) if sec.password_env else None
+        if sec.password_env and password is None:
+            raise ConfigError(
+                f"devices.{name}.transport.security.password_env",
+                [f"environment variable {sec.password_env} is not set"],
+            )
+        assert cfg.endpoint is not None  # checked by LabConfig
+        endpoint = cfg.endpoint
+        security = OpcuaSecurity(
+            sec.mode,
+            sec.certificate,
+            sec.private_key,
+            sec.server_certificate,
+            sec.username,
+            password,
+            allow_insecure=sec.allow_insecure,
+        )
+    return OpcuaStationDriver(endpoint, name, security, timeout=_timeout(config, name))
 
 
 def build_lab(config: LabConfig, run_engine: RunEngine | None = None) -> Lab:
     """Compose and connect the lab (and, if ``simulated``, start its simulators first)."""
     run_engine = run_engine or RunEngine({})  # starts the loop devices and servers live on
     world = build_world(config) if config.simulated else None
-    if world is not None:
-        call_in_bluesky_event_loop(world.start(config))
+    try:
+        if world is not None:
+            call_in_bluesky_event_loop(world.start(config))
+        devices = _devices(config, world)
+    except Exception:
+        if world is not None:
+            call_in_bluesky_event_loop(world.stop())
+        raise
+    lab = Lab(config, run_engine, devices, world)
+
+    async def connect() -> None:
+        for device in (devices.arm, devices.station, devices.spectrometer, devices.timer):
+            await device.connect()
+
+    try:
+        call_in_bluesky_event_loop(connect())
+    except Exception:
+        lab.close()
+        raise
+    return lab
+
+
+def _devices(config: LabConfig, world: SimulatedWorld | None) -> LabDevices:
     clock: Clock = world.clock if world is not None else WallClock()
     arm_name, arm_cfg = config.arm
     station_name, station_cfg = config.station
     spec_name, spec_cfg = config.spectrometer
-    devices = LabDevices(
+    return LabDevices(
         arm=RoboticArm(
             AsciiArmDriver(
                 _transport(config, arm_name, world),
@@ -124,11 +179,7 @@ def build_lab(config: LabConfig, run_engine: RunEngine | None = None) -> Lab:
             name=arm_name,
         ),
         station=SynthesisStation(
-            AsciiStationDriver(
-                _transport(config, station_name, world),
-                station_name,
-                timeout=_timeout(config, station_name),
-            ),
+            _station_driver(config, station_name, world),
             clock,
             reagents=station_cfg.pumps,
             vial_capacity=Range(0.0, float(config.vial_capacity.m_as("mL")), "mL"),
@@ -149,18 +200,6 @@ def build_lab(config: LabConfig, run_engine: RunEngine | None = None) -> Lab:
         timer=Timer(clock, name="timer"),
         waste=config.role("waste")[0],
     )
-    lab = Lab(config, run_engine, devices, world)
-
-    async def connect() -> None:
-        for device in (devices.arm, devices.station, devices.spectrometer, devices.timer):
-            await device.connect()
-
-    try:
-        call_in_bluesky_event_loop(connect())
-    except Exception:
-        lab.close()
-        raise
-    return lab
 
 
 __all__ = ["Lab", "build_lab"]

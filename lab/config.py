@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from devices import Range
 from lab.errors import load_yaml_model
@@ -31,10 +31,50 @@ class SerialTransportConfig(_Model):
     baudrate: int = Field(115200, gt=0)
     terminator: str = Field("\n", min_length=1)
     retries: int = Field(2, ge=0, description="retries of idempotent queries only")
-    timeout: Duration = Field("5 s", description="per-command reply timeout")  # type: ignore[assignment]
+    timeout: Duration = Field("5 s", validate_default=True, description="per-command reply timeout")
 
 
-Transport = Annotated[SimTransport | SerialTransportConfig, Field(discriminator="type")]
+class OpcuaSecurityConfig(_Model):
+    """Basic256Sha256 message security plus user/password. In a simulated lab the
+    simulator makes the certificates and the password."""
+
+    mode: Literal["SignAndEncrypt", "Sign", "None"] = "SignAndEncrypt"
+    certificate: Path | None = Field(None, description="this lab's client certificate")
+    private_key: Path | None = None
+    server_certificate: Path | None = Field(None, description="pin the server's certificate")
+    username: str | None = None
+    password_env: str | None = Field(None, description="environment variable with the password")
+    allow_insecure: bool = Field(False, description="allow mode None (logged as a warning)")
+
+    @field_validator("certificate", "private_key", "server_certificate")
+    @classmethod
+    def _relative_to_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        return (info.context or {}).get("base_dir", Path(".")) / value
+
+    @model_validator(mode="after")
+    def _secure_unless_allowed(self) -> OpcuaSecurityConfig:
+        if self.mode == "None" and not self.allow_insecure:
+            raise ValueError(
+                "mode None sends everything in clear; set allow_insecure: true "
+                "to accept that, or use Sign / SignAndEncrypt"
+            )
+        return self
+
+
+class OpcuaTransportConfig(_Model):
+    """An OPC UA server (a PLC). In a simulated lab the simulator provides the endpoint."""
+
+    type: Literal["opcua"]
+    endpoint: str | None = Field(None, pattern=r"^opc\.tcp://")
+    security: OpcuaSecurityConfig = OpcuaSecurityConfig()
+    timeout: Duration = Field("5 s", validate_default=True, description="per-request timeout")
+
+
+Transport = Annotated[
+    SimTransport | SerialTransportConfig | OpcuaTransportConfig, Field(discriminator="type")
+]
 
 
 class LocationConfig(_Model):
@@ -182,6 +222,22 @@ class LabConfig(_Model):
                 )
         for name, device in self.devices.items():
             transport = device.transport
+            if isinstance(transport, OpcuaTransportConfig):
+                if not isinstance(device, StationConfig):
+                    problems.append(
+                        f"devices.{name}.transport: only a synthesis_station speaks OPC UA here"
+                    )
+                if not self.simulated:
+                    sec = transport.security
+                    if not transport.endpoint:
+                        problems.append(
+                            f"devices.{name}.transport.endpoint: required for real hardware"
+                        )
+                    if sec.mode != "None" and not (sec.certificate and sec.private_key):
+                        problems.append(
+                            f"devices.{name}.transport.security: certificate and "
+                            f"private_key are required for mode {sec.mode}"
+                        )
             if not self.simulated and isinstance(transport, SimTransport):
                 problems.append(f"devices.{name}.transport: type sim needs simulated: true")
             if (

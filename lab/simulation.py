@@ -4,13 +4,24 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
+import shutil
+import socket
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import simulators as sim
-from lab.config import LabConfig, SerialTransportConfig
+from devices import OpcuaSecurity
+from lab.config import LabConfig, OpcuaTransportConfig, SerialTransportConfig
 from lab.plugins import load_callable
+from simulators.opcua_station import (
+    CLIENT_URI,
+    SERVER_URI,
+    OpcuaStationServer,
+    StationServerSecurity,
+    make_key_pair,
+)
 
 
 @dataclass
@@ -21,8 +32,10 @@ class SimulatedWorld:
     clock: sim.SimClock
     workcell: sim.Workcell
     firmware: dict[str, sim.LineFirmware]
-    servers: dict[str, sim.PtyServer] = field(default_factory=dict)
+    servers: dict[str, sim.PtyServer | OpcuaStationServer] = field(default_factory=dict)
     endpoints: dict[str, str] = field(default_factory=dict)
+    #: what a lab client needs to pass the simulated PLC's security
+    opcua_security: dict[str, OpcuaSecurity] = field(default_factory=dict)
 
     @property
     def station(self) -> sim.StationFirmware:
@@ -32,11 +45,48 @@ class SimulatedWorld:
         """Serve each wire-transport device's firmware where its driver will look."""
         directory = directory or Path(tempfile.mkdtemp(prefix="sdl-sim-"))
         for name, device in config.devices.items():
-            if isinstance(device.transport, SerialTransportConfig):
+            transport = device.transport
+            if isinstance(transport, SerialTransportConfig):
                 server = sim.PtyServer(self.firmware[name], directory / name)
                 await server.start()
                 self.servers[name] = server
                 self.endpoints[name] = str(server.path)
+            elif isinstance(transport, OpcuaTransportConfig):
+                await self._start_plc(name, transport, directory / "pki")
+
+    async def _start_plc(self, name: str, transport: OpcuaTransportConfig, pki: Path) -> None:
+        """A PLC with its own certificate that trusts exactly this lab's certificate and
+        knows one user with a fresh random password."""
+        station = self.firmware[name]
+        assert isinstance(station, sim.StationFirmware)
+        mode = transport.security.mode
+        server_keys = await make_key_pair(pki / "server", name, SERVER_URI, server=True)
+        client_keys = await make_key_pair(pki / "client", "lab", CLIENT_URI, server=False)
+        trusted = pki / "trusted"
+        trusted.mkdir(parents=True, exist_ok=True)
+        shutil.copy(client_keys.certificate, trusted)
+        username = transport.security.username or "lab"
+        password = secrets.token_urlsafe(16)
+        server = OpcuaStationServer(
+            station,
+            _free_port(),
+            StationServerSecurity(
+                [mode], {username: password}, server_keys, trusted if mode != "None" else None
+            ),
+        )
+        await server.start()
+        self.servers[name] = server
+        self.endpoints[name] = server.endpoint
+        self.opcua_security[name] = OpcuaSecurity(
+            mode,
+            client_keys.certificate,
+            client_keys.private_key,
+            None,
+            username,
+            password,
+            allow_insecure=transport.security.allow_insecure,
+            application_uri=CLIENT_URI,
+        )
 
     async def stop(self) -> None:
         for server in self.servers.values():
@@ -73,3 +123,9 @@ def build_world(config: LabConfig) -> SimulatedWorld:
             ),
         },
     )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

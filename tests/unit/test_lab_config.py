@@ -52,7 +52,7 @@ def test_constraint_coefficients_follow_each_parameters_unit():
         (lambda d: d.pop("vial_capacity"), "vial_capacity: Field required"),
         (lambda d: d["devices"]["arm"].update(kind="laser"), "devices.arm"),
         (lambda d: d.update(simulated=False), "transport.port: required for real hardware"),
-        (lambda d: d.update(simulated=False), "devices.station.transport: type sim needs"),
+        (lambda d: d.update(simulated=False), "devices.station.transport.endpoint: required"),
     ],
 )
 def test_bad_lab_files_name_file_and_field(example_dir: Path, edit, words):
