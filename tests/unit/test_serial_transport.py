@@ -8,13 +8,17 @@ import pytest
 
 from devices import (
     AsciiArmDriver,
+    AsciiSpectrometerDriver,
     DeviceDisconnected,
     DeviceFault,
     DeviceTimeout,
     ProtocolError,
+    Range,
     SerialTransport,
+    Spectrometer,
+    UnitError,
 )
-from simulators import ArmFirmware, Fault, PtyServer
+from simulators import ArmFirmware, DyeChemistry, Fault, PtyServer, SpectrometerFirmware
 from tests.conftest import small_workcell
 
 pytestmark = pytest.mark.usefixtures("no_leaked_tasks")
@@ -96,3 +100,34 @@ async def test_the_driver_reconnects_when_the_port_comes_back(arm):
         await driver.position()
     server.reconnect()
     assert await driver.position() == "rack"
+
+
+async def test_spectrometer_data_block_and_units_over_serial(tmp_path: Path):
+    clock, cell = small_workcell()
+    vial = cell.take("rack")
+    vial.contents_ml = {"magenta": 0.5, "water": 4.0}
+    cell.put("holder", vial)
+    server = PtyServer(
+        SpectrometerFirmware(clock, cell, "holder", DyeChemistry()), tmp_path / "spec"
+    )
+    await server.start()
+    spec = Spectrometer(
+        AsciiSpectrometerDriver(SerialTransport(str(server.path), "spec"), "spec", timeout=1),
+        Range(1, 1000, "ms"),
+        name="spec",
+    )
+    try:
+        await spec.connect()
+        requests = len(server.requests)
+        with pytest.raises(UnitError, match="integration time"):
+            await spec.integration.set("5 mL")
+        assert len(server.requests) == requests  # refused before any byte was sent
+        await spec.integration.set("0.1 s")  # 200 ms would saturate the detector
+        await spec.trigger()
+        absorbance = await spec.absorbance.get_value()
+        assert absorbance.shape == (101,)
+        assert absorbance.max() > 0.2
+        assert server.requests[-4:] == ["INT 100.000", "INT?", "ACQ", "DATA?"]
+    finally:
+        await spec.driver.close()
+        await server.stop()
