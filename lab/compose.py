@@ -94,11 +94,9 @@ def _transport(config: LabConfig, name: str, world: SimulatedWorld | None) -> Tr
     cfg = config.devices[name].transport
     if isinstance(cfg, SerialTransportConfig):
         port = world.endpoints[name] if world is not None else cfg.port
-        if port is None:
-            raise ConfigError(f"devices.{name}.transport", ["port is required for real hardware"])
+        assert port is not None  # LabConfig requires a port for real hardware
         return SerialTransport(port, name, cfg.baudrate, cfg.terminator, cfg.retries)
-    if world is None:
-        raise ConfigError(f"devices.{name}.transport", ["type sim needs simulated: true"])
+    assert world is not None  # LabConfig allows sim transports only in a simulated lab
     return InProcessTransport(world.firmware[name].handle, name)
 
 

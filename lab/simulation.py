@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 import shutil
-import socket
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from simulators.opcua_station import (
     SERVER_URI,
     OpcuaStationServer,
     StationServerSecurity,
+    free_port,
     make_key_pair,
 )
 
@@ -69,7 +69,7 @@ class SimulatedWorld:
         password = secrets.token_urlsafe(16)
         server = OpcuaStationServer(
             station,
-            _free_port(),
+            free_port(),
             StationServerSecurity(
                 [mode], {username: password}, server_keys, trusted if mode != "None" else None
             ),
@@ -123,9 +123,3 @@ def build_world(config: LabConfig) -> SimulatedWorld:
             ),
         },
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

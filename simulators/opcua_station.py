@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,13 @@ _POLICIES = {
 }
 for _name in ("asyncua", "asyncua.server", "asyncua.uaprotocol"):
     logging.getLogger(_name).setLevel(logging.ERROR)  # its INFO chatter is not the lab's
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import socket
 
 import pytest
 
@@ -17,18 +16,13 @@ from simulators.opcua_station import (
     SERVER_URI,
     OpcuaStationServer,
     StationServerSecurity,
+    free_port,
     make_key_pair,
 )
 from tests.conftest import small_workcell
 
 pytestmark = pytest.mark.usefixtures("no_leaked_tasks")
 USERS = {"operator": "s3cret"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
