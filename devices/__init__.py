@@ -6,6 +6,7 @@ protocol; transports move bytes. Swap the transport in the lab config, not the d
 
 from devices._clock import Clock, WallClock
 from devices._errors import (
+    DeviceBusy,
     DeviceDisconnected,
     DeviceError,
     DeviceFault,
@@ -15,7 +16,9 @@ from devices._errors import (
     ProtocolError,
     UnitError,
 )
-from devices._quantity import Range, format_quantity, magnitude, parse_quantity
+from devices._instrument import InstrumentDevice, InstrumentDriver
+from devices._port_lock import PortLock, lock_directory
+from devices._quantity import DeviceValue, Range, format_quantity, magnitude, parse_quantity
 from devices._serial_transport import SerialTransport
 from devices._transport import InProcessTransport, Transport
 from devices.robotic_arm import ArmDriver, AsciiArmDriver, Gripper, RoboticArm
@@ -38,17 +41,22 @@ __all__ = [
     "AsciiSpectrometerDriver",
     "AsciiStationDriver",
     "Clock",
+    "DeviceBusy",
     "DeviceDisconnected",
     "DeviceError",
     "DeviceFault",
     "DeviceRefused",
     "DeviceTimeout",
+    "DeviceValue",
     "Gripper",
     "Heater",
     "InProcessTransport",
+    "InstrumentDevice",
+    "InstrumentDriver",
     "LimitViolation",
     "OpcuaSecurity",
     "OpcuaStationDriver",
+    "PortLock",
     "ProtocolError",
     "Pump",
     "Range",
@@ -64,6 +72,7 @@ __all__ = [
     "UnitError",
     "WallClock",
     "format_quantity",
+    "lock_directory",
     "magnitude",
     "parse_quantity",
 ]

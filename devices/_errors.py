@@ -22,6 +22,10 @@ class DeviceDisconnected(DeviceError):
     """The link to the instrument is gone (port vanished, server down, not connected)."""
 
 
+class DeviceBusy(DeviceError):
+    """Another process owns the instrument's port."""
+
+
 class DeviceRefused(DeviceError):
     """The instrument refused the connection: security policy, certificate or credentials."""
 

@@ -57,5 +57,27 @@ class AsciiDriver:
     async def close(self) -> None:
         await self._io.close()
 
+    @property
+    def busy(self) -> bool:
+        return self._io.transport.busy
+
     async def identify(self) -> str:
         return await self._io.call("*IDN?")
+
+    async def state(self) -> str:
+        """``idle``, ``estop`` or ``error <text>``, as the instrument reports it."""
+        reply = await self._io.call("STATE?")
+        word, _, rest = reply.partition(" ")
+        return f"{word.lower()} {rest}".strip()
+
+    async def emergency_stop(self) -> None:
+        """Real-time stop past any command in flight, then the instrument's confirmation."""
+        await self._io.transport.send_urgent("ESTOP")
+        state = await self.state()
+        if state != "estop":
+            raise DeviceFault(
+                self._device, f"did not confirm the emergency stop ({state})", "ESTOP"
+            )
+
+    async def reset(self) -> None:
+        await self._io.call("RESET")

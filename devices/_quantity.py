@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from numbers import Real
 
 import pint
 
@@ -36,21 +37,32 @@ def format_quantity(q: Quantity) -> str:
     return f"{q.magnitude!r} {q.units}"
 
 
-def as_quantity(value: Quantity | str, *, device: str, what: str) -> Quantity:
-    """Parse ``"2.5 mL"`` or pass a quantity through; refuse bare numbers."""
+#: what a device accepts: a quantity, its text (``"60 degC"``), or a bare number, which means
+#: the unit the device declares in ``describe()`` (the bluesky convention, so ``bp.scan``
+#: and ``bps.mv(heater, 60)`` work)
+DeviceValue = Quantity | str | Real
+
+
+def as_quantity(value: DeviceValue, unit: str, *, device: str, what: str) -> Quantity:
+    """Parse ``"2.5 mL"``, pass a quantity through, or read a bare number as ``unit``."""
+    if isinstance(value, Real) and not isinstance(value, bool):
+        return ureg.Quantity(float(value), unit)
     if isinstance(value, str):
         try:
-            value = parse_quantity(value)
+            return parse_quantity(value)
         except ValueError as err:
             raise UnitError(device, f"{what}: {err}") from None
     if not isinstance(value, pint.Quantity):
-        raise UnitError(device, f"{what}: {value!r} has no units; give a quantity such as '2.5 mL'")
+        raise UnitError(
+            device,
+            f"{what}: {value!r} is not a quantity; give e.g. '1 {unit}' or a number in {unit}",
+        )
     return value
 
 
-def magnitude(value: Quantity | str, unit: str, *, device: str, what: str) -> float:
+def magnitude(value: DeviceValue, unit: str, *, device: str, what: str) -> float:
     """``value`` expressed in ``unit``, or a :class:`UnitError` naming the device."""
-    quantity = as_quantity(value, device=device, what=what)
+    quantity = as_quantity(value, unit, device=device, what=what)
     try:
         return float(quantity.m_as(unit))
     except pint.DimensionalityError:
@@ -69,7 +81,7 @@ class Range:
     high: float
     unit: str
 
-    def check(self, value: Quantity | str, *, device: str, what: str) -> float:
+    def check(self, value: DeviceValue, *, device: str, what: str) -> float:
         """The magnitude of ``value`` in ``unit``, refused if outside the range."""
         m = magnitude(value, self.unit, device=device, what=what)
         if not self.low <= m <= self.high:

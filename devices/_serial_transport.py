@@ -14,6 +14,7 @@ import contextlib
 import serial
 
 from devices._errors import DeviceDisconnected, DeviceTimeout
+from devices._port_lock import PortLock
 
 
 class SerialTransport:
@@ -36,15 +37,22 @@ class SerialTransport:
         self._lost: str | None = None
         self._lock = asyncio.Lock()
         self._wanted = False
+        self._claim = PortLock.for_serial_port(port, name)
 
     # --- link ------------------------------------------------------------------------
     async def connect(self) -> None:
+        self._claim.acquire()  # held until close(), across unplug and re-plug
         self._wanted = True
         self._open()
 
     async def close(self) -> None:
         self._wanted = False
         self._drop()
+        self._claim.release()
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
 
     def _open(self) -> None:
         try:
@@ -79,6 +87,18 @@ class SerialTransport:
         self._data.set()
 
     # --- requests --------------------------------------------------------------------
+    async def send_urgent(self, line: str) -> None:
+        if not self._wanted:
+            raise DeviceDisconnected(self.name, "not connected", line)
+        if self._serial is None:
+            self._open()
+        assert self._serial is not None
+        try:
+            self._serial.write(line.encode() + self.terminator)
+        except (serial.SerialException, OSError) as err:
+            self._drop()
+            raise DeviceDisconnected(self.name, f"write failed: {err}", line) from None
+
     async def request(self, line: str, timeout: float, idempotent: bool = False) -> str:
         if not self._wanted:
             raise DeviceDisconnected(self.name, "not connected", line)

@@ -17,12 +17,21 @@ from devices._errors import DeviceDisconnected, DeviceTimeout
 class Transport(Protocol):
     name: str
 
+    @property
+    def busy(self) -> bool:
+        """A request is in flight (the line is taken until its reply arrives)."""
+        ...
+
     async def connect(self) -> None: ...
 
     async def close(self) -> None: ...
 
     async def request(self, line: str, timeout: float, idempotent: bool = False) -> str:
         """One reply line. ``idempotent`` marks a query a transport may safely retry."""
+        ...
+
+    async def send_urgent(self, line: str) -> None:
+        """Send a real-time command at once, past any request in flight; it has no reply."""
         ...
 
 
@@ -40,6 +49,15 @@ class InProcessTransport:
 
     async def close(self) -> None:
         self._connected = False
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    async def send_urgent(self, line: str) -> None:
+        if not self._connected:
+            raise DeviceDisconnected(self.name, "not connected", line)
+        await self._handler(line)
 
     async def request(self, line: str, timeout: float, idempotent: bool = False) -> str:
         if not self._connected:

@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
-import pint
-from bluesky.protocols import Movable
+import asyncio
+import contextlib
+
+from bluesky.protocols import Movable, Stoppable
 from ophyd_async.core import AsyncStatus, StandardReadable
 
 from devices._clock import Clock
-from devices._quantity import Range
+from devices._errors import DeviceFault
+from devices._quantity import DeviceValue, Range
 
 
-class Timer(StandardReadable, Movable[pint.Quantity | str]):
-    """``bps.mv(timer, "90 s")`` completes after 90 s of lab time."""
+class Timer(StandardReadable, Movable[DeviceValue], Stoppable):
+    """``bps.mv(timer, "90 s")`` completes after 90 s of lab time; ``stop()`` cuts it short
+    with an error, so an aborted plan does not sit out a long wait."""
 
     def __init__(self, clock: Clock, name: str = "") -> None:
         self._clock = clock
+        self._stopped = asyncio.Event()
         super().__init__(name=name)
 
     @AsyncStatus.wrap
-    async def set(self, value: pint.Quantity | str) -> None:
+    async def set(self, value: DeviceValue) -> None:
         seconds = Range(0.0, 7 * 24 * 3600.0, "s").check(value, device=self.name, what="duration")
-        await self._clock.sleep(seconds)
+        self._stopped = stopped = asyncio.Event()
+        waiting = asyncio.ensure_future(self._clock.sleep(seconds))
+        interrupt = asyncio.ensure_future(stopped.wait())
+        try:
+            await asyncio.wait({waiting, interrupt}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiting, interrupt):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if stopped.is_set():
+            raise DeviceFault(self.name, f"stopped before {seconds:g} s had passed")
+
+    async def stop(self, success: bool = True) -> None:
+        self._stopped.set()

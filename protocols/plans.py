@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 from bluesky.utils import MsgGenerator
 
@@ -51,6 +52,9 @@ def run_protocol(
 ) -> MsgGenerator[str]:
     """One run: every step of a concrete protocol, then the station's safe state.
 
+    A checkpoint precedes each step, so a deferred pause (the only kind the lab asks for)
+    waits for the step in progress to finish.
+
     ``protocol`` may be the model or its JSON dict (as a queue server would send it).
     """
     if not isinstance(protocol, Protocol):
@@ -60,6 +64,8 @@ def run_protocol(
     @bpp.run_decorator(md=metadata)
     def body() -> MsgGenerator[None]:
         for step in protocol.steps:
+            # a pause lands here, between steps, never inside one (a dispense is not redone)
+            yield from bps.checkpoint()
             yield from _step_plan(step, lab)
 
     return (yield from bpp.finalize_wrapper(body(), stubs.safe_state(lab.station)))

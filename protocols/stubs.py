@@ -8,13 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import bluesky.plan_stubs as bps
-import pint
 from bluesky.protocols import Readable
 from bluesky.utils import MsgGenerator
 
+from devices import DeviceValue as Value
 from devices import RoboticArm, Spectrometer, SynthesisStation, Timer
-
-Value = pint.Quantity | str
 
 
 def transfer(arm: RoboticArm, source: str, destination: str) -> MsgGenerator[None]:

@@ -1,10 +1,12 @@
 """The synthesis station as a PLC-style OPC UA server (asyncua) on loopback.
 
 Address space, under ``Objects/SynthesisStation`` in namespace ``urn:sdl:synthesis-station``:
-``Identity``, ``Status`` (idle | busy | error), ``Error``, ``Temperature`` and
+``Identity``, ``Status`` (idle | busy | error | estop), ``Error``, ``Temperature`` and
 ``TemperatureSetpoint`` (degC), ``StirSpeed`` (rpm), ``VialId``, ``VialVolume`` (mL),
 ``Pumps/Pump<n>/{Reagent, Level}`` (mL), ``LastCompleted`` and ``LastError``, and methods
-``Dispense(pump, mL, mL/min)``, ``SetTemperature(degC)``, ``SetStirSpeed(rpm)``, ``Stop()``.
+``Dispense(pump, mL, mL/min)``, ``SetTemperature(degC)``, ``SetStirSpeed(rpm)``, ``Stop()``,
+``EmergencyStop()`` and ``Reset()``. ``Status`` is ``estop`` while an emergency stop is
+latched; until ``Reset()`` every method but ``Stop`` answers with the latch as its error.
 
 Methods return an error text (empty on success) and an operation number, as PLC function
 blocks do. A dispense only starts in the call: when it ends, ``LastCompleted`` takes its
@@ -29,7 +31,7 @@ from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from simulators.firmware import StationFirmware
+from simulators.firmware import ESTOP_LATCHED, StationFirmware
 
 NAMESPACE = "urn:sdl:synthesis-station"
 SERVER_URI = "urn:sdl:sim:synthesis-station"
@@ -209,15 +211,34 @@ class OpcuaStationServer:
         await station.add_method(
             ns, "SetStirSpeed", self._method(self._set_stir), [double], [string]
         )
-        await station.add_method(ns, "Stop", self._method(self._stop), [], [string])
+        await station.add_method(
+            ns, "Stop", self._method(self._stop, when_latched=True), [], [string]
+        )
+        await station.add_method(ns, "EmergencyStop", self._emergency_stop, [], [string])
+        await station.add_method(ns, "Reset", self._reset, [], [string])
 
-    def _method(self, op: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[list]]:
+    async def _emergency_stop(self, parent: ua.NodeId) -> list[ua.Variant]:
+        """Hard-wired in a real PLC: no delay, no error state, no queue in front of it."""
+        self.station.emergency_stop()
+        await self._publish()
+        return [ua.Variant("", ua.VariantType.String)]
+
+    async def _reset(self, parent: ua.NodeId) -> list[ua.Variant]:
+        await self.station.handle("RESET")
+        await self._publish()
+        return [ua.Variant("", ua.VariantType.String)]
+
+    def _method(
+        self, op: Callable[..., Awaitable[None]], when_latched: bool = False
+    ) -> Callable[..., Awaitable[list]]:
         async def call(parent: ua.NodeId, *args: ua.Variant) -> list[ua.Variant]:
             if self.method_delay_s:
                 await asyncio.sleep(self.method_delay_s)
             self._operation += 1
             number = self._operation
             error = self.station.error_state or ""
+            if self.station.estopped and not when_latched:
+                error = ESTOP_LATCHED
             if not error:
                 task = asyncio.create_task(op(*(a.Value for a in args)))
                 await asyncio.sleep(0)  # checks run before the operation's first wait
@@ -271,7 +292,7 @@ class OpcuaStationServer:
             await self._nodes["LastCompleted"].write_value(  # type: ignore[attr-defined]
                 ua.Variant(number, ua.VariantType.UInt32)
             )
-        if not self._running and self.station.error_state is None:
+        if not self._running and self.station.error_state is None and not self.station.estopped:
             await self._write("Status", "idle")
         s = self.station
         vial = s.vial()
@@ -282,8 +303,11 @@ class OpcuaStationServer:
         await self._write("VialVolume", vial.volume_ml if vial else 0.0)
         for n, reservoir in s.pumps.items():
             await self._write(f"Pump{n}.Level", reservoir.volume_ml)
+        await self._write("Error", s.error_state or "")
         if s.error_state is not None:
             await self._write("Status", "error")
+        if s.estopped:
+            await self._write("Status", "estop")
 
     async def _scan_loop(self) -> None:
         while True:

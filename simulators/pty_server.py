@@ -98,7 +98,12 @@ class PtyServer:
         while self.terminator in self._buffer:
             line, _, rest = bytes(self._buffer).partition(self.terminator)
             self._buffer[:] = rest
-            self._queue.put_nowait(line.decode("ascii", errors="replace"))
+            text = line.decode("ascii", errors="replace")
+            if self.firmware.is_urgent(text):  # real-time: past the queue, no reply
+                self.requests.append(text)
+                self.firmware.emergency_stop()
+            else:
+                self._queue.put_nowait(text)
 
     def _write(self, data: bytes) -> None:
         if self._master is not None:

@@ -40,7 +40,13 @@ class Gripper(StandardReadable, Movable[str]):
 
 
 class RoboticArm(InstrumentDevice, Movable[str]):
-    """Moves between named locations; refuses any location it was not configured to reach."""
+    """Moves between named locations; refuses any location it was not configured to reach.
+
+    Args:
+        driver: the codec of the arm's protocol.
+        reachable: the locations the lab file lets it go to; checked against the arm's own
+            list at connect.
+    """
 
     def __init__(self, driver: ArmDriver, reachable: Iterable[str], name: str = "") -> None:
         self.driver = driver

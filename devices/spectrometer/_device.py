@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pint
 from bluesky.protocols import Movable, Triggerable
 from ophyd_async.core import (
     Array1D,
@@ -14,11 +13,11 @@ from ophyd_async.core import (
 from ophyd_async.core import StandardReadableFormat as Format
 
 from devices._instrument import InstrumentDevice
-from devices._quantity import Range
+from devices._quantity import DeviceValue, Range
 from devices.spectrometer._driver import SpectrometerDriver
 
 
-class IntegrationTime(StandardReadable, Movable[pint.Quantity | str]):
+class IntegrationTime(StandardReadable, Movable[DeviceValue]):
     """``bps.mv(spectrometer.integration, "100 ms")``, refused outside the detector's range."""
 
     def __init__(self, driver: SpectrometerDriver, limits: Range, name: str = "") -> None:
@@ -32,7 +31,7 @@ class IntegrationTime(StandardReadable, Movable[pint.Quantity | str]):
         self._set_time(await self._driver.integration())
 
     @AsyncStatus.wrap
-    async def set(self, value: pint.Quantity | str) -> None:
+    async def set(self, value: DeviceValue) -> None:
         ms = self.limits.check(value, device=self.name, what="integration time")
         await self._driver.set_integration(ms)
         await self.refresh()
@@ -48,6 +47,7 @@ class Spectrometer(InstrumentDevice, Triggerable):
                 Array1D[np.float64], np.zeros(1), units="AU"
             )
             self.integration = IntegrationTime(driver, integration)
+            self.vial, self._set_vial = soft_signal_r_and_setter(str, "")
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
             self.wavelengths, self._set_wavelengths = soft_signal_r_and_setter(
                 Array1D[np.float64], np.zeros(1), units="nm"
@@ -58,7 +58,11 @@ class Spectrometer(InstrumentDevice, Triggerable):
         wavelengths = await self.driver.wavelengths()
         self._set_wavelengths(wavelengths)
         self._set_absorbance(np.zeros_like(wavelengths))
+        await self.refresh()
+
+    async def refresh(self) -> None:
         await self.integration.refresh()
+        self._set_vial(await self.driver.vial() or "")
 
     @AsyncStatus.wrap
     async def trigger(self) -> None:

@@ -7,18 +7,17 @@ from typing import Protocol
 import numpy as np
 
 from devices._errors import ProtocolError
+from devices._instrument import InstrumentDriver
 from devices._line_protocol import AsciiDriver
 from devices._transport import Transport
 
 
-class SpectrometerDriver(Protocol):
-    async def connect(self) -> None: ...
-    async def close(self) -> None: ...
-    async def identify(self) -> str: ...
+class SpectrometerDriver(InstrumentDriver, Protocol):
     async def wavelengths(self) -> np.ndarray: ...
     async def set_integration(self, ms: float) -> None: ...
     async def integration(self) -> float: ...
     async def acquire(self) -> np.ndarray: ...
+    async def vial(self) -> str | None: ...
 
 
 class AsciiSpectrometerDriver(AsciiDriver):
@@ -55,3 +54,8 @@ class AsciiSpectrometerDriver(AsciiDriver):
                 self._device, f"data block says {count} points, carries {data.size}", "DATA?"
             )
         return data
+
+    async def vial(self) -> str | None:
+        """The vial in the cuvette holder."""
+        reply = await self._io.call("VIAL?")
+        return None if reply == "NONE" else reply

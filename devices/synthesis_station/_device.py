@@ -1,14 +1,15 @@
 """A synthesis station (pumps, heater, stirrer) as ophyd-async devices.
 
-Each part is its own movable child, so a plan says ``bps.mv(station.heater, "60 degC")``.
-Limits live on the parts and are checked before any command is sent.
+Each part is its own movable child, so a plan says ``bps.mv(station.heater, "60 degC")``
+(or ``60``: a bare number is in the unit the part declares). Limits live on the parts and
+are checked before any command is sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
-import pint
 from bluesky.protocols import Movable, Stoppable
 from ophyd_async.core import (
     AsyncStatus,
@@ -21,11 +22,11 @@ from ophyd_async.core import StandardReadableFormat as Format
 from devices._clock import Clock
 from devices._errors import DeviceFault, LimitViolation
 from devices._instrument import InstrumentDevice
-from devices._quantity import Range, magnitude
+from devices._quantity import DeviceValue, Range, magnitude
 from devices.synthesis_station._driver import StationDriver
 
 
-class Pump(StandardReadable, Movable[pint.Quantity | str]):
+class Pump(StandardReadable, Movable[DeviceValue]):
     """``set(volume)`` dispenses that volume of the pump's reagent into the vial in the slot."""
 
     def __init__(
@@ -44,9 +45,7 @@ class Pump(StandardReadable, Movable[pint.Quantity | str]):
         self._set_level(await self._driver.level(self.index))
 
     @AsyncStatus.wrap
-    async def set(
-        self, value: pint.Quantity | str, rate: pint.Quantity | str | None = None
-    ) -> None:
+    async def set(self, value: DeviceValue, rate: DeviceValue | None = None) -> None:
         volume = Range(0.0, float("inf"), "mL").check(value, device=self.name, what="volume")
         ml_min = self.rate_ml_min
         if rate is not None:
@@ -62,8 +61,9 @@ class Pump(StandardReadable, Movable[pint.Quantity | str]):
             await self.refresh()
 
 
-class Heater(StandardReadable, Movable[pint.Quantity | str]):
-    """``set(T)`` changes the setpoint and completes when the block has settled there."""
+class Heater(StandardReadable, Movable[DeviceValue], Stoppable):
+    """``set(T)`` changes the setpoint and completes when the block has settled there;
+    ``stop()`` ends the wait (the RunEngine calls it on pause, abort and emergency stop)."""
 
     def __init__(
         self,
@@ -79,6 +79,7 @@ class Heater(StandardReadable, Movable[pint.Quantity | str]):
         self.limits = limits
         self.tolerance_c = tolerance_c
         self.settle_timeout_s = settle_timeout_s
+        self._stopped = asyncio.Event()
         with self.add_children_as_readables(Format.HINTED_SIGNAL):
             self.temperature, self._set_temperature = soft_signal_r_and_setter(
                 float, 25.0, units="degC", getter=driver.temperature
@@ -87,21 +88,30 @@ class Heater(StandardReadable, Movable[pint.Quantity | str]):
             self.setpoint, self._set_setpoint = soft_signal_r_and_setter(float, 25.0, units="degC")
         super().__init__(name=name)
 
+    async def refresh(self) -> None:
+        self._set_setpoint(await self._driver.setpoint())
+
     @AsyncStatus.wrap
-    async def set(self, value: pint.Quantity | str) -> None:
+    async def set(self, value: DeviceValue) -> None:
         target = self.limits.check(value, device=self.name, what="temperature")
+        self._stopped = asyncio.Event()
         await self._driver.set_temperature(target)
         self._set_setpoint(target)
         start = self._clock.now()
         while abs(await self._driver.temperature() - target) > self.tolerance_c:
+            if self._stopped.is_set():
+                raise DeviceFault(self.name, f"stopped before settling at {target:g} degC")
             if self._clock.now() - start > self.settle_timeout_s:
                 raise DeviceFault(
                     self.name, f"did not reach {target:g} degC within {self.settle_timeout_s:g} s"
                 )
             await self._clock.sleep(2.0)
 
+    async def stop(self, success: bool = True) -> None:
+        self._stopped.set()
 
-class Stirrer(StandardReadable, Movable[pint.Quantity | str]):
+
+class Stirrer(StandardReadable, Movable[DeviceValue]):
     def __init__(self, driver: StationDriver, limits: Range, name: str = "") -> None:
         self._driver = driver
         self.limits = limits
@@ -109,17 +119,28 @@ class Stirrer(StandardReadable, Movable[pint.Quantity | str]):
             self.speed, self._set_speed = soft_signal_r_and_setter(float, 0.0, units="rpm")
         super().__init__(name=name)
 
+    async def refresh(self) -> None:
+        self._set_speed(await self._driver.stir())
+
     @AsyncStatus.wrap
-    async def set(self, value: pint.Quantity | str) -> None:
+    async def set(self, value: DeviceValue) -> None:
         rpm = magnitude(value, "rpm", device=self.name, what="stir speed")
         if rpm != 0:  # off is always allowed
             self.limits.check(value, device=self.name, what="stir speed")
         await self._driver.set_stir(rpm)
-        self._set_speed(await self._driver.stir())
+        await self.refresh()
 
 
 class SynthesisStation(InstrumentDevice, Stoppable):
-    """Pumps (one per reagent), a heater and a stirrer around one vial slot."""
+    """Pumps (one per reagent), a heater and a stirrer around one vial slot.
+
+    Args:
+        driver: the codec of the station's protocol (ASCII or OPC UA).
+        clock: where the heater's settling wait takes its time from.
+        reagents: pump number -> reagent it holds; checked against the station at connect.
+        vial_capacity, temperature, stir_speed, dispense_rate: the limits, checked before
+            any command is sent.
+    """
 
     def __init__(
         self,
@@ -140,6 +161,7 @@ class SynthesisStation(InstrumentDevice, Stoppable):
         with self.add_children_as_readables():
             self.heater = Heater(driver, clock, temperature)
             self.stirrer = Stirrer(driver, stir_speed)
+            self.vial, self._set_vial = soft_signal_r_and_setter(str, "")
             self.vial_volume, self._set_vial_volume = soft_signal_r_and_setter(
                 float, 0.0, units="mL"
             )
@@ -158,11 +180,16 @@ class SynthesisStation(InstrumentDevice, Stoppable):
                     f"pump {i} is configured for {pump.reagent!r} but the station reports "
                     f"{wired.get(i)!r}",
                 )
-            await pump.refresh()
+        await self.refresh()
 
     async def refresh(self) -> None:
         vial = await self.driver.vial()
+        self._set_vial(vial[0] if vial else "")
         self._set_vial_volume(vial[1] if vial else 0.0)
+        await self.heater.refresh()
+        await self.stirrer.refresh()
+        for pump in self.pumps.values():
+            await pump.refresh()
 
     def pump_for(self, reagent: str) -> Pump:
         try:

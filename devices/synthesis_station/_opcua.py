@@ -20,6 +20,7 @@ from asyncua import Client, ua
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
 from devices._errors import DeviceDisconnected, DeviceFault, DeviceRefused, DeviceTimeout
+from devices._port_lock import PortLock
 
 NAMESPACE = "urn:sdl:synthesis-station"
 log = logging.getLogger(__name__)
@@ -62,9 +63,12 @@ class OpcuaStationDriver:
         self._temperature_node: Any = None
         self._completed_node: Any = None
         self._completed = asyncio.Event()
+        self._pending = 0
+        self._claim = PortLock(endpoint, device)
 
     # --- connection ------------------------------------------------------------------
     async def connect(self) -> None:
+        self._claim.acquire()  # held until close()
         sec = self._security
         client = Client(
             self.endpoint,
@@ -129,6 +133,12 @@ class OpcuaStationDriver:
             client, self._client = self._client, None
             with contextlib.suppress(OSError, ua.UaError, ConnectionError, TimeoutError):
                 await client.disconnect()
+        self._claim.release()
+
+    @property
+    def busy(self) -> bool:
+        """An operation this driver started has not reported its completion yet."""
+        return self._pending > 0
 
     def datachange_notification(self, node: Any, value: Any, data: Any) -> None:
         """asyncua subscription callback: keep the latest value of each node."""
@@ -157,11 +167,18 @@ class OpcuaStationDriver:
 
     async def _call(self, method: str, *args: ua.Variant) -> int:
         """Call ``method``; returns the PLC's operation number, raises its error."""
+        error, number = await self._invoke(method, *args)
+        if error:
+            raise DeviceFault(self._device, error, method)
+        return int(number)
+
+    async def _invoke(self, method: str, *args: ua.Variant) -> Any:
+        """The method's outputs, or a typed error if the call itself failed."""
         if self._client is None:
             raise DeviceDisconnected(self._device, "not connected", method)
         try:
             async with asyncio.timeout(self._timeout):
-                error, number = await self._station.call_method(f"{self._ns}:{method}", *args)
+                return await self._station.call_method(f"{self._ns}:{method}", *args)
         except TimeoutError:
             raise DeviceTimeout(
                 self._device,
@@ -171,9 +188,6 @@ class OpcuaStationDriver:
             ) from None
         except (ConnectionError, OSError, ua.UaError) as err:
             raise DeviceDisconnected(self._device, str(err) or type(err).__name__, method) from None
-        if error:
-            raise DeviceFault(self._device, error, method)
-        return int(number)
 
     async def _completion(self, number: int, method: str) -> None:
         """Wait (on the subscription) until operation ``number`` has ended; raise its error."""
@@ -195,6 +209,28 @@ class OpcuaStationDriver:
     async def identify(self) -> str:
         return str(await self._read("Identity"))
 
+    async def state(self) -> str:
+        """``idle``, ``busy``, ``estop`` or ``error <text>``, from the PLC's Status."""
+        status = str(await self._read("Status"))
+        if status == "error":
+            return f"error {await self._read('Error')}".strip()
+        return status
+
+    async def emergency_stop(self) -> None:
+        error = await self._invoke("EmergencyStop")
+        if error:
+            raise DeviceFault(self._device, error, "EmergencyStop")
+        state = await self.state()
+        if state != "estop":
+            raise DeviceFault(
+                self._device, f"did not confirm the emergency stop ({state})", "EmergencyStop"
+            )
+
+    async def reset(self) -> None:
+        error = await self._invoke("Reset")
+        if error:
+            raise DeviceFault(self._device, error, "Reset")
+
     async def pumps(self) -> dict[int, str]:
         folder = await self._child("Pumps")
         out = {}
@@ -210,7 +246,11 @@ class OpcuaStationDriver:
             ua.Variant(float(volume_ml), ua.VariantType.Double),
             ua.Variant(float(rate_ml_min), ua.VariantType.Double),
         )
-        await self._completion(number, "Dispense")
+        self._pending += 1
+        try:
+            await self._completion(number, "Dispense")
+        finally:
+            self._pending -= 1
 
     async def level(self, pump: int) -> float:
         return float(await self._read("Pumps", f"Pump{pump}", "Level"))
@@ -224,6 +264,9 @@ class OpcuaStationDriver:
             raise DeviceDisconnected(self._device, "not connected", "Temperature")
         value = self._values.get(self._temperature_node)
         return float(value if value is not None else await self._read("Temperature"))
+
+    async def setpoint(self) -> float:
+        return float(await self._read("TemperatureSetpoint"))
 
     async def set_stir(self, rpm: float) -> None:
         await self._call("SetStirSpeed", ua.Variant(float(rpm), ua.VariantType.Double))

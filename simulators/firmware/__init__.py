@@ -6,11 +6,12 @@ in-process transport today and a pseudo-terminal or socket tomorrow.
 """
 
 from simulators.firmware._arm import ArmFirmware
-from simulators.firmware._base import FirmwareError, LineFirmware
+from simulators.firmware._base import ESTOP_LATCHED, FirmwareError, LineFirmware
 from simulators.firmware._spectrometer import SpectrometerFirmware
 from simulators.firmware._station import StationFirmware
 
 __all__ = [
+    "ESTOP_LATCHED",
     "ArmFirmware",
     "FirmwareError",
     "LineFirmware",

@@ -9,7 +9,9 @@ from simulators.workcell import Vial, Workcell
 
 class ArmFirmware(LineFirmware):
     """Commands: ``HOME``, ``MOVE <location>``, ``GRIP``, ``RELEASE``, ``POS?``, ``HELD?``,
-    ``LOCS?``. Moves reply once the arm has arrived (travel time at ``speed_mm_s``)."""
+    ``LOCS?``, and the common ``STATE?``, ``RESET``, ``ESTOP``. Moves reply once the arm has
+    arrived (travel time at ``speed_mm_s``); an emergency stop halts the arm where it is,
+    still holding what it holds."""
 
     identity = "SDL-Sim RoboArm 1.0"
 
@@ -43,7 +45,7 @@ class ArmFirmware(LineFirmware):
     async def _travel(self, target: str) -> None:
         if target not in self.workcell.locations:
             raise FirmwareError(f"unknown location {target}")
-        await self.clock.sleep(self.workcell.distance_mm(self.position, target) / self.speed_mm_s)
+        await self.busy_for(self.workcell.distance_mm(self.position, target) / self.speed_mm_s)
         self.position = target
 
     async def _home(self) -> None:
@@ -55,7 +57,7 @@ class ArmFirmware(LineFirmware):
     async def _grip(self) -> None:
         if self.held is not None:
             raise FirmwareError(f"gripper already holds {self.held.id}")
-        await self.clock.sleep(self.grip_s)
+        await self.busy_for(self.grip_s)
         vial = self.workcell.take(self.position)
         if vial is None:
             raise FirmwareError(f"no vial at {self.position}")
@@ -64,7 +66,7 @@ class ArmFirmware(LineFirmware):
     async def _release(self) -> None:
         if self.held is None:
             raise FirmwareError("gripper is empty")
-        await self.clock.sleep(self.grip_s)
+        await self.busy_for(self.grip_s)
         if not self.workcell.put(self.position, self.held):
             raise FirmwareError(f"{self.position} is occupied")
         self.held = None

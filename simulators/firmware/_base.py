@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 from collections.abc import Awaitable, Callable
 
 from simulators.clock import SimClock
 
 Handler = Callable[..., Awaitable[str | None]]
+
+ESTOP_LATCHED = "emergency stop latched; RESET required"
 
 
 class FirmwareError(Exception):
@@ -18,28 +22,88 @@ class LineFirmware:
     """One request line in, one reply line out.
 
     Subclasses register commands in ``commands``; a handler returns a payload (replied as
-    ``OK <payload>``) or None (replied as ``OK``).
+    ``OK <payload>``) or None (replied as ``OK``). Every instrument also knows ``STATE?``,
+    ``RESET`` and the real-time ``ESTOP``: acted on the moment it arrives, past any command
+    in progress (which then answers ``ERR``), with no reply of its own, like a hard-wired
+    stop button. The stop latches: only queries, ``STOP`` and ``RESET`` are served until a
+    ``RESET``.
     """
 
     identity = "SimInstrument"
+    #: commands a wire server hands over at once instead of queueing behind the one in progress
+    urgent = frozenset({"ESTOP"})
+    _ALWAYS = frozenset({"*IDN?", "STATE?"})
+    _WHEN_LATCHED = frozenset({"STOP", "RESET"})
 
     def __init__(self, clock: SimClock) -> None:
         self.clock = clock
-        self.commands: dict[str, Handler] = {"*IDN?": self._identify}
+        self.commands: dict[str, Handler] = {
+            "*IDN?": self._identify,
+            "STATE?": self._state,
+            "RESET": self._reset,
+        }
         #: set to a message to put the instrument in its error state (fault injection):
-        #: every command but ``*IDN?`` then answers ``ERR <message>``
+        #: every command but ``*IDN?``, ``STATE?`` and ``ESTOP`` then answers ``ERR <message>``
         self.error_state: str | None = None
+        self.estopped = False
+        self._interrupt = asyncio.Event()
+
+    def is_urgent(self, line: str) -> bool:
+        parts = line.split()
+        return bool(parts) and parts[0].upper() in self.urgent
+
+    def emergency_stop(self) -> None:
+        """Latch the stop, put the instrument in its safe state, end what is in progress."""
+        self.estopped = True
+        self._halt()
+        self._interrupt.set()
+
+    def _halt(self) -> None:
+        """The instrument's own safe state (subclasses: heater off, motion stopped, ...)."""
+
+    async def busy_for(self, seconds: float) -> None:
+        """Lab time an operation takes; it ends early, with an error, on an emergency stop."""
+        interrupt = self._interrupt
+        if interrupt.is_set():
+            raise FirmwareError("stopped by emergency stop")
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waiter = asyncio.ensure_future(interrupt.wait())
+        try:
+            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waiter):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if interrupt.is_set():
+            raise FirmwareError("stopped by emergency stop")
 
     async def _identify(self) -> str:
         return self.identity
+
+    async def _state(self) -> str:
+        if self.estopped:
+            return "ESTOP"
+        if self.error_state is not None:
+            return f"ERROR {self.error_state}"
+        return "IDLE"
+
+    async def _reset(self) -> None:
+        self.estopped = False
+        self._interrupt = asyncio.Event()
 
     async def handle(self, line: str) -> str:
         parts = line.strip().split()
         if not parts:
             return "ERR empty command"
         name, args = parts[0].upper(), parts[1:]
-        if self.error_state is not None and name != "*IDN?":
+        if name in self.urgent:
+            self.emergency_stop()
+            return "OK"
+        if self.error_state is not None and name not in self._ALWAYS:
             return f"ERR {self.error_state}"
+        if self.estopped and not (name.endswith("?") or name in self._WHEN_LATCHED):
+            return f"ERR {ESTOP_LATCHED}"
         handler = self.commands.get(name)
         if handler is None:
             return f"ERR unknown command {name}"

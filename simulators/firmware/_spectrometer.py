@@ -14,7 +14,8 @@ ureg = pint.get_application_registry()
 
 
 class SpectrometerFirmware(LineFirmware):
-    """Commands: ``INT <ms>``, ``INT?``, ``WL?``, ``ACQ``, ``DATA?``.
+    """Commands: ``INT <ms>``, ``INT?``, ``WL?``, ``ACQ``, ``DATA?``, ``VIAL?``, and the
+    common ``STATE?``, ``RESET``, ``ESTOP``.
 
     ``ACQ`` integrates the vial in the cuvette holder for the set time; ``DATA?`` returns
     the absorbance spectrum as ``<n> <a1>,<a2>,...``. Counts follow the sample's true
@@ -57,6 +58,7 @@ class SpectrometerFirmware(LineFirmware):
                 "WL?": self._wl,
                 "ACQ": self._acquire,
                 "DATA?": self._data,
+                "VIAL?": self._vial,
             }
         )
 
@@ -84,7 +86,7 @@ class SpectrometerFirmware(LineFirmware):
         vial = self.workcell.vials_at.get(self.holder)
         if vial is None:
             raise FirmwareError("no sample in holder")
-        await self.clock.sleep(2 * self.integration_ms / 1000.0)  # reference + sample
+        await self.busy_for(2 * self.integration_ms / 1000.0)  # reference + sample
         composition = {k: v * ureg.mL for k, v in vial.contents_ml.items()}
         conditions = {
             "temperature": ureg.Quantity(vial.temperature_c, ureg.degC),
@@ -104,3 +106,7 @@ class SpectrometerFirmware(LineFirmware):
         if self.data is None:
             raise FirmwareError("no data: acquire first")
         return f"{self.data.size} " + ",".join(f"{a:.5f}" for a in self.data)
+
+    async def _vial(self) -> str:
+        vial = self.workcell.vials_at.get(self.holder)
+        return "NONE" if vial is None else vial.id

@@ -11,7 +11,8 @@ from simulators.workcell import Reservoir, Vial, Workcell
 
 class StationFirmware(LineFirmware):
     """Commands: ``PUMPS?``, ``DISP <pump> <mL> <mL/min>``, ``LEVEL? <pump>``,
-    ``TEMP <degC>``, ``TEMP?``, ``TSET?``, ``STIR <rpm>``, ``STIR?``, ``VIAL?``, ``STOP``.
+    ``TEMP <degC>``, ``TEMP?``, ``TSET?``, ``STIR <rpm>``, ``STIR?``, ``VIAL?``, ``STOP``,
+    and the common ``STATE?``, ``RESET``, ``ESTOP``.
 
     The block follows its setpoint with a first-order lag; the vial in the slot records
     the highest temperature it saw and how long it was stirred.
@@ -92,7 +93,7 @@ class StationFirmware(LineFirmware):
             raise FirmwareError(
                 f"reservoir {reservoir.reagent} holds only {reservoir.volume_ml:.3f} mL"
             )
-        await self.clock.sleep(60.0 * ml / ml_min)
+        await self.busy_for(60.0 * ml / ml_min)
         reservoir.volume_ml -= ml
         vial.contents_ml[reservoir.reagent] = vial.contents_ml.get(reservoir.reagent, 0.0) + ml
         self._settle()
@@ -113,6 +114,9 @@ class StationFirmware(LineFirmware):
         """Safe state: stirrer off, heater to ambient."""
         self.set_stir(0.0)
         self.set_temperature(self.ambient_c)
+
+    def _halt(self) -> None:
+        self.stop()
 
     def vial(self) -> Vial | None:
         return self.workcell.vials_at.get(self.slot)

@@ -137,7 +137,8 @@ def test_limits_and_units_are_refused_before_any_byte_is_sent(rig):
         (station.heater, "120 degC", LimitViolation, "outside 20..90 degC"),
         (station.heater, "60", UnitError, "has no unit"),
         (station.pumps[1], "2 s", UnitError, "volume"),
-        (station.pumps[1], 2.0, UnitError, "has no units"),
+        (station.pumps[1], [2.0], UnitError, "is not a quantity"),
+        (station.heater, 150, LimitViolation, "outside 20..90 degC"),  # a bare number: degC
         (station.stirrer, "5000 rpm", LimitViolation, "stir speed"),
         (spec.integration, "5 s", LimitViolation, "integration time"),
     ]:
