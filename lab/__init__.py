@@ -12,7 +12,8 @@ from lab.campaign_config import CampaignConfig, load_campaign
 from lab.compose import Lab, build_lab
 from lab.config import LabConfig, load_lab_config
 from lab.errors import ConfigError
-from lab.runner import CampaignResult, CampaignRunner, CampaignStopped, Progress, TrialResult
+from lab.executor import Executor, InProcessExecutor, PlanOutcome, PlanRequest
+from lab.runner import CampaignResult, CampaignRunner, Progress, RunnerEvents, TrialResult
 from lab.store import CampaignMismatch, Store, TrialRecord
 
 __all__ = [
@@ -20,12 +21,16 @@ __all__ = [
     "CampaignMismatch",
     "CampaignResult",
     "CampaignRunner",
-    "CampaignStopped",
     "ConfigError",
+    "Executor",
+    "InProcessExecutor",
     "Lab",
     "LabConfig",
+    "PlanOutcome",
+    "PlanRequest",
     "PreparedCampaign",
     "Progress",
+    "RunnerEvents",
     "Store",
     "TrialRecord",
     "TrialResult",

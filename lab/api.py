@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.campaign_checks import campaign_protocol, check_bounds
 from lab.campaign_config import CampaignConfig, load_campaign
-from lab.compose import Lab, build_lab
+from lab.compose import Lab, build_lab, threaded_run_engine
 from lab.config import LabConfig, load_lab_config
 from lab.errors import ConfigError
+from lab.executor import InProcessExecutor
 from lab.report import write_plots
-from lab.runner import (
-    CampaignResult,
-    CampaignRunner,
-    Progress,
-    campaign_protocol,
-    check_bounds,
-)
+from lab.runner import CampaignResult, CampaignRunner, RunnerEvents
 from lab.store import Store
-from protocols import Protocol
+from protocols import PLANS, Protocol
 
 
 @dataclass
@@ -34,6 +29,11 @@ class PreparedCampaign:
 
 def default_store(campaign: CampaignConfig) -> Path:
     return Path("runs") / campaign.name / "store.sqlite"
+
+
+def default_lab_store(lab: LabConfig) -> Path:
+    """Where a lab's server and hand-driven runs are recorded by default."""
+    return Path("runs") / lab.name / "store.sqlite"
 
 
 def prepare(
@@ -59,24 +59,32 @@ def run_campaign(
     planner: str | None = None,
     seed: int | None = None,
     store: str | Path | None = None,
-    on_trial: Callable[[Progress], None] | None = None,
-    on_start: Callable[[int, int], None] | None = None,
+    events: RunnerEvents | None = None,
 ) -> CampaignResult:
     """Run (or resume) a campaign in the lab its files describe; plots go next to the store.
 
-    ``on_start(already_done, total)`` is called once the store has been read.
+    ``events`` hears of each trial as it changes (see :class:`lab.runner.RunnerEvents`).
     """
     prepared = prepare(campaign, lab, store)
-    running = build_lab(prepared.lab)
+    running = build_lab(prepared.lab, run_engine=threaded_run_engine())
     try:
         check_bounds(prepared.campaign, prepared.protocol, running.limits(), campaign)
-    except ConfigError:
-        running.close()
-        raise
-    db = Store(prepared.store_path)
-    try:
-        runner = CampaignRunner(running, prepared.campaign, prepared.protocol, db, planner, seed)
-        result = runner.run(trials, on_trial=on_trial, on_start=on_start)
+        db = Store(prepared.store_path)  # opened only once every file is known good
+        running.record_to(db)
+        executor = InProcessExecutor(running.run_engine, running.devices, PLANS)
+        try:
+            runner = CampaignRunner(
+                running,
+                prepared.campaign,
+                prepared.protocol,
+                db,
+                executor,
+                planner,
+                seed,
+            )
+            result = runner.run(trials, events)
+        finally:
+            executor.close()
         best = result.best[0] if result.best else None
         result.plots = write_plots(
             db,
@@ -87,10 +95,11 @@ def run_campaign(
         )
         return result
     finally:
-        db.close()
         running.close()
 
 
-def open_lab(lab: str | Path) -> Lab:
-    """A connected lab for interactive use: ``lab.run_engine(plan)``."""
-    return build_lab(load_lab_config(lab))
+def open_lab(lab: str | Path, store: str | Path | None = None) -> Lab:
+    """A connected lab for interactive use: ``lab.run_engine(plan)``. Every run is recorded
+    in ``store`` (default ``runs/<lab name>/store.sqlite``) like a campaign's runs."""
+    config = load_lab_config(lab)
+    return build_lab(config, Store(store or default_lab_store(config)))

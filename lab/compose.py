@@ -32,6 +32,7 @@ from devices import (
 from lab.config import LabConfig, OpcuaTransportConfig, SerialTransportConfig, SimTransport
 from lab.errors import ConfigError
 from lab.simulation import SimulatedWorld, build_world
+from lab.store import Store
 from protocols import LabDevices, LabLimits
 
 T = TypeVar("T")
@@ -39,10 +40,21 @@ T = TypeVar("T")
 
 @dataclass
 class Lab:
+    """A connected lab: its devices, the RunEngine that drives them, and (when simulated)
+    the simulators behind the wires. ``close()`` disconnects everything."""
+
     config: LabConfig
     run_engine: RunEngine
     devices: LabDevices
     world: SimulatedWorld | None
+    store: Store | None = None
+
+    def record_to(self, store: Store) -> None:
+        """Record every run of this lab's RunEngine in ``store`` (whoever starts it), with
+        scan ids continuing from the last one stored; ``close()`` closes the store."""
+        self.run_engine.md["scan_id"] = store.last_scan_id()
+        self.run_engine.subscribe(store.record)
+        self.store = store
 
     def call(self, coro: Awaitable[T]) -> T:
         """Run a coroutine on the devices' event loop (bluesky's) and return its result."""
@@ -66,9 +78,9 @@ class Lab:
         """Each device's identity and current readings, for ``lab devices``."""
 
         async def read() -> dict[str, dict[str, Any]]:
-            d = self.devices
             out = {}
-            for device in (d.arm, d.station, d.spectrometer):
+            for device in self.devices.instruments:
+                await device.refresh()
                 readings = await device.read()
                 out[device.name] = {
                     "identity": await device.driver.identify(),
@@ -79,15 +91,17 @@ class Lab:
         return self.call(read())
 
     def close(self) -> None:
-        d = self.devices
-
         async def close() -> None:
-            for device in (d.arm, d.station, d.spectrometer):
+            for device in self.devices.instruments:
                 await device.driver.close()
             if self.world is not None:
                 await self.world.stop()
 
-        self.call(close())
+        try:
+            self.call(close())
+        finally:
+            if self.store is not None:
+                self.store.close()
 
 
 def _transport(config: LabConfig, name: str, world: SimulatedWorld | None) -> Transport:
@@ -135,9 +149,22 @@ def _station_driver(config: LabConfig, name: str, world: SimulatedWorld | None) 
     return OpcuaStationDriver(endpoint, name, security, timeout=_timeout(config, name))
 
 
-def build_lab(config: LabConfig, run_engine: RunEngine | None = None) -> Lab:
-    """Compose and connect the lab (and, if ``simulated``, start its simulators first)."""
-    run_engine = run_engine or RunEngine({})  # starts the loop devices and servers live on
+def threaded_run_engine() -> RunEngine:
+    """A RunEngine for an executor's thread: no signal handlers (those belong to the main
+    thread; the application handles Ctrl-C) and a result from every call."""
+    return RunEngine({}, context_managers=[], call_returns_result=True)
+
+
+def build_lab(
+    config: LabConfig, store: Store | None = None, run_engine: RunEngine | None = None
+) -> Lab:
+    """Compose and connect the lab (and, if ``simulated``, start its simulators first).
+
+    With a ``store``, every run of the RunEngine is recorded there, whoever starts it, and
+    scan ids continue from the last one stored.
+    """
+    # the RunEngine starts the event loop the devices and simulators live on
+    run_engine = run_engine or RunEngine({}, call_returns_result=True)
     world = build_world(config) if config.simulated else None
     try:
         if world is not None:
@@ -150,7 +177,7 @@ def build_lab(config: LabConfig, run_engine: RunEngine | None = None) -> Lab:
     lab = Lab(config, run_engine, devices, world)
 
     async def connect() -> None:
-        for device in (devices.arm, devices.station, devices.spectrometer, devices.timer):
+        for device in (*devices.instruments, devices.timer):
             await device.connect()
 
     try:
@@ -158,6 +185,8 @@ def build_lab(config: LabConfig, run_engine: RunEngine | None = None) -> Lab:
     except Exception:
         lab.close()
         raise
+    if store is not None:
+        lab.record_to(store)
     return lab
 
 
@@ -200,4 +229,4 @@ def _devices(config: LabConfig, world: SimulatedWorld | None) -> LabDevices:
     )
 
 
-__all__ = ["Lab", "build_lab"]
+__all__ = ["Lab", "build_lab", "threaded_run_engine"]

@@ -1,30 +1,34 @@
-"""The campaign loop: ask -> fill protocol -> preflight -> RunEngine -> documents ->
-objectives -> tell, with the store as the source of truth at every step."""
+"""The campaign loop: ask -> (approval) -> fill protocol -> preflight -> executor ->
+documents in the store -> objectives -> tell, with the store as the source of truth.
+
+Trials run through an :class:`~lab.executor.Executor`, so several may be in flight at once
+(one per executor slot); the planner is asked again whenever a slot frees up.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pint
-from bluesky.utils import RunEngineInterrupted
 from pydantic import ValidationError
 
 from devices import DeviceError, format_quantity, parse_quantity
 from lab.campaign_config import CampaignConfig
 from lab.compose import Lab
-from lab.errors import ConfigError, load_yaml_model, problems_of
+from lab.executor import Executor, PlanOutcome, PlanRequest
 from lab.measurement import measurement_from_documents
 from lab.store import Store, TrialRecord
 from planners import PLANNERS, Planner, PlannerError, Suggestion
-from protocols import LabLimits, PreflightError, Protocol, preflight, run_protocol
+from protocols import PreflightError, preflight
+from protocols import Protocol as LabProtocol
 
-
-class CampaignStopped(Exception):
-    """The campaign cannot go on safely (a device failed, or the operator interrupted)."""
+#: statuses of a trial that has used up an experiment of the budget
+SPENT = ("completed", "failed")
 
 
 @dataclass
@@ -57,83 +61,76 @@ class CampaignResult:
     plots: list[Path] = field(default_factory=list)
 
 
-def campaign_protocol(campaign: CampaignConfig) -> Protocol:
-    """The campaign's protocol, checked against its parameters before any trial: every
-    placeholder has a parameter whose unit fits where it is used."""
-    protocol = load_yaml_model(Protocol, campaign.protocol)
-    problems = []
-    used = protocol.placeholders()
-    for name, path in used.items():
-        if name not in campaign.parameters:
-            problems.append(f"{path}: placeholder {{{name}}} is not a campaign parameter")
-    unused = set(campaign.parameters) - set(used)
-    if unused:
-        problems.append(f"parameters {sorted(unused)} are not used by protocol {protocol.name!r}")
-    if set(used) <= set(campaign.parameters):
-        space = campaign.search_space()
-        for bound in ("lower", "upper"):
-            values = {p.name: p.quantity(getattr(p, bound)) for p in space.parameters}
-            try:
-                protocol.fill(values)
-            except ValidationError as err:
-                problems += [
-                    f"with parameters at their {bound} bounds: {p}" for p in problems_of(err)
-                ]
-                break
-    if problems:
-        raise ConfigError(campaign.protocol, problems)
-    return protocol
+@dataclass(frozen=True)
+class Decision:
+    """An operator's answer to a proposal: approve it (``parameters`` set if edited, already
+    checked against the campaign's space) or reject it with a reason."""
+
+    approved: bool
+    by: str
+    parameters: dict[str, pint.Quantity] | None = None
+    reason: str = ""
 
 
-def check_bounds(
-    campaign: CampaignConfig, protocol: Protocol, limits: LabLimits, source: str | Path
-) -> None:
-    """Preflight the protocol with every parameter at its lower, then its upper bound,
-    before the campaign starts. A bound the lab cannot honour (a temperature beyond the
-    heater) is blamed on the parameter; a problem at both bounds (an unknown location)
-    is the protocol's own."""
-    space = campaign.search_space()
-    placeholders = protocol.placeholders()
-    found: dict[str, list] = {}
-    for bound in ("lower", "upper"):
-        values = {p.name: p.quantity(getattr(p, bound)) for p in space.parameters}
-        try:
-            preflight(protocol.fill(values), limits)
-            found[bound] = []
-        except PreflightError as err:
-            found[bound] = err.violations
-    problems: set[str] = set()
-    for bound, violations in found.items():
-        other = found["upper" if bound == "lower" else "lower"]
-        for v in violations:
-            owners = [name for name, path in placeholders.items() if v.concerns(path)]
-            if owners:
-                field = "min" if bound == "lower" else "max"
-                problems |= {
-                    f"parameters.{n}.{field}: {v.message} (used at {v.path})" for n in owners
-                }
-            elif v in other:
-                problems.add(f"{protocol.name}: {v}")
-    if problems:
-        raise ConfigError(source, sorted(problems))
+class Approvals(Protocol):
+    def decide(
+        self, campaign: str, suggestion: Suggestion, stopping: threading.Event
+    ) -> Decision | None:
+        """Block until someone decides; None if ``stopping`` is set first."""
+        ...
+
+
+class RunnerEvents:
+    """What a display learns from a running campaign; override what you need."""
+
+    def started(self, done: int, total: int) -> None:
+        """The store has been read: ``done`` trials of ``total`` are already spent."""
+
+    def trial_changed(self, index: int) -> None:
+        """Trial ``index`` changed in the store (proposed, decided, running, ...)."""
+
+    def trial_finished(self, progress: Progress) -> None:
+        """A trial completed or failed."""
+
+
+@dataclass
+class _InFlight:
+    suggestion: Suggestion
+    started: float
 
 
 class CampaignRunner:
-    """Runs one campaign on one lab, resuming whatever the store already holds."""
+    """Runs one campaign on one lab, resuming whatever the store already holds.
+
+    Args:
+        lab: the connected lab (devices and limits).
+        campaign, protocol: the checked campaign and its protocol template.
+        store: where trials are kept; the executor's RunEngine writes the documents there.
+        executor: where plans run.
+        planner, seed: override the campaign file's choices.
+        approvals: if given, every proposal waits for its decision.
+        operator: recorded in each run's start document.
+    """
 
     def __init__(
         self,
         lab: Lab,
         campaign: CampaignConfig,
-        protocol: Protocol,
+        protocol: LabProtocol,
         store: Store,
+        executor: Executor,
         planner: str | None = None,
         seed: int | None = None,
+        approvals: Approvals | None = None,
+        operator: str | None = None,
     ) -> None:
         self.lab = lab
         self.campaign = campaign
         self.store = store
         self.protocol = protocol
+        self.executor = executor
+        self.approvals = approvals
+        self.operator = operator
         planner_name = planner or campaign.planner.name
         seed = campaign.planner.seed if seed is None else seed
         definition = campaign.definition()
@@ -144,6 +141,9 @@ class CampaignRunner:
         self.objectives = {o.name: o.function() for o in campaign.objectives}
         self.planner = self._make_planner(planner_name, seed)
         self._resumed = False
+        self._queued: list[Suggestion] = []
+        self._stopping = threading.Event()
+        self.stop_reason: str | None = None
 
     def _make_planner(self, name: str, seed: int) -> Planner:
         cls = PLANNERS[name]
@@ -154,90 +154,158 @@ class CampaignRunner:
             self.campaign.search_space(), self.campaign.objective_specs(), seed=seed, **kwargs
         )
 
+    # --- control (from any thread) -----------------------------------------------------
+    def request_stop(self, reason: str) -> None:
+        """Start no new trial; those in flight finish. The first reason given is kept."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self._stopping.set()
+
+    def abort(self, reason: str) -> None:
+        """Stop, and end the trial in flight now (it is recorded as failed)."""
+        self.request_stop(reason)
+        self.executor.abort(reason)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     # --- resume ----------------------------------------------------------------------
     def _resume(self) -> None:
         """Replay stored trials into the planner; a trial cut off mid-run is failed, not
-        repeated (its vial may hold reagent already)."""
+        repeated (its vial may hold reagent already); an undecided proposal is rejected."""
         self.store.open_campaign(
             self.campaign.name, self.definition, self.lab.config.model_dump(mode="json")
         )
-        records = self.store.trials(self.campaign.name)
-        for r in records:
+        for r in self.store.trials(self.campaign.name):
             if r.status in ("proposed", "running"):
                 r.status, r.error = "failed", f"interrupted while {r.status}; not repeated"
-                self.store.update_trial(self.campaign.name, r.idx, status="failed", error=r.error)
+            elif r.status == "awaiting_approval":
+                r.status, r.error = "rejected", "not decided before the lab stopped"
+            self.store.update_trial(self.campaign.name, r.idx, status=r.status, error=r.error)
             params = {k: parse_quantity(v) for k, v in r.parameters.items()}
             index = self.planner.replay(
-                params, r.outcomes if r.status == "completed" else None, r.error or ""
+                params,
+                r.outcomes if r.status == "completed" else None,
+                r.error or "",
+                abandoned=r.status == "rejected",
             )
             if index != r.idx:
                 raise PlannerError(f"replay gave trial {index}, the store holds {r.idx}")
 
+    def spent(self) -> int:
+        return sum(r.status in SPENT for r in self.store.trials(self.campaign.name))
+
     # --- one trial -------------------------------------------------------------------
-    def _run_trial(self, s: Suggestion) -> TrialResult:
+    def _decide(self, s: Suggestion, events: RunnerEvents) -> Suggestion | None:
+        """Record the proposal; with approvals, wait for the operator's decision."""
         name = self.campaign.name
-        start = time.perf_counter()
+        waiting = self.approvals is not None
         self.store.add_trial(
             name,
             s.index,
-            {k: format_quantity(v) for k, v in s.parameters.items()},
+            _as_text(s.parameters),
             f"{self.planner.name}/{s.generator}",
+            status="awaiting_approval" if waiting else "proposed",
         )
-        run_uid: str | None = None
-
-        def fail(error: str) -> TrialResult:
-            self.store.update_trial(name, s.index, status="failed", error=error, run_uid=run_uid)
-            self.planner.tell_failed(s.index, error)
-            return TrialResult(
-                s.index, "failed", s.parameters, None, error, time.perf_counter() - start, run_uid
+        events.trial_changed(s.index)
+        if self.approvals is None:
+            return s
+        decision = self.approvals.decide(name, s, self._stopping)
+        if decision is None or not decision.approved:
+            reason = "not decided before the campaign stopped"
+            if decision is not None:
+                reason = f"rejected by {decision.by}: {decision.reason or 'no reason given'}"
+            self.planner.abandon(s.index, reason)
+            self.store.update_trial(
+                name,
+                s.index,
+                status="rejected",
+                error=reason,
+                decided_by=decision.by if decision else None,
             )
+            events.trial_changed(s.index)
+            return None
+        if decision.parameters is None or decision.parameters == s.parameters:
+            self.store.update_trial(name, s.index, status="proposed", decided_by=decision.by)
+            events.trial_changed(s.index)
+            return s
+        self.planner.abandon(s.index, f"edited by {decision.by}")
+        edited = self.planner.attach(decision.parameters, f"edit-of-{s.index}")
+        self.store.update_trial(
+            name,
+            s.index,
+            status="rejected",
+            error=f"edited by {decision.by} into trial {edited.index}",
+            decided_by=decision.by,
+        )
+        self.store.add_trial(
+            name,
+            edited.index,
+            _as_text(edited.parameters),
+            f"{self.planner.name}/{edited.generator}",
+            decided_by=decision.by,
+        )
+        events.trial_changed(s.index)
+        events.trial_changed(edited.index)
+        return edited
 
+    def _fail(self, s: Suggestion, error: str, started: float, run_uid: str | None) -> TrialResult:
+        self.store.update_trial(
+            self.campaign.name, s.index, status="failed", error=error, run_uid=run_uid
+        )
+        self.planner.tell_failed(s.index, error)
+        return TrialResult(
+            s.index, "failed", s.parameters, None, error, time.perf_counter() - started, run_uid
+        )
+
+    def _start(self, s: Suggestion) -> tuple[Future[PlanOutcome], _InFlight] | TrialResult:
+        started = time.perf_counter()
         try:
             concrete = self.protocol.fill(s.parameters)
             preflight(concrete, self.lab.limits())
         except (ValidationError, PreflightError) as err:
-            return fail(f"preflight: {err}")
-        self.store.update_trial(name, s.index, status="running")
-        documents: list[tuple[str, dict[str, Any]]] = []
+            return self._fail(s, f"preflight: {err}", started, None)
+        self.store.update_trial(self.campaign.name, s.index, status="running")
+        md = {
+            "campaign": self.campaign.name,
+            "trial": s.index,
+            "planner": f"{self.planner.name}/{s.generator}",
+            "operator": self.operator,
+        }
+        request = PlanRequest("run_protocol", {"protocol": concrete.to_json_dict()}, md)
+        return self.executor.submit(request), _InFlight(s, started)
 
-        def keep(doc_name: str, doc: dict[str, Any]) -> None:
-            nonlocal run_uid
-            if doc_name == "start":
-                run_uid = doc["uid"]
-                self.store.update_trial(name, s.index, run_uid=run_uid)
-            assert run_uid is not None
-            self.store.add_document(run_uid, doc_name, doc)
-            documents.append((doc_name, doc))
-
-        md = {"campaign": name, "trial": s.index, "planner": f"{self.planner.name}/{s.generator}"}
-        try:
-            self.lab.run_engine(run_protocol(self.lab.devices, concrete, md), keep)
-        except RunEngineInterrupted:
-            self.lab.run_engine.abort("operator interrupt")
-            fail("interrupted by the operator")
-            raise CampaignStopped("interrupted by the operator") from None
-        except Exception as err:  # the RunEngine re-raises whatever the plan raised
-            cause = _root_cause(err)
-            result = fail(f"{type(cause).__name__}: {cause}")
-            if isinstance(cause, DeviceError):
-                raise CampaignStopped(f"trial {s.index}: {cause}") from err
-            return result
-        self._record_sample(s.index, documents, concrete)
+    def _finish(self, trial: _InFlight, outcome: PlanOutcome) -> TrialResult:
+        s, name = trial.suggestion, self.campaign.name
+        run_uid = outcome.run_uids[0] if outcome.run_uids else None
+        if outcome.exit_status != "success":
+            if outcome.error is not None:
+                cause = _root_cause(outcome.error)
+                error = f"{type(cause).__name__}: {cause}"
+                if isinstance(cause, DeviceError):
+                    self.request_stop(f"trial {s.index}: {cause}")
+            else:
+                error = f"aborted: {outcome.reason or 'no reason given'}"
+                self.request_stop(f"trial {s.index} {error}")
+            return self._fail(s, error, trial.started, run_uid)
+        assert run_uid is not None
+        documents = self.store.documents(run_uid)
+        self._record_sample(s.index, documents, self.protocol.fill(s.parameters))
         try:
             measurement = measurement_from_documents(
                 documents, self.lab.devices.spectrometer.name, s.parameters
             )
             outcomes = {n: f(measurement) for n, f in self.objectives.items()}
         except (ValueError, KeyError) as err:
-            return fail(f"objective: {err}")
+            return self._fail(s, f"objective: {err}", trial.started, run_uid)
         self.store.update_trial(name, s.index, status="completed", outcomes=outcomes)
         self.planner.tell(s.index, outcomes)
-        return TrialResult(
-            s.index, "completed", s.parameters, outcomes, None, time.perf_counter() - start, run_uid
-        )
+        seconds = time.perf_counter() - trial.started
+        return TrialResult(s.index, "completed", s.parameters, outcomes, None, seconds, run_uid)
 
     def _record_sample(
-        self, index: int, documents: list[tuple[str, dict[str, Any]]], protocol: Protocol
+        self, index: int, documents: list[tuple[str, dict[str, Any]]], protocol: LabProtocol
     ) -> None:
         arm = self.lab.devices.arm.name
         handled = [d["data"].get(f"{arm}-holding") for n, d in documents if n == "event"]
@@ -248,52 +316,87 @@ class CampaignRunner:
         for step in protocol.steps:
             if step.step == "dispense":
                 composition[step.reagent] = composition.get(step.reagent, 0) + step.volume
-        self.store.add_sample(
-            vial,
-            self.campaign.name,
-            index,
-            {k: format_quantity(v) for k, v in composition.items()},
-            "waste",
-        )
+        self.store.add_sample(vial, self.campaign.name, index, _as_text(composition), "waste")
         self.store.update_trial(self.campaign.name, index, sample_id=vial)
 
     # --- the loop ----------------------------------------------------------------------
     def run(
         self,
         trials: int | None = None,
-        on_trial: Callable[[Progress], None] | None = None,
-        on_start: Callable[[int, int], None] | None = None,
+        events: RunnerEvents | None = None,
     ) -> CampaignResult:
-        """Run until ``trials`` trials (default: the campaign's) are in the store."""
+        """Run until ``trials`` trials (default: the campaign's) are spent, or a stop."""
+        events = events or RunnerEvents()
         total = trials or self.campaign.trials
         if not self._resumed:  # once per runner: the planner then holds the store's trials
             self._resume()
             self._resumed = True
-        done = len(self.store.trials(self.campaign.name))
-        if on_start:
-            on_start(done, total)
-        stopped = None
-        try:
-            while done < total:
-                want = min(self.campaign.batch_size, total - done)
-                for suggestion in self.planner.ask(want):
-                    result = self._run_trial(suggestion)
-                    done += 1
-                    if on_trial:
-                        best = self.planner.best()
-                        on_trial(Progress(done, total, result, best[0].outcomes if best else None))
-        except CampaignStopped as err:
-            stopped = str(err)
-        except PlannerError as err:
-            stopped = f"planner: {err}"
-        return self.result(stopped)
+        done = self.spent()
+        events.started(done, total)
+        in_flight: dict[Future[PlanOutcome], _InFlight] = {}
 
-    def result(self, stopped: str | None = None) -> CampaignResult:
+        def report(result: TrialResult) -> None:
+            nonlocal done
+            done += 1
+            events.trial_changed(result.index)
+            best = self.planner.best()
+            events.trial_finished(Progress(done, total, result, best[0].outcomes if best else None))
+
+        try:
+            while True:
+                while (
+                    not self.stopping
+                    and len(in_flight) < self.executor.capacity
+                    and done + len(in_flight) < total
+                ):
+                    started = self._next(total - done - len(in_flight), events)
+                    if isinstance(started, TrialResult):
+                        report(started)
+                    elif started is not None:
+                        in_flight[started[0]] = started[1]
+                        events.trial_changed(started[1].suggestion.index)
+                if not in_flight:
+                    break
+                for future in _first_done(in_flight):
+                    report(self._finish(in_flight.pop(future), future.result()))
+        except KeyboardInterrupt:
+            self.abort("interrupted by the operator")
+            for future in list(in_flight):
+                report(self._finish(in_flight.pop(future), future.result()))
+        except PlannerError as err:
+            self.request_stop(f"planner: {err}")
+        return self.result()
+
+    def _next(
+        self, budget: int, events: RunnerEvents
+    ) -> tuple[Future[PlanOutcome], _InFlight] | TrialResult | None:
+        """Ask (a batch at a time), decide, and start one trial; None if it was rejected."""
+        if not self._queued:
+            self._queued = self.planner.ask(min(self.campaign.batch_size, budget))
+        decided = self._decide(self._queued.pop(0), events)
+        return None if decided is None else self._start(decided)
+
+    def result(self) -> CampaignResult:
         records = self.store.trials(self.campaign.name)
         best_idx = {o.index for o in self.planner.best()}
         return CampaignResult(
-            self.campaign.name, records, [r for r in records if r.idx in best_idx], stopped
+            self.campaign.name,
+            records,
+            [r for r in records if r.idx in best_idx],
+            self.stop_reason,
         )
+
+
+def _first_done(in_flight: dict[Future[PlanOutcome], _InFlight]) -> set[Future[PlanOutcome]]:
+    """Wait for the first trial to end, in short steps so Ctrl-C is heard."""
+    while True:
+        finished, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+        if finished:
+            return finished
+
+
+def _as_text(quantities: dict[str, pint.Quantity]) -> dict[str, str]:
+    return {k: format_quantity(v) for k, v in quantities.items()}
 
 
 def _root_cause(err: BaseException) -> BaseException:

@@ -78,6 +78,9 @@ class AxPlanner(Planner):
         values = self.space.magnitudes(parameters)
         return self._client.attach_trial(parameters=values)
 
+    def _abandon(self, index: int) -> None:
+        self._client.mark_trial_abandoned(index)
+
     def _observe(self, index: int, outcomes: dict[str, float] | None) -> None:
         if outcomes is None:
             self._client.mark_trial_failed(index)

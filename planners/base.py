@@ -73,6 +73,34 @@ class SearchSpace:
     def magnitudes(self, parameters: Mapping[str, pint.Quantity]) -> dict[str, float]:
         return {p.name: float(parameters[p.name].m_as(p.unit)) for p in self.parameters}
 
+    def problems(self, parameters: Mapping[str, pint.Quantity]) -> list[str]:
+        """Why a point (e.g. an operator's edit) is not in the space, each naming its field;
+        empty if it is."""
+        found = [
+            f"{n}: not a parameter of this campaign"
+            for n in parameters
+            if n not in {p.name for p in self.parameters}
+        ]
+        values: dict[str, float] = {}
+        for p in self.parameters:
+            if p.name not in parameters:
+                found.append(f"{p.name}: missing")
+                continue
+            try:
+                values[p.name] = float(parameters[p.name].m_as(p.unit))
+            except pint.DimensionalityError:
+                found.append(f"{p.name}: '{parameters[p.name]:~P}' is not convertible to {p.unit}")
+                continue
+            if not p.lower - 1e-12 <= values[p.name] <= p.upper + 1e-12:
+                found.append(
+                    f"{p.name}: {values[p.name]:g} {p.unit} is outside {p.lower:g}..{p.upper:g}"
+                )
+        if len(values) == len(self.parameters):
+            found += [
+                f"constraint {c}: violated" for c in self.constraints if not c.satisfied(values)
+            ]
+        return found
+
 
 @dataclass
 class Suggestion:
@@ -86,8 +114,9 @@ class Suggestion:
 class Observation:
     index: int
     parameters: dict[str, pint.Quantity]
-    outcomes: dict[str, float] | None  # None: failed
+    outcomes: dict[str, float] | None  # None: failed or abandoned
     reason: str = ""
+    abandoned: bool = False  # never run (rejected by an operator), unlike a failure
 
 
 @dataclass
@@ -123,16 +152,32 @@ class Planner(ABC):
         self.history[index] = Observation(index, suggestion.parameters, None, reason)
         self._observe(index, None)
 
+    def abandon(self, index: int, reason: str) -> None:
+        """A proposal that will not run (an operator rejected it): not a failure of the
+        experiment, so planners that model failures do not learn from it."""
+        suggestion = self._pop(index)
+        self.history[index] = Observation(index, suggestion.parameters, None, reason, True)
+        self._abandon(index)
+
+    def attach(self, parameters: Mapping[str, pint.Quantity], generator: str) -> Suggestion:
+        """A trial chosen outside the planner (an operator's edit), pending like one asked."""
+        index = self._attach(dict(parameters))
+        suggestion = Suggestion(index, dict(parameters), generator)
+        self.pending[index] = suggestion
+        return suggestion
+
     def replay(
         self,
         parameters: Mapping[str, pint.Quantity],
         outcomes: Mapping[str, float] | None,
         reason: str = "",
+        abandoned: bool = False,
     ) -> int:
         """Re-enter a past trial (resuming from the store); returns its index."""
-        index = self._attach(dict(parameters))
-        self.pending[index] = Suggestion(index, dict(parameters), "replay")
-        if outcomes is None:
+        index = self.attach(parameters, "replay").index
+        if abandoned:
+            self.abandon(index, reason)
+        elif outcomes is None:
             self.tell_failed(index, reason)
         else:
             self.tell(index, outcomes)
@@ -165,6 +210,9 @@ class Planner(ABC):
 
     def _observe(self, index: int, outcomes: dict[str, float] | None) -> None:  # noqa: B027
         """Hook for planners that keep their own model of the data."""
+
+    def _abandon(self, index: int) -> None:  # noqa: B027
+        """Hook: the trial will never run."""
 
     def _pop(self, index: int) -> Suggestion:
         try:

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import bluesky.plan_stubs as bps
+import bluesky.plans as bp
 import bluesky.preprocessors as bpp
 from bluesky.utils import MsgGenerator
+from ophyd_async.core import Device, DeviceVector
 
 from devices import RoboticArm, Spectrometer, SynthesisStation, Timer
 from protocols import stubs
@@ -24,6 +26,31 @@ class LabDevices:
     spectrometer: Spectrometer
     timer: Timer
     waste: str
+
+    @property
+    def instruments(self) -> tuple[RoboticArm, SynthesisStation, Spectrometer]:
+        """The devices that stand for an instrument on a wire."""
+        return (self.arm, self.station, self.spectrometer)
+
+    def resolve(self, path: str) -> Device:
+        """A device by its dotted path, e.g. ``station.heater`` or ``station.pumps.1``, so a
+        plan called by name (from a queue or the API) can name the devices it uses."""
+        head, *rest = path.split(".")
+        roles = {"arm": self.arm, "station": self.station, "spectrometer": self.spectrometer}
+        by_name = {d.name: d for d in (*self.instruments, self.timer)}
+        device: Any = roles.get(head) or by_name.get(head)
+        for part in rest:
+            if device is None:
+                break
+            device = (
+                device.get(int(part))
+                if isinstance(device, DeviceVector) and part.isdigit()
+                else getattr(device, part, None)
+            )
+        if not isinstance(device, Device):
+            known = sorted({*roles, *by_name})
+            raise ValueError(f"no device {path!r}; devices are {known} and their parts")
+        return device
 
 
 def _step_plan(step: Any, lab: LabDevices) -> MsgGenerator[None]:
@@ -71,4 +98,30 @@ def run_protocol(
     return (yield from bpp.finalize_wrapper(body(), stubs.safe_state(lab.station)))
 
 
-PLANS: dict[str, Callable[..., MsgGenerator[Any]]] = {"run_protocol": run_protocol}
+def count(
+    lab: LabDevices, detectors: list[str], num: int = 1, md: dict[str, Any] | None = None
+) -> MsgGenerator[str]:
+    """``bp.count`` of the named devices, e.g. ``["spectrometer", "station.heater"]``."""
+    return (yield from bp.count([lab.resolve(d) for d in detectors], num=num, md=md))
+
+
+def scan(
+    lab: LabDevices,
+    detectors: list[str],
+    motor: str,
+    start: float,
+    stop: float,
+    num: int,
+    md: dict[str, Any] | None = None,
+) -> MsgGenerator[str]:
+    """``bp.scan``: ``start`` and ``stop`` are in the unit the motor declares (e.g. degC)."""
+    devices = [lab.resolve(d) for d in detectors]
+    return (yield from bp.scan(devices, lab.resolve(motor), start, stop, num, md=md))
+
+
+#: plans callable by name with JSON-able arguments (the executor and a queue server use it)
+PLANS: dict[str, Callable[..., MsgGenerator[Any]]] = {
+    "run_protocol": run_protocol,
+    "count": count,
+    "scan": scan,
+}

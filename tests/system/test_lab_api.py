@@ -7,9 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lab import CampaignRunner, ConfigError, Store, build_lab, load_campaign, load_lab_config
+from lab import (
+    CampaignRunner,
+    ConfigError,
+    InProcessExecutor,
+    Store,
+    build_lab,
+    load_campaign,
+    load_lab_config,
+)
 from lab.api import prepare, run_campaign
+from lab.compose import threaded_run_engine
 from lab.measurement import measurement_from_documents
+from protocols import PLANS
 from simulators import Vial
 from tests.conftest import edit_yaml
 
@@ -37,10 +47,11 @@ def test_an_unloadable_ground_truth_is_a_config_error(example_dir: Path):
 
 def test_a_device_fault_stops_the_campaign_in_a_safe_state(example_dir: Path, tmp_path: Path):
     prepared = prepare(example_dir / "campaign.yaml")
-    lab = build_lab(prepared.lab)
-    world = lab.world
     store = Store(tmp_path / "s.sqlite")
-    runner = CampaignRunner(lab, prepared.campaign, prepared.protocol, store)
+    lab = build_lab(prepared.lab, store, run_engine=threaded_run_engine())
+    world = lab.world
+    executor = InProcessExecutor(lab.run_engine, lab.devices, PLANS)
+    runner = CampaignRunner(lab, prepared.campaign, prepared.protocol, store, executor)
     runner.run(trials=1)
     # a stray vial blocks the station's slot: the arm cannot set the next one down
     world.workcell.vials_at["synthesis_station"] = Vial("STRAY", 10.0)
@@ -56,7 +67,7 @@ def test_a_device_fault_stops_the_campaign_in_a_safe_state(example_dir: Path, tm
     assert stop["exit_status"] == "fail"
     station = world.station
     assert station.rpm == 0 and station.setpoint_c == station.ambient_c  # safe state
-    store.close()
+    executor.close()
     lab.close()
 
 

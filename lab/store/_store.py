@@ -13,69 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import (
-    JSON,
-    Column,
-    Engine,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, text, update
 
-metadata = MetaData()
-
-campaigns = Table(
-    "campaigns",
-    metadata,
-    Column("name", String, primary_key=True),
-    Column("created", Float, nullable=False),
-    Column("definition", JSON, nullable=False),
-    Column("lab", JSON, nullable=False),
-)
-
-trials = Table(
-    "trials",
-    metadata,
-    Column("campaign", String, ForeignKey("campaigns.name"), primary_key=True),
-    Column("idx", Integer, primary_key=True),
-    Column("status", String, nullable=False),  # proposed | running | completed | failed
-    Column("parameters", JSON, nullable=False),  # name -> "1.5 milliliter"
-    Column("planner", String, nullable=False),  # provenance: planner and generator
-    Column("outcomes", JSON),
-    Column("error", Text),
-    Column("run_uid", String),
-    Column("sample_id", String),
-    Column("proposed", Float, nullable=False),
-    Column("finished", Float),
-)
-
-samples = Table(
-    "samples",
-    metadata,
-    Column("id", String, primary_key=True),
-    Column("campaign", String, nullable=False),
-    Column("trial", Integer, nullable=False),
-    Column("composition", JSON, nullable=False),  # reagent -> "1.5 milliliter"
-    Column("fate", String, nullable=False),
-)
-
-documents = Table(
-    "documents",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_uid", String, nullable=False, index=True),
-    Column("name", String, nullable=False),
-    Column("doc", JSON, nullable=False),
-)
+from lab.store._accounts import Accounts
+from lab.store._audit import AuditLog, make_append_only
+from lab.store._schema import campaigns, documents, metadata, runs, samples, trials
 
 
 def _jsonable(obj: Any) -> Any:
@@ -99,6 +41,21 @@ class TrialRecord:
     sample_id: str | None
     proposed: float
     finished: float | None
+    decided_by: str | None = None
+
+
+@dataclass
+class RunRecord:
+    uid: str
+    scan_id: int
+    plan_name: str | None
+    started: float
+    finished: float | None
+    exit_status: str | None
+    reason: str | None
+    campaign: str | None
+    trial: int | None
+    operator: str | None
 
 
 class CampaignMismatch(Exception):
@@ -106,6 +63,13 @@ class CampaignMismatch(Exception):
 
 
 class Store:
+    """The lab's record: campaigns, trials, samples, runs with their documents, and (for
+    the server) users, sessions and the audit log.
+
+    Args:
+        url_or_path: a SQLite file path (created with its folder), or a SQLAlchemy URL.
+    """
+
     def __init__(self, url_or_path: str | Path) -> None:
         url = str(url_or_path)
         if "://" not in url:
@@ -118,6 +82,11 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
+        make_append_only(self.engine)
+        self._descriptors: dict[str, str] = {}
+        self.accounts = Accounts(self.engine)
+        self.audit = AuditLog(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -158,18 +127,34 @@ class Store:
         return None if row is None else dict(row._mapping)
 
     # --- trials ----------------------------------------------------------------------
-    def add_trial(self, campaign: str, idx: int, parameters: dict[str, str], planner: str) -> None:
+    def add_trial(
+        self,
+        campaign: str,
+        idx: int,
+        parameters: dict[str, str],
+        planner: str,
+        status: str = "proposed",
+        decided_by: str | None = None,
+    ) -> None:
         with self.engine.begin() as c:
             c.execute(
                 insert(trials).values(
                     campaign=campaign,
                     idx=idx,
-                    status="proposed",
+                    status=status,
                     parameters=parameters,
                     planner=planner,
                     proposed=time.time(),
+                    decided_by=decided_by,
                 )
             )
+
+    def trial(self, campaign: str, idx: int) -> TrialRecord | None:
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(trials).where((trials.c.campaign == campaign) & (trials.c.idx == idx))
+            ).first()
+        return None if row is None else TrialRecord(**row._mapping)
 
     def update_trial(self, campaign: str, idx: int, **values: Any) -> None:
         if values.get("status") in ("completed", "failed"):
@@ -208,6 +193,79 @@ class Store:
         with self.engine.begin() as c:
             c.execute(insert(documents).values(run_uid=run_uid, name=name, doc=doc))
 
+    # --- runs ------------------------------------------------------------------------
+    def record(self, name: str, doc: dict[str, Any]) -> None:
+        """A RunEngine subscriber: keep every document of every run, index the run, and
+        link a campaign's trial to its run as soon as the run starts."""
+        run_uid = doc["uid"] if name == "start" else doc.get("run_start")
+        if run_uid is None:  # a descriptor's events point at the descriptor
+            run_uid = self._run_of_descriptor(doc.get("descriptor"))
+        with self.engine.begin() as c:
+            c.execute(insert(documents).values(run_uid=run_uid, name=name, doc=doc))
+            if name == "start":
+                c.execute(
+                    insert(runs).values(
+                        uid=doc["uid"],
+                        scan_id=int(doc.get("scan_id") or 0),
+                        plan_name=doc.get("plan_name"),
+                        started=doc["time"],
+                        campaign=doc.get("campaign"),
+                        trial=doc.get("trial"),
+                        operator=doc.get("operator"),
+                    )
+                )
+                if doc.get("campaign") is not None and doc.get("trial") is not None:
+                    c.execute(
+                        update(trials)
+                        .where(
+                            (trials.c.campaign == doc["campaign"]) & (trials.c.idx == doc["trial"])
+                        )
+                        .values(run_uid=doc["uid"])
+                    )
+            elif name == "stop":
+                c.execute(
+                    update(runs)
+                    .where(runs.c.uid == run_uid)
+                    .values(
+                        finished=doc["time"],
+                        exit_status=doc.get("exit_status"),
+                        reason=doc.get("reason") or None,
+                    )
+                )
+            elif name == "descriptor":
+                self._descriptors[doc["uid"]] = run_uid
+
+    def _run_of_descriptor(self, descriptor: str | None) -> str:
+        if descriptor in self._descriptors:
+            return self._descriptors[descriptor]
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(documents.c.run_uid).where(
+                    (documents.c.name == "descriptor")
+                    & (documents.c.doc["uid"].as_string() == descriptor)
+                )
+            ).first()
+        if row is None:
+            raise ValueError(f"document refers to unknown descriptor {descriptor!r}")
+        return str(row.run_uid)
+
+    def last_scan_id(self) -> int:
+        """The highest scan id recorded, so a restarted RunEngine keeps counting."""
+        with self.engine.connect() as c:
+            return int(c.execute(select(func.max(runs.c.scan_id))).scalar() or 0)
+
+    def runs(self, limit: int = 100, campaign: str | None = None) -> list[RunRecord]:
+        query = select(runs).order_by(runs.c.started.desc()).limit(limit)
+        if campaign is not None:
+            query = query.where(runs.c.campaign == campaign)
+        with self.engine.connect() as c:
+            return [RunRecord(**r._mapping) for r in c.execute(query)]
+
+    def run(self, uid: str) -> RunRecord | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(runs).where(runs.c.uid == uid)).first()
+        return None if row is None else RunRecord(**row._mapping)
+
     def documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
         with self.engine.connect() as c:
             rows = c.execute(
@@ -218,9 +276,22 @@ class Store:
             return [(r.name, r.doc) for r in rows]
 
 
+def _add_missing_columns(engine: Engine) -> None:
+    """Stores written by an older version gain the (nullable) columns added since."""
+    existing = inspect(engine)
+    with engine.begin() as c:
+        for table in metadata.sorted_tables:
+            have = {col["name"] for col in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have and column.nullable:
+                    kind = column.type.compile(engine.dialect)
+                    c.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")  # the lab server and a CLI may share a store
     cursor.close()

@@ -1,0 +1,184 @@
+"""Where plans run: the one seam between the lab's logic and the RunEngine.
+
+The campaign manager, the API and the pages submit plans by name with JSON-able arguments
+and get a future of the outcome; documents reach the store through the RunEngine's
+subscriptions. Here an :class:`InProcessExecutor` runs them on a RunEngine in a thread of
+the lab process; a workcell's bluesky-queueserver can stand behind the same interface.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from bluesky import RunEngine
+from bluesky.utils import MsgGenerator, RunEngineInterrupted
+
+from protocols import LabDevices
+
+log = logging.getLogger(__name__)
+
+ExecutorState = Literal["idle", "running", "pausing", "paused"]
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """A plan by name, as a queue server would receive it.
+
+    Args:
+        plan: a name in the executor's plan registry (``run_protocol``, ``count``, ...).
+        kwargs: JSON-able arguments; quantities as text (``"2.5 mL"``), devices by name.
+        md: metadata for the run's start document (campaign, trial, operator, ...).
+    """
+
+    plan: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    md: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """How a plan ended: ``success``, ``fail`` (``error`` says why) or ``abort``."""
+
+    exit_status: str
+    run_uids: tuple[str, ...] = ()
+    error: BaseException | None = None
+    reason: str = ""
+
+
+class Executor(Protocol):
+    """What the campaign manager and the API need from whatever runs plans."""
+
+    #: how many plans may run at once (one per station or workcell)
+    capacity: int
+
+    @property
+    def state(self) -> ExecutorState: ...
+
+    def submit(self, request: PlanRequest) -> Future[PlanOutcome]: ...
+
+    def pause(self) -> None:
+        """Start nothing new; a running plan pauses at its next checkpoint."""
+
+    def resume(self) -> None: ...
+
+    def abort(self, reason: str) -> None:
+        """End the running plan now (its cleanup runs); queued plans stay queued."""
+
+    def close(self) -> None: ...
+
+
+class InProcessExecutor:
+    """A RunEngine in its own thread of the lab process, one plan at a time.
+
+    Args:
+        run_engine: made with ``context_managers=[]`` (signals belong to the main thread).
+        devices: what plans run on.
+        plans: name -> plan function taking ``devices`` first (``protocols.PLANS``).
+        refusal: asked before each plan starts; a reason (e.g. a latched emergency stop)
+            ends the request as ``abort`` without running anything.
+    """
+
+    capacity = 1
+
+    def __init__(
+        self,
+        run_engine: RunEngine,
+        devices: LabDevices,
+        plans: Mapping[str, Callable[..., MsgGenerator[Any]]],
+        refusal: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self._re = run_engine
+        self._devices = devices
+        self._plans = plans
+        self._refusal = refusal
+        self._jobs: queue.Queue[tuple[PlanRequest, Future[PlanOutcome]] | None] = queue.Queue()
+        self._control: queue.Queue[Callable[[], Any]] = queue.Queue()
+        self._released = threading.Event()
+        self._released.set()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._work, name="run-engine", daemon=True)
+        self._thread.start()
+
+    # --- the interface -----------------------------------------------------------------
+    @property
+    def state(self) -> ExecutorState:
+        re_state = str(self._re.state)
+        if re_state == "paused" or (re_state == "idle" and not self._released.is_set()):
+            return "paused"
+        if re_state == "idle":
+            return "idle"
+        return "pausing" if self._re.deferred_pause_requested else "running"
+
+    def submit(self, request: PlanRequest) -> Future[PlanOutcome]:
+        if request.plan not in self._plans:
+            raise ValueError(f"unknown plan {request.plan!r}; plans are {sorted(self._plans)}")
+        future: Future[PlanOutcome] = Future()
+        self._jobs.put((request, future))
+        return future
+
+    def pause(self) -> None:
+        with self._lock:
+            self._released.clear()
+            if self._re.state == "running" and not self._re.deferred_pause_requested:
+                self._re.request_pause(defer=True)
+
+    def resume(self) -> None:
+        with self._lock:
+            self._released.set()
+            if self._re.state == "paused":
+                self._control.put(self._re.resume)
+
+    def abort(self, reason: str) -> None:
+        with self._lock:
+            if self._re.state == "paused":
+                self._control.put(lambda: self._re.abort(reason))
+            elif self._re.state != "idle":
+                self._re.abort(reason)
+
+    def close(self) -> None:
+        self.abort("the lab is shutting down")
+        self._released.set()
+        self._jobs.put(None)
+        self._thread.join(timeout=30)
+
+    # --- the RunEngine thread ------------------------------------------------------------
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            request, future = job
+            self._released.wait()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(self._execute(request))
+            except BaseException as err:  # a future must always resolve
+                future.set_exception(err)
+
+    def _execute(self, request: PlanRequest) -> PlanOutcome:
+        refused = self._refusal()
+        if refused:
+            return PlanOutcome("abort", reason=refused)
+        uids: list[str] = []
+
+        def track(name: str, doc: dict[str, Any]) -> None:
+            uids.append(doc["uid"])
+
+        try:
+            plan = self._plans[request.plan](self._devices, **request.kwargs, md=request.md)
+            result = self._run(lambda: self._re(plan, {"start": [track]}))
+        except Exception as err:  # the RunEngine re-raises what the plan raised
+            return PlanOutcome("fail", tuple(uids), err, str(err))
+        return PlanOutcome(result.exit_status, tuple(uids), None, result.reason or "")
+
+    def _run(self, call: Callable[[], Any]) -> Any:
+        """Run ``call``; while it leaves the RunEngine paused, serve resume/abort requests."""
+        while True:
+            try:
+                return call()
+            except RunEngineInterrupted:
+                call = self._control.get()

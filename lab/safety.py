@@ -1,0 +1,109 @@
+"""The emergency stop: every instrument at once, latched until staff reset it.
+
+The stop bypasses the plan queue: it goes straight to each instrument's real-time stop on
+the devices' event loop, all devices concurrently, and returns once each has confirmed (or
+names the ones that did not). Until a reset, nothing may start and each instrument itself
+refuses motion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+
+from devices import InstrumentDevice
+from lab.compose import Lab
+
+
+@dataclass
+class EstopReport:
+    """Who stopped the lab, when, and what each device answered (``safe`` or the error)."""
+
+    by: str
+    time: float
+    devices: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def confirmed(self) -> bool:
+        return all(answer == "safe" for answer in self.devices.values())
+
+
+class ResetError(RuntimeError):
+    """The latch could not be cleared (not latched, or a device did not reset)."""
+
+
+class Safety:
+    """Owns the latch. ``refusal()`` is what every start asks first.
+
+    Args:
+        lab: the connected lab whose instruments are stopped.
+        timeout_s: how long a device may take to confirm its stop.
+    """
+
+    def __init__(self, lab: Lab, timeout_s: float = 5.0) -> None:
+        self._lab = lab
+        self._timeout_s = timeout_s
+        self._lock = threading.Lock()
+        self.latched: EstopReport | None = None
+
+    def refusal(self) -> str | None:
+        report = self.latched
+        if report is None:
+            return None
+        return f"emergency stop latched (by {report.by}); staff must reset it first"
+
+    def emergency_stop(self, by: str) -> EstopReport:
+        """Latch, then stop every instrument at once and wait for their confirmations."""
+        start = time.perf_counter()
+        with self._lock:
+            report = EstopReport(by, time.time())
+            self.latched = report
+        report.devices = self._lab.call(self._stop_all())
+        report.seconds = time.perf_counter() - start
+        return report
+
+    async def _stop_all(self) -> dict[str, str]:
+        d = self._lab.devices
+        for waiting in (d.station.heater, d.timer):  # end waits in progress at once
+            await waiting.stop(success=False)
+        answers = await asyncio.gather(*(self._stop(i) for i in d.instruments))
+        return {i.name: a for i, a in zip(d.instruments, answers, strict=True)}
+
+    async def _stop(self, device: InstrumentDevice) -> str:
+        try:
+            await asyncio.wait_for(device.emergency_stop(), self._timeout_s)
+        except TimeoutError:
+            return f"not confirmed within {self._timeout_s:g} s"
+        except Exception as err:  # any failure is reported per device, never raised
+            return f"not confirmed: {err}"
+        return "safe"
+
+    def reset(self) -> dict[str, str]:
+        """Clear each instrument's latch, then the lab's; raises :class:`ResetError` (and
+        stays latched) if any device does not reset."""
+        with self._lock:
+            if self.latched is None:
+                raise ResetError("the emergency stop is not latched")
+            answers = self._lab.call(self._reset_all())
+            failed = {name: a for name, a in answers.items() if a != "reset"}
+            if failed:
+                raise ResetError(
+                    "still latched; " + "; ".join(f"{n}: {a}" for n, a in failed.items())
+                )
+            self.latched = None
+            return answers
+
+    async def _reset_all(self) -> dict[str, str]:
+        async def one(device: InstrumentDevice) -> str:
+            try:
+                await asyncio.wait_for(device.reset(), self._timeout_s)
+            except Exception as err:  # reported per device
+                return f"did not reset: {err}"
+            return "reset"
+
+        instruments = self._lab.devices.instruments
+        answers = await asyncio.gather(*(one(i) for i in instruments))
+        return {i.name: a for i, a in zip(instruments, answers, strict=True)}

@@ -1,0 +1,94 @@
+"""Users and their sessions, as stored; hashing and policy live in ``lab.users``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from lab.store._schema import sessions, users
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    name: str
+    role: str
+    password_hash: str
+    created: float
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    token_hash: str
+    user: str
+    kind: str
+    csrf: str | None
+    created: float
+    expires: float
+
+
+class Accounts:
+    """The ``users`` and ``sessions`` tables."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add_user(self, name: str, role: str, password_hash: str) -> None:
+        with self._engine.begin() as c:
+            c.execute(
+                insert(users).values(
+                    name=name, role=role, password_hash=password_hash, created=time.time()
+                )
+            )
+
+    def update_user(self, name: str, **values: str) -> None:
+        with self._engine.begin() as c:
+            c.execute(update(users).where(users.c.name == name).values(**values))
+
+    def remove_user(self, name: str) -> bool:
+        """Remove the user and every session of theirs; False if there was no such user."""
+        with self._engine.begin() as c:
+            c.execute(delete(sessions).where(sessions.c.user == name))
+            return c.execute(delete(users).where(users.c.name == name)).rowcount > 0
+
+    def user(self, name: str) -> UserRecord | None:
+        with self._engine.connect() as c:
+            row = c.execute(select(users).where(users.c.name == name)).first()
+        return None if row is None else UserRecord(**row._mapping)
+
+    def users(self) -> list[UserRecord]:
+        with self._engine.connect() as c:
+            return [
+                UserRecord(**r._mapping) for r in c.execute(select(users).order_by(users.c.name))
+            ]
+
+    def add_session(
+        self, token_hash: str, user: str, kind: str, csrf: str | None, expires: float
+    ) -> None:
+        with self._engine.begin() as c:
+            c.execute(delete(sessions).where(sessions.c.expires < time.time()))
+            c.execute(
+                insert(sessions).values(
+                    token_hash=token_hash,
+                    user=user,
+                    kind=kind,
+                    csrf=csrf,
+                    created=time.time(),
+                    expires=expires,
+                )
+            )
+
+    def session(self, token_hash: str) -> SessionRecord | None:
+        """The live session with this token hash (an expired one is None)."""
+        with self._engine.connect() as c:
+            row = c.execute(
+                select(sessions).where(
+                    (sessions.c.token_hash == token_hash) & (sessions.c.expires >= time.time())
+                )
+            ).first()
+        return None if row is None else SessionRecord(**row._mapping)
+
+    def remove_session(self, token_hash: str) -> None:
+        with self._engine.begin() as c:
+            c.execute(delete(sessions).where(sessions.c.token_hash == token_hash))

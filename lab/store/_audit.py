@@ -1,0 +1,81 @@
+"""The audit log: who did what, when, from where, and the outcome; rows are never changed.
+
+Append-only is enforced by the database itself (triggers that refuse UPDATE and DELETE),
+not just by the absence of a method, so no code path can rewrite history.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, text
+
+from lab.store._schema import audit
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    time: float
+    user: str | None
+    role: str | None
+    client: str | None
+    action: str
+    target: str | None
+    detail: dict[str, Any] | None
+    outcome: str
+
+
+def make_append_only(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":  # PostgreSQL: grant INSERT and SELECT only
+        return
+    with engine.begin() as c:
+        for verb in ("UPDATE", "DELETE"):
+            c.execute(
+                text(
+                    f"CREATE TRIGGER IF NOT EXISTS audit_no_{verb.lower()} BEFORE {verb} ON audit "
+                    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+                )
+            )
+
+
+class AuditLog:
+    """Append and read the ``audit`` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def append(
+        self,
+        action: str,
+        outcome: str,
+        *,
+        user: str | None = None,
+        role: str | None = None,
+        client: str | None = None,
+        target: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        with self._engine.begin() as c:
+            c.execute(
+                insert(audit).values(
+                    time=time.time(),
+                    user=user,
+                    role=role,
+                    client=client,
+                    action=action,
+                    target=target,
+                    detail=detail,
+                    outcome=outcome,
+                )
+            )
+
+    def entries(self, limit: int = 200, before: int | None = None) -> list[AuditEntry]:
+        """Newest first; ``before`` pages back from an entry id."""
+        query = select(audit).order_by(audit.c.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(audit.c.id < before)
+        with self._engine.connect() as c:
+            return [AuditEntry(**r._mapping) for r in c.execute(query)]

@@ -1,0 +1,73 @@
+"""Who may use the lab, with which role; passwords hashed with argon2id.
+
+Roles are ordered: a ``viewer`` reads, an ``operator`` also runs campaigns, pauses,
+approves and presses the emergency stop, ``staff`` also reset after an emergency stop,
+drive devices by hand and manage users.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from lab.store import Store, UserRecord
+
+Role = Literal["viewer", "operator", "staff"]
+ROLES: tuple[Role, ...] = ("viewer", "operator", "staff")
+MIN_PASSWORD = 8
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_hasher = PasswordHasher()
+
+
+class UserError(ValueError):
+    """A user that cannot be added, changed or removed, and why."""
+
+
+def at_least(role: str, needed: Role) -> bool:
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)  # type: ignore[arg-type]
+
+
+def add_user(store: Store, name: str, role: str, password: str) -> None:
+    if not _NAME.match(name):
+        raise UserError(f"user name {name!r}: use 1-64 letters, digits, '_', '.', '-'")
+    if role not in ROLES:
+        raise UserError(f"role {role!r}: choose one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+    if store.accounts.user(name) is not None:
+        raise UserError(f"user {name!r} exists already")
+    store.accounts.add_user(name, role, _hasher.hash(password))
+
+
+def set_password(store: Store, name: str, password: str) -> None:
+    if store.accounts.user(name) is None:
+        raise UserError(f"no user {name!r}")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+    store.accounts.update_user(name, password_hash=_hasher.hash(password))
+
+
+def remove_user(store: Store, name: str) -> None:
+    user = store.accounts.user(name)
+    if user is None:
+        raise UserError(f"no user {name!r}")
+    staff = [u for u in store.accounts.users() if u.role == "staff"]
+    if user.role == "staff" and len(staff) == 1:
+        raise UserError(f"{name!r} is the last staff user; add another staff user first")
+    store.accounts.remove_user(name)
+
+
+def authenticate(store: Store, name: str, password: str) -> UserRecord | None:
+    """The user if the password is theirs; None otherwise (same answer for an unknown name)."""
+    user = store.accounts.user(name)
+    if user is None:
+        _hasher.hash(password)  # spend the same time, so a name cannot be probed by timing
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return user
