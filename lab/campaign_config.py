@@ -146,6 +146,9 @@ class CampaignConfig(_Model):
     protocol: Path
     trials: int = Field(20, ge=1)
     batch_size: int = Field(1, ge=1)
+    approval: Literal["automatic", "required"] = Field(
+        "automatic", description="required: an operator approves, edits or rejects each proposal"
+    )
     planner: PlannerConfig = PlannerConfig()
     parameters: dict[str, ParameterConfig] = Field(min_length=1)
     constraints: list[str] = []
@@ -177,7 +180,7 @@ class CampaignConfig(_Model):
 
     def definition(self) -> dict[str, Any]:
         """What makes two runs the same campaign (the trial budget may grow)."""
-        return self.model_dump(mode="json", exclude={"trials", "description", "lab"})
+        return self.model_dump(mode="json", exclude={"trials", "description", "lab", "approval"})
 
 
 def load_campaign(path: str | Path) -> CampaignConfig:

@@ -122,17 +122,24 @@ class DurationRange(_Model):
         return _range(self.min, self.max, "ms")
 
 
-class ArmConfig(_Model):
-    kind: Literal["robotic_arm"]
+class _DeviceConfig(_Model):
     transport: Transport = SimTransport()
+    stale_after: Duration = Field(
+        "5 s",
+        validate_default=True,
+        description="a reading older than this is shown as stale, never as a current value",
+    )
+
+
+class ArmConfig(_DeviceConfig):
+    kind: Literal["robotic_arm"]
     home: str
     reach: list[str] = Field(min_length=1)
     speed_mm_s: float = Field(250.0, gt=0, description="simulator only")
 
 
-class StationConfig(_Model):
+class StationConfig(_DeviceConfig):
     kind: Literal["synthesis_station"]
-    transport: Transport = SimTransport()
     slot: str
     pumps: dict[int, str] = Field(min_length=1, description="pump number -> reagent")
     temperature: TemperatureRange
@@ -140,9 +147,8 @@ class StationConfig(_Model):
     dispense_rate: RateRange
 
 
-class SpectrometerConfig(_Model):
+class SpectrometerConfig(_DeviceConfig):
     kind: Literal["spectrometer"]
-    transport: Transport = SimTransport()
     holder: str
     integration_time: DurationRange
     noise_seed: int = Field(0, description="simulator only")

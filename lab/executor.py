@@ -164,21 +164,30 @@ class InProcessExecutor:
         if refused:
             return PlanOutcome("abort", reason=refused)
         uids: list[str] = []
+        end: dict[str, Any] = {}
 
         def track(name: str, doc: dict[str, Any]) -> None:
-            uids.append(doc["uid"])
+            if name == "start":
+                uids.append(doc["uid"])
+            else:
+                end.update(exit_status=doc["exit_status"], reason=doc.get("reason") or "")
 
         try:
             plan = self._plans[request.plan](self._devices, **request.kwargs, md=request.md)
-            result = self._run(lambda: self._re(plan, {"start": [track]}))
+            finished = self._run(lambda: self._re(plan, {"start": [track], "stop": [track]}))
         except Exception as err:  # the RunEngine re-raises what the plan raised
             return PlanOutcome("fail", tuple(uids), err, str(err))
-        return PlanOutcome(result.exit_status, tuple(uids), None, result.reason or "")
+        status = end.get("exit_status") or ("success" if finished else "abort")
+        return PlanOutcome(status, tuple(uids), None, end.get("reason", ""))
 
-    def _run(self, call: Callable[[], Any]) -> Any:
-        """Run ``call``; while it leaves the RunEngine paused, serve resume/abort requests."""
+    def _run(self, call: Callable[[], Any]) -> bool:
+        """Run ``call``; while it leaves the RunEngine paused, serve resume/abort requests.
+        False if the plan was ended from outside (abort, stop) rather than finishing."""
         while True:
             try:
-                return call()
-            except RunEngineInterrupted:
+                call()
+                return True
+            except RunEngineInterrupted:  # paused, or ended by abort/stop/halt
+                if self._re.state != "paused":
+                    return False
                 call = self._control.get()

@@ -40,6 +40,7 @@ class TrialResult:
     error: str | None
     seconds: float
     run_uid: str | None = None
+    device: str | None = None  # the device whose error failed the trial
 
 
 @dataclass
@@ -93,6 +94,12 @@ class RunnerEvents:
         """A trial completed or failed."""
 
 
+def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> dict[str, Any]:
+    """What the store compares to tell the same campaign from a changed one."""
+    definition = campaign.definition()
+    return {**definition, "planner": {**definition["planner"], "name": planner, "seed": seed}}
+
+
 @dataclass
 class _InFlight:
     suggestion: Suggestion
@@ -133,11 +140,7 @@ class CampaignRunner:
         self.operator = operator
         planner_name = planner or campaign.planner.name
         seed = campaign.planner.seed if seed is None else seed
-        definition = campaign.definition()
-        self.definition = {
-            **definition,
-            "planner": {**definition["planner"], "name": planner_name, "seed": seed},
-        }
+        self.definition = campaign_definition(campaign, planner_name, seed)
         self.objectives = {o.name: o.function() for o in campaign.objectives}
         self.planner = self._make_planner(planner_name, seed)
         self._resumed = False
@@ -250,14 +253,20 @@ class CampaignRunner:
         events.trial_changed(edited.index)
         return edited
 
-    def _fail(self, s: Suggestion, error: str, started: float, run_uid: str | None) -> TrialResult:
+    def _fail(
+        self,
+        s: Suggestion,
+        error: str,
+        started: float,
+        run_uid: str | None,
+        device: str | None = None,
+    ) -> TrialResult:
         self.store.update_trial(
             self.campaign.name, s.index, status="failed", error=error, run_uid=run_uid
         )
         self.planner.tell_failed(s.index, error)
-        return TrialResult(
-            s.index, "failed", s.parameters, None, error, time.perf_counter() - started, run_uid
-        )
+        seconds = time.perf_counter() - started
+        return TrialResult(s.index, "failed", s.parameters, None, error, seconds, run_uid, device)
 
     def _start(self, s: Suggestion) -> tuple[Future[PlanOutcome], _InFlight] | TrialResult:
         started = time.perf_counter()
@@ -280,15 +289,19 @@ class CampaignRunner:
         s, name = trial.suggestion, self.campaign.name
         run_uid = outcome.run_uids[0] if outcome.run_uids else None
         if outcome.exit_status != "success":
+            device = None
             if outcome.error is not None:
                 cause = _root_cause(outcome.error)
                 error = f"{type(cause).__name__}: {cause}"
                 if isinstance(cause, DeviceError):
+                    device = cause.device
                     self.request_stop(f"trial {s.index}: {cause}")
             else:
                 error = f"aborted: {outcome.reason or 'no reason given'}"
                 self.request_stop(f"trial {s.index} {error}")
-            return self._fail(s, error, trial.started, run_uid)
+            if self.stop_reason and self.stop_reason not in error:  # e.g. the emergency stop
+                error = f"{error} ({self.stop_reason})"
+            return self._fail(s, error, trial.started, run_uid, device)
         assert run_uid is not None
         documents = self.store.documents(run_uid)
         self._record_sample(s.index, documents, self.protocol.fill(s.parameters))

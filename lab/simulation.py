@@ -36,14 +36,18 @@ class SimulatedWorld:
     endpoints: dict[str, str] = field(default_factory=dict)
     #: what a lab client needs to pass the simulated PLC's security
     opcua_security: dict[str, OpcuaSecurity] = field(default_factory=dict)
+    #: a temporary folder this world made for its ptys and keys, removed on stop
+    scratch: Path | None = None
 
     @property
     def station(self) -> sim.StationFirmware:
         return next(f for f in self.firmware.values() if isinstance(f, sim.StationFirmware))
 
     async def start(self, config: LabConfig, directory: Path | None = None) -> None:
-        """Serve each wire-transport device's firmware where its driver will look."""
-        directory = directory or Path(tempfile.mkdtemp(prefix="sdl-sim-"))
+        """Serve each wire-transport device's firmware where its driver will look; without
+        a ``directory``, in a temporary one (with the PLC's keys) that :meth:`stop` removes."""
+        if directory is None:
+            directory = self.scratch = Path(tempfile.mkdtemp(prefix="sdl-sim-"))
         for name, device in config.devices.items():
             transport = device.transport
             if isinstance(transport, SerialTransportConfig):
@@ -93,6 +97,9 @@ class SimulatedWorld:
             with contextlib.suppress(Exception):
                 await server.stop()
         self.servers.clear()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
 
 def build_world(config: LabConfig) -> SimulatedWorld:

@@ -155,10 +155,10 @@ class SynthesisStation(InstrumentDevice, Stoppable):
     ) -> None:
         self.driver = driver
         self.vial_capacity = vial_capacity
-        self.pumps = DeviceVector(
-            {i: Pump(driver, i, reagent, dispense_rate) for i, reagent in reagents.items()}
-        )
         with self.add_children_as_readables():
+            self.pumps = DeviceVector(
+                {i: Pump(driver, i, reagent, dispense_rate) for i, reagent in reagents.items()}
+            )
             self.heater = Heater(driver, clock, temperature)
             self.stirrer = Stirrer(driver, stir_speed)
             self.vial, self._set_vial = soft_signal_r_and_setter(str, "")

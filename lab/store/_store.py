@@ -103,17 +103,16 @@ class Store:
                     )
                 )
                 return False
-        if row.definition != definition:
-            changed = sorted(
-                k
-                for k in set(row.definition) | set(definition)
-                if row.definition.get(k) != definition.get(k)
-            )
-            raise CampaignMismatch(
-                f"the store already holds campaign {name!r} with a different definition "
-                f"(changed: {', '.join(changed)}); use another --store or campaign name"
-            )
+        mismatch = _mismatch(name, row.definition, definition)
+        if mismatch:
+            raise CampaignMismatch(mismatch)
         return True
+
+    def campaign_mismatch(self, name: str, definition: dict[str, Any]) -> str | None:
+        """Why ``definition`` cannot continue the stored campaign ``name`` (None if it can,
+        or if there is no such campaign yet)."""
+        stored = self.campaign(name)
+        return None if stored is None else _mismatch(name, stored["definition"], definition)
 
     def campaign_names(self) -> list[str]:
         with self.engine.connect() as c:
@@ -274,6 +273,16 @@ class Store:
                 .order_by(documents.c.id)
             )
             return [(r.name, r.doc) for r in rows]
+
+
+def _mismatch(name: str, stored: dict[str, Any], definition: dict[str, Any]) -> str | None:
+    if stored == definition:
+        return None
+    changed = sorted(k for k in set(stored) | set(definition) if stored.get(k) != definition.get(k))
+    return (
+        f"the store already holds campaign {name!r} with a different definition "
+        f"(changed: {', '.join(changed)}); use another --store or campaign name"
+    )
 
 
 def _add_missing_columns(engine: Engine) -> None:

@@ -1,0 +1,149 @@
+"""Proposals waiting for an operator: approve as proposed, approve an edit, or reject.
+
+The campaign's thread waits at the desk; the API's threads answer. An edit is parsed with
+its units and checked against the campaign's bounds and constraints before it is accepted,
+so a bad edit changes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import pint
+
+from devices import format_quantity, parse_quantity
+from lab.runner import Decision
+from planners import SearchSpace, Suggestion
+
+
+class UnknownProposal(LookupError):
+    """No proposal with that campaign and trial number is waiting."""
+
+
+class InvalidEdit(ValueError):
+    """An edit outside the campaign's space; ``problems`` name each parameter at fault."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+@dataclass
+class Proposal:
+    campaign: str
+    index: int
+    parameters: dict[str, pint.Quantity]
+    generator: str
+    space: SearchSpace
+    proposed: float = field(default_factory=time.time)
+    decision: Decision | None = None
+    decided: threading.Event = field(default_factory=threading.Event)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "campaign": self.campaign,
+            "trial": self.index,
+            "parameters": {k: format_quantity(v) for k, v in self.parameters.items()},
+            "bounds": {
+                p.name: {"min": f"{p.lower!r} {p.unit}", "max": f"{p.upper!r} {p.unit}"}
+                for p in self.space.parameters
+            },
+            "constraints": [str(c) for c in self.space.constraints],
+            "generator": self.generator,
+            "proposed": self.proposed,
+        }
+
+
+class ApprovalDesk:
+    """Pending proposals across campaigns.
+
+    Args:
+        spaces: campaign name -> its search space, for checking edits; the manager fills it.
+        on_change: called (from any thread) whenever the list of pending proposals changes.
+    """
+
+    def __init__(self, on_change: Callable[[], None] = lambda: None) -> None:
+        self.spaces: dict[str, SearchSpace] = {}
+        self._on_change = on_change
+        self._pending: dict[tuple[str, int], Proposal] = {}
+        self._lock = threading.Lock()
+
+    def decide(
+        self, campaign: str, suggestion: Suggestion, stopping: threading.Event
+    ) -> Decision | None:
+        proposal = Proposal(
+            campaign,
+            suggestion.index,
+            dict(suggestion.parameters),
+            suggestion.generator,
+            self.spaces[campaign],
+        )
+        with self._lock:
+            self._pending[(campaign, suggestion.index)] = proposal
+        self._on_change()
+        try:
+            while not proposal.decided.wait(0.2):
+                if stopping.is_set():
+                    return None
+            return proposal.decision
+        finally:
+            with self._lock:
+                self._pending.pop((campaign, suggestion.index), None)
+            self._on_change()
+
+    def pending(self, campaign: str | None = None) -> list[Proposal]:
+        with self._lock:
+            found = list(self._pending.values())
+        return [p for p in found if campaign is None or p.campaign == campaign]
+
+    def approve(
+        self, campaign: str, index: int, by: str, edits: Mapping[str, str] | None = None
+    ) -> Decision:
+        """Approve, with ``edits`` (parameter -> ``"1.2 mL"``) if given; raises
+        :class:`InvalidEdit` naming every bad parameter, and then nothing changes."""
+        proposal = self._get(campaign, index)
+        parameters = None
+        if edits:
+            parameters = {**proposal.parameters, **_parse(edits)}
+            problems = proposal.space.problems(parameters)
+            if problems:
+                raise InvalidEdit([f"parameters.{p}" for p in problems])
+        return self._answer(proposal, Decision(True, by, parameters))
+
+    def reject(self, campaign: str, index: int, by: str, reason: str) -> Decision:
+        return self._answer(self._get(campaign, index), Decision(False, by, reason=reason))
+
+    def _get(self, campaign: str, index: int) -> Proposal:
+        with self._lock:
+            proposal = self._pending.get((campaign, index))
+        if proposal is None or proposal.decided.is_set():
+            raise UnknownProposal(
+                f"no proposal for trial {index} of {campaign!r} awaits a decision"
+            )
+        return proposal
+
+    def _answer(self, proposal: Proposal, decision: Decision) -> Decision:
+        with self._lock:
+            if proposal.decided.is_set():
+                raise UnknownProposal(f"trial {proposal.index} was decided already")
+            proposal.decision = decision
+            proposal.decided.set()
+        return decision
+
+
+def _parse(edits: Mapping[str, str]) -> dict[str, pint.Quantity]:
+    parsed, problems = {}, []
+    for name, text in edits.items():
+        if not isinstance(text, str):
+            problems.append(f"parameters.{name}: give a quantity with its unit, e.g. '1.2 mL'")
+            continue
+        try:
+            parsed[name] = parse_quantity(text)
+        except ValueError as err:
+            problems.append(f"parameters.{name}: {err}")
+    if problems:
+        raise InvalidEdit(problems)
+    return parsed

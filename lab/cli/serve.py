@@ -1,0 +1,129 @@
+"""``lab serve``: the long-running lab process with its dashboard and API."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from devices import DeviceError
+from lab.api import default_lab_store
+from lab.cli._app import app
+from lab.cli._common import DEFAULT_LAB, EXIT_STOPPED, console, err_console, fail
+from lab.config import load_lab_config
+from lab.errors import ConfigError
+from lab.store import Store
+from lab.users import add_user, set_password
+
+DEMO_USER = "demo"
+
+
+@app.command("serve")
+def serve(
+    lab: Annotated[Path, typer.Option(help="lab YAML")] = Path(DEFAULT_LAB),
+    store: Annotated[
+        Path | None, typer.Option(help="store file; default runs/<lab name>/store.sqlite")
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="address to listen on; keep 127.0.0.1 unless behind TLS")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    campaigns: Annotated[
+        Path | None,
+        typer.Option(
+            help="folder of campaign files operators may start; default: the lab file's folder"
+        ),
+    ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="simulated labs only: a fresh secret and a demo login (staff) printed at start",
+        ),
+    ] = False,
+    start: Annotated[
+        str | None, typer.Option(help="start this campaign as soon as the lab is up")
+    ] = None,
+) -> None:
+    """Run the lab server: it owns the instruments, runs campaigns, and serves the
+    dashboard and the JSON API (docs at /docs) until Ctrl-C or SIGTERM.
+
+    Outside --demo, the secret comes from LAB_SECRET_KEY (32 or more random characters) and
+    users from `lab users add`. On stop, campaigns end, the station goes to its safe state,
+    the devices disconnect and the store closes.
+    """
+    from lab.server import LabServer, SecretError, check_secret, create_app
+
+    try:
+        config = load_lab_config(lab)
+    except ConfigError as err:
+        raise fail(str(err)) from None
+    if demo and not config.simulated:
+        raise fail(f"{lab}: --demo runs only a simulated lab (simulated: true)")
+    secret = secrets.token_urlsafe(32) if demo else os.environ.get("LAB_SECRET_KEY")
+    try:
+        check_secret(secret)
+    except SecretError as err:
+        raise fail(str(err)) from None
+    assert secret is not None
+    _refuse_taken_port(host, port)
+    db = Store(store or default_lab_store(config))
+    password = _demo_login(db) if demo else None
+    if not demo and not any(u.role == "staff" for u in db.accounts.users()):
+        db.close()
+        raise fail(
+            f"{db.url}: no staff user yet; add one with "
+            f"`lab users add NAME --role staff --lab {lab}` and start again"
+        )
+    try:
+        server = LabServer(config, db, secret, campaigns or lab.parent)
+    except DeviceError as err:
+        db.close()
+        raise fail(f"cannot bring the lab up: {err}", EXIT_STOPPED) from None
+    url = f"http://{host}:{port}/"
+    console.print(
+        f"[bold]lab {config.name}[/bold] serving at [link={url}]{url}[/link]  (API docs {url}docs)"
+    )
+    if password:
+        console.print(
+            f"demo login: user [bold]{DEMO_USER}[/bold]  password [bold]{password}[/bold]"
+        )
+    console.print(f"store: {db.url}", highlight=False)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"[yellow]warning:[/yellow] listening on {host}: put the server behind TLS"
+        )
+    if start:
+        try:
+            server.manager.start(start, DEMO_USER if demo else "lab serve --start")
+            console.print(f"campaign {start} started")
+        except Exception as err:  # the server stays up; the operator sees why in the log
+            err_console.print(f"[red]campaign {start} not started:[/red] {err}", highlight=False)
+    import uvicorn
+
+    def closed() -> None:
+        console.print("lab stopped: station safe, devices disconnected, store closed")
+
+    uvicorn.run(create_app(server, closed), host=host, port=port, log_level="warning")
+
+
+def _refuse_taken_port(host: str, port: int) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise fail(f"cannot listen on {host}:{port}: {err.strerror}; choose --port") from None
+
+
+def _demo_login(db: Store) -> str:
+    password = secrets.token_urlsafe(9)
+    if db.accounts.user(DEMO_USER) is None:
+        add_user(db, DEMO_USER, "staff", password)
+    else:
+        set_password(db, DEMO_USER, password)
+    return password

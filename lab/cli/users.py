@@ -1,0 +1,116 @@
+"""``lab users``: who may log in to the lab server, with which role."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lab.api import default_lab_store
+from lab.cli._app import app
+from lab.cli._common import DEFAULT_LAB, console, fail
+from lab.config import load_lab_config
+from lab.errors import ConfigError
+from lab.store import Store
+from lab.users import ROLES, UserError, add_user, remove_user, set_password
+
+users_app = typer.Typer(
+    help="Add, remove and list the lab server's users (roles: viewer, operator, staff).",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+
+StoreOption = Annotated[
+    Path | None, typer.Option(help="store file; default: the lab's (runs/<lab name>/store.sqlite)")
+]
+LabOption = Annotated[Path, typer.Option(help="lab YAML, to find its default store")]
+
+
+def _store(store: Path | None, lab: Path) -> Store:
+    if store is not None:
+        return Store(store)
+    try:
+        return Store(default_lab_store(load_lab_config(lab)))
+    except ConfigError as err:
+        raise fail(str(err)) from None
+
+
+def _password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="user name")],
+    role: Annotated[str, typer.Option(help=" | ".join(ROLES))] = "operator",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+    store: StoreOption = None,
+    lab: LabOption = Path(DEFAULT_LAB),
+) -> None:
+    """Add a user; the password is asked for (hidden) unless --password-stdin."""
+    db = _store(store, lab)
+    try:
+        add_user(db, name, role, _password(password_stdin))
+    except UserError as err:
+        raise fail(str(err)) from None
+    finally:
+        db.close()
+    console.print(f"added {name} ({role})")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="user name")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    store: StoreOption = None,
+    lab: LabOption = Path(DEFAULT_LAB),
+) -> None:
+    """Set a user's password."""
+    db = _store(store, lab)
+    try:
+        set_password(db, name, _password(password_stdin))
+    except UserError as err:
+        raise fail(str(err)) from None
+    finally:
+        db.close()
+    console.print(f"password of {name} changed")
+
+
+@users_app.command("remove")
+def users_remove(
+    name: Annotated[str, typer.Argument(help="user name")],
+    store: StoreOption = None,
+    lab: LabOption = Path(DEFAULT_LAB),
+) -> None:
+    """Remove a user and end their sessions (the last staff user cannot be removed)."""
+    db = _store(store, lab)
+    try:
+        remove_user(db, name)
+    except UserError as err:
+        raise fail(str(err)) from None
+    finally:
+        db.close()
+    console.print(f"removed {name}")
+
+
+@users_app.command("list")
+def users_list(store: StoreOption = None, lab: LabOption = Path(DEFAULT_LAB)) -> None:
+    """The users and their roles."""
+    db = _store(store, lab)
+    try:
+        users = db.accounts.users()
+    finally:
+        db.close()
+    table = Table(title="users")
+    for column in ("user", "role"):
+        table.add_column(column)
+    for user in users:
+        table.add_row(user.name, user.role)
+    console.print(table)

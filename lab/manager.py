@@ -1,0 +1,422 @@
+"""The lab process's campaign manager: which campaigns can start, which one runs, and every
+control an operator has over them.
+
+One manager owns the lab's devices through one executor. It starts campaigns from the
+files in the lab's campaign folder, each in its own thread; refuses what the current state
+does not allow (with a :class:`Conflict` that names the state); and publishes every change
+(``control``, ``campaign``, ``trial``, ``proposals``, ``spectrum`` topics) through one
+``publish`` callable.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from devices import DeviceError
+from lab.approvals import ApprovalDesk
+from lab.campaign_checks import campaign_protocol, check_bounds
+from lab.campaign_config import CampaignConfig, load_campaign, read_target
+from lab.compose import Lab
+from lab.errors import ConfigError
+from lab.executor import Executor, PlanOutcome, PlanRequest
+from lab.measurement import measurement_from_documents
+from lab.monitor import LabMonitor
+from lab.runner import CampaignRunner, Progress, RunnerEvents, campaign_definition
+from lab.safety import EstopReport, Safety
+from lab.store import Store, TrialRecord
+from protocols import Protocol
+
+Publish = Callable[[str, Any], None]
+
+
+class NotFound(LookupError):
+    """No such campaign, trial or run."""
+
+
+class Conflict(RuntimeError):
+    """Not allowed in the current state; the message names the state."""
+
+
+@dataclass
+class CampaignSession:
+    """One start of a campaign in this lab process, and how far it got."""
+
+    name: str
+    started_by: str
+    planner: str
+    seed: int
+    total: int
+    approval: str
+    state: str = "starting"  # starting | running | stopping | finished | stopped | failed
+    started: float = field(default_factory=time.time)
+    done: int = 0
+    best: dict[str, float] | None = None
+    seconds_per_trial: float | None = None
+    stopped: str | None = None
+    runner: CampaignRunner | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("starting", "running", "stopping")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "started_by": self.started_by,
+            "started": self.started,
+            "planner": self.planner,
+            "seed": self.seed,
+            "approval": self.approval,
+            "done": self.done,
+            "total": self.total,
+            "best": self.best,
+            "seconds_per_trial": self.seconds_per_trial,
+            "stopped": self.stopped,
+        }
+
+
+class CampaignManager:
+    """Starts, controls and reports campaigns on one lab.
+
+    Args:
+        lab: the connected lab; its store records every run.
+        store: the lab's store (campaigns, trials, documents).
+        executor: where every plan runs.
+        safety: the emergency-stop latch; nothing starts while it is latched.
+        monitor: told of device errors that plans meet.
+        campaign_dir: the folder whose campaign files operators may start.
+        publish: ``publish(topic, data)`` from any thread.
+    """
+
+    def __init__(
+        self,
+        lab: Lab,
+        store: Store,
+        executor: Executor,
+        safety: Safety,
+        monitor: LabMonitor,
+        campaign_dir: Path,
+        publish: Publish,
+    ) -> None:
+        self.lab = lab
+        self.store = store
+        self.executor = executor
+        self.safety = safety
+        self.monitor = monitor
+        self.campaign_dir = campaign_dir
+        self._publish = publish
+        self.desk = ApprovalDesk(on_change=self._publish_proposals)
+        self.sessions: dict[str, CampaignSession] = {}
+        self._lock = threading.Lock()
+
+    # --- what there is -------------------------------------------------------------------
+    def campaign_files(self) -> dict[str, Path]:
+        """Campaign name -> file, for the YAML files in the campaign folder that are
+        campaigns (other YAML there, such as the lab or protocol files, is skipped)."""
+        found = {}
+        for path in sorted(self.campaign_dir.glob("*.y*ml")):
+            try:
+                data = yaml.safe_load(path.read_text())
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(data, dict) and {"parameters", "objectives"} <= set(data):
+                found[str(data.get("name", path.stem))] = path
+        return found
+
+    def load(self, name: str) -> tuple[CampaignConfig, Protocol, Path]:
+        path = self.campaign_files().get(name)
+        if path is None:
+            raise NotFound(f"no campaign {name!r} in {self.campaign_dir}")
+        config = load_campaign(path)
+        return config, campaign_protocol(config), path
+
+    def overview(self) -> list[dict[str, Any]]:
+        """Every campaign there is a file or a record of, with its latest session."""
+        files = self.campaign_files()
+        names = list(files) + [n for n in self.store.campaign_names() if n not in files]
+        out = []
+        for name in names:
+            trials = self.store.trials(name)
+            session = self.sessions.get(name)
+            entry: dict[str, Any] = {
+                "name": name,
+                "file": str(files[name]) if name in files else None,
+                "trials": len(trials),
+                "completed": sum(t.status == "completed" for t in trials),
+                "failed": sum(t.status == "failed" for t in trials),
+                "session": session.as_json() if session else None,
+            }
+            if name in files:
+                try:
+                    config = load_campaign(files[name])
+                    entry.update(
+                        description=config.description,
+                        default_trials=config.trials,
+                        default_planner=config.planner.name,
+                        default_seed=config.planner.seed,
+                        approval=config.approval,
+                    )
+                except ConfigError as err:
+                    entry["error"] = str(err)
+            out.append(entry)
+        return out
+
+    def active(self) -> CampaignSession | None:
+        return next((s for s in self.sessions.values() if s.active), None)
+
+    def control_state(self) -> dict[str, Any]:
+        active = self.active()
+        report = self.safety.latched
+        return {
+            "executor": self.executor.state,
+            "active_campaign": active.name if active else None,
+            "estop": None
+            if report is None
+            else {"by": report.by, "time": report.time, "devices": report.devices},
+        }
+
+    # --- starting and controlling --------------------------------------------------------
+    def start(
+        self,
+        name: str,
+        by: str,
+        trials: int | None = None,
+        planner: str | None = None,
+        seed: int | None = None,
+    ) -> CampaignSession:
+        """Check everything, then run the campaign in its own thread; raises
+        :class:`NotFound`, :class:`ConfigError` or :class:`Conflict` and starts nothing."""
+        config, protocol, path = self.load(name)
+        planner = planner or config.planner.name
+        seed = config.planner.seed if seed is None else seed
+        with self._lock:
+            self._refuse_if_busy()
+            mismatch = self.store.campaign_mismatch(
+                name, campaign_definition(config, planner, seed)
+            )
+            if mismatch:
+                raise Conflict(mismatch)
+            check_bounds(config, protocol, self.lab.limits(), path)
+            total = trials or config.trials
+            spent = sum(t.status in ("completed", "failed") for t in self.store.trials(name))
+            if spent >= total:
+                raise Conflict(f"{name!r} has {spent} trials already; ask for more than {spent}")
+            session = CampaignSession(name, by, planner, seed, total, config.approval)
+            self.sessions[name] = session
+            self.desk.spaces[name] = config.search_space()
+            session.thread = threading.Thread(
+                target=self._run, args=(session, config, protocol), name=f"campaign:{name}"
+            )
+            session.thread.start()
+        self._publish_state(session)
+        return session
+
+    def _refuse_if_busy(self) -> None:
+        refused = self.safety.refusal()
+        if refused:
+            raise Conflict(refused)
+        active = self.active()
+        if active is not None:
+            raise Conflict(f"campaign {active.name!r} is {active.state} on these devices")
+
+    def _run(self, session: CampaignSession, config: CampaignConfig, protocol: Protocol) -> None:
+        try:
+            runner = CampaignRunner(
+                self.lab,
+                config,
+                protocol,
+                self.store,
+                self.executor,
+                session.planner,
+                session.seed,
+                approvals=self.desk if config.approval == "required" else None,
+                operator=session.started_by,
+            )
+            session.runner = runner
+            if session.state == "stopping":  # stopped while the planner was being built
+                runner.request_stop(session.stopped or "stopped before the first trial")
+            else:
+                session.state = "running"
+            self._publish_state(session)
+            result = runner.run(session.total, _SessionEvents(self, session))
+            session.stopped = result.stopped
+            session.state = "stopped" if result.stopped else "finished"
+        except Exception as err:  # the session must end visibly, whatever went wrong
+            session.state, session.stopped = "failed", f"{type(err).__name__}: {err}"
+        self._publish_state(session)
+
+    def _session(self, name: str) -> CampaignSession:
+        session = self.sessions.get(name)
+        if session is None or not session.active:
+            raise Conflict(f"campaign {name!r} is not running")
+        return session
+
+    def stop(self, name: str, by: str) -> None:
+        """Stop after the trial in flight."""
+        session = self._session(name)
+        reason = f"stopped by {by} after the current trial"
+        session.state, session.stopped = "stopping", reason
+        if session.runner is not None:
+            session.runner.request_stop(reason)
+        self._publish_state(session)
+
+    def abort(self, name: str, by: str) -> None:
+        """End the trial in flight now (it fails; the station goes to its safe state)."""
+        session = self._session(name)
+        reason = f"aborted by {by}"
+        session.state, session.stopped = "stopping", reason
+        if session.runner is not None:
+            session.runner.abort(reason)
+        self._publish_state(session)
+
+    def pause(self, by: str) -> None:
+        if self.executor.state in ("paused", "pausing"):
+            raise Conflict(f"the lab is {self.executor.state} already")
+        self.executor.pause()
+        self.publish_control()
+
+    def resume(self, by: str) -> None:
+        refused = self.safety.refusal()
+        if refused:
+            raise Conflict(refused)
+        if self.executor.state not in ("paused", "pausing"):
+            raise Conflict(f"the lab is {self.executor.state}, not paused")
+        self.executor.resume()
+        self.publish_control()
+
+    def emergency_stop(self, by: str) -> EstopReport:
+        """Every device at once, then end the plan and the campaigns; latched."""
+        for session in self.sessions.values():  # first, so the stop is told as the reason
+            if session.active and session.runner is not None:
+                session.runner.request_stop(f"emergency stop by {by}")
+        report = self.safety.emergency_stop(by)
+        self.executor.abort(f"emergency stop by {by}")
+        self.publish_control()
+        return report
+
+    def reset(self, by: str) -> dict[str, str]:
+        answers = self.safety.reset()
+        self.publish_control()
+        return answers
+
+    def run_plan(
+        self, plan: str, kwargs: dict[str, Any], by: str, timeout_s: float = 600.0
+    ) -> PlanOutcome:
+        """A plan by hand (``count``, ``scan``, ...): recorded like any run, refused while
+        a campaign runs or the emergency stop is latched."""
+        with self._lock:
+            self._refuse_if_busy()
+            future = self.executor.submit(PlanRequest(plan, kwargs, {"operator": by}))
+        self.publish_control()
+        try:
+            outcome = future.result(timeout=timeout_s)
+        except FutureTimeout:
+            raise Conflict(f"plan {plan!r} is still running after {timeout_s:g} s") from None
+        if isinstance(outcome.error, DeviceError):
+            self.monitor.note_error(outcome.error.device, str(outcome.error))
+        self.publish_control()
+        return outcome
+
+    def shutdown(self, timeout_s: float = 60.0) -> None:
+        """Abort what runs (its cleanup puts the station in its safe state) and wait."""
+        for session in self.sessions.values():
+            if session.active and session.runner is not None:
+                session.runner.abort("the lab is shutting down")
+        for session in self.sessions.values():
+            if session.thread is not None:
+                session.thread.join(timeout_s)
+
+    # --- what pages read -----------------------------------------------------------------
+    def trials(self, name: str) -> list[TrialRecord]:
+        if name not in self.campaign_files() and self.store.campaign(name) is None:
+            raise NotFound(f"no campaign {name!r}")
+        return self.store.trials(name)
+
+    def target(self, name: str) -> dict[str, list[float]] | None:
+        """The target spectrum of a campaign with a spectral objective."""
+        config, _, _ = self.load(name)
+        spectral = next((o for o in config.objectives if o.kind == "spectral_distance"), None)
+        if spectral is None or spectral.target is None:
+            return None
+        wl, a = read_target(spectral.target)
+        return {"wavelength_nm": wl.tolist(), "absorbance": a.tolist()}
+
+    def spectrum(self, run_uid: str) -> dict[str, Any]:
+        spectrometer = self.lab.devices.spectrometer.name
+        m = measurement_from_documents(self.store.documents(run_uid), spectrometer, {})
+        return {
+            "run_uid": run_uid,
+            "wavelength_nm": m.wavelengths_nm.tolist(),
+            "absorbance": m.absorbance.tolist(),
+        }
+
+    # --- publishing ------------------------------------------------------------------------
+    def _publish_state(self, session: CampaignSession) -> None:
+        self._publish("campaign", session.as_json())
+        self.publish_control()
+
+    def publish_control(self) -> None:
+        self._publish("control", self.control_state())
+
+    def _publish_proposals(self) -> None:
+        self._publish("proposals", [p.as_json() for p in self.desk.pending()])
+
+    def publish_trial(self, name: str, index: int) -> None:
+        record = self.store.trial(name, index)
+        if record is not None:
+            self._publish("trial", trial_json(record))
+
+
+class _SessionEvents(RunnerEvents):
+    def __init__(self, manager: CampaignManager, session: CampaignSession) -> None:
+        self._manager = manager
+        self._session = session
+
+    def started(self, done: int, total: int) -> None:
+        self._session.done = done
+        self._manager._publish_state(self._session)
+
+    def trial_changed(self, index: int) -> None:
+        self._manager.publish_trial(self._session.name, index)
+
+    def trial_finished(self, progress: Progress) -> None:
+        s = self._session
+        first = s.seconds_per_trial is None
+        seconds = progress.last.seconds
+        s.seconds_per_trial = seconds if first else 0.7 * s.seconds_per_trial + 0.3 * seconds
+        s.done, s.best = progress.done, progress.best
+        if progress.last.device is not None:
+            self._manager.monitor.note_error(progress.last.device, progress.last.error or "")
+        self._manager._publish_state(s)
+        if progress.last.run_uid and progress.last.status == "completed":
+            spectrum = self._manager.spectrum(progress.last.run_uid)
+            self._manager._publish(
+                "spectrum", {"campaign": s.name, "trial": progress.last.index, **spectrum}
+            )
+
+
+def trial_json(record: TrialRecord) -> dict[str, Any]:
+    return {
+        "campaign": record.campaign,
+        "trial": record.idx,
+        "status": record.status,
+        "parameters": record.parameters,
+        "outcomes": record.outcomes,
+        "error": record.error,
+        "planner": record.planner,
+        "run_uid": record.run_uid,
+        "sample_id": record.sample_id,
+        "proposed": record.proposed,
+        "finished": record.finished,
+        "decided_by": record.decided_by,
+    }

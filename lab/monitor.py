@@ -1,0 +1,150 @@
+"""A live picture of the lab: every instrument's state and readings, with the time each was
+read, and where every vial is.
+
+The monitor reads the instruments themselves (never a cache) on the devices' event loop. An
+instrument with a command in flight is not polled (a query would queue behind a move); its
+readings then age, and past the device's ``stale_after`` they are marked stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from devices import DeviceDisconnected, DeviceError, DeviceTimeout, InstrumentDevice
+from lab.compose import Lab
+
+Publish = Callable[[str, Any], None]
+
+
+@dataclass
+class DeviceView:
+    """What the Lab page shows of one instrument."""
+
+    name: str
+    kind: str
+    transport: str
+    stale_after_s: float
+    identity: str = ""
+    state: str = "disconnected"  # idle | busy | fault | disconnected | estopped
+    last_error: str | None = None
+    readings: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self, now: float) -> dict[str, Any]:
+        readings = [
+            {**r, "age_s": now - r["time"], "stale": now - r["time"] > self.stale_after_s}
+            for r in self.readings
+        ]
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "transport": self.transport,
+            "identity": self.identity,
+            "state": self.state,
+            "last_error": self.last_error,
+            "stale_after_s": self.stale_after_s,
+            "readings": readings,
+        }
+
+
+class LabMonitor:
+    """Polls every instrument each ``period_s`` and publishes the ``lab`` topic.
+
+    Args:
+        lab: the connected lab.
+        publish: ``publish(topic, data)``, callable from any thread.
+        period_s: seconds between polls.
+    """
+
+    def __init__(self, lab: Lab, publish: Publish, period_s: float = 0.5) -> None:
+        self._lab = lab
+        self._publish = publish
+        self.period_s = period_s
+        self.views = {
+            name: DeviceView(name, cfg.kind, cfg.transport.type, float(cfg.stale_after.m_as("s")))
+            for name, cfg in lab.config.devices.items()
+        }
+        #: the last snapshot taken (None before the first poll)
+        self.latest: dict[str, Any] | None = None
+
+    def note_error(self, device: str, message: str) -> None:
+        """An error a plan met on ``device``; shown until a later one replaces it."""
+        name = device if device in self.views else device.split("-", 1)[0]  # "station-heater"
+        if name in self.views:
+            self.views[name].last_error = message
+
+    async def run(self) -> None:
+        for device in self._lab.devices.instruments:
+            try:
+                self.views[device.name].identity = await device.driver.identify()
+            except DeviceError as err:
+                self.views[device.name].last_error = str(err)
+        while True:
+            self.latest = await self.snapshot()
+            self._publish("lab", self.latest)
+            await asyncio.sleep(self.period_s)
+
+    async def snapshot(self) -> dict[str, Any]:
+        instruments = self._lab.devices.instruments
+        await asyncio.gather(*(self._poll(d) for d in instruments))
+        now = time.time()
+        return {
+            "time": now,
+            "devices": [self.views[d.name].as_json(now) for d in instruments],
+            "vials": self._vials(),
+        }
+
+    async def _poll(self, device: InstrumentDevice) -> None:
+        view = self.views[device.name]
+        if device.driver.busy:
+            view.state = "busy"
+            return
+        try:
+            reported = await device.driver.state()
+            await device.refresh()
+            readings = {**await device.read(), **await device.read_configuration()}
+            described = {**await device.describe(), **await device.describe_configuration()}
+        except (DeviceDisconnected, DeviceTimeout) as err:
+            view.state, view.last_error = "disconnected", str(err)
+            return
+        except DeviceError as err:
+            view.state, view.last_error = "fault", str(err)
+            return
+        if reported.startswith("error"):
+            view.state, view.last_error = "fault", reported.removeprefix("error").strip()
+        else:
+            view.state = {"estop": "estopped", "busy": "busy"}.get(reported, "idle")
+        view.readings = [
+            _reading(device.name, key, reading, described[key])
+            for key, reading in readings.items()
+            if not described[key].get("shape")  # a spectrum is plotted on the Campaigns page
+        ]
+
+    def _vials(self) -> list[dict[str, Any]]:
+        """Where each vial is, from what the instruments themselves report."""
+        d, out = self._lab.devices, []
+        for view, key, where in (
+            (self.views[d.arm.name], f"{d.arm.name}-holding", f"{d.arm.name} (gripper)"),
+            (self.views[d.station.name], f"{d.station.name}-vial", d.station.name),
+            (self.views[d.spectrometer.name], f"{d.spectrometer.name}-vial", d.spectrometer.name),
+        ):
+            reading = next((r for r in view.readings if r["key"] == key), None)
+            if reading and reading["value"]:
+                out.append({"vial": reading["value"], "where": where, "time": reading["time"]})
+        return out
+
+
+def _reading(device: str, key: str, reading: Any, described: Any) -> dict[str, Any]:
+    value = reading["value"]
+    if hasattr(value, "item"):
+        value = value.item()
+    return {
+        "key": key,
+        "label": key.removeprefix(device + "-").replace("-", " ").replace("_", " "),
+        "value": value,
+        "units": described.get("units"),
+        "time": reading["timestamp"],
+    }

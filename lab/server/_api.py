@@ -1,0 +1,382 @@
+"""The JSON API: state, campaigns, run control, approvals, plans by hand, users, audit.
+
+Every route names the role it needs. Bad requests get a 4xx whose ``detail`` names the
+field or the state at fault, and change nothing (see the error handlers in ``_app.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from lab.manager import NotFound, trial_json
+from lab.server._auth import COOKIE, Principal, current_principal, require
+from lab.server._lab_process import LabServer
+from lab.users import add_user, remove_user
+
+router = APIRouter(prefix="/api")
+Viewer = Annotated[Principal, Depends(require("viewer"))]
+Operator = Annotated[Principal, Depends(require("operator"))]
+Staff = Annotated[Principal, Depends(require("staff"))]
+
+
+def lab_server(request: Request) -> LabServer:
+    return request.app.state.lab_server  # type: ignore[no-any-return]
+
+
+Server = Annotated[LabServer, Depends(lab_server)]
+
+
+def note(request: Request, action: str, target: str | None = None, **detail: Any) -> None:
+    """What the audit log should say of this request."""
+    request.state.audit = {"action": action, "target": target, "detail": detail or None}
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- login ---------------------------------------------------------------------------------
+class Credentials(_Body):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenRequest(Credentials):
+    ttl_hours: float = Field(24.0, gt=0, le=720, description="lifetime of the token")
+
+
+@router.get("/health", tags=["lab"])
+def health(server: Server) -> dict[str, str]:
+    """No login needed: for a load balancer or a watchdog."""
+    return {"status": "ok", "lab": server.config.name}
+
+
+@router.post("/auth/login", tags=["auth"])
+def login(
+    body: Credentials, request: Request, response: Response, server: Server
+) -> dict[str, Any]:
+    """Browser login: sets the session cookie; send ``csrf_token`` back in ``X-CSRF-Token``."""
+    note(request, "login", body.username, via="browser")
+    request.state.audit["user"] = body.username
+    found = server.auth.login(body.username, body.password, "browser")
+    if found is None:
+        raise HTTPException(401, "wrong user name or password")
+    response.set_cookie(
+        COOKIE,
+        found.token,
+        max_age=int(server.auth.browser_ttl_s),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return {
+        "user": found.user,
+        "role": found.role,
+        "csrf_token": found.csrf,
+        "expires": found.expires,
+    }
+
+
+@router.post("/auth/token", tags=["auth"])
+def token(body: TokenRequest, request: Request, server: Server) -> dict[str, Any]:
+    """A bearer token for scripts (``Authorization: Bearer <token>``); no cookie, no CSRF."""
+    note(request, "token", body.username, ttl_hours=body.ttl_hours)
+    request.state.audit["user"] = body.username
+    found = server.auth.login(body.username, body.password, "token", body.ttl_hours * 3600)
+    if found is None:
+        raise HTTPException(401, "wrong user name or password")
+    return {"token": found.token, "user": found.user, "role": found.role, "expires": found.expires}
+
+
+@router.post("/auth/logout", tags=["auth"])
+def logout(
+    request: Request,
+    response: Response,
+    server: Server,
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> dict[str, str]:
+    note(request, "logout")
+    server.auth.logout(principal)
+    response.delete_cookie(COOKIE)
+    return {"status": "logged out"}
+
+
+@router.get("/auth/me", tags=["auth"])
+def me(principal: Viewer) -> dict[str, Any]:
+    return {
+        "user": principal.user,
+        "role": principal.role,
+        "via": principal.via,
+        "csrf_token": principal.csrf,
+    }
+
+
+# --- the lab ---------------------------------------------------------------------------------
+@router.get("/lab", tags=["lab"])
+def lab_state(principal: Viewer, server: Server) -> dict[str, Any]:
+    """Every device's state and readings (with the time each was read), where each vial is,
+    and the run-control state."""
+    return {
+        "name": server.config.name,
+        "simulated": server.config.simulated,
+        "snapshot": server.monitor.latest,
+        "control": server.manager.control_state(),
+    }
+
+
+@router.get("/events", tags=["lab"])
+async def events(principal: Viewer, server: Server) -> StreamingResponse:
+    """Server-sent events: ``lab``, ``control``, ``campaign``, ``trial``, ``proposals``,
+    ``spectrum``. The latest of each comes first."""
+
+    async def stream() -> AsyncIterator[str]:
+        async for text in server.publisher.stream():
+            yield text
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+@router.post("/lab/pause", tags=["run control"])
+def pause(request: Request, principal: Operator, server: Server) -> dict[str, Any]:
+    """Start nothing new; the plan in progress pauses at its next checkpoint (between
+    protocol steps)."""
+    note(request, "pause")
+    server.manager.pause(principal.user)
+    return server.manager.control_state()
+
+
+@router.post("/lab/resume", tags=["run control"])
+def resume(request: Request, principal: Operator, server: Server) -> dict[str, Any]:
+    note(request, "resume")
+    server.manager.resume(principal.user)
+    return server.manager.control_state()
+
+
+@router.post("/lab/estop", tags=["run control"])
+def emergency_stop(request: Request, principal: Operator, server: Server) -> dict[str, Any]:
+    """Every device to its safe state at once; latched until staff reset it."""
+    report = server.manager.emergency_stop(principal.user)
+    note(request, "emergency stop", detail=report.devices, seconds=report.seconds)
+    return {
+        "latched": True,
+        "devices": report.devices,
+        "confirmed": report.confirmed,
+        "seconds": report.seconds,
+    }
+
+
+@router.post("/lab/reset", tags=["run control"])
+def reset(request: Request, principal: Staff, server: Server) -> dict[str, Any]:
+    """Clear a latched emergency stop (each device, then the lab)."""
+    note(request, "reset")
+    return {"latched": False, "devices": server.manager.reset(principal.user)}
+
+
+class PlanBody(_Body):
+    plan: Literal["count", "scan"] = Field(description="a standard plan by name")
+    kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="devices by name (e.g. 'spectrometer', 'station.heater'); bare numbers "
+        "are in the unit the device declares",
+    )
+
+
+@router.post("/plans", tags=["devices"])
+def run_plan(body: PlanBody, request: Request, principal: Staff, server: Server) -> dict[str, Any]:
+    """Run a standard plan by hand; it is recorded in the store like a campaign's runs."""
+    note(request, "plan", body.plan, kwargs=body.kwargs)
+    outcome = server.manager.run_plan(body.plan, body.kwargs, principal.user)
+    if outcome.error is not None:
+        status = 422 if isinstance(outcome.error, TypeError | ValueError) else 409
+        raise HTTPException(status, f"plan {body.plan}: {outcome.error}")
+    return {
+        "exit_status": outcome.exit_status,
+        "run_uids": list(outcome.run_uids),
+        "reason": outcome.reason,
+    }
+
+
+@router.get("/runs", tags=["data"])
+def runs(
+    principal: Viewer,
+    server: Server,
+    campaign: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Runs, newest first: campaigns' and those started by hand."""
+    return [vars(r) for r in server.store.runs(limit, campaign)]
+
+
+@router.get("/runs/{uid}", tags=["data"])
+def run(uid: str, principal: Viewer, server: Server) -> dict[str, Any]:
+    """A run and its bluesky documents, as stored."""
+    record = server.store.run(uid)
+    if record is None:
+        raise NotFound(f"no run {uid!r}")
+    documents = [{"name": n, "doc": d} for n, d in server.store.documents(uid)]
+    return {"run": vars(record), "documents": documents}
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+class StartBody(_Body):
+    trials: int | None = Field(None, ge=1, le=10_000, description="total trials to reach")
+    planner: Literal["ax", "sobol", "random"] | None = None
+    seed: int | None = Field(None, ge=0)
+
+
+@router.get("/campaigns", tags=["campaigns"])
+def campaigns(principal: Viewer, server: Server) -> list[dict[str, Any]]:
+    """The campaign files of this lab and the campaigns in its store."""
+    return server.manager.overview()
+
+
+@router.get("/campaigns/{name}", tags=["campaigns"])
+def campaign(name: str, principal: Viewer, server: Server) -> dict[str, Any]:
+    trials = [trial_json(t) for t in server.manager.trials(name)]
+    entry = next(c for c in server.manager.overview() if c["name"] == name)
+    return {**entry, "trial_list": trials}
+
+
+@router.get("/campaigns/{name}/target", tags=["campaigns"])
+def target(name: str, principal: Viewer, server: Server) -> dict[str, Any]:
+    """The target spectrum, for a campaign with a spectral objective."""
+    found = server.manager.target(name)
+    if found is None:
+        raise NotFound(f"campaign {name!r} has no target spectrum")
+    return found
+
+
+@router.get("/campaigns/{name}/spectrum", tags=["campaigns"])
+def spectrum(
+    name: str, principal: Viewer, server: Server, trial: int | None = None
+) -> dict[str, Any]:
+    """The measured spectrum of ``trial`` (default: the latest completed one)."""
+    done = [t for t in server.manager.trials(name) if t.status == "completed" and t.run_uid]
+    chosen = [t for t in done if trial is None or t.idx == trial]
+    if not chosen:
+        raise NotFound(
+            f"campaign {name!r} has no completed trial {trial if trial is not None else ''}".rstrip()
+        )
+    record = chosen[-1]
+    assert record.run_uid is not None
+    return {"campaign": name, "trial": record.idx, **server.manager.spectrum(record.run_uid)}
+
+
+@router.post("/campaigns/{name}/start", tags=["campaigns"])
+def start(
+    name: str, body: StartBody, request: Request, principal: Operator, server: Server
+) -> dict[str, Any]:
+    """Start (or continue) the campaign in this lab."""
+    note(request, "campaign start", name, **body.model_dump(exclude_none=True))
+    session = server.manager.start(name, principal.user, body.trials, body.planner, body.seed)
+    return session.as_json()
+
+
+@router.post("/campaigns/{name}/stop", tags=["campaigns"])
+def stop(name: str, request: Request, principal: Operator, server: Server) -> dict[str, Any]:
+    """Stop after the trial in flight."""
+    note(request, "campaign stop", name)
+    server.manager.stop(name, principal.user)
+    return server.manager.sessions[name].as_json()
+
+
+@router.post("/campaigns/{name}/abort", tags=["campaigns"])
+def abort(name: str, request: Request, principal: Operator, server: Server) -> dict[str, Any]:
+    """End the trial in flight now; it is recorded as failed, the station goes safe."""
+    note(request, "campaign abort", name)
+    server.manager.abort(name, principal.user)
+    return server.manager.sessions[name].as_json()
+
+
+# --- approvals -------------------------------------------------------------------------------
+class ApproveBody(_Body):
+    parameters: dict[str, str] | None = Field(
+        None, description="edited values with units, e.g. {'cyan': '1.2 mL'}; others unchanged"
+    )
+
+
+class RejectBody(_Body):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.get("/proposals", tags=["approvals"])
+def proposals(principal: Viewer, server: Server) -> list[dict[str, Any]]:
+    """Proposed experiments waiting for an operator."""
+    return [p.as_json() for p in server.manager.desk.pending()]
+
+
+@router.post("/campaigns/{name}/proposals/{trial}/approve", tags=["approvals"])
+def approve(
+    name: str,
+    trial: int,
+    body: ApproveBody,
+    request: Request,
+    principal: Operator,
+    server: Server,
+) -> dict[str, Any]:
+    """Approve as proposed, or with edits (checked against bounds and constraints)."""
+    note(request, "approve", f"{name}/{trial}", edits=body.parameters)
+    server.manager.desk.approve(name, trial, principal.user, body.parameters)
+    return {"campaign": name, "trial": trial, "approved": True, "edited": bool(body.parameters)}
+
+
+@router.post("/campaigns/{name}/proposals/{trial}/reject", tags=["approvals"])
+def reject(
+    name: str, trial: int, body: RejectBody, request: Request, principal: Operator, server: Server
+) -> dict[str, Any]:
+    """Reject: the planner is told the trial was abandoned, with the reason."""
+    note(request, "reject", f"{name}/{trial}", reason=body.reason)
+    server.manager.desk.reject(name, trial, principal.user, body.reason)
+    return {"campaign": name, "trial": trial, "approved": False}
+
+
+# --- users and audit -------------------------------------------------------------------------
+class NewUser(_Body):
+    username: str = Field(min_length=1, max_length=64)
+    role: Literal["viewer", "operator", "staff"]
+    password: str = Field(min_length=8, max_length=1024)
+
+
+@router.get("/users", tags=["users"])
+def users(principal: Staff, server: Server) -> list[dict[str, Any]]:
+    return [
+        {"username": u.name, "role": u.role, "created": u.created}
+        for u in server.store.accounts.users()
+    ]
+
+
+@router.post("/users", tags=["users"], status_code=201)
+def create_user(
+    body: NewUser, request: Request, principal: Staff, server: Server
+) -> dict[str, str]:
+    note(request, "user add", body.username, role=body.role)
+    add_user(server.store, body.username, body.role, body.password)
+    return {"username": body.username, "role": body.role}
+
+
+@router.delete("/users/{username}", tags=["users"])
+def delete_user(
+    username: str, request: Request, principal: Staff, server: Server
+) -> dict[str, str]:
+    note(request, "user remove", username)
+    if username == principal.user:
+        raise HTTPException(409, "you cannot remove yourself; ask another staff member")
+    remove_user(server.store, username)
+    return {"removed": username}
+
+
+@router.get("/audit", tags=["audit"])
+def audit(
+    principal: Operator,
+    server: Server,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    before: int | None = None,
+) -> list[dict[str, Any]]:
+    """Who did what, when, from where, and the outcome; newest first."""
+    return [vars(e) for e in server.store.audit.entries(limit, before)]

@@ -1,0 +1,135 @@
+"""The FastAPI application of the lab server: the API, the dashboard pages, the docs.
+
+Nothing here is served from the internet: the dashboard's JavaScript, the plotting library
+(plotly.js, from the installed ``plotly`` package) and the API docs (Swagger UI, from the
+``fastapi_offline`` package's assets) all come from this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import fastapi_offline
+import plotly
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from lab.approvals import InvalidEdit, UnknownProposal
+from lab.errors import ConfigError
+from lab.manager import Conflict, NotFound
+from lab.safety import ResetError
+from lab.server._api import router
+from lab.server._audit import AuditMiddleware
+from lab.server._auth import require
+from lab.server._lab_process import LabServer
+from lab.server._pages import pages
+from lab.users import UserError
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(server: LabServer, on_closed: Callable[[], None] | None = None) -> FastAPI:
+    """The app for ``server``; its lifespan starts the monitor and, at shutdown, closes the
+    lab (campaigns end, the station goes safe, devices disconnect, the store closes), then
+    calls ``on_closed``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        server.publisher.bind(asyncio.get_running_loop())
+        server.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(server.close)
+            if on_closed is not None:
+                on_closed()
+
+    app = FastAPI(
+        title=f"SDL lab server: {server.config.name}",
+        description="Run control, campaigns, approvals and live state of one lab.",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.lab_server = server
+    app.state.auth = server.auth
+    app.add_middleware(AuditMiddleware, log=server.store.audit)
+    _error_handlers(app)
+    app.include_router(router)
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/vendor/plotly", StaticFiles(directory=_plotly_dir()), name="plotly")
+    swagger = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/vendor/swagger", StaticFiles(directory=swagger), name="swagger")
+    _docs(app)
+    return app
+
+
+def _plotly_dir() -> Path:
+    return Path(plotly.__file__).parent / "package_data"
+
+
+def _docs(app: FastAPI) -> None:
+    """OpenAPI at ``/docs``, behind the login like everything else."""
+    viewer = Depends(require("viewer"))
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[viewer])
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False, dependencies=[viewer])
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=app.title,
+            swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+
+def _refusal(request: Request, status: int, detail: Any) -> JSONResponse:
+    request.state.error = detail if isinstance(detail, str) else str(detail)
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _error_handlers(app: FastAPI) -> None:
+    """Bad requests and refused actions: a 4xx naming the field or the state."""
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, err: HTTPException) -> JSONResponse:
+        if err.status_code == 401 and request.url.path.startswith("/docs"):
+            return _refusal(request, 401, "log in at /login first")
+        return _refusal(request, err.status_code, err.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
+        return _refusal(request, 422, "; ".join(problems))
+
+    table: list[tuple[type[Exception], int]] = [
+        (NotFound, 404),
+        (UnknownProposal, 404),
+        (Conflict, 409),
+        (ResetError, 409),
+        (InvalidEdit, 422),
+        (ConfigError, 422),
+        (UserError, 422),
+    ]
+    for kind, status in table:
+
+        async def handler(request: Request, err: Exception, status: int = status) -> JSONResponse:
+            return _refusal(request, status, str(err))
+
+        app.add_exception_handler(kind, handler)  # type: ignore[arg-type]

@@ -1,0 +1,458 @@
+// The lab dashboard. Each page reads the JSON API once, then follows the server's event
+// stream (/api/events): one publisher for every client, nothing polled. Text from the
+// server is always set as text, never as HTML.
+
+const body = document.body;
+const ROLE = body.dataset.role;
+const CSRF = body.dataset.csrf;
+const RANK = { viewer: 0, operator: 1, staff: 2 };
+const can = (role) => RANK[ROLE] >= RANK[role];
+const content = document.getElementById("content");
+
+// --- small helpers ------------------------------------------------------------------------
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "class") el.className = value;
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+async function api(method, path, data) {
+  const response = await fetch(path, {
+    method,
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF },
+    body: data === undefined ? undefined : JSON.stringify(data),
+  });
+  if (response.status === 401) location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+  const result = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(result.detail || `${method} ${path}: ${response.status}`);
+  return result;
+}
+
+let toastTimer;
+function toast(message, kind = "info") {
+  const el = document.getElementById("toast");
+  el.textContent = message;
+  el.className = `toast ${kind}`;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.hidden = true), kind === "error" ? 9000 : 3500);
+}
+
+async function act(method, path, data, done) {
+  try {
+    const result = await api(method, path, data);
+    if (done) toast(done);
+    return result;
+  } catch (err) {
+    toast(err.message, "error");
+    return null;
+  }
+}
+
+const UNITS = {
+  milliliter: "mL", microliter: "µL", liter: "L", degree_Celsius: "°C", kelvin: "K",
+  second: "s", millisecond: "ms", minute: "min", hour: "h", nanometer: "nm",
+  revolutions_per_minute: "rpm", "milliliter / minute": "mL/min", degC: "°C",
+};
+const unit = (text) => UNITS[text] ?? text ?? "";
+function num(x, digits = 4) {
+  if (x === null || x === undefined || Number.isNaN(x)) return "–";
+  if (Math.abs(x) < 1e-9) return "0";
+  return Number(x).toPrecision(digits).replace(/\.?0+$/, "").replace(/\.?0+e/, "e");
+}
+function quantity(text) {
+  const match = /^\s*([-+0-9.eE]+)\s*(.*)$/.exec(text ?? "");
+  return match ? `${num(Number(match[1]))} ${unit(match[2])}`.trim() : String(text ?? "");
+}
+const magnitude = (text) => Number(/^\s*([-+0-9.eE]+)/.exec(text ?? "")?.[1]);
+const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "–");
+const ago = (s) => (s < 1 ? "now" : s < 90 ? `${Math.round(s)} s ago` : `${Math.round(s / 60)} min ago`);
+const badge = (state) => h("span", { class: `badge ${state}`, "data-state": state }, state.replaceAll("_", " "));
+
+// --- the live stream ----------------------------------------------------------------------
+const handlers = {};
+const on = (topic, fn) => (handlers[topic] ??= []).push(fn);
+function connect() {
+  const link = document.getElementById("link");
+  const stream = new EventSource("/api/events");
+  for (const topic of ["lab", "control", "campaign", "trial", "proposals", "spectrum"]) {
+    stream.addEventListener(topic, (event) => {
+      const message = JSON.parse(event.data);
+      for (const fn of handlers[topic] ?? []) fn(message.data, message);
+    });
+  }
+  stream.onopen = () => { link.textContent = "live"; link.className = "chip live"; };
+  stream.onerror = () => { link.textContent = "reconnecting…"; link.className = "chip down"; };
+}
+
+// --- on every page: run-control state, the emergency stop and its banner -------------------
+function header() {
+  const estop = document.getElementById("estop");
+  estop.disabled = !can("operator");
+  if (!can("operator")) estop.title = "operators and staff can stop the lab";
+  estop.addEventListener("click", async () => {
+    const result = await act("POST", "/api/lab/estop");
+    if (result) toast(result.confirmed ? "Emergency stop: every device confirmed safe" :
+      `Emergency stop: NOT all devices confirmed: ${JSON.stringify(result.devices)}`,
+      result.confirmed ? "info" : "error");
+  });
+  document.getElementById("logout").addEventListener("click", async () => {
+    await act("POST", "/api/auth/logout");
+    location.assign("/login");
+  });
+  on("control", (control) => {
+    const chip = document.getElementById("control");
+    const active = control.active_campaign ? ` · ${control.active_campaign}` : "";
+    chip.textContent = `${control.executor}${active}`;
+    chip.className = `chip ${control.executor}`;
+    chip.dataset.state = control.executor;
+    const banner = document.getElementById("estop-banner");
+    banner.hidden = !control.estop;
+    banner.replaceChildren();
+    if (control.estop) {
+      const devices = Object.entries(control.estop.devices || {}).map(([d, a]) => `${d}: ${a}`).join(", ");
+      banner.append(h("span", { id: "estop-text" },
+        `EMERGENCY STOP latched by ${control.estop.by} at ${when(control.estop.time)}. ${devices}`));
+      if (can("staff")) {
+        banner.append(h("button", { id: "reset", onclick: () => act("POST", "/api/lab/reset", undefined, "Reset: the lab may move again") }, "Reset"));
+      } else {
+        banner.append(h("span", {}, "A staff member must reset it before anything moves."));
+      }
+    }
+  });
+}
+
+function controlButtons(campaign) {
+  const disabled = !can("operator");
+  const buttons = [
+    h("button", { id: "pause", disabled, onclick: () => act("POST", "/api/lab/pause", undefined, "Pausing at the next checkpoint") }, "Pause"),
+    h("button", { id: "resume", disabled, onclick: () => act("POST", "/api/lab/resume", undefined, "Resumed") }, "Resume"),
+  ];
+  if (campaign) {
+    buttons.push(
+      h("button", { id: "stop", disabled, onclick: () => act("POST", `/api/campaigns/${encodeURIComponent(campaign)}/stop`, undefined, "Stopping after the current trial") }, "Stop after this trial"),
+      h("button", { id: "abort", class: "danger", disabled, onclick: () => act("POST", `/api/campaigns/${encodeURIComponent(campaign)}/abort`, undefined, "Aborting the current trial") }, "Abort"),
+    );
+  }
+  return h("div", { class: "row" }, buttons);
+}
+
+// --- Lab -------------------------------------------------------------------------------------
+async function labPage() {
+  const devices = h("div", { class: "grid", id: "devices" });
+  const vials = h("tbody");
+  const panels = [
+    h("section", { class: "panel wide" }, h("h2", {}, "Run control"), controlButtons(null)),
+    devices,
+    h("section", { class: "panel wide" }, h("h2", {}, "Vials"),
+      h("table", { id: "vials" }, h("thead", {}, h("tr", {}, h("th", {}, "vial"), h("th", {}, "where"), h("th", {}, "seen"))), vials)),
+  ];
+  if (can("staff")) panels.push(planForm());
+  content.replaceChildren(...panels);
+  const render = (snapshot) => {
+    if (!snapshot) return;
+    const now = Date.now() / 1000;
+    devices.replaceChildren(...snapshot.devices.map((d) => deviceCard(d, now)));
+    vials.replaceChildren(...(snapshot.vials.length ? snapshot.vials.map((v) =>
+      h("tr", {}, h("td", {}, v.vial), h("td", {}, v.where), h("td", {}, ago(now - v.time))))
+      : [h("tr", {}, h("td", { colspan: 3, class: "muted" }, "no vial is out of the rack"))]));
+  };
+  render((await api("GET", "/api/lab")).snapshot);
+  on("lab", render);
+}
+
+function deviceCard(d, now) {
+  const rows = d.readings.map((r) => {
+    const stale = now - r.time > d.stale_after_s;
+    return h("tr", { class: stale ? "stale" : "" },
+      h("td", {}, r.label),
+      h("td", { class: "num" }, typeof r.value === "number" ? num(r.value) : (r.value || "–")),
+      h("td", {}, unit(r.units)),
+      h("td", { title: when(r.time) }, stale ? `STALE · ${ago(now - r.time)}` : ago(now - r.time)));
+  });
+  return h("section", { class: "panel device", "data-device": d.name },
+    h("div", { class: "row" }, h("h2", {}, d.name), badge(d.state)),
+    h("div", { class: "muted" }, `${d.kind} · ${d.transport} · ${d.identity || "?"}`),
+    d.last_error ? h("p", { class: "error" }, `last error: ${d.last_error}`) : null,
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "reading"), h("th", {}, "value"), h("th", {}, "unit"), h("th", {}, "read"))), h("tbody", {}, rows)));
+}
+
+function planForm() {
+  const kwargs = h("textarea", { rows: 2, cols: 60, name: "kwargs" }, '{"detectors": ["spectrometer"], "num": 1}');
+  const plan = h("select", { name: "plan" }, h("option", {}, "count"), h("option", {}, "scan"));
+  const result = h("span", { class: "muted" });
+  return h("section", { class: "panel wide" }, h("h2", {}, "Run a plan by hand (staff)"),
+    h("form", { class: "inline", onsubmit: async (e) => {
+      e.preventDefault();
+      let args;
+      try { args = JSON.parse(kwargs.value); } catch (err) { toast(`kwargs: ${err.message}`, "error"); return; }
+      const done = await act("POST", "/api/plans", { plan: plan.value, kwargs: args });
+      if (done) { result.replaceChildren("run ", h("a", { href: `/runs/${done.run_uids[0]}` }, done.run_uids[0]?.slice(0, 8)), ` ended: ${done.exit_status}`); }
+    } }, h("label", {}, "plan", plan), h("label", {}, "arguments (JSON; devices by name, bare numbers in the device's unit)", kwargs), h("button", { class: "primary" }, "Run"), result));
+}
+
+// --- Campaigns ----------------------------------------------------------------------------------
+async function campaignsPage() {
+  const list = h("div", { class: "grid" });
+  content.replaceChildren(list);
+  const render = async () => {
+    const campaigns = await api("GET", "/api/campaigns");
+    list.replaceChildren(...campaigns.map(campaignCard));
+  };
+  await render();
+  on("campaign", render);
+}
+
+function campaignCard(c) {
+  const s = c.session;
+  const state = s ? s.state : c.trials ? "stored" : "new";
+  const form = c.file && can("operator") ? startForm(c) : null;
+  return h("section", { class: "panel", "data-campaign": c.name },
+    h("div", { class: "row" }, h("h2", {}, h("a", { href: `/campaigns/${encodeURIComponent(c.name)}` }, c.name)), badge(state)),
+    h("p", { class: "muted" }, c.description || ""),
+    c.error ? h("p", { class: "error" }, c.error) : null,
+    h("p", {}, `${c.trials} trials stored: ${c.completed} completed, ${c.failed} failed`,
+      c.approval === "required" ? " · proposals need approval" : ""),
+    s ? progressLine(s) : null,
+    form);
+}
+
+function startForm(c) {
+  const planner = h("select", { name: "planner" }, ["ax", "sobol", "random"].map((p) => h("option", { selected: p === c.default_planner }, p)));
+  const trials = h("input", { name: "trials", type: "number", min: 1, value: Math.max(c.default_trials ?? 1, c.completed + c.failed + 1), style: "width:6em" });
+  const seed = h("input", { name: "seed", type: "number", min: 0, value: c.default_seed ?? 0, style: "width:6em" });
+  return h("form", { class: "inline start", onsubmit: async (e) => {
+    e.preventDefault();
+    const started = await act("POST", `/api/campaigns/${encodeURIComponent(c.name)}/start`,
+      { planner: planner.value, trials: Number(trials.value), seed: Number(seed.value) }, `Started ${c.name}`);
+    if (started) location.assign(`/campaigns/${encodeURIComponent(c.name)}`);
+  } }, h("label", {}, "planner", planner), h("label", {}, "trials (total)", trials), h("label", {}, "seed", seed), h("button", { class: "primary" }, "Start"));
+}
+
+function progressLine(s) {
+  const pct = s.total ? (100 * s.done) / s.total : 0;
+  return h("div", { class: "row progress" },
+    h("span", { class: "count" }, `trial ${s.done} of ${s.total}`),
+    h("div", { class: "bar" }, h("div", { style: `width:${pct}%` })),
+    s.stopped ? h("span", { class: "muted" }, s.stopped) : null);
+}
+
+// --- one campaign: progress, control, live plots, trials ------------------------------------------
+async function campaignPage(name) {
+  const summary = h("section", { class: "panel wide", id: "summary" });
+  const plots = ["objective-plot", "parameter-plot", "spectrum-plot"].map((id) => h("div", { class: "plot", id }));
+  const tbody = h("tbody");
+  const thead = h("thead");
+  content.replaceChildren(summary,
+    h("div", { class: "grid" },
+      h("section", { class: "panel" }, h("h2", {}, "Objective per trial"), plots[0]),
+      h("section", { class: "panel" }, h("h2", {}, "Parameters per trial"), plots[1]),
+      h("section", { class: "panel" }, h("h2", {}, "Latest spectrum and target"), plots[2])),
+    h("section", { class: "panel wide" }, h("h2", {}, "Trials"), h("table", { id: "trials" }, thead, tbody)));
+  const data = await api("GET", `/api/campaigns/${encodeURIComponent(name)}`);
+  const trials = new Map(data.trial_list.map((t) => [t.trial, t]));
+  const target = await api("GET", `/api/campaigns/${encodeURIComponent(name)}/target`).catch(() => null);
+  let session = data.session;
+  const renderSummary = () => summary.replaceChildren(
+    h("div", { class: "row" }, h("h2", {}, "Progress"), badge(session ? session.state : "idle")),
+    session ? h("div", { class: "stats" },
+      h("div", {}, h("b", { id: "progress-count" }, `${session.done} / ${session.total}`), "trials"),
+      h("div", {}, h("b", { id: "best" }, session.best ? Object.entries(session.best).map(([k, v]) => `${k} ${num(v)}`).join(", ") : "–"), "best so far"),
+      h("div", {}, h("b", {}, session.seconds_per_trial ? `${num(session.seconds_per_trial, 3)} s` : "–"), "per trial"),
+      h("div", {}, h("b", {}, session.planner), `seed ${session.seed}`),
+      h("div", {}, h("b", {}, session.started_by), "started by")) : h("p", { class: "muted" }, "Not running in this lab process; start it from the Campaigns page."),
+    session ? progressLine(session) : null,
+    controlButtons(name));
+  const render = () => {
+    const rows = [...trials.values()].sort((a, b) => a.trial - b.trial);
+    renderTrials(thead, tbody, rows);
+    plotTrials(rows);
+  };
+  renderSummary();
+  render();
+  try {
+    const latest = await api("GET", `/api/campaigns/${encodeURIComponent(name)}/spectrum`);
+    plotSpectrum(latest, target);
+  } catch { plotSpectrum(null, target); }
+  on("trial", (t) => { if (t.campaign === name) { trials.set(t.trial, t); render(); } });
+  on("campaign", (s) => { if (s.name === name) { session = s; renderSummary(); } });
+  on("spectrum", (s) => { if (s.campaign === name) plotSpectrum(s, target); });
+}
+
+function renderTrials(thead, tbody, rows) {
+  const params = [...new Set(rows.flatMap((t) => Object.keys(t.parameters)))];
+  const outcomes = [...new Set(rows.flatMap((t) => Object.keys(t.outcomes || {})))];
+  const best = bestTrial(rows, outcomes[0]);
+  thead.replaceChildren(h("tr", {}, h("th", {}, "#"), h("th", {}, "status"),
+    params.map((p) => h("th", {}, p)), outcomes.map((o) => h("th", {}, o)),
+    h("th", {}, "generator"), h("th", {}, "run"), h("th", {}, "note")));
+  tbody.replaceChildren(...rows.slice().reverse().map((t) => h("tr", { class: t.trial === best ? "best" : "", "data-trial": t.trial },
+    h("td", { class: "num" }, t.trial), h("td", {}, badge(t.status)),
+    params.map((p) => h("td", { class: "num" }, quantity(t.parameters[p]))),
+    outcomes.map((o) => h("td", { class: "num" }, t.outcomes ? num(t.outcomes[o]) : "–")),
+    h("td", {}, t.planner.split("/").pop()),
+    h("td", {}, t.run_uid ? h("a", { href: `/runs/${t.run_uid}` }, t.run_uid.slice(0, 8)) : "–"),
+    h("td", { class: t.status === "failed" ? "error" : "muted" }, t.error || (t.decided_by ? `decided by ${t.decided_by}` : "")))));
+}
+
+function bestTrial(rows, objective) {
+  let best = null;
+  for (const t of rows) if (t.outcomes && (best === null || t.outcomes[objective] < best.outcomes[objective])) best = t;
+  return best?.trial;
+}
+
+const layout = (extra) => ({ margin: { t: 30, r: 10, b: 40, l: 55 }, legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" }, ...extra });
+const config = { displaylogo: false, responsive: true };
+
+function plotTrials(rows) {
+  if (!window.Plotly) return setTimeout(() => plotTrials(rows), 200);
+  const done = rows.filter((t) => t.outcomes);
+  const objective = Object.keys(done[0]?.outcomes || {})[0];
+  const traces = [];
+  if (objective) {
+    let running = Infinity;
+    const x = done.map((t) => t.trial);
+    const y = done.map((t) => t.outcomes[objective]);
+    traces.push({ x, y, mode: "markers", name: objective, marker: { color: "#8b949e" } });
+    traces.push({ x, y: y.map((v) => (running = Math.min(running, v))), mode: "lines", line: { shape: "hv", color: "#1f6feb" }, name: "best so far" });
+  }
+  Plotly.react("objective-plot", traces, layout({ xaxis: { title: { text: "trial" }, dtick: 1 }, yaxis: { title: { text: objective || "" } } }), config);
+  const params = [...new Set(rows.flatMap((t) => Object.keys(t.parameters)))];
+  const ptraces = params.map((p, i) => ({
+    x: rows.map((t) => t.trial), y: rows.map((t) => magnitude(t.parameters[p])), mode: "lines+markers",
+    name: `${p} (${unit(/^\s*[-+0-9.eE]+\s*(.*)$/.exec(rows[0].parameters[p])?.[1])})`, yaxis: `y${i ? i + 1 : ""}`,
+  }));
+  const axes = {};
+  params.forEach((p, i) => {
+    const span = 1 / params.length;
+    axes[`yaxis${i ? i + 1 : ""}`] = { domain: [i * span + 0.02, (i + 1) * span - 0.02], title: { text: p, font: { size: 11 } } };
+  });
+  Plotly.react("parameter-plot", ptraces, layout({ xaxis: { title: { text: "trial" }, dtick: 1 }, showlegend: false, ...axes }), config);
+}
+
+function plotSpectrum(measured, target) {
+  if (!window.Plotly) return setTimeout(() => plotSpectrum(measured, target), 200);
+  const traces = [];
+  if (target) traces.push({ x: target.wavelength_nm, y: target.absorbance, name: "target", line: { dash: "dash", color: "#111" } });
+  if (measured) traces.push({ x: measured.wavelength_nm, y: measured.absorbance, name: `trial ${measured.trial}`, line: { color: "#cf222e" } });
+  Plotly.react("spectrum-plot", traces, layout({ xaxis: { title: { text: "wavelength (nm)" } }, yaxis: { title: { text: "absorbance (AU)" } } }), config);
+}
+
+// --- Approvals ----------------------------------------------------------------------------------
+async function approvalsPage() {
+  const list = h("div", { class: "grid", id: "proposals" });
+  content.replaceChildren(list);
+  const render = (proposals) => list.replaceChildren(...(proposals.length
+    ? proposals.map(proposalCard)
+    : [h("p", { class: "muted" }, "Nothing waits for approval. Campaigns with approval: required stop here before each experiment.")]));
+  render(await api("GET", "/api/proposals"));
+  on("proposals", render);
+}
+
+function proposalCard(p) {
+  const path = `/api/campaigns/${encodeURIComponent(p.campaign)}/proposals/${p.trial}`;
+  const inputs = Object.entries(p.parameters).map(([name, value]) => {
+    const input = h("input", { name, value: quantity(value), "data-original": quantity(value), size: 12 });
+    const b = p.bounds[name];
+    return h("label", {}, `${name} (${quantity(b.min)} … ${quantity(b.max)})`, input);
+  });
+  const reason = h("input", { name: "reason", placeholder: "reason for rejecting", size: 30 });
+  const approve = async () => {
+    const edits = {};
+    for (const label of inputs) {
+      const input = label.querySelector("input");
+      if (input.value.trim() !== input.dataset.original) edits[input.name] = input.value.trim();
+    }
+    const edited = Object.keys(edits).length > 0;
+    for (const label of inputs) label.querySelector("input").classList.remove("bad");
+    try {
+      await api("POST", `${path}/approve`, edited ? { parameters: edits } : {});
+      toast(edited ? `Trial ${p.trial} approved with your edits` : `Trial ${p.trial} approved`);
+    } catch (err) {
+      toast(err.message, "error");
+      for (const label of inputs) {
+        const input = label.querySelector("input");
+        if (err.message.includes(`parameters.${input.name}`)) input.classList.add("bad");
+      }
+    }
+  };
+  const reject = () => {
+    if (!reason.value.trim()) { toast("Give a reason for the rejection; the planner records it.", "error"); reason.focus(); return; }
+    act("POST", `${path}/reject`, { reason: reason.value.trim() }, `Trial ${p.trial} rejected`);
+  };
+  const disabled = !can("operator");
+  return h("section", { class: "panel proposal", "data-trial": p.trial },
+    h("h2", {}, `${p.campaign}: trial ${p.trial}`),
+    h("p", { class: "muted" }, `proposed by ${p.generator} at ${when(p.proposed)}`),
+    h("div", { class: "row" }, inputs),
+    p.constraints.length ? h("p", { class: "muted" }, `constraints: ${p.constraints.join("; ")}`) : null,
+    h("div", { class: "row" },
+      h("button", { class: "primary approve", disabled, onclick: approve }, "Approve"),
+      reason, h("button", { class: "danger reject", disabled, onclick: reject }, "Reject")));
+}
+
+// --- Audit, users, runs ---------------------------------------------------------------------------
+async function auditPage() {
+  const tbody = h("tbody");
+  let oldest = null;
+  const more = h("button", { onclick: () => load(oldest) }, "Older entries");
+  content.replaceChildren(h("section", { class: "panel wide" }, h("table", { id: "audit" },
+    h("thead", {}, h("tr", {}, ["time", "user", "role", "from", "action", "target", "outcome", "detail"].map((c) => h("th", {}, c)))), tbody), more));
+  async function load(before) {
+    const entries = await api("GET", `/api/audit?limit=100${before ? `&before=${before}` : ""}`);
+    for (const e of entries) {
+      tbody.append(h("tr", {}, h("td", {}, when(e.time)), h("td", {}, e.user || "–"), h("td", {}, e.role || "–"),
+        h("td", {}, e.client || "–"), h("td", {}, e.action), h("td", {}, e.target || ""),
+        h("td", { class: e.outcome === "ok" ? "" : "error" }, e.outcome), h("td", {}, e.detail ? JSON.stringify(e.detail) : "")));
+      oldest = e.id;
+    }
+    more.disabled = entries.length < 100;
+  }
+  await load(null);
+}
+
+async function usersPage() {
+  if (!can("staff")) { content.replaceChildren(h("p", { class: "error" }, "Only staff manage users.")); return; }
+  const tbody = h("tbody");
+  const render = async () => {
+    const users = await api("GET", "/api/users");
+    tbody.replaceChildren(...users.map((u) => h("tr", { "data-user": u.username }, h("td", {}, u.username), h("td", {}, u.role), h("td", {}, when(u.created)),
+      h("td", {}, u.username === body.dataset.user ? h("span", { class: "muted" }, "you") : h("button", { class: "danger", onclick: async () => { if (await act("DELETE", `/api/users/${encodeURIComponent(u.username)}`, undefined, `Removed ${u.username}`)) render(); } }, "Remove")))));
+  };
+  const username = h("input", { name: "username", required: true });
+  const role = h("select", { name: "role" }, ["viewer", "operator", "staff"].map((r) => h("option", {}, r)));
+  const password = h("input", { name: "password", type: "password", minlength: 8, required: true, autocomplete: "new-password" });
+  content.replaceChildren(
+    h("section", { class: "panel wide" }, h("table", { id: "users" }, h("thead", {}, h("tr", {}, h("th", {}, "user"), h("th", {}, "role"), h("th", {}, "since"), h("th", {}))), tbody)),
+    h("section", { class: "panel wide" }, h("h2", {}, "Add a user"), h("form", { class: "inline", onsubmit: async (e) => {
+      e.preventDefault();
+      if (await act("POST", "/api/users", { username: username.value, role: role.value, password: password.value }, `Added ${username.value}`)) { e.target.reset(); render(); }
+    } }, h("label", {}, "user", username), h("label", {}, "role", role), h("label", {}, "password (8 or more characters)", password), h("button", { class: "primary" }, "Add"))));
+  await render();
+}
+
+async function runPage(uid) {
+  const { run, documents } = await api("GET", `/api/runs/${encodeURIComponent(uid)}`);
+  content.replaceChildren(
+    h("section", { class: "panel wide" }, h("table", {}, h("tbody", {}, Object.entries(run).map(([k, v]) =>
+      h("tr", {}, h("th", {}, k), h("td", {}, k === "started" || k === "finished" ? when(v) : v ?? "–")))))),
+    h("section", { class: "panel wide" }, h("h2", {}, `${documents.length} documents`),
+      documents.map((d) => h("details", {}, h("summary", {}, d.name), h("pre", {}, JSON.stringify(d.doc, null, 2))))));
+}
+
+// --- start ------------------------------------------------------------------------------------------
+const PAGES = { lab: labPage, campaigns: campaignsPage, campaign: campaignPage, approvals: approvalsPage, audit: auditPage, users: usersPage, run: runPage };
+header();
+connect();
+PAGES[body.dataset.page](body.dataset.arg).catch((err) => {
+  content.replaceChildren(h("p", { class: "error" }, err.message));
+});
