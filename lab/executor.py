@@ -99,6 +99,7 @@ class InProcessExecutor:
         self._refusal = refusal
         self._jobs: queue.Queue[tuple[PlanRequest, Future[PlanOutcome]] | None] = queue.Queue()
         self._control: queue.Queue[Callable[[], Any]] = queue.Queue()
+        self._abort_reason = ""
         self._released = threading.Event()
         self._released.set()
         self._lock = threading.Lock()
@@ -136,6 +137,7 @@ class InProcessExecutor:
 
     def abort(self, reason: str) -> None:
         with self._lock:
+            self._abort_reason = reason
             if self._re.state == "paused":
                 self._control.put(lambda: self._re.abort(reason))
             elif self._re.state != "idle":
@@ -163,6 +165,7 @@ class InProcessExecutor:
         refused = self._refusal()
         if refused:
             return PlanOutcome("abort", reason=refused)
+        self._abort_reason = ""
         uids: list[str] = []
         end: dict[str, Any] = {}
 
@@ -178,7 +181,8 @@ class InProcessExecutor:
         except Exception as err:  # the RunEngine re-raises what the plan raised
             return PlanOutcome("fail", tuple(uids), err, str(err))
         status = end.get("exit_status") or ("success" if finished else "abort")
-        return PlanOutcome(status, tuple(uids), None, end.get("reason", ""))
+        reason = end.get("reason") or (self._abort_reason if status == "abort" else "")
+        return PlanOutcome(status, tuple(uids), None, reason)
 
     def _run(self, call: Callable[[], Any]) -> bool:
         """Run ``call``; while it leaves the RunEngine paused, serve resume/abort requests.

@@ -86,14 +86,16 @@ class SearchSpace:
             if p.name not in parameters:
                 found.append(f"{p.name}: missing")
                 continue
+            unit = ureg.Unit(p.unit)
             try:
-                values[p.name] = float(parameters[p.name].m_as(p.unit))
+                values[p.name] = float(parameters[p.name].m_as(unit))
             except pint.DimensionalityError:
-                found.append(f"{p.name}: '{parameters[p.name]:~P}' is not convertible to {p.unit}")
+                found.append(f"{p.name}: '{parameters[p.name]:~P}' is not convertible to {unit:~P}")
                 continue
             if not p.lower - 1e-12 <= values[p.name] <= p.upper + 1e-12:
                 found.append(
-                    f"{p.name}: {values[p.name]:g} {p.unit} is outside {p.lower:g}..{p.upper:g}"
+                    f"{p.name}: {values[p.name]:g} {unit:~P} is outside "
+                    f"{p.lower:g}..{p.upper:g} {unit:~P}"
                 )
         if len(values) == len(self.parameters):
             found += [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from bluesky.protocols import Movable, Stoppable
+from bluesky.protocols import Movable, Stoppable, Triggerable
 from ophyd_async.core import (
     AsyncStatus,
     DeviceVector,
@@ -61,9 +61,11 @@ class Pump(StandardReadable, Movable[DeviceValue]):
             await self.refresh()
 
 
-class Heater(StandardReadable, Movable[DeviceValue], Stoppable):
+class Heater(StandardReadable, Movable[DeviceValue], Stoppable, Triggerable):
     """``set(T)`` changes the setpoint and completes when the block has settled there;
-    ``stop()`` ends the wait (the RunEngine calls it on pause, abort and emergency stop)."""
+    ``stop()`` ends the wait (the RunEngine calls it on pause, abort and emergency stop).
+    ``trigger()`` reads the block's temperature afresh, so a staged heater (``bp.scan``
+    stages what it reads) reports the temperature of now, not that of its last read."""
 
     def __init__(
         self,
@@ -92,6 +94,10 @@ class Heater(StandardReadable, Movable[DeviceValue], Stoppable):
         self._set_setpoint(await self._driver.setpoint())
 
     @AsyncStatus.wrap
+    async def trigger(self) -> None:
+        self._set_temperature(await self._driver.temperature())
+
+    @AsyncStatus.wrap
     async def set(self, value: DeviceValue) -> None:
         target = self.limits.check(value, device=self.name, what="temperature")
         self._stopped = asyncio.Event()
@@ -111,7 +117,9 @@ class Heater(StandardReadable, Movable[DeviceValue], Stoppable):
         self._stopped.set()
 
 
-class Stirrer(StandardReadable, Movable[DeviceValue]):
+class Stirrer(StandardReadable, Movable[DeviceValue], Triggerable):
+    """``set(rpm)`` within the limits (0 is always allowed); ``trigger()`` reads it afresh."""
+
     def __init__(self, driver: StationDriver, limits: Range, name: str = "") -> None:
         self._driver = driver
         self.limits = limits
@@ -121,6 +129,10 @@ class Stirrer(StandardReadable, Movable[DeviceValue]):
 
     async def refresh(self) -> None:
         self._set_speed(await self._driver.stir())
+
+    @AsyncStatus.wrap
+    async def trigger(self) -> None:
+        await self.refresh()
 
     @AsyncStatus.wrap
     async def set(self, value: DeviceValue) -> None:

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from devices import DeviceDisconnected, DeviceFault, DeviceRefused, DeviceTimeout
+from devices import DeviceBusy, DeviceDisconnected, DeviceFault, DeviceRefused, DeviceTimeout
 from devices.synthesis_station._opcua import OpcuaSecurity, OpcuaStationDriver
 from simulators import Reservoir, StationFirmware
 from simulators.opcua_station import (
@@ -202,3 +202,37 @@ async def test_an_unreachable_server_is_reported(keys):
     with pytest.raises((DeviceDisconnected, DeviceRefused)):
         await driver.connect()
     await driver.close()
+
+
+async def test_emergency_stop_ends_a_dispense_and_latches_until_reset(secured):
+    driver, server = secured
+    plc = server.station
+    cell = plc.workcell
+    cell.put("slot", cell.take("rack"))
+    plc.clock.speed = 1.0  # a 6 s dispense in real time: the stop must not wait for it
+    await driver.set_stir(600.0)
+    dispensing = asyncio.create_task(driver.dispense(1, 1.0, 10.0))
+    await asyncio.sleep(0.2)
+    await driver.emergency_stop()  # returns once the PLC reports Status == estop
+    assert plc.rpm == 0 and plc.setpoint_c == plc.ambient_c
+    with pytest.raises(DeviceFault, match="stopped by emergency stop"):
+        await dispensing
+    assert plc.vial().contents_ml == {}
+    assert await driver.state() == "estop"
+    with pytest.raises(DeviceFault, match="RESET required"):
+        await driver.set_stir(300.0)
+    await driver.stop()  # the safe state is always allowed
+    await driver.reset()
+    assert await driver.state() == "idle"
+    await driver.set_stir(300.0)
+    assert plc.rpm == 300.0
+
+
+async def test_a_second_driver_on_the_same_station_is_refused(secured, keys):
+    driver, server = secured
+    second = OpcuaStationDriver(server.endpoint, "station2", security(keys[1]), timeout=2)
+    with pytest.raises(DeviceBusy, match=r"station2: .*/sdl/station is in use by process \d+"):
+        await second.connect()
+    await driver.close()
+    await second.connect()  # released with the first driver's close
+    await second.close()

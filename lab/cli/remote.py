@@ -1,0 +1,230 @@
+"""``lab remote``: drive a running lab server from a terminal or a shell script."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from lab.cli._app import app
+from lab.cli._common import console, fail
+from lab.client import LabClient, LabError
+
+remote_app = typer.Typer(
+    help="Talk to a running lab server (`lab serve`): state, campaigns, approvals, run control.",
+    no_args_is_help=True,
+)
+app.add_typer(remote_app, name="remote")
+
+TOKEN_FILE = (
+    Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "sdl-lab" / "token.json"
+)
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+
+
+def _client() -> LabClient:
+    """From LAB_URL and LAB_TOKEN, or the token `lab remote login` saved."""
+    url, token = os.environ.get("LAB_URL"), os.environ.get("LAB_TOKEN")
+    if not (url and token) and TOKEN_FILE.is_file():
+        saved = json.loads(TOKEN_FILE.read_text())
+        if saved.get("expires", 0) < time.time():
+            raise fail("the saved token has expired; run `lab remote login` again")
+        url, token = url or saved["url"], token or saved["token"]
+    if not (url and token):
+        raise fail(
+            "not logged in: run `lab remote login URL --user NAME` (or set LAB_URL and LAB_TOKEN)"
+        )
+    return LabClient(url, token)
+
+
+def _call(method: str, *args: Any, **kwargs: Any) -> Any:
+    client = _client()
+    try:
+        return getattr(client, method)(*args, **kwargs)
+    except LabError as err:
+        raise fail(f"the lab refused: {err.detail}") from None
+    except OSError as err:
+        raise fail(f"cannot reach {client.url}: {err}") from None
+    finally:
+        client.close()
+
+
+def _print(data: Any, as_json: bool) -> bool:
+    if as_json:
+        print(json.dumps(data, indent=2, default=str))
+    return as_json
+
+
+@remote_app.command("login")
+def login(
+    url: Annotated[str, typer.Argument(help="the server, e.g. http://127.0.0.1:8000")],
+    user: Annotated[str, typer.Option(help="user name")],
+    hours: Annotated[float, typer.Option(min=0.1, max=720, help="token lifetime")] = 24.0,
+) -> None:
+    """Log in and keep a token (readable only by you) for the other remote commands."""
+    password = typer.prompt("password", hide_input=True)
+    try:
+        client = LabClient.login(url, user, password, hours)
+    except LabError as err:
+        raise fail(err.detail) from None
+    except OSError as err:
+        raise fail(f"cannot reach {url}: {err}") from None
+    token = client.token
+    client.close()
+    TOKEN_FILE.parent.mkdir(parents=True, exist_ok=True)
+    TOKEN_FILE.touch(mode=0o600)
+    TOKEN_FILE.write_text(
+        json.dumps({"url": url, "token": token, "expires": time.time() + hours * 3600})
+    )
+    console.print(f"logged in to {url} as {user}; token saved in {TOKEN_FILE}")
+
+
+@remote_app.command("status")
+def status(as_json: JsonOption = False) -> None:
+    """Each device's state and readings, the vials, and run control."""
+    state = _call("state")
+    if _print(state, as_json):
+        return
+    control = state["control"]
+    console.print(
+        f"lab {state['name']}: {control['executor']}"
+        + (f", campaign {control['active_campaign']}" if control["active_campaign"] else "")
+    )
+    if control["estop"]:
+        console.print(f"[bold red]EMERGENCY STOP latched[/bold red] by {control['estop']['by']}")
+    table = Table()
+    for column in ("device", "state", "readings", "last error"):
+        table.add_column(column)
+    for d in (state["snapshot"] or {}).get("devices", []):
+        readings = ", ".join(
+            f"{r['label']}={r['value']}{' ' + r['units'] if r['units'] else ''}"
+            + (" (stale)" if r["stale"] else "")
+            for r in d["readings"]
+        )
+        table.add_row(d["name"], d["state"], readings, d["last_error"] or "")
+    console.print(table)
+
+
+@remote_app.command("campaigns")
+def campaigns(as_json: JsonOption = False) -> None:
+    """The lab's campaigns and their progress."""
+    found = _call("campaigns")
+    if _print(found, as_json):
+        return
+    table = Table()
+    for column in ("campaign", "state", "progress", "best", "stored"):
+        table.add_column(column)
+    for c in found:
+        s = c["session"] or {}
+        best = ", ".join(f"{k}={v:.4g}" for k, v in (s.get("best") or {}).items())
+        progress = f"{s['done']}/{s['total']}" if s else ""
+        table.add_row(
+            c["name"],
+            s.get("state", "-"),
+            progress,
+            best,
+            f"{c['completed']} done, {c['failed']} failed",
+        )
+    console.print(table)
+
+
+@remote_app.command("start")
+def start(
+    name: str,
+    trials: Annotated[int | None, typer.Option(min=1, help="total trials to reach")] = None,
+    planner: Annotated[str | None, typer.Option(help="ax | sobol | random")] = None,
+    seed: Annotated[int | None, typer.Option(min=0)] = None,
+) -> None:
+    """Start (or continue) a campaign in the lab."""
+    session = _call("start", name, trials, planner, seed)
+    console.print(
+        f"{name}: {session['state']}, {session['total']} trials, planner {session['planner']}"
+    )
+
+
+@remote_app.command("pause")
+def pause() -> None:
+    """Start nothing new; the running plan pauses at its next checkpoint."""
+    console.print(f"lab {_call('pause')['executor']}")
+
+
+@remote_app.command("resume")
+def resume() -> None:
+    console.print(f"lab {_call('resume')['executor']}")
+
+
+@remote_app.command("stop")
+def stop(name: str) -> None:
+    """Stop the campaign after the trial in flight."""
+    console.print(f"{name}: {_call('stop', name)['state']}")
+
+
+@remote_app.command("abort")
+def abort(name: str) -> None:
+    """End the campaign's trial in flight now (it fails; the station goes safe)."""
+    console.print(f"{name}: {_call('abort', name)['state']}")
+
+
+@remote_app.command("estop")
+def estop() -> None:
+    """Emergency stop: every device at once; latched until staff reset it."""
+    report = _call("emergency_stop")
+    for device, answer in report["devices"].items():
+        console.print(f"{device}: {answer}")
+    if not report["confirmed"]:
+        raise fail("not every device confirmed its stop; check them by hand")
+
+
+@remote_app.command("reset")
+def reset() -> None:
+    """Clear a latched emergency stop (staff)."""
+    for device, answer in _call("reset")["devices"].items():
+        console.print(f"{device}: {answer}")
+
+
+@remote_app.command("proposals")
+def proposals(as_json: JsonOption = False) -> None:
+    """Proposed experiments waiting for approval."""
+    found = _call("proposals")
+    if _print(found, as_json):
+        return
+    for p in found:
+        values = ", ".join(f"{k}={v}" for k, v in p["parameters"].items())
+        console.print(f"{p['campaign']} trial {p['trial']} ({p['generator']}): {values}")
+    if not found:
+        console.print("nothing waits for approval")
+
+
+@remote_app.command("approve")
+def approve(
+    name: str,
+    trial: int,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="edit a value: --set 'cyan=1.2 mL' (repeatable)"),
+    ] = None,
+) -> None:
+    """Approve a proposal, as proposed or with --set edits (checked against the bounds)."""
+    edits = {}
+    for item in set_ or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise fail(f"--set {item!r}: write NAME=VALUE with a unit, e.g. 'cyan=1.2 mL'")
+        edits[key.strip()] = value.strip()
+    _call("approve", name, trial, edits or None)
+    console.print(f"{name} trial {trial} approved" + (" with edits" if edits else ""))
+
+
+@remote_app.command("reject")
+def reject(
+    name: str,
+    trial: int,
+    reason: Annotated[str, typer.Option(help="why; the planner records it")],
+) -> None:
+    _call("reject", name, trial, reason)
+    console.print(f"{name} trial {trial} rejected")

@@ -1,0 +1,189 @@
+"""A running lab server, from a scientist's script or notebook::
+
+    from lab.client import LabClient
+    lab = LabClient.login("http://127.0.0.1:8000", "alice", password)
+    lab.start("colour-match", trials=30)
+    for proposal in lab.proposals():
+        lab.approve(proposal["campaign"], proposal["trial"], {"cyan": "1.2 mL"})
+    lab.wait("colour-match")
+
+The client logs in for a bearer token (no cookie, so no CSRF token is needed) and raises
+:class:`LabError` with the server's message for anything the server refuses.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+import pint
+
+from devices import format_quantity
+
+
+class LabError(RuntimeError):
+    """The server refused or failed a request; ``detail`` is its message."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        self.status = status
+        self.detail = detail
+        super().__init__(f"{status}: {detail}")
+
+
+class LabClient:
+    """Read and control one lab server.
+
+    Args:
+        url: the server's address, e.g. ``http://127.0.0.1:8000``.
+        token: a bearer token (from :meth:`login`, or ``lab remote login``).
+        timeout_s: per request; plans by hand may take longer, see :meth:`run_plan`.
+    """
+
+    def __init__(self, url: str, token: str, timeout_s: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self._http = httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s
+        )
+
+    @classmethod
+    def login(cls, url: str, username: str, password: str, ttl_hours: float = 24.0) -> LabClient:
+        response = httpx.post(
+            f"{url.rstrip('/')}/api/auth/token",
+            json={"username": username, "password": password, "ttl_hours": ttl_hours},
+            timeout=30.0,
+        )
+        token = _checked(response)["token"]
+        return cls(url, token)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LabClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reading -------------------------------------------------------------------------
+    def _get(self, path: str, **params: Any) -> Any:
+        return _checked(
+            self._http.get(path, params={k: v for k, v in params.items() if v is not None})
+        )
+
+    def _post(self, path: str, body: Mapping[str, Any] | None = None, **kw: Any) -> Any:
+        return _checked(self._http.post(path, json=dict(body or {}), **kw))
+
+    def me(self) -> dict[str, Any]:
+        return self._get("/api/auth/me")
+
+    def state(self) -> dict[str, Any]:
+        """Devices (state, readings with read times), vials, and run control."""
+        return self._get("/api/lab")
+
+    def campaigns(self) -> list[dict[str, Any]]:
+        return self._get("/api/campaigns")
+
+    def campaign(self, name: str) -> dict[str, Any]:
+        """The campaign, its latest session (progress) and its trials."""
+        return self._get(f"/api/campaigns/{name}")
+
+    def proposals(self) -> list[dict[str, Any]]:
+        return self._get("/api/proposals")
+
+    def runs(self, campaign: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        return self._get("/api/runs", campaign=campaign, limit=limit)
+
+    def documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
+        """A run's bluesky documents, as ``(name, doc)`` pairs."""
+        found = self._get(f"/api/runs/{run_uid}")
+        return [(d["name"], d["doc"]) for d in found["documents"]]
+
+    def events(self) -> Iterator[tuple[str, Any]]:
+        """The server's live events as ``(topic, data)``, until the caller stops iterating."""
+        with self._http.stream("GET", "/api/events", timeout=None) as response:
+            if response.status_code >= 400:
+                response.read()
+                _checked(response)
+            topic = None
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    topic = line[7:]
+                elif line.startswith("data: ") and topic is not None:
+                    yield topic, json.loads(line[6:])["data"]
+
+    # --- controlling -----------------------------------------------------------------------
+    def start(
+        self,
+        name: str,
+        trials: int | None = None,
+        planner: str | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        body = {"trials": trials, "planner": planner, "seed": seed}
+        return self._post(
+            f"/api/campaigns/{name}/start", {k: v for k, v in body.items() if v is not None}
+        )
+
+    def stop(self, name: str) -> dict[str, Any]:
+        """Stop after the trial in flight."""
+        return self._post(f"/api/campaigns/{name}/stop")
+
+    def abort(self, name: str) -> dict[str, Any]:
+        return self._post(f"/api/campaigns/{name}/abort")
+
+    def pause(self) -> dict[str, Any]:
+        return self._post("/api/lab/pause")
+
+    def resume(self) -> dict[str, Any]:
+        return self._post("/api/lab/resume")
+
+    def emergency_stop(self) -> dict[str, Any]:
+        return self._post("/api/lab/estop")
+
+    def reset(self) -> dict[str, Any]:
+        return self._post("/api/lab/reset")
+
+    def approve(
+        self, name: str, trial: int, parameters: Mapping[str, str | pint.Quantity] | None = None
+    ) -> dict[str, Any]:
+        """Approve a proposal, with edited values (quantities or text with units)."""
+        edits = None
+        if parameters:
+            edits = {
+                k: v if isinstance(v, str) else format_quantity(v) for k, v in parameters.items()
+            }
+        return self._post(f"/api/campaigns/{name}/proposals/{trial}/approve", {"parameters": edits})
+
+    def reject(self, name: str, trial: int, reason: str) -> dict[str, Any]:
+        return self._post(f"/api/campaigns/{name}/proposals/{trial}/reject", {"reason": reason})
+
+    def run_plan(self, plan: str, timeout_s: float = 600.0, **kwargs: Any) -> dict[str, Any]:
+        """A standard plan by hand (staff): ``run_plan("count", detectors=["spectrometer"])``."""
+        return self._post("/api/plans", {"plan": plan, "kwargs": kwargs}, timeout=timeout_s)
+
+    def wait(self, name: str, timeout_s: float = 3600.0, poll_s: float = 1.0) -> dict[str, Any]:
+        """Until the campaign's session has ended; returns its final state."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            session = self.campaign(name)["session"]
+            if session is None or session["state"] not in ("starting", "running", "stopping"):
+                return session
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"campaign {name!r} still {session['state']} after {timeout_s:g} s"
+                )
+            time.sleep(poll_s)
+
+
+def _checked(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        raise LabError(response.status_code, str(detail))
+    return response.json()

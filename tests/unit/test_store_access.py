@@ -1,0 +1,102 @@
+"""Users, sessions and the audit log in a real SQLite store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from sqlalchemy.exc import IntegrityError
+
+from lab.store import Store
+from lab.users import UserError, add_user, authenticate, remove_user, set_password
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    db = Store(tmp_path / "store.sqlite")
+    yield db
+    db.close()
+
+
+def test_the_audit_log_cannot_be_rewritten(store: Store):
+    store.audit.append("campaign start", "ok", user="ann", target="colour-match")
+    store.audit.append("reset", "refused (403): needs role staff", user="bob")
+    for sql in ("UPDATE audit SET outcome = 'ok'", "DELETE FROM audit"):
+        with pytest.raises(IntegrityError, match="append-only"), store.engine.begin() as c:
+            c.execute(sqlalchemy.text(sql))
+    entries = store.audit.entries()
+    assert [(e.user, e.action, e.outcome) for e in entries] == [
+        ("bob", "reset", "refused (403): needs role staff"),
+        ("ann", "campaign start", "ok"),
+    ]
+    assert [e.action for e in store.audit.entries(before=entries[0].id)] == ["campaign start"]
+
+
+def test_passwords_are_hashed_and_checked(store: Store):
+    add_user(store, "ann", "operator", "correct horse")
+    assert store.accounts.user("ann").password_hash.startswith("$argon2id$")
+    assert "correct horse" not in store.accounts.user("ann").password_hash
+    assert authenticate(store, "ann", "correct horse").role == "operator"
+    assert authenticate(store, "ann", "wrong horse") is None
+    assert authenticate(store, "nobody", "correct horse") is None
+    set_password(store, "ann", "battery staple")
+    assert authenticate(store, "ann", "correct horse") is None
+    assert authenticate(store, "ann", "battery staple") is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "password", "words"),
+    [
+        ("ann smith", "operator", "long enough", "use 1-64 letters"),
+        ("ann", "admin", "long enough", "choose one of viewer, operator, staff"),
+        ("ann", "viewer", "short", "at least 8 characters"),
+    ],
+)
+def test_bad_users_are_refused(store: Store, name, role, password, words):
+    with pytest.raises(UserError, match=words):
+        add_user(store, name, role, password)
+    assert store.accounts.users() == []
+
+
+def test_the_last_staff_user_stays_and_sessions_go_with_their_user(store: Store):
+    add_user(store, "root", "staff", "staff password")
+    add_user(store, "ann", "operator", "ann password")
+    with pytest.raises(UserError, match="exists already"):
+        add_user(store, "ann", "viewer", "another one")
+    with pytest.raises(UserError, match="last staff user"):
+        remove_user(store, "root")
+    store.accounts.add_session("h1", "ann", "token", None, time.time() + 60)
+    store.accounts.add_session("h2", "ann", "token", None, time.time() - 1)
+    assert store.accounts.session("h1").user == "ann"
+    assert store.accounts.session("h2") is None  # expired
+    remove_user(store, "ann")
+    assert store.accounts.session("h1") is None
+    with pytest.raises(UserError, match="no user 'ann'"):
+        remove_user(store, "ann")
+
+
+def test_runs_are_indexed_and_scan_ids_survive_a_reopen(tmp_path: Path):
+    from bluesky import RunEngine
+    from bluesky.plans import count
+    from ophyd_async.core import soft_signal_rw
+
+    path = tmp_path / "store.sqlite"
+    first = Store(path)
+    engine = RunEngine({}, call_returns_result=True)
+    engine.md["scan_id"] = first.last_scan_id()
+    engine.subscribe(first.record)
+    signal = soft_signal_rw(float, 1.5, name="x")
+    engine(count([signal], 2), operator="ann")
+    engine(count([signal], 1))
+    assert first.last_scan_id() == 2
+    first.close()
+    again = Store(path)
+    assert again.last_scan_id() == 2
+    latest = again.runs()[0]
+    assert (latest.scan_id, latest.plan_name, latest.exit_status) == (2, "count", "success")
+    names = [n for n, _ in again.documents(again.runs()[1].uid)]
+    assert names == ["start", "descriptor", "event", "event", "stop"]
+    assert again.runs()[1].operator == "ann"
+    again.close()
