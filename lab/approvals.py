@@ -110,7 +110,9 @@ class ApprovalDesk:
             parameters = {**proposal.parameters, **_parse(edits)}
             problems = proposal.space.problems(parameters)
             if problems:
-                raise InvalidEdit([f"parameters.{p}" for p in problems])
+                raise InvalidEdit(
+                    [p if p.startswith("constraint") else f"parameters.{p}" for p in problems]
+                )
         return self._answer(proposal, Decision(True, by, parameters))
 
     def reject(self, campaign: str, index: int, by: str, reason: str) -> Decision:

@@ -108,7 +108,14 @@ def serve(
     def closed() -> None:
         console.print("lab stopped: station safe, devices disconnected, store closed")
 
-    uvicorn.run(create_app(server, closed), host=host, port=port, log_level="warning")
+    # open event streams (dashboards) must not hold up a stop: 2 s, then they are cut
+    uvicorn.run(
+        create_app(server, closed),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+    )
 
 
 def _refuse_taken_port(host: str, port: int) -> None:

@@ -162,7 +162,7 @@ def resume(request: Request, principal: Operator, server: Server) -> dict[str, A
 def emergency_stop(request: Request, principal: Operator, server: Server) -> dict[str, Any]:
     """Every device to its safe state at once; latched until staff reset it."""
     report = server.manager.emergency_stop(principal.user)
-    note(request, "emergency stop", detail=report.devices, seconds=report.seconds)
+    note(request, "emergency stop", devices=report.devices, seconds=round(report.seconds, 4))
     return {
         "latched": True,
         "devices": report.devices,

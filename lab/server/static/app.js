@@ -351,9 +351,14 @@ function plotSpectrum(measured, target) {
 async function approvalsPage() {
   const list = h("div", { class: "grid", id: "proposals" });
   content.replaceChildren(list);
-  const render = (proposals) => list.replaceChildren(...(proposals.length
-    ? proposals.map(proposalCard)
-    : [h("p", { class: "muted" }, "Nothing waits for approval. Campaigns with approval: required stop here before each experiment.")]));
+  const cards = new Map(); // kept across updates, so an edit in progress is never wiped
+  const render = (proposals) => {
+    const keys = proposals.map((p) => `${p.campaign}/${p.trial}`);
+    for (const key of [...cards.keys()]) if (!keys.includes(key)) cards.delete(key);
+    proposals.forEach((p, i) => { if (!cards.has(keys[i])) cards.set(keys[i], proposalCard(p)); });
+    list.replaceChildren(...(keys.length ? keys.map((k) => cards.get(k))
+      : [h("p", { class: "muted" }, "Nothing waits for approval. Campaigns with approval: required stop here before each experiment.")]));
+  };
   render(await api("GET", "/api/proposals"));
   on("proposals", render);
 }

@@ -1,0 +1,188 @@
+"""The operator's dashboard in a real browser (Debian's chromium, headless, driven by
+playwright) against a real ``lab serve --demo`` process on a simulated lab.
+
+Screenshots of each page go to ``build/screenshots/`` (or ``$SDL_SCREENSHOTS``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import EXAMPLES
+from tests.system.lab_process import LabProcess, demo_password, start_lab
+
+pytestmark = pytest.mark.system
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(os.environ.get("SDL_SCREENSHOTS", Path(__file__).parents[2] / "build" / "screenshots"))
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        if os.environ.get("SDL_SKIP_BROWSER") == "1":
+            pytest.skip("SDL_SKIP_BROWSER=1 and no /usr/bin/chromium")
+        pytest.fail("no /usr/bin/chromium: `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabProcess]:
+    root = tmp_path_factory.mktemp("dashboard")
+    folder = root / "lab"
+    shutil.copytree(EXAMPLES, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    lab_file = yaml.safe_load((folder / "lab.yaml").read_text())
+    lab_file["clock_speed"] = 1000
+    (folder / "lab.yaml").write_text(yaml.safe_dump(lab_file, sort_keys=False))
+    campaign = yaml.safe_load((folder / "campaign.yaml").read_text())
+    campaign.update(
+        name="approved-match",
+        trials=3,
+        approval="required",
+        planner={"name": "sobol", "seed": 3},
+    )
+    (folder / "campaign.yaml").write_text(yaml.safe_dump(campaign, sort_keys=False))
+    scratch = root / "tmp"
+    scratch.mkdir()
+    process = start_lab(
+        "--demo",
+        "--lab",
+        folder / "lab.yaml",
+        "--store",
+        root / "store.sqlite",
+        cwd=root,
+        env={"TMPDIR": str(scratch)},
+    )
+    yield process
+    assert process.stop() in (0, -15), process.output()
+    assert list(scratch.glob("sdl-sim-*")) == []  # simulator ptys and keys removed
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser: Browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+
+    # log in
+    page.goto(f"{lab.url}/")
+    expect(page).to_have_url(f"{lab.url}/login?next=/")
+    page.fill("input[name=username]", "demo")
+    page.fill("input[name=password]", "wrong password")
+    page.click("button[type=submit]")
+    expect(page.locator("#error")).to_contain_text("wrong user name or password")
+    page.fill("input[name=password]", demo_password(lab))
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{lab.url}/")
+    expect(page.locator("#link")).to_have_text("live")
+
+    # the lab: every device, live
+    for device in ("arm", "station", "spectrometer"):
+        expect(page.locator(f"[data-device={device}] .badge")).to_have_text("idle")
+    expect(page.locator("[data-device=station]")).to_contain_text("heater temperature")
+    shot(page, "1-lab")
+
+    # start the campaign
+    page.click("nav >> text=Campaigns")
+    card = page.locator("[data-campaign=approved-match]")
+    card.locator("select[name=planner]").select_option("sobol")
+    card.locator("input[name=trials]").fill("3")
+    shot(page, "2-campaigns")
+    card.locator("button:has-text('Start')").click()
+    expect(page).to_have_url(f"{lab.url}/campaigns/approved-match")
+
+    # approve the first proposal with an edit
+    page.click("nav >> text=Approvals")
+    proposal = page.locator(".proposal[data-trial='0']")
+    expect(proposal).to_be_visible(timeout=30_000)
+    proposal.locator("input[name=cyan]").fill("9 mL")  # out of bounds: refused, named
+    proposal.locator("button.approve").click()
+    expect(page.locator("#toast")).to_contain_text("parameters.cyan")
+    expect(proposal.locator("input[name=cyan]")).to_have_class("bad")
+    proposal.locator("input[name=cyan]").fill("0.5 mL")
+    shot(page, "3-approvals")
+    proposal.locator("button.approve").click()
+    expect(page.locator("#toast")).to_contain_text("approved with your edits")
+
+    # progress updates live on the campaign page; pause holds the next trial
+    page.goto(f"{lab.url}/campaigns/approved-match")
+    expect(page.locator("#trials tr[data-trial='1'] .badge")).to_have_text(
+        "completed", timeout=30_000
+    )
+    expect(page.locator("#progress-count")).to_have_text("1 / 3")
+    page.click("button#pause")
+    expect(page.locator("#control")).to_have_attribute("data-state", "paused")
+    next_one = page.locator("#trials tr[data-trial='2'] .badge")
+    expect(next_one).to_have_text("awaiting approval", timeout=30_000)
+    approval = page.request.post(
+        f"{lab.url}/api/campaigns/approved-match/proposals/2/approve",
+        headers={"X-CSRF-Token": page.locator("body").get_attribute("data-csrf") or ""},
+        data={},
+    )
+    assert approval.ok, approval.text()
+    expect(next_one).to_have_text("running")
+    page.wait_for_timeout(1500)  # 1500 s of lab time: held, it does not move
+    expect(next_one).to_have_text("running")
+    page.click("button#resume")
+    expect(next_one).to_have_text("completed", timeout=30_000)
+    expect(page.locator("#progress-count")).to_have_text("2 / 3")
+    expect(page.locator("#objective-plot .main-svg").first).to_be_visible()
+    expect(page.locator("#spectrum-plot")).to_contain_text("target")
+    shot(page, "4-campaign")
+
+    # the emergency stop, from any page: every device safe, latched until reset
+    page.click("nav >> text=Lab")
+    page.click("button#estop")
+    expect(page.locator("#estop-banner")).to_be_visible()
+    expect(page.locator("#estop-text")).to_contain_text(
+        "arm: safe, station: safe, spectrometer: safe"
+    )
+    for device in ("arm", "station", "spectrometer"):
+        expect(page.locator(f"[data-device={device}] .badge")).to_have_text("estopped")
+    station = page.locator("[data-device=station]")
+    expect(station.locator("tr", has_text="stirrer speed")).to_contain_text("0")
+    expect(station.locator("tr", has_text="heater setpoint")).to_contain_text("25")
+    shot(page, "5-emergency-stop")
+    page.goto(f"{lab.url}/campaigns/approved-match")
+    expect(page.locator("#summary .badge").first).to_have_text("stopped", timeout=30_000)
+    expect(page.locator("#summary")).to_contain_text("emergency stop by demo")
+    page.click("#estop-banner button#reset")
+    expect(page.locator("#estop-banner")).to_be_hidden()
+    page.click("nav >> text=Lab")
+    for device in ("arm", "station", "spectrometer"):
+        expect(page.locator(f"[data-device={device}] .badge")).not_to_have_text("estopped")
+
+    # the audit log tells who did what, refusals included
+    page.click("nav >> text=Audit log")
+    audit = page.locator("#audit")
+    for action in ("reset", "emergency stop", "pause", "resume", "approve", "campaign start"):
+        expect(audit).to_contain_text(action)
+    expect(audit).to_contain_text("refused (422)")
+    shot(page, "6-audit")
+    page.click("nav >> text=Users")
+    expect(page.locator("#users")).to_contain_text("demo")
+    shot(page, "7-users")
+    assert errors == []
