@@ -1,10 +1,12 @@
-# Two commands: `make demo` runs a simulated closed-loop campaign; `make test` runs every check.
+# Two commands: `make demo` brings up the simulated lab with its dashboard and a campaign
+# running in it; `make test` runs every check. `make bench` measures (docs/benchmarks.md).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTHON ?= python3
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,15 +17,24 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/lab campaign run examples/colour_match/campaign.yaml
+	$(VENV)/bin/lab serve --demo --start colour-match
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
-test: lint
+# the dashboard is tested in Debian's chromium (playwright cannot download its own here)
+browser:
+	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
+		|| (echo "install Debian's chromium (apt-get install chromium) to test the dashboard" && false)
+
+test: lint browser
 	$(VENV)/bin/pytest
 
+bench: $(STAMP)
+	$(PY) -m bench
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+	rm -rf $(VENV) runs build .pytest_cache .ruff_cache .mypy_cache

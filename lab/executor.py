@@ -177,7 +177,8 @@ class InProcessExecutor:
 
         try:
             plan = self._plans[request.plan](self._devices, **request.kwargs, md=request.md)
-            finished = self._run(lambda: self._re(plan, {"start": [track], "stop": [track]}))
+            subscriptions: Any = {"start": [track], "stop": [track]}
+            finished = self._run(lambda: self._re(plan, subscriptions))
         except Exception as err:  # the RunEngine re-raises what the plan raised
             return PlanOutcome("fail", tuple(uids), err, str(err))
         status = end.get("exit_status") or ("success" if finished else "abort")

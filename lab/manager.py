@@ -391,9 +391,8 @@ class _SessionEvents(RunnerEvents):
 
     def trial_finished(self, progress: Progress) -> None:
         s = self._session
-        first = s.seconds_per_trial is None
-        seconds = progress.last.seconds
-        s.seconds_per_trial = seconds if first else 0.7 * s.seconds_per_trial + 0.3 * seconds
+        seconds, before = progress.last.seconds, s.seconds_per_trial
+        s.seconds_per_trial = seconds if before is None else 0.7 * before + 0.3 * seconds
         s.done, s.best = progress.done, progress.best
         if progress.last.device is not None:
             self._manager.monitor.note_error(progress.last.device, progress.last.error or "")

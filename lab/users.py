@@ -27,7 +27,7 @@ class UserError(ValueError):
 
 
 def at_least(role: str, needed: Role) -> bool:
-    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)  # type: ignore[arg-type]
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
 def add_user(store: Store, name: str, role: str, password: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import bluesky.plan_stubs as bps
 import bluesky.plans as bp
 import bluesky.preprocessors as bpp
+from bluesky.protocols import Readable
 from bluesky.utils import MsgGenerator
 from ophyd_async.core import Device, DeviceVector
 
@@ -98,11 +99,21 @@ def run_protocol(
     return (yield from bpp.finalize_wrapper(body(), stubs.safe_state(lab.station)))
 
 
+def _readables(lab: LabDevices, names: list[str]) -> list[Readable[Any]]:
+    found: list[Readable[Any]] = []
+    for name in names:
+        device = lab.resolve(name)
+        if not isinstance(device, Readable):
+            raise ValueError(f"device {name!r} cannot be read")
+        found.append(device)
+    return found
+
+
 def count(
     lab: LabDevices, detectors: list[str], num: int = 1, md: dict[str, Any] | None = None
 ) -> MsgGenerator[str]:
     """``bp.count`` of the named devices, e.g. ``["spectrometer", "station.heater"]``."""
-    return (yield from bp.count([lab.resolve(d) for d in detectors], num=num, md=md))
+    return (yield from bp.count(_readables(lab, detectors), num=num, md=md))
 
 
 def scan(
@@ -115,7 +126,7 @@ def scan(
     md: dict[str, Any] | None = None,
 ) -> MsgGenerator[str]:
     """``bp.scan``: ``start`` and ``stop`` are in the unit the motor declares (e.g. degC)."""
-    devices = [lab.resolve(d) for d in detectors]
+    devices = _readables(lab, detectors)
     return (yield from bp.scan(devices, lab.resolve(motor), start, stop, num, md=md))
 
 

@@ -7,7 +7,7 @@ here imports the rest of the project.
 
 from simulators.chemistry import DEFAULT_DYES, WAVELENGTHS_NM, Dye, DyeChemistry, GroundTruth
 from simulators.clock import SimClock
-from simulators.firmware import ArmFirmware, SpectrometerFirmware, StationFirmware
+from simulators.firmware import ArmFirmware, LineFirmware, SpectrometerFirmware, StationFirmware
 from simulators.pty_server import Fault, PtyServer
 from simulators.workcell import Location, Reservoir, Vial, Workcell
 
@@ -19,6 +19,7 @@ __all__ = [
     "DyeChemistry",
     "Fault",
     "GroundTruth",
+    "LineFirmware",
     "Location",
     "PtyServer",
     "Reservoir",

@@ -20,15 +20,17 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from asyncua import Server, ua
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+from asyncua.server.user_managers import UserManager
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from simulators.firmware import ESTOP_LATCHED, StationFirmware
@@ -73,7 +75,7 @@ async def make_key_pair(directory: Path, name: str, app_uri: str, server: bool) 
     return pair
 
 
-class _Users:
+class _Users(UserManager):
     """Username/password check; ``None`` rejects the session."""
 
     def __init__(self, users: dict[str, str]) -> None:
@@ -229,7 +231,7 @@ class OpcuaStationServer:
         return [ua.Variant("", ua.VariantType.String)]
 
     def _method(
-        self, op: Callable[..., Awaitable[None]], when_latched: bool = False
+        self, op: Callable[..., Coroutine[Any, Any, None]], when_latched: bool = False
     ) -> Callable[..., Awaitable[list]]:
         async def call(parent: ua.NodeId, *args: ua.Variant) -> list[ua.Variant]:
             if self.method_delay_s:

@@ -140,8 +140,9 @@ def campaign_show(
         db.close()
     objectives = info["definition"]["objectives"]
     first = objectives[0]
-    done = [r for r in records if r.outcomes]
-    best = sorted(done, key=lambda r: r.outcomes[first["name"]] * (1 if first["minimize"] else -1))
+    done = [(r, r.outcomes) for r in records if r.outcomes]
+    sign = 1 if first["minimize"] else -1
+    best = [r for r, _ in sorted(done, key=lambda pair: pair[1][first["name"]] * sign)]
     console.print(summary_table(name, records, {best[0].idx} if best else set()))
     _print_failures(records)
     failed = sum(r.status == "failed" for r in records)
@@ -152,9 +153,8 @@ def campaign_show(
     if best:
         b = best[0]
         values = ", ".join(f"{k}={parse_quantity(v):.4g~P}" for k, v in b.parameters.items())
-        console.print(
-            f"best: trial {b.idx} {first['name']}={b.outcomes[first['name']]:.4g} with {values}"
-        )
+        score = (b.outcomes or {})[first["name"]]
+        console.print(f"best: trial {b.idx} {first['name']}={score:.4g} with {values}")
 
 
 def _print_failures(records: list[TrialRecord]) -> None:

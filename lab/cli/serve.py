@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
@@ -57,6 +58,10 @@ def serve(
     the devices disconnect and the store closes.
     """
     from lab.server import LabServer, SecretError, check_secret, create_app
+
+    # a failed or aborted run is recorded and shown on the dashboard; bluesky's own
+    # traceback of it would only bury the server's console
+    logging.getLogger("bluesky").setLevel(logging.CRITICAL)
 
     try:
         config = load_lab_config(lab)

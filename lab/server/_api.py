@@ -25,7 +25,7 @@ Staff = Annotated[Principal, Depends(require("staff"))]
 
 
 def lab_server(request: Request) -> LabServer:
-    return request.app.state.lab_server  # type: ignore[no-any-return]
+    return request.app.state.lab_server
 
 
 Server = Annotated[LabServer, Depends(lab_server)]

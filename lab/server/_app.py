@@ -132,4 +132,4 @@ def _error_handlers(app: FastAPI) -> None:
         async def handler(request: Request, err: Exception, status: int = status) -> JSONResponse:
             return _refusal(request, status, str(err))
 
-        app.add_exception_handler(kind, handler)  # type: ignore[arg-type]
+        app.add_exception_handler(kind, handler)

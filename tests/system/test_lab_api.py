@@ -16,7 +16,7 @@ from lab import (
     load_campaign,
     load_lab_config,
 )
-from lab.api import prepare, run_campaign
+from lab.api import open_lab, prepare, run_campaign
 from lab.compose import threaded_run_engine
 from lab.measurement import measurement_from_documents
 from protocols import PLANS
@@ -79,3 +79,44 @@ def test_campaign_file_that_changed_is_not_silently_mixed(example_dir: Path, tmp
         run_campaign(example_dir / "campaign.yaml", trials=2, store=store)
     assert len(Store(store).trials(load_campaign(example_dir / "campaign.yaml").name)) == 1
     assert load_lab_config(example_dir / "lab.yaml").name == "sim-colour-lab"
+
+
+def test_runs_by_hand_are_recorded_and_scan_ids_continue(example_dir: Path, tmp_path: Path):
+    """bluesky's own plans, with bare numbers in each device's declared unit."""
+    import bluesky.plan_stubs as bps
+    import bluesky.plans as bp
+
+    def carry(arm, source: str, destination: str):
+        yield from bps.mv(arm, source)
+        yield from bps.mv(arm.gripper, "closed")
+        yield from bps.mv(arm, destination)
+        yield from bps.mv(arm.gripper, "open")
+
+    store = tmp_path / "hand.sqlite"
+    lab = open_lab(example_dir / "lab.yaml", store)
+    try:
+        d = lab.devices
+        lab.run_engine(carry(d.arm, "rack", "spectrometer"))  # a vial to measure
+        lab.run_engine(bps.mv(d.station.heater, 40))
+        assert lab.run_engine.md["scan_id"] == 0
+        lab.run_engine(bp.scan([d.spectrometer], d.station.heater, 30, 60, 4))
+        lab.run_engine(bp.count([d.spectrometer, d.arm]))
+        lab.run_engine(carry(d.arm, "spectrometer", "waste"))
+    finally:
+        lab.close()
+    lab = open_lab(example_dir / "lab.yaml", store)
+    try:
+        lab.run_engine(bp.count([lab.devices.station.heater]))
+    finally:
+        lab.close()
+    db = Store(store)
+    runs = list(reversed(db.runs()))
+    assert [(r.scan_id, r.plan_name, r.exit_status) for r in runs] == [
+        (1, "scan", "success"),
+        (2, "count", "success"),
+        (3, "count", "success"),
+    ]
+    events = [doc for name, doc in db.documents(runs[0].uid) if name == "event"]
+    assert [round(e["data"]["station-heater-temperature"]) for e in events] == [30, 40, 50, 60]
+    assert all(len(e["data"]["spectrometer-absorbance"]) == 101 for e in events)
+    db.close()

@@ -37,7 +37,7 @@ def executor():
     refusal: list[str] = []
     ex = InProcessExecutor(
         threaded_run_engine(),
-        log,  # type: ignore[arg-type]  (these plans only log)
+        log,  # type: ignore[arg-type]
         {"stepped": stepped, "broken": broken},
         refusal=lambda: refusal[0] if refusal else None,
     )

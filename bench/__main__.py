@@ -1,0 +1,11 @@
+"""``python -m bench [--quick]``: every benchmark, one after another."""
+
+import argparse
+
+from bench import estop_latency, push_latency
+
+parser = argparse.ArgumentParser(description="run every benchmark")
+parser.add_argument("--quick", action="store_true", help="short runs")
+quick = parser.parse_args().quick
+push_latency.main(quick)
+estop_latency.main(quick)
