@@ -8,7 +8,7 @@ the lab process; a workcell's bluesky-queueserver can stand behind the same inte
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Mapping
@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bluesky import RunEngine
+from bluesky.run_engine import TransitionError
 from bluesky.utils import MsgGenerator, RunEngineInterrupted
 
 from protocols import LabDevices
-
-log = logging.getLogger(__name__)
 
 ExecutorState = Literal["idle", "running", "pausing", "paused"]
 
@@ -127,7 +126,9 @@ class InProcessExecutor:
         with self._lock:
             self._released.clear()
             if self._re.state == "running" and not self._re.deferred_pause_requested:
-                self._re.request_pause(defer=True)
+                # the plan may end between the look and the request: then nothing runs
+                with contextlib.suppress(TransitionError):
+                    self._re.request_pause(defer=True)
 
     def resume(self) -> None:
         with self._lock:
@@ -141,7 +142,9 @@ class InProcessExecutor:
             if self._re.state == "paused":
                 self._control.put(lambda: self._re.abort(reason))
             elif self._re.state != "idle":
-                self._re.abort(reason)
+                # the plan may end between the look and the abort: then nothing runs
+                with contextlib.suppress(TransitionError):
+                    self._re.abort(reason)
 
     def close(self) -> None:
         self.abort("the lab is shutting down")
