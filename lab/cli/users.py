@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -29,13 +31,19 @@ StoreOption = Annotated[
 LabOption = Annotated[Path, typer.Option(help="lab YAML, to find its default store")]
 
 
-def _store(store: Path | None, lab: Path) -> Store:
-    if store is not None:
-        return Store(store)
+@contextmanager
+def _users(store: Path | None, lab: Path) -> Iterator[Store]:
+    """The store that holds the users (the lab's by default); a refusal ends the command."""
     try:
-        return Store(default_lab_store(load_lab_config(lab)))
+        db = Store(store if store is not None else default_lab_store(load_lab_config(lab)))
     except ConfigError as err:
         raise fail(str(err)) from None
+    try:
+        yield db
+    except UserError as err:
+        raise fail(str(err)) from None
+    finally:
+        db.close()
 
 
 def _password(password_stdin: bool) -> str:
@@ -55,13 +63,8 @@ def users_add(
     lab: LabOption = Path(DEFAULT_LAB),
 ) -> None:
     """Add a user; the password is asked for (hidden) unless --password-stdin."""
-    db = _store(store, lab)
-    try:
+    with _users(store, lab) as db:
         add_user(db, name, role, _password(password_stdin))
-    except UserError as err:
-        raise fail(str(err)) from None
-    finally:
-        db.close()
     console.print(f"added {name} ({role})")
 
 
@@ -73,13 +76,8 @@ def users_passwd(
     lab: LabOption = Path(DEFAULT_LAB),
 ) -> None:
     """Set a user's password."""
-    db = _store(store, lab)
-    try:
+    with _users(store, lab) as db:
         set_password(db, name, _password(password_stdin))
-    except UserError as err:
-        raise fail(str(err)) from None
-    finally:
-        db.close()
     console.print(f"password of {name} changed")
 
 
@@ -90,24 +88,16 @@ def users_remove(
     lab: LabOption = Path(DEFAULT_LAB),
 ) -> None:
     """Remove a user and end their sessions (the last staff user cannot be removed)."""
-    db = _store(store, lab)
-    try:
+    with _users(store, lab) as db:
         remove_user(db, name)
-    except UserError as err:
-        raise fail(str(err)) from None
-    finally:
-        db.close()
     console.print(f"removed {name}")
 
 
 @users_app.command("list")
 def users_list(store: StoreOption = None, lab: LabOption = Path(DEFAULT_LAB)) -> None:
     """The users and their roles."""
-    db = _store(store, lab)
-    try:
+    with _users(store, lab) as db:
         users = db.accounts.users()
-    finally:
-        db.close()
     table = Table(title="users")
     for column in ("user", "role"):
         table.add_column(column)

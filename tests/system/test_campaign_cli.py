@@ -10,19 +10,9 @@ import pytest
 
 from lab import Store
 from tests.conftest import edit_yaml
+from tests.system.lab_process import lab_command as lab_cli
 
 pytestmark = pytest.mark.system
-
-
-def lab_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lab.cli", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
-    )
 
 
 def run_cli(campaign: Path, *args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -186,3 +186,51 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     expect(page.locator("#users")).to_contain_text("demo")
     shot(page, "7-users")
     assert errors == []
+
+
+def test_a_script_drives_the_same_lab_with_the_client(lab: LabProcess, tmp_path: Path):
+    """What a scientist's script does: log in with a token, start, approve, watch, stop."""
+    from lab.client import LabClient, LabError
+    from tests.system.lab_process import lab_command
+
+    with pytest.raises(LabError, match="401: wrong user name or password"):
+        LabClient.login(lab.url, "demo", "not the password")
+    with LabClient.login(lab.url, "demo", demo_password(lab)) as client:
+        assert client.me()["role"] == "staff"
+        assert {d["name"] for d in client.state()["snapshot"]["devices"]} == {
+            "arm",
+            "station",
+            "spectrometer",
+        }
+        done = next(c for c in client.campaigns() if c["name"] == "approved-match")["trials"]
+        client.start("approved-match", trials=done + 2)
+        with pytest.raises(LabError, match="409: campaign 'approved-match' is"):
+            client.start("approved-match", trials=done + 3)
+        seen = []
+        for topic, data in client.events():  # pushed, not polled
+            seen.append(topic)
+            if topic == "proposals" and data:
+                break
+        proposal = client.proposals()[0]
+        with pytest.raises(LabError, match=r"422: parameters\.temperature"):
+            client.approve("approved-match", proposal["trial"], {"temperature": "200 degC"})
+        client.approve("approved-match", proposal["trial"], {"temperature": "30 degC"})
+        client.stop("approved-match")
+        session = client.wait("approved-match", timeout_s=120)
+        assert session["state"] == "stopped" and "stopped by demo" in session["stopped"]
+        trials = client.campaign("approved-match")["trial_list"]
+        edited = trials[-1]
+        assert edited["parameters"]["temperature"] == "30.0 degree_Celsius"
+        assert edited["status"] in ("completed", "failed") and edited["run_uid"]
+        assert client.documents(edited["run_uid"])[0][0] == "start"
+        # the command line on the same client
+        env = {"LAB_URL": lab.url, "LAB_TOKEN": client.token, "HOME": str(tmp_path)}
+        status = lab_command("remote", "status", "--json", cwd=tmp_path, env=env)
+        assert status.returncode == 0, status.stderr
+        assert '"executor": "idle"' in status.stdout
+        listed = lab_command("remote", "campaigns", cwd=tmp_path, env=env)
+        assert "approved-match" in listed.stdout and "stopped" in listed.stdout
+        refused = lab_command(
+            "remote", "reject", "approved-match", "99", "--reason", "x", cwd=tmp_path, env=env
+        )
+        assert refused.returncode == 2 and "no proposal for trial 99" in refused.stderr
