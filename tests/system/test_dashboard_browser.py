@@ -152,6 +152,11 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     expect(page.locator("#objective-plot .main-svg").first).to_be_visible()
     expect(page.locator("#spectrum-plot")).to_contain_text("target")
     shot(page, "4-campaign")
+    page.locator("#trials tr[data-trial='1'] a").click()  # the run's documents, one click away
+    expect(page.locator("main h2")).to_contain_text("documents")
+    expect(page.locator("details summary").first).to_have_text("start")
+    expect(page.locator("main")).to_contain_text("approved-match")
+    shot(page, "4b-run")
 
     # the emergency stop, from any page: every device safe, latched until reset
     page.click("nav >> text=Lab")
