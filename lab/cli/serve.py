@@ -91,7 +91,7 @@ def serve(
         raise fail(f"cannot bring the lab up: {err}", EXIT_STOPPED) from None
     url = f"http://{host}:{port}/"
     console.print(
-        f"[bold]lab {config.name}[/bold] serving at [link={url}]{url}[/link]  (API docs {url}docs)"
+        f"[bold]lab {config.name}[/bold] serving at {url}  (API docs {url}docs)", soft_wrap=True
     )
     if password:
         console.print(
