@@ -17,8 +17,8 @@ from devices._errors import (
     UnitError,
 )
 from devices._instrument import InstrumentDevice, InstrumentDriver
-from devices._port_lock import PortLock, lock_directory
 from devices._quantity import DeviceValue, Range, format_quantity, magnitude, parse_quantity
+from devices._resource_lock import ResourceLock, lock_directory
 from devices._serial_transport import SerialTransport
 from devices._transport import InProcessTransport, Transport
 from devices.robotic_arm import ArmDriver, AsciiArmDriver, Gripper, RoboticArm
@@ -56,10 +56,10 @@ __all__ = [
     "LimitViolation",
     "OpcuaSecurity",
     "OpcuaStationDriver",
-    "PortLock",
     "ProtocolError",
     "Pump",
     "Range",
+    "ResourceLock",
     "RoboticArm",
     "SerialTransport",
     "Spectrometer",

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
-from ophyd_async.core import DEFAULT_TIMEOUT, StandardReadable
+from ophyd_async.core import DEFAULT_TIMEOUT, SignalR, StandardReadable, soft_signal_r_and_setter
+
+T = TypeVar("T", str, float)
+
+
+def read_back(
+    datatype: type[T], getter: Callable[[], Awaitable[T]], units: str | None = None
+) -> SignalR[T]:
+    """A signal whose every read asks the instrument: the value is what the instrument says
+    now, stamped with the time it said it, never a number some earlier call left behind."""
+    signal, _ = soft_signal_r_and_setter(datatype, getter=getter, units=units)
+    return signal
+
+
+async def read_afresh(*signals: SignalR[Any]) -> None:
+    """Ask the instrument for each signal now, so that a staged signal (bluesky caches what
+    a plan stages) holds the present value too."""
+    await asyncio.gather(*(s.get_value(cached=False) for s in signals))
 
 
 class InstrumentDriver(Protocol):
@@ -50,7 +69,7 @@ class InstrumentDevice(StandardReadable):
         """Read the instrument's state and refuse a mismatch with the configuration."""
 
     async def refresh(self) -> None:
-        """Read the instrument into this device's signals."""
+        """Read every signal afresh from the instrument (see :func:`read_afresh`)."""
 
     async def emergency_stop(self) -> None:
         await self.driver.emergency_stop()

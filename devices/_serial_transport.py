@@ -14,7 +14,7 @@ import contextlib
 import serial
 
 from devices._errors import DeviceDisconnected, DeviceTimeout
-from devices._port_lock import PortLock
+from devices._resource_lock import ResourceLock
 
 
 class SerialTransport:
@@ -37,7 +37,7 @@ class SerialTransport:
         self._lost: str | None = None
         self._lock = asyncio.Lock()
         self._wanted = False
-        self._claim = PortLock.for_serial_port(port, name)
+        self._claim = ResourceLock.for_file(port, name)
 
     # --- link ------------------------------------------------------------------------
     async def connect(self) -> None:

@@ -70,7 +70,8 @@ def run_campaign(
     try:
         check_bounds(prepared.campaign, prepared.protocol, running.limits(), campaign)
         db = Store(prepared.store_path)  # opened only once every file is known good
-        running.record_to(db)
+        running.record_to(db)  # the lab closes it, on every path
+        db.claim()
         executor = InProcessExecutor(running.run_engine, running.devices, PLANS)
         try:
             runner = CampaignRunner(

@@ -69,10 +69,33 @@ class Lab:
                 d.spectrometer,
                 sources=frozenset(self.config.role("source")),
                 waste=d.waste,
-                station_slot=self.config.station[1].slot,
-                spectrometer_holder=self.config.spectrometer[1].holder,
+                station_slot=d.slot,
+                spectrometer_holder=d.holder,
             )
         )
+
+    def start_state_problems(self) -> list[str]:
+        """What keeps the workcell from its start state: vials left in the gripper, the
+        station or the spectrometer, and a station stirring or not at ambient."""
+
+        async def read() -> list[str]:
+            d = self.devices
+            found = []
+            for where, signal in (
+                ("the gripper", d.arm.holding),
+                (d.slot, d.station.vial),
+                (d.holder, d.spectrometer.vial),
+            ):
+                vial = await signal.get_value()
+                if vial:
+                    found.append(f"vial {vial} left in {where}")
+            rpm = await d.station.stirrer.speed.get_value()
+            setpoint = await d.station.heater.setpoint.get_value()
+            if rpm or abs(setpoint - d.station.ambient_c) > 0.5:
+                found.append(f"station at {rpm:g} rpm, heater set to {setpoint:g} degC")
+            return found
+
+        return self.call(read())
 
     def status(self) -> dict[str, dict[str, Any]]:
         """Each device's identity and current readings, for ``lab devices``."""
@@ -80,7 +103,6 @@ class Lab:
         async def read() -> dict[str, dict[str, Any]]:
             out = {}
             for device in self.devices.instruments:
-                await device.refresh()
                 readings = await device.read()
                 out[device.name] = {
                     "identity": await device.driver.identify(),
@@ -213,6 +235,7 @@ def _devices(config: LabConfig, world: SimulatedWorld | None) -> LabDevices:
             temperature=station_cfg.temperature.range(),
             stir_speed=station_cfg.stir_speed.range(),
             dispense_rate=station_cfg.dispense_rate.range(),
+            ambient_c=float(station_cfg.ambient.m_as("degC")),
             name=station_name,
         ),
         spectrometer=Spectrometer(
@@ -226,6 +249,8 @@ def _devices(config: LabConfig, world: SimulatedWorld | None) -> LabDevices:
         ),
         timer=Timer(clock, name="timer"),
         waste=config.role("waste")[0],
+        slot=station_cfg.slot,
+        holder=spec_cfg.holder,
     )
 
 

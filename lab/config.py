@@ -140,6 +140,9 @@ class ArmConfig(_DeviceConfig):
 
 class StationConfig(_DeviceConfig):
     kind: Literal["synthesis_station"]
+    ambient: Temperature = Field(
+        "25 degC", validate_default=True, description="heater setpoint of the safe state"
+    )
     slot: str
     pumps: dict[int, str] = Field(min_length=1, description="pump number -> reagent")
     temperature: TemperatureRange

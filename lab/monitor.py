@@ -104,7 +104,6 @@ class LabMonitor:
             return
         try:
             reported = await device.driver.state()
-            await device.refresh()
             readings = {**await device.read(), **await device.read_configuration()}
             described = {**await device.describe(), **await device.describe_configuration()}
         except (DeviceDisconnected, DeviceTimeout) as err:

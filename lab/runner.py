@@ -7,6 +7,7 @@ Trials run through an :class:`~lab.executor.Executor`, so several may be in flig
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pint
 from pydantic import ValidationError
 
@@ -92,6 +94,9 @@ class RunnerEvents:
 
     def trial_finished(self, progress: Progress) -> None:
         """A trial completed or failed."""
+
+    def attached(self, runner: CampaignRunner) -> None:
+        """The runner about to run, e.g. for a display that offers pause and abort."""
 
 
 def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> dict[str, Any]:
@@ -182,10 +187,12 @@ class CampaignRunner:
         )
         for r in self.store.trials(self.campaign.name):
             if r.status in ("proposed", "running"):
-                r.status, r.error = "failed", f"interrupted while {r.status}; not repeated"
+                self._settle_interrupted(r)
             elif r.status == "awaiting_approval":
                 r.status, r.error = "rejected", "not decided before the lab stopped"
-            self.store.update_trial(self.campaign.name, r.idx, status=r.status, error=r.error)
+            self.store.update_trial(
+                self.campaign.name, r.idx, status=r.status, error=r.error, outcomes=r.outcomes
+            )
             params = {k: parse_quantity(v) for k, v in r.parameters.items()}
             index = self.planner.replay(
                 params,
@@ -195,6 +202,37 @@ class CampaignRunner:
             )
             if index != r.idx:
                 raise PlannerError(f"replay gave trial {index}, the store holds {r.idx}")
+
+    def _settle_interrupted(self, r: TrialRecord) -> None:
+        """A trial the last process left unfinished: completed if its measurement reached
+        the store (a measurement is never thrown away), failed otherwise (never repeated)."""
+        interrupted = f"interrupted while {r.status}; not repeated"
+        r.status, r.error = "failed", interrupted
+        if r.run_uid is None:
+            return
+        parameters = {k: parse_quantity(v) for k, v in r.parameters.items()}
+        try:
+            r.outcomes = self._measure(r.run_uid, parameters)
+        except ValueError as err:
+            if "no measurement" not in str(err):
+                r.error = f"{interrupted}; objective: {err}"
+            return
+        r.status, r.error = "completed", None
+        self._record_sample(r.idx, self.store.documents(r.run_uid), self.protocol.fill(parameters))
+
+    def _measure(self, run_uid: str, parameters: dict[str, pint.Quantity]) -> dict[str, float]:
+        """The objectives of a run's stored measurement; ValueError with the reason if there
+        is none, or if the data or an objective is not a finite number."""
+        measurement = measurement_from_documents(
+            self.store.documents(run_uid), self.lab.devices.spectrometer.name, parameters
+        )
+        if not np.all(np.isfinite(measurement.absorbance)):
+            raise ValueError("the spectrum holds values that are not finite (NaN or infinity)")
+        outcomes = {n: float(f(measurement)) for n, f in self.objectives.items()}
+        bad = [f"{n} = {v}" for n, v in outcomes.items() if not math.isfinite(v)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} is not a finite number")
+        return outcomes
 
     def spent(self) -> int:
         return sum(r.status in SPENT for r in self.store.trials(self.campaign.name))
@@ -303,13 +341,11 @@ class CampaignRunner:
                 error = f"{error} ({self.stop_reason})"
             return self._fail(s, error, trial.started, run_uid, device)
         assert run_uid is not None
-        documents = self.store.documents(run_uid)
-        self._record_sample(s.index, documents, self.protocol.fill(s.parameters))
+        self._record_sample(
+            s.index, self.store.documents(run_uid), self.protocol.fill(s.parameters)
+        )
         try:
-            measurement = measurement_from_documents(
-                documents, self.lab.devices.spectrometer.name, s.parameters
-            )
-            outcomes = {n: f(measurement) for n, f in self.objectives.items()}
+            outcomes = self._measure(run_uid, s.parameters)
         except (ValueError, KeyError) as err:
             return self._fail(s, f"objective: {err}", trial.started, run_uid)
         self.store.update_trial(name, s.index, status="completed", outcomes=outcomes)
@@ -317,19 +353,61 @@ class CampaignRunner:
         seconds = time.perf_counter() - trial.started
         return TrialResult(s.index, "completed", s.parameters, outcomes, None, seconds, run_uid)
 
+    # --- the workcell's start state --------------------------------------------------------
+    def _clear_workcell(self) -> None:
+        """Before the first trial: a station left stirring or hot is stopped and every vial
+        a fault left behind goes to the waste (and into the ledger), so a resume after any
+        fault starts clean; if that fails, the campaign does not start."""
+        problems = self.lab.start_state_problems()
+        if not problems:
+            return
+        found = "; ".join(problems)
+        md = {"campaign": self.campaign.name, "operator": self.operator, "reason": found}
+        outcome = self.executor.submit(PlanRequest("clear_workcell", {}, md)).result()
+        if outcome.exit_status != "success":
+            why = outcome.error or outcome.reason or outcome.exit_status
+            self.request_stop(
+                f"the workcell could not be brought to its start state ({found}): {why}"
+            )
+            return
+        for run_uid in outcome.run_uids:
+            for vial in self._vials_handled(self.store.documents(run_uid)):
+                self._ledger_cleared(vial)
+
+    def _vials_handled(self, documents: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        arm = self.lab.devices.arm.name
+        handled = [d["data"].get(f"{arm}-holding") for n, d in documents if n == "event"]
+        return list(dict.fromkeys(h for h in handled if h))
+
+    def _ledger_cleared(self, vial: str) -> None:
+        fate = "waste: cleared after a fault"
+        if self.store.sample(vial) is not None:
+            self.store.update_sample(vial, fate=fate)
+            return
+        trial = next(
+            (
+                r.idx
+                for r in reversed(self.store.trials(self.campaign.name))
+                if r.run_uid and vial in self._vials_handled(self.store.documents(r.run_uid))
+            ),
+            -1,
+        )
+        self.store.add_sample(
+            vial, self.campaign.name, trial, {}, f"{fate} (contents not recorded)"
+        )
+
     def _record_sample(
         self, index: int, documents: list[tuple[str, dict[str, Any]]], protocol: LabProtocol
     ) -> None:
-        arm = self.lab.devices.arm.name
-        handled = [d["data"].get(f"{arm}-holding") for n, d in documents if n == "event"]
-        vial = next((h for h in handled if h), None)
+        vial = next(iter(self._vials_handled(documents)), None)
         if vial is None:
             return
         composition: dict[str, pint.Quantity] = {}
         for step in protocol.steps:
             if step.step == "dispense":
                 composition[step.reagent] = composition.get(step.reagent, 0) + step.volume
-        self.store.add_sample(vial, self.campaign.name, index, _as_text(composition), "waste")
+        if self.store.sample(vial) is None:
+            self.store.add_sample(vial, self.campaign.name, index, _as_text(composition), "waste")
         self.store.update_trial(self.campaign.name, index, sample_id=vial)
 
     # --- the loop ----------------------------------------------------------------------
@@ -340,12 +418,14 @@ class CampaignRunner:
     ) -> CampaignResult:
         """Run until ``trials`` trials (default: the campaign's) are spent, or a stop."""
         events = events or RunnerEvents()
+        events.attached(self)
         total = trials or self.campaign.trials
         if not self._resumed:  # once per runner: the planner then holds the store's trials
             self._resume()
             self._resumed = True
         done = self.spent()
         events.started(done, total)
+        self._clear_workcell()
         in_flight: dict[Future[PlanOutcome], _InFlight] = {}
 
         def report(result: TrialResult) -> None:
@@ -378,7 +458,10 @@ class CampaignRunner:
                 report(self._finish(in_flight.pop(future), future.result()))
         except PlannerError as err:
             self.request_stop(f"planner: {err}")
-        return self.result()
+        result = self.result()
+        self._stopping.clear()  # told in the result; a later run() starts afresh
+        self.stop_reason = None
+        return result
 
     def _next(
         self, budget: int, events: RunnerEvents

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
 import tempfile
@@ -47,7 +48,8 @@ class SimulatedWorld:
         """Serve each wire-transport device's firmware where its driver will look; without
         a ``directory``, in a temporary one (with the PLC's keys) that :meth:`stop` removes."""
         if directory is None:
-            directory = self.scratch = Path(tempfile.mkdtemp(prefix="sdl-sim-"))
+            _remove_orphans()
+            directory = self.scratch = Path(tempfile.mkdtemp(prefix=f"sdl-sim-{os.getpid()}-"))
         for name, device in config.devices.items():
             transport = device.transport
             if isinstance(transport, SerialTransportConfig):
@@ -102,6 +104,25 @@ class SimulatedWorld:
             self.scratch = None
 
 
+def _remove_orphans() -> None:
+    """Scratch folders (ptys, private keys) of simulated labs whose process is gone, say
+    after a kill -9, which no cleanup code survives."""
+    for folder in Path(tempfile.gettempdir()).glob("sdl-sim-*-*"):
+        pid = folder.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def build_world(config: LabConfig) -> SimulatedWorld:
     chemistry = load_callable(config.chemistry, "lab.chemistry")
     clock = sim.SimClock(config.clock_speed)
@@ -124,7 +145,13 @@ def build_world(config: LabConfig) -> SimulatedWorld:
         workcell,
         {
             arm_name: sim.ArmFirmware(clock, workcell, arm.home, speed_mm_s=arm.speed_mm_s),
-            station_name: sim.StationFirmware(clock, workcell, station.slot, reservoirs),
+            station_name: sim.StationFirmware(
+                clock,
+                workcell,
+                station.slot,
+                reservoirs,
+                ambient_c=float(station.ambient.m_as("degC")),
+            ),
             spec_name: sim.SpectrometerFirmware(
                 clock, workcell, spec.holder, chemistry, seed=spec.noise_seed
             ),

@@ -27,6 +27,8 @@ class LabDevices:
     spectrometer: Spectrometer
     timer: Timer
     waste: str
+    slot: str  # where the station holds its vial
+    holder: str  # where the spectrometer holds its vial
 
     @property
     def instruments(self) -> tuple[RoboticArm, SynthesisStation, Spectrometer]:
@@ -130,9 +132,38 @@ def scan(
     return (yield from bp.scan(devices, lab.resolve(motor), start, stop, num, md=md))
 
 
+def clear_workcell(lab: LabDevices, md: dict[str, Any] | None = None) -> MsgGenerator[list[str]]:
+    """The workcell's start state after a fault: the station safe (and read back), every
+    vial left in the gripper, the station or the spectrometer carried to the waste. One
+    run, whose ``handling`` stream names each vial carried; returns their ids."""
+
+    @bpp.run_decorator(md={"plan_name": "clear_workcell", **(md or {})})
+    def body() -> MsgGenerator[list[str]]:
+        yield from stubs.safe_state(lab.station)
+        carried = []
+        held = yield from bps.rd(lab.arm.holding)
+        if held:
+            yield from bps.trigger_and_read([lab.arm], name="handling")
+            yield from bps.mv(lab.arm, lab.waste)
+            yield from bps.mv(lab.arm.gripper, "open")
+            carried.append(held)
+        for place, vial_signal in (
+            (lab.slot, lab.station.vial),
+            (lab.holder, lab.spectrometer.vial),
+        ):
+            vial = yield from bps.rd(vial_signal)
+            if vial:
+                yield from stubs.transfer(lab.arm, place, lab.waste)
+                carried.append(vial)
+        return carried
+
+    return (yield from body())
+
+
 #: plans callable by name with JSON-able arguments (the executor and a queue server use it)
 PLANS: dict[str, Callable[..., MsgGenerator[Any]]] = {
     "run_protocol": run_protocol,
+    "clear_workcell": clear_workcell,
     "count": count,
     "scan": scan,
 }

@@ -63,6 +63,7 @@ class KeyPair:
 async def make_key_pair(directory: Path, name: str, app_uri: str, server: bool) -> KeyPair:
     """A self-signed certificate for a server or client application."""
     directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)  # a private key lives here: its owner's only
     pair = KeyPair(directory / f"{name}.der", directory / f"{name}.pem")
     await setup_self_signed_certificate(
         pair.private_key,
@@ -72,6 +73,7 @@ async def make_key_pair(directory: Path, name: str, app_uri: str, server: bool) 
         [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH],
         {"commonName": name},
     )
+    pair.private_key.chmod(0o600)
     return pair
 
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 
 from bluesky.protocols import Movable
-from ophyd_async.core import (
-    AsyncStatus,
-    StandardReadable,
-    soft_signal_r_and_setter,
-)
+from ophyd_async.core import AsyncStatus, StandardReadable
 from ophyd_async.core import StandardReadableFormat as Format
 
 from devices._errors import DeviceFault, LimitViolation
-from devices._instrument import InstrumentDevice
+from devices._instrument import InstrumentDevice, read_afresh, read_back
 from devices.robotic_arm._driver import ArmDriver
 
 
@@ -52,9 +48,9 @@ class RoboticArm(InstrumentDevice, Movable[str]):
         self.driver = driver
         self.reachable = frozenset(reachable)
         with self.add_children_as_readables(Format.HINTED_SIGNAL):
-            self.location, self._set_location = soft_signal_r_and_setter(str, "")
+            self.location = read_back(str, driver.position)
         with self.add_children_as_readables():
-            self.holding, self._set_holding = soft_signal_r_and_setter(str, "")
+            self.holding = read_back(str, self._held)
         self.gripper = Gripper(driver, self.refresh)
         super().__init__(name=name)
 
@@ -67,9 +63,11 @@ class RoboticArm(InstrumentDevice, Movable[str]):
             )
         await self.refresh()
 
+    async def _held(self) -> str:
+        return await self.driver.held() or ""
+
     async def refresh(self) -> None:
-        self._set_location(await self.driver.position())
-        self._set_holding(await self.driver.held() or "")
+        await read_afresh(self.location, self.holding)
 
     @AsyncStatus.wrap
     async def set(self, value: str) -> None:

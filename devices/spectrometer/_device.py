@@ -12,7 +12,7 @@ from ophyd_async.core import (
 )
 from ophyd_async.core import StandardReadableFormat as Format
 
-from devices._instrument import InstrumentDevice
+from devices._instrument import InstrumentDevice, read_afresh, read_back
 from devices._quantity import DeviceValue, Range
 from devices.spectrometer._driver import SpectrometerDriver
 
@@ -24,11 +24,11 @@ class IntegrationTime(StandardReadable, Movable[DeviceValue]):
         self._driver = driver
         self.limits = limits
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
-            self.time, self._set_time = soft_signal_r_and_setter(float, 100.0, units="ms")
+            self.time = read_back(float, driver.integration, "ms")
         super().__init__(name=name)
 
     async def refresh(self) -> None:
-        self._set_time(await self._driver.integration())
+        await read_afresh(self.time)
 
     @AsyncStatus.wrap
     async def set(self, value: DeviceValue) -> None:
@@ -47,7 +47,7 @@ class Spectrometer(InstrumentDevice, Triggerable):
                 Array1D[np.float64], np.zeros(1), units="AU"
             )
             self.integration = IntegrationTime(driver, integration)
-            self.vial, self._set_vial = soft_signal_r_and_setter(str, "")
+            self.vial = read_back(str, self._vial)
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
             self.wavelengths, self._set_wavelengths = soft_signal_r_and_setter(
                 Array1D[np.float64], np.zeros(1), units="nm"
@@ -60,9 +60,12 @@ class Spectrometer(InstrumentDevice, Triggerable):
         self._set_absorbance(np.zeros_like(wavelengths))
         await self.refresh()
 
+    async def _vial(self) -> str:
+        return await self.driver.vial() or ""
+
     async def refresh(self) -> None:
         await self.integration.refresh()
-        self._set_vial(await self.driver.vial() or "")
+        await read_afresh(self.vial)
 
     @AsyncStatus.wrap
     async def trigger(self) -> None:

@@ -11,17 +11,12 @@ import asyncio
 from collections.abc import Mapping
 
 from bluesky.protocols import Movable, Stoppable, Triggerable
-from ophyd_async.core import (
-    AsyncStatus,
-    DeviceVector,
-    StandardReadable,
-    soft_signal_r_and_setter,
-)
+from ophyd_async.core import AsyncStatus, DeviceVector, StandardReadable
 from ophyd_async.core import StandardReadableFormat as Format
 
 from devices._clock import Clock
-from devices._errors import DeviceFault, LimitViolation
-from devices._instrument import InstrumentDevice
+from devices._errors import DeviceError, DeviceFault, LimitViolation
+from devices._instrument import InstrumentDevice, read_afresh, read_back
 from devices._quantity import DeviceValue, Range, magnitude
 from devices.synthesis_station._driver import StationDriver
 
@@ -38,11 +33,14 @@ class Pump(StandardReadable, Movable[DeviceValue]):
         self.rate_range = rate
         self.rate_ml_min = rate.high
         with self.add_children_as_readables():
-            self.level, self._set_level = soft_signal_r_and_setter(float, 0.0, units="mL")
+            self.level = read_back(float, self._level, "mL")
         super().__init__(name=name)
 
+    async def _level(self) -> float:
+        return await self._driver.level(self.index)
+
     async def refresh(self) -> None:
-        self._set_level(await self._driver.level(self.index))
+        await read_afresh(self.level)
 
     @AsyncStatus.wrap
     async def set(self, value: DeviceValue, rate: DeviceValue | None = None) -> None:
@@ -83,38 +81,48 @@ class Heater(StandardReadable, Movable[DeviceValue], Stoppable, Triggerable):
         self.settle_timeout_s = settle_timeout_s
         self._stopped = asyncio.Event()
         with self.add_children_as_readables(Format.HINTED_SIGNAL):
-            self.temperature, self._set_temperature = soft_signal_r_and_setter(
-                float, 25.0, units="degC", getter=driver.temperature
-            )
+            self.temperature = read_back(float, driver.temperature, "degC")
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
-            self.setpoint, self._set_setpoint = soft_signal_r_and_setter(float, 25.0, units="degC")
+            self.setpoint = read_back(float, driver.setpoint, "degC")
         super().__init__(name=name)
 
     async def refresh(self) -> None:
-        self._set_setpoint(await self._driver.setpoint())
+        await read_afresh(self.temperature, self.setpoint)
 
     @AsyncStatus.wrap
     async def trigger(self) -> None:
-        self._set_temperature(await self._driver.temperature())
+        await read_afresh(self.temperature)
 
     @AsyncStatus.wrap
     async def set(self, value: DeviceValue) -> None:
         target = self.limits.check(value, device=self.name, what="temperature")
         self._stopped = asyncio.Event()
         await self._driver.set_temperature(target)
-        self._set_setpoint(target)
         start = self._clock.now()
         while abs(await self._driver.temperature() - target) > self.tolerance_c:
             if self._stopped.is_set():
                 raise DeviceFault(self.name, f"stopped before settling at {target:g} degC")
             if self._clock.now() - start > self.settle_timeout_s:
                 raise DeviceFault(
-                    self.name, f"did not reach {target:g} degC within {self.settle_timeout_s:g} s"
+                    self.name,
+                    f"did not reach {target:g} degC within {self.settle_timeout_s:g} s"
+                    + _clock_hint(self._clock, self.settle_timeout_s),
                 )
             await self._clock.sleep(2.0)
 
     async def stop(self, success: bool = True) -> None:
         self._stopped.set()
+
+
+def _clock_hint(clock: Clock, seconds: float) -> str:
+    """Say so when a wait was counted on an accelerated (simulated) clock."""
+    speed = getattr(clock, "speed", 1.0)
+    if speed == 1.0:
+        return ""
+    return (
+        f" of lab time: the clock runs {speed:g}x, so that was {seconds / speed:.3g} s of real "
+        "time; if the simulated instrument cannot keep up, lower clock_speed in the lab file"
+    )
 
 
 class Stirrer(StandardReadable, Movable[DeviceValue], Triggerable):
@@ -124,11 +132,11 @@ class Stirrer(StandardReadable, Movable[DeviceValue], Triggerable):
         self._driver = driver
         self.limits = limits
         with self.add_children_as_readables():
-            self.speed, self._set_speed = soft_signal_r_and_setter(float, 0.0, units="rpm")
+            self.speed = read_back(float, driver.stir, "rpm")
         super().__init__(name=name)
 
     async def refresh(self) -> None:
-        self._set_speed(await self._driver.stir())
+        await read_afresh(self.speed)
 
     @AsyncStatus.wrap
     async def trigger(self) -> None:
@@ -152,6 +160,8 @@ class SynthesisStation(InstrumentDevice, Stoppable):
         reagents: pump number -> reagent it holds; checked against the station at connect.
         vial_capacity, temperature, stir_speed, dispense_rate: the limits, checked before
             any command is sent.
+        ambient_c: the heater setpoint of the safe state, which ``stop()`` reads back.
+        stop_attempts: how often ``stop()`` tries before it reports the station unsafe.
     """
 
     def __init__(
@@ -163,20 +173,22 @@ class SynthesisStation(InstrumentDevice, Stoppable):
         temperature: Range,
         stir_speed: Range,
         dispense_rate: Range,
+        ambient_c: float = 25.0,
+        stop_attempts: int = 3,
         name: str = "",
     ) -> None:
         self.driver = driver
         self.vial_capacity = vial_capacity
+        self.ambient_c = ambient_c
+        self.stop_attempts = stop_attempts
         with self.add_children_as_readables():
             self.pumps = DeviceVector(
                 {i: Pump(driver, i, reagent, dispense_rate) for i, reagent in reagents.items()}
             )
             self.heater = Heater(driver, clock, temperature)
             self.stirrer = Stirrer(driver, stir_speed)
-            self.vial, self._set_vial = soft_signal_r_and_setter(str, "")
-            self.vial_volume, self._set_vial_volume = soft_signal_r_and_setter(
-                float, 0.0, units="mL"
-            )
+            self.vial = read_back(str, self._vial_id)
+            self.vial_volume = read_back(float, self._vial_volume, "mL")
         super().__init__(name=name)
 
     @property
@@ -194,10 +206,16 @@ class SynthesisStation(InstrumentDevice, Stoppable):
                 )
         await self.refresh()
 
-    async def refresh(self) -> None:
+    async def _vial_id(self) -> str:
         vial = await self.driver.vial()
-        self._set_vial(vial[0] if vial else "")
-        self._set_vial_volume(vial[1] if vial else 0.0)
+        return vial[0] if vial else ""
+
+    async def _vial_volume(self) -> float:
+        vial = await self.driver.vial()
+        return vial[1] if vial else 0.0
+
+    async def refresh(self) -> None:
+        await read_afresh(self.vial, self.vial_volume)
         await self.heater.refresh()
         await self.stirrer.refresh()
         for pump in self.pumps.values():
@@ -212,5 +230,35 @@ class SynthesisStation(InstrumentDevice, Stoppable):
             ) from None
 
     async def stop(self, success: bool = True) -> None:
-        """Safe state: stirrer off, heater back to ambient setpoint."""
-        await self.driver.stop()
+        """Safe state: stirrer off, heater set back to ambient, and read back to be sure.
+
+        A station that cannot be reached or refuses is asked again (its transport
+        reconnects meanwhile); if it still is not safe, the error says the station is
+        LEFT UNSAFE, with what it last reported, so nobody takes it for safe.
+        """
+        last: Exception | None = None
+        for attempt in range(self.stop_attempts):
+            if attempt:
+                await asyncio.sleep(0.5 * 2 ** (attempt - 1))  # wall time: the hardware's
+            try:
+                await self.driver.stop()
+            except DeviceError as err:  # read back anyway: it may be safe already
+                last = err
+            try:
+                rpm, setpoint = await self.driver.stir(), await self.driver.setpoint()
+            except DeviceError as err:
+                last = err
+                continue
+            if rpm == 0 and abs(setpoint - self.ambient_c) <= 0.5:
+                return
+            last = DeviceFault(
+                self.name,
+                f"after Stop{f' ({last.message})' if isinstance(last, DeviceError) else ''}: "
+                f"stirrer {rpm:g} rpm, heater setpoint {setpoint:g} degC",
+            )
+        raise DeviceFault(
+            self.name,
+            f"LEFT UNSAFE: the safe state (stirrer off, heater to {self.ambient_c:g} degC) was "
+            f"not confirmed in {self.stop_attempts} attempts; last: {last}",
+            "Stop",
+        )

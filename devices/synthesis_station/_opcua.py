@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -20,9 +21,11 @@ from asyncua import Client, ua
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
 from devices._errors import DeviceDisconnected, DeviceFault, DeviceRefused, DeviceTimeout
-from devices._port_lock import PortLock
+from devices._resource_lock import ResourceLock
 
 NAMESPACE = "urn:sdl:synthesis-station"
+#: a subscribed value older than this is read again rather than trusted
+FRESH_S = 0.5
 log = logging.getLogger(__name__)
 _MODES = {
     "SignAndEncrypt": ua.MessageSecurityMode.SignAndEncrypt,
@@ -60,11 +63,12 @@ class OpcuaStationDriver:
         self._station: Any = None
         self._ns = 0
         self._values: dict[Any, Any] = {}
+        self._received: dict[Any, float] = {}
         self._temperature_node: Any = None
         self._completed_node: Any = None
         self._completed = asyncio.Event()
         self._pending = 0
-        self._claim = PortLock(endpoint, device)
+        self._claim = ResourceLock(endpoint, device)
 
     # --- connection ------------------------------------------------------------------
     async def connect(self) -> None:
@@ -141,8 +145,9 @@ class OpcuaStationDriver:
         return self._pending > 0
 
     def datachange_notification(self, node: Any, value: Any, data: Any) -> None:
-        """asyncua subscription callback: keep the latest value of each node."""
+        """asyncua subscription callback: keep the latest value of each node, and when."""
         self._values[node] = value
+        self._received[node] = time.monotonic()
         if node == self._completed_node:
             self._completed.set()
 
@@ -259,11 +264,17 @@ class OpcuaStationDriver:
         await self._call("SetTemperature", ua.Variant(float(celsius), ua.VariantType.Double))
 
     async def temperature(self) -> float:
-        """From the subscription; a read only until its first notification arrives."""
+        """From the subscription while it is fresh, else a read: a value the subscription
+        left behind (say, while the link is down and reconnecting) is never served."""
         if self._client is None:
             raise DeviceDisconnected(self._device, "not connected", "Temperature")
-        value = self._values.get(self._temperature_node)
-        return float(value if value is not None else await self._read("Temperature"))
+        node = self._temperature_node
+        age = time.monotonic() - self._received.get(node, -1e9)
+        if age <= FRESH_S:
+            return float(self._values[node])
+        value = float(await self._read("Temperature"))
+        self._values[node], self._received[node] = value, time.monotonic()
+        return value
 
     async def setpoint(self) -> float:
         return float(await self._read("TemperatureSetpoint"))

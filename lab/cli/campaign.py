@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Annotated
@@ -15,9 +18,9 @@ from lab.cli._app import app
 from lab.cli._common import EXIT_CONFIG, EXIT_STOPPED, console, fail
 from lab.errors import ConfigError
 from lab.report import summary_table
+from lab.runner import CampaignRunner, RunnerEvents
 from lab.runner import Progress as TrialProgress
-from lab.runner import RunnerEvents
-from lab.store import CampaignMismatch, Store, TrialRecord
+from lab.store import CampaignMismatch, Store, StoreInUse, TrialRecord
 
 campaign_app = typer.Typer(
     help="Run a closed-loop campaign or look at a stored one.", no_args_is_help=True
@@ -61,11 +64,12 @@ def campaign_run(
             store=prepared.store_path,
             events=display,
         )
-    except (ConfigError, CampaignMismatch) as err:
+    except (ConfigError, CampaignMismatch, StoreInUse) as err:
         raise fail(str(err), EXIT_CONFIG) from None
     except DeviceError as err:
         raise fail(f"cannot bring the lab up: {err}", EXIT_STOPPED) from None
     finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         display.bar.stop()
     console.print(summary_table(result.name, result.trials, {r.idx for r in result.best}))
     _print_failures(result.trials)
@@ -74,6 +78,34 @@ def campaign_run(
     console.print(f"store: {prepared.store_path}")
     if result.stopped:
         raise fail(f"campaign stopped: {result.stopped}", EXIT_STOPPED)
+
+
+class _CtrlC:
+    """The first Ctrl-C pauses at the next step boundary and says how to go on; Enter
+    resumes, a second Ctrl-C aborts the trial in flight (recorded as failed)."""
+
+    def __init__(self, runner: CampaignRunner) -> None:
+        self.runner = runner
+        self.paused = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.paused:
+            raise KeyboardInterrupt
+        self.paused = True
+        self.runner.executor.pause()
+        console.print(
+            "[yellow]pausing at the next step boundary.[/yellow] Press Enter to resume; "
+            "Ctrl-C again aborts the trial in flight (it is recorded as failed and the "
+            "station goes to its safe state).",
+            highlight=False,
+        )
+        threading.Thread(target=self._resume_on_enter, daemon=True).start()
+
+    def _resume_on_enter(self) -> None:
+        if sys.stdin.readline() and self.paused:  # '' is the end of input: not a yes
+            self.paused = False
+            self.runner.executor.resume()
+            console.print("resumed", highlight=False)
 
 
 class _ProgressBar(RunnerEvents):
@@ -92,6 +124,9 @@ class _ProgressBar(RunnerEvents):
         )
         self.task = self.bar.add_task(name, total=None, best="-", per_trial="-")
         self.start, self.first = 0.0, 0
+
+    def attached(self, runner: CampaignRunner) -> None:
+        signal.signal(signal.SIGINT, _CtrlC(runner))
 
     def started(self, done: int, total: int) -> None:
         self.start, self.first = time.perf_counter(), done

@@ -17,7 +17,7 @@ from lab.cli._app import app
 from lab.cli._common import DEFAULT_LAB, EXIT_STOPPED, console, err_console, fail
 from lab.config import load_lab_config
 from lab.errors import ConfigError
-from lab.store import Store
+from lab.store import Store, StoreInUse
 from lab.users import add_user, set_password
 
 DEMO_USER = "demo"
@@ -86,6 +86,9 @@ def serve(
         )
     try:
         server = LabServer(config, db, secret, campaigns or lab.parent)
+    except StoreInUse as err:
+        db.close()
+        raise fail(str(err)) from None
     except DeviceError as err:
         db.close()
         raise fail(f"cannot bring the lab up: {err}", EXIT_STOPPED) from None
@@ -111,7 +114,12 @@ def serve(
     import uvicorn
 
     def closed() -> None:
-        console.print("lab stopped: station safe, devices disconnected, store closed")
+        if server.left_unsafe:
+            err_console.print(
+                f"[bold red]lab stopped, STATION NOT SAFE:[/bold red] {server.left_unsafe}"
+            )
+        else:
+            console.print("lab stopped: station safe, devices disconnected, store closed")
 
     # open event streams (dashboards) must not hold up a stop: 2 s, then they are cut
     uvicorn.run(

@@ -4,12 +4,12 @@ campaigns, which the web app (and through it the dashboard and scripts) talks to
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from concurrent.futures import Future
 from pathlib import Path
 
 from bluesky.run_engine import get_bluesky_event_loop
 
+from devices import DeviceError
 from lab.compose import build_lab, threaded_run_engine
 from lab.config import LabConfig
 from lab.executor import InProcessExecutor
@@ -44,6 +44,7 @@ class LabServer:
         self.config = config
         self.store = store
         self.auth = Auth(store, secret)  # refuses a weak secret before any device opens
+        store.claim()
         self.publisher = Publisher()
         self.lab = build_lab(config, store, threaded_run_engine())
         self.safety = Safety(self.lab)
@@ -62,6 +63,8 @@ class LabServer:
         )
         self._monitoring: Future[None] | None = None
         self._closed = False
+        #: after :meth:`close`: None if the station confirmed its safe state, else why not
+        self.left_unsafe: str | None = None
 
     def start(self) -> None:
         """Start watching the instruments (on the devices' event loop)."""
@@ -80,6 +83,8 @@ class LabServer:
         if self._monitoring is not None:
             self._monitoring.cancel()
         self.executor.close()
-        with contextlib.suppress(Exception):  # a station that is gone is as safe as it gets
+        try:
             self.lab.call(self.lab.devices.station.stop())
+        except DeviceError as err:  # said loudly by whoever closes the lab; never "safe"
+            self.left_unsafe = str(err)
         self.lab.close()

@@ -3,7 +3,7 @@ server's users, sessions and audit log, in one SQLite file (or a SQLAlchemy URL)
 
 from lab.store._accounts import Accounts, SessionRecord, UserRecord
 from lab.store._audit import AuditEntry, AuditLog
-from lab.store._store import CampaignMismatch, RunRecord, Store, TrialRecord
+from lab.store._store import CampaignMismatch, RunRecord, Store, StoreInUse, TrialRecord
 
 __all__ = [
     "Accounts",
@@ -13,6 +13,7 @@ __all__ = [
     "RunRecord",
     "SessionRecord",
     "Store",
+    "StoreInUse",
     "TrialRecord",
     "UserRecord",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, text, update
 
+from devices import DeviceBusy, ResourceLock
 from lab.store._accounts import Accounts
 from lab.store._audit import AuditLog, make_append_only
 from lab.store._schema import campaigns, documents, metadata, runs, samples, trials
@@ -62,6 +63,10 @@ class CampaignMismatch(Exception):
     pass
 
 
+class StoreInUse(Exception):
+    """Another process runs campaigns on this store."""
+
+
 class Store:
     """The lab's record: campaigns, trials, samples, runs with their documents, and (for
     the server) users, sessions and the audit log.
@@ -72,8 +77,14 @@ class Store:
 
     def __init__(self, url_or_path: str | Path) -> None:
         url = str(url_or_path)
+        self._claim: ResourceLock | None = None
         if "://" not in url:
             Path(url).parent.mkdir(parents=True, exist_ok=True)
+            self._claim = ResourceLock.for_file(
+                url,
+                "store",
+                advice="one process runs campaigns on a store (stop it, or use another --store)",
+            )
             url = f"sqlite:///{url}"
         self.url = url
         self.engine: Engine = create_engine(
@@ -88,7 +99,20 @@ class Store:
         self.accounts = Accounts(self.engine)
         self.audit = AuditLog(self.engine)
 
+    def claim(self) -> None:
+        """Take this store for this process's campaigns: a second process that runs
+        campaigns on it is refused (:class:`StoreInUse`) rather than interleaved. Users and
+        reports may still read and write it."""
+        if self._claim is None:
+            return  # a database server, not a file: it is not claimed here
+        try:
+            self._claim.acquire()
+        except DeviceBusy as err:
+            raise StoreInUse(err.message) from None
+
     def close(self) -> None:
+        if self._claim is not None:
+            self._claim.release()
         self.engine.dispose()
 
     # --- campaigns -------------------------------------------------------------------
@@ -182,6 +206,10 @@ class Store:
                     id=sample_id, campaign=campaign, trial=trial, composition=composition, fate=fate
                 )
             )
+
+    def update_sample(self, sample_id: str, **values: Any) -> None:
+        with self.engine.begin() as c:
+            c.execute(update(samples).where(samples.c.id == sample_id).values(**values))
 
     def sample(self, sample_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as c:

@@ -20,7 +20,6 @@ from lab.api import open_lab, prepare, run_campaign
 from lab.compose import threaded_run_engine
 from lab.measurement import measurement_from_documents
 from protocols import PLANS
-from simulators import Vial
 from tests.conftest import edit_yaml
 
 pytestmark = pytest.mark.system
@@ -45,28 +44,49 @@ def test_an_unloadable_ground_truth_is_a_config_error(example_dir: Path):
         run_campaign(example_dir / "campaign.yaml", trials=1)
 
 
-def test_a_device_fault_stops_the_campaign_in_a_safe_state(example_dir: Path, tmp_path: Path):
+def test_a_device_fault_stops_the_campaign_safely_and_a_resume_recovers(
+    example_dir: Path, tmp_path: Path
+):
     prepared = prepare(example_dir / "campaign.yaml")
     store = Store(tmp_path / "s.sqlite")
     lab = build_lab(prepared.lab, store, run_engine=threaded_run_engine())
     world = lab.world
+    assert world is not None
     executor = InProcessExecutor(lab.run_engine, lab.devices, PLANS)
     runner = CampaignRunner(lab, prepared.campaign, prepared.protocol, store, executor)
     runner.run(trials=1)
-    # a stray vial blocks the station's slot: the arm cannot set the next one down
-    world.workcell.vials_at["synthesis_station"] = Vial("STRAY", 10.0)
+    world.station.error_state = "pump 1 jammed"  # the next dispense fails, Stop is refused
     result = runner.run(trials=3)
-    assert result.stopped is not None
-    assert "synthesis_station is occupied" in result.stopped
+    assert result.stopped is not None and "pump 1 jammed" in result.stopped
     trials = store.trials(prepared.campaign.name)
     assert [t.status for t in trials] == ["completed", "failed"]  # nothing after the fault
-    assert "DeviceFault" in trials[1].error
+    assert trials[1].error is not None and "DeviceFault" in trials[1].error
+    assert trials[1].run_uid is not None
     names = [n for n, _ in store.documents(trials[1].run_uid)]
     assert names[0] == "start" and names[-1] == "stop"  # the failed run is kept too
-    stop = store.documents(trials[1].run_uid)[-1][1]
-    assert stop["exit_status"] == "fail"
+    assert store.documents(trials[1].run_uid)[-1][1]["exit_status"] == "fail"
     station = world.station
-    assert station.rpm == 0 and station.setpoint_c == station.ambient_c  # safe state
+    assert station.rpm == 0 and station.setpoint_c == station.ambient_c  # read back: safe
+    stray = world.workcell.vials_at["synthesis_station"]
+    assert stray is not None  # the fault left the vial in the slot
+
+    world.station.error_state = None  # maintenance fixed the pump; the campaign resumes
+    result = runner.run(trials=3)
+    assert result.stopped is None, result.stopped
+    assert [t.status for t in store.trials(prepared.campaign.name)] == [
+        "completed",
+        "failed",
+        "completed",
+    ]
+    assert world.workcell.vials_at["synthesis_station"] is None
+    assert stray.id in [v.id for v in world.workcell.discarded]
+    ledger = store.sample(stray.id)
+    assert ledger is not None and ledger["trial"] == 1
+    assert ledger["fate"].startswith("waste: cleared after a fault")
+    cleared = [
+        r for r in store.runs(campaign=prepared.campaign.name) if r.plan_name == "clear_workcell"
+    ]
+    assert len(cleared) == 1 and cleared[0].exit_status == "success"
     executor.close()
     lab.close()
 

@@ -91,7 +91,7 @@ def hardware(tmp_path: Path) -> Iterator[tuple[Instruments, Path]]:
         yield instruments, folder / "lab.yaml"
 
 
-def add_staff(lab: Path, cwd: Path) -> None:
+def add_staff(lab: Path, cwd: Path, *store: str | Path) -> None:
     added = lab_command(
         "users",
         "add",
@@ -101,6 +101,7 @@ def add_staff(lab: Path, cwd: Path) -> None:
         "--password-stdin",
         "--lab",
         lab,
+        *store,
         cwd=cwd,
         input="staff password\n",
     )
@@ -116,11 +117,26 @@ def test_the_server_owns_the_ports_and_leaves_the_station_safe_on_sigterm(hardwa
         busy = lab_command("devices", "--lab", lab, cwd=tmp_path)
         assert busy.returncode == 2
         assert f"is in use by process {first.process.pid}" in " ".join(busy.stderr.split())
-        second = lab_command(
+        same_store = lab_command(
             "serve", "--lab", lab, "--port", str(free_port()), cwd=tmp_path, env=env
         )
-        assert second.returncode == 3
-        assert f"in use by process {first.process.pid}" in " ".join(second.stderr.split())
+        assert same_store.returncode == 2
+        assert "one process runs campaigns on a store" in " ".join(same_store.stderr.split())
+        add_staff(lab, tmp_path, "--store", tmp_path / "other.sqlite")
+        other_store = lab_command(
+            "serve",
+            "--lab",
+            lab,
+            "--store",
+            tmp_path / "other.sqlite",
+            "--port",
+            str(free_port()),
+            cwd=tmp_path,
+            env=env,
+        )  # a store of its own, but the same instruments
+        assert other_store.returncode == 3
+        refused = " ".join(other_store.stderr.split())
+        assert f"in use by process {first.process.pid}" in refused and "instrument" in refused
         token = httpx.post(
             f"{first.url}/api/auth/token", json={"username": "sam", "password": "staff password"}
         ).json()["token"]

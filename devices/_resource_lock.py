@@ -1,8 +1,9 @@
-"""One process owns an instrument port: an exclusive lock per serial port or OPC UA endpoint.
+"""One process owns an instrument port (or a lab's store): an exclusive lock per resource.
 
-Two processes talking to one instrument interleave commands and fight over its state. Each
-port is claimed with ``flock`` on a lock file named after it; the kernel drops the claim
-when the process ends, however it ends, so a crashed lab never leaves a port locked.
+Two processes talking to one instrument interleave commands and fight over its state; two
+campaign runners on one store overwrite each other's trials. Each resource is claimed with
+``flock`` on a lock file named after it; the kernel drops the claim when the process ends,
+however it ends, so a crashed lab never leaves anything locked.
 """
 
 from __future__ import annotations
@@ -23,25 +24,31 @@ def lock_directory() -> Path:
     return Path(os.environ.get("SDL_LOCK_DIR") or Path(tempfile.gettempdir()) / "sdl-port-locks")
 
 
-class PortLock:
-    """An exclusive claim on ``resource`` (a serial port path or an OPC UA endpoint).
+class ResourceLock:
+    """An exclusive claim on ``resource`` (a serial port, an OPC UA endpoint, a store).
 
     Args:
-        resource: what is claimed; a serial port is resolved through its symlinks, so two
-            names of one port are one claim.
-        device: the device name used in errors.
+        resource: what is claimed; a file (a serial port, a store) is resolved through its
+            symlinks, so two names of one file are one claim.
+        device: who claims it, as errors name it.
     """
 
-    def __init__(self, resource: str, device: str) -> None:
+    def __init__(
+        self,
+        resource: str,
+        device: str,
+        advice: str = "one lab process owns an instrument (stop it, or talk to it through its server)",
+    ) -> None:
         self.resource = resource
         self.device = device
+        self.advice = advice
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", resource).strip("_")
         self.path = lock_directory() / f"{safe}.lock"
         self._fd: int | None = None
 
     @classmethod
-    def for_serial_port(cls, port: str, device: str) -> PortLock:
-        return cls(os.path.realpath(port), device)
+    def for_file(cls, path: str, device: str, **kw: str) -> ResourceLock:
+        return cls(os.path.realpath(path), device, **kw)
 
     @property
     def held(self) -> bool:
@@ -59,9 +66,7 @@ class PortLock:
             holder = os.read(fd, 512).decode(errors="replace").strip() or "another process"
             os.close(fd)
             raise DeviceBusy(
-                self.device,
-                f"{self.resource} is in use by {holder}; one lab process owns an instrument "
-                "(stop it, or talk to it through its server)",
+                self.device, f"{self.resource} is in use by {holder}; {self.advice}"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"process {os.getpid()} ({' '.join(sys.argv)[:200]})".encode())
