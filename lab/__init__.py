@@ -8,6 +8,7 @@ For scripts and notebooks::
 """
 
 from lab.api import PreparedCampaign, default_store, open_lab, prepare, run_campaign
+from lab.campaign_checks import load_protocol
 from lab.campaign_config import CampaignConfig, load_campaign
 from lab.compose import Lab, build_lab
 from lab.config import LabConfig, load_lab_config
@@ -38,6 +39,7 @@ __all__ = [
     "default_store",
     "load_campaign",
     "load_lab_config",
+    "load_protocol",
     "open_lab",
     "prepare",
     "run_campaign",

@@ -5,17 +5,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pint
 from pydantic import ValidationError
 
 from lab.campaign_config import CampaignConfig
-from lab.errors import ConfigError, load_yaml_model, problems_of
-from protocols import LabLimits, PreflightError, Protocol, preflight
+from lab.errors import ConfigError, problems_of
+from lab.yaml_files import load_yaml_model
+from planners import SearchSpace
+from protocols import Dispense, LabLimits, Placeholder, PreflightError, Protocol, preflight
+
+ureg = pint.get_application_registry()
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Read and validate a protocol file; a :class:`ConfigError` names the file and field."""
+    return load_yaml_model(Protocol, path)
 
 
 def campaign_protocol(campaign: CampaignConfig) -> Protocol:
     """The campaign's protocol, checked against its parameters before any trial: every
     placeholder has a parameter whose unit fits where it is used."""
-    protocol = load_yaml_model(Protocol, campaign.protocol)
+    protocol = load_protocol(campaign.protocol)
     problems = []
     used = protocol.placeholders()
     for name, path in used.items():
@@ -69,5 +79,35 @@ def check_bounds(
                 }
             elif v in other:
                 problems.add(f"{protocol.name}: {v}")
+    capacity = _capacity_problem(space, protocol, limits)
+    if capacity:
+        problems.add(capacity)
     if problems:
         raise ConfigError(source, sorted(problems))
+
+
+def _capacity_problem(space: SearchSpace, protocol: Protocol, limits: LabLimits) -> str | None:
+    """Whether some corner of the space dispenses more than a vial holds (a linear
+    programme over the bounds and constraints), with a constraint that would prevent it."""
+    fixed_ml, weights = 0.0, dict[str, float]()
+    units = {p.name: p.unit for p in space.parameters}
+    for step in protocol.steps:
+        if not isinstance(step, Dispense):
+            continue
+        if isinstance(step.volume, Placeholder):
+            name = step.volume.key
+            per_unit = float(ureg.Quantity(1.0, units[name]).m_as("mL"))
+            weights[name] = weights.get(name, 0.0) + per_unit
+        else:
+            fixed_ml += float(step.volume.m_as("mL"))
+    found = space.maximum(weights) if weights else None
+    capacity = limits.vial_capacity.high
+    if found is None or found[0] + fixed_ml <= capacity + 1e-9:
+        return None
+    most, point = found
+    where = ", ".join(f"{n} = {point[n]:g} {ureg.Unit(units[n]):~P}" for n in weights)
+    terms = " + ".join(weights)
+    return (
+        f"parameters: at {where} the protocol dispenses {most + fixed_ml:g} mL, more than a "
+        f"vial's {capacity:g} mL; add a constraint such as '{terms} <= {capacity - fixed_ml:g} mL'"
+    )

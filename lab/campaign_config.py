@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -11,7 +13,8 @@ import pint
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from devices import parse_quantity
-from lab.errors import load_yaml_model
+from lab.errors import ConfigError, FieldProblems
+from lab.yaml_files import file_problem, load_yaml_model, read_text
 from planners import (
     AbsorbanceAt,
     LinearConstraint,
@@ -34,6 +37,12 @@ def _quantity(value: Any) -> pint.Quantity:
     if not isinstance(value, str):
         raise ValueError(f"expected a quantity such as '2.5 mL', got {value!r}")
     return parse_quantity(value)
+
+
+def _beside_file(path: Path, info: ValidationInfo) -> Path:
+    """``path`` relative to the file that names it; symlinks are kept, so an error names
+    the path the user wrote, not where a link leads."""
+    return Path(os.path.abspath((info.context or {}).get("base_dir", Path(".")) / path))
 
 
 class ParameterConfig(_Model):
@@ -79,8 +88,7 @@ class ObjectiveConfig(_Model):
         if self.kind == "spectral_distance":
             if self.target is None:
                 raise ValueError("spectral_distance needs target: a CSV file of the spectrum")
-            base = (info.context or {}).get("base_dir", Path("."))
-            self.target = (base / self.target).resolve()
+            self.target = _beside_file(self.target, info)
             if not self.target.is_file():
                 raise ValueError(f"target file {self.target} not found")
             read_target(self.target)
@@ -103,7 +111,11 @@ class ObjectiveConfig(_Model):
 
 def read_target(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
-        data = np.loadtxt(path, delimiter=",", comments="#", ndmin=2)
+        text = read_text(path)
+    except ConfigError as err:
+        raise ValueError(f"target {path}: {'; '.join(err.problems)}") from None
+    try:
+        data = np.loadtxt(io.StringIO(text), delimiter=",", comments="#", ndmin=2)
     except ValueError as err:
         raise ValueError(f"target {path}: not a CSV of wavelength_nm,absorbance ({err})") from None
     if data.shape[1] != 2 or data.shape[0] < 2:
@@ -111,7 +123,8 @@ def read_target(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data[:, 0], data[:, 1]
 
 
-_TERM = re.compile(r"^\s*(?:([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*\*\s*)?([A-Za-z_]\w*)\s*$")
+_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_TERM = re.compile(rf"\s*([-+])?\s*(?:({_NUMBER})\s*\*\s*)?([A-Za-z_]\w*)\s*")
 
 
 def parse_constraint(text: str, parameters: dict[str, Parameter]) -> LinearConstraint:
@@ -121,21 +134,22 @@ def parse_constraint(text: str, parameters: dict[str, Parameter]) -> LinearConst
     lhs, rhs = text.split("<=")
     bound = _quantity(rhs.strip())
     coefficients: dict[str, float] = {}
-    for term in lhs.replace("-", "+-").split("+"):
-        if not term.strip():
-            continue
-        sign = -1.0 if term.strip().startswith("-") else 1.0
-        match = _TERM.match(term.strip().lstrip("-"))
-        if match is None:
-            raise ValueError(f"{text!r}: cannot read term {term.strip()!r}")
-        coef, name = match.groups()
+    position = 0
+    while position < len(lhs) or not coefficients:
+        match = _TERM.match(lhs, position)
+        if match is None or (coefficients and match.group(1) is None):
+            rest = lhs[position:].strip() or "nothing"
+            raise ValueError(f"{text!r}: cannot read {rest!r}; write terms as '2.5*name'")
+        sign, coef, name = match.groups()
+        position = match.end()
         if name not in parameters:
             raise ValueError(f"{text!r}: unknown parameter {name!r}")
         unit = pint.get_application_registry().Unit(parameters[name].unit)
         if not bound.is_compatible_with(unit):
             raise ValueError(f"{text!r}: {name} is in {unit:~P}, the bound is '{bound:~P}'")
         factor = float((1.0 * unit).m_as(bound.units))
-        coefficients[name] = coefficients.get(name, 0.0) + sign * float(coef or 1.0) * factor
+        value = (-1.0 if sign == "-" else 1.0) * float(coef or 1.0) * factor
+        coefficients[name] = coefficients.get(name, 0.0) + value
     return LinearConstraint(coefficients, float(bound.m))
 
 
@@ -159,14 +173,30 @@ class CampaignConfig(_Model):
     def _relative_to_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         if value is None:
             return None
-        return ((info.context or {}).get("base_dir", Path(".")) / value).resolve()
+        path = _beside_file(value, info)
+        problem = file_problem(path)
+        if problem is not None:
+            raise ValueError(f"{path}: {problem}")
+        return path
 
     @model_validator(mode="after")
     def _constraints_parse(self) -> CampaignConfig:
-        self.search_space()
+        params = {n: p.parameter(n) for n, p in self.parameters.items()}
+        problems = []
+        for i, text in enumerate(self.constraints):
+            try:
+                parse_constraint(text, params)
+            except ValueError as err:
+                problems.append(f"constraints.{i}: {err}")
         names = [o.name for o in self.objectives]
         if len(set(names)) != len(names):
-            raise ValueError(f"objectives: names must be unique, got {names}")
+            problems.append(f"objectives: names must be unique, got {names}")
+        if not problems and self.search_space().empty():
+            problems.append(
+                "constraints: no point within the parameters' bounds satisfies them all"
+            )
+        if problems:
+            raise FieldProblems(problems)
         return self
 
     def search_space(self) -> SearchSpace:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from devices import Range
-from lab.errors import load_yaml_model
+from lab.errors import FieldProblems
+from lab.plugins import load_callable
+from lab.yaml_files import load_yaml_model
 from protocols._quantity_field import Duration, Speed, Temperature, Volume, VolumeRate
 
 
@@ -86,40 +88,46 @@ class ReagentConfig(_Model):
     stock: Volume
 
 
-def _range(low, high, unit: str) -> Range:
-    return Range(float(low.m_as(unit)), float(high.m_as(unit)), unit)
+class _RangeConfig(_Model):
+    """``min``..``max`` of a device, in the lab file's units; an inverted or empty range is
+    refused when the file loads, not found when a device is asked to honour it."""
+
+    unit: ClassVar[str]
+    min: Any
+    max: Any
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _RangeConfig:
+        if self.min.m_as(self.unit) >= self.max.m_as(self.unit):
+            raise ValueError(f"min '{self.min:~P}' must be below max '{self.max:~P}'")
+        return self
+
+    def range(self) -> Range:
+        return Range(float(self.min.m_as(self.unit)), float(self.max.m_as(self.unit)), self.unit)
 
 
-class TemperatureRange(_Model):
+class TemperatureRange(_RangeConfig):
+    unit = "degC"
     min: Temperature
     max: Temperature
 
-    def range(self) -> Range:
-        return _range(self.min, self.max, "degC")
 
-
-class SpeedRange(_Model):
+class SpeedRange(_RangeConfig):
+    unit = "rpm"
     min: Speed
     max: Speed
 
-    def range(self) -> Range:
-        return _range(self.min, self.max, "rpm")
 
-
-class RateRange(_Model):
+class RateRange(_RangeConfig):
+    unit = "mL/min"
     min: VolumeRate
     max: VolumeRate
 
-    def range(self) -> Range:
-        return _range(self.min, self.max, "mL/min")
 
-
-class DurationRange(_Model):
+class DurationRange(_RangeConfig):
+    unit = "ms"
     min: Duration
     max: Duration
-
-    def range(self) -> Range:
-        return _range(self.min, self.max, "ms")
 
 
 class _DeviceConfig(_Model):
@@ -162,6 +170,10 @@ DeviceConfig = Annotated[
 ]
 
 
+#: what a ``chemistry:`` callable is given (see ``simulators.chemistry.GroundTruth``)
+GROUND_TRUTH_ARGUMENTS = ("composition", "conditions", "wavelengths")
+
+
 class LabConfig(_Model):
     name: str
     simulated: bool = Field(
@@ -172,7 +184,8 @@ class LabConfig(_Model):
     )
     chemistry: str = Field(
         "simulators.chemistry:DyeChemistry",
-        description="package.module:callable giving the ground-truth spectrum (simulation)",
+        description="package.module:callable giving the ground-truth spectrum; "
+        "imported and run only in a simulated lab",
     )
     vial_capacity: Volume
     locations: dict[str, LocationConfig] = Field(min_length=1)
@@ -198,9 +211,21 @@ class LabConfig(_Model):
     def role(self, role: str) -> list[str]:
         return [n for n, loc in self.locations.items() if loc.role == role]
 
+    def _chemistry_problems(self) -> list[str]:
+        """A lab file names code to run only where it must: the ground truth of a simulation."""
+        if not self.simulated:
+            if "chemistry" in self.model_fields_set:
+                return ["chemistry: only a simulated lab has a chemistry model; remove it"]
+            return []
+        try:
+            load_callable(self.chemistry, GROUND_TRUTH_ARGUMENTS)
+        except ValueError as err:
+            return [f"chemistry: {err}"]
+        return []
+
     @model_validator(mode="after")
     def _consistent(self) -> LabConfig:
-        problems = []
+        problems = self._chemistry_problems()
         for kind in (ArmConfig, StationConfig, SpectrometerConfig):
             count = sum(isinstance(d, kind) for d in self.devices.values())
             if count != 1:
@@ -208,8 +233,8 @@ class LabConfig(_Model):
                     f"devices: need exactly one {kind.model_fields['kind'].annotation}"
                     f" device, found {count}"
                 )
-        if problems:
-            raise ValueError("; ".join(problems))
+        if any(p.startswith("devices:") for p in problems):
+            raise FieldProblems(problems)
         known = set(self.locations)
         arm_name, arm = self.arm
         station_name, station = self.station
@@ -260,9 +285,9 @@ class LabConfig(_Model):
         if not self.role("source"):
             problems.append("locations: at least one location needs role: source (a vial rack)")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise FieldProblems(problems)
         return self
 
 
 def load_lab_config(path: str | Path) -> LabConfig:
-    return load_yaml_model(LabConfig, path)
+    return load_yaml_model(LabConfig, path, placeholders=False)

@@ -3,46 +3,79 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-M = TypeVar("M", bound=BaseModel)
+#: a message must fit on a screen, whatever a file holds
+MAX_PROBLEMS = 20
+MAX_PROBLEM_CHARS = 300
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_PROBLEM_CHARS else text[: MAX_PROBLEM_CHARS - 3] + "..."
 
 
 class ConfigError(Exception):
-    """A lab, campaign or protocol file that cannot be used, with every problem listed."""
+    """A lab, campaign or protocol file that cannot be used, with every problem listed.
+
+    Args:
+        source: the file at fault (the one the user has to edit).
+        problems: ``field.path: what is wrong`` lines; long ones are clipped so that a
+            message stays readable whatever the file holds.
+    """
 
     def __init__(self, source: str | Path, problems: list[str]) -> None:
         self.source = str(source)
+        shown = [_clip(p) for p in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            shown.append(f"... and {len(problems) - MAX_PROBLEMS} more problems")
+        self.problems = shown
+        listing = "\n".join(f"  - {p}" for p in shown)
+        super().__init__(f"{_clip(self.source)}: invalid\n{listing}")
+
+
+class FieldProblems(ValueError):
+    """Raised by a model validator that checks fields against each other, so that each
+    problem keeps its own field path instead of one joined line at "(top level)".
+
+    Args:
+        problems: ``"field.path: message"`` lines, paths relative to the model.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        listing = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{source}: invalid\n{listing}")
+        super().__init__("; ".join(problems))
 
 
-def problems_of(err: ValidationError) -> list[str]:
-    """``field.path: message`` for each pydantic error."""
+def _path(loc: tuple[int | str, ...], data: Any) -> str:
+    """The field path as the user wrote it: the tags pydantic adds to the location inside a
+    discriminated union (``devices.arm.robotic_arm.home``) are dropped."""
+    parts: list[str] = []
+    node: Any = data
+    for i, key in enumerate(loc):
+        if (isinstance(node, dict) and key in node) or (
+            isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+        ):
+            node = node[key]
+        elif data is not None and i < len(loc) - 1 and isinstance(node, dict):
+            continue
+        else:
+            node = None
+        parts.append(str(key))
+    return ".".join(parts)
+
+
+def problems_of(err: ValidationError, data: Any = None) -> list[str]:
+    """``field.path: message`` for each pydantic error; give the validated ``data`` so that
+    paths follow the file."""
     out = []
     for e in err.errors():
-        path = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        prefix = _path(e["loc"], data)
+        cause = (e.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldProblems):
+            out += [f"{prefix}.{p}" if prefix else p for p in cause.problems]
+            continue
         message = e["msg"].removeprefix("Value error, ")
-        out.append(f"{path}: {message}")
+        out.append(f"{prefix or '(top level)'}: {message}")
     return out
-
-
-def load_yaml_model(model: type[M], path: str | Path, **context: object) -> M:
-    """Read ``path`` and validate it as ``model``; any failure is a :class:`ConfigError`."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(path, ["file not found"]) from None
-    except yaml.YAMLError as err:
-        raise ConfigError(path, [f"not valid YAML: {err}"]) from None
-    if not isinstance(data, dict):
-        raise ConfigError(path, ["expected a mapping of fields at the top level"])
-    try:
-        return model.model_validate(data, context={"base_dir": path.parent, **context})
-    except ValidationError as err:
-        raise ConfigError(path, problems_of(err)) from None

@@ -13,7 +13,12 @@ from pathlib import Path
 
 import simulators as sim
 from devices import OpcuaSecurity
-from lab.config import LabConfig, OpcuaTransportConfig, SerialTransportConfig
+from lab.config import (
+    GROUND_TRUTH_ARGUMENTS,
+    LabConfig,
+    OpcuaTransportConfig,
+    SerialTransportConfig,
+)
 from lab.plugins import load_callable
 from simulators.opcua_station import (
     CLIENT_URI,
@@ -124,7 +129,7 @@ def _alive(pid: int) -> bool:
 
 
 def build_world(config: LabConfig) -> SimulatedWorld:
-    chemistry = load_callable(config.chemistry, "lab.chemistry")
+    chemistry = load_callable(config.chemistry, GROUND_TRUTH_ARGUMENTS)
     clock = sim.SimClock(config.clock_speed)
     workcell = sim.Workcell(
         [

@@ -51,8 +51,10 @@ class LinearConstraint:
         return sum(c * values[p] for p, c in self.coefficients.items()) <= self.bound + slack
 
     def __str__(self) -> str:
-        terms = " + ".join(f"{c:g}*{p}" for p, c in self.coefficients.items())
-        return f"{terms} <= {self.bound:g}"
+        # repr: the shortest text that reads back exactly, so the planner and our
+        # feasibility checks agree at the boundary
+        terms = " + ".join(f"{c!r}*{p}" for p, c in self.coefficients.items())
+        return f"{terms} <= {self.bound!r}"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,25 @@ class SearchSpace:
     def feasible(self, values: Mapping[str, float]) -> bool:
         in_bounds = all(p.lower <= values[p.name] <= p.upper for p in self.parameters)
         return in_bounds and all(c.satisfied(values) for c in self.constraints)
+
+    def maximum(self, weights: Mapping[str, float]) -> tuple[float, dict[str, float]] | None:
+        """The largest ``sum(weights[p] * p)`` over the space and a point reaching it, or
+        None if no point satisfies the bounds and constraints (a linear programme)."""
+        from scipy.optimize import linprog
+
+        names = [p.name for p in self.parameters]
+        result = linprog(
+            [-weights.get(n, 0.0) for n in names],
+            A_ub=[[c.coefficients.get(n, 0.0) for n in names] for c in self.constraints] or None,
+            b_ub=[c.bound for c in self.constraints] or None,
+            bounds=[(p.lower, p.upper) for p in self.parameters],
+        )
+        if result.status == 2:
+            return None
+        return float(-result.fun), dict(zip(names, map(float, result.x), strict=True))
+
+    def empty(self) -> bool:
+        return self.maximum({}) is None
 
     def magnitudes(self, parameters: Mapping[str, pint.Quantity]) -> dict[str, float]:
         return {p.name: float(parameters[p.name].m_as(p.unit)) for p in self.parameters}

@@ -1,6 +1,7 @@
 """Experiment protocols: YAML definitions, preflight checks, and the bluesky plans they
 compile into."""
 
+from protocols._quantity_field import Placeholder
 from protocols.models import (
     Discard,
     Dispense,
@@ -10,7 +11,6 @@ from protocols.models import (
     Stir,
     Transfer,
     Wait,
-    load_protocol,
 )
 from protocols.plans import PLANS, LabDevices, run_protocol
 from protocols.preflight import LabLimits, PreflightError, Violation, preflight
@@ -23,13 +23,13 @@ __all__ = [
     "LabDevices",
     "LabLimits",
     "Measure",
+    "Placeholder",
     "PreflightError",
     "Protocol",
     "Stir",
     "Transfer",
     "Violation",
     "Wait",
-    "load_protocol",
     "preflight",
     "run_protocol",
 ]

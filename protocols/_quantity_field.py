@@ -26,8 +26,11 @@ class Placeholder(str):
 def _validator(dimension: str, example: str):
     def parse(value: Any, info: ValidationInfo) -> pint.Quantity | Placeholder:
         if isinstance(value, str) and PLACEHOLDER.match(value.strip()):
-            if info.context and info.context.get("filled"):
+            context = info.context or {}
+            if context.get("filled"):
                 raise ValueError(f"placeholder {value} was not filled")
+            if context.get("placeholders") is False:
+                raise ValueError(f"placeholders such as {value} belong in protocol files only")
             return Placeholder(value.strip())
         if isinstance(value, int | float):  # bool is an int too
             raise ValueError(f"{value!r} has no unit; write e.g. '{example}'")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pint
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from protocols._quantity_field import (
+    PLACEHOLDER,
     Duration,
     Placeholder,
     Speed,
@@ -97,17 +96,10 @@ class Protocol(BaseModel):
         data = self.model_dump(mode="python")
         for step in data["steps"]:
             for field, value in step.items():
-                if isinstance(value, str):
-                    placeholder = Placeholder(value) if value.startswith("{") else None
-                    if placeholder is not None and placeholder.key in parameters:
-                        step[field] = parameters[placeholder.key]
+                match = PLACEHOLDER.match(value) if isinstance(value, str) else None
+                if match is not None and match.group(1) in parameters:
+                    step[field] = parameters[match.group(1)]
         return Protocol.model_validate(data, context={"filled": True})
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
-
-
-def load_protocol(path: str | Path) -> Protocol:
-    """Read and validate a protocol file; errors carry the field path."""
-    with open(path) as f:
-        return Protocol.model_validate(yaml.safe_load(f))

@@ -128,6 +128,16 @@ class Store:
                 )
                 return False
         mismatch = _mismatch(name, row.definition, definition)
+        if mismatch and not self.trials(name):
+            # a campaign refused before its first trial is no campaign yet: the corrected
+            # file starts it afresh
+            with self.engine.begin() as c:
+                c.execute(
+                    update(campaigns)
+                    .where(campaigns.c.name == name)
+                    .values(definition=definition, lab=lab)
+                )
+            return False
         if mismatch:
             raise CampaignMismatch(mismatch)
         return True

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lab import ConfigError, Store, load_campaign, load_lab_config
+from lab import CampaignMismatch, ConfigError, Store, load_campaign, load_lab_config
 from lab.campaign_config import parse_constraint
 from planners import Parameter
 from tests.conftest import edit_yaml
@@ -90,3 +90,95 @@ def test_store_keeps_documents_trials_and_samples(tmp_path: Path):
     assert again.sample("V1")["composition"] == {"cyan": "1.0 milliliter"}
     with pytest.raises(Exception, match="different definition"):
         again.open_campaign("c", {"x": 2}, {})
+
+
+def test_constraint_with_an_exponent_reads_exactly():
+    params = {n: Parameter(n, "milliliter", 0, 3) for n in ("cyan", "magenta")}
+    c = parse_constraint("1e-3*cyan - 2.5E+1*magenta + cyan <= 6 mL", params)
+    assert c.coefficients == {"cyan": pytest.approx(1.001), "magenta": -25.0}
+    tiny = parse_constraint("0.123456789*cyan <= 1 mL", params)
+    assert "0.123456789*cyan" in str(tiny)  # what the planner is given is not rounded
+
+
+@pytest.mark.parametrize(
+    ("constraints", "words"),
+    [
+        (["cyan <= 3 mL", "cyan + magneta <= 6 mL"], "constraints.1: 'cyan + magneta <= 6 mL'"),
+        (["cyan magenta <= 1 mL"], "constraints.0: 'cyan magenta <= 1 mL': cannot read"),
+        (["cyan + magenta + yellow >= 1 mL"], "constraints.0:"),
+        (["-cyan - magenta <= -7 mL"], "constraints: no point within the parameters' bounds"),
+    ],
+)
+def test_bad_constraints_name_their_index(example_dir: Path, constraints, words):
+    edit_yaml(example_dir / "campaign.yaml", lambda d: d.update(constraints=constraints))
+    with pytest.raises(ConfigError) as info:
+        load_campaign(example_dir / "campaign.yaml")
+    assert words in str(info.value)
+    assert info.value.source.endswith("campaign.yaml")
+
+
+def test_each_lab_consistency_problem_has_its_own_field(example_dir: Path):
+    def edit(d):
+        d["devices"]["arm"]["reach"] = ["rack", "moon"]
+        d["devices"]["station"]["pumps"][5] = "gold"
+
+    edit_yaml(example_dir / "lab.yaml", edit)
+    with pytest.raises(ConfigError) as info:
+        load_lab_config(example_dir / "lab.yaml")
+    problems = info.value.problems
+    assert "devices.arm.reach: unknown location 'moon'" in problems
+    assert "devices.station.pumps.5: unknown reagent 'gold'" in problems
+    assert not any(p.startswith("(top level)") for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("chemistry", "simulated", "words"),
+    [
+        ("os:system", True, "chemistry: 'os:system' must"),
+        ("no.such.module:f", True, "chemistry: cannot load 'no.such.module:f'"),
+        ("json:JSONDecodeError", True, "chemistry: cannot load"),
+        ("simulators.chemistry:DyeChemistry", False, "only a simulated lab has a chemistry"),
+    ],
+)
+def test_chemistry_names_a_ground_truth_and_only_in_simulation(
+    example_dir: Path, chemistry, simulated, words
+):
+    edit_yaml(
+        example_dir / "lab.yaml", lambda d: d.update(chemistry=chemistry, simulated=simulated)
+    )
+    with pytest.raises(ConfigError) as info:
+        load_lab_config(example_dir / "lab.yaml")
+    assert words in str(info.value)
+
+
+def test_a_refused_campaign_leaves_nothing_that_refuses_the_corrected_file(tmp_path: Path):
+    store = Store(tmp_path / "s.sqlite")
+    store.open_campaign("c", {"x": "wrong"}, {})
+    assert store.open_campaign("c", {"x": "corrected"}, {}) is False
+    store.add_trial("c", 0, {"a": "1.0 milliliter"}, "sobol/sobol")
+    with pytest.raises(CampaignMismatch):
+        store.open_campaign("c", {"x": "changed after a trial"}, {})
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (
+            lambda d: d["devices"]["station"]["temperature"].update(min="90 degC", max="20 degC"),
+            "devices.station.temperature: min '90.0 °C' must be below max '20.0 °C'",
+        ),
+        (
+            lambda d: d["devices"]["spectrometer"]["integration_time"].update(max="1 ms"),
+            "devices.spectrometer.integration_time: min",
+        ),
+        (
+            lambda d: d.update(vial_capacity="{capacity}"),
+            "vial_capacity: placeholders such as {capacity} belong in protocol files only",
+        ),
+    ],
+)
+def test_inverted_ranges_and_placeholders_are_refused_at_load(example_dir: Path, edit, words):
+    edit_yaml(example_dir / "lab.yaml", edit)
+    with pytest.raises(ConfigError) as info:
+        load_lab_config(example_dir / "lab.yaml")
+    assert words in str(info.value)

@@ -6,7 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from devices import Range, parse_quantity
-from protocols import LabLimits, PreflightError, Protocol, load_protocol, preflight
+from lab import ConfigError, load_protocol
+from protocols import LabLimits, PreflightError, Protocol, preflight
 from tests.conftest import EXAMPLES
 
 LIMITS = LabLimits(
@@ -109,3 +110,23 @@ def test_preflight_reports_every_violation_at_once():
     assert "a vial holds 10 mL" in messages
     assert "stock is 1 mL" in messages
     assert "the vial is left at 'synthesis_station'" in messages
+
+
+def test_bounds_that_overfill_a_vial_at_a_corner_are_refused_with_a_constraint(example_dir):
+    from lab import load_campaign
+    from lab.campaign_checks import campaign_protocol, check_bounds
+    from tests.conftest import edit_yaml
+
+    edit_yaml(example_dir / "campaign.yaml", lambda d: d.update(constraints=[]))
+    campaign = load_campaign(example_dir / "campaign.yaml")
+    with pytest.raises(ConfigError) as info:
+        check_bounds(campaign, campaign_protocol(campaign), LIMITS, "campaign.yaml")
+    text = str(info.value)
+    assert "dispenses 11 mL, more than a vial's 10 mL" in text
+    assert "'cyan + magenta + yellow <= 8 mL'" in text
+    edit_yaml(
+        example_dir / "campaign.yaml",
+        lambda d: d.update(constraints=["cyan + magenta + yellow <= 8 mL"]),
+    )
+    campaign = load_campaign(example_dir / "campaign.yaml")
+    check_bounds(campaign, campaign_protocol(campaign), LIMITS, "campaign.yaml")

@@ -1,0 +1,229 @@
+"""Bad files at scale: whatever bytes a user's lab, protocol or campaign file holds, reading
+it ends in a :class:`ConfigError` that names the file (and a field where there is one), or
+in a valid campaign; never a traceback, a hang or unbounded memory."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import resource
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lab import ConfigError
+from lab.api import prepare
+from tests.conftest import EXAMPLES
+
+FILES = ("campaign.yaml", "colour_mix.yaml", "lab.yaml")
+ORIGINAL = {name: yaml.safe_load((EXAMPLES / name).read_text()) for name in FILES}
+MAX_MESSAGE = 4000
+
+NASTY: list[Any] = [
+    None,
+    "",
+    0,
+    -1,
+    1e308,
+    math.inf,
+    -math.inf,
+    math.nan,
+    True,
+    "x" * 5000,
+    "{a b}",
+    "{}",
+    "{cyan",
+    "nan mL",
+    "inf degC",
+    "-inf mL",
+    "1e400 mL",
+    "90 mL",
+    "3 parsec",
+    "1e-3*cyan + magenta <= 6 mL",
+    "cyan + magneta <= 6 mL",
+    "cyan <= ",
+    "<= <= 3 mL",
+    "¿ünïcødé? ✓",
+    "\x00\x01",
+    [],
+    [[[[[]]]]],
+    {},
+    {"a": {"b": {"c": None}}},
+    ["rack", 1, None],
+    "os:system",
+    "simulators.chemistry:DyeChemistry",
+    "json:dumps",
+    "no.such.module:thing",
+    "/dev/zero",
+    "../../../../etc/passwd",
+    "opc.tcp://256.1.1.1:99999",
+    "SignAndEncrypt",
+    "None",
+]
+
+
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*prefix, i))
+    return out
+
+
+def _set(doc: Any, path: tuple, value: Any) -> Any:
+    if not path:
+        return value
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return doc
+
+
+@st.composite
+def edits(draw) -> tuple[str, Any]:
+    """One of the example files with one to three of its values (or keys) made nasty."""
+    name = draw(st.sampled_from(FILES))
+    doc = copy.deepcopy(ORIGINAL[name])
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(doc)
+        path = draw(st.sampled_from(paths))
+        action = draw(st.sampled_from(["replace", "delete", "rename", "add"]))
+        value = draw(st.sampled_from(NASTY) | st.text(max_size=30) | st.floats())
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        if action == "replace" or not path:
+            doc = _set(doc, path, value)
+        elif action == "delete" and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif action == "delete" and isinstance(parent, list):
+            parent.pop(path[-1])
+        elif action == "rename" and isinstance(parent, dict):
+            parent[draw(st.text(max_size=12))] = parent.pop(path[-1])
+        elif action == "add" and isinstance(parent, dict):
+            parent[draw(st.sampled_from(["extra", "min", "kind", "step", "seed"]))] = value
+    return name, doc
+
+
+def _write_example(root: Path) -> Path:
+    for f in EXAMPLES.iterdir():
+        if f.is_file() and f.suffix in (".yaml", ".csv"):
+            (root / f.name).write_bytes(f.read_bytes())
+    return root / "campaign.yaml"
+
+
+def _assert_clear(err: ConfigError, root: Path) -> None:
+    text = str(err)
+    assert err.problems, text
+    assert len(text) <= MAX_MESSAGE, text[:300]
+    assert any(name in err.source for name in FILES), err.source
+    assert Path(err.source).parent == root or err.source.startswith(str(root)), err.source
+
+
+def _check(root: Path) -> None:
+    try:
+        prepare(root / "campaign.yaml")
+    except ConfigError as err:
+        _assert_clear(err, root)
+
+
+@pytest.fixture(scope="module")
+def fuzz_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("fuzz")
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(edits())
+def test_edited_files_give_clear_errors(fuzz_root: Path, edit: tuple[str, Any]) -> None:
+    name, doc = edit
+    _write_example(fuzz_root)
+    (fuzz_root / name).write_text(yaml.safe_dump(doc, allow_unicode=True))
+    _check(fuzz_root)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(FILES), st.binary(max_size=400) | st.text(max_size=400))
+def test_arbitrary_bytes_give_clear_errors(fuzz_root: Path, name: str, content) -> None:
+    _write_example(fuzz_root)
+    target = fuzz_root / name
+    if isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        target.write_text(content, encoding="utf-8", errors="surrogatepass")
+    _check(fuzz_root)
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)},"
+    f" *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+    for i in range(9)
+)
+
+SPECIAL: dict[str, str | bytes] = {
+    "non-utf8": b"name: caf\xe9\n",
+    "nul": b"name: a\x00b\n",
+    "bom": "\ufeffname: x\n".encode(),
+    "deep lists": "a: " + "[" * 5000 + "]" * 5000 + "\n",
+    "deep maps": "".join("  " * i + f"k{i}:\n" for i in range(400)),
+    "alias bomb": BOMB,
+    "duplicate key": "{original}name: again\n",
+    "python tag": "name: !!python/object/apply:os.system ['true']\n",
+    "custom tag": "name: !vault x\n",
+    "huge int": "trials: " + "9" * 5000 + "\n",
+    "infinite trials": "trials: .inf\n",
+    "list at top": "- 1\n- 2\n",
+    "empty": "",
+    "only comment": "# nothing\n",
+    "many documents": "a: 1\n---\nb: 2\n",
+}
+
+
+@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("case", SPECIAL)
+def test_special_content_gives_clear_errors(tmp_path: Path, case: str, name: str) -> None:
+    _write_example(tmp_path)
+    content = SPECIAL[case]
+    if case == "duplicate key":
+        content = str(content).format(original=(EXAMPLES / name).read_text())
+    target = tmp_path / name
+    if isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        target.write_text(content)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, hard))  # a bomb fails, not the box
+    try:
+        with pytest.raises(ConfigError) as info:
+            prepare(tmp_path / "campaign.yaml")
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    _assert_clear(info.value, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["directory", "/dev/zero", "fifo", "dangling link", "missing"])
+@pytest.mark.parametrize("name", FILES)
+def test_special_files_give_clear_errors(tmp_path: Path, kind: str, name: str) -> None:
+    _write_example(tmp_path)
+    target = tmp_path / name
+    target.unlink()
+    if kind == "directory":
+        target.mkdir()
+    elif kind == "/dev/zero":
+        target.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(target)  # opening it for reading would wait for a writer forever
+    elif kind == "dangling link":
+        target.symlink_to(tmp_path / "nowhere.yaml")
+    with pytest.raises(ConfigError) as info:
+        prepare(tmp_path / "campaign.yaml")
+    _assert_clear(info.value, tmp_path)
+    assert name in str(info.value)
