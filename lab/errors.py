@@ -48,20 +48,27 @@ class FieldProblems(ValueError):
         super().__init__("; ".join(problems))
 
 
+_MISSING = object()
+
+
+def _child(node: Any, key: int | str) -> Any:
+    if isinstance(node, dict):
+        return node.get(key, _MISSING)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return _MISSING
+
+
 def _path(loc: tuple[int | str, ...], data: Any) -> str:
     """The field path as the user wrote it: the tags pydantic adds to the location inside a
     discriminated union (``devices.arm.robotic_arm.home``) are dropped."""
     parts: list[str] = []
     node: Any = data
     for i, key in enumerate(loc):
-        if (isinstance(node, dict) and key in node) or (
-            isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
-        ):
-            node = node[key]
-        elif data is not None and i < len(loc) - 1 and isinstance(node, dict):
-            continue
-        else:
-            node = None
+        child = _child(node, key)
+        if child is _MISSING and isinstance(node, dict) and i < len(loc) - 1:
+            continue  # a union's tag, not a key of the file
+        node = None if child is _MISSING else child
         parts.append(str(key))
     return ".".join(parts)
 

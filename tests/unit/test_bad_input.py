@@ -97,7 +97,7 @@ def edits(draw) -> tuple[str, Any]:
         paths = _paths(doc)
         path = draw(st.sampled_from(paths))
         action = draw(st.sampled_from(["replace", "delete", "rename", "add"]))
-        value = draw(st.sampled_from(NASTY) | st.text(max_size=30) | st.floats())
+        value = copy.deepcopy(draw(st.sampled_from(NASTY) | st.text(max_size=30) | st.floats()))
         parent = doc
         for key in path[:-1]:
             parent = parent[key]
