@@ -16,6 +16,9 @@ import serial
 from devices._errors import DeviceDisconnected, DeviceTimeout
 from devices._resource_lock import ResourceLock
 
+#: the first wait before an idempotent query is asked again; doubled on each retry
+RETRY_BACKOFF_S = 0.05
+
 
 class SerialTransport:
     def __init__(
@@ -109,6 +112,9 @@ class SerialTransport:
                     return await self._exchange(line, timeout)
                 except (DeviceTimeout, DeviceDisconnected) as err:
                     if attempt < attempts:
+                        # back off: a port that just came back, or a busy instrument,
+                        # gets a moment before the query is asked again
+                        await asyncio.sleep(min(RETRY_BACKOFF_S * 2 ** (attempt - 1), 1.0))
                         continue
                     if idempotent:
                         raise

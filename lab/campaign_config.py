@@ -76,6 +76,20 @@ class PlannerConfig(_Model):
     initialization_trials: int = Field(6, ge=1, description="space-filling trials before BO")
 
 
+class FailurePolicy(_Model):
+    """What a failed trial does to the campaign. A device fault always stops it: the
+    device is in an unknown state until someone looks."""
+
+    on_failure: Literal["skip", "pause", "stop"] = Field(
+        "skip",
+        description="skip: go on with the next trial; pause: wait for an operator to resume "
+        "(the dashboard's Resume, or Enter at the terminal); stop: end the campaign",
+    )
+    max_consecutive: int = Field(
+        3, ge=1, description="this many failed trials in a row stop the campaign (a breaker)"
+    )
+
+
 class ObjectiveConfig(_Model):
     name: str = Field(pattern=r"^[A-Za-z_]\w*$")
     kind: Literal["spectral_distance", "absorbance_at", "total_volume"]
@@ -164,6 +178,7 @@ class CampaignConfig(_Model):
         "automatic", description="required: an operator approves, edits or rejects each proposal"
     )
     planner: PlannerConfig = PlannerConfig()
+    failures: FailurePolicy = FailurePolicy()
     parameters: dict[str, ParameterConfig] = Field(min_length=1)
     constraints: list[str] = []
     objectives: list[ObjectiveConfig] = Field(min_length=1)
@@ -210,7 +225,9 @@ class CampaignConfig(_Model):
 
     def definition(self) -> dict[str, Any]:
         """What makes two runs the same campaign (the trial budget may grow)."""
-        return self.model_dump(mode="json", exclude={"trials", "description", "lab", "approval"})
+        return self.model_dump(
+            mode="json", exclude={"trials", "description", "lab", "approval", "failures"}
+        )
 
 
 def load_campaign(path: str | Path) -> CampaignConfig:

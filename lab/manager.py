@@ -61,6 +61,7 @@ class CampaignSession:
     best: dict[str, float] | None = None
     seconds_per_trial: float | None = None
     stopped: str | None = None
+    alert: str | None = None  # why the campaign paused itself, until it is resumed
     runner: CampaignRunner | None = None
     thread: threading.Thread | None = None
 
@@ -82,6 +83,7 @@ class CampaignSession:
             "best": self.best,
             "seconds_per_trial": self.seconds_per_trial,
             "stopped": self.stopped,
+            "alert": self.alert,
         }
 
 
@@ -292,6 +294,10 @@ class CampaignManager:
         if self.executor.state not in ("paused", "pausing"):
             raise Conflict(f"the lab is {self.executor.state}, not paused")
         self.executor.resume()
+        for session in self.sessions.values():
+            if session.alert is not None:
+                session.alert = None
+                self._publish_state(session)
         self.publish_control()
 
     def emergency_stop(self, by: str) -> EstopReport:
@@ -388,6 +394,10 @@ class _SessionEvents(RunnerEvents):
 
     def trial_changed(self, index: int) -> None:
         self._manager.publish_trial(self._session.name, index)
+
+    def paused(self, reason: str) -> None:
+        self._session.alert = reason
+        self._manager._publish_state(self._session)
 
     def trial_finished(self, progress: Progress) -> None:
         s = self._session

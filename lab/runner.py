@@ -98,6 +98,10 @@ class RunnerEvents:
     def attached(self, runner: CampaignRunner) -> None:
         """The runner about to run, e.g. for a display that offers pause and abort."""
 
+    def paused(self, reason: str) -> None:
+        """The campaign paused itself (``failures.on_failure: pause``); it waits for the
+        executor to be resumed."""
+
 
 def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> dict[str, Any]:
     """What the store compares to tell the same campaign from a changed one."""
@@ -428,12 +432,17 @@ class CampaignRunner:
         self._clear_workcell()
         in_flight: dict[Future[PlanOutcome], _InFlight] = {}
 
+        failed_in_a_row = 0
+
         def report(result: TrialResult) -> None:
-            nonlocal done
+            nonlocal done, failed_in_a_row
             done += 1
             events.trial_changed(result.index)
             best = self.planner.best()
             events.trial_finished(Progress(done, total, result, best[0].outcomes if best else None))
+            failed_in_a_row = failed_in_a_row + 1 if result.status == "failed" else 0
+            if failed_in_a_row:
+                self._after_failure(result, failed_in_a_row, events)
 
         try:
             while True:
@@ -442,6 +451,8 @@ class CampaignRunner:
                     and len(in_flight) < self.executor.capacity
                     and done + len(in_flight) < total
                 ):
+                    if self._held():
+                        continue
                     started = self._next(total - done - len(in_flight), events)
                     if isinstance(started, TrialResult):
                         report(started)
@@ -462,6 +473,29 @@ class CampaignRunner:
         self._stopping.clear()  # told in the result; a later run() starts afresh
         self.stop_reason = None
         return result
+
+    def _after_failure(self, result: TrialResult, in_a_row: int, events: RunnerEvents) -> None:
+        """The campaign's failure policy, and a breaker: a run of failures stops the
+        campaign, so a failing device or protocol is not used again and again."""
+        policy = self.campaign.failures
+        why = f"trial {result.index} failed: {result.error}"
+        if in_a_row >= policy.max_consecutive:
+            self.request_stop(
+                f"{in_a_row} trials failed in a row (failures.max_consecutive); last: {why}"
+            )
+        elif policy.on_failure == "stop":
+            self.request_stop(f"{why} (failures.on_failure: stop)")
+        elif policy.on_failure == "pause" and not self.stopping:
+            self.executor.pause()
+            events.paused(f"{why} (failures.on_failure: pause)")
+
+    def _held(self) -> bool:
+        """While the executor is paused, propose nothing: a trial shown as running must be
+        running. True while held (the caller looks again)."""
+        if self.executor.state != "paused" or self.stopping:
+            return False
+        time.sleep(0.05)
+        return True
 
     def _next(
         self, budget: int, events: RunnerEvents

@@ -91,7 +91,6 @@ class _CtrlC:
     def __call__(self, signum: int, frame: object) -> None:
         if self.paused:
             raise KeyboardInterrupt
-        self.paused = True
         self.runner.executor.pause()
         console.print(
             "[yellow]pausing at the next step boundary.[/yellow] Press Enter to resume; "
@@ -99,7 +98,13 @@ class _CtrlC:
             "station goes to its safe state).",
             highlight=False,
         )
-        threading.Thread(target=self._resume_on_enter, daemon=True).start()
+        self.hold()
+
+    def hold(self) -> None:
+        """The executor is paused: Enter resumes it, Ctrl-C aborts."""
+        if not self.paused:
+            self.paused = True
+            threading.Thread(target=self._resume_on_enter, daemon=True).start()
 
     def _resume_on_enter(self) -> None:
         if sys.stdin.readline() and self.paused:  # '' is the end of input: not a yes
@@ -126,7 +131,15 @@ class _ProgressBar(RunnerEvents):
         self.start, self.first = 0.0, 0
 
     def attached(self, runner: CampaignRunner) -> None:
-        signal.signal(signal.SIGINT, _CtrlC(runner))
+        self.ctrl_c = _CtrlC(runner)
+        signal.signal(signal.SIGINT, self.ctrl_c)
+
+    def paused(self, reason: str) -> None:
+        console.print(
+            f"[yellow]paused:[/yellow] {reason}. Press Enter to go on; Ctrl-C stops.",
+            highlight=False,
+        )
+        self.ctrl_c.hold()
 
     def started(self, done: int, total: int) -> None:
         self.start, self.first = time.perf_counter(), done

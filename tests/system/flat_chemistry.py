@@ -8,3 +8,8 @@ def flat(composition, conditions, wavelengths):
     assert all(q.check("[volume]") for q in composition.values())
     assert conditions["temperature"].check("[temperature]")
     return np.full(len(wavelengths), 0.3)
+
+
+def broken(composition, conditions, wavelengths):
+    """A detector that returns no number: every measurement is NaN, every trial fails."""
+    return np.full(len(wavelengths), np.nan)

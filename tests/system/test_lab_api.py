@@ -11,6 +11,7 @@ from lab import (
     CampaignRunner,
     ConfigError,
     InProcessExecutor,
+    RunnerEvents,
     Store,
     build_lab,
     load_campaign,
@@ -140,3 +141,63 @@ def test_runs_by_hand_are_recorded_and_scan_ids_continue(example_dir: Path, tmp_
     assert [round(e["data"]["station-heater-temperature"]) for e in events] == [30, 40, 50, 60]
     assert all(len(e["data"]["spectrometer-absorbance"]) == 101 for e in events)
     db.close()
+
+
+@pytest.mark.parametrize(
+    ("failures", "trials", "ran", "words"),
+    [
+        ({"on_failure": "skip", "max_consecutive": 2}, 4, 2, "2 trials failed in a row"),
+        ({"on_failure": "stop"}, 3, 1, "(failures.on_failure: stop)"),
+    ],
+)
+def test_failed_trials_follow_the_campaigns_policy(
+    example_dir: Path, tmp_path: Path, failures, trials, ran, words
+):
+    edit_yaml(
+        example_dir / "lab.yaml",
+        lambda d: d.update(chemistry="tests.system.flat_chemistry:broken"),
+    )
+    edit_yaml(example_dir / "campaign.yaml", lambda d: d.update(failures=failures))
+    result = run_campaign(example_dir / "campaign.yaml", trials=trials, store=tmp_path / "s.db")
+    assert len(result.trials) == ran
+    assert all("not finite" in (t.error or "") for t in result.trials)
+    assert result.stopped is not None and words in result.stopped
+
+
+def test_a_failed_trial_can_pause_the_campaign_until_resumed(example_dir: Path, tmp_path: Path):
+    import threading
+    import time
+
+    edit_yaml(
+        example_dir / "lab.yaml",
+        lambda d: d.update(chemistry="tests.system.flat_chemistry:broken"),
+    )
+    edit_yaml(example_dir / "campaign.yaml", lambda d: d.update(failures={"on_failure": "pause"}))
+    paused: list[str] = []
+
+    class Events(RunnerEvents):
+        def attached(self, runner: CampaignRunner) -> None:
+            self.runner = runner
+
+        def paused(self, reason: str) -> None:
+            paused.append(reason)
+
+    events = Events()
+    store = tmp_path / "s.db"
+    results: list = []
+    worker = threading.Thread(
+        target=lambda: results.append(
+            run_campaign(example_dir / "campaign.yaml", trials=2, store=store, events=events)
+        )
+    )
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not paused and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert paused and "trial 0 failed" in paused[0] and "on_failure: pause" in paused[0]
+    time.sleep(1.0)  # held: nothing new is proposed while paused
+    assert events.runner.executor.state == "paused"
+    assert len(Store(store).trials("colour-match")) == 1
+    events.runner.executor.resume()
+    worker.join(60)
+    assert [t.status for t in results[0].trials] == ["failed", "failed"]

@@ -4,15 +4,19 @@ bad requests that change nothing."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lab.config import load_lab_config
 from lab.server import LabServer, SecretError, check_secret, create_app
@@ -406,3 +410,41 @@ def test_the_emergency_stop_reaches_every_device_and_latches(client: TestClient,
         headers=tokens["sam"],
     )
     assert counted.status_code == 200, counted.text
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=12,
+)
+BODY_FIELDS = ["plan", "args", "kwargs", "username", "role", "password", "reason", "parameters"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    path=st.sampled_from(
+        [
+            "/api/plans",
+            "/api/users",
+            "/api/campaigns/{x}/start",
+            "/api/campaigns/{x}/proposals/{n}/approve",
+            "/api/campaigns/colour-match/proposals/{n}/approve",
+            "/api/campaigns/colour-match/proposals/{n}/reject",
+            "/api/auth/token",
+            "/api/auth/login",
+        ]
+    ),
+    name=st.text(min_size=1, max_size=30).filter(lambda s: s.strip("./") == s and "/" not in s),
+    number=st.integers(-(2**70), 2**70),
+    body=JSON | st.dictionaries(st.sampled_from(BODY_FIELDS), JSON),
+    raw=st.none() | st.binary(max_size=50),
+)
+def test_no_request_body_gets_a_5xx(client: TestClient, tokens, path, name, number, body, raw):
+    url = path.format(x=quote(name, safe=""), n=number)
+    content = json.dumps(body).encode() if raw is None else raw  # NaN, Infinity included
+    headers = {**tokens["sam"], "content-type": "application/json"}
+    reply = client.post(url, content=content, headers=headers)
+    assert reply.status_code < 500, (url, body, reply.text)
+    assert reply.headers["content-type"].startswith("application/json")
+    if reply.status_code >= 400:
+        assert len(reply.json()["detail"]) > 0

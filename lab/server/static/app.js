@@ -243,7 +243,8 @@ function progressLine(s) {
   return h("div", { class: "row progress" },
     h("span", { class: "count" }, `trial ${s.done} of ${s.total}`),
     h("div", { class: "bar" }, h("div", { style: `width:${pct}%` })),
-    s.stopped ? h("span", { class: "muted" }, s.stopped) : null);
+    s.stopped ? h("span", { class: "muted" }, s.stopped) : null,
+    s.alert ? h("span", { class: "alert", role: "alert" }, `paused: ${s.alert}`) : null);
 }
 
 // --- one campaign: progress, control, live plots, trials ------------------------------------------
