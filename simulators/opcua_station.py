@@ -31,6 +31,7 @@ from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from asyncua.server.user_managers import UserManager
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from simulators.firmware import ESTOP_LATCHED, StationFirmware
@@ -77,11 +78,16 @@ async def make_key_pair(directory: Path, name: str, app_uri: str, server: bool) 
     return pair
 
 
-class _Users(UserManager):
-    """Username/password check; ``None`` rejects the session."""
+class _Sessions(UserManager):
+    """Who may open a session, checked as a real PLC checks it. asyncua accepts an
+    unsecured channel for discovery whatever the endpoints say, and a client may then try
+    to activate a session over it; so every session must come over a channel that carries a
+    client certificate from the trust list (unless mode None is offered), and, if users are
+    configured, with a right password. ``None`` rejects the session."""
 
-    def __init__(self, users: dict[str, str]) -> None:
+    def __init__(self, users: dict[str, str] | None, trusted: list[bytes] | None) -> None:
         self.users = users
+        self.trusted = trusted
 
     def get_user(
         self,
@@ -90,6 +96,14 @@ class _Users(UserManager):
         password: str | None = None,
         certificate: object = None,
     ) -> User | None:
+        if self.trusted is not None:
+            der = certificate
+            if der is not None and not isinstance(der, bytes):
+                der = der.public_bytes(serialization.Encoding.DER)  # type: ignore[attr-defined]
+            if der is None or der not in self.trusted:
+                return None
+        if self.users is None:
+            return User(role=UserRole.User)
         if username is not None and self.users.get(username) == password:
             return User(role=UserRole.User, name=username)
         return None
@@ -138,8 +152,12 @@ class OpcuaStationServer:
         if self.security.server_keys is not None:
             await server.load_certificate(str(self.security.server_keys.certificate))
             await server.load_private_key(str(self.security.server_keys.private_key))
+        trusted = None
+        if "None" not in self.security.modes:
+            folder = self.security.trusted_clients
+            trusted = [] if folder is None else [f.read_bytes() for f in folder.glob("*.der")]
+        server.iserver.set_user_manager(_Sessions(self.security.users, trusted))
         if self.security.users is not None:
-            server.iserver.set_user_manager(_Users(self.security.users))
             server.set_identity_tokens([ua.UserNameIdentityToken])
         if self.security.trusted_clients is not None:
             store = TrustStore([self.security.trusted_clients], [])

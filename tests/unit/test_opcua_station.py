@@ -7,6 +7,7 @@ import logging
 import shutil
 
 import pytest
+from asyncua import Client, ua
 
 from devices import DeviceBusy, DeviceDisconnected, DeviceFault, DeviceRefused, DeviceTimeout
 from devices.synthesis_station._opcua import OpcuaSecurity, OpcuaStationDriver
@@ -236,3 +237,29 @@ async def test_a_second_driver_on_the_same_station_is_refused(secured, keys):
     await driver.close()
     await second.connect()  # released with the first driver's close
     await second.close()
+
+
+async def test_the_plc_refuses_sessions_that_bypass_its_security(keys, monkeypatch):
+    """A hostile client that ignores the endpoint list opens an unsecured channel (no
+    client certificate) and logs in with the right password: the PLC refuses the session
+    before anything can be commanded."""
+    server = await serve(keys)
+    monkeypatch.setattr(Client, "find_endpoint", staticmethod(lambda eps, mode, uri: eps[0]))
+    client = Client(server.endpoint, timeout=3)
+    try:
+        await client.connect_socket()
+        await client.send_hello()
+        await client.open_secure_channel()
+        await client.create_session()
+        with pytest.raises(ua.UaStatusCodeError, match="BadUserAccessDenied"):
+            await client.activate_session(username="operator", password="s3cret")
+        assert server.station.rpm == 0.0
+    finally:
+        client.disconnect_socket()
+        await server.stop()
+
+
+def test_private_keys_are_readable_by_their_owner_only(keys):
+    for pair in keys[:3]:
+        assert pair.private_key.stat().st_mode & 0o777 == 0o600
+        assert pair.private_key.parent.stat().st_mode & 0o777 == 0o700
