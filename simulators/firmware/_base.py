@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import math
 from collections.abc import Awaitable, Callable
 
 from simulators.clock import SimClock
@@ -90,6 +91,10 @@ class LineFirmware:
 
     async def _reset(self) -> None:
         self.estopped = False
+        if self.error_state is not None:
+            if not self.error_state.startswith("internal fault"):
+                raise FirmwareError(self.error_state)  # hardware trouble outlives a reset
+            self.error_state = None  # resetting the controller clears its own fault
         self._interrupt = asyncio.Event()
 
     async def handle(self, line: str) -> str:
@@ -100,21 +105,46 @@ class LineFirmware:
         if name in self.urgent:
             self.emergency_stop()
             return "OK"
-        if self.error_state is not None and name not in self._ALWAYS:
+        if self.error_state is not None and name not in self._ALWAYS | {"RESET"}:
             return f"ERR {self.error_state}"
         if self.estopped and not (name.endswith("?") or name in self._WHEN_LATCHED):
             return f"ERR {ESTOP_LATCHED}"
         handler = self.commands.get(name)
         if handler is None:
             return f"ERR unknown command {name}"
-        try:
-            inspect.signature(handler).bind(*args)
-        except TypeError:
+        values = _arguments(handler, args)
+        if values is None:
             return f"ERR wrong number of arguments for {name}"
+        if len(values) < len(args):
+            return f"ERR bad arguments for {name}: {' '.join(args)!r}"
         try:
-            payload = await handler(*args)
+            payload = await handler(*values)
         except FirmwareError as err:
             return f"ERR {err}"
-        except ValueError:
-            return f"ERR bad arguments for {name}: {' '.join(args)!r}"
+        except Exception as err:  # a bug in the instrument: as real firmware, it faults
+            self.error_state = f"internal fault in {name}: {type(err).__name__}: {err}"
+            self._halt()
+            return f"ERR {self.error_state}"
         return "OK" if payload is None else f"OK {payload}"
+
+
+def _arguments(handler: Handler, args: list[str]) -> list[object] | None:
+    """The command's arguments converted to the handler's annotated types, as far as they
+    convert (a malformed request is the host's error, not the instrument's); None if their
+    number is wrong."""
+    signature = inspect.signature(handler, eval_str=True)
+    try:
+        signature.bind(*args)
+    except TypeError:
+        return None
+    values: list[object] = []
+    for arg, parameter in zip(args, signature.parameters.values(), strict=False):
+        kind = parameter.annotation if parameter.annotation in (int, float) else str
+        try:
+            value = kind(arg)
+        except ValueError:
+            break
+        if isinstance(value, float) and not math.isfinite(value):
+            break
+        values.append(value)
+    return values

@@ -62,11 +62,10 @@ class SpectrometerFirmware(LineFirmware):
             }
         )
 
-    async def _set_int(self, ms: str) -> None:
-        value = float(ms)
-        if not 1.0 <= value <= 10000.0:
-            raise FirmwareError(f"integration time {value} ms outside 1..10000 ms")
-        self.integration_ms = value
+    async def _set_int(self, ms: float) -> None:
+        if not 1.0 <= ms <= 10000.0:
+            raise FirmwareError(f"integration time {ms} ms outside 1..10000 ms")
+        self.integration_ms = ms
 
     async def _int(self) -> str:
         return f"{self.integration_ms:.3f}"

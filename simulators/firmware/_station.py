@@ -122,14 +122,14 @@ class StationFirmware(LineFirmware):
         return self.workcell.vials_at.get(self.slot)
 
     # --- the ASCII command set -----------------------------------------------------------
-    async def _dispense(self, pump: str, volume: str, rate: str) -> None:
-        await self.dispense(int(pump), float(volume), float(rate))
+    async def _dispense(self, pump: int, volume: float, rate: float) -> None:
+        await self.dispense(pump, volume, rate)
 
-    async def _level(self, pump: str) -> str:
-        return f"{self.level(int(pump)):.4f}"
+    async def _level(self, pump: int) -> str:
+        return f"{self.level(pump):.4f}"
 
-    async def _set_temp(self, celsius: str) -> None:
-        self.set_temperature(float(celsius))
+    async def _set_temp(self, celsius: float) -> None:
+        self.set_temperature(celsius)
 
     async def _temp(self) -> str:
         self._settle()
@@ -138,8 +138,8 @@ class StationFirmware(LineFirmware):
     async def _tset(self) -> str:
         return f"{self.setpoint_c:.3f}"
 
-    async def _stir(self, rpm: str) -> None:
-        self.set_stir(float(rpm))
+    async def _stir(self, rpm: float) -> None:
+        self.set_stir(rpm)
 
     async def _stir_q(self) -> str:
         return f"{self.rpm:.1f}"

@@ -127,3 +127,34 @@ async def test_spectrometer_measures_the_sample_in_its_holder():
     await spec.handle("ACQ")
     again = np.array([float(v) for v in (await spec.handle("DATA?")).split(" ", 2)[2].split(",")])
     assert 0 < np.abs(again - data).max() < 0.05
+
+
+async def test_a_firmware_bug_faults_the_instrument_instead_of_silencing_it():
+    """A ground truth that raises (any exception, ValueError included) is an instrument
+    fault, reported as such and latched until a reset; malformed arguments stay the host's
+    error."""
+    clock, cell = small_workcell()
+
+    def broken(composition, conditions, wavelengths):
+        raise ValueError("model diverged")
+
+    spec = SpectrometerFirmware(clock, cell, "holder", broken, seed=3)
+    cell.put("holder", cell.take("rack"))
+    assert await spec.handle("INT abc") == "ERR bad arguments for INT: 'abc'"
+    assert await spec.handle("INT nan") == "ERR bad arguments for INT: 'nan'"
+    reply = await spec.handle("ACQ")
+    assert reply == "ERR internal fault in ACQ: ValueError: model diverged"
+    assert (
+        await spec.handle("STATE?") == "OK ERROR internal fault in ACQ: ValueError: model diverged"
+    )
+    assert (await spec.handle("INT 10")).startswith("ERR internal fault")
+    assert await spec.handle("RESET") == "OK"
+    assert await spec.handle("INT 10") == "OK"
+
+
+async def test_a_hardware_error_outlives_a_reset():
+    clock, cell = small_workcell()
+    station = StationFirmware(clock, cell, "slot", {1: Reservoir("cyan", 3.0)})
+    station.error_state = "pump 1 jammed"
+    assert await station.handle("RESET") == "ERR pump 1 jammed"
+    assert await station.handle("STIR 100") == "ERR pump 1 jammed"
