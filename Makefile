@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= python3
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint browser bench clean
+.PHONY: demo test lint browser bench reference clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: lint browser
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# docs/files.md and docs/schemas/ from the models that read the files (a test checks they are current)
+reference: $(STAMP)
+	$(PY) -m lab.file_reference docs
 
 clean:
 	rm -rf $(VENV) runs build .pytest_cache .ruff_cache .mypy_cache

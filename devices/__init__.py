@@ -15,6 +15,7 @@ from devices._errors import (
     LimitViolation,
     ProtocolError,
     UnitError,
+    UnsafeState,
 )
 from devices._instrument import InstrumentDevice, InstrumentDriver
 from devices._quantity import DeviceValue, Range, format_quantity, magnitude, parse_quantity
@@ -70,6 +71,7 @@ __all__ = [
     "Timer",
     "Transport",
     "UnitError",
+    "UnsafeState",
     "WallClock",
     "format_quantity",
     "lock_directory",

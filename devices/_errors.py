@@ -38,6 +38,11 @@ class DeviceFault(DeviceError):
     """The instrument answered, and reported an error of its own."""
 
 
+class UnsafeState(DeviceFault):
+    """The device could not be brought to its safe state, or it could not be confirmed:
+    nobody may take it for safe until someone has looked."""
+
+
 class LimitViolation(DeviceError, ValueError):
     """A request outside the device's limits, refused before anything was sent."""
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from devices._errors import DeviceFault, ProtocolError
 from devices._transport import Transport
 
+#: how often a query with a garbled reply is asked again (line noise passes)
+GARBLED_QUERY_RETRIES = 2
+
 
 class LineChannel:
     """Sends commands over a transport and turns replies into payloads or typed errors."""
@@ -21,8 +24,18 @@ class LineChannel:
         await self.transport.close()
 
     async def call(self, command: str, timeout: float | None = None) -> str:
-        """Send ``command``; return the reply's payload ('' for a bare ``OK``)."""
-        query = command.split(" ", 1)[0].endswith("?")  # queries change nothing: retryable
+        """Send ``command``; return the reply's payload ('' for a bare ``OK``). A query
+        (it changes nothing) whose reply is garbled is asked again; a command is not."""
+        query = command.split(" ", 1)[0].endswith("?")
+        for attempt in range(1 + (GARBLED_QUERY_RETRIES if query else 0)):
+            try:
+                return await self._call(command, timeout, query)
+            except ProtocolError:
+                if not query or attempt == GARBLED_QUERY_RETRIES:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _call(self, command: str, timeout: float | None, query: bool) -> str:
         reply = (
             await self.transport.request(command, timeout or self.timeout, idempotent=query)
         ).strip()

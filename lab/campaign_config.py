@@ -46,8 +46,10 @@ def _beside_file(path: Path, info: ValidationInfo) -> Path:
 
 
 class ParameterConfig(_Model):
-    min: str
-    max: str
+    """One input the planner varies, between two quantities of the same dimension."""
+
+    min: str = Field(description="lowest value, with its unit, e.g. '0 mL'")
+    max: str = Field(description="highest value, in any unit of the same dimension")
 
     @field_validator("min", "max", mode="before")
     @classmethod
@@ -71,8 +73,12 @@ class ParameterConfig(_Model):
 
 
 class PlannerConfig(_Model):
-    name: Literal["ax", "sobol", "random"] = "ax"
-    seed: int = 0
+    """Which planner proposes the experiments."""
+
+    name: Literal["ax", "sobol", "random"] = Field(
+        "ax", description="ax: Bayesian optimisation; sobol, random: baselines"
+    )
+    seed: int = Field(0, description="same seed, same proposals")
     initialization_trials: int = Field(6, ge=1, description="space-filling trials before BO")
 
 
@@ -91,11 +97,16 @@ class FailurePolicy(_Model):
 
 
 class ObjectiveConfig(_Model):
-    name: str = Field(pattern=r"^[A-Za-z_]\w*$")
-    kind: Literal["spectral_distance", "absorbance_at", "total_volume"]
-    minimize: bool = True
+    """A number computed from each trial's measurement, for the planner to optimise."""
+
+    name: str = Field(pattern=r"^[A-Za-z_]\w*$", description="its name in the store and plots")
+    kind: Literal["spectral_distance", "absorbance_at", "total_volume"] = Field(
+        description="spectral_distance: RMS distance to target; absorbance_at: the "
+        "absorbance at wavelength; total_volume: the volume dispensed"
+    )
+    minimize: bool = Field(True, description="false: maximise")
     target: Path | None = Field(None, description="CSV of wavelength_nm,absorbance")
-    wavelength: str | None = None
+    wavelength: str | None = Field(None, description="for absorbance_at, e.g. '560 nm'")
 
     @model_validator(mode="after")
     def _settings(self, info: ValidationInfo) -> ObjectiveConfig:
@@ -168,20 +179,26 @@ def parse_constraint(text: str, parameters: dict[str, Parameter]) -> LinearConst
 
 
 class CampaignConfig(_Model):
-    name: str = Field(pattern=r"^[\w.-]+$")
-    description: str = ""
+    """The campaign file: what to vary, within which bounds, towards which objectives."""
+
+    name: str = Field(pattern=r"^[\w.-]+$", description="the campaign's name in the store")
+    description: str = Field("", description="free text")
     lab: Path | None = Field(None, description="default lab file (relative to this file)")
-    protocol: Path
-    trials: int = Field(20, ge=1)
-    batch_size: int = Field(1, ge=1)
+    protocol: Path = Field(description="the protocol file of one trial (relative to this file)")
+    trials: int = Field(20, ge=1, description="trials in all (a resume runs the rest)")
+    batch_size: int = Field(1, ge=1, description="proposals asked of the planner at once")
     approval: Literal["automatic", "required"] = Field(
         "automatic", description="required: an operator approves, edits or rejects each proposal"
     )
     planner: PlannerConfig = PlannerConfig()
     failures: FailurePolicy = FailurePolicy()
-    parameters: dict[str, ParameterConfig] = Field(min_length=1)
-    constraints: list[str] = []
-    objectives: list[ObjectiveConfig] = Field(min_length=1)
+    parameters: dict[str, ParameterConfig] = Field(
+        min_length=1, description="name -> bounds; each name fills {name} in the protocol"
+    )
+    constraints: list[str] = Field(
+        [], description="linear, e.g. 'cyan + 2.5*magenta <= 6 mL' (units as the bound)"
+    )
+    objectives: list[ObjectiveConfig] = Field(min_length=1, description="what to optimise")
 
     @field_validator("lab", "protocol")
     @classmethod

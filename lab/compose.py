@@ -222,6 +222,10 @@ def _devices(config: LabConfig, world: SimulatedWorld | None) -> LabDevices:
             AsciiArmDriver(
                 _transport(config, arm_name, world),
                 arm_name,
+                move_timeout=max(
+                    _timeout(config, arm_name),
+                    float(arm_cfg.move_timeout.m_as("s")) / (world.clock.speed if world else 1.0),
+                ),
                 timeout=_timeout(config, arm_name),
             ),
             arm_cfg.reach,
@@ -236,6 +240,7 @@ def _devices(config: LabConfig, world: SimulatedWorld | None) -> LabDevices:
             stir_speed=station_cfg.stir_speed.range(),
             dispense_rate=station_cfg.dispense_rate.range(),
             ambient_c=float(station_cfg.ambient.m_as("degC")),
+            stop_patience_s=float(station_cfg.safe_state_patience.m_as("s")),
             name=station_name,
         ),
         spectrometer=Spectrometer(

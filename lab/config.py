@@ -30,8 +30,8 @@ class SerialTransportConfig(_Model):
 
     type: Literal["serial"]
     port: str | None = None
-    baudrate: int = Field(115200, gt=0)
-    terminator: str = Field("\n", min_length=1)
+    baudrate: int = Field(115200, gt=0, description="bits per second")
+    terminator: str = Field("\n", min_length=1, description="end of each line, both ways")
     retries: int = Field(2, ge=0, description="retries of idempotent queries only")
     timeout: Duration = Field("5 s", validate_default=True, description="per-command reply timeout")
 
@@ -40,11 +40,13 @@ class OpcuaSecurityConfig(_Model):
     """Basic256Sha256 message security plus user/password. In a simulated lab the
     simulator makes the certificates and the password."""
 
-    mode: Literal["SignAndEncrypt", "Sign", "None"] = "SignAndEncrypt"
+    mode: Literal["SignAndEncrypt", "Sign", "None"] = Field(
+        "SignAndEncrypt", description="message security; None needs allow_insecure"
+    )
     certificate: Path | None = Field(None, description="this lab's client certificate")
-    private_key: Path | None = None
+    private_key: Path | None = Field(None, description="the client certificate's key (PEM)")
     server_certificate: Path | None = Field(None, description="pin the server's certificate")
-    username: str | None = None
+    username: str | None = Field(None, description="user name of the session")
     password_env: str | None = Field(None, description="environment variable with the password")
     allow_insecure: bool = Field(False, description="allow mode None (logged as a warning)")
 
@@ -69,7 +71,9 @@ class OpcuaTransportConfig(_Model):
     """An OPC UA server (a PLC). In a simulated lab the simulator provides the endpoint."""
 
     type: Literal["opcua"]
-    endpoint: str | None = Field(None, pattern=r"^opc\.tcp://")
+    endpoint: str | None = Field(
+        None, pattern=r"^opc\.tcp://", description="opc.tcp://host:port/path of the PLC"
+    )
     security: OpcuaSecurityConfig = OpcuaSecurityConfig()
     timeout: Duration = Field("5 s", validate_default=True, description="per-request timeout")
 
@@ -80,12 +84,18 @@ Transport = Annotated[
 
 
 class LocationConfig(_Model):
-    xyz_mm: tuple[float, float, float]
-    role: Literal["place", "source", "waste"] = "place"
+    """A place the arm can put a vial; one vial at a time."""
+
+    xyz_mm: tuple[float, float, float] = Field(description="arm coordinates in mm")
+    role: Literal["place", "source", "waste"] = Field(
+        "place", description="source: a rack of fresh vials; waste: where vials end"
+    )
 
 
 class ReagentConfig(_Model):
-    stock: Volume
+    """A reagent on one of the station's pumps."""
+
+    stock: Volume = Field(description="what the reservoir holds at the start")
 
 
 class _RangeConfig(_Model):
@@ -107,31 +117,39 @@ class _RangeConfig(_Model):
 
 
 class TemperatureRange(_RangeConfig):
+    """The temperatures the heater may be set to: min below max."""
+
     unit = "degC"
     min: Temperature
     max: Temperature
 
 
 class SpeedRange(_RangeConfig):
+    """The stir speeds (0, off, is always allowed): min below max."""
+
     unit = "rpm"
     min: Speed
     max: Speed
 
 
 class RateRange(_RangeConfig):
+    """The dispense rates of the pumps: min below max."""
+
     unit = "mL/min"
     min: VolumeRate
     max: VolumeRate
 
 
 class DurationRange(_RangeConfig):
+    """The integration times of the detector: min below max."""
+
     unit = "ms"
     min: Duration
     max: Duration
 
 
 class _DeviceConfig(_Model):
-    transport: Transport = SimTransport()
+    transport: Transport = Field(SimTransport(), description="how the instrument is reached")
     stale_after: Duration = Field(
         "5 s",
         validate_default=True,
@@ -140,18 +158,36 @@ class _DeviceConfig(_Model):
 
 
 class ArmConfig(_DeviceConfig):
+    """A robotic arm with a gripper: carries one vial between locations."""
+
     kind: Literal["robotic_arm"]
-    home: str
-    reach: list[str] = Field(min_length=1)
+    home: str = Field(description="the location the arm rests at")
+    reach: list[str] = Field(
+        min_length=1, description="the locations it can reach (station slot and holder included)"
+    )
+    move_timeout: Duration = Field(
+        "120 s",
+        validate_default=True,
+        description="the longest a move, grip or release may take before the arm is "
+        "reported silent (lab time: divided by clock_speed in a simulation)",
+    )
     speed_mm_s: float = Field(250.0, gt=0, description="simulator only")
 
 
 class StationConfig(_DeviceConfig):
+    """A synthesis station: pumps, a heated block and a stirrer around one vial slot."""
+
     kind: Literal["synthesis_station"]
     ambient: Temperature = Field(
         "25 degC", validate_default=True, description="heater setpoint of the safe state"
     )
-    slot: str
+    safe_state_patience: Duration = Field(
+        "10 s",
+        validate_default=True,
+        description="how long (real time) the safe state is retried, through reconnects, "
+        "before the station is reported LEFT UNSAFE",
+    )
+    slot: str = Field(description="the location of its vial slot: dispense, heat, stir act there")
     pumps: dict[int, str] = Field(min_length=1, description="pump number -> reagent")
     temperature: TemperatureRange
     stir_speed: SpeedRange
@@ -159,8 +195,10 @@ class StationConfig(_DeviceConfig):
 
 
 class SpectrometerConfig(_DeviceConfig):
+    """A UV-Vis spectrometer measuring the vial in its cuvette holder."""
+
     kind: Literal["spectrometer"]
-    holder: str
+    holder: str = Field(description="the location of its cuvette holder: measure acts there")
     integration_time: DurationRange
     noise_seed: int = Field(0, description="simulator only")
 
@@ -175,7 +213,9 @@ GROUND_TRUTH_ARGUMENTS = ("composition", "conditions", "wavelengths")
 
 
 class LabConfig(_Model):
-    name: str
+    """The lab file: which devices, over which transport, where things sit, what is stocked."""
+
+    name: str = Field(description="the lab's name; its default store is runs/<name>/")
     simulated: bool = Field(
         True, description="run the instruments' simulators; false for real hardware"
     )
@@ -188,9 +228,11 @@ class LabConfig(_Model):
         "imported and run only in a simulated lab",
     )
     vial_capacity: Volume
-    locations: dict[str, LocationConfig] = Field(min_length=1)
-    reagents: dict[str, ReagentConfig] = Field(min_length=1)
-    devices: dict[str, DeviceConfig] = Field(min_length=1)
+    locations: dict[str, LocationConfig] = Field(min_length=1, description="name -> place")
+    reagents: dict[str, ReagentConfig] = Field(min_length=1, description="name -> stock")
+    devices: dict[str, DeviceConfig] = Field(
+        min_length=1, description="name -> device: one arm, one station, one spectrometer"
+    )
 
     def one(self, kind: type[_Model]) -> tuple[str, _Model]:
         found = [(n, d) for n, d in self.devices.items() if isinstance(d, kind)]

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files, never a window: labs run headless
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from rich.table import Table
 
 from devices import parse_quantity
@@ -55,11 +53,17 @@ def best_so_far(records: list[TrialRecord], objective: str, minimize: bool) -> n
     return np.array(out)
 
 
-def _save(fig: plt.Figure, ax: plt.Axes, path: Path) -> Path:
+def _figure() -> tuple[Figure, Axes]:
+    """A figure drawn straight to a file (Agg), whatever backend the user's session has:
+    no pyplot, so importing the lab changes nothing in a notebook."""
+    fig = Figure(figsize=(6, 4))
+    return fig, fig.add_subplot()
+
+
+def _save(fig: Figure, ax: Axes, path: Path) -> Path:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -76,7 +80,7 @@ def write_plots(
     written = []
     objective = campaign.objectives[0]
     curve = best_so_far(records, objective.name, objective.minimize)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _figure()
     trial = [r.idx for r in records]
     raw = [r.outcomes[objective.name] if r.outcomes else np.nan for r in records]
     ax.plot(trial, raw, "o", color="0.6", label="each trial")
@@ -91,7 +95,7 @@ def write_plots(
         m = measurement_from_documents(store.documents(best.run_uid), spectrometer, {})
         assert spectral.target is not None
         wl, target = read_target(spectral.target)
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = _figure()
         ax.plot(wl, target, "k--", label="target")
         ax.plot(m.wavelengths_nm, m.absorbance, color="C3", label=f"best (trial {best.idx})")
         ax.set_xlabel("wavelength (nm)")

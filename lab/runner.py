@@ -7,9 +7,11 @@ Trials run through an :class:`~lab.executor.Executor`, so several may be in flig
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +21,12 @@ import numpy as np
 import pint
 from pydantic import ValidationError
 
-from devices import DeviceError, format_quantity, parse_quantity
+from devices import DeviceError, UnsafeState, format_quantity, parse_quantity
 from lab.campaign_config import CampaignConfig
 from lab.compose import Lab
 from lab.executor import Executor, PlanOutcome, PlanRequest
 from lab.measurement import measurement_from_documents
-from lab.store import Store, TrialRecord
+from lab.store import Store, StoreError, TrialRecord
 from planners import PLANNERS, Planner, PlannerError, Suggestion
 from protocols import PreflightError, preflight
 from protocols import Protocol as LabProtocol
@@ -62,6 +64,8 @@ class CampaignResult:
     best: list[TrialRecord] = field(default_factory=list)
     stopped: str | None = None
     plots: list[Path] = field(default_factory=list)
+    #: a device that could not be brought to its safe state: nobody may take it for safe
+    left_unsafe: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,11 +155,13 @@ class CampaignRunner:
         seed = campaign.planner.seed if seed is None else seed
         self.definition = campaign_definition(campaign, planner_name, seed)
         self.objectives = {o.name: o.function() for o in campaign.objectives}
+        self.space = campaign.search_space()
         self.planner = self._make_planner(planner_name, seed)
         self._resumed = False
         self._queued: list[Suggestion] = []
         self._stopping = threading.Event()
         self.stop_reason: str | None = None
+        self.left_unsafe: str | None = None
 
     def _make_planner(self, name: str, seed: int) -> Planner:
         cls = PLANNERS[name]
@@ -184,12 +190,20 @@ class CampaignRunner:
 
     # --- resume ----------------------------------------------------------------------
     def _resume(self) -> None:
-        """Replay stored trials into the planner; a trial cut off mid-run is failed, not
-        repeated (its vial may hold reagent already); an undecided proposal is rejected."""
+        """Replay stored trials into the planner. A trial that never started a run is run
+        now, under its own number; one cut off mid-run is failed, not repeated (its vial
+        may hold reagent already); an undecided proposal is rejected."""
         self.store.open_campaign(
             self.campaign.name, self.definition, self.lab.config.model_dump(mode="json")
         )
         for r in self.store.trials(self.campaign.name):
+            params = {k: parse_quantity(v) for k, v in r.parameters.items()}
+            if r.status in ("proposed", "running") and r.run_uid is None:
+                again = self.planner.attach(params, r.planner.split("/", 1)[-1])
+                if again.index != r.idx:
+                    raise PlannerError(f"replay gave trial {again.index}, the store holds {r.idx}")
+                self._queued.append(again)  # nothing ran: nothing can be done twice
+                continue
             if r.status in ("proposed", "running"):
                 self._settle_interrupted(r)
             elif r.status == "awaiting_approval":
@@ -197,7 +211,6 @@ class CampaignRunner:
             self.store.update_trial(
                 self.campaign.name, r.idx, status=r.status, error=r.error, outcomes=r.outcomes
             )
-            params = {k: parse_quantity(v) for k, v in r.parameters.items()}
             index = self.planner.replay(
                 params,
                 r.outcomes if r.status == "completed" else None,
@@ -208,12 +221,12 @@ class CampaignRunner:
                 raise PlannerError(f"replay gave trial {index}, the store holds {r.idx}")
 
     def _settle_interrupted(self, r: TrialRecord) -> None:
-        """A trial the last process left unfinished: completed if its measurement reached
-        the store (a measurement is never thrown away), failed otherwise (never repeated)."""
+        """A trial whose run the last process left unfinished: completed if its
+        measurement reached the store (a measurement is never thrown away), failed
+        otherwise (never repeated)."""
+        assert r.run_uid is not None
         interrupted = f"interrupted while {r.status}; not repeated"
         r.status, r.error = "failed", interrupted
-        if r.run_uid is None:
-            return
         parameters = {k: parse_quantity(v) for k, v in r.parameters.items()}
         try:
             r.outcomes = self._measure(r.run_uid, parameters)
@@ -246,13 +259,12 @@ class CampaignRunner:
         """Record the proposal; with approvals, wait for the operator's decision."""
         name = self.campaign.name
         waiting = self.approvals is not None
-        self.store.add_trial(
-            name,
-            s.index,
-            _as_text(s.parameters),
-            f"{self.planner.name}/{s.generator}",
-            status="awaiting_approval" if waiting else "proposed",
-        )
+        status = "awaiting_approval" if waiting else "proposed"
+        if self.store.trial(name, s.index) is None:
+            planner = f"{self.planner.name}/{s.generator}"
+            self.store.add_trial(name, s.index, _as_text(s.parameters), planner, status=status)
+        else:  # proposed before a restart and never started
+            self.store.update_trial(name, s.index, status=status)
         events.trial_changed(s.index)
         if self.approvals is None:
             return s
@@ -312,6 +324,9 @@ class CampaignRunner:
 
     def _start(self, s: Suggestion) -> tuple[Future[PlanOutcome], _InFlight] | TrialResult:
         started = time.perf_counter()
+        outside = self.space.problems(s.parameters)
+        if outside:  # a planner's bug must not reach a device
+            return self._fail(s, f"the planner proposed {'; '.join(outside)}", started, None)
         try:
             concrete = self.protocol.fill(s.parameters)
             preflight(concrete, self.lab.limits())
@@ -334,10 +349,20 @@ class CampaignRunner:
             device = None
             if outcome.error is not None:
                 cause = _root_cause(outcome.error)
-                error = f"{type(cause).__name__}: {cause}"
+                error, told = f"{type(cause).__name__}: {cause}", str(cause)
+                unsafe = _unsafe(outcome.error)
+                if unsafe is not None:
+                    self.left_unsafe = str(unsafe)
+                if unsafe is not None and unsafe is not cause:  # the cleanup failed too
+                    error, told = f"{error}; then {unsafe}", f"{cause}; then {unsafe}"
                 if isinstance(cause, DeviceError):
                     device = cause.device
-                    self.request_stop(f"trial {s.index}: {cause}")
+                    self.request_stop(f"trial {s.index}: {told}")
+                store_error = next(
+                    (e for e in _chain(outcome.error) if isinstance(e, StoreError)), None
+                )
+                if store_error is not None:  # experiments whose data cannot be kept: stop
+                    self.request_stop(_store_failed(store_error))
             else:
                 error = f"aborted: {outcome.reason or 'no reason given'}"
                 self.request_stop(f"trial {s.index} {error}")
@@ -353,7 +378,10 @@ class CampaignRunner:
         except (ValueError, KeyError) as err:
             return self._fail(s, f"objective: {err}", trial.started, run_uid)
         self.store.update_trial(name, s.index, status="completed", outcomes=outcomes)
-        self.planner.tell(s.index, outcomes)
+        with _planner_errors(
+            f"learning from trial {s.index} (kept in the store; a resume tells it again)"
+        ):
+            self.planner.tell(s.index, outcomes)
         seconds = time.perf_counter() - trial.started
         return TrialResult(s.index, "completed", s.parameters, outcomes, None, seconds, run_uid)
 
@@ -362,7 +390,11 @@ class CampaignRunner:
         """Before the first trial: a station left stirring or hot is stopped and every vial
         a fault left behind goes to the waste (and into the ledger), so a resume after any
         fault starts clean; if that fails, the campaign does not start."""
-        problems = self.lab.start_state_problems()
+        try:
+            problems = self.lab.start_state_problems()
+        except DeviceError as err:
+            self.request_stop(f"the workcell cannot be read, so nothing starts: {err}")
+            return
         if not problems:
             return
         found = "; ".join(problems)
@@ -469,6 +501,8 @@ class CampaignRunner:
                 report(self._finish(in_flight.pop(future), future.result()))
         except PlannerError as err:
             self.request_stop(f"planner: {err}")
+        except StoreError as err:
+            self.request_stop(_store_failed(err))
         result = self.result()
         self._stopping.clear()  # told in the result; a later run() starts afresh
         self.stop_reason = None
@@ -502,7 +536,8 @@ class CampaignRunner:
     ) -> tuple[Future[PlanOutcome], _InFlight] | TrialResult | None:
         """Ask (a batch at a time), decide, and start one trial; None if it was rejected."""
         if not self._queued:
-            self._queued = self.planner.ask(min(self.campaign.batch_size, budget))
+            with _planner_errors("proposing"):
+                self._queued = self.planner.ask(min(self.campaign.batch_size, budget))
         decided = self._decide(self._queued.pop(0), events)
         return None if decided is None else self._start(decided)
 
@@ -514,7 +549,28 @@ class CampaignRunner:
             records,
             [r for r in records if r.idx in best_idx],
             self.stop_reason,
+            left_unsafe=self.left_unsafe,
         )
+
+
+def _store_failed(err: BaseException) -> str:
+    reason = getattr(err, "orig", None) or err
+    return (
+        f"the store cannot be written ({reason}): what it holds is kept; "
+        "free disk space and run again"
+    )
+
+
+@contextlib.contextmanager
+def _planner_errors(doing: str) -> Iterator[None]:
+    """Whatever a planner raises (a fit that fails inside BoTorch, say) stops the campaign
+    with the reason, as a :class:`PlannerError`, instead of ending the process."""
+    try:
+        yield
+    except PlannerError:
+        raise
+    except Exception as err:
+        raise PlannerError(f"{doing}: {type(err).__name__}: {err}") from err
 
 
 def _first_done(in_flight: dict[Future[PlanOutcome], _InFlight]) -> set[Future[PlanOutcome]]:
@@ -529,10 +585,18 @@ def _as_text(quantities: dict[str, pint.Quantity]) -> dict[str, str]:
     return {k: format_quantity(v) for k, v in quantities.items()}
 
 
+def _chain(err: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = err
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+
+
+def _unsafe(err: BaseException) -> UnsafeState | None:
+    """A device left unsafe while cleaning up after another error: the cleanup's error
+    replaces the first, and both must be told."""
+    return next((e for e in _chain(err) if isinstance(e, UnsafeState)), None)
+
+
 def _root_cause(err: BaseException) -> BaseException:
-    seen = err
-    while seen.__cause__ is not None or (
-        seen.__context__ is not None and not seen.__suppress_context__
-    ):
-        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
-    return seen
+    return list(_chain(err))[-1]

@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any
 
 import pint
-from pydantic import BeforeValidator, PlainSerializer, ValidationInfo
+from pydantic import BeforeValidator, PlainSerializer, ValidationInfo, WithJsonSchema
 
 from devices import format_quantity, parse_quantity
 
@@ -51,8 +51,16 @@ def _serialize(value: pint.Quantity | Placeholder) -> str:
 
 
 def QuantityField(dimension: str, example: str) -> Any:
+    schema = {
+        "type": "string",
+        "description": f"a quantity of {dimension} with its unit, e.g. '{example}'",
+        "examples": [example],
+    }
     return Annotated[
-        Any, BeforeValidator(_validator(dimension, example)), PlainSerializer(_serialize)
+        Any,
+        BeforeValidator(_validator(dimension, example)),
+        PlainSerializer(_serialize),
+        WithJsonSchema(schema),
     ]
 
 

@@ -23,7 +23,8 @@ class _Step(BaseModel):
 
 
 class Transfer(_Step):
-    """Carry the vial from ``source`` to ``destination`` (a rack hands out a fresh vial)."""
+    """Carry the vial from ``source`` to ``destination`` (a rack hands out a fresh vial;
+    the destination must be free)."""
 
     step: Literal["transfer"]
     source: str
@@ -31,6 +32,9 @@ class Transfer(_Step):
 
 
 class Dispense(_Step):
+    """Pump ``volume`` of ``reagent`` into the vial in the station's slot (needs a vial
+    there, room in it, and the reagent in stock); ``rate`` defaults to the pump's."""
+
     step: Literal["dispense"]
     reagent: str
     volume: Volume
@@ -38,24 +42,30 @@ class Dispense(_Step):
 
 
 class Heat(_Step):
-    """Bring the block to ``temperature`` and wait until it has settled there."""
+    """Bring the station's block to ``temperature`` and wait until it has settled there."""
 
     step: Literal["heat"]
     temperature: Temperature
 
 
 class Stir(_Step):
+    """Stir the vial in the station's slot at ``speed`` for ``duration`` (needs a vial)."""
+
     step: Literal["stir"]
     speed: Speed
     duration: Duration
 
 
 class Wait(_Step):
+    """Let ``duration`` of lab time pass."""
+
     step: Literal["wait"]
     duration: Duration
 
 
 class Measure(_Step):
+    """Acquire the spectrum of the vial in the spectrometer's holder (needs a vial)."""
+
     step: Literal["measure"]
     integration_time: Duration
 
@@ -73,7 +83,10 @@ Step = Annotated[
 
 
 class Protocol(BaseModel):
-    """A protocol template; ``fill`` turns it into the concrete protocol of one trial."""
+    """A protocol template; ``fill`` turns it into the concrete protocol of one trial.
+
+    Steps run in order, one vial at a time; the station's safe state follows the last
+    step, or a failure."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

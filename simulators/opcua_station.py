@@ -44,8 +44,6 @@ _POLICIES = {
     "Sign": ua.SecurityPolicyType.Basic256Sha256_Sign,
     "None": ua.SecurityPolicyType.NoSecurity,
 }
-for _name in ("asyncua", "asyncua.server", "asyncua.uaprotocol"):
-    logging.getLogger(_name).setLevel(logging.ERROR)  # its INFO chatter is not the lab's
 
 
 def free_port() -> int:
@@ -143,6 +141,8 @@ class OpcuaStationServer:
 
     # --- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
+        # the simulated PLC's own chatter is not the lab's; the client's logs stay as they are
+        logging.getLogger("asyncua.server").setLevel(logging.ERROR)
         server = Server()
         await server.init()
         server.set_endpoint(self.endpoint)
@@ -225,16 +225,16 @@ class OpcuaStationServer:
             )
         string, double, int32 = ua.VariantType.String, ua.VariantType.Double, ua.VariantType.Int32
         await station.add_method(
-            ns, "Dispense", self._method(self._dispense), [int32, double, double], [string]
+            ns, "Dispense", self._method("DISP", self._dispense), [int32, double, double], [string]
         )
         await station.add_method(
-            ns, "SetTemperature", self._method(self._set_temperature), [double], [string]
+            ns, "SetTemperature", self._method("TEMP", self._set_temperature), [double], [string]
         )
         await station.add_method(
-            ns, "SetStirSpeed", self._method(self._set_stir), [double], [string]
+            ns, "SetStirSpeed", self._method("STIR", self._set_stir), [double], [string]
         )
         await station.add_method(
-            ns, "Stop", self._method(self._stop, when_latched=True), [], [string]
+            ns, "Stop", self._method("STOP", self._stop, when_latched=True), [], [string]
         )
         await station.add_method(ns, "EmergencyStop", self._emergency_stop, [], [string])
         await station.add_method(ns, "Reset", self._reset, [], [string])
@@ -251,9 +251,13 @@ class OpcuaStationServer:
         return [ua.Variant("", ua.VariantType.String)]
 
     def _method(
-        self, op: Callable[..., Coroutine[Any, Any, None]], when_latched: bool = False
+        self,
+        name: str,
+        op: Callable[..., Coroutine[Any, Any, None]],
+        when_latched: bool = False,
     ) -> Callable[..., Awaitable[list]]:
         async def call(parent: ua.NodeId, *args: ua.Variant) -> list[ua.Variant]:
+            self.station.notice(name)
             if self.method_delay_s:
                 await asyncio.sleep(self.method_delay_s)
             self._operation += 1
@@ -263,11 +267,12 @@ class OpcuaStationServer:
                 error = ESTOP_LATCHED
             if not error:
                 task = asyncio.create_task(op(*(a.Value for a in args)))
+                self._running.add(task)  # from now on, a reboot of the PLC ends it
                 await asyncio.sleep(0)  # checks run before the operation's first wait
-                if task.done() and task.exception() is not None:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    self._running.discard(task)
                     error = str(task.exception())
                 else:
-                    self._running.add(task)
                     await self._write("Status", "busy")
                     task.add_done_callback(lambda t: self._finished(t, number))
             await self._publish()  # what the call changed is readable when it returns

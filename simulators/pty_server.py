@@ -34,7 +34,7 @@ class PtyServer:
         self.terminator = terminator
         self.slow_s = slow_s
         self.requests: list[str] = []
-        self._faults: list[Fault] = []
+        self._faults: list[tuple[Fault, str | None]] = []
         self._master: int | None = None
         self._slave: int | None = None
         self._buffer = bytearray()
@@ -53,9 +53,9 @@ class PtyServer:
                 await self._worker
             self._worker = None
 
-    def inject(self, fault: Fault, times: int = 1) -> None:
-        """The next ``times`` requests meet ``fault``."""
-        self._faults += [fault] * times
+    def inject(self, fault: Fault, times: int = 1, on: str | None = None) -> None:
+        """The next ``times`` requests (those starting with ``on``, if given) meet ``fault``."""
+        self._faults += [(fault, on)] * times
 
     def disconnect(self) -> None:
         """Unplug: the port and its path disappear."""
@@ -115,7 +115,7 @@ class PtyServer:
         while True:
             line = await self._queue.get()
             self.requests.append(line)
-            fault = self._faults.pop(0) if self._faults else None
+            fault = self._fault_for(line)
             if fault is Fault.NO_REPLY:
                 continue
             reply = (await self.firmware.handle(line)).encode()
@@ -127,3 +127,10 @@ class PtyServer:
             elif fault is Fault.SLOW:
                 await asyncio.sleep(self.slow_s)
             self._write(reply + self.terminator)
+
+    def _fault_for(self, line: str) -> Fault | None:
+        for i, (fault, on) in enumerate(self._faults):
+            if on is None or line.upper().startswith(on.upper()):
+                del self._faults[i]
+                return fault
+        return None

@@ -46,6 +46,7 @@ class Spectrometer(InstrumentDevice, Triggerable):
             self.absorbance, self._set_absorbance = soft_signal_r_and_setter(
                 Array1D[np.float64], np.zeros(1), units="AU"
             )
+            self.saturated, self._set_saturated = soft_signal_r_and_setter(int, 0)
             self.integration = IntegrationTime(driver, integration)
             self.vial = read_back(str, self._vial)
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
@@ -70,3 +71,4 @@ class Spectrometer(InstrumentDevice, Triggerable):
     @AsyncStatus.wrap
     async def trigger(self) -> None:
         self._set_absorbance(await self.driver.acquire())
+        self._set_saturated(await self.driver.saturated())

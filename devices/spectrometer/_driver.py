@@ -17,6 +17,7 @@ class SpectrometerDriver(InstrumentDriver, Protocol):
     async def set_integration(self, ms: float) -> None: ...
     async def integration(self) -> float: ...
     async def acquire(self) -> np.ndarray: ...
+    async def saturated(self) -> int: ...
     async def vial(self) -> str | None: ...
 
 
@@ -54,6 +55,11 @@ class AsciiSpectrometerDriver(AsciiDriver):
                 self._device, f"data block says {count} points, carries {data.size}", "DATA?"
             )
         return data
+
+    async def saturated(self) -> int:
+        """Points of the last spectrum at the detector's full scale or beyond its
+        photometric range: their values mean nothing."""
+        return int(await self._io.number("SAT?"))
 
     async def vial(self) -> str | None:
         """The vial in the cuvette holder."""

@@ -8,6 +8,8 @@ are checked before any command is sent.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections.abc import Mapping
 
 from bluesky.protocols import Movable, Stoppable, Triggerable
@@ -15,7 +17,7 @@ from ophyd_async.core import AsyncStatus, DeviceVector, StandardReadable
 from ophyd_async.core import StandardReadableFormat as Format
 
 from devices._clock import Clock
-from devices._errors import DeviceError, DeviceFault, LimitViolation
+from devices._errors import DeviceError, DeviceFault, LimitViolation, UnsafeState
 from devices._instrument import InstrumentDevice, read_afresh, read_back
 from devices._quantity import DeviceValue, Range, magnitude
 from devices.synthesis_station._driver import StationDriver
@@ -161,7 +163,8 @@ class SynthesisStation(InstrumentDevice, Stoppable):
         vial_capacity, temperature, stir_speed, dispense_rate: the limits, checked before
             any command is sent.
         ambient_c: the heater setpoint of the safe state, which ``stop()`` reads back.
-        stop_attempts: how often ``stop()`` tries before it reports the station unsafe.
+        stop_patience_s: how long (real seconds) ``stop()`` keeps trying, through
+            reconnects, before it reports the station unsafe.
     """
 
     def __init__(
@@ -174,13 +177,13 @@ class SynthesisStation(InstrumentDevice, Stoppable):
         stir_speed: Range,
         dispense_rate: Range,
         ambient_c: float = 25.0,
-        stop_attempts: int = 3,
+        stop_patience_s: float = 10.0,
         name: str = "",
     ) -> None:
         self.driver = driver
         self.vial_capacity = vial_capacity
         self.ambient_c = ambient_c
-        self.stop_attempts = stop_attempts
+        self.stop_patience_s = stop_patience_s
         with self.add_children_as_readables():
             self.pumps = DeviceVector(
                 {i: Pump(driver, i, reagent, dispense_rate) for i, reagent in reagents.items()}
@@ -237,9 +240,12 @@ class SynthesisStation(InstrumentDevice, Stoppable):
         LEFT UNSAFE, with what it last reported, so nobody takes it for safe.
         """
         last: Exception | None = None
-        for attempt in range(self.stop_attempts):
+        deadline = time.monotonic() + self.stop_patience_s
+        for attempt in itertools.count():
             if attempt:
-                await asyncio.sleep(0.5 * 2 ** (attempt - 1))  # wall time: the hardware's
+                if time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(min(0.25 * 2 ** (attempt - 1), 1.0))  # wall time
             try:
                 await self.driver.stop()
             except DeviceError as err:  # read back anyway: it may be safe already
@@ -256,9 +262,9 @@ class SynthesisStation(InstrumentDevice, Stoppable):
                 f"after Stop{f' ({last.message})' if isinstance(last, DeviceError) else ''}: "
                 f"stirrer {rpm:g} rpm, heater setpoint {setpoint:g} degC",
             )
-        raise DeviceFault(
+        raise UnsafeState(
             self.name,
             f"LEFT UNSAFE: the safe state (stirrer off, heater to {self.ambient_c:g} degC) was "
-            f"not confirmed in {self.stop_attempts} attempts; last: {last}",
+            f"not confirmed in {self.stop_patience_s:g} s of trying; last: {last}",
             "Stop",
         )

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from devices import DeviceError, parse_quantity
 from lab.api import prepare, run_campaign
 from lab.cli._app import app
-from lab.cli._common import EXIT_CONFIG, EXIT_STOPPED, console, fail
+from lab.cli._common import EXIT_CONFIG, EXIT_STOPPED, EXIT_UNSAFE, console, fail
 from lab.errors import ConfigError
 from lab.report import summary_table
 from lab.runner import CampaignRunner, RunnerEvents
@@ -46,6 +46,10 @@ def campaign_run(
     """Run CAMPAIGN in its lab; on an existing store, continue where it stopped.
 
     Shows progress per trial, then a summary table, and writes plots next to the store.
+    One Ctrl-C pauses at the next step (Enter resumes); a second aborts the trial.
+
+    Exit codes: 0 done; 2 a file or option cannot be used (nothing ran); 3 stopped on a
+    fault or a stop (run it again to resume); 4 a device was LEFT UNSAFE.
     """
     if planner is not None and planner not in ("ax", "sobol", "random"):
         raise fail(f"--planner must be ax, sobol or random, not {planner!r}", EXIT_CONFIG)
@@ -76,6 +80,8 @@ def campaign_run(
     for path in result.plots:
         console.print(f"plot: {path}")
     console.print(f"store: {prepared.store_path}")
+    if result.left_unsafe:
+        raise fail(f"campaign stopped, STATION NOT SAFE: {result.left_unsafe}", EXIT_UNSAFE)
     if result.stopped:
         raise fail(f"campaign stopped: {result.stopped}", EXIT_STOPPED)
 

@@ -14,7 +14,7 @@ import typer
 from devices import DeviceError
 from lab.api import default_lab_store
 from lab.cli._app import app
-from lab.cli._common import DEFAULT_LAB, EXIT_STOPPED, console, err_console, fail
+from lab.cli._common import DEFAULT_LAB, EXIT_STOPPED, EXIT_UNSAFE, console, err_console, fail
 from lab.config import load_lab_config
 from lab.errors import ConfigError
 from lab.store import Store, StoreInUse
@@ -56,6 +56,9 @@ def serve(
     Outside --demo, the secret comes from LAB_SECRET_KEY (32 or more random characters) and
     users from `lab users add`. On stop, campaigns end, the station goes to its safe state,
     the devices disconnect and the store closes.
+
+    Exit codes: 0 stopped cleanly; 2 a file, option or secret cannot be used; 3 the devices
+    cannot be reached; 4 the station was LEFT UNSAFE at shutdown.
     """
     from lab.server import LabServer, SecretError, check_secret, create_app
 
@@ -129,6 +132,8 @@ def serve(
         log_level="warning",
         timeout_graceful_shutdown=2,
     )
+    if server.left_unsafe:
+        raise typer.Exit(EXIT_UNSAFE)
 
 
 def _refuse_taken_port(host: str, port: int) -> None:

@@ -3,7 +3,14 @@ server's users, sessions and audit log, in one SQLite file (or a SQLAlchemy URL)
 
 from lab.store._accounts import Accounts, SessionRecord, UserRecord
 from lab.store._audit import AuditEntry, AuditLog
-from lab.store._store import CampaignMismatch, RunRecord, Store, StoreInUse, TrialRecord
+from lab.store._store import (
+    CampaignMismatch,
+    RunRecord,
+    Store,
+    StoreError,
+    StoreInUse,
+    TrialRecord,
+)
 
 __all__ = [
     "Accounts",
@@ -13,6 +20,7 @@ __all__ = [
     "RunRecord",
     "SessionRecord",
     "Store",
+    "StoreError",
     "StoreInUse",
     "TrialRecord",
     "UserRecord",

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from devices import DeviceBusy, ResourceLock
 from lab.store._accounts import Accounts
@@ -57,6 +58,10 @@ class RunRecord:
     campaign: str | None
     trial: int | None
     operator: str | None
+
+
+#: what a store raises when it cannot be read or written (a full disk, a lost database)
+StoreError = SQLAlchemyError
 
 
 class CampaignMismatch(Exception):

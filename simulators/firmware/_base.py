@@ -46,8 +46,16 @@ class LineFirmware:
         #: set to a message to put the instrument in its error state (fault injection):
         #: every command but ``*IDN?``, ``STATE?`` and ``ESTOP`` then answers ``ERR <message>``
         self.error_state: str | None = None
+        #: fault injection: called with each command's name as it arrives (e.g. to unplug
+        #: the port or reboot a PLC in the middle of a dispense)
+        self.on_command: Callable[[str], None] | None = None
         self.estopped = False
         self._interrupt = asyncio.Event()
+
+    def notice(self, command: str) -> None:
+        """A command arrived, by whatever wire (fault injection hooks in here)."""
+        if self.on_command is not None:
+            self.on_command(command)
 
     def is_urgent(self, line: str) -> bool:
         parts = line.split()
@@ -102,6 +110,7 @@ class LineFirmware:
         if not parts:
             return "ERR empty command"
         name, args = parts[0].upper(), parts[1:]
+        self.notice(name)
         if name in self.urgent:
             self.emergency_stop()
             return "OK"

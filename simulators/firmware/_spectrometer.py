@@ -25,6 +25,8 @@ class SpectrometerFirmware(LineFirmware):
 
     identity = "SDL-Sim UVVis 1.0"
     full_scale = 65535.0
+    #: above this absorbance too little light passes for the reading to mean anything
+    photometric_max_au = 2.0
 
     def __init__(
         self,
@@ -51,8 +53,10 @@ class SpectrometerFirmware(LineFirmware):
         self.integration_ms = 100.0
         self.rng = np.random.default_rng(seed)
         self.data: np.ndarray | None = None
+        self.saturated = 0
         self.commands.update(
             {
+                "SAT?": self._saturated,
                 "INT": self._set_int,
                 "INT?": self._int,
                 "WL?": self._wl,
@@ -96,15 +100,21 @@ class SpectrometerFirmware(LineFirmware):
             self.ground_truth(composition, conditions, self.wavelengths_nm * ureg.nm), dtype=float
         )
         dark = self.dark_counts_per_ms * self.integration_ms
-        reference = self._counts(np.ones_like(absorbance)) - dark
-        sample = self._counts(10.0 ** (-absorbance)) - dark
+        raw_reference = self._counts(np.ones_like(absorbance))
+        raw_sample = self._counts(10.0 ** (-absorbance))
+        reference, sample = raw_reference - dark, raw_sample - dark
         ratio = np.clip(sample, 1.0, None) / np.clip(reference, 1.0, None)
         self.data = -np.log10(ratio)
+        full = (raw_reference >= self.full_scale) | (raw_sample >= self.full_scale)
+        self.saturated = int(np.sum(full | (self.data > self.photometric_max_au)))
 
     async def _data(self) -> str:
         if self.data is None:
             raise FirmwareError("no data: acquire first")
         return f"{self.data.size} " + ",".join(f"{a:.5f}" for a in self.data)
+
+    async def _saturated(self) -> str:
+        return str(self.saturated)
 
     async def _vial(self) -> str:
         vial = self.workcell.vials_at.get(self.holder)

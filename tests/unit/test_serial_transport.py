@@ -127,7 +127,7 @@ async def test_spectrometer_data_block_and_units_over_serial(tmp_path: Path):
         absorbance = await spec.absorbance.get_value()
         assert absorbance.shape == (101,)
         assert absorbance.max() > 0.2
-        assert server.requests[-4:] == ["INT 100.000", "INT?", "ACQ", "DATA?"]
+        assert server.requests[-5:] == ["INT 100.000", "INT?", "ACQ", "DATA?", "SAT?"]
     finally:
         await spec.driver.close()
         await server.stop()

@@ -1,0 +1,356 @@
+"""The fault catalogue (docs/recovery.md): each fault is injected through the simulators
+(on the real wires) or into the process, and each test asserts that the lab ends in a
+verified safe state, that nothing already measured is lost, and that the campaign resumes
+and its next trial completes. Faults that need a process of their own (kill -9, a second
+process) are in test_recovery.py."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy
+
+from lab import CampaignRunner, InProcessExecutor, Store, build_lab
+from lab.api import prepare
+from lab.compose import threaded_run_engine
+from lab.safety import Safety
+from planners import Suggestion
+from protocols import PLANS
+from simulators import Fault
+from tests.conftest import edit_yaml
+
+pytestmark = pytest.mark.system
+
+
+class Bench:
+    """A simulated lab over its real wires, a store, and a campaign runner on them."""
+
+    def __init__(self, example_dir: Path, store: Path) -> None:
+        prepared = prepare(example_dir / "campaign.yaml")
+        self.name = prepared.campaign.name
+        self.store = Store(store)
+        self.lab = build_lab(prepared.lab, self.store, run_engine=threaded_run_engine())
+        assert self.lab.world is not None
+        self.world = self.lab.world
+        self.safety = Safety(self.lab)
+        self.executor = InProcessExecutor(
+            self.lab.run_engine, self.lab.devices, PLANS, refusal=self.safety.refusal
+        )
+        self.prepared = prepared
+        self.runner = self.new_runner()
+
+    def new_runner(self) -> CampaignRunner:
+        """A runner as a restarted process makes it: the planner knows only the store."""
+        p = self.prepared
+        return CampaignRunner(self.lab, p.campaign, p.protocol, self.store, self.executor)
+
+    def run(self, trials: int):
+        return self.runner.run(trials=trials)
+
+    def statuses(self) -> list[str]:
+        return [t.status for t in self.store.trials(self.name)]
+
+    def on(self, device: str, command: str, action: Callable[[], None]) -> None:
+        """``action`` runs (in the simulators' loop) as ``command`` reaches ``device``."""
+        firmware = self.world.firmware[device]
+
+        def hook(name: str) -> None:
+            if name == command:
+                firmware.on_command = None
+                action()
+
+        firmware.on_command = hook
+
+    def later(self, action: Callable[[], object], seconds: float) -> None:
+        asyncio.get_running_loop().call_later(seconds, action)
+
+    def in_loop(self, action: Callable[[], object]) -> None:
+        """Run ``action`` in the simulators' event loop (a pty is plugged in there)."""
+
+        async def call() -> None:
+            action()
+
+        self.lab.call(call())
+
+    def assert_safe(self) -> None:
+        station = self.world.station
+        assert station.rpm == 0, "the stirrer was left running"
+        assert station.setpoint_c == station.ambient_c, "the heater was left on"
+
+    def completed(self) -> dict[int, dict[str, float]]:
+        return {t.idx: t.outcomes for t in self.store.trials(self.name) if t.status == "completed"}
+
+    def resume_completes(self, before: dict[int, dict[str, float]]) -> None:
+        """Nothing measured is lost, and a resume runs the next trial to completion."""
+        spent = len(self.store.trials(self.name))
+        result = self.run(spent + 1)
+        assert result.stopped is None, result.stopped
+        records = self.store.trials(self.name)
+        assert records[-1].status == "completed", records[-1].error
+        for idx, outcomes in before.items():
+            assert self.completed()[idx] == outcomes  # kept, unchanged
+        assert self.lab.start_state_problems() == []
+
+    def close(self) -> None:
+        self.executor.close()
+        self.lab.close()
+
+
+@pytest.fixture
+def bench(example_dir: Path, tmp_path: Path) -> Iterator[Bench]:
+    def quick(lab: dict) -> None:  # a silent serial device is found in a second, not ten
+        for name in ("arm", "spectrometer"):
+            lab["devices"][name]["transport"]["timeout"] = "1 s"
+
+    edit_yaml(example_dir / "lab.yaml", quick)
+    lab = Bench(example_dir, tmp_path / "store.sqlite")
+    lab.run(1)
+    assert lab.statuses() == ["completed"]
+    yield lab
+    lab.close()
+
+
+def _after_a_stopping_fault(bench: Bench, words: str) -> None:
+    before = bench.completed()
+    result = bench.run(3)
+    assert result.stopped is not None and words in result.stopped, result.stopped
+    assert bench.statuses() == ["completed", "failed"]
+    failed = bench.store.trials(bench.name)[1]
+    assert failed.run_uid is not None  # the failed run's documents are kept
+    assert bench.store.documents(failed.run_uid)[-1][0] == "stop"
+    bench.assert_safe()
+    bench.resume_completes(before)
+
+
+# --- serial wire faults ------------------------------------------------------------------------
+def test_serial_unplug_mid_move(bench: Bench):
+    arm = bench.world.servers["arm"]
+    bench.on("arm", "MOVE", arm.disconnect)
+    before = bench.completed()
+    result = bench.run(3)
+    assert result.stopped is not None and "arm" in result.stopped
+    bench.assert_safe()
+    result = bench.run(3)  # still unplugged: refused with the reason, nothing runs
+    assert result.stopped is not None and "the workcell cannot be read" in result.stopped
+    assert bench.statuses() == ["completed", "failed"]
+    bench.in_loop(arm.reconnect)
+    bench.resume_completes(before)
+
+
+@pytest.mark.parametrize("fault", [Fault.NO_REPLY, Fault.GARBLED, Fault.PARTIAL])
+def test_a_bad_reply_to_a_move(bench: Bench, fault: Fault):
+    bench.world.servers["arm"].inject(fault, on="MOVE")
+    _after_a_stopping_fault(bench, "arm")
+
+
+def test_a_bad_reply_to_a_query_is_retried(bench: Bench):
+    for fault in (Fault.NO_REPLY, Fault.GARBLED, Fault.PARTIAL):
+        bench.world.servers["spectrometer"].inject(fault, on="VIAL?")
+    before = bench.completed()
+    result = bench.run(2)
+    assert result.stopped is None and bench.statuses() == ["completed", "completed"]
+    assert bench.completed()[0] == before[0]
+
+
+# --- OPC UA faults -----------------------------------------------------------------------------
+def test_opcua_server_restart_mid_dispense(bench: Bench):
+    plc = bench.world.servers["station"]
+    bench.on("station", "DISP", lambda: asyncio.ensure_future(plc.restart(0.3)))
+    _after_a_stopping_fault(bench, "station")
+
+
+def test_opcua_server_restart_while_stirring(bench: Bench):
+    plc = bench.world.servers["station"]
+    bench.on("station", "STIR", lambda: asyncio.ensure_future(plc.restart(0.3)))
+    before = bench.completed()
+    result = bench.run(3)
+    assert result.stopped is not None and "station" in result.stopped
+    assert "LEFT UNSAFE" not in result.stopped  # the stop was retried through the reconnect
+    bench.assert_safe()
+    bench.resume_completes(before)
+
+
+def test_a_station_in_its_error_state_refuses_stop_and_is_reported_unsafe(bench: Bench):
+    station = bench.world.station
+
+    def jam() -> None:
+        bench.later(lambda: setattr(station, "error_state", "stirrer motor stalled"), 0.01)
+
+    bench.on("station", "STIR", jam)
+    before = bench.completed()
+    result = bench.run(3)
+    assert result.stopped is not None and "LEFT UNSAFE" in result.stopped, result.stopped
+    assert station.rpm > 0  # truly unsafe: the report must not claim otherwise
+    station.error_state = None  # maintenance
+    bench.resume_completes(before)  # the resume stops the station before any trial
+    bench.assert_safe()
+
+
+def test_a_device_error_state_before_a_dispense(bench: Bench):
+    bench.world.station.error_state = "pump 1 jammed"
+    before = bench.completed()
+    result = bench.run(3)
+    assert result.stopped is not None and "pump 1 jammed" in result.stopped
+    bench.assert_safe()
+    bench.world.station.error_state = None
+    bench.resume_completes(before)
+
+
+# --- instrument faults -------------------------------------------------------------------------
+def test_an_instrument_firmware_that_raises(bench: Bench):
+    spec = bench.world.firmware["spectrometer"]
+    truth = spec.ground_truth  # type: ignore[attr-defined]
+
+    def raises(*args):
+        raise ZeroDivisionError("model bug")
+
+    spec.ground_truth = raises  # type: ignore[attr-defined]
+    before = bench.completed()
+    result = bench.run(3)
+    assert result.stopped is not None and "internal fault in ACQ" in result.stopped
+    bench.assert_safe()
+    spec.ground_truth = truth  # type: ignore[attr-defined]
+    bench.world.servers["spectrometer"].firmware.error_state = None  # power cycle
+    bench.resume_completes(before)
+
+
+@pytest.mark.parametrize(("bad", "words"), [(np.nan, "not finite"), (np.inf, "saturated")])
+def test_a_measurement_that_is_not_a_number_or_saturated(bench: Bench, bad: float, words: str):
+    spec = bench.world.firmware["spectrometer"]
+    truth = spec.ground_truth  # type: ignore[attr-defined]
+    spec.ground_truth = lambda *a: np.full(101, bad)  # type: ignore[attr-defined]
+    before = bench.completed()
+    bench.run(2)
+    failed = bench.store.trials(bench.name)[1]
+    assert failed.status == "failed" and words in (failed.error or "")
+    assert bench.runner.planner.best()[0].index == 0  # never "best"
+    bench.assert_safe()
+    spec.ground_truth = truth  # type: ignore[attr-defined]
+    bench.resume_completes(before)
+
+
+# --- the emergency stop ------------------------------------------------------------------------
+@pytest.mark.parametrize(("device", "command"), [("station", "DISP"), ("arm", "MOVE")])
+def test_emergency_stop_during_a_step(bench: Bench, device: str, command: str):
+    reports = []
+
+    def stop_everything() -> None:  # what the lab server's button does
+        bench.runner.request_stop("emergency stop by test")
+        reports.append(bench.safety.emergency_stop("test"))
+        bench.executor.abort("emergency stop by test")
+
+    def press() -> None:
+        threading.Thread(target=stop_everything).start()
+
+    bench.on(device, command, press)
+    before = bench.completed()
+    result = bench.run(3)
+    assert reports and reports[0].confirmed, reports
+    assert result.stopped is not None
+    assert bench.statuses() == ["completed", "failed"]
+    bench.assert_safe()
+    assert bench.safety.refusal() is not None  # latched: nothing runs until a reset
+    bench.safety.reset()
+    bench.resume_completes(before)
+
+
+def test_one_device_that_cannot_stop_does_not_keep_the_others_running(bench: Bench):
+    bench.in_loop(bench.world.servers["arm"].disconnect)
+    report = bench.safety.emergency_stop("test")
+    assert report.devices["station"] == "safe" and report.devices["spectrometer"] == "safe"
+    assert report.devices["arm"] != "safe" and not report.confirmed
+    bench.in_loop(bench.world.servers["arm"].reconnect)
+    bench.safety.reset()
+    bench.resume_completes(bench.completed())
+
+
+# --- planner faults ----------------------------------------------------------------------------
+def test_a_planner_that_raises_while_fitting(bench: Bench, monkeypatch):
+    def fails(n: int = 1):
+        raise RuntimeError("Cholesky decomposition failed")
+
+    monkeypatch.setattr(bench.runner.planner, "ask", fails)
+    before = bench.completed()
+    result = bench.run(3)
+    assert result.stopped is not None and "Cholesky" in result.stopped
+    assert bench.statuses() == ["completed"]
+    monkeypatch.undo()
+    bench.resume_completes(before)
+
+
+@pytest.mark.parametrize("value", [np.nan, 99.0])
+def test_a_planner_that_proposes_outside_the_space(bench: Bench, monkeypatch, value: float):
+    planner = bench.runner.planner
+    real_ask = planner.ask
+
+    def bad_ask(n: int = 1) -> list[Suggestion]:
+        [s] = real_ask(n)
+        s.parameters["cyan"] = value * s.parameters["cyan"].units
+        return [s]
+
+    monkeypatch.setattr(planner, "ask", bad_ask)
+    before = bench.completed()
+    bench.run(2)
+    failed = bench.store.trials(bench.name)[1]
+    assert failed.status == "failed" and "the planner proposed cyan" in (failed.error or "")
+    assert failed.run_uid is None  # nothing ran
+    monkeypatch.undo()
+    bench.resume_completes(before)
+
+
+# --- what a killed process leaves behind -------------------------------------------------------
+def test_instruments_left_running_by_a_killed_process_are_stopped_first(bench: Bench):
+    station = bench.world.station
+    station.set_stir(600)
+    station.set_temperature(54.5)
+    time.sleep(0.3)  # the PLC publishes its state once per scan cycle
+    assert bench.lab.start_state_problems()
+    bench.resume_completes(bench.completed())
+    bench.assert_safe()
+
+
+# --- the store ---------------------------------------------------------------------------------
+def test_disk_full_while_writing(bench: Bench):
+    """SQLite's own size limit (max_page_count) makes every write fail as a full disk does."""
+
+    def full(dbapi, record) -> None:
+        cursor = dbapi.cursor()
+        pages = cursor.execute("PRAGMA page_count").fetchone()[0]
+        cursor.execute(f"PRAGMA max_page_count={pages}")
+        cursor.close()
+
+    engine = bench.store.engine
+    sqlalchemy.event.listen(engine, "connect", full)
+    engine.dispose()
+    before = bench.completed()
+    result = bench.run(3)
+
+    assert result.stopped is not None and "the store cannot be written" in result.stopped
+    assert "disk is full" in result.stopped
+    bench.assert_safe()
+    sqlalchemy.event.remove(engine, "connect", full)  # space freed
+    engine.dispose()
+    assert bench.completed() == before  # what was stored before is intact
+    bench.resume_completes(before)
+
+
+def test_a_trial_proposed_but_never_started_runs_on_restart_under_its_own_number(bench: Bench):
+    recipe = {
+        "cyan": "1.0 milliliter",
+        "magenta": "0.5 milliliter",
+        "yellow": "0.25 milliliter",
+        "temperature": "40.0 degree_Celsius",
+    }
+    bench.store.add_trial(bench.name, 1, recipe, "sobol/sobol")  # then the process died
+    before = bench.completed()
+    bench.runner = bench.new_runner()
+    result = bench.run(2)
+    assert result.stopped is None and bench.statuses() == ["completed", "completed"]
+    assert bench.store.trials(bench.name)[1].parameters == recipe
+    bench.resume_completes(before)
