@@ -38,12 +38,23 @@ from simulators.firmware import ESTOP_LATCHED, StationFirmware
 
 NAMESPACE = "urn:sdl:synthesis-station"
 SERVER_URI = "urn:sdl:sim:synthesis-station"
+#: how many recent operations ``Results`` keeps
+RESULTS = 64
 CLIENT_URI = "urn:sdl:lab-client"
 _POLICIES = {
     "SignAndEncrypt": ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
     "Sign": ua.SecurityPolicyType.Basic256Sha256_Sign,
     "None": ua.SecurityPolicyType.NoSecurity,
 }
+
+
+def _argument(name: str, kind: ua.VariantType) -> ua.Argument:
+    """A named method argument, so that a client browsing the PLC sees what each is."""
+    argument = ua.Argument()
+    argument.Name = name
+    argument.DataType = ua.NodeId(ua.Int32(kind.value))
+    argument.ValueRank = -1
+    return argument
 
 
 def free_port() -> int:
@@ -138,6 +149,7 @@ class OpcuaStationServer:
         self._operation = 0
         self._running: set[asyncio.Task[None]] = set()
         self._done: list[tuple[int, str]] = []
+        self._results: list[str] = []
 
     # --- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -212,8 +224,9 @@ class OpcuaStationServer:
             "StirSpeed": self.station.rpm,
             "VialId": "",
             "VialVolume": 0.0,
-            "LastCompleted": ua.Variant(0, ua.VariantType.UInt32),
-            "LastError": "",
+            # the outcome of each recent operation, "<number>:<error>" (empty: success),
+            # oldest first: every operation gets its own result, whoever reads it when
+            "Results": ua.Variant([], ua.VariantType.String),
         }
         self._nodes = {k: await station.add_variable(ns, k, v) for k, v in readings.items()}
         pumps = await station.add_folder(ns, "Pumps")
@@ -224,20 +237,30 @@ class OpcuaStationServer:
                 ns, "Level", reservoir.volume_ml
             )
         string, double, int32 = ua.VariantType.String, ua.VariantType.Double, ua.VariantType.Int32
-        await station.add_method(
-            ns, "Dispense", self._method("DISP", self._dispense), [int32, double, double], [string]
-        )
-        await station.add_method(
-            ns, "SetTemperature", self._method("TEMP", self._set_temperature), [double], [string]
-        )
-        await station.add_method(
-            ns, "SetStirSpeed", self._method("STIR", self._set_stir), [double], [string]
-        )
-        await station.add_method(
-            ns, "Stop", self._method("STOP", self._stop, when_latched=True), [], [string]
-        )
-        await station.add_method(ns, "EmergencyStop", self._emergency_stop, [], [string])
-        await station.add_method(ns, "Reset", self._reset, [], [string])
+        started = [_argument("Error", string), _argument("Operation", ua.VariantType.UInt32)]
+        operations = {
+            "Dispense": (
+                self._method("DISP", self._dispense),
+                [
+                    _argument("Pump", int32),
+                    _argument("Volume_mL", double),
+                    _argument("Rate_mL_min", double),
+                ],
+            ),
+            "SetTemperature": (
+                self._method("TEMP", self._set_temperature),
+                [_argument("Setpoint_degC", double)],
+            ),
+            "SetStirSpeed": (
+                self._method("STIR", self._set_stir),
+                [_argument("Speed_rpm", double)],
+            ),
+            "Stop": (self._method("STOP", self._stop, when_latched=True), []),
+        }
+        for name, (call, inputs) in operations.items():
+            await station.add_method(ns, name, call, inputs, started)
+        for name, call in (("EmergencyStop", self._emergency_stop), ("Reset", self._reset)):
+            await station.add_method(ns, name, call, [], [_argument("Error", string)])
 
     async def _emergency_stop(self, parent: ua.NodeId) -> list[ua.Variant]:
         """Hard-wired in a real PLC: no delay, no error state, no queue in front of it."""
@@ -313,11 +336,11 @@ class OpcuaStationServer:
             await node.write_value(value)  # type: ignore[attr-defined]
 
     async def _publish(self) -> None:
-        while self._done:  # completions are published in order, with their outcome
-            number, error = self._done.pop(0)
-            await self._write("LastError", error)
-            await self._nodes["LastCompleted"].write_value(  # type: ignore[attr-defined]
-                ua.Variant(number, ua.VariantType.UInt32)
+        if self._done:  # each finished operation joins the window of recent results
+            self._results = (self._results + [f"{n}:{e}" for n, e in self._done])[-RESULTS:]
+            self._done.clear()
+            await self._nodes["Results"].write_value(  # type: ignore[attr-defined]
+                ua.Variant(self._results, ua.VariantType.String)
             )
         if not self._running and self.station.error_state is None and not self.station.estopped:
             await self._write("Status", "idle")

@@ -43,6 +43,8 @@ class Location:
 class Reservoir:
     reagent: str
     volume_ml: float
+    #: fault injection: a pump that jams fails each dispense it starts, at its end
+    jammed: bool = False
 
 
 class Workcell:

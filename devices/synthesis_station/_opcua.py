@@ -2,8 +2,9 @@
 
 Readings the heater waits on arrive by subscription; commands are OPC UA method calls
 that return an error text and an operation number. A dispense runs on the PLC after the
-call returns; its completion (``LastCompleted``, ``LastError``) arrives by subscription. asyncua's supervisor reconnects after the server restarts
-and re-creates the subscription. Security is Basic256Sha256 (Sign or SignAndEncrypt)
+call returns; its own result (in ``Results``, by operation number) arrives by
+subscription, so no operation is ever handed another's error. asyncua's supervisor
+reconnects after the server restarts and re-creates the subscription. Security is Basic256Sha256 (Sign or SignAndEncrypt)
 with certificates and user/password; an unsecured link must be allowed explicitly.
 """
 
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -65,7 +67,9 @@ class OpcuaStationDriver:
         self._values: dict[Any, Any] = {}
         self._received: dict[Any, float] = {}
         self._temperature_node: Any = None
-        self._completed_node: Any = None
+        self._results_node: Any = None
+        #: operation number -> its error ('' for success), the PLC's window of recent results
+        self._results: dict[int, str] = {}
         self._completed = asyncio.Event()
         self._pending = 0
         self._claim = ResourceLock(endpoint, device)
@@ -125,12 +129,13 @@ class OpcuaStationDriver:
         except (OSError, TimeoutError) as err:
             raise DeviceDisconnected(self._device, f"cannot reach {self.endpoint}: {err}") from None
         self._client = client
-        self._ns = await client.get_namespace_index(NAMESPACE)
-        self._station = await client.nodes.objects.get_child(f"{self._ns}:SynthesisStation")
-        self._temperature_node = await self._child("Temperature")
-        self._completed_node = await self._child("LastCompleted")
-        subscription = await client.create_subscription(50, self)
-        await subscription.subscribe_data_change([self._temperature_node, self._completed_node])
+        async with self._typed("browsing the address space"):
+            self._ns = await client.get_namespace_index(NAMESPACE)
+            self._station = await client.nodes.objects.get_child(f"{self._ns}:SynthesisStation")
+            self._temperature_node = await self._child("Temperature")
+            self._results_node = await self._child("Results")
+            subscription = await client.create_subscription(50, self)
+            await subscription.subscribe_data_change([self._temperature_node, self._results_node])
 
     async def close(self) -> None:
         if self._client is not None:
@@ -148,27 +153,36 @@ class OpcuaStationDriver:
         """asyncua subscription callback: keep the latest value of each node, and when."""
         self._values[node] = value
         self._received[node] = time.monotonic()
-        if node == self._completed_node:
+        if node == self._results_node:
+            entries = (str(e).partition(":") for e in value or [])
+            self._results = {int(number): error for number, _, error in entries}
             self._completed.set()
 
     # --- reads and calls -------------------------------------------------------------
     async def _child(self, *path: str) -> Any:
         return await self._station.get_child([f"{self._ns}:{p}" for p in path])
 
-    async def _read(self, *path: str) -> Any:
+    @contextlib.asynccontextmanager
+    async def _typed(self, what: str) -> AsyncIterator[None]:
+        """Whatever asyncua raises becomes our typed error, naming the device and ``what``
+        was being done; nothing waits longer than the driver's timeout."""
         if self._client is None:
-            raise DeviceDisconnected(self._device, "not connected", "/".join(path))
+            raise DeviceDisconnected(self._device, "not connected", what)
         try:
             async with asyncio.timeout(self._timeout):
-                return await (await self._child(*path)).read_value()
+                yield
         except TimeoutError:
             raise DeviceTimeout(
-                self._device, f"no answer within {self._timeout:g} s", "/".join(path)
+                self._device, f"no answer within {self._timeout:g} s", what
             ) from None
+        except ua.UaStatusCodeError as err:
+            raise DeviceFault(self._device, str(err) or type(err).__name__, what) from None
         except (ConnectionError, OSError, ua.UaError) as err:
-            raise DeviceDisconnected(
-                self._device, str(err) or type(err).__name__, "/".join(path)
-            ) from None
+            raise DeviceDisconnected(self._device, str(err) or type(err).__name__, what) from None
+
+    async def _read(self, *path: str) -> Any:
+        async with self._typed("/".join(path)):
+            return await (await self._child(*path)).read_value()
 
     async def _call(self, method: str, *args: ua.Variant) -> int:
         """Call ``method``; returns the PLC's operation number, raises its error."""
@@ -195,10 +209,10 @@ class OpcuaStationDriver:
             raise DeviceDisconnected(self._device, str(err) or type(err).__name__, method) from None
 
     async def _completion(self, number: int, method: str) -> None:
-        """Wait (on the subscription) until operation ``number`` has ended; raise its error."""
+        """Wait (on the subscription) for operation ``number``'s own result; raise its error."""
         try:
             async with asyncio.timeout(self._method_timeout):
-                while (self._values.get(self._completed_node) or 0) < number:
+                while number not in self._results:
                     self._completed.clear()
                     await self._completed.wait()
         except TimeoutError:
@@ -207,7 +221,7 @@ class OpcuaStationDriver:
                 f"operation {number} not finished within {self._method_timeout:g} s",
                 method,
             ) from None
-        error = await self._read("LastError")
+        error = self._results[number]
         if error:
             raise DeviceFault(self._device, error, method)
 
@@ -237,12 +251,10 @@ class OpcuaStationDriver:
             raise DeviceFault(self._device, error, "Reset")
 
     async def pumps(self) -> dict[int, str]:
-        folder = await self._child("Pumps")
-        out = {}
-        for pump in await folder.get_children():
-            name = (await pump.read_browse_name()).Name
-            out[int(name.removeprefix("Pump"))] = await self._read("Pumps", name, "Reagent")
-        return out
+        async with self._typed("Pumps"):
+            folder = await self._child("Pumps")
+            names = [(await pump.read_browse_name()).Name for pump in await folder.get_children()]
+        return {int(n.removeprefix("Pump")): await self._read("Pumps", n, "Reagent") for n in names}
 
     async def dispense(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
         number = await self._call(

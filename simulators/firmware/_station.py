@@ -94,6 +94,8 @@ class StationFirmware(LineFirmware):
                 f"reservoir {reservoir.reagent} holds only {reservoir.volume_ml:.3f} mL"
             )
         await self.busy_for(60.0 * ml / ml_min)
+        if reservoir.jammed:
+            raise FirmwareError(f"pump {pump} jammed: nothing dispensed")
         reservoir.volume_ml -= ml
         vial.contents_ml[reservoir.reagent] = vial.contents_ml.get(reservoir.reagent, 0.0) + ml
         self._settle()

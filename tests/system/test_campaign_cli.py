@@ -99,6 +99,8 @@ def test_a_trial_cut_off_by_a_crash_is_failed_not_repeated(example_dir: Path, tm
         "sobol/sobol",
     )
     db.update_trial("colour-match", 2, status="running")
+    start = {"uid": "cut-off-run", "time": 0.0, "campaign": "colour-match", "trial": 2}
+    db.record("start", start)  # its run had begun: reagent may be in the vial
     db.close()
     done = run_cli(
         example_dir / "campaign.yaml",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 
 import pytest
 from asyncua import Client, ua
+from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
 from devices import DeviceBusy, DeviceDisconnected, DeviceFault, DeviceRefused, DeviceTimeout
 from devices.synthesis_station._opcua import OpcuaSecurity, OpcuaStationDriver
@@ -263,3 +265,70 @@ def test_private_keys_are_readable_by_their_owner_only(keys):
     for pair in keys[:3]:
         assert pair.private_key.stat().st_mode & 0o777 == 0o600
         assert pair.private_key.parent.stat().st_mode & 0o777 == 0o700
+
+
+async def test_each_operation_gets_its_own_result(keys):
+    """Two dispenses end in the same PLC scan, one of them failed: the failure reaches
+    that dispense and no other (a global last-error would hand it to both, or the wrong
+    one)."""
+    clock, cell = small_workcell()
+    plc = StationFirmware(
+        clock, cell, "slot", {1: Reservoir("cyan", 3.0), 2: Reservoir("ink", 3.0)}
+    )
+    plc.pumps[2].jammed = True
+    server_keys, client, _, trusted = keys
+    server = OpcuaStationServer(
+        plc, free_port(), StationServerSecurity(["SignAndEncrypt"], USERS, server_keys, trusted)
+    )
+    await server.start()
+    driver = OpcuaStationDriver(server.endpoint, "station", security(client), timeout=2)
+    try:
+        await driver.connect()
+        cell.put("slot", cell.take("rack"))
+        for _ in range(3):
+            good, jammed = await asyncio.gather(
+                driver.dispense(1, 0.1, 10.0), driver.dispense(2, 0.1, 10.0), return_exceptions=True
+            )
+            assert good is None
+            assert isinstance(jammed, DeviceFault) and "pump 2 jammed" in str(jammed)
+        assert plc.vial().contents_ml == {"cyan": pytest.approx(0.3)}
+    finally:
+        await driver.close()
+        await server.stop()
+
+
+async def test_methods_declare_what_they_return(keys):
+    """What a client browsing the PLC sees: each argument named, both outputs declared."""
+    server = await serve(keys)
+    client = Client(server.endpoint, timeout=3)
+    client.application_uri = CLIENT_URI
+    await client.set_security(
+        SecurityPolicyBasic256Sha256,
+        str(keys[1].certificate),
+        str(keys[1].private_key),
+        mode=ua.MessageSecurityMode.SignAndEncrypt,
+    )
+    client.set_user("operator")
+    client.set_password("s3cret")
+    try:
+        await client.connect()
+        ns = await client.get_namespace_index("urn:sdl:synthesis-station")
+        station = await client.nodes.objects.get_child(f"{ns}:SynthesisStation")
+        declared = {}
+        for method in ("Dispense", "Stop", "EmergencyStop"):
+            node = await station.get_child(f"{ns}:{method}")
+            arguments = {}
+            for kind in ("InputArguments", "OutputArguments"):
+                with contextlib.suppress(ua.UaError):  # a method without inputs has none
+                    found = await (await node.get_child(f"0:{kind}")).read_value()
+                    arguments[kind] = [a.Name for a in found]
+            declared[method] = arguments
+        assert declared["Dispense"] == {
+            "InputArguments": ["Pump", "Volume_mL", "Rate_mL_min"],
+            "OutputArguments": ["Error", "Operation"],
+        }
+        assert declared["Stop"]["OutputArguments"] == ["Error", "Operation"]
+        assert declared["EmergencyStop"]["OutputArguments"] == ["Error"]
+    finally:
+        await client.disconnect()
+        await server.stop()
