@@ -25,6 +25,7 @@ from devices import DeviceError, UnsafeState, format_quantity, parse_quantity
 from lab.campaign_config import CampaignConfig
 from lab.compose import Lab
 from lab.executor import Executor, PlanOutcome, PlanRequest
+from lab.ledger import confirmed_composition, steps_finished, vials_handled
 from lab.measurement import measurement_from_documents
 from lab.store import Store, StoreError, TrialRecord
 from planners import PLANNERS, Planner, PlannerError, Suggestion
@@ -368,6 +369,14 @@ class CampaignRunner:
                 self.request_stop(f"trial {s.index} {error}")
             if self.stop_reason and self.stop_reason not in error:  # e.g. the emergency stop
                 error = f"{error} ({self.stop_reason})"
+            if run_uid is not None:  # where its vial is and what it holds stays known
+                documents, protocol = (
+                    self.store.documents(run_uid),
+                    self.protocol.fill(s.parameters),
+                )
+                done = steps_finished(documents) == len(protocol.steps)
+                fate = "waste" if done else "left in the workcell by a failed trial"
+                self._record_sample(s.index, documents, protocol, fate)
             return self._fail(s, error, trial.started, run_uid, device)
         assert run_uid is not None
         self._record_sample(
@@ -411,9 +420,7 @@ class CampaignRunner:
                 self._ledger_cleared(vial)
 
     def _vials_handled(self, documents: list[tuple[str, dict[str, Any]]]) -> list[str]:
-        arm = self.lab.devices.arm.name
-        handled = [d["data"].get(f"{arm}-holding") for n, d in documents if n == "event"]
-        return list(dict.fromkeys(h for h in handled if h))
+        return vials_handled(documents, self.lab.devices.arm.name)
 
     def _ledger_cleared(self, vial: str) -> None:
         fate = "waste: cleared after a fault"
@@ -433,17 +440,20 @@ class CampaignRunner:
         )
 
     def _record_sample(
-        self, index: int, documents: list[tuple[str, dict[str, Any]]], protocol: LabProtocol
+        self,
+        index: int,
+        documents: list[tuple[str, dict[str, Any]]],
+        protocol: LabProtocol,
+        fate: str = "waste",
     ) -> None:
+        """The trial's vial into the ledger, with what the station confirmed it received."""
         vial = next(iter(self._vials_handled(documents)), None)
         if vial is None:
             return
-        composition: dict[str, pint.Quantity] = {}
-        for step in protocol.steps:
-            if step.step == "dispense":
-                composition[step.reagent] = composition.get(step.reagent, 0) + step.volume
+        station_name, station = self.lab.config.station
+        composition = confirmed_composition(documents, protocol, station_name, station.pumps)
         if self.store.sample(vial) is None:
-            self.store.add_sample(vial, self.campaign.name, index, _as_text(composition), "waste")
+            self.store.add_sample(vial, self.campaign.name, index, _as_text(composition), fate)
         self.store.update_trial(self.campaign.name, index, sample_id=vial)
 
     # --- the loop ----------------------------------------------------------------------

@@ -91,12 +91,24 @@ def run_protocol(
         protocol = Protocol.model_validate(protocol, context={"filled": True})
     metadata = {"protocol": protocol.to_json_dict(), "plan_name": "run_protocol", **(md or {})}
 
+    # each vial sees only its own trial: the block reaches this trial's first temperature
+    # (ambient if it has none) before a vial goes into the station, however hot the last
+    # trial left it
+    first = next((s.temperature for s in protocol.steps if isinstance(s, Heat)), None)
+    start_temperature = first if first is not None else f"{lab.station.ambient_c} degC"
+
     @bpp.run_decorator(md=metadata)
     def body() -> MsgGenerator[None]:
+        conditioned = False
         for step in protocol.steps:
             # a pause lands here, between steps, never inside one (a dispense is not redone)
             yield from bps.checkpoint()
+            if isinstance(step, Transfer) and step.destination == lab.slot and not conditioned:
+                yield from stubs.heat(lab.station, start_temperature)
+                conditioned = True
             yield from _step_plan(step, lab)
+            # the vial's history: what the block and stirrer did, step by step
+            yield from bps.trigger_and_read([lab.station], name="conditions")
 
     return (yield from bpp.finalize_wrapper(body(), stubs.safe_state(lab.station)))
 

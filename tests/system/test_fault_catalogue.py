@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import sqlalchemy
 
+from devices import parse_quantity
 from lab import CampaignRunner, InProcessExecutor, Store, build_lab
 from lab.api import prepare
 from lab.compose import threaded_run_engine
@@ -354,3 +355,38 @@ def test_a_trial_proposed_but_never_started_runs_on_restart_under_its_own_number
     assert result.stopped is None and bench.statuses() == ["completed", "completed"]
     assert bench.store.trials(bench.name)[1].parameters == recipe
     bench.resume_completes(before)
+
+
+# --- the sample ledger -------------------------------------------------------------------------
+def test_the_ledger_after_a_failed_dispense(bench: Bench):
+    """Magenta's pump jams: the vial holds only what the station confirmed (its cyan), the
+    ledger says where it is, and after the resume that it went to the waste."""
+    magenta = next(r for r in bench.world.station.pumps.values() if r.reagent == "magenta")
+    magenta.jammed = True
+    before = bench.completed()
+    result = bench.run(3)
+    assert result.stopped is not None and "jammed" in result.stopped
+    failed = bench.store.trials(bench.name)[1]
+    assert failed.sample_id is not None
+    sample = bench.store.sample(failed.sample_id)
+    assert sample is not None and sample["fate"] == "left in the workcell by a failed trial"
+    cyan = parse_quantity(failed.parameters["cyan"])
+    assert list(sample["composition"]) == ["cyan"]  # no magenta, nothing after it
+    assert parse_quantity(sample["composition"]["cyan"]).m_as("mL") == pytest.approx(
+        cyan.m_as("mL"), abs=1e-6
+    )
+    stray = bench.world.workcell.vials_at["synthesis_station"]
+    assert stray is not None and stray.id == failed.sample_id
+    magenta.jammed = False
+    bench.resume_completes(before)
+    sample = bench.store.sample(failed.sample_id)
+    assert sample is not None and sample["fate"] == "waste: cleared after a fault"
+    assert list(sample["composition"]) == ["cyan"]
+    completed = bench.store.trials(bench.name)[-1]
+    ledger = bench.store.sample(completed.sample_id)
+    assert ledger is not None and set(ledger["composition"]) == {
+        "cyan",
+        "magenta",
+        "yellow",
+        "water",
+    }

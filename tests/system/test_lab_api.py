@@ -56,7 +56,7 @@ def test_a_device_fault_stops_the_campaign_safely_and_a_resume_recovers(
     executor = InProcessExecutor(lab.run_engine, lab.devices, PLANS)
     runner = CampaignRunner(lab, prepared.campaign, prepared.protocol, store, executor)
     runner.run(trials=1)
-    world.station.error_state = "pump 1 jammed"  # the next dispense fails, Stop is refused
+    world.station.pumps[1].jammed = True  # the next dispense fails, the vial in the slot
     result = runner.run(trials=3)
     assert result.stopped is not None and "pump 1 jammed" in result.stopped
     trials = store.trials(prepared.campaign.name)
@@ -71,7 +71,7 @@ def test_a_device_fault_stops_the_campaign_safely_and_a_resume_recovers(
     stray = world.workcell.vials_at["synthesis_station"]
     assert stray is not None  # the fault left the vial in the slot
 
-    world.station.error_state = None  # maintenance fixed the pump; the campaign resumes
+    world.station.pumps[1].jammed = False  # maintenance fixed the pump; it resumes
     result = runner.run(trials=3)
     assert result.stopped is None, result.stopped
     assert [t.status for t in store.trials(prepared.campaign.name)] == [
@@ -201,3 +201,36 @@ def test_a_failed_trial_can_pause_the_campaign_until_resumed(example_dir: Path, 
     events.runner.executor.resume()
     worker.join(60)
     assert [t.status for t in results[0].trials] == ["failed", "failed"]
+
+
+def test_each_vial_sees_only_its_own_trial(example_dir: Path, tmp_path: Path):
+    """A hot trial, then a cool one: the cool trial's vial never meets the heat the first
+    left in the block, and its history (block and stirrer after each step) is recorded."""
+    from devices import parse_quantity
+    from lab import load_protocol
+    from protocols import run_protocol
+
+    template = load_protocol(example_dir / "colour_mix.yaml")
+
+    def recipe(celsius: float):
+        volumes = {n: parse_quantity("0.5 mL") for n in ("cyan", "magenta", "yellow")}
+        return template.fill({**volumes, "temperature": parse_quantity(f"{celsius} degC")})
+
+    lab = open_lab(example_dir / "lab.yaml", tmp_path / "s.sqlite")
+    try:
+        assert lab.world is not None
+        lab.run_engine(run_protocol(lab.devices, recipe(80)))
+        lab.run_engine(run_protocol(lab.devices, recipe(30)))
+        hot, cool = lab.world.workcell.discarded[-2:]
+        assert hot.temperature_c == pytest.approx(80, abs=1)
+        assert cool.temperature_c <= 30.5  # not the 80 degC block it would have met
+        assert lab.store is not None
+        run = lab.store.runs()[0]  # the latest
+        history = [
+            d["data"]["station-heater-temperature"]
+            for n, d in lab.store.documents(run.uid)
+            if n == "event" and "station-heater-temperature" in d["data"]
+        ]
+        assert len(history) >= len(template.steps) and max(history) <= 30.5
+    finally:
+        lab.close()

@@ -1,0 +1,53 @@
+"""The sample ledger's view of a run: which vial a trial used and what the instruments
+confirmed went into it. Read from the run's documents (the store's truth), never from
+what the protocol asked for: a dispense that failed, or was cut short, is not in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pint
+
+from protocols import Dispense, Protocol
+
+ureg = pint.get_application_registry()
+Documents = list[tuple[str, dict[str, Any]]]
+
+
+def vials_handled(documents: Documents, arm: str) -> list[str]:
+    """The vials the arm carried in a run, in order (its ``handling`` stream)."""
+    held = [d["data"].get(f"{arm}-holding") for n, d in documents if n == "event"]
+    return list(dict.fromkeys(h for h in held if h))
+
+
+def confirmed_composition(
+    documents: Documents, protocol: Protocol, station: str, pumps: dict[int, str]
+) -> dict[str, pint.Quantity]:
+    """Reagent -> volume for each dispense step the station confirmed: the fall of that
+    reagent's reservoir level across the step, read after each step in the run's
+    ``conditions`` stream (one event per finished step)."""
+    after_step = _after_each_step(documents)
+    pump_of = {reagent: number for number, reagent in pumps.items()}
+    composition: dict[str, pint.Quantity] = {}
+    for i, step in enumerate(protocol.steps[: len(after_step)]):
+        if not isinstance(step, Dispense) or i == 0:
+            continue  # a protocol starts by bringing a vial, never with a dispense
+        key = f"{station}-pumps-{pump_of[step.reagent]}-level"
+        fallen = after_step[i - 1][key] - after_step[i][key]
+        volume = ureg.Quantity(round(fallen, 6), "mL")
+        composition[step.reagent] = composition.get(step.reagent, 0 * volume) + volume
+    return composition
+
+
+def steps_finished(documents: Documents) -> int:
+    """How many of its protocol's steps a run finished."""
+    return len(_after_each_step(documents))
+
+
+def _after_each_step(documents: Documents) -> list[dict[str, Any]]:
+    streams = {d["uid"]: d["name"] for n, d in documents if n == "descriptor"}
+    return [
+        d["data"]
+        for n, d in documents
+        if n == "event" and streams.get(d["descriptor"]) == "conditions"
+    ]
