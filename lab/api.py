@@ -11,8 +11,10 @@ from lab.compose import Lab, build_lab, threaded_run_engine
 from lab.config import LabConfig, load_lab_config
 from lab.errors import ConfigError
 from lab.executor import InProcessExecutor
+from lab.interlocks import Watchdog
 from lab.report import write_plots
 from lab.runner import CampaignResult, CampaignRunner, RunnerEvents
+from lab.safety import Safety
 from lab.store import Store
 from protocols import PLANS, Protocol
 
@@ -72,7 +74,11 @@ def run_campaign(
         db = Store(prepared.store_path)  # opened only once every file is known good
         running.record_to(db)  # the lab closes it, on every path
         db.claim()
-        executor = InProcessExecutor(running.run_engine, running.devices, PLANS)
+        safety = Safety(running)
+        executor = InProcessExecutor(
+            running.run_engine, running.devices, PLANS, refusal=safety.refusal
+        )
+        watchdog: Watchdog | None = None
         try:
             runner = CampaignRunner(
                 running,
@@ -83,9 +89,23 @@ def run_campaign(
                 planner,
                 seed,
             )
+
+            unconfirmed: list[str] = []
+
+            def stop_everything(why: str) -> None:  # what an interlock trips
+                runner.request_stop(why)
+                report = safety.emergency_stop(why)
+                unconfirmed.extend(f"{d}: {a}" for d, a in report.devices.items() if a != "safe")
+                executor.abort(why)
+
+            watchdog = Watchdog(running, executor, stop_everything).start()
             result = runner.run(trials, events)
         finally:
+            if watchdog is not None:
+                watchdog.stop()
             executor.close()
+        if unconfirmed and result.left_unsafe is None:
+            result.left_unsafe = "LEFT UNSAFE: emergency stop " + "; ".join(unconfirmed)
         best = result.best[0] if result.best else None
         result.plots = write_plots(
             db,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from devices import Range
+from devices import Range, parse_quantity
 from lab.errors import FieldProblems
 from lab.plugins import load_callable
 from lab.yaml_files import load_yaml_model
@@ -208,6 +208,33 @@ DeviceConfig = Annotated[
 ]
 
 
+class InterlockConfig(_Model):
+    """A condition watched while the lab runs: an enclosure door, a leak sensor, an
+    over-temperature. When it trips, the lab pauses between steps (and goes on by itself
+    once it clears) or stops everything at once; a signal that cannot be read for its
+    device's ``stale_after`` counts as tripped (a stale heartbeat is never taken for safe)."""
+
+    signal: str = Field(
+        description="a device's signal by its path, e.g. station.door_open, station.leak, "
+        "station.heater.temperature"
+    )
+    above: str | None = Field(
+        None, description="trips above this quantity (e.g. '95 degC'); without it, when true"
+    )
+    action: Literal["pause", "emergency_stop"] = Field(
+        "emergency_stop",
+        description="pause: at the next step boundary, until it clears; emergency_stop: "
+        "every device at once, latched until staff reset",
+    )
+
+    @field_validator("above")
+    @classmethod
+    def _a_quantity(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_quantity(value)
+        return value
+
+
 #: what a ``chemistry:`` callable is given (see ``simulators.chemistry.GroundTruth``)
 GROUND_TRUTH_ARGUMENTS = ("composition", "conditions", "wavelengths")
 
@@ -232,6 +259,12 @@ class LabConfig(_Model):
     reagents: dict[str, ReagentConfig] = Field(min_length=1, description="name -> stock")
     devices: dict[str, DeviceConfig] = Field(
         min_length=1, description="name -> device: one arm, one station, one spectrometer"
+    )
+    interlocks: dict[str, InterlockConfig] = Field(
+        {}, description="name -> a condition that pauses or stops the lab when it trips"
+    )
+    watchdog_period: Duration = Field(
+        "0.5 s", validate_default=True, description="how often the interlocks are read"
     )
 
     def one(self, kind: type[_Model]) -> tuple[str, _Model]:
@@ -322,6 +355,13 @@ class LabConfig(_Model):
                 and not transport.port
             ):
                 problems.append(f"devices.{name}.transport.port: required for real hardware")
+        for name, interlock in self.interlocks.items():
+            owner = interlock.signal.split(".", 1)[0]
+            if owner not in self.devices:
+                problems.append(
+                    f"interlocks.{name}.signal: no device {owner!r}; devices are "
+                    f"{sorted(self.devices)}"
+                )
         if len(self.role("waste")) != 1:
             problems.append("locations: exactly one location needs role: waste")
         if not self.role("source"):

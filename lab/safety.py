@@ -40,10 +40,10 @@ class Safety:
 
     Args:
         lab: the connected lab whose instruments are stopped.
-        timeout_s: how long a device may take to confirm its stop.
+        timeout_s: how long a device may take to confirm its stop, retries included.
     """
 
-    def __init__(self, lab: Lab, timeout_s: float = 5.0) -> None:
+    def __init__(self, lab: Lab, timeout_s: float = 10.0) -> None:
         self._lab = lab
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
@@ -73,13 +73,23 @@ class Safety:
         return {i.name: a for i, a in zip(d.instruments, answers, strict=True)}
 
     async def _stop(self, device: InstrumentDevice) -> str:
-        try:
-            await asyncio.wait_for(device.emergency_stop(), self._timeout_s)
-        except TimeoutError:
-            return f"not confirmed within {self._timeout_s:g} s"
-        except Exception as err:  # any failure is reported per device, never raised
-            return f"not confirmed: {err}"
-        return "safe"
+        """Asked again until ``timeout_s`` runs out: a device whose link is down may be
+        back in a second (its transport reconnects), and a stop given up is a heater on."""
+        deadline = time.monotonic() + self._timeout_s
+        pause = 0.1
+        while True:
+            try:
+                left = max(deadline - time.monotonic(), 0.01)
+                await asyncio.wait_for(device.emergency_stop(), left)
+            except TimeoutError:
+                return f"not confirmed within {self._timeout_s:g} s"
+            except Exception as err:  # any failure is reported per device, never raised
+                if time.monotonic() + pause >= deadline:
+                    return f"not confirmed in {self._timeout_s:g} s of trying: {err}"
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 1.0)
+                continue
+            return "safe"
 
     def reset(self) -> dict[str, str]:
         """Clear each instrument's latch, then the lab's; raises :class:`ResetError` (and

@@ -227,6 +227,8 @@ class OpcuaStationServer:
             # the outcome of each recent operation, "<number>:<error>" (empty: success),
             # oldest first: every operation gets its own result, whoever reads it when
             "Results": ua.Variant([], ua.VariantType.String),
+            "DoorOpen": False,  # interlock inputs, as a PLC wires them
+            "Leak": False,
         }
         self._nodes = {k: await station.add_variable(ns, k, v) for k, v in readings.items()}
         pumps = await station.add_folder(ns, "Pumps")
@@ -353,6 +355,8 @@ class OpcuaStationServer:
         await self._write("VialVolume", vial.volume_ml if vial else 0.0)
         for n, reservoir in s.pumps.items():
             await self._write(f"Pump{n}.Level", reservoir.volume_ml)
+        await self._write("DoorOpen", s.door_open)
+        await self._write("Leak", s.leak)
         await self._write("Error", s.error_state or "")
         if s.error_state is not None:
             await self._write("Status", "error")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from bluesky.protocols import Movable, Stoppable, Triggerable
 from ophyd_async.core import AsyncStatus, DeviceVector, StandardReadable
@@ -192,7 +192,16 @@ class SynthesisStation(InstrumentDevice, Stoppable):
             self.stirrer = Stirrer(driver, stir_speed)
             self.vial = read_back(str, self._vial_id)
             self.vial_volume = read_back(float, self._vial_volume, "mL")
+        with self.add_children_as_readables(Format.CONFIG_SIGNAL):
+            self.door_open = read_back(bool, self._interlock("door_open"))
+            self.leak = read_back(bool, self._interlock("leak"))
         super().__init__(name=name)
+
+    def _interlock(self, name: str) -> Callable[[], Awaitable[bool]]:
+        async def read() -> bool:
+            return (await self.driver.interlocks())[name]
+
+        return read
 
     @property
     def reagents(self) -> dict[str, Pump]:

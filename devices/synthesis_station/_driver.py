@@ -80,5 +80,14 @@ class AsciiStationDriver(AsciiDriver):
         except ValueError:
             raise ProtocolError(self._device, f"bad vial reply {reply!r}", "VIAL?") from None
 
+    async def interlocks(self) -> dict[str, bool]:
+        """The station's interlock inputs: ``door_open``, ``leak``."""
+        reply = await self._io.call("LOCKS?")
+        try:
+            found = dict(item.split("=") for item in reply.split(","))
+            return {"door_open": found["door"] == "1", "leak": found["leak"] == "1"}
+        except (KeyError, ValueError):
+            raise ProtocolError(self._device, f"bad interlock report {reply!r}", "LOCKS?") from None
+
     async def stop(self) -> None:
         await self._io.call("STOP")

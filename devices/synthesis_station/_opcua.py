@@ -301,5 +301,10 @@ class OpcuaStationDriver:
         vial_id = await self._read("VialId")
         return (vial_id, float(await self._read("VialVolume"))) if vial_id else None
 
+    async def interlocks(self) -> dict[str, bool]:
+        """The PLC's interlock inputs: ``door_open``, ``leak``."""
+        door, leak = await self._read("DoorOpen"), await self._read("Leak")
+        return {"door_open": bool(door), "leak": bool(leak)}
+
     async def stop(self) -> None:
         await self._call("Stop")

@@ -13,6 +13,7 @@ from devices import DeviceError
 from lab.compose import build_lab, threaded_run_engine
 from lab.config import LabConfig
 from lab.executor import InProcessExecutor
+from lab.interlocks import Watchdog
 from lab.manager import CampaignManager
 from lab.monitor import LabMonitor
 from lab.safety import Safety
@@ -61,6 +62,9 @@ class LabServer:
             campaign_dir,
             self.publisher.publish,
         )
+        self.watchdog = Watchdog(
+            self.lab, self.executor, lambda why: self.manager.emergency_stop(why)
+        )
         self._monitoring: Future[None] | None = None
         self._closed = False
         #: after :meth:`close`: None if the station confirmed its safe state, else why not
@@ -72,6 +76,7 @@ class LabServer:
             self.monitor.run(), get_bluesky_event_loop()
         )
         self.manager.publish_control()
+        self.watchdog.start()
 
     def close(self) -> None:
         """Campaigns end (their cleanup runs), the station goes to its safe state, the
@@ -79,6 +84,7 @@ class LabServer:
         if self._closed:
             return
         self._closed = True
+        self.watchdog.stop()
         self.manager.shutdown()
         if self._monitoring is not None:
             self._monitoring.cancel()

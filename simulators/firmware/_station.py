@@ -38,6 +38,9 @@ class StationFirmware(LineFirmware):
         self.setpoint_c = ambient_c
         self._t_from, self._t_since = ambient_c, clock.now()
         self.rpm = 0.0
+        #: the station's interlock inputs (set them to inject a trip): enclosure door, leak
+        self.door_open = False
+        self.leak = False
         self._stir_since = clock.now()
         workcell.before_take[slot] = self._settle
         self.commands.update(
@@ -51,6 +54,7 @@ class StationFirmware(LineFirmware):
                 "STIR": self._stir,
                 "STIR?": self._stir_q,
                 "VIAL?": self._vial,
+                "LOCKS?": self._locks,
                 "STOP": self._stop,
             }
         )
@@ -149,6 +153,9 @@ class StationFirmware(LineFirmware):
     async def _vial(self) -> str:
         vial = self.vial()
         return "NONE" if vial is None else f"{vial.id} {vial.volume_ml:.4f}"
+
+    async def _locks(self) -> str:
+        return f"door={int(self.door_open)},leak={int(self.leak)}"
 
     async def _stop(self) -> None:
         self.stop()

@@ -20,6 +20,7 @@ from devices import parse_quantity
 from lab import CampaignRunner, InProcessExecutor, Store, build_lab
 from lab.api import prepare
 from lab.compose import threaded_run_engine
+from lab.interlocks import Watchdog
 from lab.safety import Safety
 from planners import Suggestion
 from protocols import PLANS
@@ -37,6 +38,8 @@ class Bench:
         self.name = prepared.campaign.name
         self.store = Store(store)
         self.lab = build_lab(prepared.lab, self.store, run_engine=threaded_run_engine())
+        self.estops: list = []
+        self.running = False
         assert self.lab.world is not None
         self.world = self.lab.world
         self.safety = Safety(self.lab)
@@ -45,6 +48,14 @@ class Bench:
         )
         self.prepared = prepared
         self.runner = self.new_runner()
+        self.watchdog = Watchdog(self.lab, self.executor, self.stop_everything).start()
+
+    def stop_everything(self, why: str) -> None:
+        """The emergency stop as the lab process presses it: campaign, devices, plan."""
+        if self.running:  # as the lab server stops only a campaign in progress
+            self.runner.request_stop(why)
+        self.estops.append(self.safety.emergency_stop(why))
+        self.executor.abort(why)
 
     def new_runner(self) -> CampaignRunner:
         """A runner as a restarted process makes it: the planner knows only the store."""
@@ -52,7 +63,12 @@ class Bench:
         return CampaignRunner(self.lab, p.campaign, p.protocol, self.store, self.executor)
 
     def run(self, trials: int):
-        return self.runner.run(trials=trials)
+        self.running = True
+        try:
+            return self.runner.run(trials=trials)
+        finally:
+            self.watchdog.settle()  # as run_campaign does before it reports
+            self.running = False
 
     def statuses(self) -> list[str]:
         return [t.status for t in self.store.trials(self.name)]
@@ -99,15 +115,18 @@ class Bench:
         assert self.lab.start_state_problems() == []
 
     def close(self) -> None:
+        self.watchdog.stop()
         self.executor.close()
         self.lab.close()
 
 
 @pytest.fixture
 def bench(example_dir: Path, tmp_path: Path) -> Iterator[Bench]:
-    def quick(lab: dict) -> None:  # a silent serial device is found in a second, not ten
+    def quick(lab: dict) -> None:  # a silent device is found in a second, not ten
         for name in ("arm", "spectrometer"):
             lab["devices"][name]["transport"]["timeout"] = "1 s"
+        lab["devices"]["station"]["stale_after"] = "1 s"
+        lab["watchdog_period"] = "0.1 s"
 
     edit_yaml(example_dir / "lab.yaml", quick)
     lab = Bench(example_dir, tmp_path / "store.sqlite")
@@ -174,6 +193,11 @@ def test_opcua_server_restart_while_stirring(bench: Bench):
     assert result.stopped is not None and "station" in result.stopped
     assert "LEFT UNSAFE" not in result.stopped  # the stop was retried through the reconnect
     bench.assert_safe()
+    # the PLC was silent for longer than stale_after: the leak interlock could not be read,
+    # so it counted as tripped and latched the emergency stop, confirmed after the reconnect
+    assert bench.safety.latched is not None and "heartbeat lost" in bench.safety.latched.by
+    assert bench.estops[0].confirmed, bench.estops[0].devices
+    bench.safety.reset()  # staff
     bench.resume_completes(before)
 
 
@@ -390,3 +414,67 @@ def test_the_ledger_after_a_failed_dispense(bench: Bench):
         "yellow",
         "water",
     }
+
+
+# --- interlocks and the heartbeat ----------------------------------------------------------------
+def test_a_door_opened_pauses_between_steps_until_it_closes(bench: Bench):
+    station = bench.world.station
+    bench.on("station", "DISP", lambda: setattr(station, "door_open", True))
+    results: list = []
+    worker = threading.Thread(target=lambda: results.append(bench.run(2)))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while "door" not in bench.watchdog.tripped and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "station.door_open is on" in bench.watchdog.tripped["door"]
+    time.sleep(1.0)
+    assert bench.executor.state == "paused" and results == []  # held between steps
+    station.door_open = False
+    worker.join(60)
+    assert results and results[0].stopped is None
+    assert bench.statuses() == ["completed", "completed"]  # the paused trial went on
+
+
+def test_a_leak_during_an_arm_move_stops_everything(bench: Bench):
+    station = bench.world.station
+    bench.on("arm", "MOVE", lambda: setattr(station, "leak", True))
+    before = bench.completed()
+    result = bench.run(3)
+    assert result.stopped is not None and "interlock leak" in result.stopped
+    assert bench.estops and bench.estops[0].confirmed
+    assert bench.statuses() == ["completed", "failed"]
+    bench.assert_safe()
+    station.leak = False
+    bench.safety.reset()
+    bench.resume_completes(before)
+
+
+def test_over_temperature_stops_everything(bench: Bench):
+    station = bench.world.station
+    station.setpoint_c = station._t_from = 120.0  # a runaway heater: the block at 120 degC
+    deadline = time.monotonic() + 30
+    while not bench.estops and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "over_temperature" in bench.watchdog.tripped
+    assert bench.estops and "above 95 degC" in bench.estops[0].by
+    assert station.setpoint_c == station.ambient_c  # the stop put the heater back
+    bench.safety.reset()
+    bench.resume_completes(bench.completed())
+
+
+def test_a_lost_heartbeat_counts_as_tripped(bench: Bench):
+    plc = bench.world.servers["station"]
+    bench.in_loop(lambda: asyncio.ensure_future(plc.stop()))
+    deadline = time.monotonic() + 30
+    while not bench.estops and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert bench.estops, bench.watchdog.tripped
+    assert "heartbeat lost" in bench.estops[0].by
+    bench.in_loop(lambda: asyncio.ensure_future(plc.start()))
+    deadline = time.monotonic() + 30
+    while bench.watchdog.tripped and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2.0)  # the reconnect has settled
+    assert not bench.watchdog.tripped  # the heartbeat is back
+    bench.safety.reset()
+    bench.resume_completes(bench.completed())

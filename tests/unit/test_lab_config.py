@@ -182,3 +182,21 @@ def test_inverted_ranges_and_placeholders_are_refused_at_load(example_dir: Path,
     with pytest.raises(ConfigError) as info:
         load_lab_config(example_dir / "lab.yaml")
     assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("interlock", "words"),
+    [
+        ({"signal": "enclosure.door_open"}, "interlocks.x.signal: no device 'enclosure'"),
+        (
+            {"signal": "station.heater.temperature", "above": "hot"},
+            "interlocks.x.above: 'hot' is not a number followed by a unit",
+        ),
+        ({"signal": "station.leak", "action": "shrug"}, "interlocks.x.action"),
+    ],
+)
+def test_an_interlock_names_a_device_and_a_quantity(example_dir: Path, interlock, words):
+    edit_yaml(example_dir / "lab.yaml", lambda d: d.update(interlocks={"x": interlock}))
+    with pytest.raises(ConfigError) as info:
+        load_lab_config(example_dir / "lab.yaml")
+    assert words in str(info.value)

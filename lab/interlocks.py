@@ -1,0 +1,164 @@
+"""Interlocks and their watchdog: the lab file's conditions (a door, a leak, an
+over-temperature) read from the instruments while the lab runs.
+
+A tripped ``pause`` interlock pauses the executor, which lands between protocol steps,
+and resumes it once the interlock clears. Bluesky's suspenders are not used for this on
+purpose: a suspender interrupts the step in progress and replays it from the last
+checkpoint, and a dispense replayed is a dispense done twice. An ``emergency_stop``
+interlock stops every device at once and latches until staff reset. An interlock that
+cannot be read for its device's ``stale_after`` counts as tripped: a stale heartbeat is
+never taken for safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ophyd_async.core import SignalR
+
+from devices import DeviceError, InstrumentDevice, parse_quantity
+from lab.compose import Lab
+from lab.config import InterlockConfig
+from lab.errors import ConfigError
+from lab.executor import Executor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Watched:
+    name: str
+    config: InterlockConfig
+    signal: SignalR[Any]
+    device: InstrumentDevice
+    stale_after_s: float
+    above: float | None  # in the signal's own unit
+    last_read: float
+
+
+class Watchdog:
+    """Reads every interlock each ``watchdog_period`` on the devices' event loop.
+
+    Args:
+        lab: the connected lab whose ``config.interlocks`` are watched.
+        executor: paused and resumed by ``pause`` interlocks.
+        emergency_stop: what an ``emergency_stop`` interlock calls, with the reason (the
+            lab process's own button: it stops the campaign, every device, the plan).
+    """
+
+    def __init__(
+        self, lab: Lab, executor: Executor, emergency_stop: Callable[[str], object]
+    ) -> None:
+        self._lab = lab
+        self._executor = executor
+        self._emergency_stop = emergency_stop
+        self._period_s = float(lab.config.watchdog_period.m_as("s"))
+        #: interlock name -> why it is tripped, for the dashboard and the log
+        self.tripped: dict[str, str] = {}
+        self._paused = False
+        self._stops: list[threading.Thread] = []
+        self._task: asyncio.Task[None] | None = None
+        self._watched = lab.call(self._resolve())
+
+    async def _resolve(self) -> list[_Watched]:
+        watched = []
+        for name, config in self._lab.config.interlocks.items():
+            field = f"interlocks.{name}.signal"
+            try:
+                signal = self._lab.devices.resolve(config.signal)
+            except ValueError as err:
+                raise ConfigError(field, [str(err)]) from None
+            device = self._lab.devices.resolve(config.signal.split(".", 1)[0])
+            if not isinstance(signal, SignalR) or not isinstance(device, InstrumentDevice):
+                raise ConfigError(field, [f"{config.signal!r} is not a signal of an instrument"])
+            above = None
+            if config.above is not None:
+                unit = (await signal.describe())[signal.name].get("units") or ""
+                above = float(parse_quantity(config.above).m_as(unit))
+            stale = self._lab.config.devices[device.name].stale_after.m_as("s")
+            watched.append(
+                _Watched(name, config, signal, device, float(stale), above, time.monotonic())
+            )
+        return watched
+
+    def start(self) -> Watchdog:
+        async def spawn() -> None:
+            self._task = asyncio.create_task(self._watch(), name="interlock-watchdog")
+
+        if self._watched:
+            self._lab.call(spawn())
+        return self
+
+    def stop(self) -> None:
+        """Stop watching, once any emergency stop in progress has done its work."""
+
+        async def cancel() -> None:
+            if self._task is not None:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+
+        self._lab.call(cancel())
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait for the emergency stops the interlocks started: a campaign that ends
+        because of one reports (and closes the lab) only after it has confirmed."""
+        while self._stops:
+            self._stops.pop().join()
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self._period_s)
+            for w in self._watched:
+                await self._update(w, await self._reason(w))
+
+    async def _reason(self, w: _Watched) -> str | None:
+        """Why ``w`` is tripped now, or None if it is clear."""
+        if w.device.driver.busy:  # a query would queue behind the command in progress
+            return self.tripped.get(w.name)
+        try:
+            value = await asyncio.wait_for(w.signal.get_value(), w.stale_after_s)
+        except (DeviceError, TimeoutError) as err:
+            age = time.monotonic() - w.last_read
+            if age <= w.stale_after_s:
+                return self.tripped.get(w.name)
+            return f"{w.config.signal} not read for {age:.1f} s (heartbeat lost): {err}"
+        w.last_read = time.monotonic()
+        if w.above is not None and value > w.above:
+            return f"{w.config.signal} = {value:g}, above {w.config.above}"
+        if w.above is None and value:
+            return f"{w.config.signal} is on"
+        return None
+
+    async def _update(self, w: _Watched, reason: str | None) -> None:
+        """Act on a change. The executor and the emergency stop wait on this event loop,
+        so they are called from a thread of their own, never from the loop itself."""
+        if reason is not None and w.name not in self.tripped:
+            self.tripped[w.name] = reason
+            log.warning("interlock %s tripped: %s", w.name, reason)
+            if w.config.action == "emergency_stop":
+                why = f"interlock {w.name}: {reason}"
+                stop = threading.Thread(target=self._emergency_stop, args=(why,), daemon=True)
+                self._stops.append(stop)
+                stop.start()
+            elif self._executor.state not in ("paused", "pausing"):
+                self._paused = True
+                await asyncio.to_thread(self._executor.pause)
+        elif reason is None and w.name in self.tripped:
+            del self.tripped[w.name]
+            log.warning("interlock %s cleared", w.name)
+            pausing = [n for n in self.tripped if self._config(n).action == "pause"]
+            if w.config.action == "pause" and self._paused and not pausing:
+                self._paused = False
+                await asyncio.to_thread(self._executor.resume)
+
+    def _config(self, name: str) -> InterlockConfig:
+        return self._lab.config.interlocks[name]
