@@ -16,8 +16,9 @@ from devices._errors import (
     ProtocolError,
     UnitError,
     UnsafeState,
+    explain,
 )
-from devices._instrument import InstrumentDevice, InstrumentDriver
+from devices._instrument import Identity, InstrumentDevice, InstrumentDriver
 from devices._quantity import DeviceValue, Range, format_quantity, magnitude, parse_quantity
 from devices._resource_lock import ResourceLock, lock_directory
 from devices._serial_transport import SerialTransport
@@ -51,6 +52,7 @@ __all__ = [
     "DeviceValue",
     "Gripper",
     "Heater",
+    "Identity",
     "InProcessTransport",
     "InstrumentDevice",
     "InstrumentDriver",
@@ -73,6 +75,7 @@ __all__ = [
     "UnitError",
     "UnsafeState",
     "WallClock",
+    "explain",
     "format_quantity",
     "lock_directory",
     "magnitude",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 class DeviceError(Exception):
-    """Base of every error a device raises."""
+    """Base of every error a device raises. ``advice`` says what a person should check."""
+
+    advice = ""
 
     def __init__(self, device: str, message: str, command: str | None = None) -> None:
         self.device = device
@@ -17,17 +19,33 @@ class DeviceError(Exception):
 class DeviceTimeout(DeviceError):
     """The instrument did not answer within the command's timeout."""
 
+    advice = (
+        "is it powered on and out of its error state, and are the baud rate and line ending right?"
+    )
+
 
 class DeviceDisconnected(DeviceError):
     """The link to the instrument is gone (port vanished, server down, not connected)."""
+
+    advice = "check the cable or network, the port name or endpoint in the lab file, and power"
 
 
 class DeviceBusy(DeviceError):
     """Another process owns the instrument's port."""
 
+    advice = (
+        "a campaign or the lab server is using it: stop that, or work through the lab "
+        "server (dashboard or `lab remote`)"
+    )
+
 
 class DeviceRefused(DeviceError):
     """The instrument refused the connection: security policy, certificate or credentials."""
+
+    advice = (
+        "check that the server trusts this lab's certificate and offers the security mode "
+        "asked for, the user name, and the password environment variable"
+    )
 
 
 class ProtocolError(DeviceError):
@@ -49,3 +67,8 @@ class LimitViolation(DeviceError, ValueError):
 
 class UnitError(DeviceError, ValueError):
     """A value without units, or with units of the wrong dimension."""
+
+
+def explain(err: DeviceError) -> str:
+    """The error and what to check, in one line (for a command's last word)."""
+    return f"{err}; {err.advice}" if err.advice else str(err)

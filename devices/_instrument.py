@@ -4,11 +4,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from ophyd_async.core import DEFAULT_TIMEOUT, SignalR, StandardReadable, soft_signal_r_and_setter
 
 T = TypeVar("T", str, float)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What an instrument says it is: ``maker,model,serial,firmware`` (SCPI ``*IDN?``)."""
+
+    maker: str
+    model: str
+    serial_number: str
+    firmware: str
+
+    @classmethod
+    def parse(cls, text: str) -> Identity:
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != 4:
+            return cls("", text.strip(), "", "")  # an instrument of another convention
+        return cls(*parts)
+
+    def __str__(self) -> str:
+        return f"{self.maker} {self.model}, serial {self.serial_number}, firmware {self.firmware}"
 
 
 def read_back(
@@ -32,6 +53,11 @@ class InstrumentDriver(Protocol):
     @property
     def busy(self) -> bool:
         """A command is in flight: a poll now would wait behind it."""
+        ...
+
+    @property
+    def link(self) -> str:
+        """The wire and, where there is one, the security actually in use."""
         ...
 
     async def connect(self) -> None: ...
@@ -70,6 +96,9 @@ class InstrumentDevice(StandardReadable):
 
     async def refresh(self) -> None:
         """Read every signal afresh from the instrument (see :func:`read_afresh`)."""
+
+    async def identity(self) -> Identity:
+        return Identity.parse(await self.driver.identify())
 
     async def emergency_stop(self) -> None:
         await self.driver.emergency_stop()

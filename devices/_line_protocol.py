@@ -74,6 +74,10 @@ class AsciiDriver:
     def busy(self) -> bool:
         return self._io.transport.busy
 
+    @property
+    def link(self) -> str:
+        return self._io.transport.link
+
     async def identify(self) -> str:
         return await self._io.call("*IDN?")
 

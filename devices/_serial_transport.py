@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 
 import serial
 
@@ -42,6 +43,10 @@ class SerialTransport:
         self._wanted = False
         self._claim = ResourceLock.for_file(port, name)
 
+    @property
+    def link(self) -> str:
+        return f"serial {self.port}, {self.baudrate} baud"
+
     # --- link ------------------------------------------------------------------------
     async def connect(self) -> None:
         self._claim.acquire()  # held until close(), across unplug and re-plug
@@ -61,7 +66,9 @@ class SerialTransport:
         try:
             port = serial.Serial(self.port, self.baudrate, timeout=0, write_timeout=1.0)
         except (serial.SerialException, OSError) as err:
-            raise DeviceDisconnected(self.name, f"cannot open {self.port}: {err}") from None
+            errno = err.args[0] if err.args and isinstance(err.args[0], int) else None
+            reason = os.strerror(errno) if errno is not None else str(err)
+            raise DeviceDisconnected(self.name, f"cannot open {self.port}: {reason}") from None
         self._serial, self._lost = port, None
         self._buffer.clear()
         asyncio.get_running_loop().add_reader(port.fileno(), self._readable)

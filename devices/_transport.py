@@ -18,6 +18,11 @@ class Transport(Protocol):
     name: str
 
     @property
+    def link(self) -> str:
+        """The wire, as a person checking the cabling would name it."""
+        ...
+
+    @property
     def busy(self) -> bool:
         """A request is in flight (the line is taken until its reply arrives)."""
         ...
@@ -43,6 +48,10 @@ class InProcessTransport:
         self.name = name
         self._connected = False
         self._lock = asyncio.Lock()
+
+    @property
+    def link(self) -> str:
+        return "in-process simulator"
 
     async def connect(self) -> None:
         self._connected = True

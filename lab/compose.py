@@ -4,7 +4,7 @@ simulated lab the simulators are wired in exactly where a real port would be."""
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from devices import (
     AsciiStationDriver,
     Clock,
     InProcessTransport,
+    InstrumentDevice,
     OpcuaSecurity,
     OpcuaStationDriver,
     Range,
@@ -55,6 +56,25 @@ class Lab:
         self.run_engine.md["scan_id"] = store.last_scan_id()
         self.run_engine.subscribe(store.record)
         self.store = store
+
+    @property
+    def clock(self) -> Clock:
+        """Lab time: the simulation's accelerated clock, or the wall clock."""
+        return self.world.clock if self.world is not None else WallClock()
+
+    def connect(self, names: Iterable[str] | None = None) -> None:
+        """Connect the named instruments (default: all, and the timer), in order; the
+        first that cannot be reached raises its typed ``DeviceError``."""
+        devices = self.devices
+        chosen = [
+            d for d in (*devices.instruments, devices.timer) if names is None or d.name in names
+        ]
+
+        async def connect() -> None:
+            for device in chosen:
+                await device.connect()
+
+        self.call(connect())
 
     def call(self, coro: Awaitable[T]) -> T:
         """Run a coroutine on the devices' event loop (bluesky's) and return its result."""
@@ -97,18 +117,29 @@ class Lab:
 
         return self.call(read())
 
-    def status(self) -> dict[str, dict[str, Any]]:
-        """Each device's identity and current readings, for ``lab devices``."""
+    def status(self, skip: set[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Each device's identity, link and current readings with their units, for
+        ``lab devices`` (devices in ``skip``, say unreachable ones, are left out)."""
+
+        async def one(device: InstrumentDevice) -> dict[str, Any]:
+            readings = {**await device.read(), **await device.read_configuration()}
+            described = {**await device.describe(), **await device.describe_configuration()}
+            return {
+                "identity": str(await device.identity()),
+                "link": device.driver.link,
+                "readings": {
+                    key.removeprefix(device.name + "-"): {
+                        "value": reading["value"],
+                        "units": described[key].get("units") or "",
+                        "time": reading["timestamp"],
+                    }
+                    for key, reading in readings.items()
+                },
+            }
 
         async def read() -> dict[str, dict[str, Any]]:
-            out = {}
-            for device in self.devices.instruments:
-                readings = await device.read()
-                out[device.name] = {
-                    "identity": await device.driver.identify(),
-                    **{k: v["value"] for k, v in readings.items()},
-                }
-            return out
+            skipped = skip or set()
+            return {d.name: await one(d) for d in self.devices.instruments if d.name not in skipped}
 
         return self.call(read())
 
@@ -178,12 +209,16 @@ def threaded_run_engine() -> RunEngine:
 
 
 def build_lab(
-    config: LabConfig, store: Store | None = None, run_engine: RunEngine | None = None
+    config: LabConfig,
+    store: Store | None = None,
+    run_engine: RunEngine | None = None,
+    connect: bool = True,
 ) -> Lab:
     """Compose and connect the lab (and, if ``simulated``, start its simulators first).
 
     With a ``store``, every run of the RunEngine is recorded there, whoever starts it, and
-    scan ids continue from the last one stored.
+    scan ids continue from the last one stored. With ``connect=False`` the devices are
+    left for the caller to connect one by one (``Lab.connect``), as diagnostics do.
     """
     # the RunEngine starts the event loop the devices and simulators live on
     run_engine = run_engine or RunEngine({}, call_returns_result=True)
@@ -197,13 +232,9 @@ def build_lab(
             call_in_bluesky_event_loop(world.stop())
         raise
     lab = Lab(config, run_engine, devices, world)
-
-    async def connect() -> None:
-        for device in (*devices.instruments, devices.timer):
-            await device.connect()
-
     try:
-        call_in_bluesky_event_loop(connect())
+        if connect:
+            lab.connect()
     except Exception:
         lab.close()
         raise

@@ -8,6 +8,13 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from devices import Range, parse_quantity
+from lab.diagnostics_config import (
+    ArmDiagnostics,
+    Degradation,
+    ExpectedIdentity,
+    SpectrometerDiagnostics,
+    StationDiagnostics,
+)
 from lab.errors import FieldProblems
 from lab.plugins import load_callable
 from lab.yaml_files import load_yaml_model
@@ -155,6 +162,9 @@ class _DeviceConfig(_Model):
         validate_default=True,
         description="a reading older than this is shown as stale, never as a current value",
     )
+    identity: ExpectedIdentity = Field(
+        ExpectedIdentity(), description="what `lab diagnose` expects the instrument to report"
+    )
 
 
 class ArmConfig(_DeviceConfig):
@@ -172,6 +182,7 @@ class ArmConfig(_DeviceConfig):
         "reported silent (lab time: divided by clock_speed in a simulation)",
     )
     speed_mm_s: float = Field(250.0, gt=0, description="simulator only")
+    diagnostics: ArmDiagnostics = Field(ArmDiagnostics(), description="`lab diagnose` levels")
 
 
 class StationConfig(_DeviceConfig):
@@ -192,6 +203,9 @@ class StationConfig(_DeviceConfig):
     temperature: TemperatureRange
     stir_speed: SpeedRange
     dispense_rate: RateRange
+    diagnostics: StationDiagnostics = Field(
+        StationDiagnostics(), description="`lab diagnose` levels"
+    )
 
 
 class SpectrometerConfig(_DeviceConfig):
@@ -201,6 +215,9 @@ class SpectrometerConfig(_DeviceConfig):
     holder: str = Field(description="the location of its cuvette holder: measure acts there")
     integration_time: DurationRange
     noise_seed: int = Field(0, description="simulator only")
+    diagnostics: SpectrometerDiagnostics = Field(
+        SpectrometerDiagnostics(), description="`lab diagnose` levels"
+    )
 
 
 DeviceConfig = Annotated[
@@ -266,6 +283,11 @@ class LabConfig(_Model):
     watchdog_period: Duration = Field(
         "0.5 s", validate_default=True, description="how often the interlocks are read"
     )
+    degradations: list[Degradation] = Field(
+        [],
+        description="simulation only: instruments that have aged or drifted, to see "
+        "`lab diagnose` catch them",
+    )
 
     def one(self, kind: type[_Model]) -> tuple[str, _Model]:
         found = [(n, d) for n, d in self.devices.items() if isinstance(d, kind)]
@@ -301,6 +323,8 @@ class LabConfig(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> LabConfig:
         problems = self._chemistry_problems()
+        if self.degradations and not self.simulated:
+            problems.append("degradations: only a simulated lab can be degraded on demand")
         for kind in (ArmConfig, StationConfig, SpectrometerConfig):
             count = sum(isinstance(d, kind) for d in self.devices.values())
             if count != 1:

@@ -120,6 +120,8 @@ class CampaignManager:
         self.desk = ApprovalDesk(on_change=self._publish_proposals)
         self.sessions: dict[str, CampaignSession] = {}
         self._lock = threading.Lock()
+        #: who has the devices to themselves outside any campaign (a diagnosis), and why
+        self.exclusive: str | None = None
 
     # --- what there is -------------------------------------------------------------------
     def campaign_files(self) -> dict[str, Path]:
@@ -182,6 +184,7 @@ class CampaignManager:
         return {
             "executor": self.executor.state,
             "active_campaign": active.name if active else None,
+            "exclusive": self.exclusive,
             "estop": None
             if report is None
             else {"by": report.by, "time": report.time, "devices": report.devices},
@@ -230,6 +233,22 @@ class CampaignManager:
         active = self.active()
         if active is not None:
             raise Conflict(f"campaign {active.name!r} is {active.state} on these devices")
+        if self.exclusive is not None:
+            raise Conflict(f"the devices are in use: {self.exclusive}")
+
+    def take_devices(self, why: str) -> None:
+        """Have the devices to oneself (no campaign, plan or other claim may start) until
+        :meth:`release_devices`; raises :class:`Conflict` if anything holds them now."""
+        with self._lock:
+            self._refuse_if_busy()
+            if self.executor.state != "idle":  # a plan by hand, or a paused lab
+                raise Conflict(f"the lab is {self.executor.state}; let it finish or resume")
+            self.exclusive = why
+        self.publish_control()
+
+    def release_devices(self) -> None:
+        self.exclusive = None
+        self.publish_control()
 
     def _run(self, session: CampaignSession, config: CampaignConfig, protocol: Protocol) -> None:
         try:

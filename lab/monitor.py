@@ -79,7 +79,7 @@ class LabMonitor:
     async def run(self) -> None:
         for device in self._lab.devices.instruments:
             try:
-                self.views[device.name].identity = await device.driver.identify()
+                self.views[device.name].identity = str(await device.identity())
             except DeviceError as err:
                 self.views[device.name].last_error = str(err)
         while True:

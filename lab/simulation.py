@@ -11,6 +11,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 import simulators as sim
 from devices import OpcuaSecurity
 from lab.config import (
@@ -145,7 +147,7 @@ def build_world(config: LabConfig) -> SimulatedWorld:
         n: sim.Reservoir(r, float(config.reagents[r].stock.m_as("mL")))
         for n, r in station.pumps.items()
     }
-    return SimulatedWorld(
+    world = SimulatedWorld(
         clock,
         workcell,
         {
@@ -162,3 +164,28 @@ def build_world(config: LabConfig) -> SimulatedWorld:
             ),
         },
     )
+    for degradation in config.degradations:
+        _degrade(world, config, degradation)
+    return world
+
+
+def _degrade(world: SimulatedWorld, config: LabConfig, degradation: str) -> None:
+    """Age one instrument the way a lab's instruments age, by the figure a check measures."""
+    arm = world.firmware[config.arm[0]]
+    station = world.station
+    spectrometer = world.firmware[config.spectrometer[0]]
+    assert isinstance(arm, sim.ArmFirmware) and isinstance(spectrometer, sim.SpectrometerFirmware)
+    if degradation == "aged_lamp":
+        spectrometer.lamp_output = 0.3
+    elif degradation == "noisy_detector":
+        spectrometer.read_noise *= 10
+    elif degradation == "drifting_pump":
+        station.pumps[min(station.pumps)].delivery = 0.9
+    elif degradation == "slow_heater":
+        station.tau_s *= 6
+    elif degradation == "arm_offset":
+        arm.offset_mm = np.array([1.2, -0.9, 0.0])
+    elif degradation == "wrong_firmware":
+        spectrometer.firmware_version = "0.9-beta"
+    else:
+        raise ValueError(f"unknown degradation {degradation!r}")

@@ -3,15 +3,16 @@
 Address space, under ``Objects/SynthesisStation`` in namespace ``urn:sdl:synthesis-station``:
 ``Identity``, ``Status`` (idle | busy | error | estop), ``Error``, ``Temperature`` and
 ``TemperatureSetpoint`` (degC), ``StirSpeed`` (rpm), ``VialId``, ``VialVolume`` (mL),
-``Pumps/Pump<n>/{Reagent, Level}`` (mL), ``LastCompleted`` and ``LastError``, and methods
-``Dispense(pump, mL, mL/min)``, ``SetTemperature(degC)``, ``SetStirSpeed(rpm)``, ``Stop()``,
+``Pumps/Pump<n>/{Reagent, Level}`` (mL), ``Results``, the interlock inputs ``DoorOpen``
+and ``Leak``, and methods ``Dispense(pump, mL, mL/min)``, ``Prime(pump, mL, mL/min)`` (to
+the drain), ``SetTemperature(degC)``, ``SetStirSpeed(rpm)``, ``Stop()``,
 ``EmergencyStop()`` and ``Reset()``. ``Status`` is ``estop`` while an emergency stop is
 latched; until ``Reset()`` every method but ``Stop`` answers with the latch as its error.
 
 Methods return an error text (empty on success) and an operation number, as PLC function
-blocks do. A dispense only starts in the call: when it ends, ``LastCompleted`` takes its
-number and ``LastError`` its outcome, so a client waits on a subscription, never on a
-blocked call. A scan loop publishes readings.
+blocks do. A pump operation only starts in the call: when it ends, its outcome appears in
+``Results`` as ``"<number>:<error>"``, so a client waits on a subscription for its own
+operation, never on a blocked call. A scan loop publishes readings.
 """
 
 from __future__ import annotations
@@ -243,6 +244,14 @@ class OpcuaStationServer:
         operations = {
             "Dispense": (
                 self._method("DISP", self._dispense),
+                [
+                    _argument("Pump", int32),
+                    _argument("Volume_mL", double),
+                    _argument("Rate_mL_min", double),
+                ],
+            ),
+            "Prime": (
+                self._method("PRIME", self.station.prime),
                 [
                     _argument("Pump", int32),
                     _argument("Volume_mL", double),

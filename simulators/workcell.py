@@ -45,6 +45,9 @@ class Reservoir:
     volume_ml: float
     #: fault injection: a pump that jams fails each dispense it starts, at its end
     jammed: bool = False
+    #: degradation: the fraction of each commanded volume the pump truly delivers (a worn
+    #: seal, a slipping stepper); the reservoir's level sensor sees the truth
+    delivery: float = 1.0
 
 
 class Workcell:

@@ -14,6 +14,19 @@ from simulators import Location, SimClock, Workcell
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "colour_match"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--hardware-lab",
+        default=None,
+        help="lab file of real instruments for the hardware tests (default: the simulated example)",
+    )
+
+
+@pytest.fixture(scope="session")
+def hardware_lab(pytestconfig: pytest.Config) -> Path:
+    return Path(pytestconfig.getoption("--hardware-lab") or EXAMPLES / "lab.yaml")
+
+
 @pytest.fixture
 def example_dir(tmp_path: Path) -> Path:
     """The colour-matching example, copied, with a fast clock and fast BO settings."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from devices._errors import ProtocolError
 from devices._instrument import InstrumentDriver
 from devices._line_protocol import AsciiDriver
 from devices._transport import Transport
@@ -18,6 +19,8 @@ class ArmDriver(InstrumentDriver, Protocol):
     async def grip(self) -> None: ...
     async def release(self) -> None: ...
     async def held(self) -> str | None: ...
+    async def xyz(self) -> tuple[float, float, float]: ...
+    async def cycle_gripper(self) -> None: ...
 
 
 class AsciiArmDriver(AsciiDriver):
@@ -45,3 +48,16 @@ class AsciiArmDriver(AsciiDriver):
     async def held(self) -> str | None:
         reply = await self._io.call("HELD?")
         return None if reply == "NONE" else reply
+
+    async def xyz(self) -> tuple[float, float, float]:
+        """Where the tool is (mm), from the joint encoders: the taught point plus error."""
+        reply = await self._io.call("XYZ?")
+        try:
+            x, y, z = (float(c) for c in reply.split(","))
+        except ValueError:
+            raise ProtocolError(self._device, f"bad position {reply!r}", "XYZ?") from None
+        return x, y, z
+
+    async def cycle_gripper(self) -> None:
+        """Close and open the empty gripper (a service check; refused while it holds)."""
+        await self._io.call("CYCLE", timeout=self._move_timeout)

@@ -19,6 +19,8 @@ class SpectrometerDriver(InstrumentDriver, Protocol):
     async def acquire(self) -> np.ndarray: ...
     async def saturated(self) -> int: ...
     async def vial(self) -> str | None: ...
+    async def raw(self, source: str) -> np.ndarray: ...
+    async def full_scale(self) -> float: ...
 
 
 class AsciiSpectrometerDriver(AsciiDriver):
@@ -44,15 +46,30 @@ class AsciiSpectrometerDriver(AsciiDriver):
 
     async def acquire(self) -> np.ndarray:
         await self._io.call("ACQ", timeout=self._acquire_timeout)
-        reply = await self._io.call("DATA?")
+        return await self._block("DATA?")
+
+    async def raw(self, source: str) -> np.ndarray:
+        """Raw detector counts of a service acquisition: ``dark`` (shutter closed), ``ref``
+        (lamp through the empty path) or ``lamp`` (the mercury calibration lamp)."""
+        if source not in ("dark", "ref", "lamp"):
+            raise ValueError(f"unknown raw source {source!r}")
+        await self._io.call(source.upper(), timeout=self._acquire_timeout)
+        return await self._block("RAW?")
+
+    async def full_scale(self) -> float:
+        """The detector's full scale, counts."""
+        return await self._io.number("FS?")
+
+    async def _block(self, query: str) -> np.ndarray:
+        reply = await self._io.call(query)
         try:
             count, values = reply.split(" ", 1)
             data = np.array([float(v) for v in values.split(",")])
         except ValueError:
-            raise ProtocolError(self._device, "malformed data block", "DATA?") from None
+            raise ProtocolError(self._device, "malformed data block", query) from None
         if data.size != int(count):
             raise ProtocolError(
-                self._device, f"data block says {count} points, carries {data.size}", "DATA?"
+                self._device, f"data block says {count} points, carries {data.size}", query
             )
         return data
 

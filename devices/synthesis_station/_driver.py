@@ -18,6 +18,7 @@ class StationDriver(InstrumentDriver, Protocol):
 
     async def pumps(self) -> dict[int, str]: ...
     async def dispense(self, pump: int, volume_ml: float, rate_ml_min: float) -> None: ...
+    async def prime(self, pump: int, volume_ml: float, rate_ml_min: float) -> None: ...
     async def level(self, pump: int) -> float: ...
     async def set_temperature(self, celsius: float) -> None: ...
     async def temperature(self) -> float: ...
@@ -50,6 +51,11 @@ class AsciiStationDriver(AsciiDriver):
     async def dispense(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
         await self._io.call(
             f"DISP {pump} {volume_ml:.4f} {rate_ml_min:.4f}", timeout=self._dispense_timeout
+        )
+
+    async def prime(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
+        await self._io.call(
+            f"PRIME {pump} {volume_ml:.4f} {rate_ml_min:.4f}", timeout=self._dispense_timeout
         )
 
     async def level(self, pump: int) -> float:

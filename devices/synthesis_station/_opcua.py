@@ -145,6 +145,16 @@ class OpcuaStationDriver:
         self._claim.release()
 
     @property
+    def link(self) -> str:
+        sec = self._security
+        mode = sec.mode if sec.mode == "None" else f"Basic256Sha256 {sec.mode}"
+        if self._client is not None:  # what the session actually uses
+            policy = self._client.security_policy
+            mode = f"{policy.URI.rsplit('#', 1)[-1]} {policy.Mode.name}"
+        user = f", user {sec.username}" if sec.username else ""
+        return f"OPC UA {self.endpoint}, {mode}{user}"
+
+    @property
     def busy(self) -> bool:
         """An operation this driver started has not reported its completion yet."""
         return self._pending > 0
@@ -257,15 +267,22 @@ class OpcuaStationDriver:
         return {int(n.removeprefix("Pump")): await self._read("Pumps", n, "Reagent") for n in names}
 
     async def dispense(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
+        await self._pumping("Dispense", pump, volume_ml, rate_ml_min)
+
+    async def prime(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
+        await self._pumping("Prime", pump, volume_ml, rate_ml_min)
+
+    async def _pumping(self, method: str, pump: int, volume_ml: float, rate: float) -> None:
+        """Start a pump operation, then wait for its own result."""
         number = await self._call(
-            "Dispense",
+            method,
             ua.Variant(int(pump), ua.VariantType.Int32),
             ua.Variant(float(volume_ml), ua.VariantType.Double),
-            ua.Variant(float(rate_ml_min), ua.VariantType.Double),
+            ua.Variant(float(rate), ua.VariantType.Double),
         )
         self._pending += 1
         try:
-            await self._completion(number, "Dispense")
+            await self._completion(number, method)
         finally:
             self._pending -= 1
 

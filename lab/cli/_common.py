@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from rich.console import Console
 
@@ -9,24 +12,34 @@ console = Console()
 err_console = Console(stderr=True)
 
 #: exit codes, documented in docs/recovery.md: a file, argument or request that cannot be
-#: used; the campaign stopped (a fault, a stop, devices unreachable); a device LEFT UNSAFE
-EXIT_CONFIG, EXIT_STOPPED, EXIT_UNSAFE = 2, 3, 4
+#: used; the campaign stopped (a fault, a stop, devices unreachable); a device LEFT UNSAFE;
+#: a diagnostic check failed
+EXIT_CONFIG, EXIT_STOPPED, EXIT_UNSAFE, EXIT_DIAGNOSIS = 2, 3, 4, 5
 EXIT_CODES = (
     "Exit codes: 0 done; 2 a file, option or request cannot be used (nothing ran); "
     "3 stopped on a fault or devices unreachable (resume by running it again); "
-    "4 a device was LEFT UNSAFE (see the message; check it by hand)."
+    "4 a device was LEFT UNSAFE (see the message; check it by hand); "
+    "5 a diagnostic check failed (see its report)."
 )
-DEFAULT_LAB = "examples/colour_match/lab.yaml"
+EXAMPLE_LAB = Path("examples/colour_match/lab.yaml")
+
+
+def _default_lab() -> Path:
+    """The example lab, from the working directory or else from this checkout, so a
+    command works from any folder; ``SDL_LAB`` or ``--lab`` name another."""
+    if EXAMPLE_LAB.exists():
+        return EXAMPLE_LAB
+    in_checkout = Path(__file__).resolve().parents[2] / EXAMPLE_LAB
+    return in_checkout if in_checkout.exists() else EXAMPLE_LAB
+
+
+DEFAULT_LAB = _default_lab()
+#: every command's ``--lab``: the environment variable SDL_LAB, else the example lab
+LabOption = Annotated[
+    Path, typer.Option("--lab", help="lab YAML", envvar="SDL_LAB", show_envvar=True)
+]
 
 
 def fail(message: str, code: int = EXIT_CONFIG) -> typer.Exit:
     err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
     return typer.Exit(code)
-
-
-def brief(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if hasattr(value, "shape"):
-        return f"<{len(value)} values>"  # type: ignore[arg-type]
-    return str(value) or "-"

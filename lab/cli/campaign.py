@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from devices import DeviceError, parse_quantity
+from devices import DeviceError, explain, parse_quantity
 from lab.api import prepare, run_campaign
 from lab.cli._app import app
 from lab.cli._common import EXIT_CONFIG, EXIT_STOPPED, EXIT_UNSAFE, console, fail
@@ -71,7 +71,7 @@ def campaign_run(
     except (ConfigError, CampaignMismatch, StoreInUse) as err:
         raise fail(str(err), EXIT_CONFIG) from None
     except DeviceError as err:
-        raise fail(f"cannot bring the lab up: {err}", EXIT_STOPPED) from None
+        raise fail(f"cannot bring the lab up: {explain(err)}", EXIT_STOPPED) from None
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         display.bar.stop()

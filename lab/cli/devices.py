@@ -4,51 +4,111 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.table import Table
 
-from devices import DeviceError
+from devices import DeviceError, explain
 from lab.cli._app import app
-from lab.cli._common import DEFAULT_LAB, brief, console, fail
+from lab.cli._common import DEFAULT_LAB, EXIT_STOPPED, LabOption, console, err_console, fail
 from lab.compose import build_lab
-from lab.config import load_lab_config
+from lab.config import LabConfig, load_lab_config
 from lab.errors import ConfigError
 from lab.simulation import build_world
 
 
 @app.command("devices")
 def devices(
-    lab: Annotated[Path, typer.Option(help="lab YAML")] = Path(DEFAULT_LAB),
+    lab: LabOption = DEFAULT_LAB,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
 ) -> None:
-    """List the lab's devices, their transport and their current state."""
+    """Each device: its link, identity and every reading with its unit.
+
+    A device that cannot be reached is named with what was tried and what to check, and
+    the others are still shown. Exit codes: 0 every device answered; 2 the lab file
+    cannot be used; 3 a device could not be reached.
+    """
     try:
-        running = build_lab(load_lab_config(lab))
+        running = build_lab(load_lab_config(lab), connect=False)
     except ConfigError as err:
         raise fail(str(err)) from None
     except DeviceError as err:
-        raise fail(f"{lab}: cannot connect: {err}") from None
+        raise fail(f"{lab}: {explain(err)}", EXIT_STOPPED) from None
+    problems: dict[str, str] = {}
     try:
-        status = running.status()
+        for device in running.devices.instruments:
+            try:
+                running.connect([device.name])
+            except DeviceError as err:
+                problems[device.name] = explain(err)
+        status = running.status(skip=set(problems))
     finally:
         running.close()
-    table = Table(title=f"lab {running.config.name}")
-    for column in ("device", "kind", "transport", "identity", "state"):
-        table.add_column(column)
-    for name, cfg in running.config.devices.items():
-        state = status.get(name, {})
-        readings = ", ".join(
-            f"{k.removeprefix(name + '-')}={brief(v)}" for k, v in state.items() if k != "identity"
+    if as_json:
+        print(
+            json.dumps(
+                {**status, **{n: {"error": p} for n, p in problems.items()}}, default=_jsonable
+            )
         )
-        table.add_row(name, cfg.kind, cfg.transport.type, state.get("identity", "?"), readings)
-    console.print(table)
+    else:
+        console.print(_table(running.config, status, problems))
+        for problem in problems.values():  # in full, whatever the terminal's width
+            err_console.print(f"[bold red]unreachable:[/bold red] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(EXIT_STOPPED)
+
+
+def _table(config: LabConfig, status: dict[str, Any], problems: dict[str, str]) -> Table:
+    table = Table(title=f"lab {config.name}", show_lines=True)
+    for column in ("device", "kind", "link, identity", "readings"):
+        table.add_column(column)
+    for name, cfg in config.devices.items():
+        if name in problems:
+            tried = getattr(cfg.transport, "port", None) or getattr(cfg.transport, "endpoint", None)
+            table.add_row(name, cfg.kind, tried or cfg.transport.type, "[red]unreachable[/red]")
+            continue
+        state = status[name]
+        readings = state["readings"]
+        lines = [f"{k} = {_reading(k, r, readings)}" for k, r in readings.items()]
+        table.add_row(name, cfg.kind, f"{state['link']}\n{state['identity']}", "\n".join(lines))
+    return table
+
+
+def _reading(key: str, reading: dict[str, Any], readings: dict[str, Any]) -> str:
+    """A reading with its unit; an array as its size, range and peak (a spectrum over
+    its wavelength axis)."""
+    value, units = reading["value"], reading["units"]
+    if isinstance(value, np.ndarray):
+        if value.size == 0:
+            return "no points"
+        axis = readings.get("wavelengths")
+        if axis is not None and key != "wavelengths" and np.size(axis["value"]) == value.size:
+            wl = axis["value"]
+            span = f"over {wl[0]:g}-{wl[-1]:g} {axis['units']}"
+        else:
+            span = f"{value.min():.4g}..{value.max():.4g} {units}".rstrip()
+            return f"{value.size} points, {span}"
+        return f"{value.size} points {span}, max {value.max():.4g} {units}".rstrip()
+    if isinstance(value, float):
+        return f"{value:.4g} {units}".rstrip()
+    return f"{value if value != '' else '-'} {units}".rstrip()
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 @app.command("sim")
 def simulate(
-    lab: Annotated[Path, typer.Option(help="lab YAML")] = Path(DEFAULT_LAB),
+    lab: LabOption = DEFAULT_LAB,
     directory: Annotated[
         Path | None, typer.Option(help="where to put the device paths; default: a temp dir")
     ] = None,

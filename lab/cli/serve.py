@@ -11,10 +11,18 @@ from typing import Annotated
 
 import typer
 
-from devices import DeviceError
+from devices import DeviceError, explain
 from lab.api import default_lab_store
 from lab.cli._app import app
-from lab.cli._common import DEFAULT_LAB, EXIT_STOPPED, EXIT_UNSAFE, console, err_console, fail
+from lab.cli._common import (
+    DEFAULT_LAB,
+    EXIT_STOPPED,
+    EXIT_UNSAFE,
+    LabOption,
+    console,
+    err_console,
+    fail,
+)
 from lab.config import load_lab_config
 from lab.errors import ConfigError
 from lab.store import Store, StoreInUse
@@ -25,7 +33,7 @@ DEMO_USER = "demo"
 
 @app.command("serve")
 def serve(
-    lab: Annotated[Path, typer.Option(help="lab YAML")] = Path(DEFAULT_LAB),
+    lab: LabOption = DEFAULT_LAB,
     store: Annotated[
         Path | None, typer.Option(help="store file; default runs/<lab name>/store.sqlite")
     ] = None,
@@ -94,7 +102,7 @@ def serve(
         raise fail(str(err)) from None
     except DeviceError as err:
         db.close()
-        raise fail(f"cannot bring the lab up: {err}", EXIT_STOPPED) from None
+        raise fail(f"cannot bring the lab up: {explain(err)}", EXIT_STOPPED) from None
     url = f"http://{host}:{port}/"
     console.print(
         f"[bold]lab {config.name}[/bold] serving at {url}  (API docs {url}docs)", soft_wrap=True

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from lab.api import default_lab_store
 from lab.cli._app import app
-from lab.cli._common import DEFAULT_LAB, console, fail
+from lab.cli._common import DEFAULT_LAB, LabOption, console, fail
 from lab.config import load_lab_config
 from lab.errors import ConfigError
 from lab.store import Store
@@ -28,7 +28,6 @@ app.add_typer(users_app, name="users")
 StoreOption = Annotated[
     Path | None, typer.Option(help="store file; default: the lab's (runs/<lab name>/store.sqlite)")
 ]
-LabOption = Annotated[Path, typer.Option(help="lab YAML, to find its default store")]
 
 
 @contextmanager
@@ -60,7 +59,7 @@ def users_add(
         bool, typer.Option("--password-stdin", help="read the password from standard input")
     ] = False,
     store: StoreOption = None,
-    lab: LabOption = Path(DEFAULT_LAB),
+    lab: LabOption = DEFAULT_LAB,
 ) -> None:
     """Add a user; the password is asked for (hidden) unless --password-stdin."""
     with _users(store, lab) as db:
@@ -73,7 +72,7 @@ def users_passwd(
     name: Annotated[str, typer.Argument(help="user name")],
     password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
     store: StoreOption = None,
-    lab: LabOption = Path(DEFAULT_LAB),
+    lab: LabOption = DEFAULT_LAB,
 ) -> None:
     """Set a user's password."""
     with _users(store, lab) as db:
@@ -85,7 +84,7 @@ def users_passwd(
 def users_remove(
     name: Annotated[str, typer.Argument(help="user name")],
     store: StoreOption = None,
-    lab: LabOption = Path(DEFAULT_LAB),
+    lab: LabOption = DEFAULT_LAB,
 ) -> None:
     """Remove a user and end their sessions (the last staff user cannot be removed)."""
     with _users(store, lab) as db:
@@ -94,7 +93,7 @@ def users_remove(
 
 
 @users_app.command("list")
-def users_list(store: StoreOption = None, lab: LabOption = Path(DEFAULT_LAB)) -> None:
+def users_list(store: StoreOption = None, lab: LabOption = DEFAULT_LAB) -> None:
     """The users and their roles."""
     with _users(store, lab) as db:
         users = db.accounts.users()

@@ -202,6 +202,33 @@ def run_plan(body: PlanBody, request: Request, principal: Staff, server: Server)
     }
 
 
+class DiagnoseBody(_Body):
+    devices: list[str] = Field(
+        default_factory=list, max_length=50, description="devices to check; empty: all"
+    )
+
+
+@router.get("/diagnoses", tags=["devices"])
+def diagnoses(principal: Viewer, server: Server) -> dict[str, Any]:
+    """The latest diagnosis of each device (results with status, figure, levels, hint)
+    and the diagnosis in progress, if any."""
+    return server.diagnostics.state()
+
+
+@router.post("/diagnoses", tags=["devices"], status_code=202)
+def start_diagnosis(
+    body: DiagnoseBody, request: Request, principal: Staff, server: Server
+) -> dict[str, Any]:
+    """Start the diagnostics of the lab's devices (refused while anything else runs on
+    them); results arrive on the event stream (topic ``diagnosis``) and in the store."""
+    note(request, "diagnose", ",".join(body.devices) or "all")
+    try:
+        server.diagnostics.start(principal.user, body.devices)
+    except ValueError as err:
+        raise HTTPException(422, f"devices: {err}") from None
+    return server.diagnostics.state()
+
+
 @router.get("/runs", tags=["data"])
 def runs(
     principal: Viewer,

@@ -18,6 +18,7 @@ from lab.manager import CampaignManager
 from lab.monitor import LabMonitor
 from lab.safety import Safety
 from lab.server._auth import Auth
+from lab.server._diagnostics import DiagnosticsDesk
 from lab.server._publisher import Publisher
 from lab.store import Store
 from protocols import PLANS
@@ -62,6 +63,7 @@ class LabServer:
             campaign_dir,
             self.publisher.publish,
         )
+        self.diagnostics = DiagnosticsDesk(self.lab, self.manager, store, self.publisher.publish)
         self.watchdog = Watchdog(
             self.lab, self.executor, lambda why: self.manager.emergency_stop(why)
         )

@@ -3,6 +3,7 @@ server's users, sessions and audit log, in one SQLite file (or a SQLAlchemy URL)
 
 from lab.store._accounts import Accounts, SessionRecord, UserRecord
 from lab.store._audit import AuditEntry, AuditLog
+from lab.store._diagnoses import DiagnosisLog
 from lab.store._store import (
     CampaignMismatch,
     RunRecord,
@@ -17,6 +18,7 @@ __all__ = [
     "AuditEntry",
     "AuditLog",
     "CampaignMismatch",
+    "DiagnosisLog",
     "RunRecord",
     "SessionRecord",
     "Store",

@@ -114,3 +114,23 @@ audit = Table(
     Column("detail", JSON),
     Column("outcome", String, nullable=False),  # ok | refused: ... | error: ...
 )
+
+#: one row per diagnostic check (``lab diagnose``), for each device's history
+diagnoses = Table(
+    "diagnoses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session", Float, nullable=False, index=True),  # when its diagnosis started
+    Column("lab", String, nullable=False),
+    Column("device", String, nullable=False, index=True),
+    Column("check", String, nullable=False),
+    Column("status", String, nullable=False),  # pass | warn | fail | skipped
+    Column("value", String),
+    Column("magnitude", Float),
+    Column("unit", String),
+    Column("warn", String),
+    Column("fail", String),
+    Column("hint", Text),
+    Column("detail", Text),
+    Column("time", Float, nullable=False),
+)

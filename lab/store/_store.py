@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from devices import DeviceBusy, ResourceLock
 from lab.store._accounts import Accounts
 from lab.store._audit import AuditLog, make_append_only
+from lab.store._diagnoses import DiagnosisLog
 from lab.store._schema import campaigns, documents, metadata, runs, samples, trials
 
 
@@ -97,12 +98,13 @@ class Store:
         )
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        _create_tables(self.engine)
         _add_missing_columns(self.engine)
         make_append_only(self.engine)
         self._descriptors: dict[str, str] = {}
         self.accounts = Accounts(self.engine)
         self.audit = AuditLog(self.engine)
+        self.diagnoses = DiagnosisLog(self.engine)
 
     def claim(self) -> None:
         """Take this store for this process's campaigns: a second process that runs
@@ -326,6 +328,18 @@ def _mismatch(name: str, stored: dict[str, Any], definition: dict[str, Any]) -> 
         f"the store already holds campaign {name!r} with a different definition "
         f"(changed: {', '.join(changed)}); use another --store or campaign name"
     )
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create what is missing. Two processes opening a new store at once may both find a
+    table missing; the second CREATE then fails, and a second look finds it there."""
+    for attempt in range(3):
+        try:
+            metadata.create_all(engine)
+            return
+        except OperationalError as err:
+            if "already exists" not in str(err) or attempt == 2:
+                raise
 
 
 def _add_missing_columns(engine: Engine) -> None:

@@ -30,7 +30,8 @@ class LineFirmware:
     ``RESET``.
     """
 
-    identity = "SimInstrument"
+    #: what ``*IDN?`` answers: maker, model, serial number, firmware version (as SCPI does)
+    maker, model, serial_number, firmware_version = "SDL-Sim", "Instrument", "SN0000", "1.0"
     #: commands a wire server hands over at once instead of queueing behind the one in progress
     urgent = frozenset({"ESTOP"})
     _ALWAYS = frozenset({"*IDN?", "STATE?"})
@@ -86,6 +87,10 @@ class LineFirmware:
                     await task
         if interrupt.is_set():
             raise FirmwareError("stopped by emergency stop")
+
+    @property
+    def identity(self) -> str:
+        return f"{self.maker},{self.model},{self.serial_number},{self.firmware_version}"
 
     async def _identify(self) -> str:
         return self.identity

@@ -14,8 +14,11 @@ ureg = pint.get_application_registry()
 
 
 class SpectrometerFirmware(LineFirmware):
-    """Commands: ``INT <ms>``, ``INT?``, ``WL?``, ``ACQ``, ``DATA?``, ``VIAL?``, and the
-    common ``STATE?``, ``RESET``, ``ESTOP``.
+    """Commands: ``INT <ms>``, ``INT?``, ``WL?``, ``ACQ``, ``DATA?``, ``SAT?``, ``VIAL?``,
+    the service acquisitions ``DARK`` (shutter closed), ``REF`` (lamp through the empty
+    path) and ``LAMP`` (the built-in mercury calibration lamp), whose raw counts ``RAW?``
+    returns, ``FS?`` (the detector's full scale), and the common ``STATE?``, ``RESET``,
+    ``ESTOP``.
 
     ``ACQ`` integrates the vial in the cuvette holder for the set time; ``DATA?`` returns
     the absorbance spectrum as ``<n> <a1>,<a2>,...``. Counts follow the sample's true
@@ -23,8 +26,11 @@ class SpectrometerFirmware(LineFirmware):
     detector's full scale, so too long an integration gives a wrong spectrum, as it would.
     """
 
-    identity = "SDL-Sim UVVis 1.0"
+    model, serial_number = "UVVis", "SN3001"
     full_scale = 65535.0
+    #: the calibration lamp's emission lines (Hg, nm) and their width (FWHM, nm)
+    lamp_lines_nm = (404.656, 435.833, 546.074, 576.960)
+    lamp_line_fwhm_nm = 6.0
     #: above this absorbance too little light passes for the reading to mean anything
     photometric_max_au = 2.0
 
@@ -51,6 +57,9 @@ class SpectrometerFirmware(LineFirmware):
         self.read_noise = read_noise
         self.stray_light = stray_light
         self.integration_ms = 100.0
+        #: degradation: the lamp's output relative to new (an aged lamp gives less light)
+        self.lamp_output = 1.0
+        self.raw: np.ndarray | None = None
         self.rng = np.random.default_rng(seed)
         self.data: np.ndarray | None = None
         self.saturated = 0
@@ -63,6 +72,11 @@ class SpectrometerFirmware(LineFirmware):
                 "ACQ": self._acquire,
                 "DATA?": self._data,
                 "VIAL?": self._vial,
+                "DARK": self._dark,
+                "REF": self._ref,
+                "LAMP": self._lamp,
+                "RAW?": self._raw,
+                "FS?": self._full_scale,
             }
         )
 
@@ -79,11 +93,42 @@ class SpectrometerFirmware(LineFirmware):
         return f"{wl[0]:.3f},{wl[1] - wl[0]:.3f},{wl.size}"
 
     def _counts(self, transmittance: np.ndarray) -> np.ndarray:
-        signal = self.counts_per_ms * self.integration_ms
-        dark = self.dark_counts_per_ms * self.integration_ms
-        mean = signal * (transmittance + self.stray_light) / (1 + self.stray_light) + dark
+        signal = self.counts_per_ms * self.lamp_output * self.integration_ms
+        mean = signal * (transmittance + self.stray_light) / (1 + self.stray_light)
+        return self._detector(mean)
+
+    def _detector(self, light: np.ndarray) -> np.ndarray:
+        """Counts for ``light`` (mean counts per pixel): dark current, shot and read
+        noise, clipped at full scale."""
+        mean = light + self.dark_counts_per_ms * self.integration_ms
         noisy = mean + self.rng.normal(0.0, np.sqrt(mean) + self.read_noise)
         return np.clip(noisy, 0.0, self.full_scale)
+
+    async def _dark(self) -> None:
+        await self.busy_for(self.integration_ms / 1000.0)
+        self.raw = self._detector(np.zeros_like(self.wavelengths_nm))
+
+    async def _ref(self) -> None:
+        await self.busy_for(self.integration_ms / 1000.0)
+        self.raw = self._counts(np.ones_like(self.wavelengths_nm))
+
+    async def _lamp(self) -> None:
+        await self.busy_for(self.integration_ms / 1000.0)
+        sigma = self.lamp_line_fwhm_nm / (2 * np.sqrt(2 * np.log(2)))
+        peak = 0.5 * self.counts_per_ms * self.integration_ms
+        light = sum(
+            peak * np.exp(-0.5 * ((self.wavelengths_nm - line) / sigma) ** 2)
+            for line in self.lamp_lines_nm
+        )
+        self.raw = self._detector(np.asarray(light))
+
+    async def _raw(self) -> str:
+        if self.raw is None:
+            raise FirmwareError("no raw data: DARK, REF or LAMP first")
+        return f"{self.raw.size} " + ",".join(f"{c:.1f}" for c in self.raw)
+
+    async def _full_scale(self) -> str:
+        return f"{self.full_scale:.0f}"
 
     async def _acquire(self) -> None:
         vial = self.workcell.vials_at.get(self.holder)

@@ -11,14 +11,15 @@ from simulators.workcell import Reservoir, Vial, Workcell
 
 class StationFirmware(LineFirmware):
     """Commands: ``PUMPS?``, ``DISP <pump> <mL> <mL/min>``, ``LEVEL? <pump>``,
-    ``TEMP <degC>``, ``TEMP?``, ``TSET?``, ``STIR <rpm>``, ``STIR?``, ``VIAL?``, ``STOP``,
-    and the common ``STATE?``, ``RESET``, ``ESTOP``.
+    ``PRIME <pump> <mL> <mL/min>`` (through the line to the drain, for priming and
+    calibration), ``TEMP <degC>``, ``TEMP?``, ``TSET?``, ``STIR <rpm>``, ``STIR?``, ``VIAL?``,
+    ``LOCKS?``, ``STOP``, and the common ``STATE?``, ``RESET``, ``ESTOP``.
 
     The block follows its setpoint with a first-order lag; the vial in the slot records
     the highest temperature it saw and how long it was stirred.
     """
 
-    identity = "SDL-Sim SynthStation 1.0"
+    model, serial_number = "SynthStation", "SN2001"
 
     def __init__(
         self,
@@ -47,6 +48,7 @@ class StationFirmware(LineFirmware):
             {
                 "PUMPS?": self._pumps,
                 "DISP": self._dispense,
+                "PRIME": self.prime,
                 "LEVEL?": self._level,
                 "TEMP": self._set_temp,
                 "TEMP?": self._temp,
@@ -97,12 +99,31 @@ class StationFirmware(LineFirmware):
             raise FirmwareError(
                 f"reservoir {reservoir.reagent} holds only {reservoir.volume_ml:.3f} mL"
             )
+        delivered = await self._pump_out(pump, reservoir, ml, ml_min)
+        vial.contents_ml[reservoir.reagent] = (
+            vial.contents_ml.get(reservoir.reagent, 0.0) + delivered
+        )
+        self._settle()
+
+    async def prime(self, pump: int, ml: float, ml_min: float) -> None:
+        """Push ``ml`` through the pump's line into the drain: fills the line before use,
+        and lets staff check the delivered volume against the reservoir's level sensor."""
+        reservoir = self._pump(pump)
+        if ml <= 0 or ml_min <= 0:
+            raise FirmwareError("volume and rate must be > 0")
+        if ml > reservoir.volume_ml + 1e-9:
+            raise FirmwareError(
+                f"reservoir {reservoir.reagent} holds only {reservoir.volume_ml:.3f} mL"
+            )
+        await self._pump_out(pump, reservoir, ml, ml_min)
+
+    async def _pump_out(self, pump: int, reservoir: Reservoir, ml: float, ml_min: float) -> float:
         await self.busy_for(60.0 * ml / ml_min)
         if reservoir.jammed:
             raise FirmwareError(f"pump {pump} jammed: nothing dispensed")
-        reservoir.volume_ml -= ml
-        vial.contents_ml[reservoir.reagent] = vial.contents_ml.get(reservoir.reagent, 0.0) + ml
-        self._settle()
+        delivered = min(ml * reservoir.delivery, reservoir.volume_ml)
+        reservoir.volume_ml -= delivered
+        return delivered
 
     def level(self, pump: int) -> float:
         return self._pump(pump).volume_ml

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -175,10 +176,16 @@ def test_devices_lists_every_device_and_its_state(example_dir: Path, tmp_path: P
         "robotic_arm",
         "synthesis_station",
         "spectrometer",
-        "SDL-Sim RoboArm",
-        "location=rack",
+        "SDL-Sim RoboArm, serial SN1001, firmware 1.0",
+        "location = rack",
+        "vial_volume = 0 mL",
+        "absorbance = 101 points over 380-780 nm, max 0 AU",  # an array in short
     ):
         assert words in result.stdout
+    as_json = lab_cli("devices", "--lab", example_dir / "lab.yaml", "--json", cwd=tmp_path)
+    state = json.loads(as_json.stdout)
+    assert state["station"]["readings"]["heater-temperature"]["units"] == "degC"
+    assert len(state["spectrometer"]["readings"]["wavelengths"]["value"]) == 101
 
 
 def test_lab_sim_serves_instruments_on_real_ptys(example_dir: Path, tmp_path: Path):
@@ -206,7 +213,7 @@ def test_lab_sim_serves_instruments_on_real_ptys(example_dir: Path, tmp_path: Pa
                 break
         with serial.Serial(str(tmp_path / "dev" / "spectrometer"), 115200, timeout=5) as port:
             port.write(b"*IDN?\n")
-            assert port.readline() == b"OK SDL-Sim UVVis 1.0\n"
+            assert port.readline() == b"OK SDL-Sim,UVVis,SN3001,1.0\n"
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -180,10 +180,28 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     for device in ("arm", "station", "spectrometer"):
         expect(page.locator(f"[data-device={device}] .badge")).not_to_have_text("estopped")
 
+    # staff run the diagnostics from the dashboard; every device's latest result shows
+    page.click("button#diagnose")
+    expect(page.locator("#diagnosis-status")).to_contain_text("running")
+    for device in ("arm", "station", "spectrometer"):
+        card = page.locator(f"[data-diagnosis={device}]")
+        expect(card.locator("tr[data-check=identity] .badge")).to_have_text("pass", timeout=60_000)
+    expect(page.locator("#diagnosis-status")).to_have_text("", timeout=60_000)
+    expect(page.locator("[data-diagnosis=arm] tr[data-check=repeatability]")).to_contain_text("mm")
+    shot(page, "5b-diagnostics")
+
     # the audit log tells who did what, refusals included
     page.click("nav >> text=Audit log")
     audit = page.locator("#audit")
-    for action in ("reset", "emergency stop", "pause", "resume", "approve", "campaign start"):
+    for action in (
+        "diagnose",
+        "reset",
+        "emergency stop",
+        "pause",
+        "resume",
+        "approve",
+        "campaign start",
+    ):
         expect(audit).to_contain_text(action)
     expect(audit).to_contain_text("refused (422)")
     shot(page, "6-audit")

@@ -116,8 +116,10 @@ def test_the_server_owns_the_ports_and_leaves_the_station_safe_on_sigterm(hardwa
     first = start_lab("--lab", lab, cwd=tmp_path, env=env)
     try:
         busy = lab_command("devices", "--lab", lab, cwd=tmp_path)
-        assert busy.returncode == 2
-        assert f"is in use by process {first.process.pid}" in " ".join(busy.stderr.split())
+        assert busy.returncode == 3  # unreachable: every device named, with what to do
+        said = " ".join(busy.stderr.split())
+        assert f"is in use by process {first.process.pid}" in said
+        assert "work through the lab server" in said
         same_store = lab_command(
             "serve", "--lab", lab, "--port", str(free_port()), cwd=tmp_path, env=env
         )

@@ -120,6 +120,8 @@ ENDPOINTS = [  # method, path, body (harmless: refused by state or validation on
     ("POST", "/api/plans", {"plan": "no-such-plan"}, "staff"),
     ("POST", "/api/users", {"username": "x", "role": "viewer", "password": "short"}, "staff"),
     ("DELETE", "/api/users/nobody", None, "staff"),
+    ("GET", "/api/diagnoses", None, "viewer"),
+    ("POST", "/api/diagnoses", {"devices": ["no-such-device"]}, "staff"),
 ]
 RANK = {"viewer": 0, "operator": 1, "staff": 2}
 
@@ -448,3 +450,27 @@ def test_no_request_body_gets_a_5xx(client: TestClient, tokens, path, name, numb
     assert reply.headers["content-type"].startswith("application/json")
     if reply.status_code >= 400:
         assert len(reply.json()["detail"]) > 0
+
+
+def test_staff_diagnose_the_lab_from_the_server_and_nothing_else_starts_meanwhile(
+    client: TestClient, tokens, server
+):
+    staff = tokens["sam"]
+    started = client.post("/api/diagnoses", json={"devices": ["arm"]}, headers=staff)
+    assert started.status_code == 202, started.text
+    assert started.json()["running"]["by"] == "sam"
+    again = client.post("/api/diagnoses", json={}, headers=staff)
+    campaign = client.post(f"{C}/start", json={}, headers=tokens["olga"])
+    for refused in (again, campaign):  # the devices are taken while it runs
+        assert refused.status_code == 409 and "diagnosis started by sam" in refused.json()["detail"]
+    state = wait_for(
+        lambda: (
+            (s := client.get("/api/diagnoses", headers=tokens["vic"]).json())["running"] is None
+            and s
+        ),
+    )
+    assert state["error"] is None
+    checks = {r["check"]: r for r in state["latest"]["arm"]}
+    assert checks["identity"]["status"] == "pass" and checks["repeatability"]["unit"] == "mm"
+    assert server.store.diagnoses.history("arm")[-1]["session"] == checks["identity"]["session"]
+    assert server.manager.exclusive is None  # the devices are free again

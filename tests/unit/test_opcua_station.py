@@ -88,7 +88,7 @@ async def secured(keys):
 
 async def test_signed_and_encrypted_session_reads_subscribes_and_calls(secured):
     driver, _ = secured
-    assert await driver.identify() == "SDL-Sim SynthStation 1.0"
+    assert await driver.identify() == "SDL-Sim,SynthStation,SN2001,1.0"
     assert await driver.pumps() == {1: "cyan"}
     assert await driver.level(1) == 3.0
     await driver.set_temperature(60.0)
@@ -167,7 +167,7 @@ async def test_insecure_link_only_when_allowed_and_with_a_warning(keys, caplog):
         with caplog.at_level(logging.WARNING):
             await driver.connect()
         assert "NOT secured" in caplog.text
-        assert await driver.identify() == "SDL-Sim SynthStation 1.0"
+        assert await driver.identify() == "SDL-Sim,SynthStation,SN2001,1.0"
     finally:
         await driver.close()
         await server.stop()

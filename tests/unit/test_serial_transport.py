@@ -40,7 +40,7 @@ async def arm(tmp_path: Path):
 
 async def test_commands_round_trip_over_the_pty(arm):
     driver, server, firmware = arm
-    assert await driver.identify() == "SDL-Sim RoboArm 1.0"
+    assert await driver.identify() == "SDL-Sim,RoboArm,SN1001,1.0"
     await driver.move("slot")
     assert await driver.position() == "slot"
     assert firmware.position == "slot"

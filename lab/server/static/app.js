@@ -84,7 +84,7 @@ const on = (topic, fn) => (handlers[topic] ??= []).push(fn);
 function connect() {
   const link = document.getElementById("link");
   const stream = new EventSource("/api/events");
-  for (const topic of ["lab", "control", "campaign", "trial", "proposals", "spectrum"]) {
+  for (const topic of ["lab", "control", "campaign", "trial", "proposals", "spectrum", "diagnosis"]) {
     stream.addEventListener(topic, (event) => {
       const message = JSON.parse(event.data);
       for (const fn of handlers[topic] ?? []) fn(message.data, message);
@@ -156,6 +156,7 @@ async function labPage() {
     h("section", { class: "panel wide" }, h("h2", {}, "Vials"),
       h("table", { id: "vials" }, h("thead", {}, h("tr", {}, h("th", {}, "vial"), h("th", {}, "where"), h("th", {}, "seen"))), vials)),
   ];
+  panels.push(diagnosticsPanel());
   if (can("staff")) panels.push(planForm());
   content.replaceChildren(...panels);
   const render = (snapshot) => {
@@ -175,7 +176,8 @@ function deviceCard(d, now) {
     const stale = now - r.time > d.stale_after_s;
     return h("tr", { class: stale ? "stale" : "" },
       h("td", {}, r.label),
-      h("td", { class: "num" }, typeof r.value === "number" ? num(r.value) : (r.value || "–")),
+      h("td", { class: "num" }, typeof r.value === "number" ? num(r.value)
+        : typeof r.value === "boolean" ? (r.value ? "yes" : "no") : (r.value || "–")),
       h("td", {}, unit(r.units)),
       h("td", { title: when(r.time) }, stale ? `STALE · ${ago(now - r.time)}` : ago(now - r.time)));
   });
@@ -184,6 +186,37 @@ function deviceCard(d, now) {
     h("div", { class: "muted" }, `${d.kind} · ${d.transport} · ${d.identity || "?"}`),
     d.last_error ? h("p", { class: "error" }, `last error: ${d.last_error}`) : null,
     h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "reading"), h("th", {}, "value"), h("th", {}, "unit"), h("th", {}, "read"))), h("tbody", {}, rows)));
+}
+
+// the latest diagnosis of each device; staff start one (the server refuses it while
+// anything else runs on the devices)
+function diagnosticsPanel() {
+  const cards = h("div", { class: "grid", id: "diagnoses" });
+  const status = h("span", { class: "muted", id: "diagnosis-status" });
+  const button = can("staff") ? h("button", { id: "diagnose", class: "primary",
+    onclick: () => act("POST", "/api/diagnoses", { devices: [] }, "Diagnosis started") }, "Run diagnostics") : null;
+  const render = (state) => {
+    status.textContent = state.running ? `running · ${state.running.step} · started by ${state.running.by}`
+      : state.error ? `the last diagnosis ended early: ${state.error}` : "";
+    if (button) button.disabled = Boolean(state.running);
+    const devices = Object.entries(state.latest);
+    cards.replaceChildren(...(devices.length ? devices.map(([device, rows]) => diagnosisCard(device, rows))
+      : [h("p", { class: "muted" }, "No diagnosis yet." + (can("staff") ? "" : " Staff can run one."))]));
+  };
+  api("GET", "/api/diagnoses").then(render);
+  on("diagnosis", render);
+  return h("section", { class: "panel wide" }, h("h2", {}, "Diagnostics"),
+    h("div", { class: "row" }, button, status), cards);
+}
+
+function diagnosisCard(device, rows) {
+  const order = ["fail", "warn", "skipped", "pass"];
+  const worst = order.find((s) => rows.some((r) => r.status === s)) ?? "pass";
+  return h("section", { class: "panel device", "data-diagnosis": device },
+    h("div", { class: "row" }, h("h3", {}, device), badge(worst), h("span", { class: "muted" }, when(rows[0].session))),
+    h("table", {}, h("tbody", {}, rows.map((r) => h("tr", { "data-check": r.check },
+      h("td", {}, r.check), h("td", {}, badge(r.status)), h("td", { class: "num" }, r.value || ""),
+      h("td", { class: "muted" }, r.hint || ""))))));
 }
 
 function planForm() {

@@ -1,0 +1,37 @@
+"""What a check is given: the connected lab, its device, that device's lab-file entry."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from devices import Clock, InstrumentDevice
+from lab.compose import Lab
+from lab.config import ArmConfig, SpectrometerConfig, StationConfig
+
+D = TypeVar("D", bound=InstrumentDevice)
+C = TypeVar("C", ArmConfig, StationConfig, SpectrometerConfig)
+
+
+@dataclass
+class CheckContext(Generic[D, C]):
+    """A check's view of the lab. ``saved`` keeps what a check changed and the suite's
+    ``leave_safe`` puts back (e.g. the spectrometer's integration time)."""
+
+    lab: Lab
+    device: D
+    config: C
+    saved: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.device.name
+
+    @property
+    def clock(self) -> Clock:
+        return self.lab.clock
+
+
+#: a check: given its context, measures and judges; several results for one measurement
+Check = Callable[[Any], Awaitable[list[Any]]]
