@@ -2,10 +2,11 @@
 
 import argparse
 
-from bench import estop_latency, push_latency
+from bench import cli_start, estop_latency, push_latency
 
 parser = argparse.ArgumentParser(description="run every benchmark")
 parser.add_argument("--quick", action="store_true", help="short runs")
 quick = parser.parse_args().quick
+cli_start.main(quick)
 push_latency.main(quick)
 estop_latency.main(quick)

@@ -4,6 +4,9 @@ Device classes hold logic and limits; drivers are the codecs of each instrument'
 protocol; transports move bytes. Swap the transport in the lab config, not the device.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from devices._clock import Clock, WallClock
 from devices._errors import (
     DeviceBusy,
@@ -18,24 +21,59 @@ from devices._errors import (
     UnsafeState,
     explain,
 )
-from devices._instrument import Identity, InstrumentDevice, InstrumentDriver
 from devices._quantity import DeviceValue, Range, format_quantity, magnitude, parse_quantity
 from devices._resource_lock import ResourceLock, lock_directory
 from devices._serial_transport import SerialTransport
 from devices._transport import InProcessTransport, Transport
-from devices.robotic_arm import ArmDriver, AsciiArmDriver, Gripper, RoboticArm
-from devices.spectrometer import AsciiSpectrometerDriver, Spectrometer, SpectrometerDriver
-from devices.synthesis_station import (
-    AsciiStationDriver,
-    Heater,
-    OpcuaSecurity,
-    OpcuaStationDriver,
-    Pump,
-    StationDriver,
-    Stirrer,
-    SynthesisStation,
-)
-from devices.timer import Timer
+
+if TYPE_CHECKING:
+    from devices._instrument import Identity, InstrumentDevice, InstrumentDriver
+    from devices.robotic_arm import ArmDriver, AsciiArmDriver, Gripper, RoboticArm
+    from devices.spectrometer import AsciiSpectrometerDriver, Spectrometer, SpectrometerDriver
+    from devices.synthesis_station import (
+        AsciiStationDriver,
+        Heater,
+        OpcuaSecurity,
+        OpcuaStationDriver,
+        Pump,
+        StationDriver,
+        Stirrer,
+        SynthesisStation,
+    )
+    from devices.timer import Timer
+
+#: the devices and drivers (ophyd-async, asyncua) load when first asked for, so that the
+#: errors and quantities above cost a command line nothing
+_HOMES = {
+    **dict.fromkeys(("Identity", "InstrumentDevice", "InstrumentDriver"), "devices._instrument"),
+    **dict.fromkeys(
+        ("ArmDriver", "AsciiArmDriver", "Gripper", "RoboticArm"), "devices.robotic_arm"
+    ),
+    **dict.fromkeys(
+        ("AsciiSpectrometerDriver", "Spectrometer", "SpectrometerDriver"), "devices.spectrometer"
+    ),
+    **dict.fromkeys(
+        (
+            "AsciiStationDriver",
+            "Heater",
+            "OpcuaSecurity",
+            "OpcuaStationDriver",
+            "Pump",
+            "StationDriver",
+            "Stirrer",
+            "SynthesisStation",
+        ),
+        "devices.synthesis_station",
+    ),
+    "Timer": "devices.timer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'devices' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)
+
 
 __all__ = [
     "ArmDriver",

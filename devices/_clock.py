@@ -8,6 +8,8 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    """Where time comes from: ``now()`` in seconds and ``sleep()``; a simulation's clock runs faster than the wall."""
+
     def now(self) -> float: ...
 
     async def sleep(self, seconds: float) -> None: ...

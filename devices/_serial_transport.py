@@ -22,6 +22,8 @@ RETRY_BACKOFF_S = 0.05
 
 
 class SerialTransport:
+    """An ASCII line protocol over a serial port (pyserial, without blocking the event loop): one request in flight, idempotent queries retried, the port claimed exclusively while open."""
+
     def __init__(
         self,
         port: str,

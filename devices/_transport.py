@@ -15,6 +15,8 @@ from devices._errors import DeviceDisconnected, DeviceTimeout
 
 
 class Transport(Protocol):
+    """Moves request lines to an instrument and reply lines back, whatever the wire (serial, in-process)."""
+
     name: str
 
     @property

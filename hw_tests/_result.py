@@ -103,4 +103,5 @@ def verdict(
 
 
 def skipped(device: str, check: str, why: str) -> CheckResult:
+    """A check not run, and why (what to do so that it can be)."""
     return CheckResult(device, check, "skipped", hint=why)

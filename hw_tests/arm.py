@@ -35,6 +35,7 @@ async def _refusal(ctx: Context, check: str) -> list[CheckResult] | None:
 
 
 async def homing(ctx: Context) -> list[CheckResult]:
+    """Home, and read back that the arm is there."""
     if refused := await _refusal(ctx, "homing"):
         return refused
     home = ctx.config.home
@@ -53,6 +54,7 @@ async def homing(ctx: Context) -> list[CheckResult]:
 
 
 async def reach(ctx: Context) -> list[CheckResult]:
+    """Every configured location, reached and read back."""
     if refused := await _refusal(ctx, "reach"):
         return refused
     missed = []
@@ -128,6 +130,7 @@ async def positioning(ctx: Context) -> list[CheckResult]:
 
 
 async def gripper_cycle(ctx: Context) -> list[CheckResult]:
+    """Close and open the empty gripper, timed."""
     if refused := await _refusal(ctx, "gripper_cycle"):
         return refused
     start = ctx.clock.now()

@@ -76,6 +76,7 @@ async def dark(ctx: Context) -> list[CheckResult]:
 
 
 async def lamp_intensity(ctx: Context) -> list[CheckResult]:
+    """The lamp's light through the empty path, per ms of integration."""
     if blocked := await _path_blocked(ctx, "lamp_intensity"):
         return blocked
     ms = _ms(ctx)
@@ -120,6 +121,7 @@ def _line_centre(wavelengths: np.ndarray, counts: np.ndarray, near: float) -> fl
 
 
 async def wavelength_calibration(ctx: Context) -> list[CheckResult]:
+    """The calibration lamp's mercury lines against their known wavelengths."""
     ms = _ms(ctx)
     await _at(ctx, ms)
     dark_frame = await ctx.device.driver.raw("dark")
@@ -163,6 +165,7 @@ async def wavelength_calibration(ctx: Context) -> list[CheckResult]:
 
 
 async def linearity(ctx: Context) -> list[CheckResult]:
+    """Counts against integration time, and the headroom left below full scale."""
     if blocked := await _path_blocked(ctx, "linearity", "saturation"):
         return blocked
     ms = _ms(ctx)

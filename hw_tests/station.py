@@ -20,6 +20,7 @@ SAMPLE_S, HEAT_TIMEOUT_S = 2.0, 1800.0
 
 
 async def leak(ctx: Context) -> list[CheckResult]:
+    """The leak sensor is dry."""
     locks = await ctx.device.driver.interlocks()
     return [
         verdict(
@@ -34,6 +35,7 @@ async def leak(ctx: Context) -> list[CheckResult]:
 
 
 async def reservoir_levels(ctx: Context) -> list[CheckResult]:
+    """The lowest reservoir against its floor."""
     levels = {p.reagent: await ctx.device.driver.level(p.index) for p in _pumps(ctx)}
     lowest = min(levels, key=levels.__getitem__)
     return [
@@ -199,6 +201,7 @@ def _ramp_rate(samples: list[tuple[float, float]], start: float, target: float) 
 
 
 async def stirrer(ctx: Context) -> list[CheckResult]:
+    """Set a speed, read it back after 5 s."""
     d = ctx.config.diagnostics
     rpm = ctx.device.stirrer.limits.check(d.stir_speed, device=ctx.name, what="stir speed")
     try:

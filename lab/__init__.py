@@ -7,15 +7,49 @@ For scripts and notebooks::
     print(result.best[0].parameters, result.best[0].outcomes)
 """
 
-from lab.api import PreparedCampaign, default_store, open_lab, prepare, run_campaign
-from lab.campaign_checks import load_protocol
-from lab.campaign_config import CampaignConfig, load_campaign
-from lab.compose import Lab, build_lab
-from lab.config import LabConfig, load_lab_config
-from lab.errors import ConfigError
-from lab.executor import Executor, InProcessExecutor, PlanOutcome, PlanRequest
-from lab.runner import CampaignResult, CampaignRunner, Progress, RunnerEvents, TrialResult
-from lab.store import CampaignMismatch, Store, TrialRecord
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the names are, for type checkers and editors
+    from lab.api import PreparedCampaign, default_store, open_lab, prepare, run_campaign
+    from lab.campaign_checks import load_protocol
+    from lab.campaign_config import CampaignConfig, load_campaign
+    from lab.compose import Lab, build_lab
+    from lab.config import LabConfig, load_lab_config
+    from lab.errors import ConfigError
+    from lab.executor import Executor, InProcessExecutor, PlanOutcome, PlanRequest
+    from lab.runner import CampaignResult, CampaignRunner, Progress, RunnerEvents, TrialResult
+    from lab.store import CampaignMismatch, Store, TrialRecord
+
+#: public name -> the module that holds it, imported when first asked for, so that the
+#: command line (``lab --help``) does not pay for the RunEngine, Ax and torch
+_HOMES = {
+    **dict.fromkeys(
+        ("PreparedCampaign", "default_store", "open_lab", "prepare", "run_campaign"), "lab.api"
+    ),
+    "load_protocol": "lab.campaign_checks",
+    **dict.fromkeys(("CampaignConfig", "load_campaign"), "lab.campaign_config"),
+    **dict.fromkeys(("Lab", "build_lab"), "lab.compose"),
+    **dict.fromkeys(("LabConfig", "load_lab_config"), "lab.config"),
+    "ConfigError": "lab.errors",
+    **dict.fromkeys(
+        ("Executor", "InProcessExecutor", "PlanOutcome", "PlanRequest"), "lab.executor"
+    ),
+    **dict.fromkeys(
+        ("CampaignResult", "CampaignRunner", "Progress", "RunnerEvents", "TrialResult"),
+        "lab.runner",
+    ),
+    **dict.fromkeys(("CampaignMismatch", "Store", "TrialRecord"), "lab.store"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'lab' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)
+
 
 __all__ = [
     "CampaignConfig",

@@ -30,6 +30,7 @@ class PreparedCampaign:
 
 
 def default_store(campaign: CampaignConfig) -> Path:
+    """Where a campaign is stored by default: ``runs/<campaign>/store.sqlite``."""
     return Path("runs") / campaign.name / "store.sqlite"
 
 

@@ -33,6 +33,8 @@ class InvalidEdit(ValueError):
 
 @dataclass
 class Proposal:
+    """A proposed trial waiting for an operator's decision."""
+
     campaign: str
     index: int
     parameters: dict[str, pint.Quantity]

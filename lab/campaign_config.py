@@ -135,6 +135,7 @@ class ObjectiveConfig(_Model):
 
 
 def read_target(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A target spectrum from a CSV file: wavelengths (nm) and absorbance."""
     try:
         text = read_text(path)
     except ConfigError as err:
@@ -248,4 +249,5 @@ class CampaignConfig(_Model):
 
 
 def load_campaign(path: str | Path) -> CampaignConfig:
+    """Read and check a campaign file; raises :class:`ConfigError` naming the file and every field at fault."""
     return load_yaml_model(CampaignConfig, path)

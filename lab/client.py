@@ -21,8 +21,6 @@ from typing import Any
 import httpx
 import pint
 
-from devices import format_quantity
-
 
 class LabError(RuntimeError):
     """The server refused or failed a request; ``detail`` is its message."""
@@ -151,6 +149,8 @@ class LabClient:
         self, name: str, trial: int, parameters: Mapping[str, str | pint.Quantity] | None = None
     ) -> dict[str, Any]:
         """Approve a proposal, with edited values (quantities or text with units)."""
+        from devices import format_quantity  # the devices stack only when quantities come
+
         edits = None
         if parameters:
             edits = {

@@ -396,4 +396,5 @@ class LabConfig(_Model):
 
 
 def load_lab_config(path: str | Path) -> LabConfig:
+    """Read and check a lab file; raises :class:`ConfigError` naming the file and every field at fault."""
     return load_yaml_model(LabConfig, path, placeholders=False)

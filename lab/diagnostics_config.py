@@ -60,47 +60,64 @@ def delta(q: pint.Quantity) -> pint.Quantity:
 
 
 def levels(warn: str, fail: str) -> dict[str, str]:
+    """Warn and fail levels as a levels model takes them."""
     return {"warn": warn, "fail": fail}
 
 
 class LengthLevels(_Levels):
+    """Warn and fail levels of a length (a position error), larger is worse."""
+
     warn: Length
     fail: Length
 
 
 class FractionLevels(_Levels):
+    """Warn and fail levels of a fraction (an error in %), larger is worse."""
+
     warn: Fraction
     fail: Fraction
 
 
 class CountLevels(_Levels):
+    """Warn and fail levels of detector counts, larger is worse."""
+
     warn: Counts
     fail: Counts
 
 
 class DurationLevels(_Levels):
+    """Warn and fail levels of a duration, longer is worse."""
+
     warn: Duration
     fail: Duration
 
 
 class TemperatureSpanLevels(_Levels):
+    """Warn and fail levels of a temperature span (K, or degC as a difference), larger is worse."""
+
     warn: TemperatureSpan
     fail: TemperatureSpan
 
 
 class VolumeFloor(_Levels):
+    """Warn and fail floors of a volume: less is worse."""
+
     larger_is_worse = False
     warn: Volume
     fail: Volume
 
 
 class CountRateFloor(_Levels):
+    """Warn and fail floors of a count rate: less light is worse."""
+
     larger_is_worse = False
     warn: CountRate
     fail: CountRate
 
 
 class HeatingRateFloor(_Levels):
+    """Warn and fail floors of a heating rate: slower is worse."""
+
     larger_is_worse = False
     warn: HeatingRate
     fail: HeatingRate

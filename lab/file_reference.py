@@ -23,6 +23,7 @@ FILES: dict[str, tuple[type[BaseModel], str]] = {
 
 
 def schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of one file kind (lab, protocol, campaign), from its model."""
     model, summary = FILES[kind]
     out = model.model_json_schema()
     out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -65,6 +66,7 @@ def _section(name: str, definition: dict[str, Any]) -> list[str]:
 
 
 def markdown() -> str:
+    """docs/files.md: every field of every file kind, with type, unit, default and meaning."""
     lines = [
         "# File reference",
         "",

@@ -434,6 +434,7 @@ class _SessionEvents(RunnerEvents):
 
 
 def trial_json(record: TrialRecord) -> dict[str, Any]:
+    """A trial as the API and the dashboard show it."""
     return {
         "campaign": record.campaign,
         "trial": record.idx,

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from rich.table import Table
 
 from devices import parse_quantity
 from lab.campaign_config import CampaignConfig, read_target
 from lab.measurement import measurement_from_documents
 from lab.store import Store, TrialRecord
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 def summary_table(name: str, records: list[TrialRecord], best: set[int]) -> Table:
@@ -44,6 +47,7 @@ def _number(x: float) -> str:
 
 
 def best_so_far(records: list[TrialRecord], objective: str, minimize: bool) -> np.ndarray:
+    """The best outcome after each trial (failed trials keep the best before them)."""
     values = [r.outcomes[objective] if r.outcomes else np.nan for r in records]
     running, out = np.nan, []
     for v in values:
@@ -56,11 +60,17 @@ def best_so_far(records: list[TrialRecord], objective: str, minimize: bool) -> n
 def _figure() -> tuple[Figure, Axes]:
     """A figure drawn straight to a file (Agg), whatever backend the user's session has:
     no pyplot, so importing the lab changes nothing in a notebook."""
+    from matplotlib.figure import Figure  # only when a plot is drawn: the CLI starts fast
+
     fig = Figure(figsize=(6, 4))
     return fig, fig.add_subplot()
 
 
 def _save(fig: Figure, ax: Axes, path: Path) -> Path:
+    from matplotlib.ticker import MaxNLocator
+
+    if ax.get_xlabel() == "trial":  # trials are counted, never halved
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -74,7 +84,9 @@ def write_plots(
     spectrometer: str,
     best: TrialRecord | None,
 ) -> list[Path]:
-    """``best_so_far.png`` and, for a spectral target, ``best_spectrum.png``."""
+    """``<campaign>-best_so_far.png`` and, for a spectral target,
+    ``<campaign>-best_spectrum.png``: named after the campaign, so two campaigns beside one
+    another keep their own."""
     out_dir.mkdir(parents=True, exist_ok=True)
     records = store.trials(campaign.name)
     written = []
@@ -88,7 +100,7 @@ def write_plots(
     ax.set_xlabel("trial")
     ax.set_ylabel(objective.name + (" (lower is better)" if objective.minimize else ""))
     ax.set_title(f"{campaign.name}: best {objective.name} so far")
-    written.append(_save(fig, ax, out_dir / "best_so_far.png"))
+    written.append(_save(fig, ax, out_dir / f"{campaign.name}-best_so_far.png"))
 
     spectral = next((o for o in campaign.objectives if o.kind == "spectral_distance"), None)
     if spectral is not None and best is not None and best.run_uid:
@@ -105,5 +117,5 @@ def write_plots(
             if best.outcomes
             else "best spectrum"
         )
-        written.append(_save(fig, ax, out_dir / "best_spectrum.png"))
+        written.append(_save(fig, ax, out_dir / f"{campaign.name}-best_spectrum.png"))
     return written

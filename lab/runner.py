@@ -28,7 +28,7 @@ from lab.executor import Executor, PlanOutcome, PlanRequest
 from lab.ledger import confirmed_composition, steps_finished, vials_handled
 from lab.measurement import measurement_from_documents
 from lab.store import Store, StoreError, TrialRecord
-from planners import PLANNERS, Planner, PlannerError, Suggestion
+from planners import Planner, PlannerError, Suggestion, planner_class
 from protocols import PreflightError, preflight
 from protocols import Protocol as LabProtocol
 
@@ -38,6 +38,8 @@ SPENT = ("completed", "failed")
 
 @dataclass
 class TrialResult:
+    """How one trial ended: its index, status, parameters, outcomes and error."""
+
     index: int
     status: str
     parameters: dict[str, pint.Quantity]
@@ -60,6 +62,8 @@ class Progress:
 
 @dataclass
 class CampaignResult:
+    """What a campaign run did: its trials, the best, why it stopped (if it did), the plots, and any device left unsafe."""
+
     name: str
     trials: list[TrialRecord]
     best: list[TrialRecord] = field(default_factory=list)
@@ -81,6 +85,8 @@ class Decision:
 
 
 class Approvals(Protocol):
+    """Where proposals wait for an operator (the lab server's approval desk); without one, trials start at once."""
+
     def decide(
         self, campaign: str, suggestion: Suggestion, stopping: threading.Event
     ) -> Decision | None:
@@ -165,7 +171,7 @@ class CampaignRunner:
         self.left_unsafe: str | None = None
 
     def _make_planner(self, name: str, seed: int) -> Planner:
-        cls = PLANNERS[name]
+        cls = planner_class(name)
         kwargs: dict[str, Any] = {}
         if name == "ax":
             kwargs["initialization_trials"] = self.campaign.planner.initialization_trials

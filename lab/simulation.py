@@ -131,6 +131,7 @@ def _alive(pid: int) -> bool:
 
 
 def build_world(config: LabConfig) -> SimulatedWorld:
+    """The simulated instruments, workcell and clock a simulated lab file describes (not yet serving)."""
     chemistry = load_callable(config.chemistry, GROUND_TRUTH_ARGUMENTS)
     clock = sim.SimClock(config.clock_speed)
     workcell = sim.Workcell(

@@ -8,15 +8,13 @@ drive devices by hand and manage users.
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from lab.roles import ROLES, Role
 from lab.store import Store, UserRecord
 
-Role = Literal["viewer", "operator", "staff"]
-ROLES: tuple[Role, ...] = ("viewer", "operator", "staff")
 MIN_PASSWORD = 8
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _hasher = PasswordHasher()
@@ -27,10 +25,12 @@ class UserError(ValueError):
 
 
 def at_least(role: str, needed: Role) -> bool:
+    """Whether ``role`` may do what ``needed`` may."""
     return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
 def add_user(store: Store, name: str, role: str, password: str) -> None:
+    """Add a user with a role and a password (hashed with argon2id); refuses a weak password or a taken name."""
     if not _NAME.match(name):
         raise UserError(f"user name {name!r}: use 1-64 letters, digits, '_', '.', '-'")
     if role not in ROLES:
@@ -43,6 +43,7 @@ def add_user(store: Store, name: str, role: str, password: str) -> None:
 
 
 def set_password(store: Store, name: str, password: str) -> None:
+    """Give a user a new password (hashed with argon2id); refuses a weak one."""
     if store.accounts.user(name) is None:
         raise UserError(f"no user {name!r}")
     if len(password) < MIN_PASSWORD:
@@ -51,6 +52,7 @@ def set_password(store: Store, name: str, password: str) -> None:
 
 
 def remove_user(store: Store, name: str) -> None:
+    """Remove a user and end their sessions; the last staff user cannot be removed."""
     user = store.accounts.user(name)
     if user is None:
         raise UserError(f"no user {name!r}")

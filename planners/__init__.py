@@ -1,6 +1,14 @@
-"""Planners: propose the next experiments from what has been measured."""
+"""Planners: propose the next experiments from what has been measured.
 
-from planners.ax_planner import AxPlanner
+The planners themselves (Ax with torch, the baselines with scipy) are imported when first
+used, so that reading a campaign file does not load a machine-learning stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from planners.base import (
     InfeasibleSpaceError,
     LinearConstraint,
@@ -13,7 +21,6 @@ from planners.base import (
     Suggestion,
     UnknownTrialError,
 )
-from planners.baselines import RandomPlanner, SobolPlanner
 from planners.objectives import (
     AbsorbanceAt,
     Measurement,
@@ -22,14 +29,36 @@ from planners.objectives import (
     TotalVolume,
 )
 
-PLANNERS: dict[str, type[Planner]] = {
-    "ax": AxPlanner,
-    "sobol": SobolPlanner,
-    "random": RandomPlanner,
+if TYPE_CHECKING:
+    from planners.ax_planner import AxPlanner
+    from planners.baselines import RandomPlanner, SobolPlanner
+
+#: planner name -> (module, class)
+_PLANNERS = {
+    "ax": ("planners.ax_planner", "AxPlanner"),
+    "sobol": ("planners.baselines", "SobolPlanner"),
+    "random": ("planners.baselines", "RandomPlanner"),
 }
+#: the names a campaign file or ``--planner`` may choose
+PLANNER_NAMES = tuple(_PLANNERS)
+
+
+def planner_class(name: str) -> type[Planner]:
+    """The planner class called ``name`` (one of :data:`PLANNER_NAMES`), imported now."""
+    module, cls = _PLANNERS[name]
+    found: type[Planner] = getattr(importlib.import_module(module), cls)
+    return found
+
+
+def __getattr__(name: str) -> Any:
+    for module, cls in _PLANNERS.values():
+        if name == cls:
+            return getattr(importlib.import_module(module), cls)
+    raise AttributeError(f"module 'planners' has no attribute {name!r}")
+
 
 __all__ = [
-    "PLANNERS",
+    "PLANNER_NAMES",
     "AbsorbanceAt",
     "AxPlanner",
     "InfeasibleSpaceError",
@@ -48,4 +77,5 @@ __all__ = [
     "Suggestion",
     "TotalVolume",
     "UnknownTrialError",
+    "planner_class",
 ]

@@ -24,6 +24,8 @@ class InfeasibleSpaceError(PlannerError):
 
 
 class UnknownTrialError(PlannerError):
+    """``tell`` was given a trial index the planner never proposed."""
+
     pass
 
 
@@ -59,12 +61,16 @@ class LinearConstraint:
 
 @dataclass(frozen=True)
 class Objective:
+    """What a planner optimises: a named outcome, minimised or maximised."""
+
     name: str
     minimize: bool = True
 
 
 @dataclass(frozen=True)
 class SearchSpace:
+    """The parameters (with their bounds and units) and the linear constraints a proposal must meet."""
+
     parameters: Sequence[Parameter]
     constraints: Sequence[LinearConstraint] = ()
 
@@ -127,6 +133,8 @@ class SearchSpace:
 
 @dataclass
 class Suggestion:
+    """One proposed experiment: its trial index, parameters with units, and who proposed it (planner and generator)."""
+
     index: int
     parameters: dict[str, pint.Quantity]
     #: which generator made it (e.g. "Sobol", "MBM"), kept as provenance
@@ -135,6 +143,8 @@ class Suggestion:
 
 @dataclass
 class Observation:
+    """What a finished trial tells the planner: its outcomes, or that it failed."""
+
     index: int
     parameters: dict[str, pint.Quantity]
     outcomes: dict[str, float] | None  # None: failed or abandoned

@@ -70,6 +70,8 @@ class _StreamPlanner(Planner):
 
 @dataclass
 class RandomPlanner(_StreamPlanner):
+    """Uniform random proposals within the bounds and constraints: the baseline any planner must beat."""
+
     name: str = field(init=False, default="random")
 
     def _unit_points(self) -> Iterator[np.ndarray]:
@@ -80,6 +82,8 @@ class RandomPlanner(_StreamPlanner):
 
 @dataclass
 class SobolPlanner(_StreamPlanner):
+    """Scrambled Sobol proposals within the bounds and constraints: space-filling, the baseline of choice."""
+
     name: str = field(init=False, default="sobol")
 
     def _unit_points(self) -> Iterator[np.ndarray]:

@@ -15,6 +15,8 @@ import pint
 
 @dataclass(frozen=True)
 class Measurement:
+    """A measured spectrum and the conditions it was taken under, as objectives read it."""
+
     wavelengths_nm: np.ndarray
     absorbance: np.ndarray
     parameters: Mapping[str, pint.Quantity]

@@ -51,6 +51,7 @@ def _serialize(value: pint.Quantity | Placeholder) -> str:
 
 
 def QuantityField(dimension: str, example: str) -> Any:
+    """A pydantic field type for a quantity of ``dimension`` written with its unit (e.g. ``example``), or a ``{placeholder}`` in a protocol template."""
     schema = {
         "type": "string",
         "description": f"a quantity of {dimension} with its unit, e.g. '{example}'",

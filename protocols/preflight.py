@@ -16,6 +16,8 @@ from protocols.models import Discard, Dispense, Heat, Measure, Protocol, Stir, T
 
 @dataclass(frozen=True)
 class Violation:
+    """One problem found before anything moved: where (the field path) and what."""
+
     path: str
     message: str
 
@@ -28,6 +30,8 @@ class Violation:
 
 
 class PreflightError(ValueError):
+    """A protocol that must not run, with every :class:`Violation` found."""
+
     def __init__(self, protocol: str, violations: list[Violation]) -> None:
         self.violations = violations
         lines = "\n".join(f"  - {v}" for v in violations)

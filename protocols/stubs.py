@@ -31,21 +31,25 @@ def transfer(arm: RoboticArm, source: str, destination: str) -> MsgGenerator[Non
 def dispense(
     station: SynthesisStation, reagent: str, volume: Value, rate: Value | None = None
 ) -> MsgGenerator[None]:
+    """Dispense ``volume`` of ``reagent`` into the vial in the station's slot."""
     pump = station.pump_for(reagent)
     yield from bps.abs_set(pump, volume, rate=rate, wait=True)
 
 
 def heat(station: SynthesisStation, temperature: Value) -> MsgGenerator[None]:
+    """Set the heater and wait until the block has settled there."""
     yield from bps.mv(station.heater, temperature)
 
 
 def wait(timer: Timer, duration: Value) -> MsgGenerator[None]:
+    """Wait ``duration`` of lab time."""
     yield from bps.mv(timer, duration)
 
 
 def stir(
     station: SynthesisStation, timer: Timer, speed: Value, duration: Value
 ) -> MsgGenerator[None]:
+    """Stir at ``speed`` for ``duration``, then stop the stirrer."""
     yield from bps.mv(station.stirrer, speed)
     yield from wait(timer, duration)
     yield from bps.mv(station.stirrer, "0 rpm")
@@ -60,6 +64,7 @@ def measure(
 
 
 def discard(arm: RoboticArm, source: str, waste: str) -> MsgGenerator[None]:
+    """Carry the vial at ``source`` to the waste."""
     yield from transfer(arm, source, waste)
 
 

@@ -42,6 +42,8 @@ class GroundTruth(Protocol):
 
 @dataclass(frozen=True)
 class Dye:
+    """One dye's absorption band: where it peaks, how wide, how strong per mL in the vial."""
+
     name: str
     peak_nm: float
     width_nm: float

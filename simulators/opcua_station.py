@@ -67,6 +67,8 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class KeyPair:
+    """A certificate and its private key, as files."""
+
     certificate: Path  # DER
     private_key: Path  # PEM
 
@@ -130,6 +132,8 @@ class StationServerSecurity:
 
 
 class OpcuaStationServer:
+    """The simulated station's PLC: a real OPC UA server on loopback with its own certificate, trust list and user, serving the station firmware."""
+
     def __init__(
         self,
         station: StationFirmware,

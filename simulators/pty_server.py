@@ -19,6 +19,8 @@ from simulators.firmware import LineFirmware
 
 
 class Fault(enum.Enum):
+    """Wire faults a :class:`PtyServer` can inject into its replies (see ``inject``)."""
+
     NO_REPLY = "no_reply"  # swallow the request
     GARBLED = "garbled"  # reply with line noise
     PARTIAL = "partial"  # half a reply, no terminator
@@ -26,6 +28,8 @@ class Fault(enum.Enum):
 
 
 class PtyServer:
+    """Serves an instrument's firmware on a real pseudo-terminal, so the lab's serial driver talks to it exactly as to hardware; faults can be injected on the wire."""
+
     def __init__(
         self, firmware: LineFirmware, path: Path, terminator: bytes = b"\n", slow_s: float = 1.0
     ) -> None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Vial:
+    """One vial: what it holds (mL per reagent) and what it saw (highest temperature, stirring)."""
+
     id: str
     capacity_ml: float
     contents_ml: dict[str, float] = field(default_factory=dict)
@@ -41,6 +43,8 @@ class Location:
 
 @dataclass
 class Reservoir:
+    """A pump's reagent reservoir: what it holds, and the faults and wear a simulation can give its pump."""
+
     reagent: str
     volume_ml: float
     #: fault injection: a pump that jams fails each dispense it starts, at its end

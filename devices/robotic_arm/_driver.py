@@ -24,6 +24,8 @@ class ArmDriver(InstrumentDriver, Protocol):
 
 
 class AsciiArmDriver(AsciiDriver):
+    """The arm's ASCII protocol: ``move_timeout`` bounds a move, grip or release, ``timeout`` every other command."""
+
     def __init__(
         self, transport: Transport, device: str, move_timeout: float = 120.0, timeout: float = 5.0
     ) -> None:

@@ -13,6 +13,8 @@ from devices._transport import Transport
 
 
 class SpectrometerDriver(InstrumentDriver, Protocol):
+    """What a :class:`Spectrometer` needs from an instrument, whatever the wire."""
+
     async def wavelengths(self) -> np.ndarray: ...
     async def set_integration(self, ms: float) -> None: ...
     async def integration(self) -> float: ...
@@ -24,6 +26,8 @@ class SpectrometerDriver(InstrumentDriver, Protocol):
 
 
 class AsciiSpectrometerDriver(AsciiDriver):
+    """The spectrometer's ASCII protocol: ``acquire_timeout`` bounds an acquisition, ``timeout`` every other command."""
+
     def __init__(
         self, transport: Transport, device: str, acquire_timeout: float = 60.0, timeout: float = 5.0
     ) -> None:

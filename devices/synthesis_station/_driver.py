@@ -30,6 +30,8 @@ class StationDriver(InstrumentDriver, Protocol):
 
 
 class AsciiStationDriver(AsciiDriver):
+    """The synthesis station's ASCII protocol: ``dispense_timeout`` bounds a dispense or prime, ``timeout`` every other command."""
+
     def __init__(
         self,
         transport: Transport,

@@ -37,6 +37,8 @@ _MODES = {
 
 @dataclass(frozen=True)
 class OpcuaSecurity:
+    """How an OPC UA session is secured: message security mode, this lab's certificate and key, the server certificate to pin, and the user's name and password."""
+
     mode: Literal["SignAndEncrypt", "Sign", "None"] = "SignAndEncrypt"
     certificate: Path | None = None  # this client's certificate (DER or PEM)
     private_key: Path | None = None
@@ -48,6 +50,8 @@ class OpcuaSecurity:
 
 
 class OpcuaStationDriver:
+    """The synthesis station as a PLC over OPC UA (asyncua): methods start operations, each with its own result; readings come from a subscription while it is fresh, else from a read."""
+
     def __init__(
         self,
         endpoint: str,

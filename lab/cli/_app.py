@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from lab.cli._common import EXIT_CODES
 
 app = typer.Typer(
-    help="Run and inspect a self-driving lab: campaigns, the lab server, devices, users.",
     epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"lab (sdl-lab) {version('sdl-lab')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """Run and inspect a self-driving lab: campaigns, the lab server, devices, diagnostics,
+    users. Colour is off when the output is not a terminal or NO_COLOR is set."""

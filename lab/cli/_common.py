@@ -41,5 +41,6 @@ LabOption = Annotated[
 
 
 def fail(message: str, code: int = EXIT_CONFIG) -> typer.Exit:
+    """Print ``message`` as the command's last word and return the exit to raise."""
     err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
     return typer.Exit(code)

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import signal
-import sys
-import threading
-import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from devices import DeviceError, explain, parse_quantity
-from lab.api import prepare, run_campaign
 from lab.cli._app import app
 from lab.cli._common import EXIT_CONFIG, EXIT_STOPPED, EXIT_UNSAFE, console, fail
-from lab.errors import ConfigError
-from lab.report import summary_table
-from lab.runner import CampaignRunner, RunnerEvents
-from lab.runner import Progress as TrialProgress
-from lab.store import CampaignMismatch, Store, StoreInUse, TrialRecord
+from planners import PLANNER_NAMES
+
+PlannerName = Literal[PLANNER_NAMES]  # type: ignore[valid-type]
+
+if TYPE_CHECKING:
+    from lab.store import TrialRecord
 
 campaign_app = typer.Typer(
     help="Run a closed-loop campaign or look at a stored one.", no_args_is_help=True
@@ -36,7 +32,7 @@ def campaign_run(
         int | None, typer.Option(min=1, help="total trials; default: the campaign's")
     ] = None,
     planner: Annotated[
-        str | None, typer.Option(help="ax | sobol | random; default: the campaign's")
+        PlannerName | None, typer.Option(help="the planner; default: the campaign's")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="planner seed; default: the campaign's")] = None,
     store: Annotated[
@@ -51,13 +47,18 @@ def campaign_run(
     Exit codes: 0 done; 2 a file or option cannot be used (nothing ran); 3 stopped on a
     fault or a stop (run it again to resume); 4 a device was LEFT UNSAFE.
     """
-    if planner is not None and planner not in ("ax", "sobol", "random"):
-        raise fail(f"--planner must be ax, sobol or random, not {planner!r}", EXIT_CONFIG)
+    from devices import DeviceError, explain
+    from lab.api import prepare, run_campaign
+    from lab.cli._progress import ProgressBar
+    from lab.errors import ConfigError
+    from lab.report import summary_table
+    from lab.store import CampaignMismatch, StoreInUse
+
     try:
         prepared = prepare(campaign, lab, store)  # every file checked before anything opens
     except ConfigError as err:
         raise fail(str(err), EXIT_CONFIG) from None
-    display = _ProgressBar(prepared.campaign.name)
+    display = ProgressBar(prepared.campaign.name)
     try:
         result = run_campaign(
             campaign,
@@ -86,97 +87,17 @@ def campaign_run(
         raise fail(f"campaign stopped: {result.stopped}", EXIT_STOPPED)
 
 
-class _CtrlC:
-    """The first Ctrl-C pauses at the next step boundary and says how to go on; Enter
-    resumes, a second Ctrl-C aborts the trial in flight (recorded as failed)."""
-
-    def __init__(self, runner: CampaignRunner) -> None:
-        self.runner = runner
-        self.paused = False
-
-    def __call__(self, signum: int, frame: object) -> None:
-        if self.paused:
-            raise KeyboardInterrupt
-        self.runner.executor.pause()
-        console.print(
-            "[yellow]pausing at the next step boundary.[/yellow] Press Enter to resume; "
-            "Ctrl-C again aborts the trial in flight (it is recorded as failed and the "
-            "station goes to its safe state).",
-            highlight=False,
-        )
-        self.hold()
-
-    def hold(self) -> None:
-        """The executor is paused: Enter resumes it, Ctrl-C aborts."""
-        if not self.paused:
-            self.paused = True
-            threading.Thread(target=self._resume_on_enter, daemon=True).start()
-
-    def _resume_on_enter(self) -> None:
-        if sys.stdin.readline() and self.paused:  # '' is the end of input: not a yes
-            self.paused = False
-            self.runner.executor.resume()
-            console.print("resumed", highlight=False)
-
-
-class _ProgressBar(RunnerEvents):
-    """Trial k of N, the best so far and wall time per trial (planning included)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("best {task.fields[best]}"),
-            TextColumn("{task.fields[per_trial]}/trial"),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        self.task = self.bar.add_task(name, total=None, best="-", per_trial="-")
-        self.start, self.first = 0.0, 0
-
-    def attached(self, runner: CampaignRunner) -> None:
-        self.ctrl_c = _CtrlC(runner)
-        signal.signal(signal.SIGINT, self.ctrl_c)
-
-    def paused(self, reason: str) -> None:
-        console.print(
-            f"[yellow]paused:[/yellow] {reason}. Press Enter to go on; Ctrl-C stops.",
-            highlight=False,
-        )
-        self.ctrl_c.hold()
-
-    def started(self, done: int, total: int) -> None:
-        self.start, self.first = time.perf_counter(), done
-        self.bar.start()
-        self.bar.update(self.task, completed=done, total=total)
-        if done:
-            console.print(f"resuming {self.name}: {done} trials already in the store")
-
-    def trial_finished(self, progress: TrialProgress) -> None:
-        per_trial = (time.perf_counter() - self.start) / (progress.done - self.first)
-        best = ", ".join(f"{k}={v:.4g}" for k, v in (progress.best or {}).items()) or "-"
-        self.bar.update(
-            self.task,
-            completed=progress.done,
-            total=progress.total,
-            best=best,
-            per_trial=f"{per_trial:.1f}s",
-        )
-        last = progress.last
-        if last.status != "completed":
-            console.print(
-                f"[yellow]trial {last.index} failed:[/yellow] {last.error}", highlight=False
-            )
-
-
 @campaign_app.command("show")
 def campaign_show(
     store: Annotated[Path, typer.Argument(help="store file, e.g. runs/colour-match/store.sqlite")],
     name: Annotated[str | None, typer.Argument(help="campaign name; default: the only one")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
 ) -> None:
     """Summarise a stored campaign: every trial, its outcome, the best."""
+    from devices import parse_quantity
+    from lab.report import summary_table
+    from lab.store import Store
+
     if not store.is_file():
         raise fail(f"{store}: no such store file", EXIT_CONFIG)
     db = Store(store)
@@ -197,6 +118,19 @@ def campaign_show(
     done = [(r, r.outcomes) for r in records if r.outcomes]
     sign = 1 if first["minimize"] else -1
     best = [r for r, _ in sorted(done, key=lambda pair: pair[1][first["name"]] * sign)]
+    if as_json:
+        fields = ("idx", "status", "parameters", "outcomes", "error", "run_uid", "sample_id")
+        print(
+            json.dumps(
+                {
+                    "campaign": name,
+                    "definition": info["definition"],
+                    "best": best[0].idx if best else None,
+                    "trials": [{k: getattr(r, k) for k in fields} for r in records],
+                }
+            )
+        )
+        return
     console.print(summary_table(name, records, {best[0].idx} if best else set()))
     _print_failures(records)
     failed = sum(r.status == "failed" for r in records)

@@ -6,19 +6,16 @@ import asyncio
 import contextlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from devices import DeviceError, explain
 from lab.cli._app import app
 from lab.cli._common import DEFAULT_LAB, EXIT_STOPPED, LabOption, console, err_console, fail
-from lab.compose import build_lab
-from lab.config import LabConfig, load_lab_config
-from lab.errors import ConfigError
-from lab.simulation import build_world
+
+if TYPE_CHECKING:
+    from lab.config import LabConfig
 
 
 @app.command("devices")
@@ -32,6 +29,11 @@ def devices(
     the others are still shown. Exit codes: 0 every device answered; 2 the lab file
     cannot be used; 3 a device could not be reached.
     """
+    from devices import DeviceError, explain
+    from lab.compose import build_lab
+    from lab.config import load_lab_config
+    from lab.errors import ConfigError
+
     try:
         running = build_lab(load_lab_config(lab), connect=False)
     except ConfigError as err:
@@ -81,6 +83,8 @@ def _table(config: LabConfig, status: dict[str, Any], problems: dict[str, str]) 
 def _reading(key: str, reading: dict[str, Any], readings: dict[str, Any]) -> str:
     """A reading with its unit; an array as its size, range and peak (a spectrum over
     its wavelength axis)."""
+    import numpy as np
+
     value, units = reading["value"], reading["units"]
     if isinstance(value, np.ndarray):
         if value.size == 0:
@@ -99,6 +103,8 @@ def _reading(key: str, reading: dict[str, Any], readings: dict[str, Any]) -> str
 
 
 def _jsonable(value: object) -> object:
+    import numpy as np
+
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
@@ -118,6 +124,10 @@ def simulate(
     Prints each device's path (a pseudo-terminal for serial devices), so a lab file with
     ``simulated: false`` and those ports, or any serial terminal, can talk to them.
     """
+    from lab.config import load_lab_config
+    from lab.errors import ConfigError
+    from lab.simulation import build_world
+
     try:
         config = load_lab_config(lab)
         world = build_world(config)

@@ -5,21 +5,19 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from devices import DeviceError, explain
-from hw_tests import CheckResult, Diagnosis, diagnose, steps, write_history, write_report
-from lab.api import default_lab_store
 from lab.cli._app import app
 from lab.cli._common import DEFAULT_LAB, EXIT_DIAGNOSIS, EXIT_STOPPED, LabOption, console, fail
-from lab.compose import Lab, build_lab
-from lab.config import LabConfig, load_lab_config
-from lab.errors import ConfigError
-from lab.store import Store
+
+if TYPE_CHECKING:
+    from hw_tests import CheckResult, Diagnosis
+    from lab.compose import Lab
+    from lab.config import LabConfig
 
 STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skipped": "dim"}
 StoreOption = Annotated[
@@ -58,6 +56,12 @@ def diagnose_lab(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from devices import DeviceError, explain
+    from hw_tests import write_report
+    from lab.api import default_lab_store
+    from lab.compose import build_lab
+    from lab.store import Store
+
     config = _config(lab)
     unknown = sorted(set(device or ()) - set(config.devices))
     if unknown:
@@ -87,6 +91,9 @@ def diagnose_lab(
 
 
 def _config(lab: Path) -> LabConfig:
+    from lab.config import load_lab_config
+    from lab.errors import ConfigError
+
     try:
         return load_lab_config(lab)
     except ConfigError as err:
@@ -94,6 +101,8 @@ def _config(lab: Path) -> LabConfig:
 
 
 def _run(running: Lab, names: list[str], quiet: bool) -> Diagnosis:
+    from hw_tests import diagnose, steps
+
     plan = steps(running, names)
     with Progress(
         TextColumn("[bold]{task.description:<40}"),
@@ -149,6 +158,10 @@ def history(
 ) -> None:
     """A device's diagnostic results over time, and an HTML page of trend plots with its
     warn and fail levels."""
+    from hw_tests import write_history
+    from lab.api import default_lab_store
+    from lab.store import Store
+
     config = _config(lab)
     store_path = store or default_lab_store(config)
     if not store_path.exists():

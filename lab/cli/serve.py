@@ -7,12 +7,10 @@ import os
 import secrets
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from devices import DeviceError, explain
-from lab.api import default_lab_store
 from lab.cli._app import app
 from lab.cli._common import (
     DEFAULT_LAB,
@@ -23,10 +21,9 @@ from lab.cli._common import (
     err_console,
     fail,
 )
-from lab.config import load_lab_config
-from lab.errors import ConfigError
-from lab.store import Store, StoreInUse
-from lab.users import add_user, set_password
+
+if TYPE_CHECKING:
+    from lab.store import Store
 
 DEMO_USER = "demo"
 
@@ -68,7 +65,12 @@ def serve(
     Exit codes: 0 stopped cleanly; 2 a file, option or secret cannot be used; 3 the devices
     cannot be reached; 4 the station was LEFT UNSAFE at shutdown.
     """
+    from devices import DeviceError, explain
+    from lab.api import default_lab_store
+    from lab.config import load_lab_config
+    from lab.errors import ConfigError
     from lab.server import LabServer, SecretError, check_secret, create_app
+    from lab.store import Store, StoreInUse
 
     # a failed or aborted run is recorded and shown on the dashboard; bluesky's own
     # traceback of it would only bury the server's console
@@ -154,6 +156,8 @@ def _refuse_taken_port(host: str, port: int) -> None:
 
 
 def _demo_login(db: Store) -> str:
+    from lab.users import add_user, set_password
+
     password = secrets.token_urlsafe(9)
     if db.accounts.user(DEMO_USER) is None:
         add_user(db, DEMO_USER, "staff", password)

@@ -6,18 +6,18 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from lab.api import default_lab_store
 from lab.cli._app import app
 from lab.cli._common import DEFAULT_LAB, LabOption, console, fail
-from lab.config import load_lab_config
-from lab.errors import ConfigError
-from lab.store import Store
-from lab.users import ROLES, UserError, add_user, remove_user, set_password
+from lab.roles import Role
+
+if TYPE_CHECKING:
+    from lab.store import Store
+
 
 users_app = typer.Typer(
     help="Add, remove and list the lab server's users (roles: viewer, operator, staff).",
@@ -33,6 +33,12 @@ StoreOption = Annotated[
 @contextmanager
 def _users(store: Path | None, lab: Path) -> Iterator[Store]:
     """The store that holds the users (the lab's by default); a refusal ends the command."""
+    from lab.api import default_lab_store
+    from lab.config import load_lab_config
+    from lab.errors import ConfigError
+    from lab.store import Store
+    from lab.users import UserError
+
     try:
         db = Store(store if store is not None else default_lab_store(load_lab_config(lab)))
     except ConfigError as err:
@@ -54,7 +60,7 @@ def _password(password_stdin: bool) -> str:
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="user name")],
-    role: Annotated[str, typer.Option(help=" | ".join(ROLES))] = "operator",
+    role: Annotated[Role, typer.Option(help="what they may do")] = "operator",
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the password from standard input")
     ] = False,
@@ -62,6 +68,8 @@ def users_add(
     lab: LabOption = DEFAULT_LAB,
 ) -> None:
     """Add a user; the password is asked for (hidden) unless --password-stdin."""
+    from lab.users import add_user
+
     with _users(store, lab) as db:
         add_user(db, name, role, _password(password_stdin))
     console.print(f"added {name} ({role})")
@@ -75,6 +83,8 @@ def users_passwd(
     lab: LabOption = DEFAULT_LAB,
 ) -> None:
     """Set a user's password."""
+    from lab.users import set_password
+
     with _users(store, lab) as db:
         set_password(db, name, _password(password_stdin))
     console.print(f"password of {name} changed")
@@ -87,6 +97,8 @@ def users_remove(
     lab: LabOption = DEFAULT_LAB,
 ) -> None:
     """Remove a user and end their sessions (the last staff user cannot be removed)."""
+    from lab.users import remove_user
+
     with _users(store, lab) as db:
         remove_user(db, name)
     console.print(f"removed {name}")

@@ -12,6 +12,8 @@ from lab.store._schema import sessions, users
 
 @dataclass(frozen=True)
 class UserRecord:
+    """A user of the lab server: name, role, password hash, when created."""
+
     name: str
     role: str
     password_hash: str
@@ -20,6 +22,8 @@ class UserRecord:
 
 @dataclass(frozen=True)
 class SessionRecord:
+    """A login session or an API token (only its hash is kept)."""
+
     token_hash: str
     user: str
     kind: str

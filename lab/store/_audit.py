@@ -17,6 +17,8 @@ from lab.store._schema import audit
 
 @dataclass(frozen=True)
 class AuditEntry:
+    """One line of the audit log: who did what to what, from where, and the outcome."""
+
     id: int
     time: float
     user: str | None
@@ -29,6 +31,7 @@ class AuditEntry:
 
 
 def make_append_only(engine: Engine) -> None:
+    """Make the audit table refuse UPDATE and DELETE (SQLite triggers)."""
     if engine.dialect.name != "sqlite":  # PostgreSQL: grant INSERT and SELECT only
         return
     with engine.begin() as c:

@@ -33,6 +33,8 @@ def _jsonable(obj: Any) -> Any:
 
 @dataclass
 class TrialRecord:
+    """A trial as stored: its parameters and outcomes, status, run and sample, and who decided it."""
+
     campaign: str
     idx: int
     status: str
@@ -49,6 +51,8 @@ class TrialRecord:
 
 @dataclass
 class RunRecord:
+    """A bluesky run, indexed from its start and stop documents."""
+
     uid: str
     scan_id: int
     plan_name: str | None
@@ -66,6 +70,8 @@ StoreError = SQLAlchemyError
 
 
 class CampaignMismatch(Exception):
+    """A store already holds a campaign of this name, defined differently."""
+
     pass
 
 

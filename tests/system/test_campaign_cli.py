@@ -40,8 +40,8 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
     )
     assert first.returncode == 0, first.stderr
     assert "campaign colour-match: 3 trials" in first.stdout
-    assert (tmp_path / "out" / "best_so_far.png").stat().st_size > 10_000
-    assert (tmp_path / "out" / "best_spectrum.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "colour-match-best_so_far.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "colour-match-best_spectrum.png").stat().st_size > 10_000
 
     db = Store(store)
     before = db.trials("colour-match")
@@ -72,6 +72,11 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
     shown = lab_cli("campaign", "show", store, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "5 trials: 5 completed, 0 failed; planner sobol" in shown.stdout
+    as_json = json.loads(lab_cli("campaign", "show", store, "--json", cwd=tmp_path).stdout)
+    assert [t["idx"] for t in as_json["trials"]] == [0, 1, 2, 3, 4]
+    assert as_json["trials"][as_json["best"]]["outcomes"] == min(
+        (t.outcomes for t in after), key=lambda o: o["colour_error"]
+    )
 
 
 def test_a_trial_cut_off_by_a_crash_is_failed_not_repeated(example_dir: Path, tmp_path: Path):
