@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= python3
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint browser bench reference clean
+.PHONY: demo test lint browser docs bench reference clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,13 @@ browser:
 	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
 		|| (echo "install Debian's chromium (apt-get install chromium) to test the dashboard" && false)
 
-test: lint browser
+test: lint browser docs
 	$(VENV)/bin/pytest
+
+# the documentation site, offline, into build/site; any warning (a broken link, a
+# docstring that does not match its function) fails the build
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 bench: $(STAMP)
 	$(PY) -m bench

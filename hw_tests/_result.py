@@ -26,8 +26,10 @@ class CheckResult:
         status: ``pass``, ``warn``, ``fail`` or ``skipped`` (could not be run safely; see
             ``hint``).
         value: the measured figure with its unit, as text (``"0.031 mm"``).
-        magnitude, unit: the same figure as a number in ``unit``, for trends.
-        warn, fail: the levels it was judged against, as text.
+        magnitude: the same figure as a number in ``unit``, for trends.
+        unit: the unit of ``magnitude``.
+        warn: the warn level it was judged against, as text.
+        fail: the fail level, as text.
         hint: what staff should do (empty when it passed).
         detail: how it was measured, in a sentence.
         plot: data for the report's plots (not kept in the store).

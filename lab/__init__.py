@@ -1,6 +1,6 @@
 """The running lab: configuration, composition, campaign runner, store, report and CLI.
 
-For scripts and notebooks::
+For scripts and notebooks:
 
     from lab import run_campaign
     result = run_campaign("examples/colour_match/campaign.yaml", trials=10)

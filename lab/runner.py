@@ -131,10 +131,12 @@ class CampaignRunner:
 
     Args:
         lab: the connected lab (devices and limits).
-        campaign, protocol: the checked campaign and its protocol template.
+        campaign: the checked campaign.
+        protocol: its protocol template.
         store: where trials are kept; the executor's RunEngine writes the documents there.
         executor: where plans run.
-        planner, seed: override the campaign file's choices.
+        planner: overrides the campaign file's planner.
+        seed: overrides the campaign file's seed.
         approvals: if given, every proposal waits for its decision.
         operator: recorded in each run's start document.
     """

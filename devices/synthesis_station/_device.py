@@ -160,8 +160,11 @@ class SynthesisStation(InstrumentDevice, Stoppable):
         driver: the codec of the station's protocol (ASCII or OPC UA).
         clock: where the heater's settling wait takes its time from.
         reagents: pump number -> reagent it holds; checked against the station at connect.
-        vial_capacity, temperature, stir_speed, dispense_rate: the limits, checked before
-            any command is sent.
+        vial_capacity: the vial's limit (checked before any command is sent, as are the
+            three below).
+        temperature: the heater's range.
+        stir_speed: the stirrer's range.
+        dispense_rate: the pumps' range.
         ambient_c: the heater setpoint of the safe state, which ``stop()`` reads back.
         stop_patience_s: how long (real seconds) ``stop()`` keeps trying, through
             reconnects, before it reports the station unsafe.
