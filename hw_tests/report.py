@@ -4,12 +4,9 @@ against its warn and fail levels."""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +15,16 @@ from matplotlib.figure import Figure
 
 from hw_tests._result import CheckResult
 from hw_tests._suite import Diagnosis
+from lab.html import page, png
 
 COLOURS = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "skipped": "#57606a"}
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#1f2328}
-table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}
-th,td{border-bottom:1px solid #d0d7de;padding:.35em .5em;text-align:left;vertical-align:top}
-th{background:#f6f8fa}.status{font-weight:bold;text-transform:uppercase;color:#fff;
-padding:.1em .5em;border-radius:.3em}.detail{color:#57606a;font-size:.9em}
-figure{display:inline-block;margin:.5em}img{max-width:520px}
-"""
 
 
 def write_report(diagnosis: Diagnosis, directory: Path) -> tuple[Path, Path]:
     """``diagnosis-<time>.html`` and ``.json`` in ``directory``; returns their paths."""
     directory.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(diagnosis.started))
-    page, data = directory / f"diagnosis-{stamp}.html", directory / f"diagnosis-{stamp}.json"
+    report, data = directory / f"diagnosis-{stamp}.html", directory / f"diagnosis-{stamp}.json"
     data.write_text(json.dumps(diagnosis.as_dict(), indent=2))
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(diagnosis.started))
     body = [f"<h1>Diagnosis of {html.escape(diagnosis.lab)}</h1><p>{when}</p>"]
@@ -43,29 +33,22 @@ def write_report(diagnosis: Diagnosis, directory: Path) -> tuple[Path, Path]:
         results = [r for r in diagnosis.results if r.device == device]
         body.append(f"<h2>{html.escape(device)}</h2>{_table(results)}")
         body += [_figure(r) for r in results if r.plot]
-    page.write_text(_page(f"Diagnosis of {diagnosis.lab}", body))
-    return page, data
+    report.write_text(page(f"Diagnosis of {diagnosis.lab}", body))
+    return report, data
 
 
 def write_history(device: str, rows: list[dict[str, Any]], directory: Path) -> Path:
     """``history-<device>.html``: each check's figure over time, with its levels."""
     directory.mkdir(parents=True, exist_ok=True)
-    page = directory / f"history-{device}.html"
+    trends = directory / f"history-{device}.html"
     body = [f"<h1>History of {html.escape(device)}</h1>"]
     checks = sorted({r["check"] for r in rows if r["magnitude"] is not None})
     for check in checks:
         points = [r for r in rows if r["check"] == check and r["magnitude"] is not None]
-        body.append(f"<figure><img src='{_png(_trend(check, points))}'></figure>")
+        body.append(f"<figure><img src='{png(_trend(check, points))}'></figure>")
     body.append(_history_table(rows))
-    page.write_text(_page(f"History of {device}", body))
-    return page
-
-
-def _page(title: str, body: Iterable[str]) -> str:
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>"
-    )
+    trends.write_text(page(f"History of {device}", body))
+    return trends
 
 
 def _badge(status: str) -> str:
@@ -102,12 +85,6 @@ def _history_table(rows: list[dict[str, Any]]) -> str:
     return f"<table>{head}{lines}</table>"
 
 
-def _png(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
 def _figure(result: CheckResult) -> str:
     plot = result.plot or {}
     fig = Figure(figsize=(6, 3.4))
@@ -132,7 +109,9 @@ def _figure(result: CheckResult) -> str:
         ax.set_aspect("equal", adjustable="datalim")
         ax.legend(fontsize=8)
     caption = f"{html.escape(result.device)}: {html.escape(result.check)}"
-    return f"<figure><img src='{_png(fig)}' alt='{caption}'><figcaption>{caption}</figcaption></figure>"
+    return (
+        f"<figure><img src='{png(fig)}' alt='{caption}'><figcaption>{caption}</figcaption></figure>"
+    )
 
 
 def _spectra(ax: Axes, plot: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from devices import parse_quantity
 from lab.campaign_config import CampaignConfig, read_target
+from lab.html import escape, page, png
 from lab.measurement import measurement_from_documents
 from lab.store import Store, TrialRecord
 
@@ -66,42 +67,35 @@ def _figure() -> tuple[Figure, Axes]:
     return fig, fig.add_subplot()
 
 
-def _save(fig: Figure, ax: Axes, path: Path) -> Path:
+def _finish(fig: Figure, ax: Axes) -> Figure:
     from matplotlib.ticker import MaxNLocator
 
     if ax.get_xlabel() == "trial":  # trials are counted, never halved
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return fig
 
 
-def write_plots(
-    store: Store,
-    campaign: CampaignConfig,
-    out_dir: Path,
-    spectrometer: str,
-    best: TrialRecord | None,
-) -> list[Path]:
-    """``<campaign>-best_so_far.png`` and, for a spectral target,
-    ``<campaign>-best_spectrum.png``: named after the campaign, so two campaigns beside one
-    another keep their own."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    records = store.trials(campaign.name)
-    written = []
+def best_trial(records: list[TrialRecord], campaign: CampaignConfig) -> TrialRecord | None:
+    """The completed trial with the best first objective."""
     objective = campaign.objectives[0]
-    curve = best_so_far(records, objective.name, objective.minimize)
-    fig, ax = _figure()
-    trial = [r.idx for r in records]
-    raw = [r.outcomes[objective.name] if r.outcomes else np.nan for r in records]
-    ax.plot(trial, raw, "o", color="0.6", label="each trial")
-    ax.step(trial, curve, where="post", color="C0", label="best so far")
-    ax.set_xlabel("trial")
-    ax.set_ylabel(objective.name + (" (lower is better)" if objective.minimize else ""))
-    ax.set_title(f"{campaign.name}: best {objective.name} so far")
-    written.append(_save(fig, ax, out_dir / f"{campaign.name}-best_so_far.png"))
+    done = [r for r in records if r.outcomes and objective.name in r.outcomes]
+    if not done:
+        return None
+    sign = 1.0 if objective.minimize else -1.0
+    return min(done, key=lambda r: sign * (r.outcomes or {})[objective.name])
 
+
+def campaign_figures(
+    store: Store, campaign: CampaignConfig, spectrometer: str, best: TrialRecord | None
+) -> dict[str, Figure]:
+    """``best_so_far`` (each trial's objective and the best so far), ``parameters`` (each
+    parameter per trial) and, for a spectral target, ``best_spectrum`` (against it)."""
+    records = store.trials(campaign.name)
+    figures = {"best_so_far": _objective_figure(records, campaign)}
+    if records:
+        figures["parameters"] = _parameters_figure(records, best)
     spectral = next((o for o in campaign.objectives if o.kind == "spectral_distance"), None)
     if spectral is not None and best is not None and best.run_uid:
         m = measurement_from_documents(store.documents(best.run_uid), spectrometer, {})
@@ -112,10 +106,146 @@ def write_plots(
         ax.plot(m.wavelengths_nm, m.absorbance, color="C3", label=f"best (trial {best.idx})")
         ax.set_xlabel("wavelength (nm)")
         ax.set_ylabel("absorbance (AU)")
-        ax.set_title(
-            f"{spectral.name} = {best.outcomes[spectral.name]:.4g}"
-            if best.outcomes
-            else "best spectrum"
+        score = (best.outcomes or {}).get(spectral.name)
+        ax.set_title(f"{spectral.name} = {score:.4g}" if score is not None else "best spectrum")
+        figures["best_spectrum"] = _finish(fig, ax)
+    return figures
+
+
+def _objective_figure(records: list[TrialRecord], campaign: CampaignConfig) -> Figure:
+    objective = campaign.objectives[0]
+    fig, ax = _figure()
+    trial = [r.idx for r in records]
+    raw = [r.outcomes[objective.name] if r.outcomes else np.nan for r in records]
+    ax.plot(trial, raw, "o", color="0.6", label="each trial")
+    ax.step(
+        trial,
+        best_so_far(records, objective.name, objective.minimize),
+        where="post",
+        color="C0",
+        label="best so far",
+    )
+    ax.set_xlabel("trial")
+    ax.set_ylabel(objective.name + (" (lower is better)" if objective.minimize else ""))
+    ax.set_title(f"{campaign.name}: best {objective.name} so far")
+    return _finish(fig, ax)
+
+
+def _parameters_figure(records: list[TrialRecord], best: TrialRecord | None) -> Figure:
+    """One panel per parameter, in its unit; failed trials hollow, the best ringed."""
+    from matplotlib.figure import Figure
+
+    names = list(records[0].parameters)
+    fig = Figure(figsize=(6, 1.6 * len(names) + 0.6))
+    axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
+    trial = [r.idx for r in records]
+    for ax, name in zip(axes, names, strict=True):
+        values = [parse_quantity(r.parameters[name]) for r in records]
+        unit = f"{values[0].units:~P}"
+        ok = [r.status == "completed" for r in records]
+        ys = [v.m for v in values]
+        ax.plot(
+            [t for t, k in zip(trial, ok, strict=True) if k],
+            [y for y, k in zip(ys, ok, strict=True) if k],
+            "o",
+            color="C0",
+            ms=4,
         )
-        written.append(_save(fig, ax, out_dir / f"{campaign.name}-best_spectrum.png"))
+        ax.plot(
+            [t for t, k in zip(trial, ok, strict=True) if not k],
+            [y for y, k in zip(ys, ok, strict=True) if not k],
+            "o",
+            mfc="none",
+            color="C3",
+            ms=4,
+            label="failed",
+        )
+        if best is not None:
+            ax.plot(
+                [best.idx],
+                [parse_quantity(best.parameters[name]).m],
+                "o",
+                mfc="none",
+                color="C2",
+                ms=10,
+                label="best",
+            )
+        ax.set_ylabel(f"{name}\n({unit})", fontsize=8)
+    axes[-1].set_xlabel("trial")
+    axes[0].set_title("each parameter per trial (ringed: the best; hollow red: failed)")
+    for ax in axes:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.tight_layout()
+    return fig
+
+
+def write_plots(
+    store: Store,
+    campaign: CampaignConfig,
+    out_dir: Path,
+    spectrometer: str,
+    best: TrialRecord | None,
+) -> list[Path]:
+    """``<campaign>-<figure>.png`` for each of :func:`campaign_figures`: named after the
+    campaign, so two campaigns beside one another keep their own."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, fig in campaign_figures(store, campaign, spectrometer, best).items():
+        path = out_dir / f"{campaign.name}-{name}.png"
+        fig.savefig(path, dpi=120)
+        written.append(path)
     return written
+
+
+def write_html_report(
+    store: Store,
+    campaign: CampaignConfig,
+    out_dir: Path,
+    spectrometer: str,
+    provenance: dict[str, str],
+) -> Path:
+    """``<campaign>-report.html``: one self-contained page (plots inside, nothing fetched)
+    with the figures, every trial and where the campaign came from."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = store.trials(campaign.name)
+    best = best_trial(records, campaign)
+    figures = campaign_figures(store, campaign, spectrometer, best)
+    failed = sum(r.status == "failed" for r in records)
+    done = sum(r.status == "completed" for r in records)
+    body = [
+        f"<h1>Campaign {escape(campaign.name)}</h1>",
+        f"<p>{escape(campaign.description)}</p>" if campaign.description else "",
+        f"<p>{len(records)} trials: {done} completed, {failed} failed.",
+        f" Best: trial {best.idx}.</p>" if best is not None else "</p>",
+        *(f"<figure><img src='{png(fig)}' alt='{name}'></figure>" for name, fig in figures.items()),
+        "<h2>Trials</h2>",
+        _trials_html(records, best),
+        "<h2>Provenance</h2>",
+        "<table>"
+        + "".join(
+            f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in provenance.items()
+        )
+        + "</table>",
+    ]
+    path = out_dir / f"{campaign.name}-report.html"
+    path.write_text(page(f"Campaign {campaign.name}", body))
+    return path
+
+
+def _trials_html(records: list[TrialRecord], best: TrialRecord | None) -> str:
+    if not records:
+        return "<p>No trials yet.</p>"
+    params = list(records[0].parameters)
+    outcomes = sorted({k for r in records for k in (r.outcomes or {})})
+    head = "".join(f"<th>{escape(c)}</th>" for c in ("#", *params, *outcomes, "status", "by"))
+    rows = []
+    for r in records:
+        cells = [str(r.idx)]
+        cells += [escape(f"{parse_quantity(r.parameters[k]):.4g~P}") for k in params]
+        cells += [f"{(r.outcomes or {}).get(k, float('nan')):.4g}" for k in outcomes]
+        cells += [escape(r.status if not r.error else f"{r.status}: {r.error}"), escape(r.planner)]
+        style = " class='best'" if best is not None and r.idx == best.idx else ""
+        rows.append(f"<tr{style}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"

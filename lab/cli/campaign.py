@@ -149,3 +149,63 @@ def _print_failures(records: list[TrialRecord]) -> None:
     for r in records:
         if r.status == "failed":
             console.print(f"[red]trial {r.idx} failed:[/red] {r.error}", highlight=False)
+
+
+@campaign_app.command("report")
+def campaign_report(
+    campaign: Annotated[Path, typer.Argument(help="campaign YAML")],
+    lab: Annotated[Path | None, typer.Option(help="lab YAML; default: the campaign's lab:")] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="SQLite store; default runs/<name>/store.sqlite")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="folder; default: beside the store")] = None,
+) -> None:
+    """Write one self-contained HTML report of a campaign (plots inside, opens offline):
+    the objective with the best so far, each parameter per trial, the best spectrum against
+    its target, every trial, and where the campaign came from."""
+    import subprocess
+    import time
+    from importlib.metadata import version
+
+    from lab.api import prepare
+    from lab.errors import ConfigError
+    from lab.report import write_html_report
+    from lab.store import Store
+
+    try:
+        prepared = prepare(campaign, lab, store)
+    except ConfigError as err:
+        raise fail(str(err), EXIT_CONFIG) from None
+    if not prepared.store_path.is_file():
+        raise fail(f"{prepared.store_path}: no such store; run the campaign first", EXIT_CONFIG)
+    db = Store(prepared.store_path)
+    try:
+        info = db.campaign(prepared.campaign.name)
+        if info is None:
+            raise fail(f"{prepared.store_path} holds no campaign {prepared.campaign.name!r}")
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        planner = info["definition"]["planner"]
+        provenance = {
+            "campaign file": str(campaign),
+            "lab": prepared.lab.name,
+            "store": str(prepared.store_path),
+            "planner": f"{planner['name']}, seed {planner.get('seed')}",
+            "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(info["created"])),
+            "software": f"sdl-lab {version('sdl-lab')}" + (f", commit {commit}" if commit else ""),
+            "report written": time.strftime("%Y-%m-%d %H:%M"),
+        }
+        path = write_html_report(
+            db,
+            prepared.campaign,
+            out or prepared.store_path.parent,
+            prepared.lab.spectrometer[0],
+            provenance,
+        )
+    finally:
+        db.close()
+    console.print(f"report: {path}", highlight=False)

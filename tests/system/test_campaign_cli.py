@@ -42,6 +42,7 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
     assert "campaign colour-match: 3 trials" in first.stdout
     assert (tmp_path / "out" / "colour-match-best_so_far.png").stat().st_size > 10_000
     assert (tmp_path / "out" / "colour-match-best_spectrum.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "colour-match-parameters.png").stat().st_size > 10_000
 
     db = Store(store)
     before = db.trials("colour-match")
@@ -72,6 +73,15 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
     shown = lab_cli("campaign", "show", store, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "5 trials: 5 completed, 0 failed; planner sobol" in shown.stdout
+    report = lab_cli(
+        "campaign", "report", example_dir / "campaign.yaml", "--store", store, cwd=tmp_path
+    )
+    assert report.returncode == 0, report.stderr
+    page = (tmp_path / "out" / "colour-match-report.html").read_text()
+    assert page.count("data:image/png;base64,") == 3  # objective, parameters, spectrum
+    assert page.count("<tr") == 5 + 1 + 7  # trials and their header, the provenance rows
+    assert "sdl-lab" in page and "planner" in page
+    assert "http://" not in page and "https://" not in page  # opens offline
     as_json = json.loads(lab_cli("campaign", "show", store, "--json", cwd=tmp_path).stdout)
     assert [t["idx"] for t in as_json["trials"]] == [0, 1, 2, 3, 4]
     assert as_json["trials"][as_json["best"]]["outcomes"] == min(
