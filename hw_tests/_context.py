@@ -26,10 +26,12 @@ class CheckContext(Generic[D, C]):
 
     @property
     def name(self) -> str:
+        """The device's name."""
         return self.device.name
 
     @property
     def clock(self) -> Clock:
+        """Lab time (the simulation's clock, or the wall)."""
         return self.lab.clock
 
 

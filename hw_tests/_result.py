@@ -50,6 +50,7 @@ class CheckResult:
     seconds: float = 0.0
 
     def as_dict(self, plots: bool = False) -> dict[str, Any]:
+        """The result as JSON-able fields (with the plot data only if asked)."""
         data = asdict(self)
         if not plots:
             data.pop("plot")

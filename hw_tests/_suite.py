@@ -43,6 +43,7 @@ class Diagnosis:
 
     @property
     def failed(self) -> bool:
+        """Any check failed."""
         return any(r.status == "fail" for r in self.results)
 
     def devices(self) -> dict[str, str]:
@@ -54,6 +55,7 @@ class Diagnosis:
         return worst
 
     def as_dict(self, plots: bool = False) -> dict[str, Any]:
+        """The diagnosis as JSON (with plot data only if asked)."""
         return {
             "lab": self.lab,
             "started": self.started,

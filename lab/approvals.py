@@ -45,6 +45,7 @@ class Proposal:
     decided: threading.Event = field(default_factory=threading.Event)
 
     def as_json(self) -> dict[str, object]:
+        """The proposal as the API shows it."""
         return {
             "campaign": self.campaign,
             "trial": self.index,
@@ -76,6 +77,7 @@ class ApprovalDesk:
     def decide(
         self, campaign: str, suggestion: Suggestion, stopping: threading.Event
     ) -> Decision | None:
+        """Wait for an operator's decision on ``suggestion`` (None if the campaign stops first)."""
         proposal = Proposal(
             campaign,
             suggestion.index,
@@ -97,6 +99,7 @@ class ApprovalDesk:
             self._on_change()
 
     def pending(self, campaign: str | None = None) -> list[Proposal]:
+        """The proposals waiting, oldest first."""
         with self._lock:
             found = list(self._pending.values())
         return [p for p in found if campaign is None or p.campaign == campaign]
@@ -118,6 +121,7 @@ class ApprovalDesk:
         return self._answer(proposal, Decision(True, by, parameters))
 
     def reject(self, campaign: str, index: int, by: str, reason: str) -> Decision:
+        """Reject a proposal with the reason; its trial is abandoned."""
         return self._answer(self._get(campaign, index), Decision(False, by, reason=reason))
 
     def _get(self, campaign: str, index: int) -> Proposal:

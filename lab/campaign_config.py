@@ -67,6 +67,7 @@ class ParameterConfig(_Model):
         return self
 
     def parameter(self, name: str) -> Parameter:
+        """The planner's parameter: name, bounds with units."""
         high = _quantity(self.max)
         unit = str(high.units)
         return Parameter(name, unit, float(_quantity(self.min).m_as(unit)), float(high.m))
@@ -125,6 +126,7 @@ class ObjectiveConfig(_Model):
         return self
 
     def function(self) -> ObjectiveFunction:
+        """The function that computes this objective from a measurement."""
         if self.kind == "spectral_distance":
             assert self.target is not None
             wl, a = read_target(self.target)
@@ -233,12 +235,14 @@ class CampaignConfig(_Model):
         return self
 
     def search_space(self) -> SearchSpace:
+        """The planner's search space: parameters and linear constraints."""
         params = {n: p.parameter(n) for n, p in self.parameters.items()}
         return SearchSpace(
             list(params.values()), [parse_constraint(c, params) for c in self.constraints]
         )
 
     def objective_specs(self) -> list[Objective]:
+        """The planner's objectives: names and directions."""
         return [Objective(o.name, o.minimize) for o in self.objectives]
 
     def definition(self) -> dict[str, Any]:

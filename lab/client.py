@@ -49,6 +49,7 @@ class LabClient:
 
     @classmethod
     def login(cls, url: str, username: str, password: str, ttl_hours: float = 24.0) -> LabClient:
+        """A client logged in to the lab server at ``url`` with a bearer token."""
         response = httpx.post(
             f"{url.rstrip('/')}/api/auth/token",
             json={"username": username, "password": password, "ttl_hours": ttl_hours},
@@ -58,6 +59,7 @@ class LabClient:
         return cls(url, token)
 
     def close(self) -> None:
+        """Close the HTTP connection."""
         self._http.close()
 
     def __enter__(self) -> LabClient:
@@ -76,6 +78,7 @@ class LabClient:
         return _checked(self._http.post(path, json=dict(body or {}), **kw))
 
     def me(self) -> dict[str, Any]:
+        """Who this client is logged in as, and their role."""
         return self._get("/api/auth/me")
 
     def state(self) -> dict[str, Any]:
@@ -83,6 +86,7 @@ class LabClient:
         return self._get("/api/lab")
 
     def campaigns(self) -> list[dict[str, Any]]:
+        """The lab's campaigns and their state."""
         return self._get("/api/campaigns")
 
     def campaign(self, name: str) -> dict[str, Any]:
@@ -90,9 +94,11 @@ class LabClient:
         return self._get(f"/api/campaigns/{name}")
 
     def proposals(self) -> list[dict[str, Any]]:
+        """Proposals waiting for approval."""
         return self._get("/api/proposals")
 
     def runs(self, campaign: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest recorded runs."""
         return self._get("/api/runs", campaign=campaign, limit=limit)
 
     def documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
@@ -121,6 +127,7 @@ class LabClient:
         planner: str | None = None,
         seed: int | None = None,
     ) -> dict[str, Any]:
+        """Start a campaign (trials, planner, seed default to the campaign file's)."""
         body = {"trials": trials, "planner": planner, "seed": seed}
         return self._post(
             f"/api/campaigns/{name}/start", {k: v for k, v in body.items() if v is not None}
@@ -131,18 +138,23 @@ class LabClient:
         return self._post(f"/api/campaigns/{name}/stop")
 
     def abort(self, name: str) -> dict[str, Any]:
+        """Abort the campaign's trial in flight and stop it."""
         return self._post(f"/api/campaigns/{name}/abort")
 
     def pause(self) -> dict[str, Any]:
+        """Pause the lab at the next step boundary."""
         return self._post("/api/lab/pause")
 
     def resume(self) -> dict[str, Any]:
+        """Resume the lab."""
         return self._post("/api/lab/resume")
 
     def emergency_stop(self) -> dict[str, Any]:
+        """Stop every device at once (latched until staff reset it)."""
         return self._post("/api/lab/estop")
 
     def reset(self) -> dict[str, Any]:
+        """Clear the emergency stop (staff)."""
         return self._post("/api/lab/reset")
 
     def approve(
@@ -159,6 +171,7 @@ class LabClient:
         return self._post(f"/api/campaigns/{name}/proposals/{trial}/approve", {"parameters": edits})
 
     def reject(self, name: str, trial: int, reason: str) -> dict[str, Any]:
+        """Reject a proposal, with the reason."""
         return self._post(f"/api/campaigns/{name}/proposals/{trial}/reject", {"reason": reason})
 
     def run_plan(self, plan: str, timeout_s: float = 600.0, **kwargs: Any) -> dict[str, Any]:

@@ -81,6 +81,7 @@ class Lab:
         return call_in_bluesky_event_loop(coro)
 
     def limits(self) -> LabLimits:
+        """What protocols are checked against: each device's limits and the lab's places."""
         d = self.devices
         return self.call(
             LabLimits.read(
@@ -144,6 +145,8 @@ class Lab:
         return self.call(read())
 
     def close(self) -> None:
+        """Disconnect every device, stop the simulators (removing their files) and close the store."""
+
         async def close() -> None:
             for device in self.devices.instruments:
                 await device.driver.close()

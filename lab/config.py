@@ -290,22 +290,27 @@ class LabConfig(_Model):
     )
 
     def one(self, kind: type[_Model]) -> tuple[str, _Model]:
+        """The first device of a kind, with its name."""
         found = [(n, d) for n, d in self.devices.items() if isinstance(d, kind)]
         return found[0]
 
     @property
     def arm(self) -> tuple[str, ArmConfig]:
+        """The arm's name and configuration."""
         return self.one(ArmConfig)  # type: ignore[return-value]
 
     @property
     def station(self) -> tuple[str, StationConfig]:
+        """The synthesis station's name and configuration."""
         return self.one(StationConfig)  # type: ignore[return-value]
 
     @property
     def spectrometer(self) -> tuple[str, SpectrometerConfig]:
+        """The spectrometer's name and configuration."""
         return self.one(SpectrometerConfig)  # type: ignore[return-value]
 
     def role(self, role: str) -> list[str]:
+        """The locations that have ``role`` (``source``, ``waste``, ``place``)."""
         return [n for n, loc in self.locations.items() if loc.role == role]
 
     def _chemistry_problems(self) -> list[str]:

@@ -57,19 +57,23 @@ class Executor(Protocol):
     capacity: int
 
     @property
-    def state(self) -> ExecutorState: ...
+    def state(self) -> ExecutorState:
+        """``idle``, ``running``, ``pausing`` or ``paused``."""
 
-    def submit(self, request: PlanRequest) -> Future[PlanOutcome]: ...
+    def submit(self, request: PlanRequest) -> Future[PlanOutcome]:
+        """Queue a plan by name with JSON-able arguments; the future gives its outcome."""
 
     def pause(self) -> None:
         """Start nothing new; a running plan pauses at its next checkpoint."""
 
-    def resume(self) -> None: ...
+    def resume(self) -> None:
+        """Go on after a pause."""
 
     def abort(self, reason: str) -> None:
         """End the running plan now (its cleanup runs); queued plans stay queued."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Abort what runs and stop taking plans."""
 
 
 class InProcessExecutor:
@@ -108,6 +112,7 @@ class InProcessExecutor:
     # --- the interface -----------------------------------------------------------------
     @property
     def state(self) -> ExecutorState:
+        """``idle``, ``running``, ``pausing`` or ``paused``."""
         re_state = str(self._re.state)
         if re_state == "paused" or (re_state == "idle" and not self._released.is_set()):
             return "paused"
@@ -116,6 +121,7 @@ class InProcessExecutor:
         return "pausing" if self._re.deferred_pause_requested else "running"
 
     def submit(self, request: PlanRequest) -> Future[PlanOutcome]:
+        """Queue a plan by name; raises ``ValueError`` for a plan it does not know."""
         if request.plan not in self._plans:
             raise ValueError(f"unknown plan {request.plan!r}; plans are {sorted(self._plans)}")
         future: Future[PlanOutcome] = Future()
@@ -123,6 +129,7 @@ class InProcessExecutor:
         return future
 
     def pause(self) -> None:
+        """Start nothing new; a running plan pauses at its next checkpoint."""
         with self._lock:
             self._released.clear()
             if self._re.state == "running" and not self._re.deferred_pause_requested:
@@ -131,12 +138,14 @@ class InProcessExecutor:
                     self._re.request_pause(defer=True)
 
     def resume(self) -> None:
+        """Go on after a pause."""
         with self._lock:
             self._released.set()
             if self._re.state == "paused":
                 self._control.put(self._re.resume)
 
     def abort(self, reason: str) -> None:
+        """End the running plan now (its cleanup runs), with ``reason`` recorded."""
         with self._lock:
             self._abort_reason = reason
             if self._re.state == "paused":
@@ -147,6 +156,7 @@ class InProcessExecutor:
                     self._re.abort(reason)
 
     def close(self) -> None:
+        """Abort what runs, stop the RunEngine's thread."""
         self.abort("the lab is shutting down")
         self._released.set()
         self._jobs.put(None)

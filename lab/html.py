@@ -23,6 +23,7 @@ th{background:#f6f8fa}tr.best td{background:#dafbe1}
 
 
 def escape(text: object) -> str:
+    """Text made safe to put in HTML."""
     return html.escape(str(text))
 
 
@@ -34,6 +35,7 @@ def png(fig: Figure) -> str:
 
 
 def page(title: str, body: Iterable[str]) -> str:
+    """A whole HTML page: ``title``, the shared style, and ``body``'s parts in order."""
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
         f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>"

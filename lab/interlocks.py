@@ -89,6 +89,8 @@ class Watchdog:
         return watched
 
     def start(self) -> Watchdog:
+        """Start reading the interlocks (a no-op when the lab file has none)."""
+
         async def spawn() -> None:
             self._task = asyncio.create_task(self._watch(), name="interlock-watchdog")
 

@@ -67,9 +67,11 @@ class CampaignSession:
 
     @property
     def active(self) -> bool:
+        """Starting, running or stopping: it holds the devices."""
         return self.state in ("starting", "running", "stopping")
 
     def as_json(self) -> dict[str, Any]:
+        """The session as the API shows it."""
         return {
             "name": self.name,
             "state": self.state,
@@ -138,6 +140,7 @@ class CampaignManager:
         return found
 
     def load(self, name: str) -> tuple[CampaignConfig, Protocol, Path]:
+        """A campaign file of the lab's folder, checked, with its protocol; raises :class:`NotFound` or ``ConfigError``."""
         path = self.campaign_files().get(name)
         if path is None:
             raise NotFound(f"no campaign {name!r} in {self.campaign_dir}")
@@ -176,9 +179,11 @@ class CampaignManager:
         return out
 
     def active(self) -> CampaignSession | None:
+        """The campaign holding the devices, if any."""
         return next((s for s in self.sessions.values() if s.active), None)
 
     def control_state(self) -> dict[str, Any]:
+        """The executor's state, the active campaign, a device claim and the emergency stop, for every page."""
         active = self.active()
         report = self.safety.latched
         return {
@@ -247,6 +252,7 @@ class CampaignManager:
         self.publish_control()
 
     def release_devices(self) -> None:
+        """End a claim taken with :meth:`take_devices`."""
         self.exclusive = None
         self.publish_control()
 
@@ -301,12 +307,14 @@ class CampaignManager:
         self._publish_state(session)
 
     def pause(self, by: str) -> None:
+        """Pause at the next step boundary."""
         if self.executor.state in ("paused", "pausing"):
             raise Conflict(f"the lab is {self.executor.state} already")
         self.executor.pause()
         self.publish_control()
 
     def resume(self, by: str) -> None:
+        """Resume; refused while the emergency stop is latched or nothing is paused."""
         refused = self.safety.refusal()
         if refused:
             raise Conflict(refused)
@@ -330,6 +338,7 @@ class CampaignManager:
         return report
 
     def reset(self, by: str) -> dict[str, str]:
+        """Clear the emergency stop (staff); see :meth:`lab.safety.Safety.reset`."""
         answers = self.safety.reset()
         self.publish_control()
         return answers
@@ -363,6 +372,7 @@ class CampaignManager:
 
     # --- what pages read -----------------------------------------------------------------
     def trials(self, name: str) -> list[TrialRecord]:
+        """A campaign's trials as the API shows them."""
         if name not in self.campaign_files() and self.store.campaign(name) is None:
             raise NotFound(f"no campaign {name!r}")
         return self.store.trials(name)
@@ -377,6 +387,7 @@ class CampaignManager:
         return {"wavelength_nm": wl.tolist(), "absorbance": a.tolist()}
 
     def spectrum(self, run_uid: str) -> dict[str, Any]:
+        """The measured spectrum of one run, for the dashboard's plot."""
         spectrometer = self.lab.devices.spectrometer.name
         m = measurement_from_documents(self.store.documents(run_uid), spectrometer, {})
         return {
@@ -391,12 +402,14 @@ class CampaignManager:
         self.publish_control()
 
     def publish_control(self) -> None:
+        """Tell every page the run-control state."""
         self._publish("control", self.control_state())
 
     def _publish_proposals(self) -> None:
         self._publish("proposals", [p.as_json() for p in self.desk.pending()])
 
     def publish_trial(self, name: str, index: int) -> None:
+        """Tell every page one trial's new state."""
         record = self.store.trial(name, index)
         if record is not None:
             self._publish("trial", trial_json(record))

@@ -34,6 +34,7 @@ class DeviceView:
     readings: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self, now: float) -> dict[str, Any]:
+        """The device as the Lab page shows it, readings with their age and staleness."""
         readings = [
             {**r, "age_s": now - r["time"], "stale": now - r["time"] > self.stale_after_s}
             for r in self.readings
@@ -77,6 +78,7 @@ class LabMonitor:
             self.views[name].last_error = message
 
     async def run(self) -> None:
+        """Read every device each period and publish what changed (runs on the devices' loop until cancelled)."""
         for device in self._lab.devices.instruments:
             try:
                 self.views[device.name].identity = str(await device.identity())
@@ -88,6 +90,7 @@ class LabMonitor:
             await asyncio.sleep(self.period_s)
 
     async def snapshot(self) -> dict[str, Any]:
+        """Every device and vial now, for a page that just opened."""
         instruments = self._lab.devices.instruments
         await asyncio.gather(*(self._poll(d) for d in instruments))
         now = time.time()

@@ -195,6 +195,7 @@ class CampaignRunner:
 
     @property
     def stopping(self) -> bool:
+        """A stop was asked for: no new trial will start."""
         return self._stopping.is_set()
 
     # --- resume ----------------------------------------------------------------------
@@ -261,6 +262,7 @@ class CampaignRunner:
         return outcomes
 
     def spent(self) -> int:
+        """Trials completed or failed so far."""
         return sum(r.status in SPENT for r in self.store.trials(self.campaign.name))
 
     # --- one trial -------------------------------------------------------------------
@@ -560,6 +562,7 @@ class CampaignRunner:
         return None if decided is None else self._start(decided)
 
     def result(self) -> CampaignResult:
+        """What the campaign did so far, as :class:`CampaignResult`."""
         records = self.store.trials(self.campaign.name)
         best_idx = {o.index for o in self.planner.best()}
         return CampaignResult(

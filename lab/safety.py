@@ -28,6 +28,7 @@ class EstopReport:
 
     @property
     def confirmed(self) -> bool:
+        """Every device confirmed its stop."""
         return all(answer == "safe" for answer in self.devices.values())
 
 
@@ -50,6 +51,7 @@ class Safety:
         self.latched: EstopReport | None = None
 
     def refusal(self) -> str | None:
+        """Why nothing may start now (the latched emergency stop), or None."""
         report = self.latched
         if report is None:
             return None

@@ -49,6 +49,7 @@ class SimulatedWorld:
 
     @property
     def station(self) -> sim.StationFirmware:
+        """The simulated synthesis station's firmware."""
         return next(f for f in self.firmware.values() if isinstance(f, sim.StationFirmware))
 
     async def start(self, config: LabConfig, directory: Path | None = None) -> None:
@@ -102,6 +103,7 @@ class SimulatedWorld:
         )
 
     async def stop(self) -> None:
+        """Stop serving (ptys, the PLC) and remove the scratch folder with its keys."""
         for server in self.servers.values():
             with contextlib.suppress(Exception):
                 await server.stop()

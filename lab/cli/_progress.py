@@ -66,10 +66,12 @@ class ProgressBar(RunnerEvents):
         self.start, self.first = 0.0, 0
 
     def attached(self, runner: CampaignRunner) -> None:
+        """Take over Ctrl-C for this runner (pause, then abort)."""
         self.ctrl_c = _CtrlC(runner)
         signal.signal(signal.SIGINT, self.ctrl_c)
 
     def paused(self, reason: str) -> None:
+        """Say why the campaign paused and how to go on."""
         console.print(
             f"[yellow]paused:[/yellow] {reason}. Press Enter to go on; Ctrl-C stops.",
             highlight=False,
@@ -77,6 +79,7 @@ class ProgressBar(RunnerEvents):
         self.ctrl_c.hold()
 
     def started(self, done: int, total: int) -> None:
+        """Show the bar, from the trials already in the store."""
         self.start, self.first = time.perf_counter(), done
         self.bar.start()
         self.bar.update(self.task, completed=done, total=total)
@@ -84,6 +87,7 @@ class ProgressBar(RunnerEvents):
             console.print(f"resuming {self.name}: {done} trials already in the store")
 
     def trial_finished(self, progress: TrialProgress) -> None:
+        """Advance the bar; say why a trial failed."""
         per_trial = (time.perf_counter() - self.start) / (progress.done - self.first)
         best = ", ".join(f"{k}={v:.4g}" for k, v in (progress.best or {}).items()) or "-"
         self.bar.update(

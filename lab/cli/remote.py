@@ -155,6 +155,7 @@ def pause() -> None:
 
 @remote_app.command("resume")
 def resume() -> None:
+    """Resume the lab after a pause."""
     console.print(f"lab {_call('resume')['executor']}")
 
 
@@ -226,5 +227,6 @@ def reject(
     trial: int,
     reason: Annotated[str, typer.Option(help="why; the planner records it")],
 ) -> None:
+    """Reject a proposal, with the reason."""
     _call("reject", name, trial, reason)
     console.print(f"{name} trial {trial} rejected")

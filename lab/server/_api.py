@@ -25,6 +25,7 @@ Staff = Annotated[Principal, Depends(require("staff"))]
 
 
 def lab_server(request: Request) -> LabServer:
+    """The lab process this app serves."""
     return request.app.state.lab_server
 
 
@@ -42,11 +43,15 @@ class _Body(BaseModel):
 
 # --- login ---------------------------------------------------------------------------------
 class Credentials(_Body):
+    """A user name and password."""
+
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
 
 
 class TokenRequest(Credentials):
+    """Credentials, and how long the token should live."""
+
     ttl_hours: float = Field(24.0, gt=0, le=720, description="lifetime of the token")
 
 
@@ -100,6 +105,7 @@ def logout(
     server: Server,
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> dict[str, str]:
+    """End this browser session."""
     note(request, "logout")
     server.auth.logout(principal)
     response.delete_cookie(COOKIE)
@@ -108,6 +114,7 @@ def logout(
 
 @router.get("/auth/me", tags=["auth"])
 def me(principal: Viewer) -> dict[str, Any]:
+    """Who is logged in, and their role."""
     return {
         "user": principal.user,
         "role": principal.role,
@@ -153,6 +160,7 @@ def pause(request: Request, principal: Operator, server: Server) -> dict[str, An
 
 @router.post("/lab/resume", tags=["run control"])
 def resume(request: Request, principal: Operator, server: Server) -> dict[str, Any]:
+    """Resume the lab after a pause."""
     note(request, "resume")
     server.manager.resume(principal.user)
     return server.manager.control_state()
@@ -179,6 +187,8 @@ def reset(request: Request, principal: Staff, server: Server) -> dict[str, Any]:
 
 
 class PlanBody(_Body):
+    """A standard plan by name, and its arguments."""
+
     plan: Literal["count", "scan"] = Field(description="a standard plan by name")
     kwargs: dict[str, Any] = Field(
         default_factory=dict,
@@ -203,6 +213,8 @@ def run_plan(body: PlanBody, request: Request, principal: Staff, server: Server)
 
 
 class DiagnoseBody(_Body):
+    """Which devices to diagnose."""
+
     devices: list[str] = Field(
         default_factory=list, max_length=50, description="devices to check; empty: all"
     )
@@ -252,6 +264,8 @@ def run(uid: str, principal: Viewer, server: Server) -> dict[str, Any]:
 
 # --- campaigns ---------------------------------------------------------------------------------
 class StartBody(_Body):
+    """How to start a campaign: trials, planner and seed (default: the campaign file's)."""
+
     trials: int | None = Field(None, ge=1, le=10_000, description="total trials to reach")
     planner: Literal["ax", "sobol", "random"] | None = None
     seed: int | None = Field(None, ge=0)
@@ -265,6 +279,7 @@ def campaigns(principal: Viewer, server: Server) -> list[dict[str, Any]]:
 
 @router.get("/campaigns/{name}", tags=["campaigns"])
 def campaign(name: str, principal: Viewer, server: Server) -> dict[str, Any]:
+    """One campaign: its session, trials and plots' data."""
     trials = [trial_json(t) for t in server.manager.trials(name)]
     entry = next(c for c in server.manager.overview() if c["name"] == name)
     return {**entry, "trial_list": trials}
@@ -323,12 +338,16 @@ def abort(name: str, request: Request, principal: Operator, server: Server) -> d
 
 # --- approvals -------------------------------------------------------------------------------
 class ApproveBody(_Body):
+    """Edits to a proposal's parameters (text with units), checked against the space."""
+
     parameters: dict[str, str] | None = Field(
         None, description="edited values with units, e.g. {'cyan': '1.2 mL'}; others unchanged"
     )
 
 
 class RejectBody(_Body):
+    """Why a proposal is rejected."""
+
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -365,6 +384,8 @@ def reject(
 
 # --- users and audit -------------------------------------------------------------------------
 class NewUser(_Body):
+    """A user to add: name, role and password."""
+
     username: str = Field(min_length=1, max_length=64)
     role: Literal["viewer", "operator", "staff"]
     password: str = Field(min_length=8, max_length=1024)
@@ -372,6 +393,7 @@ class NewUser(_Body):
 
 @router.get("/users", tags=["users"])
 def users(principal: Staff, server: Server) -> list[dict[str, Any]]:
+    """Every user and their role (staff)."""
     return [
         {"username": u.name, "role": u.role, "created": u.created}
         for u in server.store.accounts.users()
@@ -382,6 +404,7 @@ def users(principal: Staff, server: Server) -> list[dict[str, Any]]:
 def create_user(
     body: NewUser, request: Request, principal: Staff, server: Server
 ) -> dict[str, str]:
+    """Add a user (staff)."""
     note(request, "user add", body.username, role=body.role)
     add_user(server.store, body.username, body.role, body.password)
     return {"username": body.username, "role": body.role}
@@ -391,6 +414,7 @@ def create_user(
 def delete_user(
     username: str, request: Request, principal: Staff, server: Server
 ) -> dict[str, str]:
+    """Remove a user and end their sessions (staff)."""
     note(request, "user remove", username)
     if username == principal.user:
         raise HTTPException(409, "you cannot remove yourself; ask another staff member")

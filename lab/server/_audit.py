@@ -18,6 +18,8 @@ from lab.store import AuditLog
 
 
 class AuditMiddleware:
+    """Writes every request that could change something to the audit log, refusals included, with who, from where and the outcome."""
+
     def __init__(self, app: ASGIApp, log: AuditLog) -> None:
         self.app = app
         self.log = log

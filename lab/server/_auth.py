@@ -32,6 +32,7 @@ class SecretError(ValueError):
 
 
 def check_secret(secret: str | None) -> str:
+    """Refuse a missing, short or well-known secret (raises ``SecretError``)."""
     hint = (
         "set LAB_SECRET_KEY to a random string of at least "
         f"{MIN_SECRET} characters, e.g. python -c 'import secrets; "
@@ -59,6 +60,8 @@ class Principal:
 
 @dataclass(frozen=True)
 class Login:
+    """The login form's fields."""
+
     token: str
     csrf: str | None
     expires: float
@@ -93,6 +96,7 @@ class Auth:
     def login(
         self, name: str, password: str, via: Literal["browser", "token"], ttl_s: float | None = None
     ) -> Login | None:
+        """A new browser session for a user whose password checks out (a cookie and a CSRF token)."""
         user = authenticate(self._store, name, password)
         if user is None:
             return None
@@ -104,9 +108,11 @@ class Auth:
         return Login(token, csrf, expires, user.name, user.role)
 
     def logout(self, principal: Principal) -> None:
+        """End a session."""
         self._store.accounts.remove_session(principal.token_hash)
 
     def principal(self, request: Request) -> Principal | None:
+        """Who sent the request (cookie or bearer token), or None."""
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else None
         via: Literal["browser", "token"] = "token"

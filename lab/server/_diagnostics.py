@@ -46,6 +46,7 @@ class DiagnosticsDesk:
         self.thread: threading.Thread | None = None
 
     def state(self) -> dict[str, Any]:
+        """The diagnosis in progress (if any), why the last one ended early (if it did), and each device's latest results."""
         return {
             "running": self.running,
             "error": self.error,

@@ -61,41 +61,49 @@ def _shell(request: Request, page: str, title: str, arg: str = "") -> Response:
 
 @pages.get("/")
 def lab_page(request: Request) -> Response:
+    """The Lab page: devices, vials, run control, diagnostics."""
     return _shell(request, "lab", "Lab")
 
 
 @pages.get("/campaigns")
 def campaigns_page(request: Request) -> Response:
+    """The Campaigns page."""
     return _shell(request, "campaigns", "Campaigns")
 
 
 @pages.get("/campaigns/{name}")
 def campaign_page(name: str, request: Request) -> Response:
+    """One campaign's page."""
     return _shell(request, "campaign", f"Campaign {name}", name)
 
 
 @pages.get("/approvals")
 def approvals_page(request: Request) -> Response:
+    """The Approvals page."""
     return _shell(request, "approvals", "Approvals")
 
 
 @pages.get("/audit")
 def audit_page(request: Request) -> Response:
+    """The Audit log page."""
     return _shell(request, "audit", "Audit log")
 
 
 @pages.get("/users")
 def users_page(request: Request) -> Response:
+    """The Users page (staff)."""
     return _shell(request, "users", "Users")
 
 
 @pages.get("/runs/{uid}")
 def run_page(uid: str, request: Request) -> Response:
+    """One run's documents."""
     return _shell(request, "run", f"Run {uid[:8]}", uid)
 
 
 @pages.get("/login")
 def login_page(request: Request) -> Response:
+    """The login form."""
     lab = html.escape(request.app.state.lab_server.config.name)
     return HTMLResponse(
         f"""<!doctype html>

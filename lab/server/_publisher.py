@@ -55,6 +55,7 @@ class Publisher:
 
     @property
     def clients(self) -> int:
+        """How many event-stream clients are connected."""
         return len(self._clients)
 
     def publish(self, topic: str, data: Any) -> None:

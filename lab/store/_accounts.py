@@ -39,6 +39,7 @@ class Accounts:
         self._engine = engine
 
     def add_user(self, name: str, role: str, password_hash: str) -> None:
+        """Add a user with a role and an argon2id password hash."""
         with self._engine.begin() as c:
             c.execute(
                 insert(users).values(
@@ -47,6 +48,7 @@ class Accounts:
             )
 
     def update_user(self, name: str, **values: str) -> None:
+        """Change a user's role or password hash."""
         with self._engine.begin() as c:
             c.execute(update(users).where(users.c.name == name).values(**values))
 
@@ -57,11 +59,13 @@ class Accounts:
             return c.execute(delete(users).where(users.c.name == name)).rowcount > 0
 
     def user(self, name: str) -> UserRecord | None:
+        """One user, or None."""
         with self._engine.connect() as c:
             row = c.execute(select(users).where(users.c.name == name)).first()
         return None if row is None else UserRecord(**row._mapping)
 
     def users(self) -> list[UserRecord]:
+        """Every user, by name."""
         with self._engine.connect() as c:
             return [
                 UserRecord(**r._mapping) for r in c.execute(select(users).order_by(users.c.name))
@@ -70,6 +74,7 @@ class Accounts:
     def add_session(
         self, token_hash: str, user: str, kind: str, csrf: str | None, expires: float
     ) -> None:
+        """Keep a session or token by the hash of its secret, with its kind and expiry."""
         with self._engine.begin() as c:
             c.execute(delete(sessions).where(sessions.c.expires < time.time()))
             c.execute(
@@ -94,5 +99,6 @@ class Accounts:
         return None if row is None else SessionRecord(**row._mapping)
 
     def remove_session(self, token_hash: str) -> None:
+        """End one session (by its hash)."""
         with self._engine.begin() as c:
             c.execute(delete(sessions).where(sessions.c.token_hash == token_hash))

@@ -61,6 +61,7 @@ class AuditLog:
         target: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
+        """Add one line to the audit log (it can never be changed or removed)."""
         with self._engine.begin() as c:
             c.execute(
                 insert(audit).values(

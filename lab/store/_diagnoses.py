@@ -20,6 +20,7 @@ class DiagnosisLog:
         self._engine = engine
 
     def add(self, lab: str, session: float, results: Iterable[dict[str, Any]]) -> None:
+        """Keep one diagnosis's results (dicts of :class:`hw_tests.CheckResult` fields) under its start time."""
         rows = [
             {"lab": lab, "session": session, "detail": r.get("detail"), "time": r["time"]}
             | {k: r.get(k) for k in FIELDS}

@@ -124,6 +124,7 @@ class Store:
             raise StoreInUse(err.message) from None
 
     def close(self) -> None:
+        """Release the claim (if taken) and close the database connections."""
         if self._claim is not None:
             self._claim.release()
         self.engine.dispose()
@@ -162,12 +163,14 @@ class Store:
         return None if stored is None else _mismatch(name, stored["definition"], definition)
 
     def campaign_names(self) -> list[str]:
+        """The stored campaigns' names, oldest first."""
         with self.engine.connect() as c:
             return [
                 r.name for r in c.execute(select(campaigns.c.name).order_by(campaigns.c.created))
             ]
 
     def campaign(self, name: str) -> dict[str, Any] | None:
+        """A stored campaign's row (name, created, definition, lab), or None."""
         with self.engine.connect() as c:
             row = c.execute(select(campaigns).where(campaigns.c.name == name)).first()
         return None if row is None else dict(row._mapping)
@@ -182,6 +185,7 @@ class Store:
         status: str = "proposed",
         decided_by: str | None = None,
     ) -> None:
+        """Record a proposed trial: its index, parameters (text with units) and the planner that proposed it."""
         with self.engine.begin() as c:
             c.execute(
                 insert(trials).values(
@@ -196,6 +200,7 @@ class Store:
             )
 
     def trial(self, campaign: str, idx: int) -> TrialRecord | None:
+        """One trial, or None if the campaign has no such index."""
         with self.engine.connect() as c:
             row = c.execute(
                 select(trials).where((trials.c.campaign == campaign) & (trials.c.idx == idx))
@@ -203,6 +208,7 @@ class Store:
         return None if row is None else TrialRecord(**row._mapping)
 
     def update_trial(self, campaign: str, idx: int, **values: Any) -> None:
+        """Change a trial's columns (status, outcomes, error, run, sample, ...); a finished status stamps the time."""
         if values.get("status") in ("completed", "failed"):
             values.setdefault("finished", time.time())
         with self.engine.begin() as c:
@@ -213,6 +219,7 @@ class Store:
             )
 
     def trials(self, campaign: str) -> list[TrialRecord]:
+        """Every trial of a campaign, in index order."""
         with self.engine.connect() as c:
             rows = c.execute(
                 select(trials).where(trials.c.campaign == campaign).order_by(trials.c.idx)
@@ -223,6 +230,7 @@ class Store:
     def add_sample(
         self, sample_id: str, campaign: str, trial: int, composition: dict[str, str], fate: str
     ) -> None:
+        """Record a vial: its trial, its composition (text with units) and its fate."""
         with self.engine.begin() as c:
             c.execute(
                 insert(samples).values(
@@ -231,15 +239,18 @@ class Store:
             )
 
     def update_sample(self, sample_id: str, **values: Any) -> None:
+        """Change a vial's columns (composition, fate)."""
         with self.engine.begin() as c:
             c.execute(update(samples).where(samples.c.id == sample_id).values(**values))
 
     def sample(self, sample_id: str) -> dict[str, Any] | None:
+        """One vial's row, or None."""
         with self.engine.connect() as c:
             row = c.execute(select(samples).where(samples.c.id == sample_id)).first()
         return None if row is None else dict(row._mapping)
 
     def add_document(self, run_uid: str, name: str, doc: dict[str, Any]) -> None:
+        """Keep one event-model document of a run, unchanged."""
         with self.engine.begin() as c:
             c.execute(insert(documents).values(run_uid=run_uid, name=name, doc=doc))
 
@@ -305,6 +316,7 @@ class Store:
             return int(c.execute(select(func.max(runs.c.scan_id))).scalar() or 0)
 
     def runs(self, limit: int = 100, campaign: str | None = None) -> list[RunRecord]:
+        """The latest runs (of one campaign, if named), newest first."""
         query = select(runs).order_by(runs.c.started.desc()).limit(limit)
         if campaign is not None:
             query = query.where(runs.c.campaign == campaign)
@@ -312,11 +324,13 @@ class Store:
             return [RunRecord(**r._mapping) for r in c.execute(query)]
 
     def run(self, uid: str) -> RunRecord | None:
+        """One run by its uid, or None."""
         with self.engine.connect() as c:
             row = c.execute(select(runs).where(runs.c.uid == uid)).first()
         return None if row is None else RunRecord(**row._mapping)
 
     def documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every document of a run as ``(name, doc)`` pairs, in the order they were emitted."""
         with self.engine.connect() as c:
             rows = c.execute(
                 select(documents.c.name, documents.c.doc)
