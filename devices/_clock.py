@@ -10,9 +10,11 @@ from typing import Protocol
 class Clock(Protocol):
     """Where time comes from: ``now()`` in seconds and ``sleep()``; a simulation's clock runs faster than the wall."""
 
-    def now(self) -> float: ...
+    def now(self) -> float:
+        """Seconds on this clock."""
 
-    async def sleep(self, seconds: float) -> None: ...
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of this clock's time."""
 
 
 class WallClock:
@@ -21,7 +23,9 @@ class WallClock:
     speed = 1.0
 
     def now(self) -> float:
+        """Monotonic seconds."""
         return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of real time."""
         await asyncio.sleep(max(seconds, 0.0))

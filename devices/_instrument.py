@@ -23,6 +23,7 @@ class Identity:
 
     @classmethod
     def parse(cls, text: str) -> Identity:
+        """Read ``maker,model,serial,firmware``; text of another form is kept whole as the model."""
         parts = [p.strip() for p in text.split(",")]
         if len(parts) != 4:
             return cls("", text.strip(), "", "")  # an instrument of another convention
@@ -60,9 +61,14 @@ class InstrumentDriver(Protocol):
         """The wire and, where there is one, the security actually in use."""
         ...
 
-    async def connect(self) -> None: ...
-    async def close(self) -> None: ...
-    async def identify(self) -> str: ...
+    async def connect(self) -> None:
+        """Open the link (claiming the port or endpoint)."""
+
+    async def close(self) -> None:
+        """Close the link and release the claim."""
+
+    async def identify(self) -> str:
+        """The instrument's identity text, as it reports it."""
 
     async def state(self) -> str:
         """``idle``, ``busy``, ``estop`` or ``error <text>``, as the instrument reports it."""
@@ -86,6 +92,7 @@ class InstrumentDevice(StandardReadable):
     async def connect(  # type: ignore[override]
         self, mock: bool = False, timeout: float = DEFAULT_TIMEOUT, force_reconnect: bool = False
     ) -> None:
+        """Connect the signals, then the driver, then check the instrument against its configuration."""
         await super().connect(mock=mock, timeout=timeout, force_reconnect=force_reconnect)
         if not mock:
             await self.driver.connect()
@@ -98,9 +105,11 @@ class InstrumentDevice(StandardReadable):
         """Read every signal afresh from the instrument (see :func:`read_afresh`)."""
 
     async def identity(self) -> Identity:
+        """Maker, model, serial number and firmware, as the instrument reports them."""
         return Identity.parse(await self.driver.identify())
 
     async def emergency_stop(self) -> None:
+        """The instrument's real-time stop, confirmed by the instrument."""
         await self.driver.emergency_stop()
 
     async def reset(self) -> None:

@@ -18,9 +18,11 @@ class LineChannel:
         self.timeout = timeout
 
     async def connect(self) -> None:
+        """Open the transport."""
         await self.transport.connect()
 
     async def close(self) -> None:
+        """Close the transport."""
         await self.transport.close()
 
     async def call(self, command: str, timeout: float | None = None) -> str:
@@ -48,6 +50,7 @@ class LineChannel:
         raise ProtocolError(self.device, f"unexpected reply {reply[:80]!r}", command)
 
     async def number(self, command: str) -> float:
+        """Send a query whose payload is a number; a reply that is not one is a ``ProtocolError``."""
         payload = await self.call(command)
         try:
             return float(payload)
@@ -65,20 +68,25 @@ class AsciiDriver:
         self._device = device
 
     async def connect(self) -> None:
+        """Open the link."""
         await self._io.connect()
 
     async def close(self) -> None:
+        """Close the link."""
         await self._io.close()
 
     @property
     def busy(self) -> bool:
+        """A command is in flight on the line."""
         return self._io.transport.busy
 
     @property
     def link(self) -> str:
+        """The wire in use (see the transport's ``link``)."""
         return self._io.transport.link
 
     async def identify(self) -> str:
+        """The ``*IDN?`` answer."""
         return await self._io.call("*IDN?")
 
     async def state(self) -> str:
@@ -97,4 +105,5 @@ class AsciiDriver:
             )
 
     async def reset(self) -> None:
+        """Clear a latched emergency stop (``RESET``)."""
         await self._io.call("RESET")

@@ -48,10 +48,12 @@ class ResourceLock:
 
     @classmethod
     def for_file(cls, path: str, device: str, **kw: str) -> ResourceLock:
+        """The claim on a serial port or any file path, for the device (or store) named ``name``."""
         return cls(os.path.realpath(path), device, **kw)
 
     @property
     def held(self) -> bool:
+        """This process holds the claim."""
         return self._fd is not None
 
     def acquire(self) -> None:
@@ -73,6 +75,7 @@ class ResourceLock:
         self._fd = fd
 
     def release(self) -> None:
+        """Give the claim up (harmless if not held)."""
         if self._fd is None:
             return
         fd, self._fd = self._fd, None

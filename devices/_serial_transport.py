@@ -47,21 +47,25 @@ class SerialTransport:
 
     @property
     def link(self) -> str:
+        """The port and baud rate."""
         return f"serial {self.port}, {self.baudrate} baud"
 
     # --- link ------------------------------------------------------------------------
     async def connect(self) -> None:
+        """Claim the port (exclusively) and open it; raises ``DeviceBusy`` or ``DeviceDisconnected``."""
         self._claim.acquire()  # held until close(), across unplug and re-plug
         self._wanted = True
         self._open()
 
     async def close(self) -> None:
+        """Close the port and release the claim."""
         self._wanted = False
         self._drop()
         self._claim.release()
 
     @property
     def busy(self) -> bool:
+        """A request is in flight."""
         return self._lock.locked()
 
     def _open(self) -> None:
@@ -100,6 +104,7 @@ class SerialTransport:
 
     # --- requests --------------------------------------------------------------------
     async def send_urgent(self, line: str) -> None:
+        """Write a real-time command at once, past the request in flight (it has no reply)."""
         if not self._wanted:
             raise DeviceDisconnected(self.name, "not connected", line)
         if self._serial is None:
@@ -112,6 +117,8 @@ class SerialTransport:
             raise DeviceDisconnected(self.name, f"write failed: {err}", line) from None
 
     async def request(self, line: str, timeout: float, idempotent: bool = False) -> str:
+        """Send one line, return the reply line; an ``idempotent`` query is asked again after a
+        timeout or a lost port, a command never."""
         if not self._wanted:
             raise DeviceDisconnected(self.name, "not connected", line)
         attempts = 1 + (self.retries if idempotent else 0)

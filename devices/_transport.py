@@ -29,9 +29,11 @@ class Transport(Protocol):
         """A request is in flight (the line is taken until its reply arrives)."""
         ...
 
-    async def connect(self) -> None: ...
+    async def connect(self) -> None:
+        """Open the link."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Close the link."""
 
     async def request(self, line: str, timeout: float, idempotent: bool = False) -> str:
         """One reply line. ``idempotent`` marks a query a transport may safely retry."""
@@ -53,24 +55,30 @@ class InProcessTransport:
 
     @property
     def link(self) -> str:
+        """Says it is an in-process simulator."""
         return "in-process simulator"
 
     async def connect(self) -> None:
+        """Start handing lines to the handler."""
         self._connected = True
 
     async def close(self) -> None:
+        """Stop handing lines to the handler."""
         self._connected = False
 
     @property
     def busy(self) -> bool:
+        """A request is in flight."""
         return self._lock.locked()
 
     async def send_urgent(self, line: str) -> None:
+        """Hand a real-time command to the handler at once."""
         if not self._connected:
             raise DeviceDisconnected(self.name, "not connected", line)
         await self._handler(line)
 
     async def request(self, line: str, timeout: float, idempotent: bool = False) -> str:
+        """Hand one line to the handler and return its reply (within ``timeout``)."""
         if not self._connected:
             raise DeviceDisconnected(self.name, "not connected", line)
         async with self._lock:  # one request in flight, as on a serial line

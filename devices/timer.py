@@ -24,6 +24,7 @@ class Timer(StandardReadable, Movable[DeviceValue], Stoppable):
 
     @AsyncStatus.wrap
     async def set(self, value: DeviceValue) -> None:
+        """Wait ``value`` of lab time (a bare number is seconds)."""
         seconds = Range(0.0, 7 * 24 * 3600.0, "s").check(value, device=self.name, what="duration")
         self._stopped = stopped = asyncio.Event()
         waiting = asyncio.ensure_future(self._clock.sleep(seconds))
@@ -39,4 +40,5 @@ class Timer(StandardReadable, Movable[DeviceValue], Stoppable):
             raise DeviceFault(self.name, f"stopped before {seconds:g} s had passed")
 
     async def stop(self, success: bool = True) -> None:
+        """End a wait in progress (it fails, so a plan does not take it for done)."""
         self._stopped.set()

@@ -39,6 +39,7 @@ class Parameter:
     upper: float
 
     def quantity(self, value: float) -> pint.Quantity:
+        """``value`` (in this parameter's unit) as a quantity."""
         return ureg.Quantity(float(value), self.unit)
 
 
@@ -50,6 +51,7 @@ class LinearConstraint:
     bound: float
 
     def satisfied(self, values: Mapping[str, float], slack: float = 1e-9) -> bool:
+        """Whether ``values`` (name -> number in the parameter's unit) meet the constraint."""
         return sum(c * values[p] for p, c in self.coefficients.items()) <= self.bound + slack
 
     def __str__(self) -> str:
@@ -75,6 +77,7 @@ class SearchSpace:
     constraints: Sequence[LinearConstraint] = ()
 
     def feasible(self, values: Mapping[str, float]) -> bool:
+        """Within every bound and constraint."""
         in_bounds = all(p.lower <= values[p.name] <= p.upper for p in self.parameters)
         return in_bounds and all(c.satisfied(values) for c in self.constraints)
 
@@ -95,9 +98,11 @@ class SearchSpace:
         return float(-result.fun), dict(zip(names, map(float, result.x), strict=True))
 
     def empty(self) -> bool:
+        """No point meets the bounds and constraints together."""
         return self.maximum({}) is None
 
     def magnitudes(self, parameters: Mapping[str, pint.Quantity]) -> dict[str, float]:
+        """The values as plain numbers, each in its parameter's unit."""
         return {p.name: float(parameters[p.name].m_as(p.unit)) for p in self.parameters}
 
     def problems(self, parameters: Mapping[str, pint.Quantity]) -> list[str]:
@@ -172,6 +177,7 @@ class Planner(ABC):
         return suggestions
 
     def tell(self, index: int, outcomes: Mapping[str, float]) -> None:
+        """Report a trial's outcome (or its failure) to the planner."""
         suggestion = self._pop(index)
         missing = {o.name for o in self.objectives} - set(outcomes)
         if missing:

@@ -18,6 +18,7 @@ class Placeholder(str):
 
     @property
     def key(self) -> str:
+        """The parameter name inside the braces."""
         match = PLACEHOLDER.match(self)
         assert match is not None
         return match.group(1)

@@ -115,4 +115,5 @@ class Protocol(BaseModel):
         return Protocol.model_validate(data, context={"filled": True})
 
     def to_json_dict(self) -> dict[str, Any]:
+        """The protocol as JSON-able data (quantities as text)."""
         return self.model_dump(mode="json", exclude_none=True)

@@ -66,6 +66,7 @@ class LabLimits:
         station_slot: str,
         spectrometer_holder: str,
     ) -> LabLimits:
+        """Read every limit from the connected devices."""
         stock = {}
         for pump in station.pumps.values():
             stock[pump.reagent] = await pump.level.get_value()

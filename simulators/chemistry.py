@@ -53,6 +53,8 @@ class Dye:
     shoulder: tuple[float, float] | None = None
 
     def band(self, wavelengths_nm: np.ndarray) -> np.ndarray:
+        """Absorbance at each wavelength of the stock diluted to 1 mL per mL (peaking at
+        ``strength``), shoulder included."""
         shape = np.exp(-0.5 * ((wavelengths_nm - self.peak_nm) / self.width_nm) ** 2)
         if self.shoulder is not None:
             at, height = self.shoulder

@@ -159,6 +159,7 @@ class OpcuaStationServer:
     # --- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
         # the simulated PLC's own chatter is not the lab's; the client's logs stay as they are
+        """Start the PLC on its endpoint with its security, user and address space."""
         logging.getLogger("asyncua.server").setLevel(logging.ERROR)
         server = Server()
         await server.init()
@@ -194,6 +195,7 @@ class OpcuaStationServer:
         self._scan = asyncio.create_task(self._scan_loop(), name="opcua-station-scan")
 
     async def stop(self) -> None:
+        """Stop the PLC (its sessions end)."""
         for task in list(self._running):  # a PLC that goes down stops what it was doing
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)

@@ -46,10 +46,12 @@ class PtyServer:
         self._worker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Open the pseudo-terminal and link it at ``path``."""
         self._plug()
         self._worker = asyncio.create_task(self._serve(), name=f"pty:{self.path.name}")
 
     async def stop(self) -> None:
+        """Close it and remove the link."""
         self._unplug()
         if self._worker is not None:
             self._worker.cancel()

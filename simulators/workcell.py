@@ -27,6 +27,7 @@ class Vial:
 
     @property
     def volume_ml(self) -> float:
+        """What the vial holds in all (mL)."""
         return sum(self.contents_ml.values())
 
 
@@ -75,6 +76,7 @@ class Workcell:
         self.before_take: dict[str, Callable[[], None]] = {}
 
     def distance_mm(self, a: str, b: str) -> float:
+        """Straight-line distance between two locations (mm)."""
         return math.dist(self.locations[a].xyz_mm, self.locations[b].xyz_mm)
 
     def take(self, location: str) -> Vial | None:

@@ -25,6 +25,7 @@ class Gripper(StandardReadable, Movable[str]):
 
     @AsyncStatus.wrap
     async def set(self, value: str) -> None:
+        """``open`` or ``closed``; the arm's readings are refreshed after."""
         if value not in ("open", "closed"):
             raise LimitViolation(
                 self.name, f"gripper state must be 'open' or 'closed', not {value!r}"
@@ -67,10 +68,12 @@ class RoboticArm(InstrumentDevice, Movable[str]):
         return await self.driver.held() or ""
 
     async def refresh(self) -> None:
+        """Read the location and the vial held afresh."""
         await read_afresh(self.location, self.holding)
 
     @AsyncStatus.wrap
     async def set(self, value: str) -> None:
+        """Move to a location; refused for one not configured."""
         if value not in self.reachable:
             raise LimitViolation(
                 self.name, f"location {value!r} is not reachable; known: {sorted(self.reachable)}"

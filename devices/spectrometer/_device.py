@@ -28,10 +28,12 @@ class IntegrationTime(StandardReadable, Movable[DeviceValue]):
         super().__init__(name=name)
 
     async def refresh(self) -> None:
+        """Read the integration time afresh."""
         await read_afresh(self.time)
 
     @AsyncStatus.wrap
     async def set(self, value: DeviceValue) -> None:
+        """Set the integration time, refused outside the detector's range."""
         ms = self.limits.check(value, device=self.name, what="integration time")
         await self._driver.set_integration(ms)
         await self.refresh()
@@ -65,10 +67,12 @@ class Spectrometer(InstrumentDevice, Triggerable):
         return await self.driver.vial() or ""
 
     async def refresh(self) -> None:
+        """Read the integration time and the vial afresh."""
         await self.integration.refresh()
         await read_afresh(self.vial)
 
     @AsyncStatus.wrap
     async def trigger(self) -> None:
+        """Acquire one spectrum, and how many of its points are saturated."""
         self._set_absorbance(await self.driver.acquire())
         self._set_saturated(await self.driver.saturated())

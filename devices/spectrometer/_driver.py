@@ -15,14 +15,29 @@ from devices._transport import Transport
 class SpectrometerDriver(InstrumentDriver, Protocol):
     """What a :class:`Spectrometer` needs from an instrument, whatever the wire."""
 
-    async def wavelengths(self) -> np.ndarray: ...
-    async def set_integration(self, ms: float) -> None: ...
-    async def integration(self) -> float: ...
-    async def acquire(self) -> np.ndarray: ...
-    async def saturated(self) -> int: ...
-    async def vial(self) -> str | None: ...
-    async def raw(self, source: str) -> np.ndarray: ...
-    async def full_scale(self) -> float: ...
+    async def wavelengths(self) -> np.ndarray:
+        """The wavelength axis (nm)."""
+
+    async def set_integration(self, ms: float) -> None:
+        """Set the integration time (ms)."""
+
+    async def integration(self) -> float:
+        """The integration time (ms)."""
+
+    async def acquire(self) -> np.ndarray:
+        """Acquire and return the absorbance spectrum of the sample in the holder."""
+
+    async def saturated(self) -> int:
+        """Points of the last spectrum at full scale or beyond the photometric range."""
+
+    async def vial(self) -> str | None:
+        """The vial in the holder, or None."""
+
+    async def raw(self, source: str) -> np.ndarray:
+        """Raw counts of a service acquisition: ``dark``, ``ref`` or ``lamp``."""
+
+    async def full_scale(self) -> float:
+        """The detector's full scale (counts)."""
 
 
 class AsciiSpectrometerDriver(AsciiDriver):
@@ -35,6 +50,7 @@ class AsciiSpectrometerDriver(AsciiDriver):
         self._acquire_timeout = acquire_timeout
 
     async def wavelengths(self) -> np.ndarray:
+        """The wavelength axis (nm), from ``WL?``."""
         reply = await self._io.call("WL?")
         try:
             start, step, n = reply.split(",")
@@ -43,12 +59,15 @@ class AsciiSpectrometerDriver(AsciiDriver):
             raise ProtocolError(self._device, f"bad wavelength axis {reply!r}", "WL?") from None
 
     async def set_integration(self, ms: float) -> None:
+        """Set the integration time (ms)."""
         await self._io.call(f"INT {ms:.3f}")
 
     async def integration(self) -> float:
+        """The integration time (ms)."""
         return await self._io.number("INT?")
 
     async def acquire(self) -> np.ndarray:
+        """``ACQ`` then ``DATA?``: the absorbance spectrum, its length checked."""
         await self._io.call("ACQ", timeout=self._acquire_timeout)
         return await self._block("DATA?")
 

@@ -42,10 +42,12 @@ class Pump(StandardReadable, Movable[DeviceValue]):
         return await self._driver.level(self.index)
 
     async def refresh(self) -> None:
+        """Read the reservoir level afresh."""
         await read_afresh(self.level)
 
     @AsyncStatus.wrap
     async def set(self, value: DeviceValue, rate: DeviceValue | None = None) -> None:
+        """Dispense ``value`` (a bare number is mL) at ``rate`` (default: the highest allowed); refused beyond the reservoir or the rate limits."""
         volume = Range(0.0, float("inf"), "mL").check(value, device=self.name, what="volume")
         ml_min = self.rate_ml_min
         if rate is not None:
@@ -89,14 +91,17 @@ class Heater(StandardReadable, Movable[DeviceValue], Stoppable, Triggerable):
         super().__init__(name=name)
 
     async def refresh(self) -> None:
+        """Read the temperature and setpoint afresh."""
         await read_afresh(self.temperature, self.setpoint)
 
     @AsyncStatus.wrap
     async def trigger(self) -> None:
+        """Read the temperature afresh."""
         await read_afresh(self.temperature)
 
     @AsyncStatus.wrap
     async def set(self, value: DeviceValue) -> None:
+        """Set the temperature (a bare number is degC) and wait until the block settles there."""
         target = self.limits.check(value, device=self.name, what="temperature")
         self._stopped = asyncio.Event()
         await self._driver.set_temperature(target)
@@ -113,6 +118,7 @@ class Heater(StandardReadable, Movable[DeviceValue], Stoppable, Triggerable):
             await self._clock.sleep(2.0)
 
     async def stop(self, success: bool = True) -> None:
+        """End a settling wait in progress (it fails)."""
         self._stopped.set()
 
 
@@ -138,14 +144,17 @@ class Stirrer(StandardReadable, Movable[DeviceValue], Triggerable):
         super().__init__(name=name)
 
     async def refresh(self) -> None:
+        """Read the speed afresh."""
         await read_afresh(self.speed)
 
     @AsyncStatus.wrap
     async def trigger(self) -> None:
+        """Read the speed afresh."""
         await self.refresh()
 
     @AsyncStatus.wrap
     async def set(self, value: DeviceValue) -> None:
+        """Set the speed (a bare number is rpm); 0 is always allowed, anything else within the limits."""
         rpm = magnitude(value, "rpm", device=self.name, what="stir speed")
         if rpm != 0:  # off is always allowed
             self.limits.check(value, device=self.name, what="stir speed")
@@ -208,6 +217,7 @@ class SynthesisStation(InstrumentDevice, Stoppable):
 
     @property
     def reagents(self) -> dict[str, Pump]:
+        """Reagent -> its pump."""
         return {pump.reagent: pump for pump in self.pumps.values()}
 
     async def _on_connect(self) -> None:
@@ -230,6 +240,7 @@ class SynthesisStation(InstrumentDevice, Stoppable):
         return vial[1] if vial else 0.0
 
     async def refresh(self) -> None:
+        """Read every signal afresh."""
         await read_afresh(self.vial, self.vial_volume)
         await self.heater.refresh()
         await self.stirrer.refresh()
@@ -237,6 +248,7 @@ class SynthesisStation(InstrumentDevice, Stoppable):
             await pump.refresh()
 
     def pump_for(self, reagent: str) -> Pump:
+        """The pump that holds ``reagent``; ``LimitViolation`` if none does."""
         try:
             return self.reagents[reagent]
         except KeyError:

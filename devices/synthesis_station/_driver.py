@@ -16,17 +16,38 @@ from devices._transport import Transport
 class StationDriver(InstrumentDriver, Protocol):
     """What a :class:`SynthesisStation` needs from an instrument, whatever the wire."""
 
-    async def pumps(self) -> dict[int, str]: ...
-    async def dispense(self, pump: int, volume_ml: float, rate_ml_min: float) -> None: ...
-    async def prime(self, pump: int, volume_ml: float, rate_ml_min: float) -> None: ...
-    async def level(self, pump: int) -> float: ...
-    async def set_temperature(self, celsius: float) -> None: ...
-    async def temperature(self) -> float: ...
-    async def setpoint(self) -> float: ...
-    async def set_stir(self, rpm: float) -> None: ...
-    async def stir(self) -> float: ...
-    async def vial(self) -> tuple[str, float] | None: ...
-    async def stop(self) -> None: ...
+    async def pumps(self) -> dict[int, str]:
+        """Pump number -> the reagent it holds, as the station reports it."""
+
+    async def dispense(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
+        """Dispense into the vial in the slot; returns when done."""
+
+    async def prime(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
+        """Pump through the line into the drain; returns when done."""
+
+    async def level(self, pump: int) -> float:
+        """The pump's reservoir level (mL), from its sensor."""
+
+    async def set_temperature(self, celsius: float) -> None:
+        """Set the heater (degC)."""
+
+    async def temperature(self) -> float:
+        """The block's temperature (degC)."""
+
+    async def setpoint(self) -> float:
+        """The heater setpoint (degC)."""
+
+    async def set_stir(self, rpm: float) -> None:
+        """Set the stirrer (rpm; 0 is off)."""
+
+    async def stir(self) -> float:
+        """The stirrer's speed (rpm)."""
+
+    async def vial(self) -> tuple[str, float] | None:
+        """The vial in the slot and its volume (mL), or None."""
+
+    async def stop(self) -> None:
+        """The safe state: stirrer off, heater to ambient."""
 
 
 class AsciiStationDriver(AsciiDriver):
@@ -43,6 +64,7 @@ class AsciiStationDriver(AsciiDriver):
         self._dispense_timeout = dispense_timeout
 
     async def pumps(self) -> dict[int, str]:
+        """``PUMPS?``: pump number -> reagent."""
         reply = await self._io.call("PUMPS?")
         try:
             pairs = (item.split("=", 1) for item in reply.split(",") if item)
@@ -51,34 +73,43 @@ class AsciiStationDriver(AsciiDriver):
             raise ProtocolError(self._device, f"bad pump list {reply!r}", "PUMPS?") from None
 
     async def dispense(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
+        """``DISP``; returns when the station has dispensed."""
         await self._io.call(
             f"DISP {pump} {volume_ml:.4f} {rate_ml_min:.4f}", timeout=self._dispense_timeout
         )
 
     async def prime(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
+        """``PRIME``: through the line into the drain."""
         await self._io.call(
             f"PRIME {pump} {volume_ml:.4f} {rate_ml_min:.4f}", timeout=self._dispense_timeout
         )
 
     async def level(self, pump: int) -> float:
+        """``LEVEL?``: the reservoir's level (mL)."""
         return await self._io.number(f"LEVEL? {pump}")
 
     async def set_temperature(self, celsius: float) -> None:
+        """``TEMP``: the heater setpoint (degC)."""
         await self._io.call(f"TEMP {celsius:.3f}")
 
     async def temperature(self) -> float:
+        """``TEMP?``: the block's temperature (degC)."""
         return await self._io.number("TEMP?")
 
     async def setpoint(self) -> float:
+        """``TSET?``: the heater setpoint (degC)."""
         return await self._io.number("TSET?")
 
     async def set_stir(self, rpm: float) -> None:
+        """``STIR``: the stirrer's speed (rpm)."""
         await self._io.call(f"STIR {rpm:.1f}")
 
     async def stir(self) -> float:
+        """``STIR?``: the stirrer's speed (rpm)."""
         return await self._io.number("STIR?")
 
     async def vial(self) -> tuple[str, float] | None:
+        """``VIAL?``: the vial in the slot and its volume, or None."""
         reply = await self._io.call("VIAL?")
         if reply == "NONE":
             return None
@@ -98,4 +129,5 @@ class AsciiStationDriver(AsciiDriver):
             raise ProtocolError(self._device, f"bad interlock report {reply!r}", "LOCKS?") from None
 
     async def stop(self) -> None:
+        """``STOP``: the safe state."""
         await self._io.call("STOP")

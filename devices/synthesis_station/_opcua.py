@@ -80,6 +80,7 @@ class OpcuaStationDriver:
 
     # --- connection ------------------------------------------------------------------
     async def connect(self) -> None:
+        """Open a secured session (certificate, user, password), browse the station and subscribe; typed errors for each way it can fail."""
         self._claim.acquire()  # held until close()
         sec = self._security
         client = Client(
@@ -142,6 +143,7 @@ class OpcuaStationDriver:
             await subscription.subscribe_data_change([self._temperature_node, self._results_node])
 
     async def close(self) -> None:
+        """Close the session and release the claim on the endpoint."""
         if self._client is not None:
             client, self._client = self._client, None
             with contextlib.suppress(OSError, ua.UaError, ConnectionError, TimeoutError):
@@ -150,6 +152,7 @@ class OpcuaStationDriver:
 
     @property
     def link(self) -> str:
+        """The endpoint, the security policy and mode the session uses, and the user."""
         sec = self._security
         mode = sec.mode if sec.mode == "None" else f"Basic256Sha256 {sec.mode}"
         if self._client is not None:  # what the session actually uses
@@ -240,6 +243,7 @@ class OpcuaStationDriver:
             raise DeviceFault(self._device, error, method)
 
     async def identify(self) -> str:
+        """The PLC's ``Identity``."""
         return str(await self._read("Identity"))
 
     async def state(self) -> str:
@@ -250,6 +254,7 @@ class OpcuaStationDriver:
         return status
 
     async def emergency_stop(self) -> None:
+        """``EmergencyStop()``, confirmed by ``Status`` = ``estop``."""
         error = await self._invoke("EmergencyStop")
         if error:
             raise DeviceFault(self._device, error, "EmergencyStop")
@@ -260,20 +265,24 @@ class OpcuaStationDriver:
             )
 
     async def reset(self) -> None:
+        """``Reset()``: clear a latched emergency stop."""
         error = await self._invoke("Reset")
         if error:
             raise DeviceFault(self._device, error, "Reset")
 
     async def pumps(self) -> dict[int, str]:
+        """Pump number -> reagent, browsed from ``Pumps``."""
         async with self._typed("Pumps"):
             folder = await self._child("Pumps")
             names = [(await pump.read_browse_name()).Name for pump in await folder.get_children()]
         return {int(n.removeprefix("Pump")): await self._read("Pumps", n, "Reagent") for n in names}
 
     async def dispense(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
+        """``Dispense()``; waits for its own result."""
         await self._pumping("Dispense", pump, volume_ml, rate_ml_min)
 
     async def prime(self, pump: int, volume_ml: float, rate_ml_min: float) -> None:
+        """``Prime()``; waits for its own result."""
         await self._pumping("Prime", pump, volume_ml, rate_ml_min)
 
     async def _pumping(self, method: str, pump: int, volume_ml: float, rate: float) -> None:
@@ -291,9 +300,11 @@ class OpcuaStationDriver:
             self._pending -= 1
 
     async def level(self, pump: int) -> float:
+        """A pump's reservoir ``Level`` (mL)."""
         return float(await self._read("Pumps", f"Pump{pump}", "Level"))
 
     async def set_temperature(self, celsius: float) -> None:
+        """``SetTemperature()`` (degC)."""
         await self._call("SetTemperature", ua.Variant(float(celsius), ua.VariantType.Double))
 
     async def temperature(self) -> float:
@@ -310,15 +321,19 @@ class OpcuaStationDriver:
         return value
 
     async def setpoint(self) -> float:
+        """``TemperatureSetpoint`` (degC)."""
         return float(await self._read("TemperatureSetpoint"))
 
     async def set_stir(self, rpm: float) -> None:
+        """``SetStirSpeed()`` (rpm)."""
         await self._call("SetStirSpeed", ua.Variant(float(rpm), ua.VariantType.Double))
 
     async def stir(self) -> float:
+        """``StirSpeed`` (rpm)."""
         return float(await self._read("StirSpeed"))
 
     async def vial(self) -> tuple[str, float] | None:
+        """``VialId`` and ``VialVolume``, or None."""
         vial_id = await self._read("VialId")
         return (vial_id, float(await self._read("VialVolume"))) if vial_id else None
 
@@ -328,4 +343,5 @@ class OpcuaStationDriver:
         return {"door_open": bool(door), "leak": bool(leak)}
 
     async def stop(self) -> None:
+        """``Stop()``: the safe state."""
         await self._call("Stop")

@@ -59,6 +59,7 @@ class LineFirmware:
             self.on_command(command)
 
     def is_urgent(self, line: str) -> bool:
+        """A real-time command, to be handed over past the one in progress."""
         parts = line.split()
         return bool(parts) and parts[0].upper() in self.urgent
 
@@ -90,6 +91,7 @@ class LineFirmware:
 
     @property
     def identity(self) -> str:
+        """What ``*IDN?`` answers."""
         return f"{self.maker},{self.model},{self.serial_number},{self.firmware_version}"
 
     async def _identify(self) -> str:
@@ -111,6 +113,7 @@ class LineFirmware:
         self._interrupt = asyncio.Event()
 
     async def handle(self, line: str) -> str:
+        """One request line in, one reply line out."""
         parts = line.strip().split()
         if not parts:
             return "ERR empty command"

@@ -62,6 +62,7 @@ class StationFirmware(LineFirmware):
         )
 
     def temperature(self) -> float:
+        """The block's temperature now (first-order lag towards the setpoint)."""
         dt = self.clock.now() - self._t_since
         return self.setpoint_c + (self._t_from - self.setpoint_c) * math.exp(-dt / self.tau_s)
 
@@ -87,6 +88,7 @@ class StationFirmware(LineFirmware):
 
     # --- the station's own operations, in its units (mL, mL/min, degC, rpm) ----------
     async def dispense(self, pump: int, ml: float, ml_min: float) -> None:
+        """Dispense into the vial in the slot (what the pump truly delivers)."""
         reservoir = self._pump(pump)
         if ml < 0 or ml_min <= 0:
             raise FirmwareError("volume must be >= 0 and rate > 0")
@@ -126,14 +128,17 @@ class StationFirmware(LineFirmware):
         return delivered
 
     def level(self, pump: int) -> float:
+        """A reservoir's true level (mL)."""
         return self._pump(pump).volume_ml
 
     def set_temperature(self, celsius: float) -> None:
+        """Change the setpoint."""
         self._settle()
         self._t_from, self._t_since = self.temperature(), self.clock.now()
         self.setpoint_c = celsius
 
     def set_stir(self, rpm: float) -> None:
+        """Change the stirrer's speed."""
         self._settle()
         self.rpm = rpm
 
@@ -146,6 +151,7 @@ class StationFirmware(LineFirmware):
         self.stop()
 
     def vial(self) -> Vial | None:
+        """The vial in the slot, or None."""
         return self.workcell.vials_at.get(self.slot)
 
     # --- the ASCII command set -----------------------------------------------------------
