@@ -13,7 +13,6 @@ never taken for safe.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
@@ -104,8 +103,11 @@ class Watchdog:
         async def cancel() -> None:
             if self._task is not None:
                 self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+                # bounded: a read stuck in a driver must not hold up closing the lab (which
+                # closes the driver, and so ends the read)
+                _, pending = await asyncio.wait({self._task}, timeout=5.0)
+                if pending:
+                    log.warning("interlock watchdog did not stop within 5 s; closing anyway")
 
         self._lab.call(cancel())
         self.settle()
@@ -114,7 +116,7 @@ class Watchdog:
         """Wait for the emergency stops the interlocks started: a campaign that ends
         because of one reports (and closes the lab) only after it has confirmed."""
         while self._stops:
-            self._stops.pop().join()
+            self._stops.pop().join(timeout=60.0)  # each device's stop is bounded well below
 
     async def _watch(self) -> None:
         while True:
