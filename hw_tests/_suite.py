@@ -84,10 +84,18 @@ def diagnose(
     progress: Progress | None = None,
     connected: bool = False,
 ) -> Diagnosis:
-    """Check the named devices (all without names) and leave each in its safe state.
+    """Check the named devices and leave each in its safe state.
 
-    ``connected``: the lab's devices are connected already (the lab server's); otherwise
-    each is connected here, on its own.
+    Args:
+        lab: a lab built with ``connect=False`` (or the lab server's, with ``connected``).
+        names: the devices to check; empty: every instrument.
+        progress: called with (device, step) as each step starts.
+        connected: the lab's devices are connected already; otherwise each is connected
+            here on its own, so one that cannot be reached is a failed ``connection``
+            result and the others are still checked.
+
+    Returns:
+        Every result, in the order taken.
     """
     diagnosis = Diagnosis(lab.config.name)
     for device in _chosen(lab, names):

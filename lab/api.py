@@ -42,8 +42,16 @@ def default_lab_store(lab: LabConfig) -> Path:
 def prepare(
     campaign: str | Path, lab: str | Path | None = None, store: str | Path | None = None
 ) -> PreparedCampaign:
-    """Validate the campaign, its protocol and the lab file. Raises :class:`ConfigError`
-    naming the file and field; the store is not touched."""
+    """Validate the campaign, its protocol and the lab file; the store is not touched.
+
+    Args:
+        campaign: the campaign file.
+        lab: the lab file; default: the campaign's ``lab:``.
+        store: the store's path; default ``runs/<campaign>/store.sqlite``.
+
+    Raises:
+        ConfigError: naming the file and every field at fault.
+    """
     config = load_campaign(campaign)
     protocol = campaign_protocol(config)
     lab_path = lab or config.lab
@@ -66,7 +74,23 @@ def run_campaign(
 ) -> CampaignResult:
     """Run (or resume) a campaign in the lab its files describe; plots go next to the store.
 
-    ``events`` hears of each trial as it changes (see :class:`lab.runner.RunnerEvents`).
+    Args:
+        campaign: the campaign file.
+        lab: the lab file; default: the campaign's ``lab:``.
+        trials: the total to reach (trials already in the store count); default: the
+            campaign's ``trials``.
+        planner: ``ax``, ``sobol`` or ``random``; default: the campaign's.
+        seed: the planner's seed; default: the campaign's.
+        store: the SQLite store; default ``runs/<campaign>/store.sqlite``. On an existing
+            store the campaign resumes.
+        events: hears of each trial as it changes (see :class:`lab.runner.RunnerEvents`).
+
+    Returns:
+        What the run did: trials, the best, why it stopped (if it did), the plots.
+
+    Raises:
+        ConfigError: a file cannot be used (nothing ran, nothing was written).
+        DeviceError: the lab could not be brought up.
     """
     prepared = prepare(campaign, lab, store)
     running = build_lab(prepared.lab, run_engine=threaded_run_engine())
@@ -121,7 +145,16 @@ def run_campaign(
 
 
 def open_lab(lab: str | Path, store: str | Path | None = None) -> Lab:
-    """A connected lab for interactive use: ``lab.run_engine(plan)``. Every run is recorded
-    in ``store`` (default ``runs/<lab name>/store.sqlite``) like a campaign's runs."""
+    """A connected lab for interactive use: ``lab.run_engine(plan)``.
+
+    Args:
+        lab: the lab file.
+        store: where every run is recorded, like a campaign's runs; default
+            ``runs/<lab name>/store.sqlite``.
+
+    Raises:
+        ConfigError: the lab file cannot be used.
+        DeviceError: a device cannot be reached (named, with what to check).
+    """
     config = load_lab_config(lab)
     return build_lab(config, Store(store or default_lab_store(config)))

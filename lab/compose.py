@@ -219,9 +219,17 @@ def build_lab(
 ) -> Lab:
     """Compose and connect the lab (and, if ``simulated``, start its simulators first).
 
-    With a ``store``, every run of the RunEngine is recorded there, whoever starts it, and
-    scan ids continue from the last one stored. With ``connect=False`` the devices are
-    left for the caller to connect one by one (``Lab.connect``), as diagnostics do.
+    Args:
+        config: the checked lab file.
+        store: if given, every run of the RunEngine is recorded there, whoever starts it,
+            and scan ids continue from the last one stored.
+        run_engine: the RunEngine to use (say, one for an executor's thread); default: a
+            new one.
+        connect: ``False`` leaves the devices for the caller to connect one by one
+            (:meth:`Lab.connect`), as diagnostics do.
+
+    Raises:
+        DeviceError: a device cannot be reached (the simulators, if any, are stopped).
     """
     # the RunEngine starts the event loop the devices and simulators live on
     run_engine = run_engine or RunEngine({}, call_returns_result=True)

@@ -207,7 +207,18 @@ def write_html_report(
     provenance: dict[str, str],
 ) -> Path:
     """``<campaign>-report.html``: one self-contained page (plots inside, nothing fetched)
-    with the figures, every trial and where the campaign came from."""
+    with the figures, every trial and where the campaign came from.
+
+    Args:
+        store: the campaign's store.
+        campaign: the checked campaign file.
+        out_dir: the folder to write into (made if missing).
+        spectrometer: the name of the device whose spectra the best trial is shown with.
+        provenance: label -> text, shown as the provenance table.
+
+    Returns:
+        The page's path.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     records = store.trials(campaign.name)
     best = best_trial(records, campaign)
