@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -33,7 +32,3 @@ class CheckContext(Generic[D, C]):
     def clock(self) -> Clock:
         """Lab time (the simulation's clock, or the wall)."""
         return self.lab.clock
-
-
-#: a check: given its context, measures and judges; several results for one measurement
-Check = Callable[[Any], Awaitable[list[Any]]]

@@ -115,12 +115,9 @@ def run_campaign(
                 seed,
             )
 
-            unconfirmed: list[str] = []
-
             def stop_everything(why: str) -> None:  # what an interlock trips
                 runner.request_stop(why)
-                report = safety.emergency_stop(why)
-                unconfirmed.extend(f"{d}: {a}" for d, a in report.devices.items() if a != "safe")
+                safety.emergency_stop(why)
                 executor.abort(why)
 
             watchdog = Watchdog(running, executor, stop_everything).start()
@@ -129,8 +126,10 @@ def run_campaign(
             if watchdog is not None:
                 watchdog.stop()
             executor.close()
-        if unconfirmed and result.left_unsafe is None:
-            result.left_unsafe = "LEFT UNSAFE: emergency stop " + "; ".join(unconfirmed)
+        stopped = safety.latched  # an interlock's emergency stop, as its devices answered
+        if stopped is not None and not stopped.confirmed and result.left_unsafe is None:
+            unsafe = (f"{d}: {a}" for d, a in stopped.devices.items() if a != "safe")
+            result.left_unsafe = "LEFT UNSAFE: emergency stop " + "; ".join(unsafe)
         best = result.best[0] if result.best else None
         result.plots = write_plots(
             db,

@@ -59,11 +59,6 @@ def delta(q: pint.Quantity) -> pint.Quantity:
     return q
 
 
-def levels(warn: str, fail: str) -> dict[str, str]:
-    """Warn and fail levels as a levels model takes them."""
-    return {"warn": warn, "fail": fail}
-
-
 class LengthLevels(_Levels):
     """Warn and fail levels of a length (a position error), larger is worse."""
 
@@ -137,16 +132,16 @@ class ArmDiagnostics(_Model):
 
     moves: int = Field(5, ge=2, le=100, description="moves into each location for repeatability")
     repeatability: LengthLevels = Field(
-        LengthLevels(**levels("0.05 mm", "0.1 mm")),
+        LengthLevels(warn="0.05 mm", fail="0.1 mm"),
         description="spread of the arrival points at one location (largest distance "
         "from their mean)",
     )
     accuracy: LengthLevels = Field(
-        LengthLevels(**levels("0.5 mm", "1 mm")),
+        LengthLevels(warn="0.5 mm", fail="1 mm"),
         description="distance of the mean arrival point from the taught coordinates",
     )
     gripper_cycle: DurationLevels = Field(
-        DurationLevels(**levels("4 s", "6 s")), description="time to close and open the gripper"
+        DurationLevels(warn="4 s", fail="6 s"), description="time to close and open the gripper"
     )
 
 
@@ -157,27 +152,27 @@ class SpectrometerDiagnostics(_Model):
         "100 ms", validate_default=True, description="integration time of the checks"
     )
     dark_level: CountLevels = Field(
-        CountLevels(**levels("1000 count", "5000 count")),
+        CountLevels(warn="1000 count", fail="5000 count"),
         description="mean dark counts (shutter closed)",
     )
     dark_noise: CountLevels = Field(
-        CountLevels(**levels("50 count", "100 count")),
+        CountLevels(warn="50 count", fail="100 count"),
         description="standard deviation of the dark counts",
     )
     lamp_intensity: CountRateFloor = Field(
-        CountRateFloor(**levels("250 count/ms", "150 count/ms")),
+        CountRateFloor(warn="250 count/ms", fail="150 count/ms"),
         description="median reference counts per ms of integration (an aging lamp falls)",
     )
     wavelength_error: LengthLevels = Field(
-        LengthLevels(**levels("0.5 nm", "1.5 nm")),
+        LengthLevels(warn="0.5 nm", fail="1.5 nm"),
         description="largest offset of a calibration-lamp line from its known wavelength",
     )
     linearity: FractionLevels = Field(
-        FractionLevels(**levels("2 %", "5 %")),
+        FractionLevels(warn="2 %", fail="5 %"),
         description="largest deviation of counts from proportional to integration time",
     )
     saturation: FractionLevels = Field(
-        FractionLevels(**levels("80 %", "95 %")),
+        FractionLevels(warn="80 %", fail="95 %"),
         description="peak reference counts as a fraction of full scale (headroom)",
     )
 
@@ -193,7 +188,7 @@ class StationDiagnostics(_Model):
         "2 mL", validate_default=True, description="pumped to the drain to check each pump"
     )
     volume_error: FractionLevels = Field(
-        FractionLevels(**levels("2 %", "5 %")),
+        FractionLevels(warn="2 %", fail="5 %"),
         description="delivered (reservoir level fall) against commanded volume",
     )
     test_temperature: Temperature = Field(
@@ -203,21 +198,21 @@ class StationDiagnostics(_Model):
         "60 s", validate_default=True, description="how long stability is watched at it"
     )
     ramp_rate: HeatingRateFloor = Field(
-        HeatingRateFloor(**levels("3 K/min", "1.5 K/min")),
+        HeatingRateFloor(warn="3 K/min", fail="1.5 K/min"),
         description="mean heating rate from 10 % to 90 % of the step",
     )
     stability: TemperatureSpanLevels = Field(
-        TemperatureSpanLevels(**levels("0.3 K", "1 K")),
+        TemperatureSpanLevels(warn="0.3 K", fail="1 K"),
         description="peak-to-peak temperature once settled",
     )
     stir_speed: Speed = Field(
         "500 rpm", validate_default=True, description="speed of the stirrer check"
     )
     stir_error: FractionLevels = Field(
-        FractionLevels(**levels("3 %", "10 %")), description="measured against set speed"
+        FractionLevels(warn="3 %", fail="10 %"), description="measured against set speed"
     )
     reservoir_level: VolumeFloor = Field(
-        VolumeFloor(**levels("20 mL", "5 mL")), description="what each reservoir holds"
+        VolumeFloor(warn="20 mL", fail="5 mL"), description="what each reservoir holds"
     )
 
 
