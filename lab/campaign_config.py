@@ -76,8 +76,10 @@ class ParameterConfig(_Model):
 class PlannerConfig(_Model):
     """Which planner proposes the experiments."""
 
-    name: Literal["ax", "sobol", "random"] = Field(
-        "ax", description="ax: Bayesian optimisation; sobol, random: baselines"
+    name: Literal["ax", "ax-default", "sobol", "random"] = Field(
+        "ax",
+        description="ax: Bayesian optimisation; ax-default: Ax untuned (slower, for "
+        "comparison); sobol, random: baselines",
     )
     seed: int = Field(0, description="same seed, same proposals")
     initialization_trials: int = Field(6, ge=1, description="space-filling trials before BO")

@@ -175,7 +175,7 @@ class CampaignRunner:
     def _make_planner(self, name: str, seed: int) -> Planner:
         cls = planner_class(name)
         kwargs: dict[str, Any] = {}
-        if name == "ax":
+        if name.startswith("ax"):
             kwargs["initialization_trials"] = self.campaign.planner.initialization_trials
         return cls(
             self.campaign.search_space(), self.campaign.objective_specs(), seed=seed, **kwargs

@@ -30,12 +30,13 @@ from planners.objectives import (
 )
 
 if TYPE_CHECKING:
-    from planners.ax_planner import AxPlanner
+    from planners.ax_planner import AxDefaultPlanner, AxPlanner
     from planners.baselines import RandomPlanner, SobolPlanner
 
 #: planner name -> (module, class)
 _PLANNERS = {
     "ax": ("planners.ax_planner", "AxPlanner"),
+    "ax-default": ("planners.ax_planner", "AxDefaultPlanner"),
     "sobol": ("planners.baselines", "SobolPlanner"),
     "random": ("planners.baselines", "RandomPlanner"),
 }
@@ -60,6 +61,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "PLANNER_NAMES",
     "AbsorbanceAt",
+    "AxDefaultPlanner",
     "AxPlanner",
     "InfeasibleSpaceError",
     "LinearConstraint",

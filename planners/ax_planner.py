@@ -1,4 +1,10 @@
-"""Bayesian optimisation with Ax's ``Client`` over BoTorch."""
+"""Bayesian optimisation with Ax's ``Client`` over BoTorch.
+
+:class:`AxPlanner` is Ax's own modular BoTorch model and acquisition (a GP with
+log-noisy-expected-improvement), run with an acquisition optimiser sized for a lab's
+small problems; :class:`AxDefaultPlanner` is Ax exactly as it comes, kept as the
+reference our benchmarks compare against (``bench/planner_latency.py``).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,18 @@ from typing import Any
 import pint
 import torch
 
-from planners.base import Planner, PlannerError, Suggestion
+from planners.base import Observation, Planner, PlannerError, Suggestion
+
+#: The acquisition optimiser's effort per proposal. Ax's defaults (20 restarts from 1,024
+#: raw samples, and with linear constraints raw samples drawn by a hit-and-run walk with
+#: 10,000 burn-in steps thinned by 32) cost 4-6 s per proposal on 2 cores, over 80% of it
+#: in that walk and in SLSQP over 20 restarts; regret on our benchmark problems is the
+#: same with 8 restarts from 256 samples and a short walk (docs/benchmarks.md).
+OPTIMIZER_KWARGS: dict[str, Any] = {
+    "num_restarts": 8,
+    "raw_samples": 256,
+    "options": {"n_burnin": 200, "n_thinning": 4},
+}
 
 
 def _quiet_ax() -> None:
@@ -19,11 +36,22 @@ def _quiet_ax() -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _import_client() -> Any:
+    logging.disable(logging.INFO)  # Ax announces itself at INFO while importing
+    try:
+        from ax.api.client import Client
+    finally:
+        logging.disable(logging.NOTSET)
+    _quiet_ax()
+    return Client
+
+
 @dataclass
 class AxPlanner(Planner):
     """Center + Sobol initialisation, then a GP model with Ax's default acquisition.
 
-    ``initialization_trials`` sets how many space-filling trials come before the model.
+    ``initialization_trials`` sets how many space-filling trials (the centre first) come
+    before the model.
     """
 
     initialization_trials: int = 5
@@ -31,15 +59,12 @@ class AxPlanner(Planner):
     _client: Any = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        logging.disable(logging.INFO)  # Ax announces itself at INFO while importing
-        try:
-            from ax.api.client import Client
-            from ax.api.configs import RangeParameterConfig
-        finally:
-            logging.disable(logging.NOTSET)
-        _quiet_ax()
-        torch.set_num_threads(2)  # the lab machines have two cores; more threads only thrash
-        self._client = Client(random_seed=self.seed)
+        from ax.api.configs import RangeParameterConfig
+
+        client_class = _import_client()
+        # the lab machines have two cores; more threads only thrash (fewer if asked)
+        torch.set_num_threads(min(2, torch.get_num_threads()))
+        self._client = client_class(random_seed=self.seed)
         self._client.configure_experiment(
             parameters=[
                 RangeParameterConfig(name=p.name, bounds=(p.lower, p.upper), parameter_type="float")
@@ -51,10 +76,11 @@ class AxPlanner(Planner):
         self._client.configure_optimization(
             objective=", ".join(f"{sign[o.minimize]}{o.name}" for o in self.objectives)
         )
-        self._client.configure_generation_strategy(
-            method="fast",
-            initialization_budget=self.initialization_trials,
-            initialization_random_seed=self.seed,
+        self._configure_generation()
+
+    def _configure_generation(self) -> None:
+        self._client.set_generation_strategy(
+            _generation_strategy(self.seed, self.initialization_trials)
         )
 
     def _propose(self, n: int) -> list[Suggestion]:
@@ -62,27 +88,92 @@ class AxPlanner(Planner):
             trials = self._client.get_next_trials(max_trials=n)
         except Exception as err:  # Ax raises many types; name the planner, keep the cause
             raise PlannerError(f"ax could not propose trials: {err}") from err
+        nodes = self._client.summarize(trial_indices=list(trials))["generation_node"]
         out = []
-        for index, values in trials.items():
+        for (index, values), node in zip(trials.items(), nodes, strict=True):
             params = {p.name: p.quantity(values[p.name]) for p in self.space.parameters}
-            out.append(Suggestion(index, params, self._generator_of(index)))
+            out.append(Suggestion(index, params, f"ax:{node}"))
         return out
-
-    def _generator_of(self, index: int) -> str:
-        trial = self._client._experiment.trials[index]
-        runs = getattr(trial, "generator_runs", None) or []
-        node = getattr(runs[0], "_generation_node_name", None) if runs else None
-        return f"ax:{node}" if node else "ax"
 
     def _attach(self, parameters: dict[str, pint.Quantity]) -> int:
         values = self.space.magnitudes(parameters)
-        return self._client.attach_trial(parameters=values)
+        index: int = self._client.attach_trial(parameters=values)
+        return index
 
     def _abandon(self, index: int) -> None:
         self._client.mark_trial_abandoned(index)
 
-    def _observe(self, index: int, outcomes: dict[str, float] | None) -> None:
-        if outcomes is None:
-            self._client.mark_trial_failed(index)
+    def _observe(self, observation: Observation) -> None:
+        if observation.outcomes is None:
+            self._client.mark_trial_failed(observation.index, failed_reason=observation.reason)
         else:
-            self._client.complete_trial(index, raw_data=outcomes)
+            self._client.complete_trial(observation.index, raw_data=observation.outcomes)
+
+
+@dataclass
+class AxDefaultPlanner(AxPlanner):
+    """Ax's ``Client`` with its own default generation strategy ("fast"), untuned: the
+    reference our planner is measured against."""
+
+    name: str = field(init=False, default="ax-default")
+
+    def _configure_generation(self) -> None:
+        self._client.configure_generation_strategy(
+            method="fast",
+            initialization_budget=self.initialization_trials,
+            initialization_random_seed=self.seed,
+        )
+
+
+def _generation_strategy(seed: int, initialization_trials: int) -> Any:
+    """Ax's "fast" strategy (centre, Sobol, then the modular BoTorch model), with the
+    acquisition optimiser of :data:`OPTIMIZER_KWARGS`."""
+    from ax.adapter.registry import Generators
+    from ax.core.trial_status import TrialStatus
+    from ax.generation_strategy.center_generation_node import CenterGenerationNode
+    from ax.generation_strategy.generation_strategy import GenerationNode, GenerationStrategy
+    from ax.generation_strategy.generator_spec import GeneratorSpec
+    from ax.generation_strategy.transition_criterion import MinTrials
+
+    sobol = GenerationNode(
+        name="Sobol",
+        generator_specs=[
+            GeneratorSpec(generator_enum=Generators.SOBOL, generator_kwargs={"seed": seed})
+        ],
+        transition_criteria=[
+            MinTrials(  # the centre counts towards the budget
+                threshold=initialization_trials,
+                transition_to="MBM",
+                use_all_trials_in_exp=True,
+                not_in_statuses=[TrialStatus.FAILED, TrialStatus.ABANDONED],
+            ),
+            MinTrials(  # a model needs data: wait for some of them to be measured
+                threshold=max(1, initialization_trials // 2),
+                transition_to="MBM",
+                use_all_trials_in_exp=True,
+                only_in_statuses=[TrialStatus.COMPLETED],
+                count_only_trials_with_data=True,
+            ),
+        ],
+        should_deduplicate=True,
+    )
+    model = GenerationNode(
+        name="MBM",
+        generator_specs=[
+            GeneratorSpec(
+                generator_enum=Generators.BOTORCH_MODULAR,
+                generator_gen_kwargs={"model_gen_options": {"optimizer_kwargs": OPTIMIZER_KWARGS}},
+            )
+        ],
+        should_deduplicate=True,
+    )
+    return GenerationStrategy(
+        name="Center+Sobol+MBM:lab",
+        nodes=[
+            CenterGenerationNode(
+                next_node_name="Sobol", use_existing_trials_for_initialization=True
+            ),
+            sobol,
+            model,
+        ],
+    )

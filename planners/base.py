@@ -183,13 +183,13 @@ class Planner(ABC):
         if missing:
             raise PlannerError(f"trial {index}: outcomes lack objective(s) {sorted(missing)}")
         self.history[index] = Observation(index, suggestion.parameters, dict(outcomes))
-        self._observe(index, dict(outcomes))
+        self._observe(self.history[index])
 
     def tell_failed(self, index: int, reason: str) -> None:
         """A failed trial is information too: recorded, never silently dropped."""
         suggestion = self._pop(index)
         self.history[index] = Observation(index, suggestion.parameters, None, reason)
-        self._observe(index, None)
+        self._observe(self.history[index])
 
     def abandon(self, index: int, reason: str) -> None:
         """A proposal that will not run (an operator rejected it): not a failure of the
@@ -247,8 +247,9 @@ class Planner(ABC):
     @abstractmethod
     def _attach(self, parameters: dict[str, pint.Quantity]) -> int: ...
 
-    def _observe(self, index: int, outcomes: dict[str, float] | None) -> None:  # noqa: B027
-        """Hook for planners that keep their own model of the data."""
+    def _observe(self, observation: Observation) -> None:  # noqa: B027
+        """Hook for planners that keep their own model of the data (a failure has
+        ``outcomes`` None and its ``reason``)."""
 
     def _abandon(self, index: int) -> None:  # noqa: B027
         """Hook: the trial will never run."""

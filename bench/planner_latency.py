@@ -1,0 +1,148 @@
+"""How long the robots wait for the planner: time to propose after n observations, ours
+(``ax``) against plain default Ax (``ax-default``) in the same run, and peak memory.
+
+Problems: Hartmann6's 6-D space, with and without a linear constraint
+(``x1 + x2 + x3 <= 1.5``), batches of 1 and 4; and the demo's own 4-D space with its
+constraint. Each configuration runs in a fresh process: n Sobol points with their values
+are entered, then the planner proposes (fit and acquisition), is told the outcomes and
+proposes again, three times; the median of the three is reported. Goals: at least 2x faster
+than default Ax; under 1 s on the demo problem up to 50 observations, under 3 s at 500.
+
+    python -m bench.planner_latency [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from bench._report import publish
+
+SIZES = (10, 30, 50, 100, 500)
+PLANNERS = ("ax", "ax-default")
+
+
+def _space(problem: str) -> Any:
+    from planners import LinearConstraint, Parameter, SearchSpace
+
+    if problem == "demo":
+        return SearchSpace(
+            [Parameter(d, "mL", 0.0, 3.0) for d in ("cyan", "magenta", "yellow")]
+            + [Parameter("temperature", "degC", 25.0, 80.0)],
+            [LinearConstraint({"cyan": 1.0, "magenta": 1.0, "yellow": 1.0}, 6.0)],
+        )
+    names = [f"x{i}" for i in range(1, 7)]
+    constraints = [LinearConstraint({"x1": 1.0, "x2": 1.0, "x3": 1.0}, 1.5)]
+    return SearchSpace(
+        [Parameter(n, "dimensionless", 0.0, 1.0) for n in names],
+        constraints if problem == "h6-constrained" else [],
+    )
+
+
+def _measure(
+    planner_name: str, problem: str, observations: int, batch: int, repeats: int
+) -> dict[str, Any]:
+    """In this process: the proposal times after ``observations`` points, and peak memory."""
+    import torch
+    from botorch.test_functions import Hartmann
+
+    from planners import Objective, SobolPlanner, planner_class
+
+    space = _space(problem)
+    hartmann = Hartmann(dim=len(space.parameters))
+
+    def value(v: dict[str, float]) -> float:
+        unit = [(v[p.name] - p.lower) / (p.upper - p.lower) for p in space.parameters]
+        return float(hartmann(torch.tensor([unit[:6]], dtype=torch.double)))
+
+    planner = planner_class(planner_name)(space, [Objective("y")], seed=0, initialization_trials=6)
+    sobol = SobolPlanner(space, [Objective("y")], seed=1)
+    for s in sobol.ask(observations):
+        planner.replay(s.parameters, {"y": value(space.magnitudes(s.parameters))})
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        suggestions = planner.ask(batch)
+        times.append(time.perf_counter() - start)
+        for s in suggestions:
+            planner.tell(s.index, {"y": value(space.magnitudes(s.parameters))})
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": float(np.median(times)), "all_seconds": times, "peak_mb": peak_mb}
+
+
+def _in_fresh_process(*args: Any) -> dict[str, Any]:
+    code = (
+        "import json, sys; from bench.planner_latency import _measure; "
+        f"print(json.dumps(_measure(*{args!r})))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(quick: bool) -> list[dict[str, Any]]:
+    sizes = (10, 50) if quick else SIZES
+    repeats = 1 if quick else 3
+    configs = [("demo", n, 1) for n in sizes if n <= 50 or not quick]
+    configs += [
+        (problem, n, batch)
+        for problem in ("h6", "h6-constrained")
+        for batch in (1, 4)
+        for n in sizes
+    ]
+    rows: list[dict[str, Any]] = []
+    for problem, n, batch in configs:
+        row: dict[str, Any] = {"problem": problem, "observations": n, "batch": batch}
+        for planner in PLANNERS:
+            row[planner] = _in_fresh_process(planner, problem, n, batch, repeats)
+        row["speedup"] = row["ax-default"]["seconds"] / row["ax"]["seconds"]
+        print(
+            json.dumps({k: row[k] for k in ("problem", "observations", "batch", "speedup")}),
+            flush=True,
+        )
+        rows.append(row)
+    labels = {
+        "demo": "demo (4-D, constraint)",
+        "h6": "Hartmann6 (6-D)",
+        "h6-constrained": "Hartmann6 + constraint",
+    }
+    lines = [
+        f"| {labels[r['problem']]} | {r['observations']} | {r['batch']} | "
+        f"{r['ax']['seconds']:.2f} | {r['ax-default']['seconds']:.2f} | {r['speedup']:.1f}x | "
+        f"{r['ax']['peak_mb']:.0f} | {r['ax-default']['peak_mb']:.0f} |"
+        for r in rows
+    ]
+    table = (
+        "## Planner latency\n\n"
+        "| problem | observations | batch | ours (s) | default Ax (s) | speed-up | ours peak "
+        "(MB) | default peak (MB) |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(lines)
+    )
+    notes = (
+        f"Time for one `ask` (model fit and acquisition), median of {repeats} after the "
+        "given number of observations; a fresh process per configuration, whose peak "
+        "resident memory is shown. *Ours*: Ax's modular BoTorch model with the acquisition "
+        "optimiser sized in `planners/ax_planner.py` (8 restarts from 256 raw samples; "
+        "with linear constraints, raw samples from a short hit-and-run walk); *default Ax*: "
+        '`Client.configure_generation_strategy(method="fast")`. Where the time went '
+        "before (cProfile, demo problem, 10 observations): 4.0 s of 8.6 s drawing raw "
+        "samples from the constrained polytope (10,000 burn-in steps, thinning 32), 3.9 s "
+        "in SLSQP over 20 restarts, 0.3 s fitting the GP. Goals: at least 2x faster than "
+        "default Ax; under 1 s on the demo problem up to 50 observations, under 3 s at 500."
+    )
+    publish("planner_latency", {"repeats": repeats, "rows": rows}, table, notes)
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 and 50 observations, one run each")
+    main(parser.parse_args().quick)
