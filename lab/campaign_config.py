@@ -18,7 +18,9 @@ from lab.yaml_files import file_problem, load_yaml_model, read_text
 from planners import (
     AbsorbanceAt,
     LinearConstraint,
+    MaxAbsorbance,
     Objective,
+    OutcomeConstraint,
     Parameter,
     SearchSpace,
     SpectralDistance,
@@ -99,20 +101,20 @@ class FailurePolicy(_Model):
     )
 
 
-class ObjectiveConfig(_Model):
-    """A number computed from each trial's measurement, for the planner to optimise."""
+class _MeasureConfig(_Model):
+    """A number computed from each trial's measurement."""
 
     name: str = Field(pattern=r"^[A-Za-z_]\w*$", description="its name in the store and plots")
-    kind: Literal["spectral_distance", "absorbance_at", "total_volume"] = Field(
+    kind: Literal["spectral_distance", "absorbance_at", "max_absorbance", "total_volume"] = Field(
         description="spectral_distance: RMS distance to target; absorbance_at: the "
-        "absorbance at wavelength; total_volume: the volume dispensed"
+        "absorbance at wavelength; max_absorbance: the spectrum's highest absorbance; "
+        "total_volume: the volume dispensed"
     )
-    minimize: bool = Field(True, description="false: maximise")
     target: Path | None = Field(None, description="CSV of wavelength_nm,absorbance")
     wavelength: str | None = Field(None, description="for absorbance_at, e.g. '560 nm'")
 
     @model_validator(mode="after")
-    def _settings(self, info: ValidationInfo) -> ObjectiveConfig:
+    def _settings(self, info: ValidationInfo) -> _MeasureConfig:
         if self.kind == "spectral_distance":
             if self.target is None:
                 raise ValueError("spectral_distance needs target: a CSV file of the spectrum")
@@ -128,14 +130,43 @@ class ObjectiveConfig(_Model):
         return self
 
     def function(self) -> ObjectiveFunction:
-        """The function that computes this objective from a measurement."""
+        """The function that computes this number from a measurement."""
         if self.kind == "spectral_distance":
             assert self.target is not None
             wl, a = read_target(self.target)
             return SpectralDistance(wl, a)
         if self.kind == "absorbance_at":
             return AbsorbanceAt(float(_quantity(self.wavelength).m_as("nm")))
+        if self.kind == "max_absorbance":
+            return MaxAbsorbance()
         return TotalVolume()
+
+
+class ObjectiveConfig(_MeasureConfig):
+    """A number computed from each trial's measurement, for the planner to optimise."""
+
+    minimize: bool = Field(True, description="false: maximise")
+
+
+class OutcomeConstraintConfig(_MeasureConfig):
+    """A number computed from each trial's measurement that must stay within a bound: the
+    planner avoids where it expects a violation; a trial that violates it is never best."""
+
+    max: float | None = Field(None, description="the highest allowed value")
+    min: float | None = Field(None, description="the lowest allowed value")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> OutcomeConstraintConfig:
+        if (self.max is None) == (self.min is None):
+            raise ValueError("give exactly one of max: or min:")
+        return self
+
+    def constraint(self) -> OutcomeConstraint:
+        """The planner's outcome constraint."""
+        if self.max is not None:
+            return OutcomeConstraint(self.name, self.max, upper=True)
+        assert self.min is not None
+        return OutcomeConstraint(self.name, self.min, upper=False)
 
 
 def read_target(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -203,7 +234,13 @@ class CampaignConfig(_Model):
     constraints: list[str] = Field(
         [], description="linear, e.g. 'cyan + 2.5*magenta <= 6 mL' (units as the bound)"
     )
-    objectives: list[ObjectiveConfig] = Field(min_length=1, description="what to optimise")
+    objectives: list[ObjectiveConfig] = Field(
+        min_length=1,
+        description="what to optimise; with several, the planner looks for the Pareto front",
+    )
+    outcome_constraints: list[OutcomeConstraintConfig] = Field(
+        [], description="measured numbers that must stay within a bound, e.g. max_absorbance <= 2"
+    )
 
     @field_validator("lab", "protocol")
     @classmethod
@@ -225,9 +262,9 @@ class CampaignConfig(_Model):
                 parse_constraint(text, params)
             except ValueError as err:
                 problems.append(f"constraints.{i}: {err}")
-        names = [o.name for o in self.objectives]
+        names = [o.name for o in [*self.objectives, *self.outcome_constraints]]
         if len(set(names)) != len(names):
-            problems.append(f"objectives: names must be unique, got {names}")
+            problems.append(f"objectives, outcome_constraints: names must be unique, got {names}")
         if not problems and self.search_space().empty():
             problems.append(
                 "constraints: no point within the parameters' bounds satisfies them all"
@@ -247,11 +284,22 @@ class CampaignConfig(_Model):
         """The planner's objectives: names and directions."""
         return [Objective(o.name, o.minimize) for o in self.objectives]
 
+    def outcome_constraint_specs(self) -> list[OutcomeConstraint]:
+        """The planner's outcome constraints."""
+        return [c.constraint() for c in self.outcome_constraints]
+
+    def measures(self) -> dict[str, ObjectiveFunction]:
+        """Every number computed from a trial's measurement (objectives and constrained
+        outcomes), by name."""
+        return {m.name: m.function() for m in [*self.objectives, *self.outcome_constraints]}
+
     def definition(self) -> dict[str, Any]:
         """What makes two runs the same campaign (the trial budget may grow)."""
-        return self.model_dump(
-            mode="json", exclude={"trials", "description", "lab", "approval", "failures"}
-        )
+        # no outcome constraints is written as none at all, as stores kept it before they existed
+        excluded = {"trials", "description", "lab", "approval", "failures"}
+        if not self.outcome_constraints:
+            excluded.add("outcome_constraints")
+        return self.model_dump(mode="json", exclude=excluded)
 
 
 def load_campaign(path: str | Path) -> CampaignConfig:

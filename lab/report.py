@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.table import Table
@@ -77,14 +77,53 @@ def _finish(fig: Figure, ax: Axes) -> Figure:
     return fig
 
 
-def best_trial(records: list[TrialRecord], campaign: CampaignConfig) -> TrialRecord | None:
-    """The completed trial with the best first objective."""
-    objective = campaign.objectives[0]
-    done = [r for r in records if r.outcomes and objective.name in r.outcomes]
-    if not done:
-        return None
-    sign = 1.0 if objective.minimize else -1.0
-    return min(done, key=lambda r: sign * (r.outcomes or {})[objective.name])
+def best_trials(
+    records: list[TrialRecord], definition: dict[str, Any], stored: dict[str, Any] | None
+) -> tuple[list[TrialRecord], str]:
+    """The trials the planner holds best and the rule it chose them by.
+
+    What the planner recorded as it ran (``stored``, the campaign's ``best``): for the Ax
+    planner its model's estimate, which a lucky noisy measurement does not sway; for
+    several objectives, its Pareto front. A store without that record falls back to the
+    measured values: the non-dominated completed trials that meet the outcome constraints.
+    """
+    by_idx = {r.idx: r for r in records}
+    if stored and stored.get("trials"):
+        chosen = [by_idx[i] for i in stored["trials"] if i in by_idx]
+        if chosen:
+            return chosen, str(stored.get("rule", "observed"))
+    signs = {o["name"]: 1.0 if o.get("minimize", True) else -1.0 for o in definition["objectives"]}
+    limits = definition.get("outcome_constraints", [])
+
+    def allowed(outcomes: dict[str, float]) -> bool:
+        return all(
+            (c["max"] is None or outcomes.get(c["name"], np.inf) <= c["max"])
+            and (c["min"] is None or outcomes.get(c["name"], -np.inf) >= c["min"])
+            for c in limits
+        )
+
+    done = [
+        r for r in records if r.outcomes and set(signs) <= set(r.outcomes) and allowed(r.outcomes)
+    ]
+    keys = {r.idx: tuple(signs[n] * (r.outcomes or {})[n] for n in signs) for r in done}
+    front = [
+        a
+        for a in done
+        if not any(
+            all(x <= y for x, y in zip(keys[b.idx], keys[a.idx], strict=True))
+            and keys[b.idx] != keys[a.idx]
+            for b in done
+        )
+    ]
+    return sorted(front, key=lambda r: keys[r.idx]), "observed"
+
+
+def best_trial(store: Store, campaign: CampaignConfig) -> TrialRecord | None:
+    """The trial the planner holds best (the first of its Pareto front), if any."""
+    info = store.campaign(campaign.name) or {}
+    records = store.trials(campaign.name)
+    chosen, _ = best_trials(records, campaign.definition(), info.get("best"))
+    return chosen[0] if chosen else None
 
 
 def campaign_figures(
@@ -94,6 +133,10 @@ def campaign_figures(
     parameter per trial) and, for a spectral target, ``best_spectrum`` (against it)."""
     records = store.trials(campaign.name)
     figures = {"best_so_far": _objective_figure(records, campaign)}
+    if len(campaign.objectives) > 1:
+        info = store.campaign(campaign.name) or {}
+        front, rule = best_trials(records, campaign.definition(), info.get("best"))
+        figures["pareto"] = _pareto_figure(records, campaign, front, rule)
     if records:
         figures["parameters"] = _parameters_figure(records, best)
     spectral = next((o for o in campaign.objectives if o.kind == "spectral_distance"), None)
@@ -128,6 +171,37 @@ def _objective_figure(records: list[TrialRecord], campaign: CampaignConfig) -> F
     ax.set_xlabel("trial")
     ax.set_ylabel(objective.name + (" (lower is better)" if objective.minimize else ""))
     ax.set_title(f"{campaign.name}: best {objective.name} so far")
+    return _finish(fig, ax)
+
+
+def _pareto_figure(
+    records: list[TrialRecord], campaign: CampaignConfig, front: list[TrialRecord], rule: str
+) -> Figure:
+    """The first two objectives of every completed trial, the Pareto front joined; trials
+    that broke an outcome constraint crossed out."""
+    x, y = campaign.objectives[0], campaign.objectives[1]
+    limits = campaign.outcome_constraint_specs()
+
+    def xy(trials: list[TrialRecord]) -> tuple[list[float], list[float]]:
+        return [(r.outcomes or {})[x.name] for r in trials], [
+            (r.outcomes or {})[y.name] for r in trials
+        ]
+
+    fig, ax = _figure()
+    done = [r for r in records if r.outcomes and {x.name, y.name} <= set(r.outcomes)]
+    broken = [r for r in done if not all(c.satisfied(r.outcomes or {}) for c in limits)]
+    ax.plot(*xy([r for r in done if r not in broken]), "o", color="0.6", label="trial")
+    if broken:
+        ax.plot(*xy(broken), "x", color="C3", label="broke an outcome constraint")
+    on_front = sorted(front, key=lambda r: (r.outcomes or {})[x.name])
+    how = "model's estimate" if rule == "model" else "measured"
+    ax.plot(*xy(on_front), "o-", color="C2", label=f"Pareto front ({how})")
+    for r, px, py in zip(on_front, *xy(on_front), strict=True):
+        ax.annotate(str(r.idx), (px, py), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    better = {True: " (lower is better)", False: " (higher is better)"}
+    ax.set_xlabel(x.name + better[x.minimize])
+    ax.set_ylabel(y.name + better[y.minimize])
+    ax.set_title(f"{campaign.name}: {x.name} against {y.name}")
     return _finish(fig, ax)
 
 
@@ -221,7 +295,7 @@ def write_html_report(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     records = store.trials(campaign.name)
-    best = best_trial(records, campaign)
+    best = best_trial(store, campaign)
     figures = campaign_figures(store, campaign, spectrometer, best)
     failed = sum(r.status == "failed" for r in records)
     done = sum(r.status == "completed" for r in records)

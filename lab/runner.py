@@ -163,7 +163,7 @@ class CampaignRunner:
         planner_name = planner or campaign.planner.name
         seed = campaign.planner.seed if seed is None else seed
         self.definition = campaign_definition(campaign, planner_name, seed)
-        self.objectives = {o.name: o.function() for o in campaign.objectives}
+        self.objectives = campaign.measures()
         self.space = campaign.search_space()
         self.planner = self._make_planner(planner_name, seed)
         self._resumed = False
@@ -178,7 +178,11 @@ class CampaignRunner:
         if name.startswith("ax"):
             kwargs["initialization_trials"] = self.campaign.planner.initialization_trials
         return cls(
-            self.campaign.search_space(), self.campaign.objective_specs(), seed=seed, **kwargs
+            self.campaign.search_space(),
+            self.campaign.objective_specs(),
+            seed=seed,
+            outcome_constraints=self.campaign.outcome_constraint_specs(),
+            **kwargs,
         )
 
     # --- control (from any thread) -----------------------------------------------------
@@ -491,6 +495,7 @@ class CampaignRunner:
             done += 1
             events.trial_changed(result.index)
             best = self.planner.best()
+            self.store.set_best(self.campaign.name, [o.index for o in best], self.planner.best_rule)
             events.trial_finished(Progress(done, total, result, best[0].outcomes if best else None))
             failed_in_a_row = failed_in_a_row + 1 if result.status == "failed" else 0
             if failed_in_a_row:

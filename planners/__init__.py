@@ -14,6 +14,7 @@ from planners.base import (
     LinearConstraint,
     Objective,
     Observation,
+    OutcomeConstraint,
     Parameter,
     Planner,
     PlannerError,
@@ -23,6 +24,7 @@ from planners.base import (
 )
 from planners.objectives import (
     AbsorbanceAt,
+    MaxAbsorbance,
     Measurement,
     ObjectiveFunction,
     SpectralDistance,
@@ -65,10 +67,12 @@ __all__ = [
     "AxPlanner",
     "InfeasibleSpaceError",
     "LinearConstraint",
+    "MaxAbsorbance",
     "Measurement",
     "Objective",
     "ObjectiveFunction",
     "Observation",
+    "OutcomeConstraint",
     "Parameter",
     "Planner",
     "PlannerError",

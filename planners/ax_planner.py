@@ -74,13 +74,15 @@ class AxPlanner(Planner):
         )
         sign = {True: "-", False: ""}
         self._client.configure_optimization(
-            objective=", ".join(f"{sign[o.minimize]}{o.name}" for o in self.objectives)
+            objective=", ".join(f"{sign[o.minimize]}{o.name}" for o in self.objectives),
+            outcome_constraints=[str(c) for c in self.outcome_constraints] or None,
         )
+        self.best_rule = "model"
         self._configure_generation()
 
     def _configure_generation(self) -> None:
         self._client.set_generation_strategy(
-            _generation_strategy(self.seed, self.initialization_trials)
+            _generation_strategy(self.seed, self.initialization_trials, len(self.objectives) > 1)
         )
 
     def _propose(self, n: int) -> list[Suggestion]:
@@ -94,6 +96,36 @@ class AxPlanner(Planner):
             params = {p.name: p.quantity(values[p.name]) for p in self.space.parameters}
             out.append(Suggestion(index, params, f"ax:{node}"))
         return out
+
+    def best(self) -> list[Observation]:
+        """The trial Ax's model estimates best (or, for several objectives, the trials on
+        its estimated Pareto front), among those meeting the outcome constraints; by the
+        measured values while there is no model yet (see docs/planners.md)."""
+        try:
+            if len(self.objectives) > 1:
+                front = self._client.get_pareto_frontier(use_model_predictions=True)
+                chosen = [trial for _, _, trial, _ in front]
+            else:
+                chosen = [self._client.get_best_parameterization(use_model_predictions=True)[2]]
+        except Exception:  # no completed trial yet, or no model: what was measured decides
+            return super().best()
+        return [self.history[i] for i in dict.fromkeys(chosen) if i in self.history]
+
+    def summary(self) -> Any:
+        """Ax's trial summary (a pandas DataFrame: one row per trial, with its status,
+        generator, parameters and measured outcomes)."""
+        return self._client.summarize()
+
+    def predict(
+        self, points: list[dict[str, pint.Quantity]]
+    ) -> list[dict[str, tuple[float, float]]]:
+        """The model's estimate at each point: outcome name -> (mean, standard error)."""
+        values = [self.space.magnitudes(p) for p in points]
+        try:
+            predicted: list[dict[str, tuple[float, float]]] = self._client.predict(points=values)
+        except Exception as err:
+            raise PlannerError(f"ax cannot predict yet: {err}") from err
+        return predicted
 
     def _attach(self, parameters: dict[str, pint.Quantity]) -> int:
         values = self.space.magnitudes(parameters)
@@ -125,15 +157,18 @@ class AxDefaultPlanner(AxPlanner):
         )
 
 
-def _generation_strategy(seed: int, initialization_trials: int) -> Any:
+def _generation_strategy(seed: int, initialization_trials: int, several_objectives: bool) -> Any:
     """Ax's "fast" strategy (centre, Sobol, then the modular BoTorch model), with the
-    acquisition optimiser of :data:`OPTIMIZER_KWARGS`."""
+    acquisition optimiser of :data:`OPTIMIZER_KWARGS`; for several objectives, ParEGO's
+    random scalarisations (qLogNParEGO) instead of Ax's default hypervolume improvement,
+    which costs 5-10x as much per proposal (docs/benchmarks.md)."""
     from ax.adapter.registry import Generators
     from ax.core.trial_status import TrialStatus
     from ax.generation_strategy.center_generation_node import CenterGenerationNode
     from ax.generation_strategy.generation_strategy import GenerationNode, GenerationStrategy
     from ax.generation_strategy.generator_spec import GeneratorSpec
     from ax.generation_strategy.transition_criterion import MinTrials
+    from botorch.acquisition.multi_objective.parego import qLogNParEGO
 
     sobol = GenerationNode(
         name="Sobol",
@@ -162,6 +197,7 @@ def _generation_strategy(seed: int, initialization_trials: int) -> Any:
         generator_specs=[
             GeneratorSpec(
                 generator_enum=Generators.BOTORCH_MODULAR,
+                generator_kwargs={"botorch_acqf_class": qLogNParEGO} if several_objectives else {},
                 generator_gen_kwargs={"model_gen_options": {"optimizer_kwargs": OPTIMIZER_KWARGS}},
             )
         ],

@@ -70,6 +70,25 @@ class Objective:
 
 
 @dataclass(frozen=True)
+class OutcomeConstraint:
+    """A measured outcome that must stay at or below (``upper``) or at or above ``bound``:
+    the planner avoids where its model expects a violation, and a trial that violates it
+    is never the best."""
+
+    name: str
+    bound: float
+    upper: bool = True
+
+    def satisfied(self, outcomes: Mapping[str, float]) -> bool:
+        """Whether ``outcomes`` meet the constraint."""
+        value = outcomes[self.name]
+        return value <= self.bound if self.upper else value >= self.bound
+
+    def __str__(self) -> str:
+        return f"{self.name} {'<=' if self.upper else '>='} {self.bound!r}"
+
+
+@dataclass(frozen=True)
 class SearchSpace:
     """The parameters (with their bounds and units) and the linear constraints a proposal must meet."""
 
@@ -164,7 +183,11 @@ class Planner(ABC):
     space: SearchSpace
     objectives: Sequence[Objective]
     seed: int = 0
+    outcome_constraints: Sequence[OutcomeConstraint] = ()
     name: str = field(init=False, default="planner")
+    #: how :meth:`best` chooses, for the record: "observed" (the measured values) or
+    #: "model" (the planner's model's estimate)
+    best_rule: str = field(init=False, default="observed")
     history: dict[int, Observation] = field(init=False, default_factory=dict)
     pending: dict[int, Suggestion] = field(init=False, default_factory=dict)
 
@@ -177,11 +200,13 @@ class Planner(ABC):
         return suggestions
 
     def tell(self, index: int, outcomes: Mapping[str, float]) -> None:
-        """Report a trial's outcome (or its failure) to the planner."""
-        suggestion = self._pop(index)
-        missing = {o.name for o in self.objectives} - set(outcomes)
+        """Report a trial's outcome to the planner; incomplete outcomes are refused and the
+        trial stays pending."""
+        needed = {o.name for o in self.objectives} | {c.name for c in self.outcome_constraints}
+        missing = needed - set(outcomes)
         if missing:
-            raise PlannerError(f"trial {index}: outcomes lack objective(s) {sorted(missing)}")
+            raise PlannerError(f"trial {index}: outcomes lack {sorted(missing)}")
+        suggestion = self._pop(index)
         self.history[index] = Observation(index, suggestion.parameters, dict(outcomes))
         self._observe(self.history[index])
 
@@ -223,8 +248,14 @@ class Planner(ABC):
         return index
 
     def best(self) -> list[Observation]:
-        """The non-dominated completed trials (one, for a single objective)."""
-        done = [o for o in self.history.values() if o.outcomes is not None]
+        """The non-dominated completed trials that meet the outcome constraints (one, for a
+        single objective), by their measured values."""
+        done = [
+            o
+            for o in self.history.values()
+            if o.outcomes is not None
+            and all(c.satisfied(o.outcomes) for c in self.outcome_constraints)
+        ]
         signs = {o.name: (1.0 if o.minimize else -1.0) for o in self.objectives}
 
         def key(o: Observation) -> tuple[float, ...]:

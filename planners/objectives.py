@@ -56,6 +56,14 @@ class AbsorbanceAt:
 
 
 @dataclass(frozen=True)
+class MaxAbsorbance:
+    """The spectrum's highest absorbance (e.g. to keep it within the linear range)."""
+
+    def __call__(self, m: Measurement) -> float:
+        return float(np.max(m.absorbance))
+
+
+@dataclass(frozen=True)
 class TotalVolume:
     """Sum of the trial's volume parameters, in mL (e.g. to save reagent)."""
 

@@ -95,7 +95,7 @@ def campaign_show(
 ) -> None:
     """Summarise a stored campaign: every trial, its outcome, the best."""
     from devices import parse_quantity
-    from lab.report import summary_table
+    from lab.report import best_trials, summary_table
     from lab.store import Store
 
     if not store.is_file():
@@ -113,36 +113,40 @@ def campaign_show(
         records = db.trials(name)
     finally:
         db.close()
-    objectives = info["definition"]["objectives"]
-    first = objectives[0]
-    done = [(r, r.outcomes) for r in records if r.outcomes]
-    sign = 1 if first["minimize"] else -1
-    best = [r for r, _ in sorted(done, key=lambda pair: pair[1][first["name"]] * sign)]
+    definition = info["definition"]
+    objectives = [o["name"] for o in definition["objectives"]]
+    best, rule = best_trials(records, definition, info.get("best"))
     if as_json:
         fields = ("idx", "status", "parameters", "outcomes", "error", "run_uid", "sample_id")
         print(
             json.dumps(
                 {
                     "campaign": name,
-                    "definition": info["definition"],
+                    "definition": definition,
                     "best": best[0].idx if best else None,
+                    "best_trials": [r.idx for r in best],
+                    "best_rule": rule,
                     "trials": [{k: getattr(r, k) for k in fields} for r in records],
                 }
             )
         )
         return
-    console.print(summary_table(name, records, {best[0].idx} if best else set()))
+    console.print(summary_table(name, records, {r.idx for r in best}))
     _print_failures(records)
+    done = sum(r.status == "completed" for r in records)
     failed = sum(r.status == "failed" for r in records)
     console.print(
-        f"{len(records)} trials: {len(done)} completed, {failed} failed; "
-        f"planner {info['definition']['planner']['name']}"
+        f"{len(records)} trials: {done} completed, {failed} failed; "
+        f"planner {definition['planner']['name']}"
     )
-    if best:
-        b = best[0]
+    how = "the model's estimate" if rule == "model" else "the measured values"
+    if len(objectives) > 1 and best:
+        console.print(f"Pareto front ({how}): {len(best)} trials")
+    for b in best if len(objectives) > 1 else best[:1]:
         values = ", ".join(f"{k}={parse_quantity(v):.4g~P}" for k, v in b.parameters.items())
-        score = (b.outcomes or {})[first["name"]]
-        console.print(f"best: trial {b.idx} {first['name']}={score:.4g} with {values}")
+        scores = ", ".join(f"{n}={(b.outcomes or {})[n]:.4g}" for n in objectives)
+        label = "  " if len(objectives) > 1 else f"best ({how}): "
+        console.print(f"{label}trial {b.idx} {scores} with {values}", highlight=False)
 
 
 def _print_failures(records: list[TrialRecord]) -> None:

@@ -23,6 +23,8 @@ campaigns = Table(
     Column("created", Float, nullable=False),
     Column("definition", JSON, nullable=False),
     Column("lab", JSON, nullable=False),
+    # the planner's current choice: {"trials": [idx, ...], "rule": "model" | "observed"}
+    Column("best", JSON),
 )
 
 #: proposed | awaiting_approval | running | completed | failed | rejected

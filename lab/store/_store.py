@@ -169,8 +169,18 @@ class Store:
                 r.name for r in c.execute(select(campaigns.c.name).order_by(campaigns.c.created))
             ]
 
+    def set_best(self, name: str, trials: list[int], rule: str) -> None:
+        """Record which trials the planner now holds best (several: its Pareto front), and
+        by which rule ("model": its model's estimate; "observed": the measured values)."""
+        with self.engine.begin() as c:
+            c.execute(
+                update(campaigns)
+                .where(campaigns.c.name == name)
+                .values(best={"trials": trials, "rule": rule})
+            )
+
     def campaign(self, name: str) -> dict[str, Any] | None:
-        """A stored campaign's row (name, created, definition, lab), or None."""
+        """A stored campaign's row (name, created, definition, lab, best), or None."""
         with self.engine.connect() as c:
             row = c.execute(select(campaigns).where(campaigns.c.name == name)).first()
         return None if row is None else dict(row._mapping)

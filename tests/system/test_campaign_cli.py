@@ -232,3 +232,30 @@ def test_lab_sim_serves_instruments_on_real_ptys(example_dir: Path, tmp_path: Pa
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_several_objectives_give_a_pareto_front_chosen_by_the_model(
+    example_dir: Path, tmp_path: Path
+):
+    campaign = example_dir / "campaign_pareto.yaml"
+    edit_yaml(campaign, lambda c: c.update(planner={"name": "ax", "initialization_trials": 3}))
+    store = tmp_path / "out" / "store.sqlite"
+    done = run_cli(campaign, "--trials", "5", "--store", store, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "colour-match-pareto-pareto.png").stat().st_size > 10_000
+
+    shown = json.loads(lab_cli("campaign", "show", store, "--json", cwd=tmp_path).stdout)
+    trials = {t["idx"]: t for t in shown["trials"]}
+    assert shown["best_rule"] == "model"
+    assert shown["best_trials"] and set(shown["best_trials"]) <= set(trials)
+    for idx in shown["best_trials"]:
+        outcomes = trials[idx]["outcomes"]
+        assert set(outcomes) == {"colour_error", "dye_volume", "peak_absorbance"}
+        assert outcomes["peak_absorbance"] <= 2.0
+        volume = sum(
+            float(v.split()[0]) for k, v in trials[idx]["parameters"].items() if k != "temperature"
+        )
+        assert outcomes["dye_volume"] == pytest.approx(volume)
+
+    text = lab_cli("campaign", "show", store, cwd=tmp_path).stdout
+    assert f"Pareto front (the model's estimate): {len(shown['best_trials'])} trials" in text

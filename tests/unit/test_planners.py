@@ -8,7 +8,9 @@ from planners import (
     AxPlanner,
     LinearConstraint,
     Objective,
+    OutcomeConstraint,
     Parameter,
+    PlannerError,
     RandomPlanner,
     SearchSpace,
     SobolPlanner,
@@ -74,6 +76,40 @@ def test_best_is_the_pareto_front_for_several_objectives():
     assert [o.outcomes for o in planner.best()] == outcomes[:2]  # the third is dominated
 
 
+def test_a_trial_breaking_an_outcome_constraint_is_never_best():
+    planner = SobolPlanner(
+        SPACE, LOSS, seed=0, outcome_constraints=[OutcomeConstraint("peak", 2.0)]
+    )
+    s = planner.ask(1)[0]
+    with pytest.raises(PlannerError, match="peak"):
+        planner.tell(s.index, {"loss": 0.0})
+    planner.tell(s.index, {"loss": 0.0, "peak": 2.5})  # best loss, but too high a peak
+    t = planner.ask(1)[0]
+    planner.tell(t.index, {"loss": 1.0, "peak": 1.5})
+    assert [o.index for o in planner.best()] == [t.index]
+
+
+def test_ax_finds_a_pareto_front_under_an_outcome_constraint():
+    objectives = [Objective("loss"), Objective("volume")]
+    planner = AxPlanner(
+        SPACE,
+        objectives,
+        seed=0,
+        initialization_trials=3,
+        outcome_constraints=[OutcomeConstraint("peak", 2.0)],
+    )
+    for _ in range(5):
+        s = planner.ask(1)[0]
+        v = SPACE.magnitudes(s.parameters)
+        assert SPACE.feasible(v)
+        planner.tell(
+            s.index, {"loss": loss(v), "volume": v["a"] + v["b"], "peak": v["a"] + 0.5 * v["b"]}
+        )
+    front = planner.best()
+    assert front and all(o.outcomes is not None for o in front)
+    assert all(o.outcomes["peak"] <= 2.0 for o in front)
+
+
 def test_ax_proposes_feasible_points_and_learns():
     planner = AxPlanner(SPACE, LOSS, seed=0, initialization_trials=3)
     seen = drive(planner, 5)
@@ -81,10 +117,18 @@ def test_ax_proposes_feasible_points_and_learns():
     gens = [o.index for o in planner.history.values()]
     assert gens == [0, 1, 2, 3, 4]
     s = planner.ask(1)[0]
-    assert s.generator.startswith("ax:")
+    assert s.generator == "ax:MBM"
     planner.tell_failed(s.index, "spilled")
-    best = planner.best()[0]
-    assert best.outcomes["loss"] == min(loss(v) for v in seen)
+    summary = planner.summary().set_index("trial_index")
+    assert summary.loc[s.index, "status_reason"] == "spilled"  # Ax hears why
+    # the best is the model's choice among the measured trials, not the luckiest reading
+    assert planner.best_rule == "model"
+    best = planner.best()
+    assert len(best) == 1 and best[0].outcomes is not None
+    assert best[0].outcomes["loss"] <= sorted(loss(v) for v in seen)[1]
+    (estimate,) = planner.predict([best[0].parameters])
+    mean, sem = estimate["loss"]
+    assert abs(mean - best[0].outcomes["loss"]) < 0.2 and sem >= 0
 
 
 def test_ax_resumes_from_replayed_trials():
