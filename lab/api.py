@@ -40,30 +40,35 @@ def default_lab_store(lab: LabConfig) -> Path:
 
 
 def prepare(
-    campaign: str | Path, lab: str | Path | None = None, store: str | Path | None = None
+    campaign: str | Path | CampaignConfig,
+    lab: str | Path | None = None,
+    store: str | Path | None = None,
 ) -> PreparedCampaign:
     """Validate the campaign, its protocol and the lab file; the store is not touched.
 
     Args:
-        campaign: the campaign file.
+        campaign: the campaign file, or a campaign defined in Python
+            (``CampaignConfig(name=..., parameters={"cyan": {"min": 0 * ureg.mL, ...}}, ...)``;
+            relative paths in it are relative to the working directory).
         lab: the lab file; default: the campaign's ``lab:``.
         store: the store's path; default ``runs/<campaign>/store.sqlite``.
 
     Raises:
         ConfigError: naming the file and every field at fault.
     """
-    config = load_campaign(campaign)
+    config = campaign if isinstance(campaign, CampaignConfig) else load_campaign(campaign)
     protocol = campaign_protocol(config)
     lab_path = lab or config.lab
     if lab_path is None:
-        raise ConfigError(campaign, ["lab: no lab file given (use --lab or set lab: in the file)"])
+        source = config.name if isinstance(campaign, CampaignConfig) else campaign
+        raise ConfigError(source, ["lab: no lab file given (use --lab or set lab: in the file)"])
     return PreparedCampaign(
         config, protocol, load_lab_config(lab_path), Path(store) if store else default_store(config)
     )
 
 
 def run_campaign(
-    campaign: str | Path,
+    campaign: str | Path | CampaignConfig,
     *,
     lab: str | Path | None = None,
     trials: int | None = None,
@@ -75,7 +80,7 @@ def run_campaign(
     """Run (or resume) a campaign in the lab its files describe; plots go next to the store.
 
     Args:
-        campaign: the campaign file.
+        campaign: the campaign file, or a :class:`CampaignConfig` made in Python.
         lab: the lab file; default: the campaign's ``lab:``.
         trials: the total to reach (trials already in the store count); default: the
             campaign's ``trials``.
@@ -95,7 +100,8 @@ def run_campaign(
     prepared = prepare(campaign, lab, store)
     running = build_lab(prepared.lab, run_engine=threaded_run_engine())
     try:
-        check_bounds(prepared.campaign, prepared.protocol, running.limits(), campaign)
+        source = prepared.campaign.name if isinstance(campaign, CampaignConfig) else campaign
+        check_bounds(prepared.campaign, prepared.protocol, running.limits(), source)
         db = Store(prepared.store_path)  # opened only once every file is known good
         running.record_to(db)  # the lab closes it, on every path
         db.claim()

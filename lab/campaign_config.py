@@ -56,8 +56,10 @@ class ParameterConfig(_Model):
     @field_validator("min", "max", mode="before")
     @classmethod
     def _parses(cls, value: Any) -> str:
+        if isinstance(value, pint.Quantity):  # a campaign defined in Python
+            value = f"{value.m!r} {value.units}"
         _quantity(value)
-        return value
+        return str(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> ParameterConfig:

@@ -71,6 +71,29 @@ class CampaignResult:
     plots: list[Path] = field(default_factory=list)
     #: a device that could not be brought to its safe state: nobody may take it for safe
     left_unsafe: str | None = None
+    #: the planner as the run left it: its own analyses (for Ax: ``summary()``,
+    #: ``predict(points)``) are there to ask
+    planner: Planner | None = None
+
+    def parameters(self, trial: TrialRecord) -> dict[str, pint.Quantity]:
+        """A trial's parameters as quantities."""
+        return {k: parse_quantity(v) for k, v in trial.parameters.items()}
+
+    def dataframe(self) -> Any:
+        """The trials as a pandas DataFrame, one row each: ``trial``, ``status``, each
+        parameter as a number in a column named with its unit (``cyan [mL]``), each
+        outcome, ``error`` and ``planner``."""
+        import pandas as pd
+
+        rows = []
+        for t in self.trials:
+            row: dict[str, Any] = {"trial": t.idx, "status": t.status}
+            for name, q in self.parameters(t).items():
+                row[f"{name} [{q.units:~P}]"] = float(q.m)
+            row.update(t.outcomes or {})
+            row.update(error=t.error, planner=t.planner)
+            rows.append(row)
+        return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)
@@ -576,6 +599,7 @@ class CampaignRunner:
             [r for r in records if r.idx in best_idx],
             self.stop_reason,
             left_unsafe=self.left_unsafe,
+            planner=self.planner,
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pint
 import pytest
 
 from lab import (
@@ -18,6 +19,7 @@ from lab import (
     load_lab_config,
 )
 from lab.api import open_lab, prepare, run_campaign
+from lab.campaign_config import CampaignConfig
 from lab.compose import threaded_run_engine
 from lab.measurement import measurement_from_documents
 from protocols import PLANS
@@ -234,3 +236,45 @@ def test_each_vial_sees_only_its_own_trial(example_dir: Path, tmp_path: Path):
         assert len(history) >= len(template.steps) and max(history) <= 30.5
     finally:
         lab.close()
+
+
+def test_a_campaign_defined_in_python_returns_quantities_and_the_planners_analyses(
+    example_dir: Path, tmp_path: Path
+):
+    ureg = pint.get_application_registry()
+    campaign = CampaignConfig(
+        name="from-python",
+        lab=example_dir / "lab.yaml",
+        protocol=example_dir / "colour_mix.yaml",
+        planner={"name": "ax", "initialization_trials": 2},
+        parameters={
+            "cyan": {"min": 0 * ureg.mL, "max": 3 * ureg.mL},
+            "magenta": {"min": 0 * ureg.mL, "max": 3 * ureg.mL},
+            "yellow": {"min": 0 * ureg.mL, "max": 3000 * ureg.uL},
+            "temperature": {"min": ureg.Quantity(25, "degC"), "max": ureg.Quantity(80, "degC")},
+        },
+        constraints=["cyan + magenta + yellow <= 6 mL"],
+        objectives=[
+            {
+                "name": "colour_error",
+                "kind": "spectral_distance",
+                "target": example_dir / "target_spectrum.csv",
+            }
+        ],
+    )
+    result = run_campaign(campaign, trials=3, store=tmp_path / "s.sqlite")
+    assert [t.status for t in result.trials] == ["completed"] * 3
+
+    frame = result.dataframe()
+    assert list(frame["trial"]) == [0, 1, 2]
+    # each parameter in the unit of its bounds, as pint abbreviates it
+    assert {"cyan [ml]", "yellow [µl]", "temperature [°C]", "colour_error"} <= set(frame.columns)
+    assert frame["yellow [µl]"].between(0, 3000).all()
+
+    best = result.parameters(result.best[0])
+    assert best["temperature"].check("[temperature]") and best["cyan"].check("[volume]")
+    assert result.planner is not None
+    assert len(result.planner.summary()) == 3
+    (estimate,) = result.planner.predict([best])
+    mean, sem = estimate["colour_error"]
+    assert 0 <= mean < 1 and sem >= 0
