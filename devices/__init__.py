@@ -28,6 +28,7 @@ from devices._transport import InProcessTransport, Transport
 
 if TYPE_CHECKING:
     from devices._instrument import Identity, InstrumentDevice, InstrumentDriver
+    from devices.analyser import Analyser, AnalyserDriver, AsciiAnalyserDriver
     from devices.robotic_arm import ArmDriver, AsciiArmDriver, Gripper, RoboticArm
     from devices.spectrometer import AsciiSpectrometerDriver, Spectrometer, SpectrometerDriver
     from devices.synthesis_station import (
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 #: errors and quantities above cost a command line nothing
 _HOMES = {
     **dict.fromkeys(("Identity", "InstrumentDevice", "InstrumentDriver"), "devices._instrument"),
+    **dict.fromkeys(("Analyser", "AnalyserDriver", "AsciiAnalyserDriver"), "devices.analyser"),
     **dict.fromkeys(
         ("ArmDriver", "AsciiArmDriver", "Gripper", "RoboticArm"), "devices.robotic_arm"
     ),
@@ -76,7 +78,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Analyser",
+    "AnalyserDriver",
     "ArmDriver",
+    "AsciiAnalyserDriver",
     "AsciiArmDriver",
     "AsciiSpectrometerDriver",
     "AsciiStationDriver",

@@ -7,13 +7,22 @@ here imports the rest of the project.
 
 from simulators.chemistry import DEFAULT_DYES, WAVELENGTHS_NM, Dye, DyeChemistry, GroundTruth
 from simulators.clock import SimClock
-from simulators.firmware import ArmFirmware, LineFirmware, SpectrometerFirmware, StationFirmware
+from simulators.firmware import (
+    AnalyserFirmware,
+    ArmFirmware,
+    LineFirmware,
+    ScalarTruth,
+    SpectrometerFirmware,
+    StationFirmware,
+)
 from simulators.pty_server import Fault, PtyServer
+from simulators.reaction import SnArChemistry, SnArKinetics
 from simulators.workcell import Location, Reservoir, Vial, Workcell
 
 __all__ = [
     "DEFAULT_DYES",
     "WAVELENGTHS_NM",
+    "AnalyserFirmware",
     "ArmFirmware",
     "Dye",
     "DyeChemistry",
@@ -23,7 +32,10 @@ __all__ = [
     "Location",
     "PtyServer",
     "Reservoir",
+    "ScalarTruth",
     "SimClock",
+    "SnArChemistry",
+    "SnArKinetics",
     "SpectrometerFirmware",
     "StationFirmware",
     "Vial",

@@ -15,9 +15,11 @@ time (a plug-flow reactor is the same equations).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
+import pint
 from scipy.integrate import solve_ivp
 
 GAS_CONSTANT = 8.314  # J/(mol K)
@@ -51,6 +53,8 @@ class SnArKinetics:
             return np.array([-r1 - r2, -r1 - r2 - r3 - r4, r1 - r3, r2 - r4, r3 + r4])
 
         start = np.array([substrate_m, nucleophile_m, 0.0, 0.0, 0.0])
+        if time_s <= 0:
+            return dict(zip("ABCDE", map(float, start), strict=True))
         solved = solve_ivp(derivative, (0.0, time_s), start, method="LSODA", rtol=1e-8, atol=1e-10)
         return dict(zip("ABCDE", map(float, solved.y[:, -1]), strict=True))
 
@@ -66,3 +70,42 @@ class SnArKinetics:
             "purity": 100.0 * c["C"] / organics if organics > 0 else 0.0,
             "conversion": 100.0 * (1.0 - c["A"] / substrate_m),
         }
+
+
+@dataclass
+class SnArChemistry:
+    """The ground truth of the reaction-yield example: a vial's contents and how it was
+    treated -> what an HPLC would report (yield, purity, conversion in %).
+
+    The substrate and nucleophile are stock solutions of ``substrate_stock_m`` and
+    ``nucleophile_stock_m`` (mol/L); every other reagent is solvent. The vial reacts at
+    its temperature for as long as it was stirred. A scalar ground truth: it returns
+    named quantities, not a spectrum, so ``wavelengths`` is not used.
+    """
+
+    substrate: str = "substrate"
+    nucleophile: str = "nucleophile"
+    substrate_stock_m: float = 1.0
+    nucleophile_stock_m: float = 2.0
+    kinetics: SnArKinetics = field(default_factory=SnArKinetics)
+
+    def __call__(
+        self,
+        composition: Mapping[str, pint.Quantity],
+        conditions: Mapping[str, pint.Quantity],
+        wavelengths: pint.Quantity | None = None,
+    ) -> dict[str, pint.Quantity]:
+        ureg = pint.get_application_registry()
+        volumes = {k: float(v.m_as("mL")) for k, v in composition.items()}
+        total = sum(volumes.values())
+        substrate_ml = volumes.get(self.substrate, 0.0)
+        if total <= 0 or substrate_ml <= 0:
+            zero = ureg.Quantity(0.0, "percent")
+            return {"yield": zero, "purity": zero, "conversion": zero}
+        outcomes = self.kinetics.outcomes(
+            float(conditions.get("temperature", ureg.Quantity(25.0, "degC")).m_as("degC")),
+            float(conditions.get("stir_time", 0 * ureg.s).m_as("s")),
+            self.substrate_stock_m * substrate_ml / total,
+            self.nucleophile_stock_m * volumes.get(self.nucleophile, 0.0) / total,
+        )
+        return {k: ureg.Quantity(v, "percent") for k, v in outcomes.items()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pint
 
@@ -141,9 +143,10 @@ class SpectrometerFirmware(LineFirmware):
             "stir_time": vial.stir_time_s * ureg.s,
             "stir_speed": vial.stir_rpm * ureg.rpm,
         }
-        absorbance = np.asarray(
-            self.ground_truth(composition, conditions, self.wavelengths_nm * ureg.nm), dtype=float
-        )
+        truth = self.ground_truth(composition, conditions, self.wavelengths_nm * ureg.nm)
+        if isinstance(truth, Mapping):
+            raise FirmwareError("the lab's chemistry gives named quantities, not a spectrum")
+        absorbance = np.asarray(truth, dtype=float)
         dark = self.dark_counts_per_ms * self.integration_ms
         raw_reference = self._counts(np.ones_like(absorbance))
         raw_sample = self._counts(10.0 ** (-absorbance))

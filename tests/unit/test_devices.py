@@ -6,11 +6,15 @@ import asyncio
 
 import bluesky.plan_stubs as bps
 import numpy as np
+import pint
 import pytest
 from bluesky import RunEngine
+from bluesky.plans import count as bps_count
 from bluesky.run_engine import call_in_bluesky_event_loop
 
 from devices import (
+    Analyser,
+    AsciiAnalyserDriver,
     AsciiArmDriver,
     AsciiSpectrometerDriver,
     AsciiStationDriver,
@@ -27,11 +31,14 @@ from devices import (
 )
 from devices._line_protocol import LineChannel
 from simulators import (
+    AnalyserFirmware,
     ArmFirmware,
     DyeChemistry,
     Reservoir,
+    SnArChemistry,
     SpectrometerFirmware,
     StationFirmware,
+    Vial,
 )
 from tests.conftest import small_workcell
 
@@ -197,3 +204,43 @@ def test_bare_numbers_are_in_the_unit_each_device_declares(rig):
     assert call_in_bluesky_event_loop(spec.integration.time.get_value()) == pytest.approx(20)
     with pytest.raises(LimitViolation, match=r"95 degC is outside 20\.\.90 degC"):
         set_and_wait(station.heater, 95)
+
+
+def test_the_analyser_reports_named_quantities_with_units():
+    re = RunEngine({})
+    clock, cell = small_workcell()
+    truth = SnArChemistry()
+    fields = {"yield": "percent", "purity": "percent"}
+    wire = AnalyserFirmware(clock, cell, "holder", truth, fields, run_time_s=1.0, noise=0.1)
+    hplc = Analyser(
+        AsciiAnalyserDriver(InProcessTransport(wire.handle, "hplc"), "hplc"), fields, name="hplc"
+    )
+    call_in_bluesky_event_loop(hplc.connect())
+    vial = Vial("V1", 5.0, {"substrate": 1.0, "nucleophile": 1.5, "solvent": 2.0}, 60.0, 300.0)
+    cell.vials_at["holder"] = vial
+    docs = []
+    re(bps_count([hplc]), lambda name, doc: docs.append((name, doc)))
+    keys = next(d for n, d in docs if n == "descriptor")["data_keys"]
+    assert keys["hplc-yield"]["units"] == "percent"
+    data = next(d for n, d in docs if n == "event")["data"]
+    ureg = pint.get_application_registry()
+    expected = truth(
+        {k: v * ureg.mL for k, v in vial.contents_ml.items()},
+        {"temperature": ureg.Quantity(60.0, "degC"), "stir_time": 300 * ureg.s},
+    )
+    assert data["hplc-yield"] == pytest.approx(expected["yield"].m_as("percent"), abs=0.5)
+    assert data["hplc-purity"] == pytest.approx(expected["purity"].m_as("percent"), abs=0.5)
+    assert data["hplc-vial"] == vial.id
+
+
+def test_an_analyser_whose_method_differs_from_the_lab_file_is_refused():
+    RunEngine({})
+    clock, cell = small_workcell()
+    wire = AnalyserFirmware(clock, cell, "holder", SnArChemistry(), {"yield": "percent"})
+    hplc = Analyser(
+        AsciiAnalyserDriver(InProcessTransport(wire.handle, "hplc"), "hplc"),
+        {"yield": "percent", "purity": "percent"},
+        name="hplc",
+    )
+    with pytest.raises(DeviceFault, match="the instrument reports"):
+        call_in_bluesky_event_loop(hplc.connect())
