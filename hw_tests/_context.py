@@ -7,10 +7,10 @@ from typing import Any, Generic, TypeVar
 
 from devices import Clock, InstrumentDevice
 from lab.compose import Lab
-from lab.config import ArmConfig, SpectrometerConfig, StationConfig
+from lab.config import AnalyserConfig, ArmConfig, SpectrometerConfig, StationConfig
 
 D = TypeVar("D", bound=InstrumentDevice)
-C = TypeVar("C", ArmConfig, StationConfig, SpectrometerConfig)
+C = TypeVar("C", ArmConfig, StationConfig, SpectrometerConfig, AnalyserConfig)
 
 
 @dataclass

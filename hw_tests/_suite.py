@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devices import (
+    Analyser,
     DeviceError,
     InstrumentDevice,
     RoboticArm,
@@ -17,13 +18,14 @@ from devices import (
     SynthesisStation,
     explain,
 )
-from hw_tests import arm, spectrometer, station
+from hw_tests import analyser, arm, spectrometer, station
 from hw_tests._context import CheckContext
 from hw_tests._result import SEVERITY, CheckResult, skipped, verdict
 from lab.compose import Lab
 
 #: device class -> its module of checks (CHECKS and leave_safe)
 SUITES: dict[type[InstrumentDevice], Any] = {
+    Analyser: analyser,
     RoboticArm: arm,
     Spectrometer: spectrometer,
     SynthesisStation: station,

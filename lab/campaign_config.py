@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import keyword
 import os
 import re
 from pathlib import Path
@@ -14,11 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from devices import parse_quantity
 from lab.errors import ConfigError, FieldProblems
+from lab.plugins import load_callable
 from lab.yaml_files import file_problem, load_yaml_model, read_text
 from planners import (
     AbsorbanceAt,
     LinearConstraint,
     MaxAbsorbance,
+    MeasuredValue,
     Objective,
     OutcomeConstraint,
     Parameter,
@@ -107,13 +110,41 @@ class _MeasureConfig(_Model):
     """A number computed from each trial's measurement."""
 
     name: str = Field(pattern=r"^[A-Za-z_]\w*$", description="its name in the store and plots")
-    kind: Literal["spectral_distance", "absorbance_at", "max_absorbance", "total_volume"] = Field(
+    kind: Literal[
+        "spectral_distance",
+        "absorbance_at",
+        "max_absorbance",
+        "total_volume",
+        "measured",
+        "callable",
+    ] = Field(
         description="spectral_distance: RMS distance to target; absorbance_at: the "
         "absorbance at wavelength; max_absorbance: the spectrum's highest absorbance; "
-        "total_volume: the volume dispensed"
+        "total_volume: the volume dispensed; measured: a reading as measured (field); "
+        "callable: your function of the measurement (call)"
     )
     target: Path | None = Field(None, description="CSV of wavelength_nm,absorbance")
     wavelength: str | None = Field(None, description="for absorbance_at, e.g. '560 nm'")
+    field: str | None = Field(
+        None,
+        description="for measured: the reading, by its data key (hplc-yield) or, if one "
+        "device reports it, its name (yield)",
+    )
+    unit: str | None = Field(
+        None, description="for measured: the unit to optimise it in (default: as reported)"
+    )
+    call: str | None = Field(
+        None,
+        description="for callable: package.module:function, given the measurement "
+        "(planners.Measurement: spectrum, readings with units, parameters); returns a number",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_keyword(cls, value: str) -> str:
+        if keyword.iskeyword(value):  # the planner reads names as expressions
+            raise ValueError(f"{value!r} is a Python word; call it e.g. 'product_{value}'")
+        return value
 
     @model_validator(mode="after")
     def _settings(self, info: ValidationInfo) -> _MeasureConfig:
@@ -129,6 +160,18 @@ class _MeasureConfig(_Model):
                 raise ValueError("absorbance_at needs wavelength, e.g. '560 nm'")
             if not _quantity(self.wavelength).check("[length]"):
                 raise ValueError(f"wavelength {self.wavelength!r} is not a length")
+        if self.kind == "measured":
+            if not self.field:
+                raise ValueError("measured needs field: the reading, e.g. yield")
+            if self.unit is not None:
+                try:
+                    pint.get_application_registry().Unit(self.unit)
+                except (pint.UndefinedUnitError, ValueError, TypeError):
+                    raise ValueError(f"unit {self.unit!r} is not a unit") from None
+        if self.kind == "callable":
+            if not self.call:
+                raise ValueError("callable needs call: package.module:function")
+            load_callable(self.call, ("measurement",))
         return self
 
     def function(self) -> ObjectiveFunction:
@@ -141,6 +184,13 @@ class _MeasureConfig(_Model):
             return AbsorbanceAt(float(_quantity(self.wavelength).m_as("nm")))
         if self.kind == "max_absorbance":
             return MaxAbsorbance()
+        if self.kind == "measured":
+            assert self.field is not None
+            return MeasuredValue(self.field, self.unit)
+        if self.kind == "callable":
+            assert self.call is not None
+            found: ObjectiveFunction = load_callable(self.call, ("measurement",))
+            return found
         return TotalVolume()
 
 

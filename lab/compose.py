@@ -12,6 +12,8 @@ from bluesky import RunEngine
 from bluesky.run_engine import call_in_bluesky_event_loop
 
 from devices import (
+    Analyser,
+    AsciiAnalyserDriver,
     AsciiArmDriver,
     AsciiSpectrometerDriver,
     AsciiStationDriver,
@@ -92,21 +94,18 @@ class Lab:
                 waste=d.waste,
                 station_slot=d.slot,
                 spectrometer_holder=d.holder,
+                analyser_holder=d.analyser_holder,
             )
         )
 
     def start_state_problems(self) -> list[str]:
         """What keeps the workcell from its start state: vials left in the gripper, the
-        station or the spectrometer, and a station stirring or not at ambient."""
+        station or an instrument's holder, and a station stirring or not at ambient."""
 
         async def read() -> list[str]:
             d = self.devices
             found = []
-            for where, signal in (
-                ("the gripper", d.arm.holding),
-                (d.slot, d.station.vial),
-                (d.holder, d.spectrometer.vial),
-            ):
+            for where, signal in [("the gripper", d.arm.holding), *d.holders]:
                 vial = await signal.get_value()
                 if vial:
                     found.append(f"vial {vial} left in {where}")
@@ -298,7 +297,23 @@ def _devices(config: LabConfig, world: SimulatedWorld | None) -> LabDevices:
         waste=config.role("waste")[0],
         slot=station_cfg.slot,
         holder=spec_cfg.holder,
+        analyser=_analyser(config, world),
+        analyser_holder=config.analyser[1].holder if config.analyser else None,
     )
+
+
+def _analyser(config: LabConfig, world: SimulatedWorld | None) -> Analyser | None:
+    if config.analyser is None:
+        return None
+    name, cfg = config.analyser
+    speed = world.clock.speed if world else 1.0
+    driver = AsciiAnalyserDriver(
+        _transport(config, name, world),
+        name,
+        run_timeout=max(_timeout(config, name), float(cfg.run_timeout.m_as("s")) / speed),
+        timeout=_timeout(config, name),
+    )
+    return Analyser(driver, cfg.fields, name=name)
 
 
 __all__ = ["Lab", "build_lab", "threaded_run_engine"]

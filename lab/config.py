@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
+import pint
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from devices import Range, parse_quantity
@@ -220,8 +221,46 @@ class SpectrometerConfig(_DeviceConfig):
     )
 
 
+class AnalyserConfig(_DeviceConfig):
+    """A chromatograph-like analyser (HPLC, GC) reporting named quantities of the vial in
+    its holder, e.g. yield and purity: any of them can be a campaign's objective."""
+
+    kind: Literal["analyser"]
+    holder: str = Field(description="the location of its sample holder: analyse acts there")
+    fields: dict[str, str] = Field(
+        min_length=1,
+        description="what one analysis reports: name -> unit, e.g. {yield: percent}; "
+        "checked against the instrument's method when it connects",
+    )
+    run_timeout: Duration = Field(
+        "15 min",
+        validate_default=True,
+        description="the longest one analysis may take (lab time: divided by clock_speed "
+        "in a simulation)",
+    )
+    run_time: Duration = Field(
+        "5 min", validate_default=True, description="simulator only: one analysis"
+    )
+    noise: float = Field(
+        0.5, ge=0, description="simulator only: standard deviation, in each field's unit"
+    )
+    noise_seed: int = Field(0, description="simulator only")
+
+    @field_validator("fields")
+    @classmethod
+    def _units(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, unit in value.items():
+            if not name.isidentifier():
+                raise ValueError(f"{name!r}: a field name is a word (letters, digits, _)")
+            try:
+                pint.get_application_registry().Unit(unit)
+            except (pint.UndefinedUnitError, ValueError, TypeError):
+                raise ValueError(f"{name}: {unit!r} is not a unit") from None
+        return value
+
+
 DeviceConfig = Annotated[
-    ArmConfig | StationConfig | SpectrometerConfig, Field(discriminator="kind")
+    ArmConfig | StationConfig | SpectrometerConfig | AnalyserConfig, Field(discriminator="kind")
 ]
 
 
@@ -275,7 +314,8 @@ class LabConfig(_Model):
     locations: dict[str, LocationConfig] = Field(min_length=1, description="name -> place")
     reagents: dict[str, ReagentConfig] = Field(min_length=1, description="name -> stock")
     devices: dict[str, DeviceConfig] = Field(
-        min_length=1, description="name -> device: one arm, one station, one spectrometer"
+        min_length=1,
+        description="name -> device: one arm, one station, one spectrometer, at most one analyser",
     )
     interlocks: dict[str, InterlockConfig] = Field(
         {}, description="name -> a condition that pauses or stops the lab when it trips"
@@ -309,6 +349,12 @@ class LabConfig(_Model):
         """The spectrometer's name and configuration."""
         return self.one(SpectrometerConfig)  # type: ignore[return-value]
 
+    @property
+    def analyser(self) -> tuple[str, AnalyserConfig] | None:
+        """The analyser's name and configuration, if the lab has one."""
+        found = [(n, d) for n, d in self.devices.items() if isinstance(d, AnalyserConfig)]
+        return found[0] if found else None
+
     def role(self, role: str) -> list[str]:
         """The locations that have ``role`` (``source``, ``waste``, ``place``)."""
         return [n for n, loc in self.locations.items() if loc.role == role]
@@ -337,6 +383,8 @@ class LabConfig(_Model):
                     f"devices: need exactly one {kind.model_fields['kind'].annotation}"
                     f" device, found {count}"
                 )
+        if sum(isinstance(d, AnalyserConfig) for d in self.devices.values()) > 1:
+            problems.append("devices: at most one analyser")
         if any(p.startswith("devices:") for p in problems):
             raise FieldProblems(problems)
         known = set(self.locations)
@@ -349,8 +397,12 @@ class LabConfig(_Model):
             (f"devices.{station_name}.slot", station.slot),
             (f"devices.{spec_name}.holder", spec.holder),
         ]
+        holders = [(station.slot, "slot"), (spec.holder, "holder")]
+        if self.analyser is not None:
+            places.append((f"devices.{self.analyser[0]}.holder", self.analyser[1].holder))
+            holders.append((self.analyser[1].holder, "analyser's holder"))
         problems += [f"{path}: unknown location {p!r}" for path, p in places if p not in known]
-        for place, path in ((station.slot, "slot"), (spec.holder, "holder")):
+        for place, path in holders:
             if place in known and place not in arm.reach:
                 problems.append(f"devices.{arm_name}.reach: must include the {path} {place!r}")
         for index, reagent in station.pumps.items():

@@ -390,10 +390,11 @@ class CampaignManager:
         """The measured spectrum of one run, for the dashboard's plot."""
         spectrometer = self.lab.devices.spectrometer.name
         m = measurement_from_documents(self.store.documents(run_uid), spectrometer, {})
+        wavelengths, absorbance = m.spectrum()  # ValueError: the run took no spectrum
         return {
             "run_uid": run_uid,
-            "wavelength_nm": m.wavelengths_nm.tolist(),
-            "absorbance": m.absorbance.tolist(),
+            "wavelength_nm": wavelengths.tolist(),
+            "absorbance": absorbance.tolist(),
         }
 
     # --- publishing ------------------------------------------------------------------------

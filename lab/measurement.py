@@ -9,12 +9,16 @@ import pint
 
 from planners import Measurement
 
+ureg = pint.get_application_registry()
+
 
 def measurement_from_documents(
     docs: list[tuple[str, dict[str, Any]]], spectrometer: str, parameters: dict[str, pint.Quantity]
 ) -> Measurement:
-    """The spectrum of the run's primary stream, with wavelengths from its configuration;
-    ValueError if there is none, or if the detector flagged it saturated."""
+    """The last event of the run's primary stream: the spectrum (if the spectrometer was
+    read), with wavelengths from its configuration, and every scalar reading with the
+    unit its data key declares; ValueError if there is no event, or if the detector
+    flagged the spectrum saturated."""
     descriptors = {d["uid"]: d for n, d in docs if n == "descriptor" and d["name"] == "primary"}
     events = [d for n, d in docs if n == "event" and d["descriptor"] in descriptors]
     if not events:
@@ -26,9 +30,21 @@ def measurement_from_documents(
             f"the spectrum is saturated or over range at {saturated} wavelengths; "
             "dilute the sample or shorten the integration time"
         )
-    config = descriptors[event["descriptor"]]["configuration"][spectrometer]["data"]
+    descriptor = descriptors[event["descriptor"]]
+    values = {
+        key: ureg.Quantity(float(value), descriptor["data_keys"][key]["units"])
+        for key, value in event["data"].items()
+        if descriptor["data_keys"][key].get("units")
+        and descriptor["data_keys"][key].get("dtype") in ("number", "integer")
+        and not descriptor["data_keys"][key].get("shape")
+    }
+    spectrum = event["data"].get(f"{spectrometer}-absorbance")
+    if spectrum is None:
+        return Measurement(None, None, parameters, values)
+    config = descriptor["configuration"][spectrometer]["data"]
     return Measurement(
         wavelengths_nm=np.asarray(config[f"{spectrometer}-wavelengths"], dtype=float),
-        absorbance=np.asarray(event["data"][f"{spectrometer}-absorbance"], dtype=float),
+        absorbance=np.asarray(spectrum, dtype=float),
         parameters=parameters,
+        values=values,
     )

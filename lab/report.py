@@ -146,7 +146,7 @@ def campaign_figures(
         wl, target = read_target(spectral.target)
         fig, ax = _figure()
         ax.plot(wl, target, "k--", label="target")
-        ax.plot(m.wavelengths_nm, m.absorbance, color="C3", label=f"best (trial {best.idx})")
+        ax.plot(*m.spectrum(), color="C3", label=f"best (trial {best.idx})")
         ax.set_xlabel("wavelength (nm)")
         ax.set_ylabel("absorbance (AU)")
         score = (best.outcomes or {}).get(spectral.name)

@@ -280,7 +280,7 @@ class CampaignRunner:
         measurement = measurement_from_documents(
             self.store.documents(run_uid), self.lab.devices.spectrometer.name, parameters
         )
-        if not np.all(np.isfinite(measurement.absorbance)):
+        if measurement.absorbance is not None and not np.all(np.isfinite(measurement.absorbance)):
             raise ValueError("the spectrum holds values that are not finite (NaN or infinity)")
         outcomes = {n: float(f(measurement)) for n, f in self.objectives.items()}
         bad = [f"{n} = {v}" for n, v in outcomes.items() if not math.isfinite(v)]

@@ -167,6 +167,18 @@ def build_world(config: LabConfig) -> SimulatedWorld:
             ),
         },
     )
+    if config.analyser is not None:
+        name, analyser = config.analyser
+        world.firmware[name] = sim.AnalyserFirmware(
+            clock,
+            workcell,
+            analyser.holder,
+            chemistry,
+            analyser.fields,
+            run_time_s=float(analyser.run_time.m_as("s")),
+            noise=analyser.noise,
+            seed=analyser.noise_seed,
+        )
     for degradation in config.degradations:
         _degrade(world, config, degradation)
     return world

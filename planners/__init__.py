@@ -25,6 +25,7 @@ from planners.base import (
 from planners.objectives import (
     AbsorbanceAt,
     MaxAbsorbance,
+    MeasuredValue,
     Measurement,
     ObjectiveFunction,
     SpectralDistance,
@@ -68,6 +69,7 @@ __all__ = [
     "InfeasibleSpaceError",
     "LinearConstraint",
     "MaxAbsorbance",
+    "MeasuredValue",
     "Measurement",
     "Objective",
     "ObjectiveFunction",

@@ -7,7 +7,7 @@ name, with its settings; a lab may also name its own callable (``package.module:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pint
@@ -15,11 +15,34 @@ import pint
 
 @dataclass(frozen=True)
 class Measurement:
-    """A measured spectrum and the conditions it was taken under, as objectives read it."""
+    """What a trial measured, as objectives read it: the spectrum (if the protocol took
+    one), every scalar reading with its unit (an analyser's yield and purity, the block's
+    temperature), keyed by its bluesky data key (``hplc-yield``), and the trial's
+    parameters."""
 
-    wavelengths_nm: np.ndarray
-    absorbance: np.ndarray
+    wavelengths_nm: np.ndarray | None
+    absorbance: np.ndarray | None
     parameters: Mapping[str, pint.Quantity]
+    values: Mapping[str, pint.Quantity] = field(default_factory=dict)
+
+    def spectrum(self) -> tuple[np.ndarray, np.ndarray]:
+        """Wavelengths (nm) and absorbance; ValueError if the trial took no spectrum."""
+        if self.wavelengths_nm is None or self.absorbance is None:
+            raise ValueError(
+                "needs a spectrum, and the protocol measured none (add a measure step)"
+            )
+        return self.wavelengths_nm, self.absorbance
+
+    def value(self, name: str) -> pint.Quantity:
+        """The reading called ``name``: its data key (``hplc-yield``) or, if only one
+        device reports it, its own name (``yield``); ValueError naming what there is."""
+        if name in self.values:
+            return self.values[name]
+        found = [k for k in self.values if k.endswith(f"-{name}")]
+        if len(found) == 1:
+            return self.values[found[0]]
+        why = "several readings are" if found else "no reading is"
+        raise ValueError(f"{why} called {name!r}; the trial measured {sorted(self.values)}")
 
 
 ObjectiveFunction = Callable[[Measurement], float]
@@ -34,15 +57,14 @@ class SpectralDistance:
     target_absorbance: np.ndarray
 
     def __call__(self, m: Measurement) -> float:
-        lo = max(m.wavelengths_nm.min(), self.target_wavelengths_nm.min())
-        hi = min(m.wavelengths_nm.max(), self.target_wavelengths_nm.max())
-        mask = (m.wavelengths_nm >= lo) & (m.wavelengths_nm <= hi)
+        wavelengths, absorbance = m.spectrum()
+        lo = max(wavelengths.min(), self.target_wavelengths_nm.min())
+        hi = min(wavelengths.max(), self.target_wavelengths_nm.max())
+        mask = (wavelengths >= lo) & (wavelengths <= hi)
         if not mask.any():
             raise ValueError("measured and target spectra share no wavelengths")
-        target = np.interp(
-            m.wavelengths_nm[mask], self.target_wavelengths_nm, self.target_absorbance
-        )
-        return float(np.sqrt(np.mean((m.absorbance[mask] - target) ** 2)))
+        target = np.interp(wavelengths[mask], self.target_wavelengths_nm, self.target_absorbance)
+        return float(np.sqrt(np.mean((absorbance[mask] - target) ** 2)))
 
 
 @dataclass(frozen=True)
@@ -52,7 +74,7 @@ class AbsorbanceAt:
     wavelength_nm: float
 
     def __call__(self, m: Measurement) -> float:
-        return float(np.interp(self.wavelength_nm, m.wavelengths_nm, m.absorbance))
+        return float(np.interp(self.wavelength_nm, *m.spectrum()))
 
 
 @dataclass(frozen=True)
@@ -60,7 +82,20 @@ class MaxAbsorbance:
     """The spectrum's highest absorbance (e.g. to keep it within the linear range)."""
 
     def __call__(self, m: Measurement) -> float:
-        return float(np.max(m.absorbance))
+        return float(np.max(m.spectrum()[1]))
+
+
+@dataclass(frozen=True)
+class MeasuredValue:
+    """One scalar reading as it was measured (e.g. an analyser's ``yield``), as a number
+    in ``unit`` (default: the unit the instrument reported it in)."""
+
+    name: str
+    unit: str | None = None
+
+    def __call__(self, m: Measurement) -> float:
+        value = m.value(self.name)
+        return float(value.m_as(self.unit) if self.unit else value.m)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,13 @@ class Measure(_Step):
     integration_time: Duration
 
 
+class Analyse(_Step):
+    """Analyse the vial in the analyser's holder (needs a vial): one run of the
+    instrument's method, reporting the quantities the lab file declares for it."""
+
+    step: Literal["analyse"]
+
+
 class Discard(_Step):
     """Carry the vial from ``source`` to the waste."""
 
@@ -78,7 +85,8 @@ class Discard(_Step):
 
 
 Step = Annotated[
-    Transfer | Dispense | Heat | Stir | Wait | Measure | Discard, Field(discriminator="step")
+    Transfer | Dispense | Heat | Stir | Wait | Measure | Analyse | Discard,
+    Field(discriminator="step"),
 ]
 
 

@@ -13,9 +13,19 @@ from bluesky.protocols import Readable
 from bluesky.utils import MsgGenerator
 from ophyd_async.core import Device, DeviceVector
 
-from devices import RoboticArm, Spectrometer, SynthesisStation, Timer
+from devices import Analyser, InstrumentDevice, RoboticArm, Spectrometer, SynthesisStation, Timer
 from protocols import stubs
-from protocols.models import Discard, Dispense, Heat, Measure, Protocol, Stir, Transfer, Wait
+from protocols.models import (
+    Analyse,
+    Discard,
+    Dispense,
+    Heat,
+    Measure,
+    Protocol,
+    Stir,
+    Transfer,
+    Wait,
+)
 
 
 @dataclass(frozen=True)
@@ -29,17 +39,36 @@ class LabDevices:
     waste: str
     slot: str  # where the station holds its vial
     holder: str  # where the spectrometer holds its vial
+    analyser: Analyser | None = None
+    analyser_holder: str | None = None
 
     @property
-    def instruments(self) -> tuple[RoboticArm, SynthesisStation, Spectrometer]:
+    def instruments(self) -> tuple[InstrumentDevice, ...]:
         """The devices that stand for an instrument on a wire."""
-        return (self.arm, self.station, self.spectrometer)
+        found: tuple[InstrumentDevice, ...] = (self.arm, self.station, self.spectrometer)
+        return found + ((self.analyser,) if self.analyser is not None else ())
+
+    @property
+    def holders(self) -> list[tuple[str, Any]]:
+        """Each place an instrument holds a vial, with the signal naming the vial there."""
+        found: list[tuple[str, Any]] = [
+            (self.slot, self.station.vial),
+            (self.holder, self.spectrometer.vial),
+        ]
+        if self.analyser is not None and self.analyser_holder is not None:
+            found.append((self.analyser_holder, self.analyser.vial))
+        return found
 
     def resolve(self, path: str) -> Device:
         """A device by its dotted path, e.g. ``station.heater`` or ``station.pumps.1``, so a
         plan called by name (from a queue or the API) can name the devices it uses."""
         head, *rest = path.split(".")
-        roles = {"arm": self.arm, "station": self.station, "spectrometer": self.spectrometer}
+        roles: dict[str, Device | None] = {
+            "arm": self.arm,
+            "station": self.station,
+            "spectrometer": self.spectrometer,
+            "analyser": self.analyser,
+        }
         by_name = {d.name: d for d in (*self.instruments, self.timer)}
         device: Any = roles.get(head) or by_name.get(head)
         for part in rest:
@@ -72,6 +101,10 @@ def _step_plan(step: Any, lab: LabDevices) -> MsgGenerator[None]:
             return stubs.measure(
                 lab.spectrometer, step.integration_time, [lab.station.heater, lab.arm]
             )
+        case Analyse():
+            if lab.analyser is None:
+                raise ValueError("this lab has no analyser")
+            return stubs.analyse(lab.analyser, [lab.station.heater, lab.arm])
         case Discard():
             return stubs.discard(lab.arm, step.source, lab.waste)
     raise TypeError(f"no plan stub for step {step!r}")
@@ -146,7 +179,7 @@ def scan(
 
 def clear_workcell(lab: LabDevices, md: dict[str, Any] | None = None) -> MsgGenerator[list[str]]:
     """The workcell's start state after a fault: the station safe (and read back), every
-    vial left in the gripper, the station or the spectrometer carried to the waste. One
+    vial left in the gripper, the station or an instrument's holder carried to the waste. One
     run, whose ``handling`` stream names each vial carried; returns their ids."""
 
     @bpp.run_decorator(md={"plan_name": "clear_workcell", **(md or {})})
@@ -159,10 +192,7 @@ def clear_workcell(lab: LabDevices, md: dict[str, Any] | None = None) -> MsgGene
             yield from bps.mv(lab.arm, lab.waste)
             yield from bps.mv(lab.arm.gripper, "open")
             carried.append(held)
-        for place, vial_signal in (
-            (lab.slot, lab.station.vial),
-            (lab.holder, lab.spectrometer.vial),
-        ):
+        for place, vial_signal in lab.holders:
             vial = yield from bps.rd(vial_signal)
             if vial:
                 yield from stubs.transfer(lab.arm, place, lab.waste)

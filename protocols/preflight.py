@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 import pint
 
 from devices import Range, RoboticArm, Spectrometer, SynthesisStation
-from protocols.models import Discard, Dispense, Heat, Measure, Protocol, Stir, Transfer, Wait
+from protocols.models import (
+    Analyse,
+    Discard,
+    Dispense,
+    Heat,
+    Measure,
+    Protocol,
+    Stir,
+    Transfer,
+    Wait,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,8 @@ class LabLimits:
     dispense_rate: Range
     integration: Range
     stock_ml: dict[str, float] = field(default_factory=dict)
+    #: where the analyser holds its vial; None: the lab has no analyser
+    analyser_holder: str | None = None
 
     @classmethod
     async def read(
@@ -65,6 +77,7 @@ class LabLimits:
         waste: str,
         station_slot: str,
         spectrometer_holder: str,
+        analyser_holder: str | None = None,
     ) -> LabLimits:
         """Read every limit from the connected devices."""
         stock = {}
@@ -83,6 +96,7 @@ class LabLimits:
             dispense_rate=any_pump.rate_range,
             integration=spectrometer.integration.limits,
             stock_ml=stock,
+            analyser_holder=analyser_holder,
         )
 
 
@@ -153,6 +167,11 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
             if vial_at != lab.spectrometer_holder:
                 bad(path, f"needs the vial at {lab.spectrometer_holder!r} (it is at {vial_at!r})")
             bad(f"{path}.integration_time", _in_range(step.integration_time, lab.integration))
+        elif isinstance(step, Analyse):
+            if lab.analyser_holder is None:
+                bad(path, "this lab has no analyser")
+            elif vial_at != lab.analyser_holder:
+                bad(path, f"needs the vial at {lab.analyser_holder!r} (it is at {vial_at!r})")
         elif isinstance(step, Wait) and step.duration.m < 0:
             bad(f"{path}.duration", "negative duration")
     if volume_ml > lab.vial_capacity.high + 1e-9:

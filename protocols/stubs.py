@@ -11,8 +11,8 @@ import bluesky.plan_stubs as bps
 from bluesky.protocols import Readable
 from bluesky.utils import MsgGenerator
 
+from devices import Analyser, RoboticArm, Spectrometer, SynthesisStation, Timer
 from devices import DeviceValue as Value
-from devices import RoboticArm, Spectrometer, SynthesisStation, Timer
 
 
 def transfer(arm: RoboticArm, source: str, destination: str) -> MsgGenerator[None]:
@@ -61,6 +61,11 @@ def measure(
     """One event in the primary stream: the spectrum plus the state of ``also_read``."""
     yield from bps.mv(spectrometer.integration, integration_time)
     yield from bps.trigger_and_read([spectrometer, *also_read])
+
+
+def analyse(analyser: Analyser, also_read: Sequence[Readable] = ()) -> MsgGenerator[None]:
+    """One event in the primary stream: the analyser's quantities plus ``also_read``."""
+    yield from bps.trigger_and_read([analyser, *also_read])
 
 
 def discard(arm: RoboticArm, source: str, waste: str) -> MsgGenerator[None]:

@@ -53,6 +53,18 @@ def test_constraint_coefficients_follow_each_parameters_unit():
         (lambda d: d["devices"]["arm"].update(kind="laser"), "devices.arm"),
         (lambda d: d.update(simulated=False), "transport.port: required for real hardware"),
         (lambda d: d.update(simulated=False), "devices.station.transport.endpoint: required"),
+        (
+            lambda d: d["devices"].update(
+                hplc={"kind": "analyser", "holder": "bench", "fields": {"yield": "percent"}}
+            ),
+            "devices.hplc.holder: unknown location 'bench'",
+        ),
+        (
+            lambda d: d["devices"].update(
+                hplc={"kind": "analyser", "holder": "rack", "fields": {"yield": "bananas"}}
+            ),
+            "yield: 'bananas' is not a unit",
+        ),
     ],
 )
 def test_bad_lab_files_name_file_and_field(example_dir: Path, edit, words):
