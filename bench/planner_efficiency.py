@@ -56,6 +56,8 @@ def _trial_values(problem_name: str, planner_name: str, seed: int, folder: str) 
         from bench._colour import run_in_lab
 
         points = run_in_lab(Path(folder), planner_name, seed, problem.budget)
+        if not baseline:  # what the lab ran is the whole record
+            return [problem.truth(p) for p in points]
         budget -= len(points)
     cls = planner_class(planner_name)
     kwargs = {"initialization_trials": 6} if planner_name.startswith("ax") else {}
@@ -63,7 +65,7 @@ def _trial_values(problem_name: str, planner_name: str, seed: int, folder: str) 
     for _ in range(len(points)):  # a baseline's stream past what the lab ran
         suggestion = planner.ask(1)[0]
         planner.tell(suggestion.index, {"y": 0.0})
-    for _ in range(max(budget, 0)):
+    for _ in range(budget):
         suggestion = planner.ask(1)[0]
         values = problem.space.magnitudes(suggestion.parameters)
         planner.tell(suggestion.index, {"y": problem.truth(values)})
