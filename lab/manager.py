@@ -29,6 +29,7 @@ from lab.errors import ConfigError
 from lab.executor import Executor, PlanOutcome, PlanRequest
 from lab.measurement import measurement_from_documents
 from lab.monitor import LabMonitor
+from lab.report import best_trials
 from lab.runner import CampaignRunner, Progress, RunnerEvents, campaign_definition
 from lab.safety import EstopReport, Safety
 from lab.store import Store, TrialRecord
@@ -377,6 +378,15 @@ class CampaignManager:
             raise NotFound(f"no campaign {name!r}")
         return self.store.trials(name)
 
+    def best(self, name: str) -> dict[str, Any]:
+        """The trials the planner holds best (its Pareto front, for several objectives)
+        and the rule that chose them ("model" or "observed"), as recorded while it ran."""
+        info = self.store.campaign(name)
+        if info is None:
+            return {"best_trials": [], "best_rule": None}
+        chosen, rule = best_trials(self.trials(name), info["definition"], info.get("best"))
+        return {"best_trials": [r.idx for r in chosen], "best_rule": rule}
+
     def target(self, name: str) -> dict[str, list[float]] | None:
         """The target spectrum of a campaign with a spectral objective."""
         config, _, _ = self.load(name)
@@ -387,7 +397,8 @@ class CampaignManager:
         return {"wavelength_nm": wl.tolist(), "absorbance": a.tolist()}
 
     def spectrum(self, run_uid: str) -> dict[str, Any]:
-        """The measured spectrum of one run, for the dashboard's plot."""
+        """The measured spectrum of one run, for the dashboard's plot; ValueError if the
+        run took none (an analyser's run)."""
         spectrometer = self.lab.devices.spectrometer.name
         m = measurement_from_documents(self.store.documents(run_uid), spectrometer, {})
         wavelengths, absorbance = m.spectrum()  # ValueError: the run took no spectrum
@@ -441,7 +452,10 @@ class _SessionEvents(RunnerEvents):
             self._manager.monitor.note_error(progress.last.device, progress.last.error or "")
         self._manager._publish_state(s)
         if progress.last.run_uid and progress.last.status == "completed":
-            spectrum = self._manager.spectrum(progress.last.run_uid)
+            try:
+                spectrum = self._manager.spectrum(progress.last.run_uid)
+            except ValueError:  # the protocol took no spectrum: nothing to plot
+                return
             self._manager._publish(
                 "spectrum", {"campaign": s.name, "trial": progress.last.index, **spectrum}
             )

@@ -279,10 +279,12 @@ def campaigns(principal: Viewer, server: Server) -> list[dict[str, Any]]:
 
 @router.get("/campaigns/{name}", tags=["campaigns"])
 def campaign(name: str, principal: Viewer, server: Server) -> dict[str, Any]:
-    """One campaign: its session, trials and plots' data."""
+    """One campaign: its session, trials, and the trials its planner holds best
+    (``best_trials``: one, or the Pareto front for several objectives; ``best_rule``:
+    chosen by the planner's "model" estimate or the "observed" values)."""
     trials = [trial_json(t) for t in server.manager.trials(name)]
     entry = next(c for c in server.manager.overview() if c["name"] == name)
-    return {**entry, "trial_list": trials}
+    return {**entry, **server.manager.best(name), "trial_list": trials}
 
 
 @router.get("/campaigns/{name}/target", tags=["campaigns"])
@@ -307,7 +309,11 @@ def spectrum(
         )
     record = chosen[-1]
     assert record.run_uid is not None
-    return {"campaign": name, "trial": record.idx, **server.manager.spectrum(record.run_uid)}
+    try:
+        measured = server.manager.spectrum(record.run_uid)
+    except ValueError:
+        raise NotFound(f"campaign {name!r}: trial {record.idx} took no spectrum") from None
+    return {"campaign": name, "trial": record.idx, **measured}
 
 
 @router.post("/campaigns/{name}/start", tags=["campaigns"])

@@ -292,8 +292,12 @@ def test_a_campaign_runs_pauses_between_steps_and_resumes(client: TestClient, to
     assert client.post("/api/lab/resume", headers=tokens["olga"]).status_code == 200
     session = finished(client, tokens["vic"], "colour-match")
     assert session["state"] == "finished" and session["done"] == 2
-    trials = session_of(client, tokens["vic"], "colour-match")["trial_list"]
+    detail = session_of(client, tokens["vic"], "colour-match")
+    trials = detail["trial_list"]
     assert [t["status"] for t in trials] == ["completed", "completed"]
+    # the planner's choice of best, as recorded in the store while the campaign ran
+    assert len(detail["best_trials"]) == 1 and detail["best_trials"][0] in (0, 1)
+    assert detail["best_rule"] == server.store.campaign("colour-match")["best"]["rule"]
     runs = server.store.runs(campaign="colour-match")
     assert {r.operator for r in runs} == {"olga"}
 
