@@ -2,7 +2,7 @@
 
 import argparse
 
-from bench import cli_start, estop_latency, push_latency
+from bench import cli_start, estop_latency, planner_efficiency, planner_latency, push_latency
 
 parser = argparse.ArgumentParser(description="run every benchmark")
 parser.add_argument("--quick", action="store_true", help="short runs")
@@ -10,3 +10,5 @@ quick = parser.parse_args().quick
 cli_start.main(quick)
 push_latency.main(quick)
 estop_latency.main(quick)
+planner_latency.main(quick)
+planner_efficiency.main(quick)
