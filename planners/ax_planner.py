@@ -57,6 +57,12 @@ class AxPlanner(Planner):
     initialization_trials: int = 5
     name: str = field(init=False, default="ax")
     _client: Any = field(init=False, default=None)
+    _first_proposal: bool = field(init=False, default=True)
+
+    @property
+    def _min_measured(self) -> int:
+        """Measured trials the model waits for (Ax's rule: half the space-filling ones)."""
+        return max(1, self.initialization_trials // 2)
 
     def __post_init__(self) -> None:
         from ax.api.configs import RangeParameterConfig
@@ -80,12 +86,22 @@ class AxPlanner(Planner):
         self.best_rule = "model"
         self._configure_generation()
 
-    def _configure_generation(self) -> None:
+    def _configure_generation(self, initialised: bool = False) -> None:
         self._client.set_generation_strategy(
-            _generation_strategy(self.seed, self.initialization_trials, len(self.objectives) > 1)
+            _generation_strategy(
+                self.seed, self.initialization_trials, len(self.objectives) > 1, initialised
+            )
         )
 
     def _propose(self, n: int) -> list[Suggestion]:
+        if self._first_proposal:
+            # resumed with the space-filling phase behind it: the model from the first
+            # proposal on (Ax would leave its Sobol phase only one proposal late)
+            self._first_proposal = False
+            measured = sum(o.outcomes is not None for o in self.history.values())
+            trials = len(self.history) + len(self.pending)
+            if trials >= self.initialization_trials and measured >= self._min_measured:
+                self._configure_generation(initialised=True)
         try:
             trials = self._client.get_next_trials(max_trials=n)
         except Exception as err:  # Ax raises many types; name the planner, keep the cause
@@ -149,7 +165,9 @@ class AxDefaultPlanner(AxPlanner):
 
     name: str = field(init=False, default="ax-default")
 
-    def _configure_generation(self) -> None:
+    def _configure_generation(self, initialised: bool = False) -> None:
+        if initialised:
+            return  # as it comes: Ax's own phases, whatever was replayed
         self._client.configure_generation_strategy(
             method="fast",
             initialization_budget=self.initialization_trials,
@@ -157,8 +175,11 @@ class AxDefaultPlanner(AxPlanner):
         )
 
 
-def _generation_strategy(seed: int, initialization_trials: int, several_objectives: bool) -> Any:
-    """Ax's "fast" strategy (centre, Sobol, then the modular BoTorch model), with the
+def _generation_strategy(
+    seed: int, initialization_trials: int, several_objectives: bool, initialised: bool
+) -> Any:
+    """Ax's "fast" strategy (centre, Sobol, then the modular BoTorch model; only the model
+    once ``initialised``), with the
     acquisition optimiser of :data:`OPTIMIZER_KWARGS`; for several objectives, ParEGO's
     random scalarisations (qLogNParEGO) instead of Ax's default hypervolume improvement,
     which costs 5-10x as much per proposal (docs/benchmarks.md)."""
@@ -183,7 +204,7 @@ def _generation_strategy(seed: int, initialization_trials: int, several_objectiv
                 not_in_statuses=[TrialStatus.FAILED, TrialStatus.ABANDONED],
             ),
             MinTrials(  # a model needs data: wait for some of them to be measured
-                threshold=max(1, initialization_trials // 2),
+                threshold=max(1, initialization_trials // 2),  # as AxPlanner._min_measured
                 transition_to="MBM",
                 use_all_trials_in_exp=True,
                 only_in_statuses=[TrialStatus.COMPLETED],
@@ -203,6 +224,8 @@ def _generation_strategy(seed: int, initialization_trials: int, several_objectiv
         ],
         should_deduplicate=True,
     )
+    if initialised:
+        return GenerationStrategy(name="MBM:lab", nodes=[model])
     return GenerationStrategy(
         name="Center+Sobol+MBM:lab",
         nodes=[

@@ -131,6 +131,17 @@ def test_ax_proposes_feasible_points_and_learns():
     assert abs(mean - best[0].outcomes["loss"]) < 0.2 and sem >= 0
 
 
+def test_a_resumed_ax_planner_proposes_from_its_model_at_once():
+    planner = AxPlanner(SPACE, LOSS, seed=0, initialization_trials=3)
+    for a, b in [(0.2, 0.2), (1.0, 1.0), (1.5, 0.3), (0.5, 1.5)]:
+        values = {"a": a, "b": b}
+        planner.replay(
+            {k: p.quantity(values[k]) for k, p in zip("ab", SPACE.parameters, strict=True)},
+            {"loss": loss(values)},
+        )
+    assert planner.ask(1)[0].generator == "ax:MBM"
+
+
 def test_ax_resumes_from_replayed_trials():
     planner = AxPlanner(SPACE, LOSS, seed=0, initialization_trials=2)
     planner.replay(
