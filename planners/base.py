@@ -51,7 +51,12 @@ class LinearConstraint:
     bound: float
 
     def satisfied(self, values: Mapping[str, float], slack: float = 1e-9) -> bool:
-        """Whether ``values`` (name -> number in the parameter's unit) meet the constraint."""
+        """Whether ``values`` meet the constraint.
+
+        Args:
+            values: parameter name -> number, in the parameter's unit.
+            slack: how far past the bound still counts as met (round-off).
+        """
         return sum(c * values[p] for p, c in self.coefficients.items()) <= self.bound + slack
 
     def __str__(self) -> str:
@@ -96,13 +101,21 @@ class SearchSpace:
     constraints: Sequence[LinearConstraint] = ()
 
     def feasible(self, values: Mapping[str, float]) -> bool:
-        """Within every bound and constraint."""
+        """Within every bound and constraint.
+
+        Args:
+            values: parameter name -> number, in the parameter's unit.
+        """
         in_bounds = all(p.lower <= values[p.name] <= p.upper for p in self.parameters)
         return in_bounds and all(c.satisfied(values) for c in self.constraints)
 
     def maximum(self, weights: Mapping[str, float]) -> tuple[float, dict[str, float]] | None:
         """The largest ``sum(weights[p] * p)`` over the space and a point reaching it, or
-        None if no point satisfies the bounds and constraints (a linear programme)."""
+        None if no point satisfies the bounds and constraints (a linear programme).
+
+        Args:
+            weights: parameter name -> weight; a parameter not named weighs 0.
+        """
         from scipy.optimize import linprog
 
         names = [p.name for p in self.parameters]
@@ -121,12 +134,20 @@ class SearchSpace:
         return self.maximum({}) is None
 
     def magnitudes(self, parameters: Mapping[str, pint.Quantity]) -> dict[str, float]:
-        """The values as plain numbers, each in its parameter's unit."""
+        """The values as plain numbers, each in its parameter's unit.
+
+        Args:
+            parameters: name -> quantity, in any unit of the parameter's dimension.
+        """
         return {p.name: float(parameters[p.name].m_as(p.unit)) for p in self.parameters}
 
     def problems(self, parameters: Mapping[str, pint.Quantity]) -> list[str]:
         """Why a point (e.g. an operator's edit) is not in the space, each naming its field;
-        empty if it is."""
+        empty if it is.
+
+        Args:
+            parameters: name -> quantity, as an operator or a script gave them.
+        """
         found = [
             f"{n}: not a parameter of this campaign"
             for n in parameters
@@ -201,7 +222,16 @@ class Planner(ABC):
 
     def tell(self, index: int, outcomes: Mapping[str, float]) -> None:
         """Report a trial's outcome to the planner; incomplete outcomes are refused and the
-        trial stays pending."""
+        trial stays pending.
+
+        Args:
+            index: the trial, as :meth:`ask` numbered it.
+            outcomes: objective (and outcome-constraint) name -> measured number.
+
+        Raises:
+            PlannerError: an objective or constrained outcome is missing.
+            UnknownTrialError: the trial is not awaiting an outcome.
+        """
         needed = {o.name for o in self.objectives} | {c.name for c in self.outcome_constraints}
         missing = needed - set(outcomes)
         if missing:
@@ -211,20 +241,35 @@ class Planner(ABC):
         self._observe(self.history[index])
 
     def tell_failed(self, index: int, reason: str) -> None:
-        """A failed trial is information too: recorded, never silently dropped."""
+        """A failed trial is information too: recorded, never silently dropped.
+
+        Args:
+            index: the trial, as :meth:`ask` numbered it.
+            reason: why it failed (kept, and passed on to the planner's own record).
+        """
         suggestion = self._pop(index)
         self.history[index] = Observation(index, suggestion.parameters, None, reason)
         self._observe(self.history[index])
 
     def abandon(self, index: int, reason: str) -> None:
         """A proposal that will not run (an operator rejected it): not a failure of the
-        experiment, so planners that model failures do not learn from it."""
+        experiment, so planners that model failures do not learn from it.
+
+        Args:
+            index: the trial, as :meth:`ask` numbered it.
+            reason: why it will not run.
+        """
         suggestion = self._pop(index)
         self.history[index] = Observation(index, suggestion.parameters, None, reason, True)
         self._abandon(index)
 
     def attach(self, parameters: Mapping[str, pint.Quantity], generator: str) -> Suggestion:
-        """A trial chosen outside the planner (an operator's edit), pending like one asked."""
+        """A trial chosen outside the planner (an operator's edit), pending like one asked.
+
+        Args:
+            parameters: name -> quantity, within the space.
+            generator: who chose it, kept as provenance (e.g. ``operator:olga``).
+        """
         index = self._attach(dict(parameters))
         suggestion = Suggestion(index, dict(parameters), generator)
         self.pending[index] = suggestion
@@ -237,7 +282,14 @@ class Planner(ABC):
         reason: str = "",
         abandoned: bool = False,
     ) -> int:
-        """Re-enter a past trial (resuming from the store); returns its index."""
+        """Re-enter a past trial (resuming from the store); returns its index.
+
+        Args:
+            parameters: name -> quantity, as the trial ran.
+            outcomes: what it measured; None if it failed or was abandoned.
+            reason: why it failed or was abandoned.
+            abandoned: it never ran (rejected), rather than failed.
+        """
         index = self.attach(parameters, "replay").index
         if abandoned:
             self.abandon(index, reason)

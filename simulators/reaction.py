@@ -44,7 +44,14 @@ class SnArKinetics:
     def concentrations(
         self, temperature_c: float, time_s: float, substrate_m: float, nucleophile_m: float
     ) -> dict[str, float]:
-        """Concentrations (mol/L) of A, B, C, D and E after ``time_s`` at ``temperature_c``."""
+        """Concentrations (mol/L) of A, B, C, D and E after a time at a temperature.
+
+        Args:
+            temperature_c: reaction temperature (degC).
+            time_s: reaction time (s).
+            substrate_m: starting concentration of A (mol/L).
+            nucleophile_m: starting concentration of B (mol/L).
+        """
         k1, k2, k3, k4 = self.rates(temperature_c)
 
         def derivative(_: float, c: np.ndarray) -> np.ndarray:
@@ -62,7 +69,14 @@ class SnArKinetics:
         self, temperature_c: float, time_s: float, substrate_m: float, nucleophile_m: float
     ) -> dict[str, float]:
         """What an HPLC reports: yield of C (% of A charged), purity of C (% of the
-        products and remaining substrate), and conversion of A (%)."""
+        products and remaining substrate), and conversion of A (%).
+
+        Args:
+            temperature_c: reaction temperature (degC).
+            time_s: reaction time (s).
+            substrate_m: starting concentration of A (mol/L).
+            nucleophile_m: starting concentration of B (mol/L).
+        """
         c = self.concentrations(temperature_c, time_s, substrate_m, nucleophile_m)
         organics = c["A"] + c["C"] + c["D"] + c["E"]
         return {
