@@ -20,6 +20,11 @@ def transfer(arm: RoboticArm, source: str, destination: str) -> MsgGenerator[Non
 
     The arm is read into the ``handling`` stream once it holds the vial, so the run
     records which vial (sample) it carried.
+
+    Args:
+        arm: the arm that carries it.
+        source: the location to pick from (a rack hands out a fresh vial).
+        destination: the (free) location to put it.
     """
     yield from bps.mv(arm, source)
     yield from bps.mv(arm.gripper, "closed")
@@ -31,25 +36,49 @@ def transfer(arm: RoboticArm, source: str, destination: str) -> MsgGenerator[Non
 def dispense(
     station: SynthesisStation, reagent: str, volume: Value, rate: Value | None = None
 ) -> MsgGenerator[None]:
-    """Dispense ``volume`` of ``reagent`` into the vial in the station's slot."""
+    """Dispense into the vial in the station's slot.
+
+    Args:
+        station: the synthesis station.
+        reagent: which reagent (the pump that holds it dispenses).
+        volume: how much, e.g. ``"2.5 mL"``.
+        rate: how fast, e.g. ``"10 mL/min"``; None: the pump's own rate.
+    """
     pump = station.pump_for(reagent)
     yield from bps.abs_set(pump, volume, rate=rate, wait=True)
 
 
 def heat(station: SynthesisStation, temperature: Value) -> MsgGenerator[None]:
-    """Set the heater and wait until the block has settled there."""
+    """Set the heater and wait until the block has settled there.
+
+    Args:
+        station: the synthesis station.
+        temperature: the setpoint, e.g. ``"60 degC"``.
+    """
     yield from bps.mv(station.heater, temperature)
 
 
 def wait(timer: Timer, duration: Value) -> MsgGenerator[None]:
-    """Wait ``duration`` of lab time."""
+    """Wait ``duration`` of lab time.
+
+    Args:
+        timer: the lab's clock (accelerated in a simulation).
+        duration: how long, e.g. ``"90 s"``.
+    """
     yield from bps.mv(timer, duration)
 
 
 def stir(
     station: SynthesisStation, timer: Timer, speed: Value, duration: Value
 ) -> MsgGenerator[None]:
-    """Stir at ``speed`` for ``duration``, then stop the stirrer."""
+    """Stir at ``speed`` for ``duration``, then stop the stirrer.
+
+    Args:
+        station: the synthesis station.
+        timer: the lab's clock.
+        speed: e.g. ``"600 rpm"``.
+        duration: e.g. ``"60 s"``.
+    """
     yield from bps.mv(station.stirrer, speed)
     yield from wait(timer, duration)
     yield from bps.mv(station.stirrer, "0 rpm")
@@ -58,21 +87,42 @@ def stir(
 def measure(
     spectrometer: Spectrometer, integration_time: Value, also_read: Sequence[Readable] = ()
 ) -> MsgGenerator[None]:
-    """One event in the primary stream: the spectrum plus the state of ``also_read``."""
+    """One event in the primary stream: the spectrum plus the state of ``also_read``.
+
+    Args:
+        spectrometer: the spectrometer holding the vial.
+        integration_time: e.g. ``"100 ms"``.
+        also_read: devices read into the same event (the conditions of the sample).
+    """
     yield from bps.mv(spectrometer.integration, integration_time)
     yield from bps.trigger_and_read([spectrometer, *also_read])
 
 
 def analyse(analyser: Analyser, also_read: Sequence[Readable] = ()) -> MsgGenerator[None]:
-    """One event in the primary stream: the analyser's quantities plus ``also_read``."""
+    """One event in the primary stream: the analyser's quantities plus ``also_read``.
+
+    Args:
+        analyser: the analyser holding the vial.
+        also_read: devices read into the same event (the conditions of the sample).
+    """
     yield from bps.trigger_and_read([analyser, *also_read])
 
 
 def discard(arm: RoboticArm, source: str, waste: str) -> MsgGenerator[None]:
-    """Carry the vial at ``source`` to the waste."""
+    """Carry the vial at ``source`` to the waste.
+
+    Args:
+        arm: the arm that carries it.
+        source: where the vial is.
+        waste: the waste location.
+    """
     yield from transfer(arm, source, waste)
 
 
 def safe_state(station: SynthesisStation) -> MsgGenerator[None]:
-    """Stirrer off and heater to ambient; runs however a plan ends."""
+    """Stirrer off and heater to ambient; runs however a plan ends.
+
+    Args:
+        station: the synthesis station.
+    """
     yield from bps.stop(station)
