@@ -83,7 +83,6 @@ class AxPlanner(Planner):
             objective=", ".join(f"{sign[o.minimize]}{o.name}" for o in self.objectives),
             outcome_constraints=[str(c) for c in self.outcome_constraints] or None,
         )
-        self.best_rule = "model"
         self._configure_generation()
 
     def _configure_generation(self, initialised: bool = False) -> None:
@@ -111,12 +110,16 @@ class AxPlanner(Planner):
         for (index, values), node in zip(trials.items(), nodes, strict=True):
             params = {p.name: p.quantity(values[p.name]) for p in self.space.parameters}
             out.append(Suggestion(index, params, f"ax:{node}"))
+            if node == "MBM":
+                self.best_rule = "model"  # from now on the model has a say in the best
         return out
 
     def best(self) -> list[Observation]:
         """The trial Ax's model estimates best (or, for several objectives, the trials on
         its estimated Pareto front), among those meeting the outcome constraints; by the
         measured values while there is no model yet (see docs/planners.md)."""
+        if self.best_rule != "model":
+            return super().best()
         try:
             if len(self.objectives) > 1:
                 front = self._client.get_pareto_frontier(use_model_predictions=True)
