@@ -62,9 +62,12 @@ def percentiles(samples_s: list[float]) -> dict[str, float]:
     }
 
 
-def publish(name: str, results: dict[str, Any], table: str, notes: str) -> None:
-    """Write ``results`` to bench/results/NAME.json and its section of docs/benchmarks.md."""
-    env = machine()
+def publish(
+    name: str, results: dict[str, Any], table: str, notes: str, env: dict[str, Any] | None = None
+) -> None:
+    """Write ``results`` to bench/results/NAME.json and its section of docs/benchmarks.md;
+    ``env``: the machine they were measured on, if not this one now (a redrawn section)."""
+    env = env or machine()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps({"machine": env, **results}, indent=2))
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())

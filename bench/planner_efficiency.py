@@ -15,6 +15,7 @@ problem.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from bench._report import ROOT, publish
+from bench._report import RESULTS, ROOT, publish
 
 PLANNERS = ("ax", "ax-default", "sobol", "random")
 BASELINE_TRIALS = 500
@@ -98,7 +99,7 @@ def _censored_median(needed: list[int | None]) -> float | None:
     return None if np.isinf(middle) else middle
 
 
-def _plot(name: str, problem: Any, summaries: dict[str, dict[str, Any]]) -> Path:
+def _plot(name: str, result: dict[str, Any]) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -106,8 +107,8 @@ def _plot(name: str, problem: Any, summaries: dict[str, dict[str, Any]]) -> Path
     from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for planner, s in summaries.items():
-        median = np.asarray(s["regret_median"])[: problem.budget]
+    for planner, s in result["planners"].items():
+        median = np.asarray(s["regret_median"])[: result["budget"]]
         trials = np.arange(1, median.size + 1)
         ax.plot(trials, median, label=planner)
         ax.fill_between(
@@ -116,9 +117,10 @@ def _plot(name: str, problem: Any, summaries: dict[str, dict[str, Any]]) -> Path
             np.asarray(s["regret_q75"])[: median.size],
             alpha=0.15,
         )
-    threshold = 0.05 * abs(problem.typical - problem.optimum)
+    threshold = 0.05 * abs(result["typical"] - result["optimum"])
     ax.axhline(threshold, color="grey", linestyle=":", label="95% of the way")
     ax.set_yscale("symlog", linthresh=max(threshold / 10, 1e-4))
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("trial")
     ax.set_ylabel("simple regret (median, quartiles)")
     ax.set_title(f"{name}: regret of the best trial so far")
@@ -156,7 +158,6 @@ def main(quick: bool, problems: tuple[str, ...] = PROBLEM_NAMES) -> dict[str, An
                 planner: _summary(problem, [futures[(p, planner, s)].result() for s in seeds])
                 for planner in PLANNERS
             }
-            _plot(p, problem, summaries)
             results[p] = {
                 "optimum": problem.optimum,
                 "typical": problem.typical,
@@ -164,13 +165,25 @@ def main(quick: bool, problems: tuple[str, ...] = PROBLEM_NAMES) -> dict[str, An
                 "planners": summaries,
             }
             print(p, {k: v["median_trials_to_95"] for k, v in summaries.items()}, flush=True)
+    _publish(results, len(seeds))
+    return results
+
+
+def _publish(results: dict[str, Any], seeds: int, env: dict[str, Any] | None = None) -> None:
+    for p, r in results.items():
+        _plot(p, r)
     rows = []
     for p, r in results.items():
         sobol = r["planners"]["sobol"]["median_trials_to_95"]
         for planner, s in r["planners"].items():
             budget = BASELINE_TRIALS if planner in ("sobol", "random") else r["budget"]
             ours = s["median_trials_to_95"]
-            ratio = "-" if ours is None or sobol is None else f"{ours / sobol:.2f}"
+            if ours is None:
+                ratio = "-"
+            elif sobol is None:  # Sobol did not get there at all
+                ratio = f"< {ours / BASELINE_TRIALS:.2f}"
+            else:
+                ratio = f"{ours / sobol:.2f}"
             final = s["regret_median"][r["budget"] - 1]
             rows.append(f"| {p} | {planner} | {_count(ours, budget)} | {ratio} | {final:.3g} |")
     table = (
@@ -182,7 +195,7 @@ def main(quick: bool, problems: tuple[str, ...] = PROBLEM_NAMES) -> dict[str, An
         + "\n".join(f"![{p}](img/bench-regret-{p}.png)" for p in results)
     )
     notes = (
-        f"{len(seeds)} seeds per planner. *Trials to 95%*: the first trial whose best-so-far "
+        f"{seeds} seeds per planner. *Trials to 95%*: the first trial whose best-so-far "
         "truth is 95% of the way from a typical point (the median over random feasible "
         "points) to the optimum; `> N` when most seeds did not get there within N trials. "
         "Budgets: Branin 25, Hartmann6 50, SnAr 30, colour 25 trials for the model planners, "
@@ -192,13 +205,21 @@ def main(quick: bool, problems: tuple[str, ...] = PROBLEM_NAMES) -> dict[str, An
         "pty), and Sobol and random were continued past the lab run on their own "
         "proposal stream. Goal: at most a third of Sobol's trials on every problem."
     )
-    publish("planner_efficiency", {"seeds": len(seeds), "results": results}, table, notes)
-    return results
+    publish("planner_efficiency", {"seeds": seeds, "results": results}, table, notes, env)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="three seeds, not ten")
     parser.add_argument("--problems", nargs="+", choices=PROBLEM_NAMES, default=PROBLEM_NAMES)
+    parser.add_argument(
+        "--from-json",
+        action="store_true",
+        help="redraw the plots and the docs section from bench/results (no new runs)",
+    )
     args = parser.parse_args()
-    main(args.quick, tuple(args.problems))
+    if args.from_json:
+        saved = json.loads((RESULTS / "planner_efficiency.json").read_text())
+        _publish(saved["results"], saved["seeds"], saved["machine"])
+    else:
+        main(args.quick, tuple(args.problems))
