@@ -15,7 +15,12 @@ from devices._quantity import DeviceValue, Range
 
 class Timer(StandardReadable, Movable[DeviceValue], Stoppable):
     """``bps.mv(timer, "90 s")`` completes after 90 s of lab time; ``stop()`` cuts it short
-    with an error, so an aborted plan does not sit out a long wait."""
+    with an error, so an aborted plan does not sit out a long wait.
+
+    Args:
+        clock: lab time: the simulation's accelerated clock, or the wall.
+        name: the device's name.
+    """
 
     def __init__(self, clock: Clock, name: str = "") -> None:
         self._clock = clock
@@ -40,5 +45,10 @@ class Timer(StandardReadable, Movable[DeviceValue], Stoppable):
             raise DeviceFault(self.name, f"stopped before {seconds:g} s had passed")
 
     async def stop(self, success: bool = True) -> None:
-        """End a wait in progress (it fails, so a plan does not take it for done)."""
+        """End a wait in progress (it fails, so a plan does not take it for done).
+
+        Args:
+            success: ignored: a stopped wait always fails (bluesky's ``Stoppable``
+                signature).
+        """
         self._stopped.set()

@@ -13,7 +13,11 @@ Context = CheckContext[Analyser, AnalyserConfig]
 
 
 async def method(ctx: Context) -> list[CheckResult]:
-    """The fields and units of the loaded method, against the lab file's ``fields``."""
+    """The fields and units of the loaded method, against the lab file's ``fields``.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     reported = await ctx.device.driver.fields()
     declared = ctx.config.fields
     return [
@@ -29,7 +33,11 @@ async def method(ctx: Context) -> list[CheckResult]:
 
 
 async def ready(ctx: Context) -> list[CheckResult]:
-    """Idle, not in an error or emergency-stop state."""
+    """Idle, not in an error or emergency-stop state.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     state = await ctx.device.driver.state()
     return [
         verdict(
@@ -46,4 +54,8 @@ CHECKS = {"method": method, "ready": ready}
 
 
 async def leave_safe(ctx: Context) -> None:
-    """Nothing to put back: no check changes the analyser."""
+    """Nothing to put back: no check changes the analyser.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """

@@ -35,7 +35,11 @@ async def _refusal(ctx: Context, check: str) -> list[CheckResult] | None:
 
 
 async def homing(ctx: Context) -> list[CheckResult]:
-    """Home, and read back that the arm is there."""
+    """Home, and read back that the arm is there.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     if refused := await _refusal(ctx, "homing"):
         return refused
     home = ctx.config.home
@@ -54,7 +58,11 @@ async def homing(ctx: Context) -> list[CheckResult]:
 
 
 async def reach(ctx: Context) -> list[CheckResult]:
-    """Every configured location, reached and read back."""
+    """Every configured location, reached and read back.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     if refused := await _refusal(ctx, "reach"):
         return refused
     missed = []
@@ -78,7 +86,11 @@ async def reach(ctx: Context) -> list[CheckResult]:
 
 async def positioning(ctx: Context) -> list[CheckResult]:
     """Repeatability (spread of arrivals) and accuracy (their mean against the taught
-    point), each location approached from home ``moves`` times, as ISO 9283 does."""
+    point), each location approached from home ``moves`` times, as ISO 9283 does.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     if refused := await _refusal(ctx, "repeatability"):
         return [*refused, skipped(ctx.name, "accuracy", refused[0].hint)]
     levels = ctx.config.diagnostics
@@ -130,7 +142,11 @@ async def positioning(ctx: Context) -> list[CheckResult]:
 
 
 async def gripper_cycle(ctx: Context) -> list[CheckResult]:
-    """Close and open the empty gripper, timed."""
+    """Close and open the empty gripper, timed.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     if refused := await _refusal(ctx, "gripper_cycle"):
         return refused
     start = ctx.clock.now()
@@ -157,6 +173,10 @@ CHECKS = {
 
 
 async def leave_safe(ctx: Context) -> None:
-    """Home, unless it holds a vial (then it stays where it is)."""
+    """Home, unless it holds a vial (then it stays where it is).
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     if not await _holding(ctx):
         await ctx.device.set(ctx.config.home)

@@ -38,7 +38,13 @@ def write_report(diagnosis: Diagnosis, directory: Path) -> tuple[Path, Path]:
 
 
 def write_history(device: str, rows: list[dict[str, Any]], directory: Path) -> Path:
-    """``history-<device>.html``: each check's figure over time, with its levels."""
+    """``history-<device>.html``: each check's figure over time, with its levels.
+
+    Args:
+        device: the device's name.
+        rows: its stored check results, oldest first.
+        directory: where to write the page.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     trends = directory / f"history-{device}.html"
     body = [f"<h1>History of {html.escape(device)}</h1>"]

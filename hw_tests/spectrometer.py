@@ -44,7 +44,11 @@ async def _path_blocked(ctx: Context, *checks: str) -> list[CheckResult] | None:
 
 async def dark(ctx: Context) -> list[CheckResult]:
     """Level and temporal noise of two dark frames (noise from their difference, so a
-    fixed pattern across pixels is not taken for noise)."""
+    fixed pattern across pixels is not taken for noise).
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     await _at(ctx, _ms(ctx))
     first, second = await ctx.device.driver.raw("dark"), await ctx.device.driver.raw("dark")
     level = float(np.mean((first + second) / 2))
@@ -76,7 +80,11 @@ async def dark(ctx: Context) -> list[CheckResult]:
 
 
 async def lamp_intensity(ctx: Context) -> list[CheckResult]:
-    """The lamp's light through the empty path, per ms of integration."""
+    """The lamp's light through the empty path, per ms of integration.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     if blocked := await _path_blocked(ctx, "lamp_intensity"):
         return blocked
     ms = _ms(ctx)
@@ -121,7 +129,11 @@ def _line_centre(wavelengths: np.ndarray, counts: np.ndarray, near: float) -> fl
 
 
 async def wavelength_calibration(ctx: Context) -> list[CheckResult]:
-    """The calibration lamp's mercury lines against their known wavelengths."""
+    """The calibration lamp's mercury lines against their known wavelengths.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     ms = _ms(ctx)
     await _at(ctx, ms)
     dark_frame = await ctx.device.driver.raw("dark")
@@ -165,7 +177,11 @@ async def wavelength_calibration(ctx: Context) -> list[CheckResult]:
 
 
 async def linearity(ctx: Context) -> list[CheckResult]:
-    """Counts against integration time, and the headroom left below full scale."""
+    """Counts against integration time, and the headroom left below full scale.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     if blocked := await _path_blocked(ctx, "linearity", "saturation"):
         return blocked
     ms = _ms(ctx)
@@ -224,6 +240,10 @@ CHECKS = {
 
 
 async def leave_safe(ctx: Context) -> None:
-    """The integration time as the checks found it."""
+    """The integration time as the checks found it.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     if "integration_ms" in ctx.saved:
         await ctx.device.integration.set(f"{ctx.saved['integration_ms']} ms")

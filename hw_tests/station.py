@@ -20,7 +20,11 @@ SAMPLE_S, HEAT_TIMEOUT_S = 2.0, 1800.0
 
 
 async def leak(ctx: Context) -> list[CheckResult]:
-    """The leak sensor is dry."""
+    """The leak sensor is dry.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     locks = await ctx.device.driver.interlocks()
     return [
         verdict(
@@ -35,7 +39,11 @@ async def leak(ctx: Context) -> list[CheckResult]:
 
 
 async def reservoir_levels(ctx: Context) -> list[CheckResult]:
-    """The lowest reservoir against its floor."""
+    """The lowest reservoir against its floor.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     levels = {p.reagent: await ctx.device.driver.level(p.index) for p in _pumps(ctx)}
     lowest = min(levels, key=levels.__getitem__)
     return [
@@ -56,7 +64,11 @@ def _pumps(ctx: Context) -> list:
 
 async def pumps(ctx: Context) -> list[CheckResult]:
     """Prime each line, then pump a reference volume to the drain and compare what the
-    reservoir's level sensor saw leave with what was commanded."""
+    reservoir's level sensor saw leave with what was commanded.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     d = ctx.config.diagnostics
     prime_ml, reference_ml = float(d.prime_volume.m_as("mL")), float(d.reference_volume.m_as("mL"))
     primed, errors, notes = [], {}, []
@@ -101,7 +113,11 @@ async def pumps(ctx: Context) -> list[CheckResult]:
 async def heater(ctx: Context) -> list[CheckResult]:
     """Step to the test temperature: the mean rate from 10 % to 90 % of the step, then,
     once settled and soaked for ``hold``, the peak-to-peak over the next ``hold``.
-    Refused with a vial in the slot."""
+    Refused with a vial in the slot.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     vial = await ctx.device.driver.vial()
     if vial:
         why = f"vial {vial[0]} is in the slot: it would be heated; clear the workcell first"
@@ -201,7 +217,11 @@ def _ramp_rate(samples: list[tuple[float, float]], start: float, target: float) 
 
 
 async def stirrer(ctx: Context) -> list[CheckResult]:
-    """Set a speed, read it back after 5 s."""
+    """Set a speed, read it back after 5 s.
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     d = ctx.config.diagnostics
     rpm = ctx.device.stirrer.limits.check(d.stir_speed, device=ctx.name, what="stir speed")
     try:
@@ -232,5 +252,9 @@ CHECKS = {
 
 
 async def leave_safe(ctx: Context) -> None:
-    """The verified safe state (raises ``UnsafeState`` if it cannot be confirmed)."""
+    """The verified safe state (raises ``UnsafeState`` if it cannot be confirmed).
+
+    Args:
+        ctx: the device under test, its lab-file entry and the connected lab.
+    """
     await ctx.device.stop()

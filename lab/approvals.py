@@ -77,7 +77,13 @@ class ApprovalDesk:
     def decide(
         self, campaign: str, suggestion: Suggestion, stopping: threading.Event
     ) -> Decision | None:
-        """Wait for an operator's decision on ``suggestion`` (None if the campaign stops first)."""
+        """Wait for an operator's decision on ``suggestion`` (None if the campaign stops first).
+
+        Args:
+            campaign: the campaign's name.
+            suggestion: the planner's proposal.
+            stopping: set when the campaign stops; the wait ends then.
+        """
         proposal = Proposal(
             campaign,
             suggestion.index,
@@ -99,7 +105,11 @@ class ApprovalDesk:
             self._on_change()
 
     def pending(self, campaign: str | None = None) -> list[Proposal]:
-        """The proposals waiting, oldest first."""
+        """The proposals waiting, oldest first.
+
+        Args:
+            campaign: only this campaign's; all if None.
+        """
         with self._lock:
             found = list(self._pending.values())
         return [p for p in found if campaign is None or p.campaign == campaign]
@@ -108,7 +118,14 @@ class ApprovalDesk:
         self, campaign: str, index: int, by: str, edits: Mapping[str, str] | None = None
     ) -> Decision:
         """Approve, with ``edits`` (parameter -> ``"1.2 mL"``) if given; raises
-        :class:`InvalidEdit` naming every bad parameter, and then nothing changes."""
+        :class:`InvalidEdit` naming every bad parameter, and then nothing changes.
+
+        Args:
+            campaign: the campaign's name.
+            index: the proposal's trial number.
+            by: who decides (a username), kept with the decision.
+            edits: edited values by parameter name, as text with units.
+        """
         proposal = self._get(campaign, index)
         parameters = None
         if edits:
@@ -121,7 +138,14 @@ class ApprovalDesk:
         return self._answer(proposal, Decision(True, by, parameters))
 
     def reject(self, campaign: str, index: int, by: str, reason: str) -> Decision:
-        """Reject a proposal with the reason; its trial is abandoned."""
+        """Reject a proposal with the reason; its trial is abandoned.
+
+        Args:
+            campaign: the campaign's name.
+            index: the proposal's trial number.
+            by: who decides (a username), kept with the decision.
+            reason: why, kept with the trial.
+        """
         return self._answer(self._get(campaign, index), Decision(False, by, reason=reason))
 
     def _get(self, campaign: str, index: int) -> Proposal:

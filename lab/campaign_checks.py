@@ -18,7 +18,11 @@ ureg = pint.get_application_registry()
 
 
 def load_protocol(path: str | Path) -> Protocol:
-    """Read and validate a protocol file; a :class:`ConfigError` names the file and field."""
+    """Read and validate a protocol file; a :class:`ConfigError` names the file and field.
+
+    Args:
+        path: the protocol file.
+    """
     return load_yaml_model(Protocol, path)
 
 
@@ -56,7 +60,14 @@ def check_bounds(
     """Preflight the protocol with every parameter at its lower, then its upper bound,
     before the campaign starts. A bound the lab cannot honour (a temperature beyond the
     heater) is blamed on the parameter; a problem at both bounds (an unknown location)
-    is the protocol's own."""
+    is the protocol's own.
+
+    Args:
+        campaign: the checked campaign file.
+        protocol: its protocol, with placeholders.
+        limits: the limits read from the lab's devices.
+        source: the campaign file, named in errors.
+    """
     space = campaign.search_space()
     placeholders = protocol.placeholders()
     found: dict[str, list] = {}

@@ -23,7 +23,12 @@ import pint
 
 
 class LabError(RuntimeError):
-    """The server refused or failed a request; ``detail`` is its message."""
+    """The server refused or failed a request.
+
+    Args:
+        status: the HTTP status code.
+        detail: the server's message.
+    """
 
     def __init__(self, status: int, detail: str) -> None:
         self.status = status
@@ -49,7 +54,14 @@ class LabClient:
 
     @classmethod
     def login(cls, url: str, username: str, password: str, ttl_hours: float = 24.0) -> LabClient:
-        """A client logged in to the lab server at ``url`` with a bearer token."""
+        """A client logged in to the lab server with a bearer token.
+
+        Args:
+            url: the server's address.
+            username: the account to log in as.
+            password: its password.
+            ttl_hours: how long the token stays valid.
+        """
         response = httpx.post(
             f"{url.rstrip('/')}/api/auth/token",
             json={"username": username, "password": password, "ttl_hours": ttl_hours},
@@ -90,7 +102,11 @@ class LabClient:
         return self._get("/api/campaigns")
 
     def campaign(self, name: str) -> dict[str, Any]:
-        """The campaign, its latest session (progress) and its trials."""
+        """The campaign, its latest session (progress) and its trials.
+
+        Args:
+            name: the campaign's name.
+        """
         return self._get(f"/api/campaigns/{name}")
 
     def proposals(self) -> list[dict[str, Any]]:
@@ -98,11 +114,20 @@ class LabClient:
         return self._get("/api/proposals")
 
     def runs(self, campaign: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """The latest recorded runs."""
+        """The latest recorded runs.
+
+        Args:
+            campaign: only this campaign's runs; all runs if None.
+            limit: at most this many, newest first.
+        """
         return self._get("/api/runs", campaign=campaign, limit=limit)
 
     def documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
-        """A run's bluesky documents, as ``(name, doc)`` pairs."""
+        """A run's bluesky documents, as ``(name, doc)`` pairs.
+
+        Args:
+            run_uid: the run's uid (its start document's ``uid``).
+        """
         found = self._get(f"/api/runs/{run_uid}")
         return [(d["name"], d["doc"]) for d in found["documents"]]
 
@@ -127,18 +152,34 @@ class LabClient:
         planner: str | None = None,
         seed: int | None = None,
     ) -> dict[str, Any]:
-        """Start a campaign (trials, planner, seed default to the campaign file's)."""
+        """Start a campaign.
+
+        Args:
+            name: the campaign's name.
+            trials: how many trials in all; the campaign file's if None.
+            planner: a planner name (``ax``, ``ax-default``, ``sobol``, ``random``); the
+                campaign file's if None.
+            seed: the planner's seed; the campaign file's if None.
+        """
         body = {"trials": trials, "planner": planner, "seed": seed}
         return self._post(
             f"/api/campaigns/{name}/start", {k: v for k, v in body.items() if v is not None}
         )
 
     def stop(self, name: str) -> dict[str, Any]:
-        """Stop after the trial in flight."""
+        """Stop after the trial in flight.
+
+        Args:
+            name: the campaign's name.
+        """
         return self._post(f"/api/campaigns/{name}/stop")
 
     def abort(self, name: str) -> dict[str, Any]:
-        """Abort the campaign's trial in flight and stop it."""
+        """Abort the campaign's trial in flight and stop it.
+
+        Args:
+            name: the campaign's name.
+        """
         return self._post(f"/api/campaigns/{name}/abort")
 
     def pause(self) -> dict[str, Any]:
@@ -160,7 +201,14 @@ class LabClient:
     def approve(
         self, name: str, trial: int, parameters: Mapping[str, str | pint.Quantity] | None = None
     ) -> dict[str, Any]:
-        """Approve a proposal, with edited values (quantities or text with units)."""
+        """Approve a proposal, as proposed or edited.
+
+        Args:
+            name: the campaign's name.
+            trial: the proposal's trial number.
+            parameters: edited values by parameter name, as quantities or text with units
+                (``"1.2 mL"``); None approves the proposal as it stands.
+        """
         from devices import format_quantity  # the devices stack only when quantities come
 
         edits = None
@@ -171,15 +219,33 @@ class LabClient:
         return self._post(f"/api/campaigns/{name}/proposals/{trial}/approve", {"parameters": edits})
 
     def reject(self, name: str, trial: int, reason: str) -> dict[str, Any]:
-        """Reject a proposal, with the reason."""
+        """Reject a proposal.
+
+        Args:
+            name: the campaign's name.
+            trial: the proposal's trial number.
+            reason: why, kept with the trial.
+        """
         return self._post(f"/api/campaigns/{name}/proposals/{trial}/reject", {"reason": reason})
 
     def run_plan(self, plan: str, timeout_s: float = 600.0, **kwargs: Any) -> dict[str, Any]:
-        """A standard plan by hand (staff): ``run_plan("count", detectors=["spectrometer"])``."""
+        """A standard plan by hand (staff): ``run_plan("count", detectors=["spectrometer"])``.
+
+        Args:
+            plan: the plan's name.
+            timeout_s: how long to wait for the plan to finish.
+            kwargs: the plan's arguments, with device names for devices.
+        """
         return self._post("/api/plans", {"plan": plan, "kwargs": kwargs}, timeout=timeout_s)
 
     def wait(self, name: str, timeout_s: float = 3600.0, poll_s: float = 1.0) -> dict[str, Any]:
-        """Until the campaign's session has ended; returns its final state."""
+        """Until the campaign's session has ended; returns its final state.
+
+        Args:
+            name: the campaign's name.
+            timeout_s: raise :class:`TimeoutError` if it still runs after this long.
+            poll_s: how often to ask.
+        """
         deadline = time.monotonic() + timeout_s
         while True:
             session = self.campaign(name)["session"]

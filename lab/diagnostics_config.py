@@ -52,7 +52,11 @@ class _Levels(_Model):
 
 
 def delta(q: pint.Quantity) -> pint.Quantity:
-    """A temperature span written in degC means a difference, not a point on the scale."""
+    """A temperature span written in degC means a difference, not a point on the scale.
+
+    Args:
+        q: a temperature, or any other quantity (returned as it is).
+    """
     ureg = pint.get_application_registry()
     if q.units == ureg.degC:
         return ureg.Quantity(q.magnitude, "delta_degC")

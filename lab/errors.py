@@ -75,7 +75,12 @@ def _path(loc: tuple[int | str, ...], data: Any) -> str:
 
 def problems_of(err: ValidationError, data: Any = None) -> list[str]:
     """``field.path: message`` for each pydantic error; give the validated ``data`` so that
-    paths follow the file."""
+    paths follow the file.
+
+    Args:
+        err: the validation error.
+        data: the data that was validated, if any.
+    """
     out = []
     for e in err.errors():
         prefix = _path(e["loc"], data)

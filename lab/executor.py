@@ -61,7 +61,11 @@ class Executor(Protocol):
         """``idle``, ``running``, ``pausing`` or ``paused``."""
 
     def submit(self, request: PlanRequest) -> Future[PlanOutcome]:
-        """Queue a plan by name with JSON-able arguments; the future gives its outcome."""
+        """Queue a plan by name with JSON-able arguments; the future gives its outcome.
+
+        Args:
+            request: the plan's name, arguments and metadata.
+        """
 
     def pause(self) -> None:
         """Start nothing new; a running plan pauses at its next checkpoint."""
@@ -70,7 +74,11 @@ class Executor(Protocol):
         """Go on after a pause."""
 
     def abort(self, reason: str) -> None:
-        """End the running plan now (its cleanup runs); queued plans stay queued."""
+        """End the running plan now (its cleanup runs); queued plans stay queued.
+
+        Args:
+            reason: why, kept with the run.
+        """
 
     def close(self) -> None:
         """Abort what runs and stop taking plans."""
@@ -121,7 +129,11 @@ class InProcessExecutor:
         return "pausing" if self._re.deferred_pause_requested else "running"
 
     def submit(self, request: PlanRequest) -> Future[PlanOutcome]:
-        """Queue a plan by name; raises ``ValueError`` for a plan it does not know."""
+        """Queue a plan by name; raises ``ValueError`` for a plan it does not know.
+
+        Args:
+            request: the plan's name, arguments and metadata.
+        """
         if request.plan not in self._plans:
             raise ValueError(f"unknown plan {request.plan!r}; plans are {sorted(self._plans)}")
         future: Future[PlanOutcome] = Future()

@@ -23,12 +23,20 @@ th{background:#f6f8fa}tr.best td{background:#dafbe1}
 
 
 def escape(text: object) -> str:
-    """Text made safe to put in HTML."""
+    """Text made safe to put in HTML.
+
+    Args:
+        text: anything; its ``str()`` is escaped.
+    """
     return html.escape(str(text))
 
 
 def png(fig: Figure) -> str:
-    """The figure as a ``data:`` URI, for an ``<img src>``."""
+    """The figure as a ``data:`` URI, for an ``<img src>``.
+
+    Args:
+        fig: a Matplotlib figure.
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

@@ -15,7 +15,12 @@ Documents = list[tuple[str, dict[str, Any]]]
 
 
 def vials_handled(documents: Documents, arm: str) -> list[str]:
-    """The vials the arm carried in a run, in order (its ``handling`` stream)."""
+    """The vials the arm carried in a run, in order (its ``handling`` stream).
+
+    Args:
+        documents: the run's documents, as ``(name, doc)`` pairs.
+        arm: the arm's device name.
+    """
     held = [d["data"].get(f"{arm}-holding") for n, d in documents if n == "event"]
     return list(dict.fromkeys(h for h in held if h))
 
@@ -25,7 +30,14 @@ def confirmed_composition(
 ) -> dict[str, pint.Quantity]:
     """Reagent -> volume for each dispense step the station confirmed: the fall of that
     reagent's reservoir level across the step, read after each step in the run's
-    ``conditions`` stream (one event per finished step)."""
+    ``conditions`` stream (one event per finished step).
+
+    Args:
+        documents: the run's documents, as ``(name, doc)`` pairs.
+        protocol: the concrete protocol the run ran.
+        station: the station's device name.
+        pumps: pump number -> the reagent it pumps.
+    """
     after_step = _after_each_step(documents)
     pump_of = {reagent: number for number, reagent in pumps.items()}
     composition: dict[str, pint.Quantity] = {}
@@ -40,7 +52,11 @@ def confirmed_composition(
 
 
 def steps_finished(documents: Documents) -> int:
-    """How many of its protocol's steps a run finished."""
+    """How many of its protocol's steps a run finished.
+
+    Args:
+        documents: the run's documents, as ``(name, doc)`` pairs.
+    """
     return len(_after_each_step(documents))
 
 

@@ -18,7 +18,13 @@ def measurement_from_documents(
     """The last event of the run's primary stream: the spectrum (if the spectrometer was
     read), with wavelengths from its configuration, and every scalar reading with the
     unit its data key declares; ValueError if there is no event, or if the detector
-    flagged the spectrum saturated."""
+    flagged the spectrum saturated.
+
+    Args:
+        docs: the run's documents, as ``(name, doc)`` pairs.
+        spectrometer: the spectrometer's device name.
+        parameters: the trial's parameters with units.
+    """
     descriptors = {d["uid"]: d for n, d in docs if n == "descriptor" and d["name"] == "primary"}
     events = [d for n, d in docs if n == "event" and d["descriptor"] in descriptors]
     if not events:

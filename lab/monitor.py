@@ -34,7 +34,11 @@ class DeviceView:
     readings: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self, now: float) -> dict[str, Any]:
-        """The device as the Lab page shows it, readings with their age and staleness."""
+        """The device as the Lab page shows it, readings with their age and staleness.
+
+        Args:
+            now: the current time (seconds since the epoch), to age the readings.
+        """
         readings = [
             {**r, "age_s": now - r["time"], "stale": now - r["time"] > self.stale_after_s}
             for r in self.readings
@@ -72,7 +76,12 @@ class LabMonitor:
         self.latest: dict[str, Any] | None = None
 
     def note_error(self, device: str, message: str) -> None:
-        """An error a plan met on ``device``; shown until a later one replaces it."""
+        """An error a plan met on ``device``; shown until a later one replaces it.
+
+        Args:
+            device: the device's name.
+            message: the error.
+        """
         name = device if device in self.views else device.split("-", 1)[0]  # "station-heater"
         if name in self.views:
             self.views[name].last_error = message

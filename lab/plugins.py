@@ -10,7 +10,12 @@ from typing import Any
 def load_callable(spec: str, arguments: tuple[str, ...]) -> Any:
     """``package.module:name`` -> the object (a class is instantiated with no arguments),
     checked to accept ``arguments`` positionally before anything starts. Raises ValueError
-    with the reason, for the caller to name the file and field."""
+    with the reason, for the caller to name the file and field.
+
+    Args:
+        spec: ``package.module:name``.
+        arguments: the names of the positional arguments it will be called with.
+    """
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise ValueError(f"{spec!r}: write it as package.module:function")

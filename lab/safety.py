@@ -58,7 +58,11 @@ class Safety:
         return f"emergency stop latched (by {report.by}); staff must reset it first"
 
     def emergency_stop(self, by: str) -> EstopReport:
-        """Latch, then stop every instrument at once and wait for their confirmations."""
+        """Latch, then stop every instrument at once and wait for their confirmations.
+
+        Args:
+            by: who pressed it (a username), kept in the report.
+        """
         start = time.perf_counter()
         with self._lock:
             report = EstopReport(by, time.time())

@@ -54,7 +54,12 @@ class SimulatedWorld:
 
     async def start(self, config: LabConfig, directory: Path | None = None) -> None:
         """Serve each wire-transport device's firmware where its driver will look; without
-        a ``directory``, in a temporary one (with the PLC's keys) that :meth:`stop` removes."""
+        a ``directory``, in a temporary one (with the PLC's keys) that :meth:`stop` removes.
+
+        Args:
+            config: the simulated lab file.
+            directory: where to serve the ptys and keys; a temporary one if None.
+        """
         if directory is None:
             _remove_orphans()
             directory = self.scratch = Path(tempfile.mkdtemp(prefix=f"sdl-sim-{os.getpid()}-"))
@@ -133,7 +138,11 @@ def _alive(pid: int) -> bool:
 
 
 def build_world(config: LabConfig) -> SimulatedWorld:
-    """The simulated instruments, workcell and clock a simulated lab file describes (not yet serving)."""
+    """The simulated instruments, workcell and clock a simulated lab file describes (not yet serving).
+
+    Args:
+        config: the simulated lab file.
+    """
     chemistry = load_callable(config.chemistry, GROUND_TRUTH_ARGUMENTS)
     clock = sim.SimClock(config.clock_speed)
     workcell = sim.Workcell(

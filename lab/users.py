@@ -30,7 +30,14 @@ def at_least(role: str, needed: Role) -> bool:
 
 
 def add_user(store: Store, name: str, role: str, password: str) -> None:
-    """Add a user with a role and a password (hashed with argon2id); refuses a weak password or a taken name."""
+    """Add a user with a role and a password (hashed with argon2id); refuses a weak password or a taken name.
+
+    Args:
+        store: the lab's store.
+        name: the user name.
+        role: ``viewer``, ``operator`` or ``staff``.
+        password: the password (checked for strength).
+    """
     if not _NAME.match(name):
         raise UserError(f"user name {name!r}: use 1-64 letters, digits, '_', '.', '-'")
     if role not in ROLES:
@@ -43,7 +50,13 @@ def add_user(store: Store, name: str, role: str, password: str) -> None:
 
 
 def set_password(store: Store, name: str, password: str) -> None:
-    """Give a user a new password (hashed with argon2id); refuses a weak one."""
+    """Give a user a new password (hashed with argon2id); refuses a weak one.
+
+    Args:
+        store: the lab's store.
+        name: the user name.
+        password: the new password (checked for strength).
+    """
     if store.accounts.user(name) is None:
         raise UserError(f"no user {name!r}")
     if len(password) < MIN_PASSWORD:
@@ -52,7 +65,12 @@ def set_password(store: Store, name: str, password: str) -> None:
 
 
 def remove_user(store: Store, name: str) -> None:
-    """Remove a user and end their sessions; the last staff user cannot be removed."""
+    """Remove a user and end their sessions; the last staff user cannot be removed.
+
+    Args:
+        store: the lab's store.
+        name: the user name.
+    """
     user = store.accounts.user(name)
     if user is None:
         raise UserError(f"no user {name!r}")
@@ -63,7 +81,13 @@ def remove_user(store: Store, name: str) -> None:
 
 
 def authenticate(store: Store, name: str, password: str) -> UserRecord | None:
-    """The user if the password is theirs; None otherwise (same answer for an unknown name)."""
+    """The user if the password is theirs; None otherwise (same answer for an unknown name).
+
+    Args:
+        store: the lab's store.
+        name: the user name.
+        password: the password given.
+    """
     user = store.accounts.user(name)
     if user is None:
         _hasher.hash(password)  # spend the same time, so a name cannot be probed by timing

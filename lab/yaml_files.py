@@ -139,7 +139,11 @@ def file_problem(path: Path) -> str | None:
 
 
 def read_text(path: Path) -> str:
-    """The text of a user's file; refuses what is not a small UTF-8 text file."""
+    """The text of a user's file; refuses what is not a small UTF-8 text file.
+
+    Args:
+        path: the file.
+    """
     problem = file_problem(path)
     if problem is not None:
         raise ConfigError(path, [problem])
@@ -174,7 +178,11 @@ def _yaml_problem(err: yaml.YAMLError) -> str:
 
 
 def read_yaml(path: str | Path) -> Any:
-    """The document in a YAML file, bounded in size, depth and alias expansion."""
+    """The document in a YAML file, bounded in size, depth and alias expansion.
+
+    Args:
+        path: the file.
+    """
     path = Path(path)
     text = read_text(path)
     try:
@@ -196,7 +204,13 @@ def read_yaml(path: str | Path) -> Any:
 
 
 def load_yaml_model(model: type[M], path: str | Path, **context: object) -> M:
-    """Read ``path`` and validate it as ``model``; any failure is a :class:`ConfigError`."""
+    """Read ``path`` and validate it as ``model``; any failure is a :class:`ConfigError`.
+
+    Args:
+        model: the pydantic model to validate as.
+        path: the file.
+        context: more pydantic validation context; ``base_dir`` (the file's folder) is always given.
+    """
     path = Path(path)
     data = read_yaml(path)
     if not isinstance(data, dict):

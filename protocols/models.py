@@ -113,7 +113,11 @@ class Protocol(BaseModel):
 
     def fill(self, parameters: dict[str, pint.Quantity]) -> Protocol:
         """The concrete protocol for one trial. Raises pydantic's ValidationError (with the
-        field path) if a parameter has the wrong dimension or a placeholder is missing."""
+        field path) if a parameter has the wrong dimension or a placeholder is missing.
+
+        Args:
+            parameters: a value with its unit for each placeholder, by parameter name.
+        """
         data = self.model_dump(mode="python")
         for step in data["steps"]:
             for field, value in step.items():

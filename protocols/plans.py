@@ -119,6 +119,11 @@ def run_protocol(
     waits for the step in progress to finish.
 
     ``protocol`` may be the model or its JSON dict (as a queue server would send it).
+
+    Args:
+        lab: the connected devices and their places.
+        protocol: a concrete protocol (no placeholders left), or its JSON form.
+        md: metadata for the run's start document (campaign, trial, ...).
     """
     if not isinstance(protocol, Protocol):
         protocol = Protocol.model_validate(protocol, context={"filled": True})
@@ -159,7 +164,14 @@ def _readables(lab: LabDevices, names: list[str]) -> list[Readable[Any]]:
 def count(
     lab: LabDevices, detectors: list[str], num: int = 1, md: dict[str, Any] | None = None
 ) -> MsgGenerator[str]:
-    """``bp.count`` of the named devices, e.g. ``["spectrometer", "station.heater"]``."""
+    """``bp.count`` of the named devices, e.g. ``["spectrometer", "station.heater"]``.
+
+    Args:
+        lab: the connected devices.
+        detectors: device or signal names.
+        num: how many readings.
+        md: metadata for the run's start document.
+    """
     return (yield from bp.count(_readables(lab, detectors), num=num, md=md))
 
 
@@ -172,7 +184,17 @@ def scan(
     num: int,
     md: dict[str, Any] | None = None,
 ) -> MsgGenerator[str]:
-    """``bp.scan``: ``start`` and ``stop`` are in the unit the motor declares (e.g. degC)."""
+    """``bp.scan``: ``start`` and ``stop`` are in the unit the motor declares (e.g. degC).
+
+    Args:
+        lab: the connected devices.
+        detectors: device or signal names to read at each point.
+        motor: the name of the device or signal to step.
+        start: the first set point.
+        stop: the last set point.
+        num: how many points.
+        md: metadata for the run's start document.
+    """
     devices = _readables(lab, detectors)
     return (yield from bp.scan(devices, lab.resolve(motor), start, stop, num, md=md))
 
@@ -180,7 +202,12 @@ def scan(
 def clear_workcell(lab: LabDevices, md: dict[str, Any] | None = None) -> MsgGenerator[list[str]]:
     """The workcell's start state after a fault: the station safe (and read back), every
     vial left in the gripper, the station or an instrument's holder carried to the waste. One
-    run, whose ``handling`` stream names each vial carried; returns their ids."""
+    run, whose ``handling`` stream names each vial carried; returns their ids.
+
+    Args:
+        lab: the connected devices and their places.
+        md: metadata for the run's start document.
+    """
 
     @bpp.run_decorator(md={"plan_name": "clear_workcell", **(md or {})})
     def body() -> MsgGenerator[list[str]]:

@@ -40,7 +40,12 @@ class Violation:
 
 
 class PreflightError(ValueError):
-    """A protocol that must not run, with every :class:`Violation` found."""
+    """A protocol that must not run, with every :class:`Violation` found.
+
+    Args:
+        protocol: the protocol's name.
+        violations: every problem found.
+    """
 
     def __init__(self, protocol: str, violations: list[Violation]) -> None:
         self.violations = violations
@@ -79,7 +84,18 @@ class LabLimits:
         spectrometer_holder: str,
         analyser_holder: str | None = None,
     ) -> LabLimits:
-        """Read every limit from the connected devices."""
+        """Read every limit from the connected devices.
+
+        Args:
+            arm: the connected arm.
+            station: the connected synthesis station.
+            spectrometer: the connected spectrometer.
+            sources: where new vials may be taken from (the racks).
+            waste: where used vials go.
+            station_slot: the station's vial slot.
+            spectrometer_holder: the spectrometer's cuvette holder.
+            analyser_holder: the analyser's vial holder, if the lab has one.
+        """
         stock = {}
         for pump in station.pumps.values():
             stock[pump.reagent] = await pump.level.get_value()
@@ -111,7 +127,12 @@ def _in_range(value: pint.Quantity, limits: Range) -> str | None:
 
 
 def preflight(protocol: Protocol, lab: LabLimits) -> None:
-    """Raise :class:`PreflightError` listing every problem, or return quietly."""
+    """Raise :class:`PreflightError` listing every problem, or return quietly.
+
+    Args:
+        protocol: a concrete protocol.
+        lab: the limits read from the lab's devices (:meth:`LabLimits.read`).
+    """
     problems: list[Violation] = []
 
     def bad(path: str, message: str | None) -> None:

@@ -54,7 +54,11 @@ class Dye:
 
     def band(self, wavelengths_nm: np.ndarray) -> np.ndarray:
         """Absorbance at each wavelength of the stock diluted to 1 mL per mL (peaking at
-        ``strength``), shoulder included."""
+        ``strength``), shoulder included.
+
+        Args:
+            wavelengths_nm: where to compute it (nm).
+        """
         shape = np.exp(-0.5 * ((wavelengths_nm - self.peak_nm) / self.width_nm) ** 2)
         if self.shoulder is not None:
             at, height = self.shoulder

@@ -74,7 +74,14 @@ class KeyPair:
 
 
 async def make_key_pair(directory: Path, name: str, app_uri: str, server: bool) -> KeyPair:
-    """A self-signed certificate for a server or client application."""
+    """A self-signed certificate for a server or client application.
+
+    Args:
+        directory: where to write the key and certificate.
+        name: the files' stem.
+        app_uri: the application URI the certificate names (OPC UA checks it).
+        server: a server certificate (else a client's).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)  # a private key lives here: its owner's only
     pair = KeyPair(directory / f"{name}.der", directory / f"{name}.pem")
@@ -132,7 +139,14 @@ class StationServerSecurity:
 
 
 class OpcuaStationServer:
-    """The simulated station's PLC: a real OPC UA server on loopback with its own certificate, trust list and user, serving the station firmware."""
+    """The simulated station's PLC: a real OPC UA server on loopback with its own certificate, trust list and user, serving the station firmware.
+
+    Args:
+        station: the station's firmware it serves.
+        port: the TCP port on 127.0.0.1 (0 picks a free one).
+        security: certificates, trust list and user; None serves without security.
+        scan_s: how often the PLC copies the firmware's state to its nodes (lab seconds).
+    """
 
     def __init__(
         self,
@@ -213,7 +227,11 @@ class OpcuaStationServer:
             self._server = None
 
     async def restart(self, downtime_s: float = 0.5) -> None:
-        """Fault injection: the PLC reboots (same endpoint, new sessions)."""
+        """Fault injection: the PLC reboots (same endpoint, new sessions).
+
+        Args:
+            downtime_s: how long the server is gone (wall seconds).
+        """
         await self.stop()
         await asyncio.sleep(downtime_s)
         await self.start()

@@ -28,7 +28,14 @@ class Fault(enum.Enum):
 
 
 class PtyServer:
-    """Serves an instrument's firmware on a real pseudo-terminal, so the lab's serial driver talks to it exactly as to hardware; faults can be injected on the wire."""
+    """Serves an instrument's firmware on a real pseudo-terminal, so the lab's serial driver talks to it exactly as to hardware; faults can be injected on the wire.
+
+    Args:
+        firmware: answers each command line.
+        path: where to put a symbolic link to the pty, the name the driver opens.
+        terminator: the bytes that end a line on this wire.
+        slow_s: the delay of the ``slow`` fault (seconds).
+    """
 
     def __init__(
         self, firmware: LineFirmware, path: Path, terminator: bytes = b"\n", slow_s: float = 1.0

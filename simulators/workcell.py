@@ -56,7 +56,13 @@ class Reservoir:
 
 
 class Workcell:
-    """Vials, locations and reagent reservoirs of one simulated lab."""
+    """Vials, locations and reagent reservoirs of one simulated lab.
+
+    Args:
+        locations: every place a vial may stand.
+        vial_capacity_ml: what one vial holds (mL).
+        rack_vials: how many empty vials each rack holds at the start.
+    """
 
     def __init__(
         self,
@@ -76,7 +82,12 @@ class Workcell:
         self.before_take: dict[str, Callable[[], None]] = {}
 
     def distance_mm(self, a: str, b: str) -> float:
-        """Straight-line distance between two locations (mm)."""
+        """Straight-line distance between two locations (mm).
+
+        Args:
+            a: a location's name.
+            b: another location's name.
+        """
         return math.dist(self.locations[a].xyz_mm, self.locations[b].xyz_mm)
 
     def take(self, location: str) -> Vial | None:
@@ -94,7 +105,12 @@ class Workcell:
         return vial
 
     def put(self, location: str, vial: Vial) -> bool:
-        """Set ``vial`` down; False if the place is occupied."""
+        """Set ``vial`` down; False if the place is occupied.
+
+        Args:
+            location: where to set it down.
+            vial: the vial.
+        """
         if self.locations[location].sink:
             self.discarded.append(vial)
             return True

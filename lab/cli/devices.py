@@ -12,7 +12,15 @@ import typer
 from rich.table import Table
 
 from lab.cli._app import app
-from lab.cli._common import DEFAULT_LAB, EXIT_STOPPED, LabOption, console, err_console, fail
+from lab.cli._common import (
+    DEFAULT_LAB,
+    EXIT_STOPPED,
+    JsonOption,
+    LabOption,
+    console,
+    err_console,
+    fail,
+)
 
 if TYPE_CHECKING:
     from lab.config import LabConfig
@@ -21,7 +29,7 @@ if TYPE_CHECKING:
 @app.command("devices")
 def devices(
     lab: LabOption = DEFAULT_LAB,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Each device: its link, identity and every reading with its unit.
 

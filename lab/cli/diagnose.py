@@ -12,7 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lab.cli._app import app
-from lab.cli._common import DEFAULT_LAB, EXIT_DIAGNOSIS, EXIT_STOPPED, LabOption, console, fail
+from lab.cli._common import (
+    DEFAULT_LAB,
+    EXIT_CHECK,
+    EXIT_STOPPED,
+    JsonOption,
+    LabOption,
+    console,
+    fail,
+)
 
 if TYPE_CHECKING:
     from hw_tests import CheckResult, Diagnosis
@@ -27,7 +35,6 @@ ReportOption = Annotated[
     Path | None,
     typer.Option(help="folder for the HTML and JSON reports; default: diagnoses/ beside the store"),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
 diagnose_app = typer.Typer()
 app.add_typer(diagnose_app, name="diagnose")
@@ -87,7 +94,7 @@ def diagnose_lab(
         _print(diagnosis)
         console.print(f"report: {page}\ndata:   {data}", highlight=False)
     if diagnosis.failed:
-        raise typer.Exit(EXIT_DIAGNOSIS)
+        raise typer.Exit(EXIT_CHECK)
 
 
 def _config(lab: Path) -> LabConfig:

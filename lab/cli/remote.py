@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from lab.cli._app import app
-from lab.cli._common import console, fail
+from lab.cli._common import JsonOption, PlannerName, console, fail
 from lab.client import LabClient, LabError
 
 remote_app = typer.Typer(
@@ -24,7 +24,10 @@ app.add_typer(remote_app, name="remote")
 TOKEN_FILE = (
     Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "sdl-lab" / "token.json"
 )
-JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+CampaignName = Annotated[
+    str, typer.Argument(help="the campaign's name, as `lab remote campaigns` lists it")
+]
+TrialNumber = Annotated[int, typer.Argument(help="the proposal's trial number")]
 
 
 def _client() -> LabClient:
@@ -135,10 +138,14 @@ def campaigns(as_json: JsonOption = False) -> None:
 
 @remote_app.command("start")
 def start(
-    name: str,
+    name: CampaignName,
     trials: Annotated[int | None, typer.Option(min=1, help="total trials to reach")] = None,
-    planner: Annotated[str | None, typer.Option(help="ax | sobol | random")] = None,
-    seed: Annotated[int | None, typer.Option(min=0)] = None,
+    planner: Annotated[
+        PlannerName | None, typer.Option(help="the planner; default: the campaign's")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="planner seed; default: the campaign's")
+    ] = None,
 ) -> None:
     """Start (or continue) a campaign in the lab."""
     session = _call("start", name, trials, planner, seed)
@@ -160,13 +167,13 @@ def resume() -> None:
 
 
 @remote_app.command("stop")
-def stop(name: str) -> None:
+def stop(name: CampaignName) -> None:
     """Stop the campaign after the trial in flight."""
     console.print(f"{name}: {_call('stop', name)['state']}")
 
 
 @remote_app.command("abort")
-def abort(name: str) -> None:
+def abort(name: CampaignName) -> None:
     """End the campaign's trial in flight now (it fails; the station goes safe)."""
     console.print(f"{name}: {_call('abort', name)['state']}")
 
@@ -203,8 +210,8 @@ def proposals(as_json: JsonOption = False) -> None:
 
 @remote_app.command("approve")
 def approve(
-    name: str,
-    trial: int,
+    name: CampaignName,
+    trial: TrialNumber,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="edit a value: --set 'cyan=1.2 mL' (repeatable)"),
@@ -223,8 +230,8 @@ def approve(
 
 @remote_app.command("reject")
 def reject(
-    name: str,
-    trial: int,
+    name: CampaignName,
+    trial: TrialNumber,
     reason: Annotated[str, typer.Option(help="why; the planner records it")],
 ) -> None:
     """Reject a proposal, with the reason."""

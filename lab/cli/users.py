@@ -25,6 +25,9 @@ users_app = typer.Typer(
 )
 app.add_typer(users_app, name="users")
 
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from standard input")
+]
 StoreOption = Annotated[
     Path | None, typer.Option(help="store file; default: the lab's (runs/<lab name>/store.sqlite)")
 ]
@@ -61,9 +64,7 @@ def _password(password_stdin: bool) -> str:
 def users_add(
     name: Annotated[str, typer.Argument(help="user name")],
     role: Annotated[Role, typer.Option(help="what they may do")] = "operator",
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="read the password from standard input")
-    ] = False,
+    password_stdin: PasswordStdin = False,
     store: StoreOption = None,
     lab: LabOption = DEFAULT_LAB,
 ) -> None:
@@ -78,7 +79,7 @@ def users_add(
 @users_app.command("passwd")
 def users_passwd(
     name: Annotated[str, typer.Argument(help="user name")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    password_stdin: PasswordStdin = False,
     store: StoreOption = None,
     lab: LabOption = DEFAULT_LAB,
 ) -> None:
