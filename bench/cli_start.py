@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from bench._report import percentiles, publish
+from devices import parse_quantity
 from lab.store import Store
 
 
@@ -25,7 +26,7 @@ def _store(path: Path) -> Path:
     definition = {"objectives": [{"name": "error", "minimize": True}], "planner": {"name": "sobol"}}
     store.open_campaign("bench", definition, {})
     for i in range(3):
-        store.add_trial("bench", i, {"cyan": f"{i} milliliter"}, "sobol")
+        store.add_trial("bench", i, {"cyan": parse_quantity(f"{i} milliliter")}, "sobol")
         store.update_trial("bench", i, status="completed", outcomes={"error": 1.0 / (i + 1)})
     store.close()
     return path

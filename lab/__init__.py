@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from lab.campaign_config import CampaignConfig, load_campaign
     from lab.compose import Lab, build_lab
     from lab.config import LabConfig, load_lab_config
+    from lab.data import LabData, open_data
     from lab.errors import ConfigError
     from lab.executor import Executor, InProcessExecutor, PlanOutcome, PlanRequest
     from lab.runner import CampaignResult, CampaignRunner, Progress, RunnerEvents, TrialResult
@@ -33,6 +34,7 @@ _HOMES = {
     **dict.fromkeys(("CampaignConfig", "load_campaign"), "lab.campaign_config"),
     **dict.fromkeys(("Lab", "build_lab"), "lab.compose"),
     **dict.fromkeys(("LabConfig", "load_lab_config"), "lab.config"),
+    **dict.fromkeys(("LabData", "open_data"), "lab.data"),
     "ConfigError": "lab.errors",
     **dict.fromkeys(
         ("Executor", "InProcessExecutor", "PlanOutcome", "PlanRequest"), "lab.executor"
@@ -61,6 +63,7 @@ __all__ = [
     "InProcessExecutor",
     "Lab",
     "LabConfig",
+    "LabData",
     "PlanOutcome",
     "PlanRequest",
     "PreparedCampaign",
@@ -74,6 +77,7 @@ __all__ = [
     "load_campaign",
     "load_lab_config",
     "load_protocol",
+    "open_data",
     "open_lab",
     "prepare",
     "run_campaign",

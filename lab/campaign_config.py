@@ -11,11 +11,20 @@ from typing import Any, Literal
 
 import numpy as np
 import pint
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from devices import parse_quantity
 from lab.errors import ConfigError, FieldProblems
 from lab.plugins import load_callable
+from lab.provenance import FileRecord
 from lab.yaml_files import file_problem, load_yaml_model, read_text
 from planners import (
     AbsorbanceAt,
@@ -222,7 +231,11 @@ class OutcomeConstraintConfig(_MeasureConfig):
 
 
 def read_target(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A target spectrum from a CSV file: wavelengths (nm) and absorbance."""
+    """A target spectrum from a CSV file: wavelengths (nm) and absorbance.
+
+    Args:
+        path: a CSV file with ``wavelength_nm`` and ``absorbance`` columns.
+    """
     try:
         text = read_text(path)
     except ConfigError as err:
@@ -241,7 +254,12 @@ _TERM = re.compile(rf"\s*([-+])?\s*(?:({_NUMBER})\s*\*\s*)?([A-Za-z_]\w*)\s*")
 
 
 def parse_constraint(text: str, parameters: dict[str, Parameter]) -> LinearConstraint:
-    """``"cyan + 2*magenta <= 8 mL"`` -> coefficients in each parameter's own unit."""
+    """``"cyan + 2*magenta <= 8 mL"`` -> coefficients in each parameter's own unit.
+
+    Args:
+        text: the constraint as written in the campaign file.
+        parameters: the campaign's parameters, by name.
+    """
     if text.count("<=") != 1:
         raise ValueError(f"{text!r}: write a linear constraint as 'a + 2*b <= 8 mL'")
     lhs, rhs = text.split("<=")
@@ -293,6 +311,8 @@ class CampaignConfig(_Model):
     outcome_constraints: list[OutcomeConstraintConfig] = Field(
         [], description="measured numbers that must stay within a bound, e.g. max_absorbance <= 2"
     )
+    #: the file as it was read, if any (a campaign may be defined in Python)
+    _file: FileRecord | None = PrivateAttr(None)
 
     @field_validator("lab", "protocol")
     @classmethod
@@ -346,14 +366,39 @@ class CampaignConfig(_Model):
         return {m.name: m.function() for m in [*self.objectives, *self.outcome_constraints]}
 
     def definition(self) -> dict[str, Any]:
-        """What makes two runs the same campaign (the trial budget may grow)."""
+        """What makes two runs the same campaign (the trial budget may grow); the files it
+        names enter by name and SHA-256, so the same files elsewhere are the same campaign
+        and an edited one is not."""
         # no outcome constraints is written as none at all, as stores kept it before they existed
         excluded = {"trials", "description", "lab", "approval", "failures"}
         if not self.outcome_constraints:
             excluded.add("outcome_constraints")
-        return self.model_dump(mode="json", exclude=excluded)
+        definition = self.model_dump(mode="json", exclude=excluded)
+        files = self.files()
+        definition["protocol"] = files["protocol"].ref()
+        for objective in definition["objectives"]:
+            if objective["target"] is not None:
+                objective["target"] = files[f"target:{objective['name']}"].ref()
+        return definition
+
+    def files(self) -> dict[str, FileRecord]:
+        """The files the campaign runs with, as they are now: ``campaign`` (when read from
+        a file), ``protocol``, and ``target:<objective>`` for each target spectrum."""
+        found = {"protocol": FileRecord.read(self.protocol)}
+        if self._file is not None:
+            found["campaign"] = self._file
+        for objective in self.objectives:
+            if objective.target is not None:
+                found[f"target:{objective.name}"] = FileRecord.read(objective.target)
+        return found
 
 
 def load_campaign(path: str | Path) -> CampaignConfig:
-    """Read and check a campaign file; raises :class:`ConfigError` naming the file and every field at fault."""
-    return load_yaml_model(CampaignConfig, path)
+    """Read and check a campaign file; raises :class:`ConfigError` naming the file and every field at fault.
+
+    Args:
+        path: the campaign file.
+    """
+    config = load_yaml_model(CampaignConfig, path)
+    config._file = FileRecord.read(path)
+    return config

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from bluesky import RunEngine
@@ -66,7 +66,11 @@ class Lab:
 
     def connect(self, names: Iterable[str] | None = None) -> None:
         """Connect the named instruments (default: all, and the timer), in order; the
-        first that cannot be reached raises its typed ``DeviceError``."""
+        first that cannot be reached raises its typed ``DeviceError``.
+
+        Args:
+            names: the instruments to connect; all if None.
+        """
         devices = self.devices
         chosen = [
             d for d in (*devices.instruments, devices.timer) if names is None or d.name in names
@@ -79,7 +83,11 @@ class Lab:
         self.call(connect())
 
     def call(self, coro: Awaitable[T]) -> T:
-        """Run a coroutine on the devices' event loop (bluesky's) and return its result."""
+        """Run a coroutine on the devices' event loop (bluesky's) and return its result.
+
+        Args:
+            coro: the coroutine.
+        """
         return call_in_bluesky_event_loop(coro)
 
     def limits(self) -> LabLimits:
@@ -114,6 +122,18 @@ class Lab:
             if rpm or abs(setpoint - d.station.ambient_c) > 0.5:
                 found.append(f"station at {rpm:g} rpm, heater set to {setpoint:g} degC")
             return found
+
+        return self.call(read())
+
+    def identities(self) -> dict[str, dict[str, str]]:
+        """What each instrument says it is (maker, model, serial number, firmware) and how
+        it is reached, for the provenance of every run."""
+
+        async def read() -> dict[str, dict[str, str]]:
+            return {
+                d.name: {**asdict(await d.identity()), "link": d.driver.link}
+                for d in self.devices.instruments
+            }
 
         return self.call(read())
 

@@ -6,7 +6,15 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import pint
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from devices import Range, parse_quantity
 from lab.diagnostics_config import (
@@ -18,6 +26,7 @@ from lab.diagnostics_config import (
 )
 from lab.errors import FieldProblems
 from lab.plugins import load_callable
+from lab.provenance import FileRecord
 from lab.yaml_files import load_yaml_model
 from protocols._quantity_field import Duration, Speed, Temperature, Volume, VolumeRate
 
@@ -299,6 +308,8 @@ class LabConfig(_Model):
     """The lab file: which devices, over which transport, where things sit, what is stocked."""
 
     name: str = Field(description="the lab's name; its default store is runs/<name>/")
+    #: the file as it was read, if any (a lab may be configured in Python)
+    _file: FileRecord | None = PrivateAttr(None)
     simulated: bool = Field(
         True, description="run the instruments' simulators; false for real hardware"
     )
@@ -328,6 +339,12 @@ class LabConfig(_Model):
         description="simulation only: instruments that have aged or drifted, to see "
         "`lab diagnose` catch them",
     )
+
+    def file(self) -> FileRecord:
+        """The lab file as read (or, for a lab configured in Python, its settings as JSON)."""
+        if self._file is not None:
+            return self._file
+        return FileRecord(f"{self.name}.json", self.model_dump_json(indent=2))
 
     def one(self, kind: type[_Model]) -> tuple[str, _Model]:
         """The first device of a kind, with its name."""
@@ -453,5 +470,11 @@ class LabConfig(_Model):
 
 
 def load_lab_config(path: str | Path) -> LabConfig:
-    """Read and check a lab file; raises :class:`ConfigError` naming the file and every field at fault."""
-    return load_yaml_model(LabConfig, path, placeholders=False)
+    """Read and check a lab file; raises :class:`ConfigError` naming the file and every field at fault.
+
+    Args:
+        path: the lab file.
+    """
+    config = load_yaml_model(LabConfig, path, placeholders=False)
+    config._file = FileRecord.read(path)
+    return config

@@ -25,6 +25,7 @@ from lab.approvals import ApprovalDesk
 from lab.campaign_checks import campaign_protocol, check_bounds
 from lab.campaign_config import CampaignConfig, load_campaign, read_target
 from lab.compose import Lab
+from lab.data import trial_json
 from lab.errors import ConfigError
 from lab.executor import Executor, PlanOutcome, PlanRequest
 from lab.measurement import measurement_from_documents
@@ -141,7 +142,11 @@ class CampaignManager:
         return found
 
     def load(self, name: str) -> tuple[CampaignConfig, Protocol, Path]:
-        """A campaign file of the lab's folder, checked, with its protocol; raises :class:`NotFound` or ``ConfigError``."""
+        """A campaign file of the lab's folder, checked, with its protocol; raises :class:`NotFound` or ``ConfigError``.
+
+        Args:
+            name: the campaign's name.
+        """
         path = self.campaign_files().get(name)
         if path is None:
             raise NotFound(f"no campaign {name!r} in {self.campaign_dir}")
@@ -206,7 +211,15 @@ class CampaignManager:
         seed: int | None = None,
     ) -> CampaignSession:
         """Check everything, then run the campaign in its own thread; raises
-        :class:`NotFound`, :class:`ConfigError` or :class:`Conflict` and starts nothing."""
+        :class:`NotFound`, :class:`ConfigError` or :class:`Conflict` and starts nothing.
+
+        Args:
+            name: the campaign's name.
+            by: who asks (a username), named in the reason or report it leaves.
+            trials: how many trials in all; the campaign file's if None.
+            planner: a planner name; the campaign file's if None.
+            seed: the planner's seed; the campaign file's if None.
+        """
         config, protocol, path = self.load(name)
         planner = planner or config.planner.name
         seed = config.planner.seed if seed is None else seed
@@ -244,7 +257,11 @@ class CampaignManager:
 
     def take_devices(self, why: str) -> None:
         """Have the devices to oneself (no campaign, plan or other claim may start) until
-        :meth:`release_devices`; raises :class:`Conflict` if anything holds them now."""
+        :meth:`release_devices`; raises :class:`Conflict` if anything holds them now.
+
+        Args:
+            why: what the devices are for, shown to everyone who is refused.
+        """
         with self._lock:
             self._refuse_if_busy()
             if self.executor.state != "idle":  # a plan by hand, or a paused lab
@@ -290,7 +307,12 @@ class CampaignManager:
         return session
 
     def stop(self, name: str, by: str) -> None:
-        """Stop after the trial in flight."""
+        """Stop after the trial in flight.
+
+        Args:
+            name: the campaign's name.
+            by: who asks (a username), named in the reason or report it leaves.
+        """
         session = self._session(name)
         reason = f"stopped by {by} after the current trial"
         session.state, session.stopped = "stopping", reason
@@ -299,7 +321,12 @@ class CampaignManager:
         self._publish_state(session)
 
     def abort(self, name: str, by: str) -> None:
-        """End the trial in flight now (it fails; the station goes to its safe state)."""
+        """End the trial in flight now (it fails; the station goes to its safe state).
+
+        Args:
+            name: the campaign's name.
+            by: who asks (a username), named in the reason or report it leaves.
+        """
         session = self._session(name)
         reason = f"aborted by {by}"
         session.state, session.stopped = "stopping", reason
@@ -308,14 +335,22 @@ class CampaignManager:
         self._publish_state(session)
 
     def pause(self, by: str) -> None:
-        """Pause at the next step boundary."""
+        """Pause at the next step boundary.
+
+        Args:
+            by: who asks (a username), named in the reason or report it leaves.
+        """
         if self.executor.state in ("paused", "pausing"):
             raise Conflict(f"the lab is {self.executor.state} already")
         self.executor.pause()
         self.publish_control()
 
     def resume(self, by: str) -> None:
-        """Resume; refused while the emergency stop is latched or nothing is paused."""
+        """Resume; refused while the emergency stop is latched or nothing is paused.
+
+        Args:
+            by: who asks (a username), named in the reason or report it leaves.
+        """
         refused = self.safety.refusal()
         if refused:
             raise Conflict(refused)
@@ -329,7 +364,11 @@ class CampaignManager:
         self.publish_control()
 
     def emergency_stop(self, by: str) -> EstopReport:
-        """Every device at once, then end the plan and the campaigns; latched."""
+        """Every device at once, then end the plan and the campaigns; latched.
+
+        Args:
+            by: who asks (a username), named in the reason or report it leaves.
+        """
         for session in self.sessions.values():  # first, so the stop is told as the reason
             if session.active and session.runner is not None:
                 session.runner.request_stop(f"emergency stop by {by}")
@@ -339,7 +378,11 @@ class CampaignManager:
         return report
 
     def reset(self, by: str) -> dict[str, str]:
-        """Clear the emergency stop (staff); see :meth:`lab.safety.Safety.reset`."""
+        """Clear the emergency stop (staff); see :meth:`lab.safety.Safety.reset`.
+
+        Args:
+            by: who asks (a username), named in the reason or report it leaves.
+        """
         answers = self.safety.reset()
         self.publish_control()
         return answers
@@ -348,7 +391,14 @@ class CampaignManager:
         self, plan: str, kwargs: dict[str, Any], by: str, timeout_s: float = 600.0
     ) -> PlanOutcome:
         """A plan by hand (``count``, ``scan``, ...): recorded like any run, refused while
-        a campaign runs or the emergency stop is latched."""
+        a campaign runs or the emergency stop is latched.
+
+        Args:
+            plan: the plan's name.
+            kwargs: the plan's arguments, with device names for devices.
+            by: who asks (a username), named in the reason or report it leaves.
+            timeout_s: raise :class:`Conflict` if the plan still runs after this long.
+        """
         with self._lock:
             self._refuse_if_busy()
             future = self.executor.submit(PlanRequest(plan, kwargs, {"operator": by}))
@@ -363,7 +413,11 @@ class CampaignManager:
         return outcome
 
     def shutdown(self, timeout_s: float = 60.0) -> None:
-        """Abort what runs (its cleanup puts the station in its safe state) and wait."""
+        """Abort what runs (its cleanup puts the station in its safe state) and wait.
+
+        Args:
+            timeout_s: how long to wait for the campaigns' threads.
+        """
         for session in self.sessions.values():
             if session.active and session.runner is not None:
                 session.runner.abort("the lab is shutting down")
@@ -373,14 +427,22 @@ class CampaignManager:
 
     # --- what pages read -----------------------------------------------------------------
     def trials(self, name: str) -> list[TrialRecord]:
-        """A campaign's trials as the API shows them."""
+        """A campaign's trials as the API shows them.
+
+        Args:
+            name: the campaign's name.
+        """
         if name not in self.campaign_files() and self.store.campaign(name) is None:
             raise NotFound(f"no campaign {name!r}")
         return self.store.trials(name)
 
     def best(self, name: str) -> dict[str, Any]:
         """The trials the planner holds best (its Pareto front, for several objectives)
-        and the rule that chose them ("model" or "observed"), as recorded while it ran."""
+        and the rule that chose them ("model" or "observed"), as recorded while it ran.
+
+        Args:
+            name: the campaign's name.
+        """
         info = self.store.campaign(name)
         if info is None:
             return {"best_trials": [], "best_rule": None}
@@ -388,7 +450,11 @@ class CampaignManager:
         return {"best_trials": [r.idx for r in chosen], "best_rule": rule}
 
     def target(self, name: str) -> dict[str, list[float]] | None:
-        """The target spectrum of a campaign with a spectral objective."""
+        """The target spectrum of a campaign with a spectral objective.
+
+        Args:
+            name: the campaign's name.
+        """
         config, _, _ = self.load(name)
         spectral = next((o for o in config.objectives if o.kind == "spectral_distance"), None)
         if spectral is None or spectral.target is None:
@@ -398,7 +464,11 @@ class CampaignManager:
 
     def spectrum(self, run_uid: str) -> dict[str, Any]:
         """The measured spectrum of one run, for the dashboard's plot; ValueError if the
-        run took none (an analyser's run)."""
+        run took none (an analyser's run).
+
+        Args:
+            run_uid: the run's uid.
+        """
         spectrometer = self.lab.devices.spectrometer.name
         m = measurement_from_documents(self.store.documents(run_uid), spectrometer, {})
         wavelengths, absorbance = m.spectrum()  # ValueError: the run took no spectrum
@@ -421,7 +491,12 @@ class CampaignManager:
         self._publish("proposals", [p.as_json() for p in self.desk.pending()])
 
     def publish_trial(self, name: str, index: int) -> None:
-        """Tell every page one trial's new state."""
+        """Tell every page one trial's new state.
+
+        Args:
+            name: the campaign's name.
+            index: the trial's number.
+        """
         record = self.store.trial(name, index)
         if record is not None:
             self._publish("trial", trial_json(record))
@@ -459,21 +534,3 @@ class _SessionEvents(RunnerEvents):
             self._manager._publish(
                 "spectrum", {"campaign": s.name, "trial": progress.last.index, **spectrum}
             )
-
-
-def trial_json(record: TrialRecord) -> dict[str, Any]:
-    """A trial as the API and the dashboard show it."""
-    return {
-        "campaign": record.campaign,
-        "trial": record.idx,
-        "status": record.status,
-        "parameters": record.parameters,
-        "outcomes": record.outcomes,
-        "error": record.error,
-        "planner": record.planner,
-        "run_uid": record.run_uid,
-        "sample_id": record.sample_id,
-        "proposed": record.proposed,
-        "finished": record.finished,
-        "decided_by": record.decided_by,
-    }

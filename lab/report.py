@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rich.table import Table
 
-from devices import parse_quantity
 from lab.campaign_config import CampaignConfig, read_target
 from lab.html import escape, page, png
 from lab.measurement import measurement_from_documents
@@ -20,11 +19,17 @@ if TYPE_CHECKING:
 
 
 def summary_table(name: str, records: list[TrialRecord], best: set[int]) -> Table:
-    """One row a trial, one column a parameter or outcome; the best row in green."""
+    """One row a trial, one column a parameter or outcome; the best row in green.
+
+    Args:
+        name: the campaign's name.
+        records: its trials.
+        best: the numbers of the trials to highlight.
+    """
     table = Table(title=f"campaign {name}: {len(records)} trials", title_justify="left")
     params = list(records[0].parameters) if records else []
     outcomes = sorted({k for r in records for k in (r.outcomes or {})}) or ["outcome"]
-    units = {k: f"{parse_quantity(records[0].parameters[k]).units:~P}" for k in params}
+    units = {k: f"{records[0].parameters[k].units:~P}" for k in params}
     table.add_column("#", justify="right")
     for k in params:
         table.add_column(f"{k} ({units[k]})", justify="right")
@@ -32,7 +37,7 @@ def summary_table(name: str, records: list[TrialRecord], best: set[int]) -> Tabl
         table.add_column(k, justify="right")
     table.add_column("by")
     for r in records:
-        values = [_number(parse_quantity(r.parameters[k]).m) for k in params]
+        values = [_number(r.parameters[k].m) for k in params]
         if r.outcomes:
             results = [f"{r.outcomes[k]:.4g}" for k in outcomes]
         else:
@@ -48,7 +53,13 @@ def _number(x: float) -> str:
 
 
 def best_so_far(records: list[TrialRecord], objective: str, minimize: bool) -> np.ndarray:
-    """The best outcome after each trial (failed trials keep the best before them)."""
+    """The best outcome after each trial (failed trials keep the best before them).
+
+    Args:
+        records: the trials, in order.
+        objective: the objective's name.
+        minimize: whether lower is better.
+    """
     values = [r.outcomes[objective] if r.outcomes else np.nan for r in records]
     running, out = np.nan, []
     for v in values:
@@ -86,6 +97,11 @@ def best_trials(
     planner its model's estimate, which a lucky noisy measurement does not sway; for
     several objectives, its Pareto front. A store without that record falls back to the
     measured values: the non-dominated completed trials that meet the outcome constraints.
+
+    Args:
+        records: the campaign's trials.
+        definition: the campaign's stored definition (objectives, planner).
+        stored: what the planner said was best while it ran, if recorded.
     """
     by_idx = {r.idx: r for r in records}
     if stored and stored.get("trials"):
@@ -119,7 +135,12 @@ def best_trials(
 
 
 def best_trial(store: Store, campaign: CampaignConfig) -> TrialRecord | None:
-    """The trial the planner holds best (the first of its Pareto front), if any."""
+    """The trial the planner holds best (the first of its Pareto front), if any.
+
+    Args:
+        store: the lab's store.
+        campaign: the campaign file.
+    """
     info = store.campaign(campaign.name) or {}
     records = store.trials(campaign.name)
     chosen, _ = best_trials(records, campaign.definition(), info.get("best"))
@@ -130,7 +151,14 @@ def campaign_figures(
     store: Store, campaign: CampaignConfig, spectrometer: str, best: TrialRecord | None
 ) -> dict[str, Figure]:
     """``best_so_far`` (each trial's objective and the best so far), ``parameters`` (each
-    parameter per trial) and, for a spectral target, ``best_spectrum`` (against it)."""
+    parameter per trial) and, for a spectral target, ``best_spectrum`` (against it).
+
+    Args:
+        store: the lab's store.
+        campaign: the campaign file.
+        spectrometer: the spectrometer's device name (for the spectra).
+        best: the trial to show against the target, if any.
+    """
     records = store.trials(campaign.name)
     figures = {"best_so_far": _objective_figure(records, campaign)}
     if len(campaign.objectives) > 1:
@@ -214,7 +242,7 @@ def _parameters_figure(records: list[TrialRecord], best: TrialRecord | None) -> 
     axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
     trial = [r.idx for r in records]
     for ax, name in zip(axes, names, strict=True):
-        values = [parse_quantity(r.parameters[name]) for r in records]
+        values = [r.parameters[name] for r in records]
         unit = f"{values[0].units:~P}"
         ok = [r.status == "completed" for r in records]
         ys = [v.m for v in values]
@@ -237,7 +265,7 @@ def _parameters_figure(records: list[TrialRecord], best: TrialRecord | None) -> 
         if best is not None:
             ax.plot(
                 [best.idx],
-                [parse_quantity(best.parameters[name]).m],
+                [best.parameters[name].m],
                 "o",
                 mfc="none",
                 color="C2",
@@ -263,7 +291,15 @@ def write_plots(
     best: TrialRecord | None,
 ) -> list[Path]:
     """``<campaign>-<figure>.png`` for each of :func:`campaign_figures`: named after the
-    campaign, so two campaigns beside one another keep their own."""
+    campaign, so two campaigns beside one another keep their own.
+
+    Args:
+        store: the lab's store.
+        campaign: the campaign file.
+        out_dir: where to write the images.
+        spectrometer: the spectrometer's device name (for the spectra).
+        best: the trial to show against the target, if any.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, fig in campaign_figures(store, campaign, spectrometer, best).items():
@@ -328,7 +364,7 @@ def _trials_html(records: list[TrialRecord], best: TrialRecord | None) -> str:
     rows = []
     for r in records:
         cells = [str(r.idx)]
-        cells += [escape(f"{parse_quantity(r.parameters[k]):.4g~P}") for k in params]
+        cells += [escape(f"{r.parameters[k]:.4g~P}") for k in params]
         cells += [f"{(r.outcomes or {}).get(k, float('nan')):.4g}" for k in outcomes]
         cells += [escape(r.status if not r.error else f"{r.status}: {r.error}"), escape(r.planner)]
         style = " class='best'" if best is not None and r.idx == best.idx else ""

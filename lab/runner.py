@@ -21,16 +21,20 @@ import numpy as np
 import pint
 from pydantic import ValidationError
 
-from devices import DeviceError, UnsafeState, format_quantity, parse_quantity
+from devices import DeviceError, UnsafeState, format_quantity
 from lab.campaign_config import CampaignConfig
 from lab.compose import Lab
+from lab.data import trial_row
 from lab.executor import Executor, PlanOutcome, PlanRequest
 from lab.ledger import confirmed_composition, steps_finished, vials_handled
 from lab.measurement import measurement_from_documents
+from lab.provenance import FileRecord, canonical_sha256, diagnosis_summary, software
 from lab.store import Store, StoreError, TrialRecord
 from planners import Planner, PlannerError, Suggestion, planner_class
 from protocols import PreflightError, preflight
 from protocols import Protocol as LabProtocol
+
+ureg = pint.get_application_registry()
 
 #: statuses of a trial that has used up an experiment of the budget
 SPENT = ("completed", "failed")
@@ -75,25 +79,13 @@ class CampaignResult:
     #: ``predict(points)``) are there to ask
     planner: Planner | None = None
 
-    def parameters(self, trial: TrialRecord) -> dict[str, pint.Quantity]:
-        """A trial's parameters as quantities."""
-        return {k: parse_quantity(v) for k, v in trial.parameters.items()}
-
     def dataframe(self) -> Any:
         """The trials as a pandas DataFrame, one row each: ``trial``, ``status``, each
         parameter as a number in a column named with its unit (``cyan [mL]``), each
         outcome, ``error`` and ``planner``."""
         import pandas as pd
 
-        rows = []
-        for t in self.trials:
-            row: dict[str, Any] = {"trial": t.idx, "status": t.status}
-            for name, q in self.parameters(t).items():
-                row[f"{name} [{q.units:~P}]"] = float(q.m)
-            row.update(t.outcomes or {})
-            row.update(error=t.error, planner=t.planner)
-            rows.append(row)
-        return pd.DataFrame(rows)
+        return pd.DataFrame([trial_row(t) for t in self.trials])
 
 
 @dataclass(frozen=True)
@@ -113,7 +105,13 @@ class Approvals(Protocol):
     def decide(
         self, campaign: str, suggestion: Suggestion, stopping: threading.Event
     ) -> Decision | None:
-        """Block until someone decides; None if ``stopping`` is set first."""
+        """Block until someone decides; None if ``stopping`` is set first.
+
+        Args:
+            campaign: the campaign's name.
+            suggestion: the planner's proposal.
+            stopping: set when the campaign stops.
+        """
         ...
 
 
@@ -127,20 +125,54 @@ class RunnerEvents:
         """Trial ``index`` changed in the store (proposed, decided, running, ...)."""
 
     def trial_finished(self, progress: Progress) -> None:
-        """A trial completed or failed."""
+        """A trial completed or failed.
+
+        Args:
+            progress: the campaign's progress after it.
+        """
 
     def attached(self, runner: CampaignRunner) -> None:
         """The runner about to run, e.g. for a display that offers pause and abort."""
 
     def paused(self, reason: str) -> None:
         """The campaign paused itself (``failures.on_failure: pause``); it waits for the
-        executor to be resumed."""
+        executor to be resumed.
+
+        Args:
+            reason: why, as the operator sees it.
+        """
 
 
 def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> dict[str, Any]:
-    """What the store compares to tell the same campaign from a changed one."""
+    """What the store compares to tell the same campaign from a changed one.
+
+    Args:
+        campaign: the campaign file.
+        planner: the planner's name.
+        seed: the planner's seed.
+    """
     definition = campaign.definition()
     return {**definition, "planner": {**definition["planner"], "name": planner, "seed": seed}}
+
+
+def make_planner(campaign: CampaignConfig, name: str, seed: int) -> Planner:
+    """A fresh planner for the campaign, as a run (or a replay) starts it.
+
+    Args:
+        campaign: the campaign file.
+        name: the planner's name (``ax``, ``sobol``, ...).
+        seed: its seed.
+    """
+    kwargs: dict[str, Any] = {}
+    if name.startswith("ax"):
+        kwargs["initialization_trials"] = campaign.planner.initialization_trials
+    return planner_class(name)(
+        campaign.search_space(),
+        campaign.objective_specs(),
+        seed=seed,
+        outcome_constraints=campaign.outcome_constraint_specs(),
+        **kwargs,
+    )
 
 
 @dataclass
@@ -188,25 +220,15 @@ class CampaignRunner:
         self.definition = campaign_definition(campaign, planner_name, seed)
         self.objectives = campaign.measures()
         self.space = campaign.search_space()
-        self.planner = self._make_planner(planner_name, seed)
+        self.planner = make_planner(campaign, planner_name, seed)
         self._resumed = False
+        #: this run of the campaign (see :meth:`Store.next_session`), set on the first run()
+        self.session: int | None = None
+        self._provenance: dict[str, Any] = {}
         self._queued: list[Suggestion] = []
         self._stopping = threading.Event()
         self.stop_reason: str | None = None
         self.left_unsafe: str | None = None
-
-    def _make_planner(self, name: str, seed: int) -> Planner:
-        cls = planner_class(name)
-        kwargs: dict[str, Any] = {}
-        if name.startswith("ax"):
-            kwargs["initialization_trials"] = self.campaign.planner.initialization_trials
-        return cls(
-            self.campaign.search_space(),
-            self.campaign.objective_specs(),
-            seed=seed,
-            outcome_constraints=self.campaign.outcome_constraint_specs(),
-            **kwargs,
-        )
 
     # --- control (from any thread) -----------------------------------------------------
     def request_stop(self, reason: str) -> None:
@@ -216,7 +238,11 @@ class CampaignRunner:
         self._stopping.set()
 
     def abort(self, reason: str) -> None:
-        """Stop, and end the trial in flight now (it is recorded as failed)."""
+        """Stop, and end the trial in flight now (it is recorded as failed).
+
+        Args:
+            reason: why, kept with the failed trial.
+        """
         self.request_stop(reason)
         self.executor.abort(reason)
 
@@ -233,8 +259,10 @@ class CampaignRunner:
         self.store.open_campaign(
             self.campaign.name, self.definition, self.lab.config.model_dump(mode="json")
         )
+        self.session = self.store.next_session(self.campaign.name)
+        self._provenance = self._campaign_provenance()
         for r in self.store.trials(self.campaign.name):
-            params = {k: parse_quantity(v) for k, v in r.parameters.items()}
+            params = r.parameters
             if r.status in ("proposed", "running") and r.run_uid is None:
                 again = self.planner.attach(params, r.planner.split("/", 1)[-1])
                 if again.index != r.idx:
@@ -245,9 +273,7 @@ class CampaignRunner:
                 self._settle_interrupted(r)
             elif r.status == "awaiting_approval":
                 r.status, r.error = "rejected", "not decided before the lab stopped"
-            self.store.update_trial(
-                self.campaign.name, r.idx, status=r.status, error=r.error, outcomes=r.outcomes
-            )
+                self.store.update_trial(self.campaign.name, r.idx, status=r.status, error=r.error)
             index = self.planner.replay(
                 params,
                 r.outcomes if r.status == "completed" else None,
@@ -257,6 +283,25 @@ class CampaignRunner:
             if index != r.idx:
                 raise PlannerError(f"replay gave trial {index}, the store holds {r.idx}")
 
+    def _campaign_provenance(self) -> dict[str, Any]:
+        """What every run of this session carries in its start document: the campaign's
+        identity, its files by name and SHA-256 (their texts go into the store), each
+        instrument's identity with its latest diagnosis, and the software."""
+        files: dict[str, FileRecord] = {**self.campaign.files(), "lab": self.lab.config.file()}
+        for record in files.values():
+            self.store.keep_file(record)
+        latest = self.store.diagnoses.latest()
+        devices = {
+            name: {**identity, "diagnosis": diagnosis_summary(latest.get(name, []))}
+            for name, identity in self.lab.identities().items()
+        }
+        return {
+            "campaign_identity": canonical_sha256(self.definition),
+            "files": {key: record.ref() for key, record in files.items()},
+            "devices": devices,
+            "software": software(),
+        }
+
     def _settle_interrupted(self, r: TrialRecord) -> None:
         """A trial whose run the last process left unfinished: completed if its
         measurement reached the store (a measurement is never thrown away), failed
@@ -264,26 +309,34 @@ class CampaignRunner:
         assert r.run_uid is not None
         interrupted = f"interrupted while {r.status}; not repeated"
         r.status, r.error = "failed", interrupted
-        parameters = {k: parse_quantity(v) for k, v in r.parameters.items()}
         try:
-            r.outcomes = self._measure(r.run_uid, parameters)
+            outcomes = self._measure(r.run_uid, r.parameters)
         except ValueError as err:
             if "no measurement" not in str(err):
                 r.error = f"{interrupted}; objective: {err}"
+            self.store.update_trial(self.campaign.name, r.idx, status=r.status, error=r.error)
             return
-        r.status, r.error = "completed", None
-        self._record_sample(r.idx, self.store.documents(r.run_uid), self.protocol.fill(parameters))
+        r.status, r.error, r.outcomes = "completed", None, _magnitudes(outcomes)
+        self.store.update_trial(
+            self.campaign.name, r.idx, outcomes=outcomes, status=r.status, error=None
+        )
+        self._record_sample(
+            r.idx, self.store.documents(r.run_uid), self.protocol.fill(r.parameters)
+        )
 
-    def _measure(self, run_uid: str, parameters: dict[str, pint.Quantity]) -> dict[str, float]:
-        """The objectives of a run's stored measurement; ValueError with the reason if there
-        is none, or if the data or an objective is not a finite number."""
+    def _measure(
+        self, run_uid: str, parameters: dict[str, pint.Quantity]
+    ) -> dict[str, pint.Quantity]:
+        """The objectives of a run's stored measurement, with their units (a pure number's
+        is dimensionless); ValueError with the reason if there is none, or if the data or
+        an objective is not a finite number."""
         measurement = measurement_from_documents(
             self.store.documents(run_uid), self.lab.devices.spectrometer.name, parameters
         )
         if measurement.absorbance is not None and not np.all(np.isfinite(measurement.absorbance)):
             raise ValueError("the spectrum holds values that are not finite (NaN or infinity)")
-        outcomes = {n: float(f(measurement)) for n, f in self.objectives.items()}
-        bad = [f"{n} = {v}" for n, v in outcomes.items() if not math.isfinite(v)]
+        outcomes = {n: _quantity(f(measurement)) for n, f in self.objectives.items()}
+        bad = [f"{n} = {v.m}" for n, v in outcomes.items() if not math.isfinite(v.m)]
         if bad:
             raise ValueError(f"{', '.join(bad)} is not a finite number")
         return outcomes
@@ -300,7 +353,15 @@ class CampaignRunner:
         status = "awaiting_approval" if waiting else "proposed"
         if self.store.trial(name, s.index) is None:
             planner = f"{self.planner.name}/{s.generator}"
-            self.store.add_trial(name, s.index, _as_text(s.parameters), planner, status=status)
+            self.store.add_trial(
+                name,
+                s.index,
+                s.parameters,
+                planner,
+                status=status,
+                suggestion=s.details,
+                session=self.session,
+            )
         else:  # proposed before a restart and never started
             self.store.update_trial(name, s.index, status=status)
         events.trial_changed(s.index)
@@ -337,9 +398,10 @@ class CampaignRunner:
         self.store.add_trial(
             name,
             edited.index,
-            _as_text(edited.parameters),
+            edited.parameters,
             f"{self.planner.name}/{edited.generator}",
             decided_by=decision.by,
+            session=self.session,
         )
         events.trial_changed(s.index)
         events.trial_changed(edited.index)
@@ -376,6 +438,12 @@ class CampaignRunner:
             "trial": s.index,
             "planner": f"{self.planner.name}/{s.generator}",
             "operator": self.operator,
+            "provenance": {
+                **self._provenance,
+                "session": self.session,
+                "suggestion": {"generator": s.generator, **s.details},
+                "protocol_sha256": canonical_sha256(concrete.to_json_dict()),
+            },
         }
         request = PlanRequest("run_protocol", {"protocol": concrete.to_json_dict()}, md)
         return self.executor.submit(request), _InFlight(s, started)
@@ -427,9 +495,11 @@ class CampaignRunner:
         with _planner_errors(
             f"learning from trial {s.index} (kept in the store; a resume tells it again)"
         ):
-            self.planner.tell(s.index, outcomes)
+            self.planner.tell(s.index, _magnitudes(outcomes))
         seconds = time.perf_counter() - trial.started
-        return TrialResult(s.index, "completed", s.parameters, outcomes, None, seconds, run_uid)
+        return TrialResult(
+            s.index, "completed", s.parameters, _magnitudes(outcomes), None, seconds, run_uid
+        )
 
     # --- the workcell's start state --------------------------------------------------------
     def _clear_workcell(self) -> None:
@@ -499,7 +569,12 @@ class CampaignRunner:
         trials: int | None = None,
         events: RunnerEvents | None = None,
     ) -> CampaignResult:
-        """Run until ``trials`` trials (default: the campaign's) are spent, or a stop."""
+        """Run until ``trials`` trials (default: the campaign's) are spent, or a stop.
+
+        Args:
+            trials: how many trials in all; the campaign's if None.
+            events: told of each trial's progress (the dashboard's, the CLI's progress bar).
+        """
         events = events or RunnerEvents()
         events.attached(self)
         total = trials or self.campaign.trials
@@ -633,6 +708,16 @@ def _first_done(in_flight: dict[Future[PlanOutcome], _InFlight]) -> set[Future[P
 
 def _as_text(quantities: dict[str, pint.Quantity]) -> dict[str, str]:
     return {k: format_quantity(v) for k, v in quantities.items()}
+
+
+def _quantity(value: float | pint.Quantity) -> pint.Quantity:
+    """An objective's value with its unit: a plain number is a pure number."""
+    return value if isinstance(value, pint.Quantity) else ureg.Quantity(float(value), "")
+
+
+def _magnitudes(outcomes: dict[str, pint.Quantity]) -> dict[str, float]:
+    """What the planner is told: each outcome as a number in its own unit."""
+    return {k: float(q.m) for k, q in outcomes.items()}
 
 
 def _chain(err: BaseException) -> Iterator[BaseException]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pint
@@ -117,7 +118,21 @@ class AxPlanner(Planner):
             out.append(Suggestion(index, params, f"ax:{node}"))
             if node == "MBM":
                 self.best_rule = "model"  # from now on the model has a say in the best
+        if any(s.generator == "ax:MBM" for s in out):
+            self._note_predictions(out)
         return out
+
+    def _note_predictions(self, suggestions: list[Suggestion]) -> None:
+        """The model's estimate at each proposal, kept with it as provenance (the
+        proposal stands without it if the model cannot give one)."""
+        try:
+            predictions = self.predict([s.parameters for s in suggestions])
+        except PlannerError as err:
+            for s in suggestions:
+                s.details["prediction_error"] = str(err)
+            return
+        for s, predicted in zip(suggestions, predictions, strict=True):
+            s.details["prediction"] = {k: {"mean": m, "sem": e} for k, (m, e) in predicted.items()}
 
     def best(self) -> list[Observation]:
         """The trial Ax's model estimates best (or, for several objectives, the trials on
@@ -140,10 +155,23 @@ class AxPlanner(Planner):
         generator, parameters and measured outcomes)."""
         return self._client.summarize()
 
+    def save(self, path: Path) -> None:
+        """Ax's own record of the experiment and its generation strategy, as JSON
+        (``ax.api.client.Client.load_from_json_file`` reads it back).
+
+        Args:
+            path: the file to write.
+        """
+        self._client.save_to_json_file(filepath=str(path))
+
     def predict(
         self, points: list[dict[str, pint.Quantity]]
     ) -> list[dict[str, tuple[float, float]]]:
-        """The model's estimate at each point: outcome name -> (mean, standard error)."""
+        """The model's estimate at each point: outcome name -> (mean, standard error).
+
+        Args:
+            points: parameter values with their units, one mapping per point.
+        """
         values = [self.space.magnitudes(p) for p in points]
         try:
             predicted: list[dict[str, tuple[float, float]]] = self._client.predict(points=values)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pint
 
@@ -184,6 +185,9 @@ class Suggestion:
     parameters: dict[str, pint.Quantity]
     #: which generator made it (e.g. "Sobol", "MBM"), kept as provenance
     generator: str
+    #: what the planner says of it, kept as provenance: its seed, the observations and
+    #: pending trials it knew, and (a model's proposal) the model's prediction there
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -214,9 +218,21 @@ class Planner(ABC):
 
     # --- the interface -------------------------------------------------------------
     def ask(self, n: int = 1) -> list[Suggestion]:
-        """``n`` new trials, within bounds and constraints."""
+        """``n`` new trials, within bounds and constraints.
+
+        Args:
+            n: how many.
+        """
+        known = {
+            "planner": self.name,
+            "seed": self.seed,
+            "observations": sum(o.outcomes is not None for o in self.history.values()),
+            "failed": sum(o.outcomes is None and not o.abandoned for o in self.history.values()),
+            "pending": len(self.pending),
+        }
         suggestions = self._propose(n)
         for s in suggestions:
+            s.details = {**known, **s.details}
             self.pending[s.index] = s
         return suggestions
 

@@ -1,6 +1,7 @@
 """The ``lab`` command line."""
 
 from lab.cli import (  # noqa: F401  (each adds commands)
+    bundle,
     campaign,
     devices,
     diagnose,

@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lab.cli._app import app
-from lab.cli._common import EXIT_CONFIG, EXIT_STOPPED, EXIT_UNSAFE, console, fail
-from planners import PLANNER_NAMES
-
-PlannerName = Literal[PLANNER_NAMES]  # type: ignore[valid-type]
+from lab.cli._common import (
+    EXIT_CONFIG,
+    EXIT_STOPPED,
+    EXIT_UNSAFE,
+    JsonOption,
+    PlannerName,
+    console,
+    fail,
+)
 
 if TYPE_CHECKING:
     from lab.store import TrialRecord
@@ -91,10 +96,10 @@ def campaign_run(
 def campaign_show(
     store: Annotated[Path, typer.Argument(help="store file, e.g. runs/colour-match/store.sqlite")],
     name: Annotated[str | None, typer.Argument(help="campaign name; default: the only one")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Summarise a stored campaign: every trial, its outcome, the best."""
-    from devices import parse_quantity
+    from lab.data import trial_json
     from lab.report import best_trials, summary_table
     from lab.store import Store
 
@@ -117,7 +122,6 @@ def campaign_show(
     objectives = [o["name"] for o in definition["objectives"]]
     best, rule = best_trials(records, definition, info.get("best"))
     if as_json:
-        fields = ("idx", "status", "parameters", "outcomes", "error", "run_uid", "sample_id")
         print(
             json.dumps(
                 {
@@ -126,7 +130,7 @@ def campaign_show(
                     "best": best[0].idx if best else None,
                     "best_trials": [r.idx for r in best],
                     "best_rule": rule,
-                    "trials": [{k: getattr(r, k) for k in fields} for r in records],
+                    "trials": [trial_json(r) for r in records],
                 }
             )
         )
@@ -143,7 +147,7 @@ def campaign_show(
     if len(objectives) > 1 and best:
         console.print(f"Pareto front ({how}): {len(best)} trials")
     for b in best if len(objectives) > 1 else best[:1]:
-        values = ", ".join(f"{k}={parse_quantity(v):.4g~P}" for k, v in b.parameters.items())
+        values = ", ".join(f"{k}={v:.4g~P}" for k, v in b.parameters.items())
         scores = ", ".join(f"{n}={(b.outcomes or {})[n]:.4g}" for n in objectives)
         label = "  " if len(objectives) > 1 else f"best ({how}): "
         console.print(f"{label}trial {b.idx} {scores} with {values}", highlight=False)

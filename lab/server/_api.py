@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from lab.manager import NotFound, trial_json
+from lab.data import trial_json
+from lab.manager import NotFound
 from lab.server._auth import COOKIE, Principal, current_principal, require
 from lab.server._lab_process import LabServer
 from lab.users import add_user, remove_user

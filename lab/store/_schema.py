@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pint
 from sqlalchemy import (
     JSON,
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     MetaData,
     String,
@@ -25,6 +27,8 @@ campaigns = Table(
     Column("lab", JSON, nullable=False),
     # the planner's current choice: {"trials": [idx, ...], "rule": "model" | "observed"}
     Column("best", JSON),
+    # SHA-256 of the definition, whose files (protocol, target) enter by their content
+    Column("identity", String),
 )
 
 #: proposed | awaiting_approval | running | completed | failed | rejected
@@ -36,15 +40,52 @@ trials = Table(
     Column("campaign", String, ForeignKey("campaigns.name"), primary_key=True),
     Column("idx", Integer, primary_key=True),
     Column("status", String, nullable=False),
-    Column("parameters", JSON, nullable=False),  # name -> "1.5 milliliter"
     Column("planner", String, nullable=False),  # provenance: planner and generator
-    Column("outcomes", JSON),
     Column("error", Text),
     Column("run_uid", String),
     Column("sample_id", String),
     Column("proposed", Float, nullable=False),
     Column("finished", Float),
     Column("decided_by", String),  # who approved, edited or rejected it
+    # the planner's suggestion: seed, observations, the model's prediction, ...
+    Column("suggestion", JSON),
+    # which run of the campaign (a process start, a resume) proposed it: a replay makes a
+    # fresh planner where the campaign did
+    Column("session", Integer),
+)
+
+
+def unit_name(q: pint.Quantity) -> str:
+    """How ``trial_values.unit`` writes a quantity's unit: pint's full name, ``""`` for a
+    pure number (``ureg.Quantity(m, "")`` reads either back).
+
+    Args:
+        q: the quantity.
+    """
+    return "" if q.units == q._REGISTRY.dimensionless else str(q.units)
+
+
+#: the trials' parameters and outcomes, one number with its unit a row
+trial_values = Table(
+    "trial_values",
+    metadata,
+    Column("campaign", String, primary_key=True),
+    Column("trial", Integer, primary_key=True),
+    Column("kind", String, primary_key=True),  # parameter | outcome
+    Column("name", String, primary_key=True),
+    Column("magnitude", Float),  # NULL: not a number (SQL has no NaN; a planner may)
+    Column("unit", String, nullable=False),  # pint's name, "" for a pure number
+    Column("position", Integer, nullable=False),  # the order they were given in
+    ForeignKeyConstraint(["campaign", "trial"], ["trials.campaign", "trials.idx"]),
+)
+
+#: the files a campaign ran with (campaign, protocol, lab, target), kept by their SHA-256
+files = Table(
+    "files",
+    metadata,
+    Column("sha256", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("text", Text, nullable=False),
 )
 
 samples = Table(

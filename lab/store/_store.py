@@ -7,20 +7,49 @@ PostgreSQL. The store is the source of truth: a campaign resumes from it.
 from __future__ import annotations
 
 import json
+import math
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, text, update
+import pint
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from devices import DeviceBusy, ResourceLock
+from lab.provenance import FileRecord, canonical_sha256
 from lab.store._accounts import Accounts
 from lab.store._audit import AuditLog, make_append_only
 from lab.store._diagnoses import DiagnosisLog
-from lab.store._schema import campaigns, documents, metadata, runs, samples, trials
+from lab.store._migrate import migrate
+from lab.store._schema import (
+    campaigns,
+    documents,
+    files,
+    metadata,
+    runs,
+    samples,
+    trial_values,
+    trials,
+    unit_name,
+)
+
+ureg = pint.get_application_registry()
 
 
 def _jsonable(obj: Any) -> Any:
@@ -33,12 +62,17 @@ def _jsonable(obj: Any) -> Any:
 
 @dataclass
 class TrialRecord:
-    """A trial as stored: its parameters and outcomes, status, run and sample, and who decided it."""
+    """A trial as stored: its parameters and outcomes, status, run and sample, who decided
+    it, and the planner's suggestion.
+
+    Outcomes are numbers in the unit ``outcome_units`` gives for each (``""`` for a pure
+    number): the numbers the planner was told.
+    """
 
     campaign: str
     idx: int
     status: str
-    parameters: dict[str, str]
+    parameters: dict[str, pint.Quantity]
     planner: str
     outcomes: dict[str, float] | None
     error: str | None
@@ -47,6 +81,16 @@ class TrialRecord:
     proposed: float
     finished: float | None
     decided_by: str | None = None
+    outcome_units: dict[str, str] = field(default_factory=dict)
+    suggestion: dict[str, Any] | None = None
+    session: int | None = None
+
+    def outcome_quantities(self) -> dict[str, pint.Quantity]:
+        """The outcomes with their units."""
+        return {
+            k: ureg.Quantity(v, self.outcome_units.get(k, ""))
+            for k, v in (self.outcomes or {}).items()
+        }
 
 
 @dataclass
@@ -106,6 +150,7 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         _create_tables(self.engine)
         _add_missing_columns(self.engine)
+        migrate(self.engine)
         make_append_only(self.engine)
         self._descriptors: dict[str, str] = {}
         self.accounts = Accounts(self.engine)
@@ -131,30 +176,45 @@ class Store:
 
     # --- campaigns -------------------------------------------------------------------
     def open_campaign(self, name: str, definition: dict[str, Any], lab: dict[str, Any]) -> bool:
-        """Create the campaign, or check the stored one is the same; True if it existed."""
+        """Create the campaign, or check the stored one is the same; True if it existed.
+
+        Campaigns are the same when their definitions are, their files compared by content
+        (:mod:`lab.provenance`). A store written before that named files by path; such a
+        campaign continues if all else is the same, and takes the files' present content.
+
+        Args:
+            name: the campaign's name.
+            definition: :meth:`lab.campaign_config.CampaignConfig.definition`, with the
+                planner's name and seed.
+            lab: the lab file's settings, as used.
+        """
+        identity = canonical_sha256(definition)
         with self.engine.begin() as c:
             row = c.execute(select(campaigns).where(campaigns.c.name == name)).first()
             if row is None:
                 c.execute(
                     insert(campaigns).values(
-                        name=name, created=time.time(), definition=definition, lab=lab
+                        name=name,
+                        created=time.time(),
+                        definition=definition,
+                        lab=lab,
+                        identity=identity,
                     )
                 )
                 return False
         mismatch = _mismatch(name, row.definition, definition)
-        if mismatch and not self.trials(name):
+        if mismatch and self.trials(name):
+            raise CampaignMismatch(mismatch)
+        if mismatch or row.identity != identity:
             # a campaign refused before its first trial is no campaign yet: the corrected
-            # file starts it afresh
+            # file starts it afresh; a store from before identities gains its own
             with self.engine.begin() as c:
                 c.execute(
                     update(campaigns)
                     .where(campaigns.c.name == name)
-                    .values(definition=definition, lab=lab)
+                    .values(definition=definition, lab=lab, identity=identity)
                 )
-            return False
-        if mismatch:
-            raise CampaignMismatch(mismatch)
-        return True
+        return not mismatch
 
     def campaign_mismatch(self, name: str, definition: dict[str, Any]) -> str | None:
         """Why ``definition`` cannot continue the stored campaign ``name`` (None if it can,
@@ -190,51 +250,164 @@ class Store:
         self,
         campaign: str,
         idx: int,
-        parameters: dict[str, str],
+        parameters: Mapping[str, pint.Quantity],
         planner: str,
         status: str = "proposed",
         decided_by: str | None = None,
+        suggestion: dict[str, Any] | None = None,
+        session: int | None = None,
     ) -> None:
-        """Record a proposed trial: its index, parameters (text with units) and the planner that proposed it."""
+        """Record a proposed trial.
+
+        Args:
+            campaign: the campaign's name.
+            idx: the trial's number.
+            parameters: its values with their units, by parameter name.
+            planner: ``planner/generator`` that proposed it.
+            status: one of ``TRIAL_STATUSES``.
+            decided_by: who approved or edited it, if anyone.
+            suggestion: what the planner said of it (seed, model, prediction).
+            session: which run of the campaign proposed it (see :meth:`next_session`).
+        """
         with self.engine.begin() as c:
             c.execute(
                 insert(trials).values(
                     campaign=campaign,
                     idx=idx,
                     status=status,
-                    parameters=parameters,
                     planner=planner,
                     proposed=time.time(),
                     decided_by=decided_by,
+                    suggestion=suggestion,
+                    session=session,
                 )
             )
+            _write_values(c, campaign, idx, "parameter", parameters)
 
     def trial(self, campaign: str, idx: int) -> TrialRecord | None:
-        """One trial, or None if the campaign has no such index."""
-        with self.engine.connect() as c:
-            row = c.execute(
-                select(trials).where((trials.c.campaign == campaign) & (trials.c.idx == idx))
-            ).first()
-        return None if row is None else TrialRecord(**row._mapping)
+        """One trial, or None if the campaign has no such index.
 
-    def update_trial(self, campaign: str, idx: int, **values: Any) -> None:
-        """Change a trial's columns (status, outcomes, error, run, sample, ...); a finished status stamps the time."""
+        Args:
+            campaign: the campaign's name.
+            idx: the trial's number.
+        """
+        found = self._trials(campaign, idx)
+        return found[0] if found else None
+
+    def update_trial(
+        self,
+        campaign: str,
+        idx: int,
+        outcomes: Mapping[str, pint.Quantity | float] | Literal["keep"] | None = "keep",
+        **values: Any,
+    ) -> None:
+        """Change a trial; a finished status stamps the time.
+
+        Args:
+            campaign: the campaign's name.
+            idx: the trial's number.
+            outcomes: its outcomes with their units (a pure number may be a float); None
+                removes them; by default they stay as they are.
+            values: other columns: ``status``, ``error``, ``run_uid``, ``sample_id``,
+                ``decided_by``.
+        """
         if values.get("status") in ("completed", "failed"):
             values.setdefault("finished", time.time())
         with self.engine.begin() as c:
-            c.execute(
-                update(trials)
-                .where((trials.c.campaign == campaign) & (trials.c.idx == idx))
-                .values(**values)
-            )
+            if values:
+                c.execute(
+                    update(trials)
+                    .where((trials.c.campaign == campaign) & (trials.c.idx == idx))
+                    .values(**values)
+                )
+            if outcomes != "keep":
+                c.execute(
+                    delete(trial_values).where(
+                        (trial_values.c.campaign == campaign)
+                        & (trial_values.c.trial == idx)
+                        & (trial_values.c.kind == "outcome")
+                    )
+                )
+                _write_values(c, campaign, idx, "outcome", outcomes or {})
 
     def trials(self, campaign: str) -> list[TrialRecord]:
-        """Every trial of a campaign, in index order."""
+        """Every trial of a campaign, in index order.
+
+        Args:
+            campaign: the campaign's name.
+        """
+        return self._trials(campaign)
+
+    def _trials(self, campaign: str, idx: int | None = None) -> list[TrialRecord]:
+        rows_query = select(trials).where(trials.c.campaign == campaign).order_by(trials.c.idx)
+        values_query = (
+            select(trial_values)
+            .where(trial_values.c.campaign == campaign)
+            .order_by(trial_values.c.trial, trial_values.c.kind, trial_values.c.position)
+        )
+        if idx is not None:
+            rows_query = rows_query.where(trials.c.idx == idx)
+            values_query = values_query.where(trial_values.c.trial == idx)
         with self.engine.connect() as c:
-            rows = c.execute(
-                select(trials).where(trials.c.campaign == campaign).order_by(trials.c.idx)
+            rows = c.execute(rows_query).all()
+            numbers = c.execute(values_query).all()
+        parameters: dict[int, dict[str, pint.Quantity]] = {}
+        outcomes: dict[int, dict[str, float]] = {}
+        units: dict[int, dict[str, str]] = {}
+        for v in numbers:
+            magnitude = math.nan if v.magnitude is None else v.magnitude
+            if v.kind == "parameter":
+                parameters.setdefault(v.trial, {})[v.name] = ureg.Quantity(magnitude, v.unit)
+            else:
+                outcomes.setdefault(v.trial, {})[v.name] = magnitude
+                units.setdefault(v.trial, {})[v.name] = v.unit
+        return [
+            TrialRecord(
+                **r._mapping,
+                parameters=parameters.get(r.idx, {}),
+                outcomes=outcomes.get(r.idx),
+                outcome_units=units.get(r.idx, {}),
             )
-            return [TrialRecord(**r._mapping) for r in rows]
+            for r in rows
+        ]
+
+    def next_session(self, campaign: str) -> int:
+        """A number for a new run of the campaign (a start or a resume), one more than any
+        trial's so far.
+
+        Args:
+            campaign: the campaign's name.
+        """
+        with self.engine.connect() as c:
+            found = c.execute(
+                select(func.max(trials.c.session)).where(trials.c.campaign == campaign)
+            ).scalar()
+        return int(found or 0) + 1
+
+    # --- files -------------------------------------------------------------------------
+    def keep_file(self, record: FileRecord) -> str:
+        """Keep a file's text by its SHA-256 (once, however many campaigns use it).
+
+        Args:
+            record: the file as used.
+        """
+        with self.engine.begin() as c:
+            if c.execute(select(files.c.sha256).where(files.c.sha256 == record.sha256)).first():
+                return record.sha256
+            c.execute(
+                insert(files).values(sha256=record.sha256, name=record.name, text=record.text)
+            )
+        return record.sha256
+
+    def file(self, sha256: str) -> FileRecord | None:
+        """A kept file by its SHA-256, or None.
+
+        Args:
+            sha256: the digest a definition or start document names it by.
+        """
+        with self.engine.connect() as c:
+            row = c.execute(select(files).where(files.c.sha256 == sha256)).first()
+        return None if row is None else FileRecord(row.name, row.text)
 
     # --- samples and documents ----------------------------------------------------------
     def add_sample(
@@ -252,6 +425,16 @@ class Store:
         """Change a vial's columns (composition, fate)."""
         with self.engine.begin() as c:
             c.execute(update(samples).where(samples.c.id == sample_id).values(**values))
+
+    def samples(self, campaign: str) -> list[dict[str, Any]]:
+        """A campaign's vials (id, trial, composition, fate), in trial order.
+
+        Args:
+            campaign: the campaign's name.
+        """
+        query = select(samples).where(samples.c.campaign == campaign).order_by(samples.c.trial)
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(query)]
 
     def sample(self, sample_id: str) -> dict[str, Any] | None:
         """One vial's row, or None."""
@@ -350,9 +533,35 @@ class Store:
             return [(r.name, r.doc) for r in rows]
 
 
+def _write_values(
+    c: Connection, campaign: str, idx: int, kind: str, values: Mapping[str, pint.Quantity | float]
+) -> None:
+    rows = []
+    for position, (name, value) in enumerate(values.items()):
+        q = value if isinstance(value, pint.Quantity) else ureg.Quantity(float(value), "")
+        rows.append(
+            {"campaign": campaign, "trial": idx, "kind": kind, "name": name}
+            | {"magnitude": float(q.m), "unit": unit_name(q), "position": position}
+        )
+    if rows:
+        c.execute(insert(trial_values), rows)
+
+
+def _legacy(definition: dict[str, Any]) -> bool:
+    """A definition stored before files entered by content (they were absolute paths)."""
+    return isinstance(definition.get("protocol"), str)
+
+
+def _without_files(definition: dict[str, Any]) -> dict[str, Any]:
+    objectives = [{**o, "target": None} for o in definition.get("objectives", [])]
+    return {**definition, "protocol": None, "objectives": objectives}
+
+
 def _mismatch(name: str, stored: dict[str, Any], definition: dict[str, Any]) -> str | None:
     if stored == definition:
         return None
+    if _legacy(stored) and _without_files(stored) == _without_files(definition):
+        return None  # its files were named by path: what they held then is not known
     changed = sorted(k for k in set(stored) | set(definition) if stored.get(k) != definition.get(k))
     return (
         f"the store already holds campaign {name!r} with a different definition "

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from devices import parse_quantity
 from lab import Store
 from tests.conftest import edit_yaml
 from tests.system.lab_process import lab_command as lab_cli
@@ -83,7 +84,7 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
     assert "sdl-lab" in page and "planner" in page
     assert "http://" not in page and "https://" not in page  # opens offline
     as_json = json.loads(lab_cli("campaign", "show", store, "--json", cwd=tmp_path).stdout)
-    assert [t["idx"] for t in as_json["trials"]] == [0, 1, 2, 3, 4]
+    assert [t["trial"] for t in as_json["trials"]] == [0, 1, 2, 3, 4]
     assert as_json["trials"][as_json["best"]]["outcomes"] == min(
         (t.outcomes for t in after), key=lambda o: o["colour_error"]
     )
@@ -107,10 +108,10 @@ def test_a_trial_cut_off_by_a_crash_is_failed_not_repeated(example_dir: Path, tm
         "colour-match",
         2,
         {
-            "cyan": "1.0 milliliter",
-            "magenta": "1.0 milliliter",
-            "yellow": "1.0 milliliter",
-            "temperature": "30.0 degree_Celsius",
+            "cyan": parse_quantity("1.0 milliliter"),
+            "magenta": parse_quantity("1.0 milliliter"),
+            "yellow": parse_quantity("1.0 milliliter"),
+            "temperature": parse_quantity("30.0 degree_Celsius"),
         },
         "sobol/sobol",
     )
@@ -245,7 +246,7 @@ def test_several_objectives_give_a_pareto_front_chosen_by_the_model(
     assert (tmp_path / "out" / "colour-match-pareto-pareto.png").stat().st_size > 10_000
 
     shown = json.loads(lab_cli("campaign", "show", store, "--json", cwd=tmp_path).stdout)
-    trials = {t["idx"]: t for t in shown["trials"]}
+    trials = {t["trial"]: t for t in shown["trials"]}
     assert shown["best_rule"] == "model"
     assert shown["best_trials"] and set(shown["best_trials"]) <= set(trials)
     for idx in shown["best_trials"]:

@@ -367,10 +367,10 @@ def test_disk_full_while_writing(bench: Bench):
 
 def test_a_trial_proposed_but_never_started_runs_on_restart_under_its_own_number(bench: Bench):
     recipe = {
-        "cyan": "1.0 milliliter",
-        "magenta": "0.5 milliliter",
-        "yellow": "0.25 milliliter",
-        "temperature": "40.0 degree_Celsius",
+        "cyan": parse_quantity("1.0 milliliter"),
+        "magenta": parse_quantity("0.5 milliliter"),
+        "yellow": parse_quantity("0.25 milliliter"),
+        "temperature": parse_quantity("40.0 degree_Celsius"),
     }
     bench.store.add_trial(bench.name, 1, recipe, "sobol/sobol")  # then the process died
     before = bench.completed()

@@ -271,7 +271,7 @@ def test_a_campaign_defined_in_python_returns_quantities_and_the_planners_analys
     assert {"cyan [ml]", "yellow [µl]", "temperature [°C]", "colour_error"} <= set(frame.columns)
     assert frame["yellow [µl]"].between(0, 3000).all()
 
-    best = result.parameters(result.best[0])
+    best = result.best[0].parameters
     assert best["temperature"].check("[temperature]") and best["cyan"].check("[volume]")
     assert result.planner is not None
     assert len(result.planner.summary()) == 3

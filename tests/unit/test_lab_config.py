@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devices import parse_quantity
 from lab import CampaignMismatch, ConfigError, Store, load_campaign, load_lab_config
 from lab.campaign_config import parse_constraint
 from planners import Parameter
@@ -86,7 +87,7 @@ def test_store_keeps_documents_trials_and_samples(tmp_path: Path):
     store = Store(tmp_path / "s.sqlite")
     assert store.open_campaign("c", {"x": 1}, {}) is False
     assert store.open_campaign("c", {"x": 1}, {}) is True
-    store.add_trial("c", 0, {"a": "1.0 milliliter"}, "sobol/sobol")
+    store.add_trial("c", 0, {"a": parse_quantity("1.0 milliliter")}, "sobol/sobol")
     store.add_document("uid-1", "start", {"uid": "uid-1", "time": 0.0})
     store.add_document("uid-1", "event", {"data": {"spec": np.arange(3.0)}})
     store.update_trial("c", 0, status="completed", outcomes={"loss": 0.5}, run_uid="uid-1")
@@ -167,7 +168,7 @@ def test_a_refused_campaign_leaves_nothing_that_refuses_the_corrected_file(tmp_p
     store = Store(tmp_path / "s.sqlite")
     store.open_campaign("c", {"x": "wrong"}, {})
     assert store.open_campaign("c", {"x": "corrected"}, {}) is False
-    store.add_trial("c", 0, {"a": "1.0 milliliter"}, "sobol/sobol")
+    store.add_trial("c", 0, {"a": parse_quantity("1.0 milliliter")}, "sobol/sobol")
     with pytest.raises(CampaignMismatch):
         store.open_campaign("c", {"x": "changed after a trial"}, {})
 

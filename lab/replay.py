@@ -1,0 +1,164 @@
+"""Replay a campaign's record through a fresh planner, to show each decision it made.
+
+The planner is rebuilt as the campaign built it: a fresh one for each session (a start or
+a resume), told the trials before that session as a resume tells them; then, trial by
+trial, it proposes, its proposal is compared with the recorded one, and it is told the
+recorded outcome. Ax seeds each proposal with the campaign's seed, so the same record
+gives the same proposals, up to floating-point noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lab.campaign_config import CampaignConfig
+from lab.runner import make_planner
+from lab.store import Store, TrialRecord
+from planners import Planner, Suggestion
+
+#: proposals within this share of each parameter's range are the same
+TOLERANCE = 1e-6
+
+
+@dataclass
+class ReplayedTrial:
+    """One trial: what was recorded, what the fresh planner proposed, and whether they
+    agree (``same`` is None for a trial the planner did not propose: an operator's edit)."""
+
+    index: int
+    generator: str
+    recorded: dict[str, float]
+    replayed: dict[str, float] | None
+    difference: float | None
+    same: bool | None
+
+
+@dataclass
+class ReplayReport:
+    """Every trial's comparison; ``differing`` lists the trials whose proposal changed."""
+
+    campaign: str
+    planner: str
+    seed: int
+    trials: list[ReplayedTrial] = field(default_factory=list)
+
+    @property
+    def compared(self) -> list[ReplayedTrial]:
+        """The trials the planner proposed (operators' edits are not compared)."""
+        return [t for t in self.trials if t.same is not None]
+
+    @property
+    def differing(self) -> list[ReplayedTrial]:
+        """The proposals the replay did not reproduce."""
+        return [t for t in self.compared if not t.same]
+
+
+def _planner_settings(store: Store, name: str) -> tuple[str, int]:
+    info = store.campaign(name)
+    assert info is not None
+    planner = info["definition"]["planner"]
+    return str(planner["name"]), int(planner["seed"])
+
+
+def _tell(planner: Planner, index: int, t: TrialRecord) -> None:
+    """The recorded end of trial ``t``, pending in the planner as ``index``."""
+    if t.status == "completed" and t.outcomes is not None:
+        planner.tell(index, t.outcomes)
+    elif t.status == "rejected":
+        planner.abandon(index, t.error or "rejected")
+    else:
+        planner.tell_failed(index, t.error or t.status)
+
+
+def _resumed(campaign: CampaignConfig, name: str, seed: int, earlier: list[TrialRecord]) -> Planner:
+    """A fresh planner told the earlier trials, as a resume tells them."""
+    planner = make_planner(campaign, name, seed)
+    for t in earlier:
+        planner.replay(
+            t.parameters,
+            t.outcomes if t.status == "completed" else None,
+            t.error or "",
+            abandoned=t.status == "rejected",
+        )
+    return planner
+
+
+def rebuilt_planner(store: Store, campaign: CampaignConfig) -> Planner:
+    """A fresh planner told every recorded trial (to save its own record, say).
+
+    Args:
+        store: the campaign's store.
+        campaign: the campaign as stored (:func:`lab.bundle.stored_campaign`).
+    """
+    name, seed = _planner_settings(store, campaign.name)
+    done = [
+        t for t in store.trials(campaign.name) if t.status in ("completed", "failed", "rejected")
+    ]
+    return _resumed(campaign, name, seed, done)
+
+
+def replay(store: Store, campaign: CampaignConfig) -> ReplayReport:
+    """Replay the campaign's record; see the module's description.
+
+    Args:
+        store: the campaign's store.
+        campaign: the campaign as stored (:func:`lab.bundle.stored_campaign`).
+    """
+    name, seed = _planner_settings(store, campaign.name)
+    report = ReplayReport(campaign.name, name, seed)
+    records = store.trials(campaign.name)
+    spans = {p.name: (p.upper - p.lower) for p in campaign.search_space().parameters}
+    sessions = sorted({t.session or 0 for t in records})
+    for session in sessions:
+        earlier = [t for t in records if (t.session or 0) < session]
+        planner = _resumed(campaign, name, seed, earlier)
+        mine = [t for t in records if (t.session or 0) == session]
+        queued: list[Suggestion] = []
+        for i, t in enumerate(mine):
+            generator = t.planner.partition("/")[2]
+            if generator.startswith("edit-of-"):  # an operator's, not the planner's
+                index = planner.attach(t.parameters, generator).index
+                report.trials.append(_row(t, generator, None, spans))
+            else:
+                if not queued:
+                    proposable = [u for u in mine[i:] if "/edit-of-" not in u.planner]
+                    queued = planner.ask(min(campaign.batch_size, len(proposable)))
+                proposed = queued.pop(0)
+                row = _row(t, generator, proposed, spans)
+                report.trials.append(row)
+                index = proposed.index
+                if not row.same:  # back on the record's path: the planner learns what ran
+                    planner.abandon(index, "replay: not the recorded proposal")
+                    index = planner.attach(t.parameters, "replay").index
+            _tell(planner, index, t)
+            planner.best()  # as the campaign asked after each trial
+    return report
+
+
+def _row(
+    t: TrialRecord, generator: str, proposed: Suggestion | None, spans: dict[str, float]
+) -> ReplayedTrial:
+    recorded = {k: float(q.m) for k, q in t.parameters.items()}
+    if proposed is None:
+        return ReplayedTrial(t.idx, generator, recorded, None, None, None)
+    replayed = {k: float(q.m_as(t.parameters[k].units)) for k, q in proposed.parameters.items()}
+    difference = max(abs(replayed[k] - v) / (spans.get(k) or 1.0) for k, v in recorded.items())
+    same = difference <= TOLERANCE
+    return ReplayedTrial(t.idx, generator, recorded, replayed, difference, same)
+
+
+def as_json(report: ReplayReport) -> dict[str, Any]:
+    """The report for ``--json``.
+
+    Args:
+        report: the replay's report.
+    """
+    return {
+        "campaign": report.campaign,
+        "planner": report.planner,
+        "seed": report.seed,
+        "compared": len(report.compared),
+        "differing": [t.index for t in report.differing],
+        "trials": [vars(t) for t in report.trials],
+    }

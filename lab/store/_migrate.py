@@ -1,0 +1,76 @@
+"""Bring a store written by an older version up to the present schema, in place."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pint
+from sqlalchemy import Engine, insert, inspect, select, text
+
+from devices import parse_quantity
+from lab.store._schema import campaigns, trial_values, unit_name
+
+ureg = pint.get_application_registry()
+
+#: the unit an outcome of each objective kind was told to the planner in, before stores
+#: kept units (a measured field without a unit is left as a pure number: it was one)
+_LEGACY_UNITS = {"total_volume": "milliliter"}
+
+
+def migrate(engine: Engine) -> None:
+    """Every step whose old form the store still has; each is one transaction."""
+    if "parameters" in {c["name"] for c in inspect(engine).get_columns("trials")}:
+        _trial_values_from_json(engine)
+
+
+def _trial_values_from_json(engine: Engine) -> None:
+    """Parameters and outcomes were JSON (``"1.5 milliliter"``, bare numbers); now each is
+    a row of ``trial_values`` with its magnitude and unit."""
+    with engine.begin() as c:
+        units = {
+            row.name: _outcome_units(_loaded(row.definition))
+            for row in c.execute(select(campaigns.c.name, campaigns.c.definition))
+        }
+        rows = []
+        legacy = c.execute(text("SELECT campaign, idx, parameters, outcomes FROM trials"))
+        for campaign, idx, parameters, outcomes in legacy:
+            key = {"campaign": campaign, "trial": idx}
+            for i, (name, value) in enumerate((_loaded(parameters) or {}).items()):
+                q = _written(value)
+                number = _number(q.m, unit_name(q), i)
+                rows.append(key | {"kind": "parameter", "name": name} | number)
+            for i, (name, value) in enumerate((_loaded(outcomes) or {}).items()):
+                number = _number(value, units.get(campaign, {}).get(name, ""), i)
+                rows.append(key | {"kind": "outcome", "name": name} | number)
+        if rows:
+            c.execute(insert(trial_values), rows)
+        c.execute(text('ALTER TABLE trials DROP COLUMN "parameters"'))
+        c.execute(text('ALTER TABLE trials DROP COLUMN "outcomes"'))
+
+
+def _written(text: str) -> pint.Quantity:
+    """What ``devices.format_quantity`` wrote (``"1.5 milliliter"``, ``"nan milliliter"``)."""
+    number, _, unit = text.partition(" ")
+    return ureg.Quantity(float(number), unit)
+
+
+def _number(magnitude: float, unit: str, position: int) -> dict[str, Any]:
+    return {"magnitude": float(magnitude), "unit": unit, "position": position}
+
+
+def _loaded(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _outcome_units(definition: dict[str, Any]) -> dict[str, str]:
+    found = {}
+    for objective in [
+        *definition.get("objectives", []),
+        *definition.get("outcome_constraints", []),
+    ]:
+        kind = objective.get("kind")
+        unit = objective.get("unit") if kind == "measured" else _LEGACY_UNITS.get(kind)
+        if unit:
+            found[objective["name"]] = str(parse_quantity(f"1 {unit}").units)
+    return found
