@@ -2,7 +2,14 @@
 
 import argparse
 
-from bench import cli_start, estop_latency, planner_efficiency, planner_latency, push_latency
+from bench import (
+    cli_start,
+    estop_latency,
+    planner_efficiency,
+    planner_latency,
+    push_latency,
+    spectral_planner,
+)
 
 parser = argparse.ArgumentParser(description="run every benchmark")
 parser.add_argument("--quick", action="store_true", help="short runs")
@@ -12,3 +19,4 @@ push_latency.main(quick)
 estop_latency.main(quick)
 planner_latency.main(quick)
 planner_efficiency.main(quick)
+spectral_planner.main(quick)

@@ -26,44 +26,69 @@ _STIR_S = 60.0
 _STIR_RPM = 600.0
 
 
-@cache
-def colour_problem() -> Problem:
-    """The example campaign's space with the noise-free colour error as its truth."""
-    from lab.campaign_config import CampaignConfig, read_target
-    from lab.yaml_files import load_yaml_model
+#: hidden recipes (mL of each dye, and the temperature in degC) whose true spectra are
+#: targets: the example's (make_target.py), and one where the cyan-yellow complex's band
+#: is strong (much of both dyes, hot)
+RECIPES = {
+    "example": {"cyan": 1.2, "magenta": 0.6, "yellow": 1.8, "temperature": 55.0},
+    "complex": {"cyan": 2.2, "magenta": 0.3, "yellow": 2.4, "temperature": 78.0},
+}
+
+
+def true_spectrum(v: Mapping[str, float]) -> np.ndarray:
+    """The example chemistry's noise-free spectrum at the recipe ``v`` (mL, degC), under
+    the protocol's fixed water and stirring."""
     from simulators import WAVELENGTHS_NM, DyeChemistry
 
-    campaign = load_yaml_model(CampaignConfig, EXAMPLES / "campaign.yaml")
     ureg = pint.get_application_registry()
-    chemistry = DyeChemistry()
-    target_nm, target = read_target(EXAMPLES / "target_spectrum.csv")
-    wavelengths = WAVELENGTHS_NM * ureg.nm
-    reference = np.interp(WAVELENGTHS_NM, target_nm, target)
+    composition = {d: ureg.Quantity(v[d], "mL") for d in ("cyan", "magenta", "yellow")}
+    composition["water"] = ureg.Quantity(_WATER_ML, "mL")
+    conditions = {
+        "temperature": ureg.Quantity(v["temperature"], "degC"),
+        "stir_time": ureg.Quantity(_STIR_S, "s"),
+        "stir_speed": ureg.Quantity(_STIR_RPM, "rpm"),
+    }
+    return np.asarray(DyeChemistry()(composition, conditions, WAVELENGTHS_NM * ureg.nm))
+
+
+@cache
+def colour_problem(target: str = "example") -> Problem:
+    """The example campaign's space with the noise-free colour error against the target
+    of recipe ``target`` (see :data:`RECIPES`) as its truth; the recipe scores 0."""
+    from lab.campaign_config import CampaignConfig
+    from lab.yaml_files import load_yaml_model
+
+    campaign = load_yaml_model(CampaignConfig, EXAMPLES / "campaign.yaml")
+    reference = true_spectrum(RECIPES[target])
 
     def truth(v: Mapping[str, float]) -> float:
-        composition = {d: ureg.Quantity(v[d], "mL") for d in ("cyan", "magenta", "yellow")}
-        composition["water"] = ureg.Quantity(_WATER_ML, "mL")
-        conditions = {
-            "temperature": ureg.Quantity(v["temperature"], "degC"),
-            "stir_time": ureg.Quantity(_STIR_S, "s"),
-            "stir_speed": ureg.Quantity(_STIR_RPM, "rpm"),
-        }
-        spectrum = chemistry(composition, conditions, wavelengths)
-        return float(np.sqrt(np.mean((spectrum - reference) ** 2)))
+        return float(np.sqrt(np.mean((true_spectrum(v) - reference) ** 2)))
 
-    # the hidden recipe (make_target.py) reproduces the target exactly
-    return Problem("colour", campaign.search_space(), truth, True, 0.0, 25)
+    name = "colour" if target == "example" else f"colour-{target}"
+    return Problem(name, campaign.search_space(), truth, True, 0.0, 25)
 
 
-def run_in_lab(folder: Path, planner: str, seed: int, trials: int) -> list[dict[str, float]]:
-    """Run the example campaign with ``planner`` in a fresh copy of the example lab; the
-    parameters of each completed trial, in trial order (plain numbers in the campaign's units)."""
-    from devices import parse_quantity
+def write_target(path: Path, target: str) -> None:
+    """The true spectrum of recipe ``target`` as a target file (wavelength_nm,absorbance)."""
+    from simulators import WAVELENGTHS_NM
+
+    rows = np.column_stack([WAVELENGTHS_NM, true_spectrum(RECIPES[target])])
+    np.savetxt(path, rows, delimiter=",", fmt="%.6f", header="wavelength_nm,absorbance")
+
+
+def run_in_lab(
+    folder: Path, planner: str, seed: int, trials: int, target: str = "example"
+) -> list[dict[str, float]]:
+    """Run the example campaign with ``planner`` in a fresh copy of the example lab,
+    against the target of recipe ``target``; the parameters of each completed trial, in
+    trial order (plain numbers in the campaign's units)."""
     from lab.api import run_campaign
     from lab.store import Store
 
-    copy = folder / f"{planner}-{seed}"
+    copy = folder / f"{target}-{planner}-{seed}"
     shutil.copytree(EXAMPLES, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    if target != "example":
+        write_target(copy / "target_spectrum.csv", target)
     lab = yaml.safe_load((copy / "lab.yaml").read_text())
     lab["clock_speed"] = 2000.0
     (copy / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
@@ -77,7 +102,7 @@ def run_in_lab(folder: Path, planner: str, seed: int, trials: int) -> list[dict[
         db.close()
     units = {p.name: p.unit for p in problem.space.parameters}
     return [
-        {n: float(parse_quantity(r.parameters[n]).m_as(units[n])) for n in units}
+        {n: float(r.parameters[n].m_as(units[n])) for n in units}
         for r in records
         if r.status == "completed"
     ]

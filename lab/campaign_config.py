@@ -92,13 +92,17 @@ class ParameterConfig(_Model):
 class PlannerConfig(_Model):
     """Which planner proposes the experiments."""
 
-    name: Literal["ax", "ax-default", "sobol", "random"] = Field(
+    name: Literal["ax", "ax-default", "sobol", "random", "spectral"] = Field(
         "ax",
         description="ax: Bayesian optimisation; ax-default: Ax untuned (slower, for "
-        "comparison); sobol, random: baselines",
+        "comparison); sobol, random: baselines; spectral: models the measured spectrum "
+        "(one objective computed from it)",
     )
     seed: int = Field(0, description="same seed, same proposals")
     initialization_trials: int = Field(6, ge=1, description="space-filling trials before BO")
+    components: int = Field(
+        6, ge=1, le=30, description="spectral: principal components of the spectrum it models"
+    )
 
 
 class FailurePolicy(_Model):
@@ -113,6 +117,10 @@ class FailurePolicy(_Model):
     max_consecutive: int = Field(
         3, ge=1, description="this many failed trials in a row stop the campaign (a breaker)"
     )
+
+
+#: the objectives computed from the spectrum alone, which the spectral planner models
+SPECTRAL_KINDS = ("spectral_distance", "absorbance_at", "max_absorbance")
 
 
 class _MeasureConfig(_Model):
@@ -337,6 +345,8 @@ class CampaignConfig(_Model):
         names = [o.name for o in [*self.objectives, *self.outcome_constraints]]
         if len(set(names)) != len(names):
             problems.append(f"objectives, outcome_constraints: names must be unique, got {names}")
+        if self.planner.name == "spectral":
+            problems += self._spectral_problems()
         if not problems and self.search_space().empty():
             problems.append(
                 "constraints: no point within the parameters' bounds satisfies them all"
@@ -344,6 +354,20 @@ class CampaignConfig(_Model):
         if problems:
             raise FieldProblems(problems)
         return self
+
+    def _spectral_problems(self) -> list[str]:
+        """What the spectral planner cannot take: it models one number of the spectrum."""
+        problems = []
+        if len(self.objectives) != 1:
+            problems.append("objectives: the spectral planner takes exactly one objective")
+        elif self.objectives[0].kind not in SPECTRAL_KINDS:
+            problems.append(
+                f"objectives.0.kind: the spectral planner needs one computed from the "
+                f"spectrum ({', '.join(SPECTRAL_KINDS)}), not {self.objectives[0].kind}"
+            )
+        if self.outcome_constraints:
+            problems.append("outcome_constraints: not taken by the spectral planner; use ax")
+        return problems
 
     def search_space(self) -> SearchSpace:
         """The planner's search space: parameters and linear constraints."""
@@ -354,7 +378,7 @@ class CampaignConfig(_Model):
 
     def objective_specs(self) -> list[Objective]:
         """The planner's objectives: names and directions."""
-        return [Objective(o.name, o.minimize) for o in self.objectives]
+        return [Objective(o.name, o.minimize, o.function()) for o in self.objectives]
 
     def outcome_constraint_specs(self) -> list[OutcomeConstraint]:
         """The planner's outcome constraints."""

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab.campaign_config import CampaignConfig
+from lab.measurement import measurement_from_documents
 from lab.runner import make_planner
 from lab.store import Store, TrialRecord
-from planners import Planner, Suggestion
+from planners import Measurement, Planner, Suggestion
 
 #: proposals within this share of each parameter's range are the same
 TOLERANCE = 1e-6
@@ -61,17 +62,38 @@ def _planner_settings(store: Store, name: str) -> tuple[str, int]:
     return str(planner["name"]), int(planner["seed"])
 
 
-def _tell(planner: Planner, index: int, t: TrialRecord) -> None:
+class _Record:
+    """The campaign's trials, and each one's measurement for a planner that models it."""
+
+    def __init__(self, store: Store, name: str) -> None:
+        self.store = store
+        info = store.campaign(name)
+        assert info is not None
+        devices = info["lab"].get("devices", {})
+        self.spectrometer = next(
+            (n for n, d in devices.items() if d.get("kind") == "spectrometer"), ""
+        )
+
+    def measurement(self, planner: Planner, t: TrialRecord) -> Measurement | None:
+        if not planner.wants_measurements or t.run_uid is None or t.status != "completed":
+            return None
+        docs = self.store.documents(t.run_uid)
+        return measurement_from_documents(docs, self.spectrometer, t.parameters)
+
+
+def _tell(planner: Planner, index: int, t: TrialRecord, record: _Record) -> None:
     """The recorded end of trial ``t``, pending in the planner as ``index``."""
     if t.status == "completed" and t.outcomes is not None:
-        planner.tell(index, t.outcomes)
+        planner.tell(index, t.outcomes, record.measurement(planner, t))
     elif t.status == "rejected":
         planner.abandon(index, t.error or "rejected")
     else:
         planner.tell_failed(index, t.error or t.status)
 
 
-def _resumed(campaign: CampaignConfig, name: str, seed: int, earlier: list[TrialRecord]) -> Planner:
+def _resumed(
+    campaign: CampaignConfig, name: str, seed: int, earlier: list[TrialRecord], record: _Record
+) -> Planner:
     """A fresh planner told the earlier trials, as a resume tells them."""
     planner = make_planner(campaign, name, seed)
     for t in earlier:
@@ -80,6 +102,7 @@ def _resumed(campaign: CampaignConfig, name: str, seed: int, earlier: list[Trial
             t.outcomes if t.status == "completed" else None,
             t.error or "",
             abandoned=t.status == "rejected",
+            measurement=record.measurement(planner, t),
         )
     return planner
 
@@ -95,7 +118,7 @@ def rebuilt_planner(store: Store, campaign: CampaignConfig) -> Planner:
     done = [
         t for t in store.trials(campaign.name) if t.status in ("completed", "failed", "rejected")
     ]
-    return _resumed(campaign, name, seed, done)
+    return _resumed(campaign, name, seed, done, _Record(store, campaign.name))
 
 
 def replay(store: Store, campaign: CampaignConfig) -> ReplayReport:
@@ -108,11 +131,12 @@ def replay(store: Store, campaign: CampaignConfig) -> ReplayReport:
     name, seed = _planner_settings(store, campaign.name)
     report = ReplayReport(campaign.name, name, seed)
     records = store.trials(campaign.name)
+    record = _Record(store, campaign.name)
     spans = {p.name: (p.upper - p.lower) for p in campaign.search_space().parameters}
     sessions = sorted({t.session or 0 for t in records})
     for session in sessions:
         earlier = [t for t in records if (t.session or 0) < session]
-        planner = _resumed(campaign, name, seed, earlier)
+        planner = _resumed(campaign, name, seed, earlier, record)
         mine = [t for t in records if (t.session or 0) == session]
         queued: list[Suggestion] = []
         for i, t in enumerate(mine):
@@ -131,7 +155,7 @@ def replay(store: Store, campaign: CampaignConfig) -> ReplayReport:
                 if not row.same:  # back on the record's path: the planner learns what ran
                     planner.abandon(index, "replay: not the recorded proposal")
                     index = planner.attach(t.parameters, "replay").index
-            _tell(planner, index, t)
+            _tell(planner, index, t, record)
             planner.best()  # as the campaign asked after each trial
     return report
 

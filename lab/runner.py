@@ -30,7 +30,7 @@ from lab.ledger import confirmed_composition, steps_finished, vials_handled
 from lab.measurement import measurement_from_documents
 from lab.provenance import FileRecord, canonical_sha256, diagnosis_summary, software
 from lab.store import Store, StoreError, TrialRecord
-from planners import Planner, PlannerError, Suggestion, planner_class
+from planners import Measurement, Planner, PlannerError, Suggestion, planner_class
 from protocols import PreflightError, preflight
 from protocols import Protocol as LabProtocol
 
@@ -152,7 +152,10 @@ def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> di
         seed: the planner's seed.
     """
     definition = campaign.definition()
-    return {**definition, "planner": {**definition["planner"], "name": planner, "seed": seed}}
+    settings = {**definition["planner"], "name": planner, "seed": seed}
+    if planner != "spectral":  # a setting of that planner alone
+        settings.pop("components")
+    return {**definition, "planner": settings}
 
 
 def make_planner(campaign: CampaignConfig, name: str, seed: int) -> Planner:
@@ -164,8 +167,10 @@ def make_planner(campaign: CampaignConfig, name: str, seed: int) -> Planner:
         seed: its seed.
     """
     kwargs: dict[str, Any] = {}
-    if name.startswith("ax"):
+    if name.startswith("ax") or name == "spectral":
         kwargs["initialization_trials"] = campaign.planner.initialization_trials
+    if name == "spectral":
+        kwargs["components"] = campaign.planner.components
     return planner_class(name)(
         campaign.search_space(),
         campaign.objective_specs(),
@@ -274,11 +279,13 @@ class CampaignRunner:
             elif r.status == "awaiting_approval":
                 r.status, r.error = "rejected", "not decided before the lab stopped"
                 self.store.update_trial(self.campaign.name, r.idx, status=r.status, error=r.error)
+            completed = r.status == "completed"
             index = self.planner.replay(
                 params,
-                r.outcomes if r.status == "completed" else None,
+                r.outcomes if completed else None,
                 r.error or "",
                 abandoned=r.status == "rejected",
+                measurement=self._measurement(r) if completed else None,
             )
             if index != r.idx:
                 raise PlannerError(f"replay gave trial {index}, the store holds {r.idx}")
@@ -310,7 +317,7 @@ class CampaignRunner:
         interrupted = f"interrupted while {r.status}; not repeated"
         r.status, r.error = "failed", interrupted
         try:
-            outcomes = self._measure(r.run_uid, r.parameters)
+            _, outcomes = self._measure(r.run_uid, r.parameters)
         except ValueError as err:
             if "no measurement" not in str(err):
                 r.error = f"{interrupted}; objective: {err}"
@@ -324,12 +331,21 @@ class CampaignRunner:
             r.idx, self.store.documents(r.run_uid), self.protocol.fill(r.parameters)
         )
 
+    def _measurement(self, r: TrialRecord) -> Measurement | None:
+        """A completed trial's measurement, read back from its run, for a planner that
+        models measurements (None for the others: they need only the outcomes)."""
+        if not self.planner.wants_measurements or r.run_uid is None:
+            return None
+        return measurement_from_documents(
+            self.store.documents(r.run_uid), self.lab.devices.spectrometer.name, r.parameters
+        )
+
     def _measure(
         self, run_uid: str, parameters: dict[str, pint.Quantity]
-    ) -> dict[str, pint.Quantity]:
-        """The objectives of a run's stored measurement, with their units (a pure number's
-        is dimensionless); ValueError with the reason if there is none, or if the data or
-        an objective is not a finite number."""
+    ) -> tuple[Measurement, dict[str, pint.Quantity]]:
+        """A run's stored measurement and its objectives, with their units (a pure
+        number's is dimensionless); ValueError with the reason if there is none, or if the
+        data or an objective is not a finite number."""
         measurement = measurement_from_documents(
             self.store.documents(run_uid), self.lab.devices.spectrometer.name, parameters
         )
@@ -339,7 +355,7 @@ class CampaignRunner:
         bad = [f"{n} = {v.m}" for n, v in outcomes.items() if not math.isfinite(v.m)]
         if bad:
             raise ValueError(f"{', '.join(bad)} is not a finite number")
-        return outcomes
+        return measurement, outcomes
 
     def spent(self) -> int:
         """Trials completed or failed so far."""
@@ -488,14 +504,14 @@ class CampaignRunner:
             s.index, self.store.documents(run_uid), self.protocol.fill(s.parameters)
         )
         try:
-            outcomes = self._measure(run_uid, s.parameters)
+            measurement, outcomes = self._measure(run_uid, s.parameters)
         except (ValueError, KeyError) as err:
             return self._fail(s, f"objective: {err}", trial.started, run_uid)
         self.store.update_trial(name, s.index, status="completed", outcomes=outcomes)
         with _planner_errors(
             f"learning from trial {s.index} (kept in the store; a resume tells it again)"
         ):
-            self.planner.tell(s.index, _magnitudes(outcomes))
+            self.planner.tell(s.index, _magnitudes(outcomes), measurement)
         seconds = time.perf_counter() - trial.started
         return TrialResult(
             s.index, "completed", s.parameters, _magnitudes(outcomes), None, seconds, run_uid

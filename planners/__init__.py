@@ -35,6 +35,7 @@ from planners.objectives import (
 if TYPE_CHECKING:
     from planners.ax_planner import AxDefaultPlanner, AxPlanner
     from planners.baselines import RandomPlanner, SobolPlanner
+    from planners.spectral import SpectralPlanner
 
 #: planner name -> (module, class)
 _PLANNERS = {
@@ -42,6 +43,7 @@ _PLANNERS = {
     "ax-default": ("planners.ax_planner", "AxDefaultPlanner"),
     "sobol": ("planners.baselines", "SobolPlanner"),
     "random": ("planners.baselines", "RandomPlanner"),
+    "spectral": ("planners.spectral", "SpectralPlanner"),
 }
 #: the names a campaign file or ``--planner`` may choose
 PLANNER_NAMES = tuple(_PLANNERS)
@@ -82,6 +84,7 @@ __all__ = [
     "SearchSpace",
     "SobolPlanner",
     "SpectralDistance",
+    "SpectralPlanner",
     "Suggestion",
     "TotalVolume",
     "UnknownTrialError",

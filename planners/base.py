@@ -9,9 +9,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pint
+
+from planners.objectives import Measurement, ObjectiveFunction
 
 ureg = pint.get_application_registry()
 
@@ -69,10 +71,12 @@ class LinearConstraint:
 
 @dataclass(frozen=True)
 class Objective:
-    """What a planner optimises: a named outcome, minimised or maximised."""
+    """What a planner optimises: a named outcome, minimised or maximised, and (for a
+    planner that models the measurement itself) the function that computes it."""
 
     name: str
     minimize: bool = True
+    function: ObjectiveFunction | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,8 @@ class Observation:
     outcomes: dict[str, float] | None  # None: failed or abandoned
     reason: str = ""
     abandoned: bool = False  # never run (rejected by an operator), unlike a failure
+    #: what was measured, kept for planners that model it (see Planner.wants_measurements)
+    measurement: Measurement | None = None
 
 
 @dataclass
@@ -210,6 +216,9 @@ class Planner(ABC):
     seed: int = 0
     outcome_constraints: Sequence[OutcomeConstraint] = ()
     name: str = field(init=False, default="planner")
+    #: the planner models whole measurements (spectra), not only the outcomes: the lab
+    #: gives it each trial's :class:`Measurement`, and again on a resume
+    wants_measurements: ClassVar[bool] = False
     #: how :meth:`best` chooses, for the record: "observed" (the measured values) or
     #: "model" (the planner's model's estimate)
     best_rule: str = field(init=False, default="observed")
@@ -236,13 +245,19 @@ class Planner(ABC):
             self.pending[s.index] = s
         return suggestions
 
-    def tell(self, index: int, outcomes: Mapping[str, float]) -> None:
+    def tell(
+        self,
+        index: int,
+        outcomes: Mapping[str, float],
+        measurement: Measurement | None = None,
+    ) -> None:
         """Report a trial's outcome to the planner; incomplete outcomes are refused and the
         trial stays pending.
 
         Args:
             index: the trial, as :meth:`ask` numbered it.
             outcomes: objective (and outcome-constraint) name -> measured number.
+            measurement: what the trial measured, for planners that model it.
 
         Raises:
             PlannerError: an objective or constrained outcome is missing.
@@ -252,8 +267,12 @@ class Planner(ABC):
         missing = needed - set(outcomes)
         if missing:
             raise PlannerError(f"trial {index}: outcomes lack {sorted(missing)}")
+        if self.wants_measurements and measurement is None:
+            raise PlannerError(f"trial {index}: {self.name} needs the measurement itself")
         suggestion = self._pop(index)
-        self.history[index] = Observation(index, suggestion.parameters, dict(outcomes))
+        self.history[index] = Observation(
+            index, suggestion.parameters, dict(outcomes), measurement=measurement
+        )
         self._observe(self.history[index])
 
     def tell_failed(self, index: int, reason: str) -> None:
@@ -297,6 +316,7 @@ class Planner(ABC):
         outcomes: Mapping[str, float] | None,
         reason: str = "",
         abandoned: bool = False,
+        measurement: Measurement | None = None,
     ) -> int:
         """Re-enter a past trial (resuming from the store); returns its index.
 
@@ -305,6 +325,7 @@ class Planner(ABC):
             outcomes: what it measured; None if it failed or was abandoned.
             reason: why it failed or was abandoned.
             abandoned: it never ran (rejected), rather than failed.
+            measurement: what it measured, for planners that model it.
         """
         index = self.attach(parameters, "replay").index
         if abandoned:
@@ -312,7 +333,7 @@ class Planner(ABC):
         elif outcomes is None:
             self.tell_failed(index, reason)
         else:
-            self.tell(index, outcomes)
+            self.tell(index, outcomes, measurement)
         return index
 
     def best(self) -> list[Observation]:

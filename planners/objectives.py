@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pint
@@ -48,6 +49,26 @@ class Measurement:
 ObjectiveFunction = Callable[[Measurement], float]
 
 
+@runtime_checkable
+class SpectrumObjective(Protocol):
+    """An objective computed from the spectrum alone, which can also score spectra drawn
+    from a model: a planner that models the spectrum (``spectral``) optimises it so."""
+
+    def __call__(self, m: Measurement) -> float: ...
+
+    def of_spectra(self, wavelengths_nm: np.ndarray, absorbance: Any) -> Any:
+        """The objective of each spectrum in a batch.
+
+        Args:
+            wavelengths_nm: where the spectra are sampled (nm).
+            absorbance: a torch tensor ``(..., len(wavelengths_nm))``.
+
+        Returns:
+            A tensor ``(...)``, differentiable in ``absorbance``.
+        """
+        ...
+
+
 @dataclass(frozen=True)
 class SpectralDistance:
     """Root-mean-square difference from a target spectrum (interpolated onto the
@@ -66,6 +87,20 @@ class SpectralDistance:
         target = np.interp(wavelengths[mask], self.target_wavelengths_nm, self.target_absorbance)
         return float(np.sqrt(np.mean((absorbance[mask] - target) ** 2)))
 
+    def of_spectra(self, wavelengths_nm: np.ndarray, absorbance: Any) -> Any:
+        """The RMS distance of each spectrum in a batch (see :class:`SpectrumObjective`).
+
+        Args:
+            wavelengths_nm: where the spectra are sampled (nm).
+            absorbance: a torch tensor ``(..., len(wavelengths_nm))``.
+        """
+        lo = max(wavelengths_nm.min(), self.target_wavelengths_nm.min())
+        hi = min(wavelengths_nm.max(), self.target_wavelengths_nm.max())
+        keep = np.flatnonzero((wavelengths_nm >= lo) & (wavelengths_nm <= hi))
+        target = np.interp(wavelengths_nm[keep], self.target_wavelengths_nm, self.target_absorbance)
+        difference = absorbance[..., keep.tolist()] - absorbance.new_tensor(target)
+        return difference.pow(2).mean(dim=-1).sqrt()
+
 
 @dataclass(frozen=True)
 class AbsorbanceAt:
@@ -76,6 +111,25 @@ class AbsorbanceAt:
     def __call__(self, m: Measurement) -> float:
         return float(np.interp(self.wavelength_nm, *m.spectrum()))
 
+    def of_spectra(self, wavelengths_nm: np.ndarray, absorbance: Any) -> Any:
+        """The absorbance at the wavelength, linearly interpolated, of each spectrum in a
+        batch (see :class:`SpectrumObjective`).
+
+        Args:
+            wavelengths_nm: where the spectra are sampled (nm).
+            absorbance: a torch tensor ``(..., len(wavelengths_nm))``.
+        """
+        i = int(
+            np.clip(
+                np.searchsorted(wavelengths_nm, self.wavelength_nm) - 1, 0, len(wavelengths_nm) - 2
+            )
+        )
+        t = float(
+            (self.wavelength_nm - wavelengths_nm[i]) / (wavelengths_nm[i + 1] - wavelengths_nm[i])
+        )
+        t = min(max(t, 0.0), 1.0)
+        return absorbance[..., i] * (1.0 - t) + absorbance[..., i + 1] * t
+
 
 @dataclass(frozen=True)
 class MaxAbsorbance:
@@ -83,6 +137,15 @@ class MaxAbsorbance:
 
     def __call__(self, m: Measurement) -> float:
         return float(np.max(m.spectrum()[1]))
+
+    def of_spectra(self, wavelengths_nm: np.ndarray, absorbance: Any) -> Any:
+        """The highest absorbance of each spectrum in a batch (see :class:`SpectrumObjective`).
+
+        Args:
+            wavelengths_nm: where the spectra are sampled (nm).
+            absorbance: a torch tensor ``(..., len(wavelengths_nm))``.
+        """
+        return absorbance.amax(dim=-1)
 
 
 @dataclass(frozen=True)

@@ -268,7 +268,7 @@ class StartBody(_Body):
     """How to start a campaign: trials, planner and seed (default: the campaign file's)."""
 
     trials: int | None = Field(None, ge=1, le=10_000, description="total trials to reach")
-    planner: Literal["ax", "ax-default", "sobol", "random"] | None = None
+    planner: Literal["ax", "ax-default", "sobol", "random", "spectral"] | None = None
     seed: int | None = Field(None, ge=0)
 
 

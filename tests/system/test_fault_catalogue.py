@@ -394,7 +394,7 @@ def test_the_ledger_after_a_failed_dispense(bench: Bench):
     assert failed.sample_id is not None
     sample = bench.store.sample(failed.sample_id)
     assert sample is not None and sample["fate"] == "left in the workcell by a failed trial"
-    cyan = parse_quantity(failed.parameters["cyan"])
+    cyan = failed.parameters["cyan"]
     assert list(sample["composition"]) == ["cyan"]  # no magenta, nothing after it
     assert parse_quantity(sample["composition"]["cyan"]).m_as("mL") == pytest.approx(
         cyan.m_as("mL"), abs=1e-6
