@@ -84,7 +84,8 @@ def run_campaign(
         lab: the lab file; default: the campaign's ``lab:``.
         trials: the total to reach (trials already in the store count); default: the
             campaign's ``trials``.
-        planner: ``ax``, ``sobol`` or ``random``; default: the campaign's.
+        planner: a planner name (``ax``, ``ax-default``, ``sobol``, ``random``,
+            ``spectral``); default: the campaign's.
         seed: the planner's seed; default: the campaign's.
         store: the SQLite store; default ``runs/<campaign>/store.sqlite``. On an existing
             store the campaign resumes.

@@ -169,8 +169,9 @@ class _MeasureConfig(_Model):
             if self.target is None:
                 raise ValueError("spectral_distance needs target: a CSV file of the spectrum")
             self.target = _beside_file(self.target, info)
-            if not self.target.is_file():
-                raise ValueError(f"target file {self.target} not found")
+            problem = file_problem(self.target)
+            if problem is not None:
+                raise ValueError(f"target file {self.target}: {problem}")
             read_target(self.target)
         if self.kind == "absorbance_at":
             if self.wavelength is None:

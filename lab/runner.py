@@ -25,6 +25,7 @@ from devices import DeviceError, UnsafeState, format_quantity
 from lab.campaign_config import CampaignConfig
 from lab.compose import Lab
 from lab.data import trial_row
+from lab.errors import ConfigError
 from lab.executor import Executor, PlanOutcome, PlanRequest
 from lab.ledger import confirmed_composition, steps_finished, vials_handled
 from lab.measurement import measurement_from_documents
@@ -225,7 +226,10 @@ class CampaignRunner:
         self.definition = campaign_definition(campaign, planner_name, seed)
         self.objectives = campaign.measures()
         self.space = campaign.search_space()
-        self.planner = make_planner(campaign, planner_name, seed)
+        try:
+            self.planner = make_planner(campaign, planner_name, seed)
+        except PlannerError as err:  # a planner chosen on the command line, say
+            raise ConfigError(f"campaign {campaign.name}", [f"planner: {err}"]) from None
         self._resumed = False
         #: this run of the campaign (see :meth:`Store.next_session`), set on the first run()
         self.session: int | None = None

@@ -47,6 +47,12 @@ def test_an_unloadable_ground_truth_is_a_config_error(example_dir: Path):
         run_campaign(example_dir / "campaign.yaml", trials=1)
 
 
+def test_a_planner_that_cannot_model_the_campaign_is_a_config_error(tmp_path: Path):
+    snar = Path(__file__).resolve().parents[2] / "examples" / "snar_yield" / "campaign.yaml"
+    with pytest.raises(ConfigError, match="planner: spectral: needs exactly one objective"):
+        run_campaign(snar, planner="spectral", trials=1, store=tmp_path / "s.sqlite")
+
+
 def test_a_device_fault_stops_the_campaign_safely_and_a_resume_recovers(
     example_dir: Path, tmp_path: Path
 ):
