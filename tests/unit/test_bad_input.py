@@ -187,6 +187,14 @@ SPECIAL: dict[str, str | bytes] = {
 }
 
 
+def _mapped_bytes() -> int:
+    """This process's virtual memory size (VmSize), what RLIMIT_AS counts against."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmSize in /proc/self/status")
+
+
 @pytest.mark.parametrize("name", FILES)
 @pytest.mark.parametrize("case", SPECIAL)
 def test_special_content_gives_clear_errors(tmp_path: Path, case: str, name: str) -> None:
@@ -200,7 +208,13 @@ def test_special_content_gives_clear_errors(tmp_path: Path, case: str, name: str
     else:
         target.write_text(content)
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, hard))  # a bomb fails, not the box
+    # a bomb fails, not the box: 2 GiB above what the process already maps (after the
+    # system tests that is several GiB of torch and thread stacks; a fixed cap below it
+    # made every allocation fail, down to a segfault)
+    cap = _mapped_bytes() + 2 * 2**30
+    resource.setrlimit(
+        resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard)
+    )
     try:
         with pytest.raises(ConfigError) as info:
             prepare(tmp_path / "campaign.yaml")
