@@ -18,12 +18,11 @@ import torch
 
 from planners.base import Observation, Planner, PlannerError, Suggestion
 
-#: The acquisition optimiser's effort per proposal under linear constraints. There Ax's
-#: defaults (20 restarts from 1,024 raw samples drawn by a hit-and-run walk with 10,000
-#: burn-in steps thinned by 32, then SLSQP) cost 4-6 s per proposal on 2 cores, over 80% of
-#: it in that walk and in SLSQP; 8 restarts from 256 samples of a short walk cost a quarter
-#: of that for the same regret (docs/benchmarks.md). Without constraints Ax's own settings
-#: stand: L-BFGS-B is cheap there, and fewer raw samples only gave it worse starts.
+#: The acquisition optimiser's effort per proposal. Ax's defaults (20 restarts from 1,024
+#: raw samples, and with linear constraints raw samples drawn by a hit-and-run walk with
+#: 10,000 burn-in steps thinned by 32) cost 4-6 s per proposal on 2 cores, over 80% of it
+#: in that walk and in SLSQP over 20 restarts; regret on our benchmark problems is the
+#: same with 8 restarts from 256 samples and a short walk (docs/benchmarks.md).
 OPTIMIZER_KWARGS: dict[str, Any] = {
     "num_restarts": 8,
     "raw_samples": 256,
@@ -90,11 +89,7 @@ class AxPlanner(Planner):
     def _configure_generation(self, initialised: bool = False) -> None:
         self._client.set_generation_strategy(
             _generation_strategy(
-                self.seed,
-                self.initialization_trials,
-                several_objectives=len(self.objectives) > 1,
-                constrained=bool(self.space.constraints),
-                initialised=initialised,
+                self.seed, self.initialization_trials, len(self.objectives) > 1, initialised
             )
         )
 
@@ -212,16 +207,11 @@ class AxDefaultPlanner(AxPlanner):
 
 
 def _generation_strategy(
-    seed: int,
-    initialization_trials: int,
-    *,
-    several_objectives: bool,
-    constrained: bool,
-    initialised: bool,
+    seed: int, initialization_trials: int, several_objectives: bool, initialised: bool
 ) -> Any:
     """Ax's "fast" strategy (centre, Sobol, then the modular BoTorch model; only the model
-    once ``initialised``), with the acquisition optimiser of :data:`OPTIMIZER_KWARGS` under
-    linear constraints; for several objectives, ParEGO's
+    once ``initialised``), with the
+    acquisition optimiser of :data:`OPTIMIZER_KWARGS`; for several objectives, ParEGO's
     random scalarisations (qLogNParEGO) instead of Ax's default hypervolume improvement,
     which costs 5-10x as much per proposal (docs/benchmarks.md)."""
     from ax.adapter.registry import Generators
@@ -260,11 +250,7 @@ def _generation_strategy(
             GeneratorSpec(
                 generator_enum=Generators.BOTORCH_MODULAR,
                 generator_kwargs={"botorch_acqf_class": qLogNParEGO} if several_objectives else {},
-                generator_gen_kwargs=(
-                    {"model_gen_options": {"optimizer_kwargs": OPTIMIZER_KWARGS}}
-                    if constrained
-                    else {}
-                ),
+                generator_gen_kwargs={"model_gen_options": {"optimizer_kwargs": OPTIMIZER_KWARGS}},
             )
         ],
         should_deduplicate=True,
