@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from asyncua import Client, ua
+from asyncua.client.ua_client import UaClientState
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
 from devices._errors import DeviceDisconnected, DeviceFault, DeviceRefused, DeviceTimeout
@@ -183,8 +184,7 @@ class OpcuaStationDriver:
     async def _typed(self, what: str) -> AsyncIterator[None]:
         """Whatever asyncua raises becomes our typed error, naming the device and ``what``
         was being done; nothing waits longer than the driver's timeout."""
-        if self._client is None:
-            raise DeviceDisconnected(self._device, "not connected", what)
+        await self._ready(what)
         try:
             async with asyncio.timeout(self._timeout):
                 yield
@@ -196,6 +196,28 @@ class OpcuaStationDriver:
             raise DeviceFault(self._device, str(err) or type(err).__name__, what) from None
         except (ConnectionError, OSError, ua.UaError) as err:
             raise DeviceDisconnected(self._device, str(err) or type(err).__name__, what) from None
+
+    async def _ready(self, what: str) -> None:
+        """Wait (up to the timeout) for a live session before sending anything.
+
+        asyncua 2.1 holds requests back only while its state is RECONNECTING; in the
+        middle of a reconnect (socket or channel open, session not yet activated) it lets
+        them through, and one sent there breaks the new channel: the server closes it and
+        the reconnect starts over. A lab polling its interlocks kept a rebooted PLC
+        unreachable that way for longer than an emergency stop may wait.
+        """
+        if self._client is None:
+            raise DeviceDisconnected(self._device, "not connected", what)
+        link = self._client.uaclient
+        async with link.subscribe_state() as changes:
+            try:
+                await changes.wait_for_state(UaClientState.CONNECTED, self._timeout)
+            except TimeoutError:
+                raise DeviceDisconnected(
+                    self._device,
+                    f"no session within {self._timeout:g} s ({link.state.value}); not sent",
+                    what,
+                ) from None
 
     async def _read(self, *path: str) -> Any:
         async with self._typed("/".join(path)):
@@ -210,8 +232,7 @@ class OpcuaStationDriver:
 
     async def _invoke(self, method: str, *args: ua.Variant) -> Any:
         """The method's outputs, or a typed error if the call itself failed."""
-        if self._client is None:
-            raise DeviceDisconnected(self._device, "not connected", method)
+        await self._ready(method)
         try:
             async with asyncio.timeout(self._timeout):
                 return await self._station.call_method(f"{self._ns}:{method}", *args)
