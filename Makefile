@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= python3
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint browser docs bench reference clean
+.PHONY: demo test lint browser postgres docs bench reference clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,14 @@ browser:
 	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
 		|| (echo "install Debian's chromium (apt-get install chromium) to test the dashboard" && false)
 
-test: lint browser docs
+# the store tests also run on a throwaway PostgreSQL server the tests start (initdb in a
+# temporary folder): they need the server programs, Debian's postgresql package
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null) \
+		|| (echo "install Debian's postgresql (apt-get install postgresql) to test the store on a server" && false)
+
+test: lint browser postgres docs
 	$(VENV)/bin/pytest
 
 # the documentation site, offline, into build/site; any warning (a broken link, a

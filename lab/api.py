@@ -15,7 +15,7 @@ from lab.interlocks import Watchdog
 from lab.report import write_plots
 from lab.runner import CampaignResult, CampaignRunner, RunnerEvents
 from lab.safety import Safety
-from lab.store import Store
+from lab.store import Store, is_database_url
 from protocols import PLANS, Protocol
 
 
@@ -26,7 +26,11 @@ class PreparedCampaign:
     campaign: CampaignConfig
     protocol: Protocol
     lab: LabConfig
-    store_path: Path
+    #: a SQLite file's path, or a database server's URL
+    store: str
+    #: where plots and reports go: the store file's folder, or ``runs/<campaign>/`` beside
+    #: a database server
+    folder: Path
 
 
 def default_store(campaign: CampaignConfig) -> Path:
@@ -51,7 +55,8 @@ def prepare(
             (``CampaignConfig(name=..., parameters={"cyan": {"min": 0 * ureg.mL, ...}}, ...)``;
             relative paths in it are relative to the working directory).
         lab: the lab file; default: the campaign's ``lab:``.
-        store: the store's path; default ``runs/<campaign>/store.sqlite``.
+        store: the SQLite file, or a database server's URL (``postgresql://...``);
+            default ``runs/<campaign>/store.sqlite``.
 
     Raises:
         ConfigError: naming the file and every field at fault.
@@ -62,9 +67,9 @@ def prepare(
     if lab_path is None:
         source = config.name if isinstance(campaign, CampaignConfig) else campaign
         raise ConfigError(source, ["lab: no lab file given (use --lab or set lab: in the file)"])
-    return PreparedCampaign(
-        config, protocol, load_lab_config(lab_path), Path(store) if store else default_store(config)
-    )
+    location = str(store) if store else str(default_store(config))
+    folder = default_store(config).parent if is_database_url(location) else Path(location).parent
+    return PreparedCampaign(config, protocol, load_lab_config(lab_path), location, folder)
 
 
 def run_campaign(
@@ -87,8 +92,9 @@ def run_campaign(
         planner: a planner name (``ax``, ``ax-default``, ``sobol``, ``random``,
             ``spectral``); default: the campaign's.
         seed: the planner's seed; default: the campaign's.
-        store: the SQLite store; default ``runs/<campaign>/store.sqlite``. On an existing
-            store the campaign resumes.
+        store: the SQLite file, or a database server's URL (``postgresql://...``; plots
+            then go to ``runs/<campaign>/``); default ``runs/<campaign>/store.sqlite``. On
+            a store that holds the campaign it resumes.
         events: hears of each trial as it changes (see :class:`lab.runner.RunnerEvents`).
 
     Returns:
@@ -103,7 +109,7 @@ def run_campaign(
     try:
         source = prepared.campaign.name if isinstance(campaign, CampaignConfig) else campaign
         check_bounds(prepared.campaign, prepared.protocol, running.limits(), source)
-        db = Store(prepared.store_path)  # opened only once every file is known good
+        db = Store(prepared.store)  # opened only once every file is known good
         running.record_to(db)  # the lab closes it, on every path
         db.claim()
         safety = Safety(running)
@@ -141,7 +147,7 @@ def run_campaign(
         result.plots = write_plots(
             db,
             prepared.campaign,
-            prepared.store_path.parent,
+            prepared.folder,
             running.devices.spectrometer.name,
             best,
         )

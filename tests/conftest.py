@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from simulators import Location, SimClock, Workcell
+from tests import postgres as pg
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "colour_match"
 
@@ -25,6 +27,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def hardware_lab(pytestconfig: pytest.Config) -> Path:
     return Path(pytestconfig.getoption("--hardware-lab") or EXAMPLES / "lab.yaml")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg.ThrowawayPostgres]:
+    """One throwaway PostgreSQL server for the session (a facility's store)."""
+    if not pg.available():
+        pytest.fail("no PostgreSQL server programs: `make test` installs Debian's postgresql")
+    server = pg.ThrowawayPostgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store goes: a SQLite file (the embedded default), or a fresh database on a
+    PostgreSQL server (a facility's); the same store code runs on both."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.sqlite")
+    server: pg.ThrowawayPostgres = request.getfixturevalue("postgres")
+    return server.database()
 
 
 @pytest.fixture

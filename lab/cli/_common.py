@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
 
 from planners import PLANNER_NAMES
+
+if TYPE_CHECKING:
+    from lab.store import Store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -49,3 +52,23 @@ def fail(message: str, code: int = EXIT_CONFIG) -> typer.Exit:
     """Print ``message`` as the command's last word and return the exit to raise."""
     err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
     return typer.Exit(code)
+
+
+#: where a store is: a SQLite file, or a database server's URL (``postgresql://...``; the
+#: password belongs in PGPASSWORD or ~/.pgpass, not in the URL)
+STORE_FORMS = "a SQLite file or a postgresql://user@host/db URL"
+
+
+def open_store(location: str | Path, existing: bool = True) -> Store:
+    """The store at ``location``; a file must exist if ``existing``. A store that cannot
+    be opened (no such file, a server that refuses or is down) ends the command with a
+    clear error."""
+    from lab.store import Store, StoreError, is_database_url, store_label
+
+    if existing and not is_database_url(location) and not Path(location).is_file():
+        raise fail(f"{location}: no such store file")
+    try:
+        return Store(location)
+    except StoreError as err:
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise fail(f"cannot open the store {store_label(location)}: {reason}") from None

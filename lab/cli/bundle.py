@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lab.cli._common import EXIT_CHECK, EXIT_CONFIG, JsonOption, console, fail
+from lab.cli._common import (
+    EXIT_CHECK,
+    EXIT_CONFIG,
+    STORE_FORMS,
+    JsonOption,
+    console,
+    fail,
+    open_store,
+)
 from lab.cli.campaign import campaign_app
 
 BundleArgument = Annotated[
@@ -19,7 +27,9 @@ BundleArgument = Annotated[
 
 @campaign_app.command("export")
 def campaign_export(
-    store: Annotated[Path, typer.Argument(help="store file, e.g. runs/colour-match/store.sqlite")],
+    store: Annotated[
+        str, typer.Argument(help=f"the store, {STORE_FORMS}, e.g. runs/colour-match/store.sqlite")
+    ],
     targets: Annotated[
         list[str],
         typer.Argument(
@@ -33,19 +43,17 @@ def campaign_export(
     (CSV, Parquet, units kept), the planner's experiment (Ax JSON), the files it ran with,
     the plots, and a manifest with every file's SHA-256. See docs/data.md."""
     from lab.bundle import export_campaign
-    from lab.store import Store
+    from lab.store import store_label
 
     if len(targets) not in (1, 2):
         raise fail("give [NAME] OUT: the campaign's name (optional), then where to write")
-    if not store.is_file():
-        raise fail(f"{store}: no such store file")
     out = Path(targets[-1])
-    db = Store(store)
+    db = open_store(store)
     try:
         names = db.campaign_names()
         name = targets[0] if len(targets) == 2 else (names[0] if len(names) == 1 else None)
         if name is None:
-            raise fail(f"{store} holds campaigns {names}; name one")
+            raise fail(f"{store_label(store)} holds campaigns {names}; name one")
         with console.status("exporting") as status:
             export_campaign(db, name, out, progress=lambda step: status.update(f"writing {step}"))
     except (KeyError, FileExistsError, ValueError) as err:

@@ -14,10 +14,12 @@ from lab.cli._common import (
     EXIT_CONFIG,
     EXIT_STOPPED,
     EXIT_UNSAFE,
+    STORE_FORMS,
     JsonOption,
     PlannerName,
     console,
     fail,
+    open_store,
 )
 
 if TYPE_CHECKING:
@@ -41,7 +43,8 @@ def campaign_run(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="planner seed; default: the campaign's")] = None,
     store: Annotated[
-        Path | None, typer.Option(help="SQLite store; default runs/<name>/store.sqlite")
+        str | None,
+        typer.Option(help=f"the store, {STORE_FORMS}; default runs/<name>/store.sqlite"),
     ] = None,
 ) -> None:
     """Run CAMPAIGN in its lab; on an existing store, continue where it stopped.
@@ -57,7 +60,7 @@ def campaign_run(
     from lab.cli._progress import ProgressBar
     from lab.errors import ConfigError
     from lab.report import summary_table
-    from lab.store import CampaignMismatch, StoreInUse
+    from lab.store import CampaignMismatch, StoreInUse, store_label
 
     try:
         prepared = prepare(campaign, lab, store)  # every file checked before anything opens
@@ -71,7 +74,7 @@ def campaign_run(
             trials=trials,
             planner=planner,
             seed=seed,
-            store=prepared.store_path,
+            store=prepared.store,
             events=display,
         )
     except (ConfigError, CampaignMismatch, StoreInUse) as err:
@@ -85,7 +88,7 @@ def campaign_run(
     _print_failures(result.trials)
     for path in result.plots:
         console.print(f"plot: {path}")
-    console.print(f"store: {prepared.store_path}")
+    console.print(f"store: {store_label(prepared.store)}", highlight=False)
     if result.left_unsafe:
         raise fail(f"campaign stopped, STATION NOT SAFE: {result.left_unsafe}", EXIT_UNSAFE)
     if result.stopped:
@@ -94,27 +97,29 @@ def campaign_run(
 
 @campaign_app.command("show")
 def campaign_show(
-    store: Annotated[Path, typer.Argument(help="store file, e.g. runs/colour-match/store.sqlite")],
+    store: Annotated[
+        str, typer.Argument(help=f"the store, {STORE_FORMS}, e.g. runs/colour-match/store.sqlite")
+    ],
     name: Annotated[str | None, typer.Argument(help="campaign name; default: the only one")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Summarise a stored campaign: every trial, its outcome, the best."""
     from lab.data import trial_json
     from lab.report import best_trials, summary_table
-    from lab.store import Store
+    from lab.store import store_label
 
-    if not store.is_file():
-        raise fail(f"{store}: no such store file", EXIT_CONFIG)
-    db = Store(store)
+    db = open_store(store)
     try:
         names = db.campaign_names()
         if name is None:
             if len(names) != 1:
-                raise fail(f"{store} holds campaigns {names}; name one", EXIT_CONFIG)
+                raise fail(f"{store_label(store)} holds campaigns {names}; name one", EXIT_CONFIG)
             name = names[0]
         info = db.campaign(name)
         if info is None:
-            raise fail(f"{store} holds no campaign {name!r}; it holds {names}", EXIT_CONFIG)
+            raise fail(
+                f"{store_label(store)} holds no campaign {name!r}; it holds {names}", EXIT_CONFIG
+            )
         records = db.trials(name)
     finally:
         db.close()
@@ -164,9 +169,13 @@ def campaign_report(
     campaign: Annotated[Path, typer.Argument(help="campaign YAML")],
     lab: Annotated[Path | None, typer.Option(help="lab YAML; default: the campaign's lab:")] = None,
     store: Annotated[
-        Path | None, typer.Option(help="SQLite store; default runs/<name>/store.sqlite")
+        str | None,
+        typer.Option(help=f"the store, {STORE_FORMS}; default runs/<name>/store.sqlite"),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="folder; default: beside the store")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="folder; default: beside the store file (runs/<name>/ for a server)"),
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report of a campaign (plots inside, opens offline):
     the objective with the best so far, each parameter per trial, the best spectrum against
@@ -178,19 +187,20 @@ def campaign_report(
     from lab.api import prepare
     from lab.errors import ConfigError
     from lab.report import write_html_report
-    from lab.store import Store
+    from lab.store import store_label
 
     try:
         prepared = prepare(campaign, lab, store)
     except ConfigError as err:
         raise fail(str(err), EXIT_CONFIG) from None
-    if not prepared.store_path.is_file():
-        raise fail(f"{prepared.store_path}: no such store; run the campaign first", EXIT_CONFIG)
-    db = Store(prepared.store_path)
+    db = open_store(prepared.store)
     try:
         info = db.campaign(prepared.campaign.name)
         if info is None:
-            raise fail(f"{prepared.store_path} holds no campaign {prepared.campaign.name!r}")
+            raise fail(
+                f"{store_label(prepared.store)} holds no campaign {prepared.campaign.name!r}; "
+                "run the campaign first"
+            )
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
             cwd=Path(__file__).resolve().parent,
@@ -201,7 +211,7 @@ def campaign_report(
         provenance = {
             "campaign file": str(campaign),
             "lab": prepared.lab.name,
-            "store": str(prepared.store_path),
+            "store": store_label(prepared.store),
             "planner": f"{planner['name']}, seed {planner.get('seed')}",
             "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(info["created"])),
             "software": f"sdl-lab {version('sdl-lab')}" + (f", commit {commit}" if commit else ""),
@@ -210,7 +220,7 @@ def campaign_report(
         path = write_html_report(
             db,
             prepared.campaign,
-            out or prepared.store_path.parent,
+            out or prepared.folder,
             prepared.lab.spectrometer[0],
             provenance,
         )

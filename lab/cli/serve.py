@@ -16,10 +16,12 @@ from lab.cli._common import (
     DEFAULT_LAB,
     EXIT_STOPPED,
     EXIT_UNSAFE,
+    STORE_FORMS,
     LabOption,
     console,
     err_console,
     fail,
+    open_store,
 )
 
 if TYPE_CHECKING:
@@ -32,7 +34,8 @@ DEMO_USER = "demo"
 def serve(
     lab: LabOption = DEFAULT_LAB,
     store: Annotated[
-        Path | None, typer.Option(help="store file; default runs/<lab name>/store.sqlite")
+        str | None,
+        typer.Option(help=f"the store, {STORE_FORMS}; default runs/<lab name>/store.sqlite"),
     ] = None,
     host: Annotated[
         str, typer.Option(help="address to listen on; keep 127.0.0.1 unless behind TLS")
@@ -70,7 +73,7 @@ def serve(
     from lab.config import load_lab_config
     from lab.errors import ConfigError
     from lab.server import LabServer, SecretError, check_secret, create_app
-    from lab.store import Store, StoreInUse
+    from lab.store import StoreInUse, store_label
 
     # a failed or aborted run is recorded and shown on the dashboard; bluesky's own
     # traceback of it would only bury the server's console
@@ -89,7 +92,7 @@ def serve(
         raise fail(str(err)) from None
     assert secret is not None
     _refuse_taken_port(host, port)
-    db = Store(store or default_lab_store(config))
+    db = open_store(store or default_lab_store(config), existing=False)
     password = _demo_login(db) if demo else None
     if not demo and not any(u.role == "staff" for u in db.accounts.users()):
         db.close()
@@ -113,7 +116,7 @@ def serve(
         console.print(
             f"demo login: user [bold]{DEMO_USER}[/bold]  password [bold]{password}[/bold]"
         )
-    console.print(f"store: {db.url}", highlight=False)
+    console.print(f"store: {store_label(db.url)}", highlight=False)
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(
             f"[yellow]warning:[/yellow] listening on {host}: put the server behind TLS"

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from lab.cli._app import app
-from lab.cli._common import DEFAULT_LAB, LabOption, console, fail
+from lab.cli._common import DEFAULT_LAB, STORE_FORMS, LabOption, console, fail, open_store
 from lab.roles import Role
 
 if TYPE_CHECKING:
@@ -29,21 +29,23 @@ PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="read the password from standard input")
 ]
 StoreOption = Annotated[
-    Path | None, typer.Option(help="store file; default: the lab's (runs/<lab name>/store.sqlite)")
+    str | None,
+    typer.Option(
+        help=f"the store, {STORE_FORMS}; default: the lab's (runs/<lab name>/store.sqlite)"
+    ),
 ]
 
 
 @contextmanager
-def _users(store: Path | None, lab: Path) -> Iterator[Store]:
+def _users(store: str | None, lab: Path) -> Iterator[Store]:
     """The store that holds the users (the lab's by default); a refusal ends the command."""
     from lab.api import default_lab_store
     from lab.config import load_lab_config
     from lab.errors import ConfigError
-    from lab.store import Store
     from lab.users import UserError
 
     try:
-        db = Store(store if store is not None else default_lab_store(load_lab_config(lab)))
+        db = open_store(store or default_lab_store(load_lab_config(lab)), existing=False)
     except ConfigError as err:
         raise fail(str(err)) from None
     try:

@@ -1,5 +1,6 @@
 """The lab store: every bluesky document, every trial and sample, every run, and the
-server's users, sessions and audit log, in one SQLite file (or a SQLAlchemy URL)."""
+server's users, sessions and audit log, in one SQLite file (the embedded default) or a
+database on a PostgreSQL server (a URL such as ``postgresql://lab@dbhost/sdl``)."""
 
 from lab.store._accounts import Accounts, SessionRecord, UserRecord
 from lab.store._audit import AuditEntry, AuditLog
@@ -11,6 +12,8 @@ from lab.store._store import (
     StoreError,
     StoreInUse,
     TrialRecord,
+    is_database_url,
+    store_label,
 )
 
 __all__ = [
@@ -26,4 +29,6 @@ __all__ = [
     "StoreInUse",
     "TrialRecord",
     "UserRecord",
+    "is_database_url",
+    "store_label",
 ]

@@ -31,10 +31,25 @@ class AuditEntry:
 
 
 def make_append_only(engine: Engine) -> None:
-    """Make the audit table refuse UPDATE and DELETE (SQLite triggers)."""
-    if engine.dialect.name != "sqlite":  # PostgreSQL: grant INSERT and SELECT only
-        return
+    """Make the audit table refuse UPDATE and DELETE, by a trigger in the database itself
+    (SQLite or PostgreSQL), so no code path of ours or anyone's can rewrite it."""
     with engine.begin() as c:
+        if engine.dialect.name == "postgresql":
+            c.execute(
+                text(
+                    "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger "
+                    "LANGUAGE plpgsql AS $$ BEGIN "
+                    "RAISE EXCEPTION 'the audit log is append-only' USING ERRCODE = '23000'; "
+                    "END $$"
+                )
+            )
+            c.execute(
+                text(
+                    "CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE "
+                    "ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()"
+                )
+            )
+            return
         for verb in ("UPDATE", "DELETE"):
             c.execute(
                 text(

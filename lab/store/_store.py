@@ -29,6 +29,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from devices import DeviceBusy, ResourceLock
@@ -119,6 +120,18 @@ class CampaignMismatch(Exception):
     pass
 
 
+def is_database_url(location: str | Path) -> bool:
+    """Whether ``location`` names a database server (a SQLAlchemy URL) rather than a file."""
+    return "://" in str(location)
+
+
+def store_label(location: str | Path) -> str:
+    """``location`` fit to print: a URL's password, if one was written in it, hidden."""
+    if not is_database_url(location):
+        return str(location)
+    return make_url(str(location)).render_as_string(hide_password=True)
+
+
 class StoreInUse(Exception):
     """Another process runs campaigns on this store."""
 
@@ -128,13 +141,15 @@ class Store:
     the server) users, sessions and the audit log.
 
     Args:
-        url_or_path: a SQLite file path (created with its folder), or a SQLAlchemy URL.
+        url_or_path: a SQLite file path (created with its folder, the embedded default),
+            or a SQLAlchemy URL such as ``postgresql://user@host/db`` (a facility's
+            server; the database must exist).
     """
 
     def __init__(self, url_or_path: str | Path) -> None:
         url = str(url_or_path)
         self._claim: ResourceLock | None = None
-        if "://" not in url:
+        if not is_database_url(url):
             Path(url).parent.mkdir(parents=True, exist_ok=True)
             self._claim = ResourceLock.for_file(
                 url,
@@ -142,6 +157,8 @@ class Store:
                 advice="one process runs campaigns on a store (stop it, or use another --store)",
             )
             url = f"sqlite:///{url}"
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")  # psycopg 3
         self.url = url
         self.engine: Engine = create_engine(
             url, json_serializer=lambda o: json.dumps(o, default=_jsonable)

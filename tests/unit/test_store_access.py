@@ -1,9 +1,9 @@
-"""Users, sessions and the audit log in a real SQLite store."""
+"""Users, sessions and the audit log in a real store: a SQLite file and a PostgreSQL
+database."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy
@@ -14,8 +14,8 @@ from lab.users import UserError, add_user, authenticate, remove_user, set_passwo
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    db = Store(tmp_path / "store.sqlite")
+def store(store_url: str):
+    db = Store(store_url)
     yield db
     db.close()
 
@@ -77,13 +77,12 @@ def test_the_last_staff_user_stays_and_sessions_go_with_their_user(store: Store)
         remove_user(store, "ann")
 
 
-def test_runs_are_indexed_and_scan_ids_survive_a_reopen(tmp_path: Path):
+def test_runs_are_indexed_and_scan_ids_survive_a_reopen(store_url: str):
     from bluesky import RunEngine
     from bluesky.plans import count
     from ophyd_async.core import soft_signal_rw
 
-    path = tmp_path / "store.sqlite"
-    first = Store(path)
+    first = Store(store_url)
     engine = RunEngine({}, call_returns_result=True)
     engine.md["scan_id"] = first.last_scan_id()
     engine.subscribe(first.record)
@@ -92,7 +91,7 @@ def test_runs_are_indexed_and_scan_ids_survive_a_reopen(tmp_path: Path):
     engine(count([signal], 1))
     assert first.last_scan_id() == 2
     first.close()
-    again = Store(path)
+    again = Store(store_url)
     assert again.last_scan_id() == 2
     latest = again.runs()[0]
     assert (latest.scan_id, latest.plan_name, latest.exit_status) == (2, "count", "success")

@@ -21,8 +21,8 @@ from lab.runner import campaign_definition
 ureg = pint.get_application_registry()
 
 
-def test_parameters_and_outcomes_are_kept_as_numbers_with_units(tmp_path: Path):
-    store = Store(tmp_path / "s.sqlite")
+def test_parameters_and_outcomes_are_kept_as_numbers_with_units(store_url: str):
+    store = Store(store_url)
     store.open_campaign("c", {"x": 1}, {})
     params = {"temperature": ureg.Quantity(60.0, "degC"), "cyan": ureg.Quantity(1.5, "mL")}
     store.add_trial("c", 0, params, "ax/ax:Sobol", suggestion={"seed": 3}, session=1)
@@ -32,18 +32,29 @@ def test_parameters_and_outcomes_are_kept_as_numbers_with_units(tmp_path: Path):
         outcomes={"yield": ureg.Quantity(41.5, "percent"), "error": 0.25},
         status="completed",
     )
+    with store.engine.connect() as c:
+        rows = c.execute(
+            sqlalchemy.text(
+                "SELECT kind, name, magnitude, unit FROM trial_values ORDER BY kind, name"
+            )
+        ).fetchall()
+        kinds = c.execute(
+            sqlalchemy.text(
+                "SELECT DISTINCT typeof(magnitude) FROM trial_values"
+                if store.engine.dialect.name == "sqlite"
+                else "SELECT DISTINCT pg_typeof(magnitude)::text FROM trial_values"
+            )
+        ).scalars()
+        assert set(kinds) in ({"real"}, {"double precision"})  # numbers, not text
+    assert [tuple(r) for r in rows] == [
+        ("outcome", "error", 0.25, ""),
+        ("outcome", "yield", 41.5, "percent"),
+        ("parameter", "cyan", 1.5, "milliliter"),
+        ("parameter", "temperature", 60.0, "degree_Celsius"),
+    ]
     store.close()
 
-    rows = sqlite3.connect(tmp_path / "s.sqlite").execute(
-        "SELECT kind, name, typeof(magnitude), magnitude, unit FROM trial_values ORDER BY name"
-    )
-    assert rows.fetchall() == [
-        ("parameter", "cyan", "real", 1.5, "milliliter"),
-        ("outcome", "error", "real", 0.25, ""),
-        ("parameter", "temperature", "real", 60.0, "degree_Celsius"),
-        ("outcome", "yield", "real", 41.5, "percent"),
-    ]
-    again = Store(tmp_path / "s.sqlite")
+    again = Store(store_url)
     [trial] = again.trials("c")
     assert trial.parameters == params
     assert list(trial.parameters) == ["temperature", "cyan"]  # in the order given
@@ -54,6 +65,7 @@ def test_parameters_and_outcomes_are_kept_as_numbers_with_units(tmp_path: Path):
     assert again.next_session("c") == 2
     again.update_trial("c", 0, outcomes=None)
     assert again.trial("c", 0).outcomes is None
+    again.close()
 
 
 def _legacy_store(path: Path, definition: dict) -> None:
