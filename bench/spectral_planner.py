@@ -182,8 +182,7 @@ def _publish(
         + ", ".join(f"{x:.2f} s" for x in seconds)
         + f" ({len(seconds)} proposals in a row, alone on the machine: the first fits the "
         "model from scratch, as after a resume; the later ones start from its last "
-        "hyperparameters).\n\n"
-        + "\n".join(f"![{t}](img/bench-spectral-{t}.png)" for t in results)
+        "hyperparameters).\n\n" + "\n".join(f"![{t}](img/bench-spectral-{t}.png)" for t in results)
     )
     notes = (
         f"{seeds} seeds per planner and target, {TRIALS} trials each, run through the lab "
