@@ -43,6 +43,18 @@ def default_lab_store(lab: LabConfig) -> Path:
     return Path("runs") / lab.name / "store.sqlite"
 
 
+def output_folder(store: str | Path, default: Path) -> Path:
+    """Where files that go with a store (plots, reports) are written: beside the store
+    file, or, for a store on a database server, where ``default`` (the store file it
+    stands in for) would have been.
+
+    Args:
+        store: a SQLite file's path or a database server's URL.
+        default: the store file used when none is given.
+    """
+    return default.parent if is_database_url(store) else Path(store).parent
+
+
 def prepare(
     campaign: str | Path | CampaignConfig,
     lab: str | Path | None = None,
@@ -67,8 +79,8 @@ def prepare(
     if lab_path is None:
         source = config.name if isinstance(campaign, CampaignConfig) else campaign
         raise ConfigError(source, ["lab: no lab file given (use --lab or set lab: in the file)"])
-    location = str(store) if store else str(default_store(config))
-    folder = default_store(config).parent if is_database_url(location) else Path(location).parent
+    location = str(store or default_store(config))
+    folder = output_folder(location, default_store(config))
     return PreparedCampaign(config, protocol, load_lab_config(lab_path), location, folder)
 
 

@@ -16,10 +16,12 @@ from lab.cli._common import (
     DEFAULT_LAB,
     EXIT_CHECK,
     EXIT_STOPPED,
+    STORE_FORMS,
     JsonOption,
     LabOption,
     console,
     fail,
+    open_store,
 )
 
 if TYPE_CHECKING:
@@ -29,11 +31,17 @@ if TYPE_CHECKING:
 
 STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skipped": "dim"}
 StoreOption = Annotated[
-    Path | None, typer.Option(help="store to keep results in; default runs/<lab name>/store.sqlite")
+    str | None,
+    typer.Option(
+        help=f"store to keep results in, {STORE_FORMS}; default runs/<lab name>/store.sqlite"
+    ),
 ]
 ReportOption = Annotated[
     Path | None,
-    typer.Option(help="folder for the HTML and JSON reports; default: diagnoses/ beside the store"),
+    typer.Option(
+        help="folder for the HTML and JSON reports; default: diagnoses/ beside the store file "
+        "(runs/<lab name>/diagnoses for a server)"
+    ),
 ]
 
 diagnose_app = typer.Typer()
@@ -65,9 +73,8 @@ def diagnose_lab(
         return
     from devices import DeviceError, explain
     from hw_tests import write_report
-    from lab.api import default_lab_store
+    from lab.api import default_lab_store, output_folder
     from lab.compose import build_lab
-    from lab.store import Store
 
     config = _config(lab)
     unknown = sorted(set(device or ()) - set(config.devices))
@@ -81,13 +88,15 @@ def diagnose_lab(
         diagnosis = _run(running, device or [], quiet=as_json)
     finally:
         running.close()
-    store_path = store or default_lab_store(config)
-    db = Store(store_path)
+    default = default_lab_store(config)
+    db = open_store(store or default, existing=False)
     try:
         db.diagnoses.add(config.name, diagnosis.started, diagnosis.as_dict()["results"])
     finally:
         db.close()
-    page, data = write_report(diagnosis, report or store_path.parent / "diagnoses")
+    page, data = write_report(
+        diagnosis, report or output_folder(store or default, default) / "diagnoses"
+    )
     if as_json:
         print(json.dumps({**diagnosis.as_dict(), "report": str(page), "json": str(data)}))
     else:
@@ -166,21 +175,22 @@ def history(
     """A device's diagnostic results over time, and an HTML page of trend plots with its
     warn and fail levels."""
     from hw_tests import write_history
-    from lab.api import default_lab_store
-    from lab.store import Store
+    from lab.api import default_lab_store, output_folder
+    from lab.store import is_database_url, store_label
 
     config = _config(lab)
-    store_path = store or default_lab_store(config)
-    if not store_path.exists():
-        raise fail(f"no store at {store_path}: run `lab diagnose` first, or give --store")
-    db = Store(store_path)
+    default = default_lab_store(config)
+    location = store or str(default)
+    if not is_database_url(location) and not Path(location).exists():
+        raise fail(f"no store at {location}: run `lab diagnose` first, or give --store")
+    db = open_store(location)
     try:
         rows = db.diagnoses.history(name)
     finally:
         db.close()
     if not rows:
-        raise fail(f"no diagnoses of {name!r} in {store_path}")
-    page = write_history(name, rows, report or store_path.parent / "diagnoses")
+        raise fail(f"no diagnoses of {name!r} in {store_label(location)}")
+    page = write_history(name, rows, report or output_folder(location, default) / "diagnoses")
     if as_json:
         print(json.dumps({"device": name, "results": rows, "report": str(page)}))
         return

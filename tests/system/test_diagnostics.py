@@ -138,10 +138,10 @@ def test_reports_are_self_contained_and_history_trends(lab_file: Path, tmp_path:
     )
 
 
-def test_lab_diagnose_command(lab_file: Path, tmp_path: Path):
+def test_lab_diagnose_command(lab_file: Path, tmp_path: Path, store_url: str):
     runner = CliRunner()
-    store, reports = tmp_path / "s.sqlite", tmp_path / "r"
-    args = ["diagnose", "--lab", str(lab_file), "--store", str(store), "--report", str(reports)]
+    store, reports = store_url, tmp_path / "r"
+    args = ["diagnose", "--lab", str(lab_file), "--store", store, "--report", str(reports)]
     ok = runner.invoke(app, [*args, "--device", "spectrometer", "--json"])
     assert ok.exit_code == 0, ok.output
     out = json.loads(ok.output)
@@ -161,7 +161,7 @@ def test_lab_diagnose_command(lab_file: Path, tmp_path: Path):
             "--lab",
             str(lab_file),
             "--store",
-            str(store),
+            store,
             "--report",
             str(reports),
             "--json",
