@@ -79,9 +79,11 @@ def prepare(
     if lab_path is None:
         source = config.name if isinstance(campaign, CampaignConfig) else campaign
         raise ConfigError(source, ["lab: no lab file given (use --lab or set lab: in the file)"])
-    location = str(store or default_store(config))
-    folder = output_folder(location, default_store(config))
-    return PreparedCampaign(config, protocol, load_lab_config(lab_path), location, folder)
+    default = default_store(config)
+    location = str(store or default)
+    return PreparedCampaign(
+        config, protocol, load_lab_config(lab_path), location, output_folder(location, default)
+    )
 
 
 def run_campaign(

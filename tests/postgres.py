@@ -8,13 +8,14 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
 import sqlalchemy
+
+from simulators.opcua_station import free_port
 
 
 def _binary(name: str) -> str | None:
@@ -30,18 +31,12 @@ def available() -> bool:
     return _binary("initdb") is not None and _binary("pg_ctl") is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class ThrowawayPostgres:
     """One server; :meth:`database` hands each test a fresh database on it."""
 
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="sdl-postgres-"))
-        self.port = _free_port()
+        self.port = free_port()
         self._user: str | None = None
         if os.geteuid() == 0:
             self._user = "postgres"

@@ -59,14 +59,14 @@ def fail(message: str, code: int = EXIT_CONFIG) -> typer.Exit:
 STORE_FORMS = "a SQLite file or a postgresql://user@host/db URL"
 
 
-def open_store(location: str | Path, existing: bool = True) -> Store:
-    """The store at ``location``; a file must exist if ``existing``. A store that cannot
-    be opened (no such file, a server that refuses or is down) ends the command with a
-    clear error."""
+def open_store(location: str | Path, existing: bool = True, hint: str = "") -> Store:
+    """The store at ``location``; a file must exist if ``existing`` (``hint`` says what
+    to do if it does not). A store that cannot be opened (no such file, a server that
+    refuses or is down) ends the command with a clear error."""
     from lab.store import Store, StoreError, is_database_url, store_label
 
     if existing and not is_database_url(location) and not Path(location).is_file():
-        raise fail(f"{location}: no such store file")
+        raise fail(f"{location}: no such store file" + (f"; {hint}" if hint else ""))
     try:
         return Store(location)
     except StoreError as err:

@@ -193,7 +193,7 @@ def campaign_report(
         prepared = prepare(campaign, lab, store)
     except ConfigError as err:
         raise fail(str(err), EXIT_CONFIG) from None
-    db = open_store(prepared.store)
+    db = open_store(prepared.store, hint="run the campaign first")
     try:
         info = db.campaign(prepared.campaign.name)
         if info is None:

@@ -89,14 +89,13 @@ def diagnose_lab(
     finally:
         running.close()
     default = default_lab_store(config)
-    db = open_store(store or default, existing=False)
+    location = store or str(default)
+    db = open_store(location, existing=False)
     try:
         db.diagnoses.add(config.name, diagnosis.started, diagnosis.as_dict()["results"])
     finally:
         db.close()
-    page, data = write_report(
-        diagnosis, report or output_folder(store or default, default) / "diagnoses"
-    )
+    page, data = write_report(diagnosis, report or output_folder(location, default) / "diagnoses")
     if as_json:
         print(json.dumps({**diagnosis.as_dict(), "report": str(page), "json": str(data)}))
     else:
@@ -176,14 +175,12 @@ def history(
     warn and fail levels."""
     from hw_tests import write_history
     from lab.api import default_lab_store, output_folder
-    from lab.store import is_database_url, store_label
+    from lab.store import store_label
 
     config = _config(lab)
     default = default_lab_store(config)
     location = store or str(default)
-    if not is_database_url(location) and not Path(location).exists():
-        raise fail(f"no store at {location}: run `lab diagnose` first, or give --store")
-    db = open_store(location)
+    db = open_store(location, hint="run `lab diagnose` first, or give --store")
     try:
         rows = db.diagnoses.history(name)
     finally:
