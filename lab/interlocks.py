@@ -121,8 +121,11 @@ class Watchdog:
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(self._period_s)
-            for w in self._watched:
-                await self._update(w, await self._reason(w))
+            # read all at once: read one after another, a device's outage could be seen by
+            # its first interlock and missed by the next, read after the reconnect
+            reasons = await asyncio.gather(*(self._reason(w) for w in self._watched))
+            for w, reason in zip(self._watched, reasons, strict=True):
+                await self._update(w, reason)
 
     async def _reason(self, w: _Watched) -> str | None:
         """Why ``w`` is tripped now, or None if it is clear."""
