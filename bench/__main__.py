@@ -5,6 +5,7 @@ import argparse
 from bench import (
     cli_start,
     estop_latency,
+    parallel_stations,
     planner_efficiency,
     planner_latency,
     push_latency,
@@ -20,3 +21,4 @@ estop_latency.main(quick)
 planner_latency.main(quick)
 planner_efficiency.main(quick)
 spectral_planner.main(quick)
+parallel_stations.main(quick)

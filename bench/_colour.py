@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pint
@@ -19,6 +20,9 @@ import yaml
 
 from bench._lab import EXAMPLES
 from bench._problems import Problem
+
+if TYPE_CHECKING:
+    from lab.store import Store
 
 #: what the example protocol fixes (colour_mix.yaml): water and how the vial is stirred
 _WATER_ML = 2.0
@@ -94,15 +98,19 @@ def run_in_lab(
     (copy / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
     store = copy / "store.sqlite"
     run_campaign(copy / "campaign.yaml", planner=planner, seed=seed, trials=trials, store=store)
-    problem = colour_problem()
     db = Store(store)
     try:
-        records = db.trials("colour-match")
+        return completed_points(db, "colour-match")
     finally:
         db.close()
-    units = {p.name: p.unit for p in problem.space.parameters}
+
+
+def completed_points(db: Store, campaign: str) -> list[dict[str, float]]:
+    """The parameters of each completed trial of ``campaign``, in trial order (plain numbers
+    in the colour problem's units)."""
+    units = {p.name: p.unit for p in colour_problem().space.parameters}
     return [
         {n: float(r.parameters[n].m_as(units[n])) for n in units}
-        for r in records
+        for r in db.trials(campaign)
         if r.status == "completed"
     ]

@@ -128,7 +128,7 @@ def run_campaign(
         db.claim()
         safety = Safety(running)
         executor = InProcessExecutor(
-            running.run_engine, running.devices, PLANS, refusal=safety.refusal
+            running.run_engines, running.devices, PLANS, refusal=safety.refusal
         )
         watchdog: Watchdog | None = None
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from bluesky import RunEngine
@@ -32,11 +32,17 @@ from devices import (
     Transport,
     WallClock,
 )
-from lab.config import LabConfig, OpcuaTransportConfig, SerialTransportConfig, SimTransport
+from lab.config import (
+    LabConfig,
+    OpcuaTransportConfig,
+    SerialTransportConfig,
+    SimTransport,
+    StationConfig,
+)
 from lab.errors import ConfigError
 from lab.simulation import SimulatedWorld, build_world
 from lab.store import Store
-from protocols import LabDevices, LabLimits
+from protocols import Bay, LabDevices, LabLimits, Resources
 
 T = TypeVar("T")
 
@@ -51,12 +57,20 @@ class Lab:
     devices: LabDevices
     world: SimulatedWorld | None
     store: Store | None = None
+    #: ``run_engine`` and one more per further synthesis station, for an executor that
+    #: runs trials side by side (see :func:`parallel_run_engines`)
+    run_engines: list[RunEngine] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.run_engines:
+            self.run_engines = [self.run_engine]
 
     def record_to(self, store: Store) -> None:
-        """Record every run of this lab's RunEngine in ``store`` (whoever starts it), with
+        """Record every run of this lab's RunEngines in ``store`` (whoever starts it), with
         scan ids continuing from the last one stored; ``close()`` closes the store."""
-        self.run_engine.md["scan_id"] = store.last_scan_id()
-        self.run_engine.subscribe(store.record)
+        self.run_engine.md["scan_id"] = store.last_scan_id()  # the md all of them share
+        for run_engine in self.run_engines:
+            run_engine.subscribe(store.record)
         self.store = store
 
     @property
@@ -72,9 +86,8 @@ class Lab:
             names: the instruments to connect; all if None.
         """
         devices = self.devices
-        chosen = [
-            d for d in (*devices.instruments, devices.timer) if names is None or d.name in names
-        ]
+        timers = [b.timer for b in devices.bays]
+        chosen = [d for d in (*devices.instruments, *timers) if names is None or d.name in names]
 
         async def connect() -> None:
             for device in chosen:
@@ -90,9 +103,13 @@ class Lab:
         """
         return call_in_bluesky_event_loop(coro)
 
-    def limits(self) -> LabLimits:
-        """What protocols are checked against: each device's limits and the lab's places."""
-        d = self.devices
+    def limits(self, station: str | None = None) -> LabLimits:
+        """What protocols are checked against: each device's limits and the lab's places.
+
+        Args:
+            station: the synthesis station a protocol will run on; the first if None.
+        """
+        d = self.devices if station is None else self.devices.on(station)
         return self.call(
             LabLimits.read(
                 d.arm,
@@ -117,10 +134,11 @@ class Lab:
                 vial = await signal.get_value()
                 if vial:
                     found.append(f"vial {vial} left in {where}")
-            rpm = await d.station.stirrer.speed.get_value()
-            setpoint = await d.station.heater.setpoint.get_value()
-            if rpm or abs(setpoint - d.station.ambient_c) > 0.5:
-                found.append(f"station at {rpm:g} rpm, heater set to {setpoint:g} degC")
+            for station in d.stations:
+                rpm = await station.stirrer.speed.get_value()
+                setpoint = await station.heater.setpoint.get_value()
+                if rpm or abs(setpoint - station.ambient_c) > 0.5:
+                    found.append(f"{station.name} at {rpm:g} rpm, heater set to {setpoint:g} degC")
             return found
 
         return self.call(read())
@@ -230,6 +248,20 @@ def threaded_run_engine() -> RunEngine:
     return RunEngine({}, context_managers=[], call_returns_result=True)
 
 
+def parallel_run_engines(first: RunEngine, count: int) -> list[RunEngine]:
+    """``first`` and ``count - 1`` RunEngines beside it for executor threads: on its event
+    loop (where the devices live) and with its metadata, so scan ids count on across all.
+
+    Args:
+        first: the lab's RunEngine.
+        count: how many in all.
+    """
+    return [first] + [
+        RunEngine(first.md, loop=first.loop, context_managers=[], call_returns_result=True)
+        for _ in range(count - 1)
+    ]
+
+
 def build_lab(
     config: LabConfig,
     store: Store | None = None,
@@ -262,6 +294,7 @@ def build_lab(
             call_in_bluesky_event_loop(world.stop())
         raise
     lab = Lab(config, run_engine, devices, world)
+    lab.run_engines = parallel_run_engines(run_engine, len(config.stations))
     try:
         if connect:
             lab.connect()
@@ -276,8 +309,8 @@ def build_lab(
 def _devices(config: LabConfig, world: SimulatedWorld | None) -> LabDevices:
     clock: Clock = world.clock if world is not None else WallClock()
     arm_name, arm_cfg = config.arm
-    station_name, station_cfg = config.station
     spec_name, spec_cfg = config.spectrometer
+    several = len(config.stations) > 1
     return LabDevices(
         arm=RoboticArm(
             AsciiArmDriver(
@@ -292,17 +325,13 @@ def _devices(config: LabConfig, world: SimulatedWorld | None) -> LabDevices:
             arm_cfg.reach,
             name=arm_name,
         ),
-        station=SynthesisStation(
-            _station_driver(config, station_name, world),
-            clock,
-            reagents=station_cfg.pumps,
-            vial_capacity=Range(0.0, float(config.vial_capacity.m_as("mL")), "mL"),
-            temperature=station_cfg.temperature.range(),
-            stir_speed=station_cfg.stir_speed.range(),
-            dispense_rate=station_cfg.dispense_rate.range(),
-            ambient_c=float(station_cfg.ambient.m_as("degC")),
-            stop_patience_s=float(station_cfg.safe_state_patience.m_as("s")),
-            name=station_name,
+        bays=tuple(
+            Bay(
+                _station(config, name, world, clock),
+                cfg.slot,
+                Timer(clock, name=f"{name}_timer" if several else "timer"),
+            )
+            for name, cfg in config.stations
         ),
         spectrometer=Spectrometer(
             AsciiSpectrometerDriver(
@@ -313,12 +342,30 @@ def _devices(config: LabConfig, world: SimulatedWorld | None) -> LabDevices:
             spec_cfg.integration_time.range(),
             name=spec_name,
         ),
-        timer=Timer(clock, name="timer"),
         waste=config.role("waste")[0],
-        slot=station_cfg.slot,
         holder=spec_cfg.holder,
+        resources=Resources(clock),
         analyser=_analyser(config, world),
         analyser_holder=config.analyser[1].holder if config.analyser else None,
+    )
+
+
+def _station(
+    config: LabConfig, name: str, world: SimulatedWorld | None, clock: Clock
+) -> SynthesisStation:
+    cfg = config.devices[name]
+    assert isinstance(cfg, StationConfig)
+    return SynthesisStation(
+        _station_driver(config, name, world),
+        clock,
+        reagents=cfg.pumps,
+        vial_capacity=Range(0.0, float(config.vial_capacity.m_as("mL")), "mL"),
+        temperature=cfg.temperature.range(),
+        stir_speed=cfg.stir_speed.range(),
+        dispense_rate=cfg.dispense_rate.range(),
+        ambient_c=float(cfg.ambient.m_as("degC")),
+        stop_patience_s=float(cfg.safe_state_patience.m_as("s")),
+        name=name,
     )
 
 
@@ -336,4 +383,4 @@ def _analyser(config: LabConfig, world: SimulatedWorld | None) -> Analyser | Non
     return Analyser(driver, cfg.fields, name=name)
 
 
-__all__ = ["Lab", "build_lab", "threaded_run_engine"]
+__all__ = ["Lab", "build_lab", "parallel_run_engines", "threaded_run_engine"]

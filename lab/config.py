@@ -326,7 +326,8 @@ class LabConfig(_Model):
     reagents: dict[str, ReagentConfig] = Field(min_length=1, description="name -> stock")
     devices: dict[str, DeviceConfig] = Field(
         min_length=1,
-        description="name -> device: one arm, one station, one spectrometer, at most one analyser",
+        description="name -> device: one arm, one or more synthesis stations (trials run "
+        "on them side by side), one spectrometer, at most one analyser",
     )
     interlocks: dict[str, InterlockConfig] = Field(
         {}, description="name -> a condition that pauses or stops the lab when it trips"
@@ -357,9 +358,13 @@ class LabConfig(_Model):
         return self.one(ArmConfig)  # type: ignore[return-value]
 
     @property
-    def station(self) -> tuple[str, StationConfig]:
-        """The synthesis station's name and configuration."""
-        return self.one(StationConfig)  # type: ignore[return-value]
+    def stations(self) -> list[tuple[str, StationConfig]]:
+        """Each synthesis station's name and configuration, in the file's order."""
+        return [(n, d) for n, d in self.devices.items() if isinstance(d, StationConfig)]
+
+    def station_of(self, place: str) -> str | None:
+        """The name of the station whose slot is ``place``, if any."""
+        return next((n for n, s in self.stations if s.slot == place), None)
 
     @property
     def spectrometer(self) -> tuple[str, SpectrometerConfig]:
@@ -388,33 +393,58 @@ class LabConfig(_Model):
             return [f"chemistry: {err}"]
         return []
 
+    def _station_problems(self) -> list[str]:
+        """Pumps of known reagents; with several stations, each its own slot and the same
+        reagents, so any trial can run on any station."""
+        problems = []
+        first_name, first = self.stations[0]
+        for name, station in self.stations:
+            for index, reagent in station.pumps.items():
+                if reagent not in self.reagents:
+                    problems.append(f"devices.{name}.pumps.{index}: unknown reagent {reagent!r}")
+            if name != first_name and set(station.pumps.values()) != set(first.pumps.values()):
+                problems.append(
+                    f"devices.{name}.pumps: offers {sorted(set(station.pumps.values()))}, "
+                    f"{first_name} {sorted(set(first.pumps.values()))}; every station needs "
+                    "the same reagents, so a trial can run on any of them"
+                )
+        slots = [s.slot for _, s in self.stations]
+        for name, station in self.stations:
+            if slots.count(station.slot) > 1:
+                problems.append(
+                    f"devices.{name}.slot: {station.slot!r} is the slot of another station too"
+                )
+        return problems
+
     @model_validator(mode="after")
     def _consistent(self) -> LabConfig:
         problems = self._chemistry_problems()
         if self.degradations and not self.simulated:
             problems.append("degradations: only a simulated lab can be degraded on demand")
-        for kind in (ArmConfig, StationConfig, SpectrometerConfig):
+        for kind in (ArmConfig, SpectrometerConfig):
             count = sum(isinstance(d, kind) for d in self.devices.values())
             if count != 1:
                 problems.append(
                     f"devices: need exactly one {kind.model_fields['kind'].annotation}"
                     f" device, found {count}"
                 )
+        if not self.stations:
+            problems.append("devices: need at least one synthesis_station device, found 0")
         if sum(isinstance(d, AnalyserConfig) for d in self.devices.values()) > 1:
             problems.append("devices: at most one analyser")
         if any(p.startswith("devices:") for p in problems):
             raise FieldProblems(problems)
         known = set(self.locations)
         arm_name, arm = self.arm
-        station_name, station = self.station
         spec_name, spec = self.spectrometer
         places = [
             (f"devices.{arm_name}.home", arm.home),
             *((f"devices.{arm_name}.reach", r) for r in arm.reach),
-            (f"devices.{station_name}.slot", station.slot),
+            *((f"devices.{n}.slot", s.slot) for n, s in self.stations),
             (f"devices.{spec_name}.holder", spec.holder),
         ]
-        holders = [(station.slot, "slot"), (spec.holder, "holder")]
+        holders = [(s.slot, f"{n}'s slot") for n, s in self.stations]
+        holders.append((spec.holder, "holder"))
         if self.analyser is not None:
             places.append((f"devices.{self.analyser[0]}.holder", self.analyser[1].holder))
             holders.append((self.analyser[1].holder, "analyser's holder"))
@@ -422,11 +452,7 @@ class LabConfig(_Model):
         for place, path in holders:
             if place in known and place not in arm.reach:
                 problems.append(f"devices.{arm_name}.reach: must include the {path} {place!r}")
-        for index, reagent in station.pumps.items():
-            if reagent not in self.reagents:
-                problems.append(
-                    f"devices.{station_name}.pumps.{index}: unknown reagent {reagent!r}"
-                )
+        problems += self._station_problems()
         for name, device in self.devices.items():
             transport = device.transport
             if isinstance(transport, OpcuaTransportConfig):

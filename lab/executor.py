@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -85,48 +85,51 @@ class Executor(Protocol):
 
 
 class InProcessExecutor:
-    """A RunEngine in its own thread of the lab process, one plan at a time.
+    """RunEngines in threads of the lab process, one plan at a time on each.
+
+    With one RunEngine per synthesis station, trials run side by side: the RunEngines share
+    the devices' event loop, and the plans' own locks (:mod:`protocols.resources`) keep
+    shared devices to one user at a time.
 
     Args:
-        run_engine: made with ``context_managers=[]`` (signals belong to the main thread).
+        run_engines: made with ``context_managers=[]`` (signals belong to the main thread);
+            as many as plans may run at once.
         devices: what plans run on.
         plans: name -> plan function taking ``devices`` first (``protocols.PLANS``).
         refusal: asked before each plan starts; a reason (e.g. a latched emergency stop)
             ends the request as ``abort`` without running anything.
     """
 
-    capacity = 1
-
     def __init__(
         self,
-        run_engine: RunEngine,
+        run_engines: Sequence[RunEngine],
         devices: LabDevices,
         plans: Mapping[str, Callable[..., MsgGenerator[Any]]],
         refusal: Callable[[], str | None] = lambda: None,
     ) -> None:
-        self._re = run_engine
-        self._devices = devices
+        if not run_engines:
+            raise ValueError("an executor needs at least one RunEngine")
         self._plans = plans
-        self._refusal = refusal
         self._jobs: queue.Queue[tuple[PlanRequest, Future[PlanOutcome]] | None] = queue.Queue()
-        self._control: queue.Queue[Callable[[], Any]] = queue.Queue()
-        self._abort_reason = ""
         self._released = threading.Event()
         self._released.set()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._work, name="run-engine", daemon=True)
-        self._thread.start()
+        self._workers = [
+            _Worker(re, devices, plans, refusal, self._jobs, self._released, n)
+            for n, re in enumerate(run_engines)
+        ]
+        #: how many plans may run at once (one per RunEngine)
+        self.capacity = len(self._workers)
 
     # --- the interface -----------------------------------------------------------------
     @property
     def state(self) -> ExecutorState:
         """``idle``, ``running``, ``pausing`` or ``paused``."""
-        re_state = str(self._re.state)
-        if re_state == "paused" or (re_state == "idle" and not self._released.is_set()):
-            return "paused"
-        if re_state == "idle":
-            return "idle"
-        return "pausing" if self._re.deferred_pause_requested else "running"
+        states = [str(w.re.state) for w in self._workers]
+        busy = any(s not in ("idle", "paused") for s in states)
+        if not self._released.is_set() or "paused" in states:
+            return "pausing" if busy else "paused"
+        return "running" if busy else "idle"
 
     def submit(self, request: PlanRequest) -> Future[PlanOutcome]:
         """Queue a plan by name; raises ``ValueError`` for a plan it does not know.
@@ -141,40 +144,78 @@ class InProcessExecutor:
         return future
 
     def pause(self) -> None:
-        """Start nothing new; a running plan pauses at its next checkpoint."""
+        """Start nothing new; running plans pause at their next checkpoint."""
         with self._lock:
             self._released.clear()
-            if self._re.state == "running" and not self._re.deferred_pause_requested:
-                # the plan may end between the look and the request: then nothing runs
-                with contextlib.suppress(TransitionError):
-                    self._re.request_pause(defer=True)
+            for worker in self._workers:
+                worker.pause()
 
     def resume(self) -> None:
         """Go on after a pause."""
         with self._lock:
             self._released.set()
-            if self._re.state == "paused":
-                self._control.put(self._re.resume)
+            for worker in self._workers:
+                worker.resume()
 
     def abort(self, reason: str) -> None:
-        """End the running plan now (its cleanup runs), with ``reason`` recorded."""
+        """End the running plans now (their cleanup runs), with ``reason`` recorded."""
         with self._lock:
-            self._abort_reason = reason
-            if self._re.state == "paused":
-                self._control.put(lambda: self._re.abort(reason))
-            elif self._re.state != "idle":
-                # the plan may end between the look and the abort: then nothing runs
-                with contextlib.suppress(TransitionError):
-                    self._re.abort(reason)
+            for worker in self._workers:
+                worker.abort(reason)
 
     def close(self) -> None:
-        """Abort what runs, stop the RunEngine's thread."""
+        """Abort what runs, stop the RunEngines' threads."""
         self.abort("the lab is shutting down")
         self._released.set()
-        self._jobs.put(None)
-        self._thread.join(timeout=30)
+        for _ in self._workers:
+            self._jobs.put(None)
+        for worker in self._workers:
+            worker.thread.join(timeout=30)
 
-    # --- the RunEngine thread ------------------------------------------------------------
+
+class _Worker:
+    """One RunEngine and the thread that feeds it plans from the executor's queue."""
+
+    def __init__(
+        self,
+        run_engine: RunEngine,
+        devices: LabDevices,
+        plans: Mapping[str, Callable[..., MsgGenerator[Any]]],
+        refusal: Callable[[], str | None],
+        jobs: queue.Queue[tuple[PlanRequest, Future[PlanOutcome]] | None],
+        released: threading.Event,
+        number: int,
+    ) -> None:
+        self.re = run_engine
+        self._devices = devices
+        self._plans = plans
+        self._refusal = refusal
+        self._jobs = jobs
+        self._released = released
+        self._control: queue.Queue[Callable[[], Any]] = queue.Queue()
+        self._abort_reason = ""
+        self.thread = threading.Thread(target=self._work, name=f"run-engine-{number}", daemon=True)
+        self.thread.start()
+
+    def pause(self) -> None:
+        if self.re.state == "running" and not self.re.deferred_pause_requested:
+            # the plan may end between the look and the request: then nothing runs
+            with contextlib.suppress(TransitionError):
+                self.re.request_pause(defer=True)
+
+    def resume(self) -> None:
+        if self.re.state == "paused":
+            self._control.put(self.re.resume)
+
+    def abort(self, reason: str) -> None:
+        self._abort_reason = reason
+        if self.re.state == "paused":
+            self._control.put(lambda: self.re.abort(reason))
+        elif self.re.state != "idle":
+            # the plan may end between the look and the abort: then nothing runs
+            with contextlib.suppress(TransitionError):
+                self.re.abort(reason)
+
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
             request, future = job
@@ -203,7 +244,7 @@ class InProcessExecutor:
         try:
             plan = self._plans[request.plan](self._devices, **request.kwargs, md=request.md)
             subscriptions: Any = {"start": [track], "stop": [track]}
-            finished = self._run(lambda: self._re(plan, subscriptions))
+            finished = self._run(lambda: self.re(plan, subscriptions))
         except Exception as err:  # the RunEngine re-raises what the plan raised
             return PlanOutcome("fail", tuple(uids), err, str(err))
         status = end.get("exit_status") or ("success" if finished else "abort")
@@ -218,6 +259,6 @@ class InProcessExecutor:
                 call()
                 return True
             except RunEngineInterrupted:  # paused, or ended by abort/stop/halt
-                if self._re.state != "paused":
+                if self.re.state != "paused":
                     return False
                 call = self._control.get()

@@ -139,7 +139,7 @@ class LabMonitor:
         d, out = self._lab.devices, []
         for view, key, where in (
             (self.views[d.arm.name], f"{d.arm.name}-holding", f"{d.arm.name} (gripper)"),
-            (self.views[d.station.name], f"{d.station.name}-vial", d.station.name),
+            *((self.views[s.name], f"{s.name}-vial", s.name) for s in d.stations),
             (self.views[d.spectrometer.name], f"{d.spectrometer.name}-vial", d.spectrometer.name),
         ):
             reading = next((r for r in view.readings if r["key"] == key), None)

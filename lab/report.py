@@ -12,6 +12,7 @@ from lab.campaign_config import CampaignConfig, read_target
 from lab.html import escape, page, png
 from lab.measurement import measurement_from_documents
 from lab.store import Store, TrialRecord
+from lab.timeline import Span, campaign_spans, experiments_per_hour
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -151,7 +152,8 @@ def campaign_figures(
     store: Store, campaign: CampaignConfig, spectrometer: str, best: TrialRecord | None
 ) -> dict[str, Figure]:
     """``best_so_far`` (each trial's objective and the best so far), ``parameters`` (each
-    parameter per trial) and, for a spectral target, ``best_spectrum`` (against it).
+    parameter per trial), ``timeline`` (which device each trial used when) and, for a
+    spectral target, ``best_spectrum`` (against it).
 
     Args:
         store: the lab's store.
@@ -167,6 +169,9 @@ def campaign_figures(
         figures["pareto"] = _pareto_figure(records, campaign, front, rule)
     if records:
         figures["parameters"] = _parameters_figure(records, best)
+    spans = campaign_spans(store, campaign.name)
+    if spans:
+        figures["timeline"] = timeline_figure(spans)
     spectral = next((o for o in campaign.objectives if o.kind == "spectral_distance"), None)
     if spectral is not None and best is not None and best.run_uid:
         m = measurement_from_documents(store.documents(best.run_uid), spectrometer, {})
@@ -181,6 +186,43 @@ def campaign_figures(
         ax.set_title(f"{spectral.name} = {score:.4g}" if score is not None else "best spectrum")
         figures["best_spectrum"] = _finish(fig, ax)
     return figures
+
+
+def timeline_figure(spans: list[Span]) -> Figure:
+    """A Gantt chart: one row per device, a bar per step that kept it busy, coloured and
+    numbered by trial; the time axis is lab time from the first step.
+
+    Args:
+        spans: the steps, from :func:`lab.timeline.campaign_spans`.
+    """
+    from matplotlib.figure import Figure
+
+    t0 = min(s.reached for s in spans)
+    devices = sorted({s.device for s in spans}, key=lambda d: (d != "arm", d))
+    fig = Figure(figsize=(9, 1.2 + 0.45 * len(devices)))
+    ax = fig.add_subplot()
+    colours = [f"C{i}" for i in range(10)]
+    for s in spans:
+        row = devices.index(s.device)
+        left, width = (s.began - t0) / 60, (s.ended - s.began) / 60
+        ax.barh(row, width, left=left, height=0.6, color=colours[s.trial % 10], alpha=0.85)
+    for trial in sorted({s.trial for s in spans}):  # each trial's number on its first bar
+        first = min((s for s in spans if s.trial == trial), key=lambda s: s.began)
+        ax.text(
+            (first.began - t0) / 60,
+            devices.index(first.device) + 0.45,
+            str(trial),
+            fontsize=7,
+            va="bottom",
+        )
+    ax.set_yticks(range(len(devices)), devices)
+    ax.invert_yaxis()
+    ax.set_xlabel("lab time (min)")
+    rate = experiments_per_hour(spans)
+    rate_text = f": {rate:.1f} experiments per lab hour" if rate else ""
+    ax.set_title(f"device use per trial{rate_text}", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def _objective_figure(records: list[TrialRecord], campaign: CampaignConfig) -> Figure:

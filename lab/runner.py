@@ -185,6 +185,7 @@ def make_planner(campaign: CampaignConfig, name: str, seed: int) -> Planner:
 class _InFlight:
     suggestion: Suggestion
     started: float
+    station: str
 
 
 class CampaignRunner:
@@ -442,20 +443,30 @@ class CampaignRunner:
         seconds = time.perf_counter() - started
         return TrialResult(s.index, "failed", s.parameters, None, error, seconds, run_uid, device)
 
-    def _start(self, s: Suggestion) -> tuple[Future[PlanOutcome], _InFlight] | TrialResult:
+    def _concrete(self, parameters: dict[str, pint.Quantity], station: str) -> LabProtocol:
+        """The trial's protocol on its station: a station's slot named in the protocol
+        means the slot of the station the trial runs on."""
+        slots = {name: cfg.slot for name, cfg in self.lab.config.stations}
+        moved = {slot: slots[station] for slot in slots.values() if slot != slots[station]}
+        return self.protocol.fill(parameters).moved(moved)
+
+    def _start(
+        self, s: Suggestion, station: str
+    ) -> tuple[Future[PlanOutcome], _InFlight] | TrialResult:
         started = time.perf_counter()
         outside = self.space.problems(s.parameters)
         if outside:  # a planner's bug must not reach a device
             return self._fail(s, f"the planner proposed {'; '.join(outside)}", started, None)
         try:
-            concrete = self.protocol.fill(s.parameters)
-            preflight(concrete, self.lab.limits())
+            concrete = self._concrete(s.parameters, station)
+            preflight(concrete, self.lab.limits(station))
         except (ValidationError, PreflightError) as err:
             return self._fail(s, f"preflight: {err}", started, None)
         self.store.update_trial(self.campaign.name, s.index, status="running")
         md = {
             "campaign": self.campaign.name,
             "trial": s.index,
+            "station": station,
             "planner": f"{self.planner.name}/{s.generator}",
             "operator": self.operator,
             "provenance": {
@@ -465,8 +476,10 @@ class CampaignRunner:
                 "protocol_sha256": canonical_sha256(concrete.to_json_dict()),
             },
         }
-        request = PlanRequest("run_protocol", {"protocol": concrete.to_json_dict()}, md)
-        return self.executor.submit(request), _InFlight(s, started)
+        kwargs = {"protocol": concrete.to_json_dict(), "station": station}
+        return self.executor.submit(PlanRequest("run_protocol", kwargs, md)), _InFlight(
+            s, started, station
+        )
 
     def _finish(self, trial: _InFlight, outcome: PlanOutcome) -> TrialResult:
         s, name = trial.suggestion, self.campaign.name
@@ -495,17 +508,15 @@ class CampaignRunner:
             if self.stop_reason and self.stop_reason not in error:  # e.g. the emergency stop
                 error = f"{error} ({self.stop_reason})"
             if run_uid is not None:  # where its vial is and what it holds stays known
-                documents, protocol = (
-                    self.store.documents(run_uid),
-                    self.protocol.fill(s.parameters),
-                )
+                documents = self.store.documents(run_uid)
+                protocol = self._concrete(s.parameters, trial.station)
                 done = steps_finished(documents) == len(protocol.steps)
                 fate = "waste" if done else "left in the workcell by a failed trial"
                 self._record_sample(s.index, documents, protocol, fate)
             return self._fail(s, error, trial.started, run_uid, device)
         assert run_uid is not None
         self._record_sample(
-            s.index, self.store.documents(run_uid), self.protocol.fill(s.parameters)
+            s.index, self.store.documents(run_uid), self._concrete(s.parameters, trial.station)
         )
         try:
             measurement, outcomes = self._measure(run_uid, s.parameters)
@@ -577,8 +588,10 @@ class CampaignRunner:
         vial = next(iter(self._vials_handled(documents)), None)
         if vial is None:
             return
-        station_name, station = self.lab.config.station
-        composition = confirmed_composition(documents, protocol, station_name, station.pumps)
+        start = next(doc for name, doc in documents if name == "start")
+        station_name = start.get("station") or self.lab.config.stations[0][0]
+        pumps = self.lab.config.devices[station_name].pumps  # type: ignore[union-attr]
+        composition = confirmed_composition(documents, protocol, station_name, pumps)
         if self.store.sample(vial) is None:
             self.store.add_sample(vial, self.campaign.name, index, _as_text(composition), fate)
         self.store.update_trial(self.campaign.name, index, sample_id=vial)
@@ -623,12 +636,14 @@ class CampaignRunner:
             while True:
                 while (
                     not self.stopping
-                    and len(in_flight) < self.executor.capacity
+                    and len(in_flight) < len(self._stations())
                     and done + len(in_flight) < total
                 ):
                     if self._held():
                         continue
-                    started = self._next(total - done - len(in_flight), events)
+                    busy = {t.station for t in in_flight.values()}
+                    station = next(n for n in self._stations() if n not in busy)
+                    started = self._next(total - done - len(in_flight), station, events)
                     if isinstance(started, TrialResult):
                         report(started)
                     elif started is not None:
@@ -674,15 +689,20 @@ class CampaignRunner:
         time.sleep(0.05)
         return True
 
+    def _stations(self) -> list[str]:
+        """The stations trials run on: one per plan the executor runs at once."""
+        return [name for name, _ in self.lab.config.stations][: self.executor.capacity]
+
     def _next(
-        self, budget: int, events: RunnerEvents
+        self, budget: int, station: str, events: RunnerEvents
     ) -> tuple[Future[PlanOutcome], _InFlight] | TrialResult | None:
-        """Ask (a batch at a time), decide, and start one trial; None if it was rejected."""
+        """Ask (a batch at a time; the trials in flight count as pending), decide, and
+        start one trial on ``station``; None if it was rejected."""
         if not self._queued:
             with _planner_errors("proposing"):
                 self._queued = self.planner.ask(min(self.campaign.batch_size, budget))
         decided = self._decide(self._queued.pop(0), events)
-        return None if decided is None else self._start(decided)
+        return None if decided is None else self._start(decided, station)
 
     def result(self) -> CampaignResult:
         """What the campaign did so far, as :class:`CampaignResult`."""

@@ -73,8 +73,9 @@ class Safety:
 
     async def _stop_all(self) -> dict[str, str]:
         d = self._lab.devices
-        for waiting in (d.station.heater, d.timer):  # end waits in progress at once
-            await waiting.stop(success=False)
+        for bay in d.bays:  # end waits in progress at once
+            for waiting in (bay.station.heater, bay.timer):
+                await waiting.stop(success=False)
         answers = await asyncio.gather(*(self._stop(i) for i in d.instruments))
         return {i.name: a for i, a in zip(d.instruments, answers, strict=True)}
 

@@ -25,6 +25,7 @@ from lab.plugins import load_callable
 from simulators.opcua_station import (
     CLIENT_URI,
     SERVER_URI,
+    KeyPair,
     OpcuaStationServer,
     StationServerSecurity,
     free_port,
@@ -46,10 +47,11 @@ class SimulatedWorld:
     opcua_security: dict[str, OpcuaSecurity] = field(default_factory=dict)
     #: a temporary folder this world made for its ptys and keys, removed on stop
     scratch: Path | None = None
+    _client_keys: KeyPair | None = None
 
     @property
     def station(self) -> sim.StationFirmware:
-        """The simulated synthesis station's firmware."""
+        """The (first) simulated synthesis station's firmware."""
         return next(f for f in self.firmware.values() if isinstance(f, sim.StationFirmware))
 
     async def start(self, config: LabConfig, directory: Path | None = None) -> None:
@@ -80,8 +82,11 @@ class SimulatedWorld:
         assert isinstance(station, sim.StationFirmware)
         mode = transport.security.mode
         server_keys = await make_key_pair(pki / "server", name, SERVER_URI, server=True)
-        client_keys = await make_key_pair(pki / "client", "lab", CLIENT_URI, server=False)
-        trusted = pki / "trusted"
+        client_keys = self._client_keys or await make_key_pair(
+            pki / "client", "lab", CLIENT_URI, server=False
+        )
+        self._client_keys = client_keys  # one lab client for every PLC of the world
+        trusted = pki / "trusted" / name
         trusted.mkdir(parents=True, exist_ok=True)
         shutil.copy(client_keys.certificate, trusted)
         username = transport.security.username or "lab"
@@ -153,24 +158,25 @@ def build_world(config: LabConfig) -> SimulatedWorld:
         vial_capacity_ml=float(config.vial_capacity.m_as("mL")),
     )
     arm_name, arm = config.arm
-    station_name, station = config.station
     spec_name, spec = config.spectrometer
-    reservoirs = {
-        n: sim.Reservoir(r, float(config.reagents[r].stock.m_as("mL")))
-        for n, r in station.pumps.items()
-    }
     world = SimulatedWorld(
         clock,
         workcell,
         {
             arm_name: sim.ArmFirmware(clock, workcell, arm.home, speed_mm_s=arm.speed_mm_s),
-            station_name: sim.StationFirmware(
-                clock,
-                workcell,
-                station.slot,
-                reservoirs,
-                ambient_c=float(station.ambient.m_as("degC")),
-            ),
+            **{
+                name: sim.StationFirmware(
+                    clock,
+                    workcell,
+                    station.slot,
+                    {  # each station its own reservoirs, each filled with the lab's stock
+                        n: sim.Reservoir(r, float(config.reagents[r].stock.m_as("mL")))
+                        for n, r in station.pumps.items()
+                    },
+                    ambient_c=float(station.ambient.m_as("degC")),
+                )
+                for name, station in config.stations
+            },
             spec_name: sim.SpectrometerFirmware(
                 clock, workcell, spec.holder, chemistry, seed=spec.noise_seed
             ),

@@ -12,11 +12,13 @@ from protocols.models import (
     Transfer,
     Wait,
 )
-from protocols.plans import PLANS, LabDevices, run_protocol
+from protocols.plans import PLANS, Bay, LabDevices, run_protocol
 from protocols.preflight import LabLimits, PreflightError, Violation, preflight
+from protocols.resources import Resources
 
 __all__ = [
     "PLANS",
+    "Bay",
     "Discard",
     "Dispense",
     "Heat",
@@ -26,6 +28,7 @@ __all__ = [
     "Placeholder",
     "PreflightError",
     "Protocol",
+    "Resources",
     "Stir",
     "Transfer",
     "Violation",

@@ -126,6 +126,25 @@ class Protocol(BaseModel):
                     step[field] = parameters[match.group(1)]
         return Protocol.model_validate(data, context={"filled": True})
 
+    def moved(self, places: dict[str, str]) -> Protocol:
+        """The same protocol with places renamed (``old -> new``), e.g. one written for
+        a lab's first synthesis station, run on another.
+
+        Args:
+            places: location name -> the location to use instead.
+        """
+        steps = [
+            step.model_copy(
+                update={
+                    f: places[v]
+                    for f in ("source", "destination")
+                    if isinstance(v := getattr(step, f, None), str) and v in places
+                }
+            )
+            for step in self.steps
+        ]
+        return self.model_copy(update={"steps": steps})
+
     def to_json_dict(self) -> dict[str, Any]:
         """The protocol as JSON-able data (quantities as text)."""
         return self.model_dump(mode="json", exclude_none=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import bluesky.plan_stubs as bps
@@ -26,35 +26,82 @@ from protocols.models import (
     Transfer,
     Wait,
 )
+from protocols.resources import Claims, Resources, StepTimes
+
+
+@dataclass(frozen=True)
+class Bay:
+    """A synthesis station with the place it holds its vial and its own timer: where one
+    trial's synthesis runs, so several trials can run side by side.
+
+    Args:
+        station: the synthesis station.
+        slot: the location of its vial slot.
+        timer: waits of its trials (one per bay, so stopping one does not cut another's).
+    """
+
+    station: SynthesisStation
+    slot: str
+    timer: Timer
 
 
 @dataclass(frozen=True)
 class LabDevices:
-    """The devices a protocol runs on, and the roles of the lab's places."""
+    """The devices a protocol runs on, and the roles of the lab's places.
+
+    ``station``, ``slot`` and ``timer`` are the first bay's: the one a trial runs on. A
+    lab with several stations hands each trial the view :meth:`on` its station; the arm,
+    the instruments and the ``resources`` locks are shared by every view.
+    """
 
     arm: RoboticArm
-    station: SynthesisStation
+    bays: tuple[Bay, ...]
     spectrometer: Spectrometer
-    timer: Timer
     waste: str
-    slot: str  # where the station holds its vial
     holder: str  # where the spectrometer holds its vial
+    resources: Resources
     analyser: Analyser | None = None
     analyser_holder: str | None = None
 
     @property
+    def station(self) -> SynthesisStation:
+        """The station this view runs trials on."""
+        return self.bays[0].station
+
+    @property
+    def slot(self) -> str:
+        """Where that station holds its vial."""
+        return self.bays[0].slot
+
+    @property
+    def timer(self) -> Timer:
+        """That station's timer."""
+        return self.bays[0].timer
+
+    @property
+    def stations(self) -> tuple[SynthesisStation, ...]:
+        """Every synthesis station of the lab."""
+        return tuple(b.station for b in self.bays)
+
+    def on(self, station: str) -> LabDevices:
+        """The view whose trials run on the station named ``station``."""
+        chosen = [b for b in self.bays if b.station.name == station]
+        if not chosen:
+            names = [b.station.name for b in self.bays]
+            raise ValueError(f"no synthesis station {station!r}; stations are {names}")
+        return replace(self, bays=(chosen[0], *(b for b in self.bays if b is not chosen[0])))
+
+    @property
     def instruments(self) -> tuple[InstrumentDevice, ...]:
         """The devices that stand for an instrument on a wire."""
-        found: tuple[InstrumentDevice, ...] = (self.arm, self.station, self.spectrometer)
+        found: tuple[InstrumentDevice, ...] = (self.arm, *self.stations, self.spectrometer)
         return found + ((self.analyser,) if self.analyser is not None else ())
 
     @property
     def holders(self) -> list[tuple[str, Any]]:
         """Each place an instrument holds a vial, with the signal naming the vial there."""
-        found: list[tuple[str, Any]] = [
-            (self.slot, self.station.vial),
-            (self.holder, self.spectrometer.vial),
-        ]
+        found: list[tuple[str, Any]] = [(b.slot, b.station.vial) for b in self.bays]
+        found.append((self.holder, self.spectrometer.vial))
         if self.analyser is not None and self.analyser_holder is not None:
             found.append((self.analyser_holder, self.analyser.vial))
         return found
@@ -69,7 +116,7 @@ class LabDevices:
             "spectrometer": self.spectrometer,
             "analyser": self.analyser,
         }
-        by_name = {d.name: d for d in (*self.instruments, self.timer)}
+        by_name = {d.name: d for d in (*self.instruments, *(b.timer for b in self.bays))}
         device: Any = roles.get(head) or by_name.get(head)
         for part in rest:
             if device is None:
@@ -110,30 +157,69 @@ def _step_plan(step: Any, lab: LabDevices) -> MsgGenerator[None]:
     raise TypeError(f"no plan stub for step {step!r}")
 
 
+def _claims(step: Any, lab: LabDevices) -> list[str]:
+    """What a step must hold while it runs, in the lock order: the place a vial goes to
+    (one vial per place) before the arm (one move at a time)."""
+    match step:
+        case Transfer() if step.destination != lab.waste:
+            return [step.destination, lab.arm.name]
+        case Transfer() | Discard():
+            return [lab.arm.name]
+    return []
+
+
+def _user(step: Any, lab: LabDevices) -> str:
+    """The device a step keeps busy, for the timeline."""
+    match step:
+        case Transfer() | Discard():
+            return lab.arm.name
+        case Measure():
+            return lab.spectrometer.name
+        case Analyse() if lab.analyser is not None:
+            return lab.analyser.name
+    return lab.station.name
+
+
 def run_protocol(
-    lab: LabDevices, protocol: Protocol | dict[str, Any], md: dict[str, Any] | None = None
+    lab: LabDevices,
+    protocol: Protocol | dict[str, Any],
+    station: str | None = None,
+    md: dict[str, Any] | None = None,
 ) -> MsgGenerator[str]:
     """One run: every step of a concrete protocol, then the station's safe state.
 
     A checkpoint precedes each step, so a deferred pause (the only kind the lab asks for)
-    waits for the step in progress to finish.
+    waits for the step in progress to finish. Each step first takes the shared resources
+    it needs (see :mod:`protocols.resources`), so runs on other stations may go on at the
+    same time; the ``conditions`` stream records each step's device, start and end.
 
     ``protocol`` may be the model or its JSON dict (as a queue server would send it).
 
     Args:
         lab: the connected devices and their places.
         protocol: a concrete protocol (no placeholders left), or its JSON form.
+        station: the synthesis station to run on (its slot is the protocol's); the first
+            if None.
         md: metadata for the run's start document (campaign, trial, ...).
     """
+    if station is not None:
+        lab = lab.on(station)
     if not isinstance(protocol, Protocol):
         protocol = Protocol.model_validate(protocol, context={"filled": True})
-    metadata = {"protocol": protocol.to_json_dict(), "plan_name": "run_protocol", **(md or {})}
+    metadata = {
+        "protocol": protocol.to_json_dict(),
+        "plan_name": "run_protocol",
+        "station": lab.station.name,
+        **(md or {}),
+    }
 
     # each vial sees only its own trial: the block reaches this trial's first temperature
     # (ambient if it has none) before a vial goes into the station, however hot the last
     # trial left it
     first = next((s.temperature for s in protocol.steps if isinstance(s, Heat)), None)
     start_temperature = first if first is not None else f"{lab.station.ambient_c} degC"
+    claims = Claims(lab.resources)
+    times = StepTimes(lab.resources.clock)
 
     @bpp.run_decorator(md=metadata)
     def body() -> MsgGenerator[None]:
@@ -141,14 +227,25 @@ def run_protocol(
         for step in protocol.steps:
             # a pause lands here, between steps, never inside one (a dispense is not redone)
             yield from bps.checkpoint()
+            times.reach()
             if isinstance(step, Transfer) and step.destination == lab.slot and not conditioned:
                 yield from stubs.heat(lab.station, start_temperature)
                 conditioned = True
+            yield from claims.take(_claims(step, lab))
+            times.begin(_user(step, lab))
             yield from _step_plan(step, lab)
+            times.end()
+            if isinstance(step, Transfer | Discard):  # the vial has left its place
+                claims.give(step.source)
+                claims.give(lab.arm.name)
             # the vial's history: what the block and stirrer did, step by step
-            yield from bps.trigger_and_read([lab.station], name="conditions")
+            yield from bps.trigger_and_read([lab.station, times], name="conditions")
 
-    return (yield from bpp.finalize_wrapper(body(), stubs.safe_state(lab.station)))
+    def cleanup() -> MsgGenerator[None]:
+        yield from claims.give_all()
+        yield from stubs.safe_state(lab.station)
+
+    return (yield from bpp.finalize_wrapper(body(), cleanup()))
 
 
 def _readables(lab: LabDevices, names: list[str]) -> list[Readable[Any]]:
@@ -211,7 +308,8 @@ def clear_workcell(lab: LabDevices, md: dict[str, Any] | None = None) -> MsgGene
 
     @bpp.run_decorator(md={"plan_name": "clear_workcell", **(md or {})})
     def body() -> MsgGenerator[list[str]]:
-        yield from stubs.safe_state(lab.station)
+        for station in lab.stations:
+            yield from stubs.safe_state(station)
         carried = []
         held = yield from bps.rd(lab.arm.holding)
         if held:

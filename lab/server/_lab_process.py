@@ -51,7 +51,7 @@ class LabServer:
         self.lab = build_lab(config, store, threaded_run_engine())
         self.safety = Safety(self.lab)
         self.executor = InProcessExecutor(
-            self.lab.run_engine, self.lab.devices, PLANS, refusal=self.safety.refusal
+            self.lab.run_engines, self.lab.devices, PLANS, refusal=self.safety.refusal
         )
         self.monitor = LabMonitor(self.lab, self.publisher.publish, monitor_period_s)
         self.manager = CampaignManager(
@@ -81,7 +81,7 @@ class LabServer:
         self.watchdog.start()
 
     def close(self) -> None:
-        """Campaigns end (their cleanup runs), the station goes to its safe state, the
+        """Campaigns end (their cleanup runs), each station goes to its safe state, the
         devices disconnect, simulators stop and their files go, the store closes."""
         if self._closed:
             return
@@ -91,8 +91,9 @@ class LabServer:
         if self._monitoring is not None:
             self._monitoring.cancel()
         self.executor.close()
-        try:
-            self.lab.call(self.lab.devices.station.stop())
-        except DeviceError as err:  # said loudly by whoever closes the lab; never "safe"
-            self.left_unsafe = str(err)
+        for station in self.lab.devices.stations:
+            try:
+                self.lab.call(station.stop())
+            except DeviceError as err:  # said loudly by whoever closes the lab; never "safe"
+                self.left_unsafe = "; ".join(filter(None, (self.left_unsafe, str(err))))
         self.lab.close()

@@ -44,6 +44,7 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
     assert (tmp_path / "out" / "colour-match-best_so_far.png").stat().st_size > 10_000
     assert (tmp_path / "out" / "colour-match-best_spectrum.png").stat().st_size > 10_000
     assert (tmp_path / "out" / "colour-match-parameters.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "colour-match-timeline.png").stat().st_size > 10_000
 
     db = Store(store)
     before = db.trials("colour-match")
@@ -79,7 +80,7 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
     )
     assert report.returncode == 0, report.stderr
     page = (tmp_path / "out" / "colour-match-report.html").read_text()
-    assert page.count("data:image/png;base64,") == 3  # objective, parameters, spectrum
+    assert page.count("data:image/png;base64,") == 4  # objective, parameters, timeline, spectrum
     assert page.count("<tr") == 5 + 1 + 7  # trials and their header, the provenance rows
     assert "sdl-lab" in page and "planner" in page
     assert "http://" not in page and "https://" not in page  # opens offline

@@ -44,7 +44,7 @@ class Bench:
         self.world = self.lab.world
         self.safety = Safety(self.lab)
         self.executor = InProcessExecutor(
-            self.lab.run_engine, self.lab.devices, PLANS, refusal=self.safety.refusal
+            self.lab.run_engines, self.lab.devices, PLANS, refusal=self.safety.refusal
         )
         self.prepared = prepared
         self.runner = self.new_runner()

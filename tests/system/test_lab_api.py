@@ -61,7 +61,7 @@ def test_a_device_fault_stops_the_campaign_safely_and_a_resume_recovers(
     lab = build_lab(prepared.lab, store, run_engine=threaded_run_engine())
     world = lab.world
     assert world is not None
-    executor = InProcessExecutor(lab.run_engine, lab.devices, PLANS)
+    executor = InProcessExecutor(lab.run_engines, lab.devices, PLANS)
     runner = CampaignRunner(lab, prepared.campaign, prepared.protocol, store, executor)
     runner.run(trials=1)
     world.station.pumps[1].jammed = True  # the next dispense fails, the vial in the slot

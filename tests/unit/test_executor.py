@@ -36,7 +36,7 @@ def executor():
     log: list = []
     refusal: list[str] = []
     ex = InProcessExecutor(
-        threaded_run_engine(),
+        [threaded_run_engine()],
         log,  # type: ignore[arg-type]
         {"stepped": stepped, "broken": broken},
         refusal=lambda: refusal[0] if refusal else None,

@@ -18,7 +18,7 @@ def test_example_files_load(example_dir: Path):
     campaign = load_campaign(example_dir / "campaign.yaml")
     assert campaign.protocol == (example_dir / "colour_mix.yaml").resolve()
     lab = load_lab_config(campaign.lab)
-    assert lab.station[1].pumps[1] == "cyan"
+    assert lab.stations[0][1].pumps[1] == "cyan"
     assert [p.name for p in campaign.search_space().parameters] == [
         "cyan",
         "magenta",

@@ -1,0 +1,104 @@
+"""Who used which device when: each trial's steps, read back from its run's documents.
+
+Every protocol run records, after each step, the device the step kept busy and when (lab
+clock) it was reached, began and ended (see :class:`protocols.resources.StepTimes`). From
+these come the timeline (Gantt) plot, the dashboard's station view and the throughput in
+experiments per lab hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lab.store import Store
+
+Documents = list[tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Span:
+    """One protocol step of one trial.
+
+    Args:
+        trial: the trial's number.
+        station: the synthesis station the trial ran on.
+        step: the step's index in its protocol.
+        device: the device the step kept busy.
+        reached: when the run came to the step (lab seconds).
+        began: when the step had its devices (after waiting for them).
+        ended: when it was done.
+    """
+
+    trial: int
+    station: str
+    step: int
+    device: str
+    reached: float
+    began: float
+    ended: float
+
+
+def run_spans(trial: int, documents: Documents) -> list[Span]:
+    """The steps a run finished, from its ``conditions`` stream (none for a run that
+    predates step times, or ran no protocol).
+
+    Args:
+        trial: the trial's number.
+        documents: the run's documents, as ``(name, doc)`` pairs.
+    """
+    start = next((doc for name, doc in documents if name == "start"), {})
+    streams = {d["uid"]: d["name"] for name, d in documents if name == "descriptor"}
+    events = [
+        d["data"]
+        for name, d in documents
+        if name == "event" and streams.get(d["descriptor"]) == "conditions"
+    ]
+    return [
+        Span(
+            trial,
+            str(start.get("station", "")),
+            i,
+            data["step_device"],
+            float(data["step_reached"]),
+            float(data["step_began"]),
+            float(data["step_ended"]),
+        )
+        for i, data in enumerate(events)
+        if "step_device" in data
+    ]
+
+
+def campaign_spans(store: Store, campaign: str) -> list[Span]:
+    """Every step of every trial of ``campaign`` that started a run.
+
+    Args:
+        store: the campaign's store.
+        campaign: its name.
+    """
+    spans: list[Span] = []
+    for record in store.trials(campaign):
+        if record.run_uid:
+            spans += run_spans(record.idx, store.documents(record.run_uid))
+    return spans
+
+
+def experiments_per_hour(spans: list[Span]) -> float | None:
+    """Trials run per lab hour, from the first step reached to the last step ended (None
+    with fewer than two trials)."""
+    trials = {s.trial for s in spans}
+    if len(trials) < 2:
+        return None
+    hours = (max(s.ended for s in spans) - min(s.reached for s in spans)) / 3600
+    return len(trials) / hours if hours > 0 else None
+
+
+def busy_share(spans: list[Span]) -> dict[str, float]:
+    """Each device's share of the campaign's time spent working (0-1)."""
+    if not spans:
+        return {}
+    total = max(s.ended for s in spans) - min(s.reached for s in spans)
+    busy: dict[str, float] = {}
+    for s in spans:
+        busy[s.device] = busy.get(s.device, 0.0) + s.ended - s.began
+    return {d: t / total for d, t in sorted(busy.items())} if total > 0 else {}

@@ -1,0 +1,127 @@
+"""What trials running at once share, and the record of who used what when.
+
+Several RunEngines (one per synthesis station) run their plans on one event loop, so an
+``asyncio.Lock`` per resource is enough to keep the shared arm to one move at a time and a
+place to one vial. A plan waits for a lock through bluesky's ``wait_for`` message, so the
+RunEngine stays responsive (pause, abort) while it waits.
+
+Deadlock is ruled out by one order: a step takes the place it puts a vial in *before* the
+arm, and no one holding the arm waits for anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import bluesky.plan_stubs as bps
+from bluesky.utils import MsgGenerator
+
+from devices import Clock
+
+
+@dataclass
+class Resources:
+    """Locks on the lab's shared resources (the arm, places that hold one vial), by name.
+
+    Args:
+        clock: lab time, for the timeline of each step.
+    """
+
+    clock: Clock
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def lock(self, name: str) -> asyncio.Lock:
+        """The lock on ``name`` (made on first use)."""
+        return self._locks.setdefault(name, asyncio.Lock())
+
+    def held(self) -> list[str]:
+        """The resources locked now (for a display)."""
+        return sorted(n for n, lock in self._locks.items() if lock.locked())
+
+
+class Claims:
+    """The resources one run holds: taken in a fixed order, all given back however the run
+    ends.
+
+    Args:
+        resources: the lab's shared locks.
+    """
+
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+        self.held: list[str] = []
+
+    def take(self, names: Iterable[str]) -> MsgGenerator[None]:
+        """Wait (without blocking the event loop) until each of ``names`` is this run's."""
+        for name in names:
+            if name in self.held:
+                continue
+            lock = self._resources.lock(name)
+            yield from bps.wait_for([lock.acquire])
+            self.held.append(name)
+
+    def give(self, name: str) -> None:
+        """Give ``name`` back, if this run holds it."""
+        if name in self.held:
+            self.held.remove(name)
+            self._resources.lock(name).release()
+
+    def give_all(self) -> MsgGenerator[None]:
+        """Give back everything; a plan's cleanup (``finalize_wrapper``) runs this."""
+        for name in list(self.held):
+            self.give(name)
+        yield from bps.null()
+
+
+class StepTimes:
+    """A readable that puts each step's device and times (lab clock) into the run's
+    ``conditions`` stream: ``reached`` when the plan came to the step, ``began`` when the
+    step had its devices (the gap is waiting: for the arm, a place, a station's block to
+    reach its start temperature), ``ended`` when it was done. The timeline plot and the
+    throughput bench read them back.
+
+    Args:
+        clock: lab time.
+        name: the prefix of its fields.
+    """
+
+    def __init__(self, clock: Clock, name: str = "step") -> None:
+        self.name = name
+        self.parent = None
+        self._clock = clock
+        self._times = {"device": "", "reached": 0.0, "began": 0.0, "ended": 0.0}
+
+    def reach(self) -> None:
+        """The plan has come to a step."""
+        self._times["reached"] = self._clock.now()
+
+    def begin(self, device: str) -> None:
+        """The step has its devices and begins."""
+        self._times.update(device=device, began=self._clock.now())
+
+    def end(self) -> None:
+        """The step is done (before it gives its devices back)."""
+        self._times["ended"] = self._clock.now()
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        """The step's device and times."""
+        now = time.time()
+        return {f"{self.name}_{k}": {"value": v, "timestamp": now} for k, v in self._times.items()}
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        """Field types and units for the event descriptor."""
+        found: dict[str, dict[str, Any]] = {
+            f"{self.name}_device": {"source": "plan", "dtype": "string", "shape": []}
+        }
+        for key in ("reached", "began", "ended"):
+            found[f"{self.name}_{key}"] = {
+                "source": "lab clock",
+                "dtype": "number",
+                "shape": [],
+                "units": "s",
+            }
+        return found

@@ -1,0 +1,116 @@
+"""Several synthesis stations in one lab: trials side by side, the arm and the
+spectrometer shared without two users at once, one Bluesky run per trial."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pint
+import pytest
+
+from lab import CampaignRunner, InProcessExecutor, Store, build_lab
+from lab.api import prepare
+from lab.compose import threaded_run_engine
+from lab.timeline import Span, campaign_spans, experiments_per_hour
+from protocols import PLANS
+from tests.conftest import edit_yaml
+
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture
+def parallel_dir(example_dir: Path) -> Path:
+    """The example with the four-station lab, fast clock, Sobol."""
+    edit_yaml(example_dir / "lab_parallel.yaml", lambda d: d.update(clock_speed=500))
+    edit_yaml(
+        example_dir / "campaign_parallel.yaml",
+        lambda d: d.update(trials=6, planner={"name": "sobol", "seed": 3}),
+    )
+    return example_dir
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return min(a[1], b[1]) - max(a[0], b[0])
+
+
+def _holding(spans: list[Span], trial: int, device: str) -> tuple[float, float]:
+    """From the arm's putting the trial's vial into ``device`` until it took it out."""
+    mine = [s for s in spans if s.trial == trial]
+    at = next(i for i, s in enumerate(mine) if s.device == device)
+    return mine[at - 1].began, mine[at + 1].ended
+
+
+def test_trials_run_side_by_side_sharing_the_arm_and_the_spectrometer(
+    parallel_dir: Path, tmp_path: Path
+):
+    prepared = prepare(parallel_dir / "campaign_parallel.yaml")
+    store = Store(tmp_path / "s.sqlite")
+    lab = build_lab(prepared.lab, store, run_engine=threaded_run_engine())
+    executor = InProcessExecutor(lab.run_engines, lab.devices, PLANS)
+    try:
+        result = CampaignRunner(lab, prepared.campaign, prepared.protocol, store, executor).run()
+        assert result.stopped is None, result.stopped
+        trials = store.trials(prepared.campaign.name)
+        assert [t.status for t in trials] == ["completed"] * 6
+        # one run per trial, each with its station in the start document
+        runs = {t.run_uid for t in trials}
+        assert len(runs) == 6
+        stations = {store.documents(t.run_uid)[0][1]["station"] for t in trials}
+        assert stations == {"station", "station2", "station3", "station4"}
+
+        spans = campaign_spans(store, prepared.campaign.name)
+        by_trial = {
+            t.idx: (
+                min(s.began for s in spans if s.trial == t.idx),
+                max(s.ended for s in spans if s.trial == t.idx),
+            )
+            for t in trials
+        }
+        # trials truly overlapped in time ...
+        assert any(_overlap(a, b) > 0 for a, b in itertools.combinations(by_trial.values(), 2))
+        # ... but the arm made one move at a time, and the spectrometer held one vial
+        arm = sorted((s.began, s.ended) for s in spans if s.device == "arm")
+        assert all(_overlap(a, b) <= 1e-6 for a, b in itertools.pairwise(arm))
+        held = sorted(_holding(spans, t, "spectrometer") for t in by_trial)
+        assert all(_overlap(a, b) <= 1e-6 for a, b in itertools.pairwise(held))
+        # each trial's synthesis steps ran on its own station
+        for t in trials:
+            station = store.documents(t.run_uid)[0][1]["station"]
+            kept_busy = {s.device for s in spans if s.trial == t.idx}
+            assert kept_busy == {"arm", station, "spectrometer"}
+        # the ledger knows what each station put in each vial
+        for t in trials:
+            sample = store.sample(t.sample_id)
+            assert sample is not None
+            cyan = pint.Quantity(sample["composition"]["cyan"]).m_as("mL")
+            assert cyan == pytest.approx(t.parameters["cyan"].m_as("mL"), abs=1e-3)
+        rate = experiments_per_hour(spans)
+        assert rate is not None and rate > 0
+    finally:
+        executor.close()
+        lab.close()
+
+
+def test_a_device_fault_on_one_station_lets_the_others_finish(parallel_dir: Path, tmp_path: Path):
+    prepared = prepare(parallel_dir / "campaign_parallel.yaml")
+    store = Store(tmp_path / "s.sqlite")
+    lab = build_lab(prepared.lab, store, run_engine=threaded_run_engine())
+    executor = InProcessExecutor(lab.run_engines, lab.devices, PLANS)
+    assert lab.world is not None
+    lab.world.firmware["station2"].pumps[2].jammed = True  # type: ignore[attr-defined]
+    try:
+        result = CampaignRunner(lab, prepared.campaign, prepared.protocol, store, executor).run()
+        assert result.stopped is not None and "pump 2 jammed" in result.stopped
+        trials = store.trials(prepared.campaign.name)
+        failed = [t for t in trials if t.status == "failed"]
+        assert len(failed) == 1
+        assert store.documents(failed[0].run_uid)[0][1]["station"] == "station2"
+        # the trials already running on the other stations were not cut off: they finished
+        # and their measurements are kept; nothing new started after the fault
+        others = [t for t in trials if t.status == "completed"]
+        assert len(others) >= 2 and all(t.outcomes for t in others)
+        assert len(trials) < 6
+    finally:
+        executor.close()
+        lab.close()
