@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= python3
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint browser postgres docs bench reference clean
+.PHONY: demo test lint browser postgres redis docs bench reference clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,14 @@ postgres:
 		|| (apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null) \
 		|| (echo "install Debian's postgresql (apt-get install postgresql) to test the store on a server" && false)
 
-test: lint browser postgres docs
+# the workcell tests queue plans in Redis (bluesky-queueserver's queue); the tests start a
+# throwaway server: they need Debian's redis-server
+redis:
+	@command -v redis-server >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null) \
+		|| (echo "install Debian's redis-server (apt-get install redis-server) to test workcells" && false)
+
+test: lint browser postgres redis docs
 	$(VENV)/bin/pytest
 
 # the documentation site, offline, into build/site; any warning (a broken link, a

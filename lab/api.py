@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,6 +169,68 @@ def run_campaign(
         return result
     finally:
         running.close()
+
+
+def run_campaign_on_workcells(
+    campaign: str | Path | CampaignConfig,
+    workcells: Mapping[str, str],
+    *,
+    store: str | Path,
+    lab: str | Path | None = None,
+    trials: int | None = None,
+    planner: str | None = None,
+    seed: int | None = None,
+    events: RunnerEvents | None = None,
+) -> CampaignResult:
+    """Coordinate one campaign over several workcells, one trial on each at a time.
+
+    Each workcell is a queue server (``lab workcell serve``) in its own process, with its
+    own devices, running the same lab file; it records its runs into ``store``, which this
+    coordinator reads back for the objectives. The planner proposes whenever a workcell
+    frees up, counting the trials still running on the others as pending.
+
+    Args:
+        campaign: the campaign file, or a :class:`CampaignConfig` made in Python.
+        workcells: name -> the workcell's ZeroMQ control address (``tcp://host:60615``).
+        store: the store every workcell records into (a ``postgresql://`` URL across
+            machines).
+        lab: the lab file; default: the campaign's ``lab:``.
+        trials: the total to reach; default: the campaign's ``trials``.
+        planner: a planner name; default: the campaign's.
+        seed: the planner's seed; default: the campaign's.
+        events: hears of each trial as it changes.
+
+    Raises:
+        ConfigError: a file cannot be used.
+        WorkcellError: a workcell cannot be reached or refused a request.
+    """
+    from lab.workcells import QueueServerExecutor, WorkcellPool
+
+    prepared = prepare(campaign, lab, store)
+    reached: dict[str, QueueServerExecutor] = {}
+    try:
+        for name, address in workcells.items():
+            reached[name] = QueueServerExecutor(name, address)
+        pool = WorkcellPool(prepared.lab, reached)
+        source = prepared.campaign.name if isinstance(campaign, CampaignConfig) else campaign
+        check_bounds(prepared.campaign, prepared.protocol, pool.limits(), source)
+        db = Store(prepared.store)
+        try:
+            db.claim()
+            runner = CampaignRunner(
+                pool, prepared.campaign, prepared.protocol, db, pool, planner, seed
+            )
+            result = runner.run(trials, events)
+            best = result.best[0] if result.best else None
+            result.plots = write_plots(
+                db, prepared.campaign, prepared.folder, prepared.lab.spectrometer[0], best
+            )
+            return result
+        finally:
+            db.close()
+    finally:
+        for executor in reached.values():
+            executor.close()
 
 
 def open_lab(lab: str | Path, store: str | Path | None = None) -> Lab:

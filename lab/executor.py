@@ -33,11 +33,15 @@ class PlanRequest:
         plan: a name in the executor's plan registry (``run_protocol``, ``count``, ...).
         kwargs: JSON-able arguments; quantities as text (``"2.5 mL"``), devices by name.
         md: metadata for the run's start document (campaign, trial, operator, ...).
+        lane: where to run it (see :attr:`Executor.lanes`).
     """
 
     plan: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     md: dict[str, Any] = field(default_factory=dict)
+    #: one of the executor's ``lanes`` to run on; None: wherever (all workcells, for a
+    #: plan that readies a workcell)
+    lane: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,9 @@ class PlanOutcome:
 class Executor(Protocol):
     """What the campaign manager and the API need from whatever runs plans."""
 
-    #: how many plans may run at once (one per station or workcell)
-    capacity: int
+    #: where plans run side by side, one at a time on each: a lab's synthesis stations
+    #: (in process), or workcells (each its own queue server)
+    lanes: tuple[str, ...]
 
     @property
     def state(self) -> ExecutorState:
@@ -87,6 +92,7 @@ class Executor(Protocol):
 class InProcessExecutor:
     """RunEngines in threads of the lab process, one plan at a time on each.
 
+    A request's ``lane`` is not needed here: its ``station`` argument chooses the devices.
     With one RunEngine per synthesis station, trials run side by side: the RunEngines share
     the devices' event loop, and the plans' own locks (:mod:`protocols.resources`) keep
     shared devices to one user at a time.
@@ -118,8 +124,8 @@ class InProcessExecutor:
             _Worker(re, devices, plans, refusal, self._jobs, self._released, n)
             for n, re in enumerate(run_engines)
         ]
-        #: how many plans may run at once (one per RunEngine)
-        self.capacity = len(self._workers)
+        #: the stations trials run on side by side: one per RunEngine
+        self.lanes = tuple(s.name for s in devices.stations[: len(self._workers)])
 
     # --- the interface -----------------------------------------------------------------
     @property

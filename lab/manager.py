@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from lab.report import best_trials
 from lab.runner import CampaignRunner, Progress, RunnerEvents, campaign_definition
 from lab.safety import EstopReport, Safety
 from lab.store import Store, TrialRecord
+from lab.timeline import campaign_spans, station_activity
 from protocols import Protocol
 
 Publish = Callable[[str, Any], None]
@@ -448,6 +449,22 @@ class CampaignManager:
             return {"best_trials": [], "best_rule": None}
         chosen, rule = best_trials(self.trials(name), info["definition"], info.get("best"))
         return {"best_trials": [r.idx for r in chosen], "best_rule": rule}
+
+    def stations(self) -> dict[str, Any]:
+        """Each synthesis station's trial in progress and the trials waiting for one
+        (see :func:`lab.timeline.station_activity`)."""
+        session = self.active()
+        names = [name for name, _ in self.lab.config.stations]
+        return station_activity(self.store, session.name if session else None, names)
+
+    def timeline(self, name: str) -> list[dict[str, Any]]:
+        """Every step of the campaign's trials: device, trial, station and lab times.
+
+        Args:
+            name: the campaign's name.
+        """
+        self.trials(name)  # NotFound for an unknown campaign
+        return [asdict(s) for s in campaign_spans(self.store, name)]
 
     def target(self, name: str) -> dict[str, list[float]] | None:
         """The target spectrum of a campaign with a spectral objective.

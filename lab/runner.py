@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from devices import DeviceError, UnsafeState, format_quantity
 from lab.campaign_config import CampaignConfig
-from lab.compose import Lab
+from lab.config import LabConfig
 from lab.data import trial_row
 from lab.errors import ConfigError
 from lab.executor import Executor, PlanOutcome, PlanRequest
@@ -32,7 +32,7 @@ from lab.measurement import measurement_from_documents
 from lab.provenance import FileRecord, canonical_sha256, diagnosis_summary, software
 from lab.store import Store, StoreError, TrialRecord
 from planners import Measurement, Planner, PlannerError, Suggestion, planner_class
-from protocols import PreflightError, preflight
+from protocols import LabLimits, PreflightError, preflight
 from protocols import Protocol as LabProtocol
 
 ureg = pint.get_application_registry()
@@ -116,6 +116,25 @@ class Approvals(Protocol):
         ...
 
 
+class LabSide(Protocol):
+    """What the campaign loop reads of the lab: a connected :class:`~lab.compose.Lab`, or
+    workcells reached through their queue servers (:class:`lab.workcells.WorkcellPool`)."""
+
+    config: LabConfig
+
+    def limits(self, station: str | None = None) -> LabLimits:
+        """What a protocol is checked against on ``station`` (the first if None)."""
+        ...
+
+    def identities(self) -> dict[str, dict[str, str]]:
+        """What each instrument says it is, by device name."""
+        ...
+
+    def start_state_problems(self) -> list[str]:
+        """What keeps the lab from its start state (vials left behind, a station hot)."""
+        ...
+
+
 class RunnerEvents:
     """What a display learns from a running campaign; override what you need."""
 
@@ -185,6 +204,7 @@ def make_planner(campaign: CampaignConfig, name: str, seed: int) -> Planner:
 class _InFlight:
     suggestion: Suggestion
     started: float
+    lane: str
     station: str
 
 
@@ -192,7 +212,7 @@ class CampaignRunner:
     """Runs one campaign on one lab, resuming whatever the store already holds.
 
     Args:
-        lab: the connected lab (devices and limits).
+        lab: the lab the trials run in: connected devices, or workcells.
         campaign: the checked campaign.
         protocol: its protocol template.
         store: where trials are kept; the executor's RunEngine writes the documents there.
@@ -205,7 +225,7 @@ class CampaignRunner:
 
     def __init__(
         self,
-        lab: Lab,
+        lab: LabSide,
         campaign: CampaignConfig,
         protocol: LabProtocol,
         store: Store,
@@ -342,7 +362,7 @@ class CampaignRunner:
         if not self.planner.wants_measurements or r.run_uid is None:
             return None
         return measurement_from_documents(
-            self.store.documents(r.run_uid), self.lab.devices.spectrometer.name, r.parameters
+            self.store.documents(r.run_uid), self.lab.config.spectrometer[0], r.parameters
         )
 
     def _measure(
@@ -352,7 +372,7 @@ class CampaignRunner:
         number's is dimensionless); ValueError with the reason if there is none, or if the
         data or an objective is not a finite number."""
         measurement = measurement_from_documents(
-            self.store.documents(run_uid), self.lab.devices.spectrometer.name, parameters
+            self.store.documents(run_uid), self.lab.config.spectrometer[0], parameters
         )
         if measurement.absorbance is not None and not np.all(np.isfinite(measurement.absorbance)):
             raise ValueError("the spectrum holds values that are not finite (NaN or infinity)")
@@ -451,9 +471,12 @@ class CampaignRunner:
         return self.protocol.fill(parameters).moved(moved)
 
     def _start(
-        self, s: Suggestion, station: str
+        self, s: Suggestion, lane: str
     ) -> tuple[Future[PlanOutcome], _InFlight] | TrialResult:
         started = time.perf_counter()
+        stations = [name for name, _ in self.lab.config.stations]
+        # a lane is one of the lab's stations, or a workcell: its own first station
+        station = lane if lane in stations else stations[0]
         outside = self.space.problems(s.parameters)
         if outside:  # a planner's bug must not reach a device
             return self._fail(s, f"the planner proposed {'; '.join(outside)}", started, None)
@@ -467,6 +490,7 @@ class CampaignRunner:
             "campaign": self.campaign.name,
             "trial": s.index,
             "station": station,
+            **({"workcell": lane} if lane != station else {}),
             "planner": f"{self.planner.name}/{s.generator}",
             "operator": self.operator,
             "provenance": {
@@ -477,9 +501,8 @@ class CampaignRunner:
             },
         }
         kwargs = {"protocol": concrete.to_json_dict(), "station": station}
-        return self.executor.submit(PlanRequest("run_protocol", kwargs, md)), _InFlight(
-            s, started, station
-        )
+        request = PlanRequest("run_protocol", kwargs, md, lane)
+        return self.executor.submit(request), _InFlight(s, started, lane, station)
 
     def _finish(self, trial: _InFlight, outcome: PlanOutcome) -> TrialResult:
         s, name = trial.suggestion, self.campaign.name
@@ -558,7 +581,7 @@ class CampaignRunner:
                 self._ledger_cleared(vial)
 
     def _vials_handled(self, documents: list[tuple[str, dict[str, Any]]]) -> list[str]:
-        return vials_handled(documents, self.lab.devices.arm.name)
+        return vials_handled(documents, self.lab.config.arm[0])
 
     def _ledger_cleared(self, vial: str) -> None:
         fate = "waste: cleared after a fault"
@@ -636,14 +659,14 @@ class CampaignRunner:
             while True:
                 while (
                     not self.stopping
-                    and len(in_flight) < len(self._stations())
+                    and len(in_flight) < len(self.executor.lanes)
                     and done + len(in_flight) < total
                 ):
                     if self._held():
                         continue
-                    busy = {t.station for t in in_flight.values()}
-                    station = next(n for n in self._stations() if n not in busy)
-                    started = self._next(total - done - len(in_flight), station, events)
+                    busy = {t.lane for t in in_flight.values()}
+                    lane = next(n for n in self.executor.lanes if n not in busy)
+                    started = self._next(total - done - len(in_flight), lane, events)
                     if isinstance(started, TrialResult):
                         report(started)
                     elif started is not None:
@@ -689,20 +712,16 @@ class CampaignRunner:
         time.sleep(0.05)
         return True
 
-    def _stations(self) -> list[str]:
-        """The stations trials run on: one per plan the executor runs at once."""
-        return [name for name, _ in self.lab.config.stations][: self.executor.capacity]
-
     def _next(
-        self, budget: int, station: str, events: RunnerEvents
+        self, budget: int, lane: str, events: RunnerEvents
     ) -> tuple[Future[PlanOutcome], _InFlight] | TrialResult | None:
         """Ask (a batch at a time; the trials in flight count as pending), decide, and
-        start one trial on ``station``; None if it was rejected."""
+        start one trial on ``lane``; None if it was rejected."""
         if not self._queued:
             with _planner_errors("proposing"):
                 self._queued = self.planner.ask(min(self.campaign.batch_size, budget))
         decided = self._decide(self._queued.pop(0), events)
-        return None if decided is None else self._start(decided, station)
+        return None if decided is None else self._start(decided, lane)
 
     def result(self) -> CampaignResult:
         """What the campaign did so far, as :class:`CampaignResult`."""

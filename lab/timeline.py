@@ -102,3 +102,34 @@ def busy_share(spans: list[Span]) -> dict[str, float]:
     for s in spans:
         busy[s.device] = busy.get(s.device, 0.0) + s.ended - s.began
     return {d: t / total for d, t in sorted(busy.items())} if total > 0 else {}
+
+
+def station_activity(store: Store, campaign: str | None, stations: list[str]) -> dict[str, Any]:
+    """What the dashboard shows of each station: the trial it runs (its campaign, number,
+    the step it is at out of how many, and since when), and the trials waiting for one.
+
+    Args:
+        store: the lab's store.
+        campaign: the campaign running now, if any.
+        stations: the lab's synthesis stations, in the lab file's order.
+    """
+    busy: dict[str, dict[str, Any]] = {}
+    queue: list[dict[str, Any]] = []
+    for record in store.trials(campaign) if campaign else []:
+        if record.status == "running" and record.run_uid:
+            documents = store.documents(record.run_uid)
+            start = documents[0][1]
+            steps = len(start.get("protocol", {}).get("steps", []))
+            busy[str(start.get("station") or stations[0])] = {
+                "campaign": campaign,
+                "trial": record.idx,
+                "step": min(len(run_spans(record.idx, documents)) + 1, steps),
+                "steps": steps,
+                "since": start["time"],
+            }
+        elif record.status in ("proposed", "awaiting_approval", "running"):
+            queue.append({"campaign": campaign, "trial": record.idx, "status": record.status})
+    return {
+        "stations": [{"station": s, **busy.get(s, {})} for s in stations],
+        "queue": queue,
+    }

@@ -6,7 +6,8 @@ operator fixes a protocol in one pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import pint
 
@@ -70,6 +71,24 @@ class LabLimits:
     stock_ml: dict[str, float] = field(default_factory=dict)
     #: where the analyser holds its vial; None: the lab has no analyser
     analyser_holder: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The limits as JSON-able data, e.g. to send them from a workcell's worker."""
+        data = asdict(self)
+        for key in ("reachable", "sources"):
+            data[key] = sorted(data[key])
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LabLimits:
+        """The limits back from :meth:`to_json`.
+
+        Args:
+            data: what :meth:`to_json` gave.
+        """
+        ranges = {k: Range(**v) for k, v in data.items() if isinstance(v, dict) and "unit" in v}
+        sets = {k: frozenset(data[k]) for k in ("reachable", "sources")}
+        return cls(**{**data, **ranges, **sets})
 
     @classmethod
     async def read(

@@ -12,6 +12,7 @@ import yaml
 
 from simulators import Location, SimClock, Workcell
 from tests import postgres as pg
+from tests import redis as throwaway_redis
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "colour_match"
 
@@ -35,6 +36,16 @@ def postgres() -> Iterator[pg.ThrowawayPostgres]:
     if not pg.available():
         pytest.fail("no PostgreSQL server programs: `make test` installs Debian's postgresql")
     server = pg.ThrowawayPostgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[throwaway_redis.ThrowawayRedis]:
+    """A Redis server for the workcells' queues, for the whole test session."""
+    if not throwaway_redis.available():
+        pytest.fail("no redis-server: `make test` installs Debian's redis-server")
+    server = throwaway_redis.ThrowawayRedis()
     yield server
     server.stop()
 

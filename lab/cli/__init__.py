@@ -8,6 +8,7 @@ from lab.cli import (  # noqa: F401  (each adds commands)
     remote,
     serve,
     users,
+    workcell,
 )
 from lab.cli._app import app
 

@@ -46,39 +46,66 @@ def campaign_run(
         str | None,
         typer.Option(help=f"the store, {STORE_FORMS}; default runs/<name>/store.sqlite"),
     ] = None,
+    workcell: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAME=tcp://HOST:PORT of a workcell (lab workcell serve) to run trials on; "
+            "repeat for several; --store must be the store they record into"
+        ),
+    ] = None,
 ) -> None:
     """Run CAMPAIGN in its lab; on an existing store, continue where it stopped.
 
     Shows progress per trial, then a summary table, and writes plots next to the store.
     One Ctrl-C pauses at the next step (Enter resumes); a second aborts the trial.
+    With --workcell, this process coordinates: the trials run on the workcells, one at a
+    time on each, and the planner proposes whenever one frees up.
 
     Exit codes: 0 done; 2 a file or option cannot be used (nothing ran); 3 stopped on a
     fault or a stop (run it again to resume); 4 a device was LEFT UNSAFE.
     """
     from devices import DeviceError, explain
-    from lab.api import prepare, run_campaign
+    from lab.api import prepare, run_campaign, run_campaign_on_workcells
     from lab.cli._progress import ProgressBar
     from lab.errors import ConfigError
     from lab.report import summary_table
     from lab.store import CampaignMismatch, StoreInUse, store_label
+    from lab.workcells import WorkcellError
 
     try:
         prepared = prepare(campaign, lab, store)  # every file checked before anything opens
     except ConfigError as err:
         raise fail(str(err), EXIT_CONFIG) from None
+    addresses = _workcells(workcell or [])
+    if addresses and store is None:
+        raise fail("--workcell needs --store: the store the workcells record into", EXIT_CONFIG)
     display = ProgressBar(prepared.campaign.name)
     try:
-        result = run_campaign(
-            campaign,
-            lab=lab,
-            trials=trials,
-            planner=planner,
-            seed=seed,
-            store=prepared.store,
-            events=display,
-        )
+        if addresses:
+            result = run_campaign_on_workcells(
+                campaign,
+                addresses,
+                lab=lab,
+                trials=trials,
+                planner=planner,
+                seed=seed,
+                store=prepared.store,
+                events=display,
+            )
+        else:
+            result = run_campaign(
+                campaign,
+                lab=lab,
+                trials=trials,
+                planner=planner,
+                seed=seed,
+                store=prepared.store,
+                events=display,
+            )
     except (ConfigError, CampaignMismatch, StoreInUse) as err:
         raise fail(str(err), EXIT_CONFIG) from None
+    except WorkcellError as err:  # a workcell that cannot be reached, or refused
+        raise fail(str(err), EXIT_STOPPED) from None
     except DeviceError as err:
         raise fail(f"cannot bring the lab up: {explain(err)}", EXIT_STOPPED) from None
     finally:
@@ -93,6 +120,17 @@ def campaign_run(
         raise fail(f"campaign stopped, STATION NOT SAFE: {result.left_unsafe}", EXIT_UNSAFE)
     if result.stopped:
         raise fail(f"campaign stopped: {result.stopped}", EXIT_STOPPED)
+
+
+def _workcells(given: list[str]) -> dict[str, str]:
+    """``NAME=ADDRESS`` pairs, each checked."""
+    found: dict[str, str] = {}
+    for text in given:
+        name, sep, address = text.partition("=")
+        if not sep or not name or not address.startswith("tcp://"):
+            raise fail(f"--workcell {text!r}: write NAME=tcp://HOST:PORT", EXIT_CONFIG)
+        found[name] = address
+    return found
 
 
 @campaign_app.command("show")

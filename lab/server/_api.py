@@ -137,6 +137,13 @@ def lab_state(principal: Viewer, server: Server) -> dict[str, Any]:
     }
 
 
+@router.get("/stations", tags=["lab"])
+def stations(principal: Viewer, server: Server) -> dict[str, Any]:
+    """Each synthesis station's trial in progress (campaign, trial, the step it is at of
+    how many, since when) and the trials waiting for a station."""
+    return server.manager.stations()
+
+
 @router.get("/events", tags=["lab"])
 async def events(principal: Viewer, server: Server) -> StreamingResponse:
     """Server-sent events: ``lab``, ``control``, ``campaign``, ``trial``, ``proposals``,
@@ -286,6 +293,13 @@ def campaign(name: str, principal: Viewer, server: Server) -> dict[str, Any]:
     trials = [trial_json(t) for t in server.manager.trials(name)]
     entry = next(c for c in server.manager.overview() if c["name"] == name)
     return {**entry, **server.manager.best(name), "trial_list": trials}
+
+
+@router.get("/campaigns/{name}/timeline", tags=["campaigns"])
+def timeline(name: str, principal: Viewer, server: Server) -> list[dict[str, Any]]:
+    """Every step of the campaign's trials: the device it kept busy, its trial and station,
+    and when (lab clock, seconds) it was reached, began and ended: a Gantt chart's data."""
+    return server.manager.timeline(name)
 
 
 @router.get("/campaigns/{name}/target", tags=["campaigns"])

@@ -146,11 +146,22 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     expect(next_one).to_have_text("running")
     page.wait_for_timeout(1500)  # 1500 s of lab time: held, it does not move
     expect(next_one).to_have_text("running")
+    # the Lab page shows which trial each station runs, and at which step
+    page.click("nav >> text=Lab")
+    station_row = page.locator("#stations tr[data-station=station]")
+    expect(station_row).to_contain_text("approved-match #2")
+    expect(station_row).to_contain_text("/ 10")
+    expect(page.locator("#station-queue")).to_have_text("no trial waiting for a station")
+    shot(page, "3b-stations")
+    page.goto(f"{lab.url}/campaigns/approved-match")
     page.click("button#resume")
     expect(next_one).to_have_text("completed", timeout=30_000)
     expect(page.locator("#progress-count")).to_have_text("2 / 3")
     expect(page.locator("#objective-plot .main-svg").first).to_be_visible()
     expect(page.locator("#spectrum-plot")).to_contain_text("target")
+    timeline = page.locator("#timeline-plot")
+    for device in ("arm", "station", "spectrometer"):  # the Gantt chart's rows
+        expect(timeline).to_contain_text(device)
     shot(page, "4-campaign")
     page.locator("#trials tr[data-trial='1'] a").click()  # the run's documents, one click away
     expect(page.locator("main h2")).to_contain_text("documents")

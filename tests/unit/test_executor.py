@@ -31,9 +31,15 @@ def broken(devices, md=None):
     raise ValueError("a step went wrong")
 
 
+class Log(list):
+    """What the test plans get as their devices: a record of what ran (and no stations)."""
+
+    stations = ()
+
+
 @pytest.fixture
 def executor():
-    log: list = []
+    log = Log()
     refusal: list[str] = []
     ex = InProcessExecutor(
         [threaded_run_engine()],

@@ -156,3 +156,21 @@ def test_ax_resumes_from_replayed_trials():
     s = planner.ask(1)[0]
     assert s.index == 2
     assert SPACE.feasible(SPACE.magnitudes(s.parameters))
+
+
+def test_ax_proposes_around_the_trials_still_running():
+    """Asynchronous BO: a station that frees up gets a proposal that counts the trials
+    still running on the others as pending, not the same point again."""
+    planner = AxPlanner(SPACE, LOSS, seed=0, initialization_trials=3)
+    drive(planner, 6)
+    first = planner.ask(1)[0]  # running on one station, not yet told
+    second = planner.ask(1)[0]  # the next station frees up
+    assert first.generator == second.generator == "ax:MBM"
+    assert second.details["pending"] == 1
+    a, b = SPACE.magnitudes(first.parameters), SPACE.magnitudes(second.parameters)
+    assert max(abs(a[k] - b[k]) for k in a) > 0.05  # not the point already running
+    # the same model without the pending trial proposes (nearly) the first point again
+    fresh = AxPlanner(SPACE, LOSS, seed=0, initialization_trials=3)
+    drive(fresh, 6)
+    again = SPACE.magnitudes(fresh.ask(1)[0].parameters)
+    assert max(abs(a[k] - again[k]) for k in a) < max(abs(a[k] - b[k]) for k in a)

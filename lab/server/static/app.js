@@ -152,6 +152,7 @@ async function labPage() {
   const vials = h("tbody");
   const panels = [
     h("section", { class: "panel wide" }, h("h2", {}, "Run control"), controlButtons(null)),
+    stationsPanel(),
     devices,
     h("section", { class: "panel wide" }, h("h2", {}, "Vials"),
       h("table", { id: "vials" }, h("thead", {}, h("tr", {}, h("th", {}, "vial"), h("th", {}, "where"), h("th", {}, "seen"))), vials)),
@@ -169,6 +170,33 @@ async function labPage() {
   };
   render((await api("GET", "/api/lab")).snapshot);
   on("lab", render);
+}
+
+function stationsPanel() {
+  const rows = h("tbody");
+  const queue = h("p", { class: "muted", id: "station-queue" });
+  const panel = h("section", { class: "panel wide", id: "stations" }, h("h2", {}, "Stations"),
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "station"), h("th", {}, "trial"), h("th", {}, "step"), h("th", {}, "since"))), rows), queue);
+  let last = 0;
+  const refresh = async (force) => {
+    if (!force && Date.now() - last < 2000) return;
+    last = Date.now();
+    const now = Date.now() / 1000;
+    const data = await api("GET", "/api/stations").catch(() => null);
+    if (!data) return;
+    rows.replaceChildren(...data.stations.map((s) => h("tr", { "data-station": s.station },
+      h("td", {}, s.station),
+      h("td", {}, s.trial === undefined ? h("span", { class: "muted" }, "idle") : h("a", { href: `/campaigns/${encodeURIComponent(s.campaign)}` }, `${s.campaign} #${s.trial}`)),
+      h("td", { class: "num" }, s.trial === undefined ? "" : `${s.step} / ${s.steps}`),
+      h("td", {}, s.trial === undefined ? "" : ago(now - s.since)))));
+    queue.textContent = data.queue.length
+      ? `waiting for a station: ${data.queue.map((q) => `${q.campaign} #${q.trial} (${q.status.replaceAll("_", " ")})`).join(", ")}`
+      : "no trial waiting for a station";
+  };
+  refresh(true);
+  on("trial", () => refresh(true));
+  on("lab", () => refresh(false));
+  return panel;
 }
 
 function deviceCard(d, now) {
@@ -290,7 +318,8 @@ async function campaignPage(name) {
     h("div", { class: "grid" },
       h("section", { class: "panel" }, h("h2", {}, "Objective per trial"), plots[0]),
       h("section", { class: "panel" }, h("h2", {}, "Parameters per trial"), plots[1]),
-      h("section", { class: "panel" }, h("h2", {}, "Latest spectrum and target"), plots[2])),
+      h("section", { class: "panel" }, h("h2", {}, "Latest spectrum and target"), plots[2]),
+      h("section", { class: "panel" }, h("h2", {}, "Device use per trial"), h("div", { class: "plot", id: "timeline-plot" }))),
     h("section", { class: "panel wide" }, h("h2", {}, "Trials"), h("table", { id: "trials" }, thead, tbody)));
   const data = await api("GET", `/api/campaigns/${encodeURIComponent(name)}`);
   const trials = new Map(data.trial_list.map((t) => [t.trial, t]));
@@ -317,7 +346,9 @@ async function campaignPage(name) {
     const latest = await api("GET", `/api/campaigns/${encodeURIComponent(name)}/spectrum`);
     plotSpectrum(latest, target);
   } catch { plotSpectrum(null, target); }
-  on("trial", (t) => { if (t.campaign === name) { trials.set(t.trial, t); render(); } });
+  const timeline = async () => plotTimeline(await api("GET", `/api/campaigns/${encodeURIComponent(name)}/timeline`).catch(() => []));
+  timeline();
+  on("trial", (t) => { if (t.campaign === name) { trials.set(t.trial, t); render(); timeline(); } });
   on("campaign", (s) => { if (s.name === name) { session = s; renderSummary(); } });
   on("spectrum", (s) => { if (s.campaign === name) plotSpectrum(s, target); });
 }
@@ -371,6 +402,23 @@ function plotTrials(rows) {
     axes[`yaxis${i ? i + 1 : ""}`] = { domain: [i * span + 0.02, (i + 1) * span - 0.02], title: { text: p, font: { size: 11 } } };
   });
   Plotly.react("parameter-plot", ptraces, layout({ xaxis: { title: { text: "trial" }, dtick: 1 }, showlegend: false, ...axes }), config);
+}
+
+// a Gantt chart: a row per device, a bar per step, coloured by trial; lab time in minutes
+function plotTimeline(spans) {
+  if (!window.Plotly) return setTimeout(() => plotTimeline(spans), 200);
+  const t0 = Math.min(...spans.map((s) => s.reached));
+  const trials = [...new Set(spans.map((s) => s.trial))];
+  const traces = trials.map((trial) => {
+    const mine = spans.filter((s) => s.trial === trial);
+    return {
+      type: "bar", orientation: "h", name: `trial ${trial}`, y: mine.map((s) => s.device),
+      base: mine.map((s) => (s.began - t0) / 60), x: mine.map((s) => (s.ended - s.began) / 60),
+      hovertemplate: `trial ${trial} on %{y}<br>from %{base:.1f} min for %{x:.2f} min<extra></extra>`,
+    };
+  });
+  Plotly.react("timeline-plot", traces, layout({ barmode: "overlay", showlegend: false,
+    xaxis: { title: { text: "lab time (min)" } }, yaxis: { autorange: "reversed", type: "category" } }), config);
 }
 
 function plotSpectrum(measured, target) {

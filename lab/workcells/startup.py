@@ -1,0 +1,56 @@
+"""What a workcell's bluesky-queueserver worker loads (``--startup-module
+lab.workcells.startup``): the lab's devices, its RunEngine and the plans callable by name.
+
+The worker process owns the instruments. Which lab, and where its runs are recorded, come
+from the environment, set by ``lab workcell serve``:
+
+- ``SDL_WORKCELL_LAB``: the lab file;
+- ``SDL_WORKCELL_STORE``: the campaign's store (a PostgreSQL URL, for workcells on other
+  machines), where every document of every run goes, so a coordinator reads them there.
+"""
+
+import os
+from typing import Any
+
+from bluesky.utils import MsgGenerator
+
+from lab.compose import build_lab, threaded_run_engine
+from lab.config import load_lab_config
+from lab.store import Store
+from protocols import plans
+
+_lab = build_lab(
+    load_lab_config(os.environ["SDL_WORKCELL_LAB"]),
+    Store(os.environ["SDL_WORKCELL_STORE"]),
+    threaded_run_engine(),
+)
+#: the worker runs every plan on this RunEngine; it records into the store
+RE = _lab.run_engine
+
+
+# plain annotations: the queue server checks each plan's arguments against them
+def run_protocol(
+    protocol: dict, station: str | None = None, md: dict | None = None
+) -> MsgGenerator[str]:
+    """One trial's protocol on this workcell (see :func:`protocols.plans.run_protocol`)."""
+    return (yield from plans.run_protocol(_lab.devices, protocol, station, md))
+
+
+def clear_workcell(md: dict | None = None) -> MsgGenerator[list[str]]:
+    """This workcell back to its start state (see :func:`protocols.plans.clear_workcell`)."""
+    return (yield from plans.clear_workcell(_lab.devices, md))
+
+
+def workcell_limits(station: str | None = None) -> dict[str, Any]:
+    """What protocols are checked against on this workcell, as JSON."""
+    return _lab.limits(station).to_json()
+
+
+def workcell_identities() -> dict[str, dict[str, str]]:
+    """What each instrument of this workcell says it is."""
+    return _lab.identities()
+
+
+def workcell_start_state_problems() -> list[str]:
+    """What keeps this workcell from its start state."""
+    return _lab.start_state_problems()
