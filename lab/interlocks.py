@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ophyd_async.core import SignalR
 
@@ -26,9 +26,27 @@ from devices import DeviceError, InstrumentDevice, parse_quantity
 from lab.compose import Lab
 from lab.config import InterlockConfig
 from lab.errors import ConfigError
-from lab.executor import Executor
+from lab.executor import ExecutorState
 
 log = logging.getLogger(__name__)
+
+
+class Pausable(Protocol):
+    """What a ``pause`` interlock holds: an :class:`~lab.executor.Executor`, or a
+    workcell's RunEngine."""
+
+    @property
+    def state(self) -> ExecutorState:
+        """``idle``, ``running``, ``pausing`` or ``paused``."""
+        ...
+
+    def pause(self) -> None:
+        """Pause at the next checkpoint."""
+        ...
+
+    def resume(self) -> None:
+        """Go on."""
+        ...
 
 
 @dataclass
@@ -53,7 +71,7 @@ class Watchdog:
     """
 
     def __init__(
-        self, lab: Lab, executor: Executor, emergency_stop: Callable[[str], object]
+        self, lab: Lab, executor: Pausable, emergency_stop: Callable[[str], object]
     ) -> None:
         self._lab = lab
         self._executor = executor

@@ -128,7 +128,9 @@ def station_activity(store: Store, campaign: str | None, stations: list[str]) ->
                 "since": start["time"],
             }
         elif record.status in ("proposed", "awaiting_approval", "running"):
-            queue.append({"campaign": campaign, "trial": record.idx, "status": record.status})
+            # running with no run yet: handed to the executor, which has not started it
+            status = "waiting to start" if record.status == "running" else record.status
+            queue.append({"campaign": campaign, "trial": record.idx, "status": status})
     return {
         "stations": [{"station": s, **busy.get(s, {})} for s in stations],
         "queue": queue,

@@ -9,13 +9,18 @@ from the environment, set by ``lab workcell serve``:
   machines), where every document of every run goes, so a coordinator reads them there.
 """
 
+import contextlib
 import os
 from typing import Any
 
+from bluesky.run_engine import TransitionError
 from bluesky.utils import MsgGenerator
 
 from lab.compose import build_lab, threaded_run_engine
 from lab.config import load_lab_config
+from lab.executor import ExecutorState
+from lab.interlocks import Watchdog
+from lab.safety import Safety
 from lab.store import Store
 from protocols import plans
 
@@ -28,11 +33,48 @@ _lab = build_lab(
 RE = _lab.run_engine
 
 
+class _Hold:
+    """The watchdog's hold on the worker's RunEngine: a ``pause`` interlock pauses the plan
+    at its next checkpoint; it is resumed through the queue server (``qserver re resume``),
+    whose worker drives the RunEngine."""
+
+    @property
+    def state(self) -> ExecutorState:
+        return "paused" if RE.state == "paused" else "idle" if RE.state == "idle" else "running"
+
+    def pause(self) -> None:
+        if RE.state == "running" and not RE.deferred_pause_requested:
+            with contextlib.suppress(TransitionError):
+                RE.request_pause(defer=True)
+
+    def resume(self) -> None:
+        """Left to whoever drives the queue."""
+
+
+_safety = Safety(_lab)
+
+
+def _emergency_stop(why: str) -> None:
+    """An ``emergency_stop`` interlock: every device stopped, latched until staff reset
+    (``workcell_reset``), and the running plan ended."""
+    _safety.emergency_stop(why)
+    if RE.state != "idle":
+        with contextlib.suppress(TransitionError):
+            RE.abort(why)
+
+
+_watchdog = Watchdog(_lab, _Hold(), _emergency_stop).start()
+
+
 # plain annotations: the queue server checks each plan's arguments against them
 def run_protocol(
     protocol: dict, station: str | None = None, md: dict | None = None
 ) -> MsgGenerator[str]:
-    """One trial's protocol on this workcell (see :func:`protocols.plans.run_protocol`)."""
+    """One trial's protocol on this workcell (see :func:`protocols.plans.run_protocol`);
+    refused while the emergency stop is latched."""
+    refused = _safety.refusal()
+    if refused:
+        raise RuntimeError(refused)
     return (yield from plans.run_protocol(_lab.devices, protocol, station, md))
 
 
@@ -49,6 +91,12 @@ def workcell_limits(station: str | None = None) -> dict[str, Any]:
 def workcell_identities() -> dict[str, dict[str, str]]:
     """What each instrument of this workcell says it is."""
     return _lab.identities()
+
+
+def workcell_reset() -> dict[str, str]:
+    """Clear the latched emergency stop (staff, once the cause is fixed); each device's
+    answer."""
+    return _safety.reset()
 
 
 def workcell_start_state_problems() -> list[str]:

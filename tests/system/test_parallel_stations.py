@@ -4,6 +4,8 @@ spectrometer shared without two users at once, one Bluesky run per trial."""
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from pathlib import Path
 
 import pint
@@ -12,7 +14,7 @@ import pytest
 from lab import CampaignRunner, InProcessExecutor, Store, build_lab
 from lab.api import prepare
 from lab.compose import threaded_run_engine
-from lab.timeline import Span, campaign_spans, experiments_per_hour
+from lab.timeline import Span, campaign_spans, experiments_per_hour, station_activity
 from protocols import PLANS
 from tests.conftest import edit_yaml
 
@@ -48,9 +50,29 @@ def test_trials_run_side_by_side_sharing_the_arm_and_the_spectrometer(
     store = Store(tmp_path / "s.sqlite")
     lab = build_lab(prepared.lab, store, run_engine=threaded_run_engine())
     executor = InProcessExecutor(lab.run_engines, lab.devices, PLANS)
+    names = [n for n, _ in prepared.lab.stations]
+    seen: list[dict] = []  # what the dashboard's station view showed while it ran
+    running = threading.Event()
+
+    def watch() -> None:
+        reader = Store(tmp_path / "s.sqlite")
+        while running.is_set():
+            seen.append(station_activity(reader, prepared.campaign.name, names))
+            time.sleep(0.05)
+        reader.close()
+
+    running.set()
+    watcher = threading.Thread(target=watch)
+    watcher.start()
     try:
         result = CampaignRunner(lab, prepared.campaign, prepared.protocol, store, executor).run()
+        running.clear()
         assert result.stopped is None, result.stopped
+        busy = [[s for s in view["stations"] if "trial" in s] for view in seen]
+        assert max(len(b) for b in busy) >= 2  # several stations shown busy at once
+        shown = next(b for b in busy if len(b) >= 2)
+        assert all(1 <= s["step"] <= s["steps"] == 10 for s in shown)
+        assert len({s["trial"] for s in shown}) == len(shown)
         trials = store.trials(prepared.campaign.name)
         assert [t.status for t in trials] == ["completed"] * 6
         # one run per trial, each with its station in the start document
@@ -88,6 +110,8 @@ def test_trials_run_side_by_side_sharing_the_arm_and_the_spectrometer(
         rate = experiments_per_hour(spans)
         assert rate is not None and rate > 0
     finally:
+        running.clear()
+        watcher.join()
         executor.close()
         lab.close()
 

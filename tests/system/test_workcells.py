@@ -139,3 +139,14 @@ def test_one_campaign_runs_across_two_workcells(
 def test_a_workcell_that_is_not_there_is_named():
     with pytest.raises(WorkcellError, match="workcell ghost"):
         QueueServerExecutor("ghost", f"tcp://127.0.0.1:{free_port()}", timeout_s=2)
+
+
+def test_workcell_options_are_checked_before_anything_runs(example_dir: Path, tmp_path: Path):
+    campaign = example_dir / "campaign.yaml"
+    bad = lab_command("campaign", "run", campaign, "--workcell", "wc1", cwd=tmp_path)
+    assert bad.returncode == 2 and "write NAME=tcp://HOST:PORT" in bad.stderr
+    lone = lab_command(
+        "campaign", "run", campaign, "--workcell", "wc1=tcp://127.0.0.1:1", cwd=tmp_path
+    )
+    assert lone.returncode == 2 and "--workcell needs --store" in lone.stderr
+    assert not (tmp_path / "runs").exists()  # nothing was written
