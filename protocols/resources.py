@@ -58,11 +58,14 @@ class Claims:
     def take(self, names: Iterable[str]) -> MsgGenerator[None]:
         """Wait (without blocking the event loop) until each of ``names`` is this run's."""
         for name in names:
-            if name in self.held:
-                continue
-            lock = self._resources.lock(name)
-            yield from bps.wait_for([lock.acquire])
-            self.held.append(name)
+            if name not in self.held:
+                yield from bps.wait_for([lambda name=name: self._acquire(name)])
+
+    async def _acquire(self, name: str) -> None:
+        # noted as held in the same step as it is taken: a run aborted while it waits
+        # either never got the lock or gives it back in its cleanup
+        await self._resources.lock(name).acquire()
+        self.held.append(name)
 
     def give(self, name: str) -> None:
         """Give ``name`` back, if this run holds it."""
