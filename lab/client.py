@@ -97,6 +97,11 @@ class LabClient:
         """Devices (state, readings with read times), vials, and run control."""
         return self._get("/api/lab")
 
+    def stations(self) -> dict[str, Any]:
+        """Each station's (or, on a coordinator, each workcell's) trial in progress, and the
+        trials waiting for one."""
+        return self._get("/api/stations")
+
     def campaigns(self) -> list[dict[str, Any]]:
         """The lab's campaigns and their state."""
         return self._get("/api/campaigns")

@@ -24,15 +24,14 @@ from devices import DeviceError
 from lab.approvals import ApprovalDesk
 from lab.campaign_checks import campaign_protocol, check_bounds
 from lab.campaign_config import CampaignConfig, load_campaign, read_target
-from lab.compose import Lab
 from lab.data import trial_json
 from lab.errors import ConfigError
 from lab.executor import Executor, PlanOutcome, PlanRequest
 from lab.measurement import measurement_from_documents
 from lab.monitor import LabMonitor
 from lab.report import best_trials
-from lab.runner import CampaignRunner, Progress, RunnerEvents, campaign_definition
-from lab.safety import EstopReport, Safety
+from lab.runner import CampaignRunner, LabSide, Progress, RunnerEvents, campaign_definition
+from lab.safety import EmergencyStop, EstopReport
 from lab.store import Store, TrialRecord
 from lab.timeline import campaign_spans, station_activity
 from protocols import Protocol
@@ -100,18 +99,18 @@ class CampaignManager:
         store: the lab's store (campaigns, trials, documents).
         executor: where every plan runs.
         safety: the emergency-stop latch; nothing starts while it is latched.
-        monitor: told of device errors that plans meet.
+        monitor: told of device errors that plans meet (None: no devices of its own).
         campaign_dir: the folder whose campaign files operators may start.
         publish: ``publish(topic, data)`` from any thread.
     """
 
     def __init__(
         self,
-        lab: Lab,
+        lab: LabSide,
         store: Store,
         executor: Executor,
-        safety: Safety,
-        monitor: LabMonitor,
+        safety: EmergencyStop,
+        monitor: LabMonitor | None,
         campaign_dir: Path,
         publish: Publish,
     ) -> None:
@@ -408,7 +407,7 @@ class CampaignManager:
             outcome = future.result(timeout=timeout_s)
         except FutureTimeout:
             raise Conflict(f"plan {plan!r} is still running after {timeout_s:g} s") from None
-        if isinstance(outcome.error, DeviceError):
+        if isinstance(outcome.error, DeviceError) and self.monitor is not None:
             self.monitor.note_error(outcome.error.device, str(outcome.error))
         self.publish_control()
         return outcome
@@ -454,8 +453,9 @@ class CampaignManager:
         """Each synthesis station's trial in progress and the trials waiting for one
         (see :func:`lab.timeline.station_activity`)."""
         session = self.active()
-        names = [name for name, _ in self.lab.config.stations]
-        return station_activity(self.store, session.name if session else None, names)
+        return station_activity(
+            self.store, session.name if session else None, list(self.executor.lanes)
+        )
 
     def timeline(self, name: str) -> list[dict[str, Any]]:
         """Every step of the campaign's trials: device, trial, station and lab times.
@@ -486,7 +486,7 @@ class CampaignManager:
         Args:
             run_uid: the run's uid.
         """
-        spectrometer = self.lab.devices.spectrometer.name
+        spectrometer = self.lab.config.spectrometer[0]
         m = measurement_from_documents(self.store.documents(run_uid), spectrometer, {})
         wavelengths, absorbance = m.spectrum()  # ValueError: the run took no spectrum
         return {
@@ -540,8 +540,9 @@ class _SessionEvents(RunnerEvents):
         seconds, before = progress.last.seconds, s.seconds_per_trial
         s.seconds_per_trial = seconds if before is None else 0.7 * before + 0.3 * seconds
         s.done, s.best = progress.done, progress.best
-        if progress.last.device is not None:
-            self._manager.monitor.note_error(progress.last.device, progress.last.error or "")
+        monitor = self._manager.monitor
+        if progress.last.device is not None and monitor is not None:
+            monitor.note_error(progress.last.device, progress.last.error or "")
         self._manager._publish_state(s)
         if progress.last.run_uid and progress.last.status == "completed":
             try:

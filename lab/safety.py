@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from devices import InstrumentDevice
@@ -36,19 +37,23 @@ class ResetError(RuntimeError):
     """The latch could not be cleared (not latched, or a device did not reset)."""
 
 
-class Safety:
-    """Owns the latch. ``refusal()`` is what every start asks first.
+class EmergencyStop(ABC):
+    """The latch: ``emergency_stop`` stops everything and latches, ``refusal()`` is what
+    every start asks first, ``reset`` (staff) clears it once every device has. What
+    "everything" is belongs to the subclass: a lab's instruments (:class:`Safety`), or
+    workcells behind their queue servers."""
 
-    Args:
-        lab: the connected lab whose instruments are stopped.
-        timeout_s: how long a device may take to confirm its stop, retries included.
-    """
-
-    def __init__(self, lab: Lab, timeout_s: float = 10.0) -> None:
-        self._lab = lab
-        self._timeout_s = timeout_s
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self.latched: EstopReport | None = None
+
+    @abstractmethod
+    def _stop_all(self) -> dict[str, str]:
+        """Stop every device at once; each one's answer (``safe`` or why not)."""
+
+    @abstractmethod
+    def _reset_all(self) -> dict[str, str]:
+        """Clear each device's latch; each one's answer (``reset`` or why not)."""
 
     def refusal(self) -> str | None:
         """Why nothing may start now (the latched emergency stop), or None."""
@@ -67,11 +72,43 @@ class Safety:
         with self._lock:
             report = EstopReport(by, time.time())
             self.latched = report
-        report.devices = self._lab.call(self._stop_all())
+        report.devices = self._stop_all()
         report.seconds = time.perf_counter() - start
         return report
 
-    async def _stop_all(self) -> dict[str, str]:
+    def reset(self) -> dict[str, str]:
+        """Clear each instrument's latch, then the lab's; raises :class:`ResetError` (and
+        stays latched) if any device does not reset."""
+        with self._lock:
+            if self.latched is None:
+                raise ResetError("the emergency stop is not latched")
+            answers = self._reset_all()
+            failed = {name: a for name, a in answers.items() if a != "reset"}
+            if failed:
+                raise ResetError(
+                    "still latched; " + "; ".join(f"{n}: {a}" for n, a in failed.items())
+                )
+            self.latched = None
+            return answers
+
+
+class Safety(EmergencyStop):
+    """The emergency stop of a lab whose instruments this process owns.
+
+    Args:
+        lab: the connected lab whose instruments are stopped.
+        timeout_s: how long a device may take to confirm its stop, retries included.
+    """
+
+    def __init__(self, lab: Lab, timeout_s: float = 10.0) -> None:
+        super().__init__()
+        self._lab = lab
+        self._timeout_s = timeout_s
+
+    def _stop_all(self) -> dict[str, str]:
+        return self._lab.call(self._stop_each())
+
+    async def _stop_each(self) -> dict[str, str]:
         d = self._lab.devices
         for bay in d.bays:  # end waits in progress at once
             for waiting in (bay.station.heater, bay.timer):
@@ -98,22 +135,10 @@ class Safety:
                 continue
             return "safe"
 
-    def reset(self) -> dict[str, str]:
-        """Clear each instrument's latch, then the lab's; raises :class:`ResetError` (and
-        stays latched) if any device does not reset."""
-        with self._lock:
-            if self.latched is None:
-                raise ResetError("the emergency stop is not latched")
-            answers = self._lab.call(self._reset_all())
-            failed = {name: a for name, a in answers.items() if a != "reset"}
-            if failed:
-                raise ResetError(
-                    "still latched; " + "; ".join(f"{n}: {a}" for n, a in failed.items())
-                )
-            self.latched = None
-            return answers
+    def _reset_all(self) -> dict[str, str]:
+        return self._lab.call(self._reset_each())
 
-    async def _reset_all(self) -> dict[str, str]:
+    async def _reset_each(self) -> dict[str, str]:
         async def one(device: InstrumentDevice) -> str:
             try:
                 await asyncio.wait_for(device.reset(), self._timeout_s)

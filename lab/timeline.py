@@ -105,13 +105,15 @@ def busy_share(spans: list[Span]) -> dict[str, float]:
 
 
 def station_activity(store: Store, campaign: str | None, stations: list[str]) -> dict[str, Any]:
-    """What the dashboard shows of each station: the trial it runs (its campaign, number,
-    the step it is at out of how many, and since when), and the trials waiting for one.
+    """What the dashboard shows of each station (or workcell): the trial it runs (its
+    campaign, number, the step it is at out of how many, and since when), and the trials
+    waiting for one.
 
     Args:
         store: the lab's store.
         campaign: the campaign running now, if any.
-        stations: the lab's synthesis stations, in the lab file's order.
+        stations: where trials run side by side (the executor's lanes): the lab's
+            synthesis stations, or the workcells a coordinator spreads trials over.
     """
     busy: dict[str, dict[str, Any]] = {}
     queue: list[dict[str, Any]] = []
@@ -120,7 +122,8 @@ def station_activity(store: Store, campaign: str | None, stations: list[str]) ->
             documents = store.documents(record.run_uid)
             start = documents[0][1]
             steps = len(start.get("protocol", {}).get("steps", []))
-            busy[str(start.get("station") or stations[0])] = {
+            lane = start.get("workcell") or start.get("station") or stations[0]
+            busy[str(lane)] = {
                 "campaign": campaign,
                 "trial": record.idx,
                 "step": min(len(run_spans(record.idx, documents)) + 1, steps),

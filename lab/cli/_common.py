@@ -48,6 +48,27 @@ LabOption = Annotated[
 ]
 
 
+#: ``--workcell NAME=tcp://HOST:PORT``, repeated: trials run on those workcells
+WorkcellOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="NAME=tcp://HOST:PORT of a workcell (lab workcell serve) to run trials on; "
+        "repeat for several; --store must be the store they record into"
+    ),
+]
+
+
+def parse_workcells(given: list[str]) -> dict[str, str]:
+    """``NAME=ADDRESS`` pairs, each checked; a malformed one ends the command."""
+    found: dict[str, str] = {}
+    for text in given:
+        name, sep, address = text.partition("=")
+        if not sep or not name or not address.startswith("tcp://"):
+            raise fail(f"--workcell {text!r}: write NAME=tcp://HOST:PORT", EXIT_CONFIG)
+        found[name] = address
+    return found
+
+
 def fail(message: str, code: int = EXIT_CONFIG) -> typer.Exit:
     """Print ``message`` as the command's last word and return the exit to raise."""
     err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False)

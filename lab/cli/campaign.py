@@ -17,9 +17,11 @@ from lab.cli._common import (
     STORE_FORMS,
     JsonOption,
     PlannerName,
+    WorkcellOption,
     console,
     fail,
     open_store,
+    parse_workcells,
 )
 
 if TYPE_CHECKING:
@@ -46,13 +48,7 @@ def campaign_run(
         str | None,
         typer.Option(help=f"the store, {STORE_FORMS}; default runs/<name>/store.sqlite"),
     ] = None,
-    workcell: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="NAME=tcp://HOST:PORT of a workcell (lab workcell serve) to run trials on; "
-            "repeat for several; --store must be the store they record into"
-        ),
-    ] = None,
+    workcell: WorkcellOption = None,
 ) -> None:
     """Run CAMPAIGN in its lab; on an existing store, continue where it stopped.
 
@@ -76,7 +72,7 @@ def campaign_run(
         prepared = prepare(campaign, lab, store)  # every file checked before anything opens
     except ConfigError as err:
         raise fail(str(err), EXIT_CONFIG) from None
-    addresses = _workcells(workcell or [])
+    addresses = parse_workcells(workcell or [])
     if addresses and store is None:
         raise fail("--workcell needs --store: the store the workcells record into", EXIT_CONFIG)
     display = ProgressBar(prepared.campaign.name)
@@ -120,17 +116,6 @@ def campaign_run(
         raise fail(f"campaign stopped, STATION NOT SAFE: {result.left_unsafe}", EXIT_UNSAFE)
     if result.stopped:
         raise fail(f"campaign stopped: {result.stopped}", EXIT_STOPPED)
-
-
-def _workcells(given: list[str]) -> dict[str, str]:
-    """``NAME=ADDRESS`` pairs, each checked."""
-    found: dict[str, str] = {}
-    for text in given:
-        name, sep, address = text.partition("=")
-        if not sep or not name or not address.startswith("tcp://"):
-            raise fail(f"--workcell {text!r}: write NAME=tcp://HOST:PORT", EXIT_CONFIG)
-        found[name] = address
-    return found
 
 
 @campaign_app.command("show")

@@ -18,10 +18,12 @@ from lab.cli._common import (
     EXIT_UNSAFE,
     STORE_FORMS,
     LabOption,
+    WorkcellOption,
     console,
     err_console,
     fail,
     open_store,
+    parse_workcells,
 )
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ def serve(
     start: Annotated[
         str | None, typer.Option(help="start this campaign as soon as the lab is up")
     ] = None,
+    workcell: WorkcellOption = None,
 ) -> None:
     """Run the lab server: it owns the instruments, runs campaigns, and serves the
     dashboard and the JSON API (docs at /docs) until Ctrl-C or SIGTERM.
@@ -65,8 +68,11 @@ def serve(
     users from `lab users add`. On stop, campaigns end, the station goes to its safe state,
     the devices disconnect and the store closes.
 
+    With --workcell, this process owns no devices: it coordinates the campaigns over the
+    workcells (lab workcell serve), one trial at a time on each, and shows their trials.
+
     Exit codes: 0 stopped cleanly; 2 a file, option or secret cannot be used; 3 the devices
-    cannot be reached; 4 the station was LEFT UNSAFE at shutdown.
+    or a workcell cannot be reached; 4 the station was LEFT UNSAFE at shutdown.
     """
     from devices import DeviceError, explain
     from lab.api import default_lab_store
@@ -74,6 +80,7 @@ def serve(
     from lab.errors import ConfigError
     from lab.server import LabServer, SecretError, check_secret, create_app
     from lab.store import StoreInUse, store_label
+    from lab.workcells import WorkcellError
 
     # a failed or aborted run is recorded and shown on the dashboard; bluesky's own
     # traceback of it would only bury the server's console
@@ -91,6 +98,9 @@ def serve(
     except SecretError as err:
         raise fail(str(err)) from None
     assert secret is not None
+    addresses = parse_workcells(workcell or [])
+    if addresses and store is None:
+        raise fail("--workcell needs --store: the store the workcells record into")
     _refuse_taken_port(host, port)
     db = open_store(store or default_lab_store(config), existing=False)
     password = _demo_login(db) if demo else None
@@ -101,10 +111,13 @@ def serve(
             f"`lab users add NAME --role staff --lab {lab}` and start again"
         )
     try:
-        server = LabServer(config, db, secret, campaigns or lab.parent)
+        server = LabServer(config, db, secret, campaigns or lab.parent, workcells=addresses)
     except StoreInUse as err:
         db.close()
         raise fail(str(err)) from None
+    except WorkcellError as err:
+        db.close()
+        raise fail(str(err), EXIT_STOPPED) from None
     except DeviceError as err:
         db.close()
         raise fail(f"cannot bring the lab up: {explain(err)}", EXIT_STOPPED) from None
@@ -134,6 +147,8 @@ def serve(
             err_console.print(
                 f"[bold red]lab stopped, STATION NOT SAFE:[/bold red] {server.left_unsafe}"
             )
+        elif addresses:
+            console.print("coordinator stopped (the workcells keep running), store closed")
         else:
             console.print("lab stopped: station safe, devices disconnected, store closed")
 

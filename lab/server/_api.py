@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from lab.data import trial_json
-from lab.manager import NotFound
+from lab.manager import Conflict, NotFound
 from lab.server._auth import COOKIE, Principal, current_principal, require
 from lab.server._lab_process import LabServer
 from lab.users import add_user, remove_user
@@ -132,7 +132,8 @@ def lab_state(principal: Viewer, server: Server) -> dict[str, Any]:
     return {
         "name": server.config.name,
         "simulated": server.config.simulated,
-        "snapshot": server.monitor.latest,
+        # a coordinator of workcells has no devices of its own to show
+        "snapshot": server.monitor.latest if server.monitor else {"devices": [], "vials": []},
         "control": server.manager.control_state(),
     }
 
@@ -232,6 +233,8 @@ class DiagnoseBody(_Body):
 def diagnoses(principal: Viewer, server: Server) -> dict[str, Any]:
     """The latest diagnosis of each device (results with status, figure, levels, hint)
     and the diagnosis in progress, if any."""
+    if server.diagnostics is None:
+        return {"running": None, "error": None, "latest": {}}
     return server.diagnostics.state()
 
 
@@ -242,6 +245,8 @@ def start_diagnosis(
     """Start the diagnostics of the lab's devices (refused while anything else runs on
     them); results arrive on the event stream (topic ``diagnosis``) and in the store."""
     note(request, "diagnose", ",".join(body.devices) or "all")
+    if server.diagnostics is None:
+        raise Conflict("this process coordinates workcells: run lab diagnose on each of them")
     try:
         server.diagnostics.start(principal.user, body.devices)
     except ValueError as err:

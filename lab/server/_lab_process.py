@@ -4,28 +4,38 @@ campaigns, which the web app (and through it the dashboard and scripts) talks to
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
 
 from bluesky.run_engine import get_bluesky_event_loop
 
 from devices import DeviceError
-from lab.compose import build_lab, threaded_run_engine
+from lab.compose import Lab, build_lab, threaded_run_engine
 from lab.config import LabConfig
-from lab.executor import InProcessExecutor
+from lab.executor import Executor, InProcessExecutor
 from lab.interlocks import Watchdog
 from lab.manager import CampaignManager
 from lab.monitor import LabMonitor
-from lab.safety import Safety
+from lab.runner import LabSide
+from lab.safety import EmergencyStop, Safety
 from lab.server._auth import Auth
 from lab.server._diagnostics import DiagnosticsDesk
 from lab.server._publisher import Publisher
 from lab.store import Store
+from lab.workcells import (
+    QueueServerExecutor,
+    WorkcellError,
+    WorkcellPool,
+    WorkcellsEmergencyStop,
+)
 from protocols import PLANS
 
 
 class LabServer:
-    """Everything the web app serves, composed and connected.
+    """Everything the web app serves, composed and connected: the lab's own instruments,
+    or (``workcells`` given) workcells behind their queue servers, whose campaigns this
+    process coordinates.
 
     Args:
         config: the lab file, already validated.
@@ -33,6 +43,9 @@ class LabServer:
         secret: the server's secret (see ``lab.server._auth.check_secret``).
         campaign_dir: the folder of campaign files operators may start.
         monitor_period_s: seconds between polls of the instruments.
+        workcells: name -> a workcell's ZeroMQ control address; each records its runs
+            into ``store``. Their devices are watched by their own workers: this process
+            shows no device readings and runs no diagnostics.
     """
 
     def __init__(
@@ -42,18 +55,30 @@ class LabServer:
         secret: str,
         campaign_dir: Path,
         monitor_period_s: float = 0.5,
+        workcells: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.auth = Auth(store, secret)  # refuses a weak secret before any device opens
         store.claim()
         self.publisher = Publisher()
-        self.lab = build_lab(config, store, threaded_run_engine())
-        self.safety = Safety(self.lab)
-        self.executor = InProcessExecutor(
-            self.lab.run_engines, self.lab.devices, PLANS, refusal=self.safety.refusal
-        )
-        self.monitor = LabMonitor(self.lab, self.publisher.publish, monitor_period_s)
+        self._own: Lab | None = None
+        self.monitor: LabMonitor | None = None
+        self.watchdog: Watchdog | None = None
+        self.lab: LabSide
+        self.executor: Executor
+        self.safety: EmergencyStop
+        if workcells:
+            pool = _reach(config, workcells)
+            self.lab, self.executor, self.safety = pool, pool, WorkcellsEmergencyStop(pool)
+        else:
+            own = self._own = build_lab(config, store, threaded_run_engine())
+            safety = Safety(own)
+            self.lab, self.safety = own, safety
+            self.executor = InProcessExecutor(
+                own.run_engines, own.devices, PLANS, refusal=safety.refusal
+            )
+            self.monitor = LabMonitor(own, self.publisher.publish, monitor_period_s)
         self.manager = CampaignManager(
             self.lab,
             store,
@@ -63,10 +88,14 @@ class LabServer:
             campaign_dir,
             self.publisher.publish,
         )
-        self.diagnostics = DiagnosticsDesk(self.lab, self.manager, store, self.publisher.publish)
-        self.watchdog = Watchdog(
-            self.lab, self.executor, lambda why: self.manager.emergency_stop(why)
-        )
+        self.diagnostics: DiagnosticsDesk | None = None
+        if self._own is not None:
+            self.diagnostics = DiagnosticsDesk(
+                self._own, self.manager, store, self.publisher.publish
+            )
+            self.watchdog = Watchdog(
+                self._own, self.executor, lambda why: self.manager.emergency_stop(why)
+            )
         self._monitoring: Future[None] | None = None
         self._closed = False
         #: after :meth:`close`: None if the station confirmed its safe state, else why not
@@ -74,11 +103,13 @@ class LabServer:
 
     def start(self) -> None:
         """Start watching the instruments (on the devices' event loop)."""
-        self._monitoring = asyncio.run_coroutine_threadsafe(
-            self.monitor.run(), get_bluesky_event_loop()
-        )
+        if self.monitor is not None:
+            self._monitoring = asyncio.run_coroutine_threadsafe(
+                self.monitor.run(), get_bluesky_event_loop()
+            )
         self.manager.publish_control()
-        self.watchdog.start()
+        if self.watchdog is not None:
+            self.watchdog.start()
 
     def close(self) -> None:
         """Campaigns end (their cleanup runs), each station goes to its safe state, the
@@ -86,14 +117,32 @@ class LabServer:
         if self._closed:
             return
         self._closed = True
-        self.watchdog.stop()
+        if self.watchdog is not None:
+            self.watchdog.stop()
         self.manager.shutdown()
         if self._monitoring is not None:
             self._monitoring.cancel()
         self.executor.close()
-        for station in self.lab.devices.stations:
+        if self._own is None:
+            self.store.close()
+            return
+        for station in self._own.devices.stations:
             try:
-                self.lab.call(station.stop())
+                self._own.call(station.stop())
             except DeviceError as err:  # said loudly by whoever closes the lab; never "safe"
                 self.left_unsafe = "; ".join(filter(None, (self.left_unsafe, str(err))))
-        self.lab.close()
+        self._own.close()
+
+
+def _reach(config: LabConfig, workcells: Mapping[str, str]) -> WorkcellPool:
+    """The pool of workcells, each reached (its worker up), or WorkcellError naming the
+    first that is not."""
+    reached: dict[str, QueueServerExecutor] = {}
+    try:
+        for name, address in workcells.items():
+            reached[name] = QueueServerExecutor(name, address)
+    except WorkcellError:
+        for executor in reached.values():
+            executor.close()
+        raise
+    return WorkcellPool(config, reached)

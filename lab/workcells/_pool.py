@@ -7,12 +7,13 @@ are the workcells, each a queue server in its own process, on this machine or an
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from lab.config import LabConfig
 from lab.executor import ExecutorState, PlanOutcome, PlanRequest
-from lab.workcells._queue_server import QueueServerExecutor
+from lab.safety import EmergencyStop
+from lab.workcells._queue_server import QueueServerExecutor, WorkcellError
 from protocols import LabLimits
 
 
@@ -114,3 +115,37 @@ class WorkcellPool:
             for name, w in self.workcells.items()
             for problem in w.call("workcell_start_state_problems")
         ]
+
+
+class WorkcellsEmergencyStop(EmergencyStop):
+    """The coordinator's emergency stop: every workcell's worker stops its own devices at
+    once (beside any plan in progress) and latches; the coordinator stays latched until
+    every workcell has reset. Devices are named ``<workcell>:<device>``.
+
+    Args:
+        pool: the workcells.
+    """
+
+    def __init__(self, pool: WorkcellPool) -> None:
+        super().__init__()
+        self._pool = pool
+
+    def _each(self, function: str, **kwargs: Any) -> dict[str, str]:
+        def one(name: str, workcell: QueueServerExecutor) -> dict[str, str]:
+            try:
+                answers = workcell.call(function, **kwargs)
+            except WorkcellError as err:
+                return {name: f"no answer: {err}"}
+            return {f"{name}:{device}": answer for device, answer in answers.items()}
+
+        workcells = self._pool.workcells
+        with ThreadPoolExecutor(max_workers=len(workcells)) as threads:
+            results = list(threads.map(one, workcells, workcells.values()))
+        return {k: v for answers in results for k, v in answers.items()}
+
+    def _stop_all(self) -> dict[str, str]:
+        assert self.latched is not None
+        return self._each("workcell_emergency_stop", by=self.latched.by)
+
+    def _reset_all(self) -> dict[str, str]:
+        return self._each("workcell_reset")

@@ -93,6 +93,14 @@ def workcell_identities() -> dict[str, dict[str, str]]:
     return _lab.identities()
 
 
+def workcell_emergency_stop(by: str) -> dict[str, str]:
+    """Every device of this workcell stopped at once, latched, and the running plan ended:
+    each device's answer (``safe`` or why not)."""
+    _emergency_stop(by)
+    assert _safety.latched is not None
+    return _safety.latched.devices
+
+
 def workcell_reset() -> dict[str, str]:
     """Clear the latched emergency stop (staff, once the cause is fixed); each device's
     answer."""

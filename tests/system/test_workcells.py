@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from simulators.opcua_station import free_port
 from tests import postgres as pg
 from tests import redis as throwaway_redis
 from tests.conftest import edit_yaml
-from tests.system.lab_process import lab_command
+from tests.system.lab_process import demo_password, lab_command, start_lab
 
 pytestmark = pytest.mark.system
 
@@ -150,3 +151,38 @@ def test_workcell_options_are_checked_before_anything_runs(example_dir: Path, tm
     )
     assert lone.returncode == 2 and "--workcell needs --store" in lone.stderr
     assert not (tmp_path / "runs").exists()  # nothing was written
+
+
+def test_a_lab_server_coordinates_the_workcells_and_shows_each_ones_trial(
+    workcells: tuple[dict[str, str], str], example_dir: Path, tmp_path: Path
+):
+    from lab.client import LabClient
+
+    addresses, store = workcells
+    options = itertools.chain.from_iterable(
+        ("--workcell", f"{n}={a}") for n, a in addresses.items()
+    )
+    server = start_lab(
+        "--demo", "--lab", example_dir / "lab.yaml", "--store", store, *options, cwd=tmp_path
+    )
+    try:
+        with LabClient.login(server.url, "demo", demo_password(server)) as client:
+            assert client.state()["snapshot"]["devices"] == []  # the workcells own them
+            client.start("colour-match", trials=4, planner="sobol")
+            views = []
+            while client.campaign("colour-match")["session"]["state"] in ("starting", "running"):
+                views.append(client.stations())
+                time.sleep(0.1)
+            assert client.campaign("colour-match")["session"]["state"] == "finished"
+            lanes = [{s["station"] for s in v["stations"] if "trial" in s} for v in views]
+            assert {"wc1", "wc2"} in lanes  # both workcells shown running a trial at once
+            # the emergency stop reaches every device of every workcell, through its worker
+            report = client.emergency_stop()
+            assert {"wc1:station", "wc2:station", "wc1:arm", "wc2:spectrometer"} <= set(
+                report["devices"]
+            )
+            assert set(report["devices"].values()) == {"safe"}
+            client.reset()
+            assert client.state()["control"]["estop"] is None
+    finally:
+        assert server.stop() in (0, -15), server.output()

@@ -130,3 +130,29 @@ def test_bounds_that_overfill_a_vial_at_a_corner_are_refused_with_a_constraint(e
     )
     campaign = load_campaign(example_dir / "campaign.yaml")
     check_bounds(campaign, campaign_protocol(campaign), LIMITS, "campaign.yaml")
+
+
+def test_limits_survive_json_as_a_workcell_sends_them():
+    import json
+
+    sent = json.loads(json.dumps(LIMITS.to_json()))
+    assert LabLimits.from_json(sent) == LIMITS
+
+
+def test_a_protocol_moved_to_another_station_names_its_slot():
+    concrete = load_protocol(EXAMPLES / "colour_mix.yaml").fill(PARAMS)
+    moved = concrete.moved({"synthesis_station": "station_2"})
+    places = [
+        (s.source, getattr(s, "destination", None)) for s in moved.steps if hasattr(s, "source")
+    ]
+    assert ("rack", "station_2") in places and ("station_2", "spectrometer") in places
+    assert "synthesis_station" not in str(moved.to_json_dict())
+    assert moved.steps[1:7] == concrete.steps[1:7]  # dispenses, heat, stir unchanged
+    limits = LabLimits(
+        **{
+            **LIMITS.__dict__,
+            "station_slot": "station_2",
+            "reachable": LIMITS.reachable | {"station_2"},
+        }
+    )
+    preflight(moved, limits)
