@@ -204,14 +204,11 @@ def run_campaign_on_workcells(
         ConfigError: a file cannot be used.
         WorkcellError: a workcell cannot be reached or refused a request.
     """
-    from lab.workcells import QueueServerExecutor, WorkcellPool
+    from lab.workcells import WorkcellPool
 
     prepared = prepare(campaign, lab, store)
-    reached: dict[str, QueueServerExecutor] = {}
+    pool = WorkcellPool.reach(prepared.lab, workcells)
     try:
-        for name, address in workcells.items():
-            reached[name] = QueueServerExecutor(name, address)
-        pool = WorkcellPool(prepared.lab, reached)
         source = prepared.campaign.name if isinstance(campaign, CampaignConfig) else campaign
         check_bounds(prepared.campaign, prepared.protocol, pool.limits(), source)
         db = Store(prepared.store)
@@ -229,8 +226,7 @@ def run_campaign_on_workcells(
         finally:
             db.close()
     finally:
-        for executor in reached.values():
-            executor.close()
+        pool.close()
 
 
 def open_lab(lab: str | Path, store: str | Path | None = None) -> Lab:

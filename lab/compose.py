@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from bluesky import RunEngine
@@ -56,14 +56,10 @@ class Lab:
     run_engine: RunEngine
     devices: LabDevices
     world: SimulatedWorld | None
-    store: Store | None = None
     #: ``run_engine`` and one more per further synthesis station, for an executor that
     #: runs trials side by side (see :func:`parallel_run_engines`)
-    run_engines: list[RunEngine] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if not self.run_engines:
-            self.run_engines = [self.run_engine]
+    run_engines: list[RunEngine]
+    store: Store | None = None
 
     def record_to(self, store: Store) -> None:
         """Record every run of this lab's RunEngines in ``store`` (whoever starts it), with
@@ -293,8 +289,8 @@ def build_lab(
         if world is not None:
             call_in_bluesky_event_loop(world.stop())
         raise
-    lab = Lab(config, run_engine, devices, world)
-    lab.run_engines = parallel_run_engines(run_engine, len(config.stations))
+    engines = parallel_run_engines(run_engine, len(config.stations))
+    lab = Lab(config, run_engine, devices, world, engines)
     try:
         if connect:
             lab.connect()

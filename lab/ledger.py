@@ -4,14 +4,12 @@ what the protocol asked for: a dispense that failed, or was cut short, is not in
 
 from __future__ import annotations
 
-from typing import Any
-
 import pint
 
+from lab.timeline import Documents, after_each_step
 from protocols import Dispense, Protocol
 
 ureg = pint.get_application_registry()
-Documents = list[tuple[str, dict[str, Any]]]
 
 
 def vials_handled(documents: Documents, arm: str) -> list[str]:
@@ -38,7 +36,7 @@ def confirmed_composition(
         station: the station's device name.
         pumps: pump number -> the reagent it pumps.
     """
-    after_step = _after_each_step(documents)
+    after_step = after_each_step(documents)
     pump_of = {reagent: number for number, reagent in pumps.items()}
     composition: dict[str, pint.Quantity] = {}
     for i, step in enumerate(protocol.steps[: len(after_step)]):
@@ -49,21 +47,3 @@ def confirmed_composition(
         volume = ureg.Quantity(round(fallen, 6), "mL")
         composition[step.reagent] = composition.get(step.reagent, 0 * volume) + volume
     return composition
-
-
-def steps_finished(documents: Documents) -> int:
-    """How many of its protocol's steps a run finished.
-
-    Args:
-        documents: the run's documents, as ``(name, doc)`` pairs.
-    """
-    return len(_after_each_step(documents))
-
-
-def _after_each_step(documents: Documents) -> list[dict[str, Any]]:
-    streams = {d["uid"]: d["name"] for n, d in documents if n == "descriptor"}
-    return [
-        d["data"]
-        for n, d in documents
-        if n == "event" and streams.get(d["descriptor"]) == "conditions"
-    ]

@@ -27,10 +27,11 @@ from lab.config import LabConfig
 from lab.data import trial_row
 from lab.errors import ConfigError
 from lab.executor import Executor, PlanOutcome, PlanRequest
-from lab.ledger import confirmed_composition, steps_finished, vials_handled
+from lab.ledger import confirmed_composition, vials_handled
 from lab.measurement import measurement_from_documents
 from lab.provenance import FileRecord, canonical_sha256, diagnosis_summary, software
 from lab.store import Store, StoreError, TrialRecord
+from lab.timeline import steps_finished
 from planners import Measurement, Planner, PlannerError, Suggestion, planner_class
 from protocols import LabLimits, PreflightError, preflight
 from protocols import Protocol as LabProtocol

@@ -16,6 +16,29 @@ from lab.store import Store
 Documents = list[tuple[str, dict[str, Any]]]
 
 
+def steps_finished(documents: Documents) -> int:
+    """How many of its protocol's steps a run finished.
+
+    Args:
+        documents: the run's documents, as ``(name, doc)`` pairs.
+    """
+    return len(after_each_step(documents))
+
+
+def after_each_step(documents: Documents) -> list[dict[str, Any]]:
+    """Each finished step's event data (the run's ``conditions`` stream), in order.
+
+    Args:
+        documents: the run's documents, as ``(name, doc)`` pairs.
+    """
+    streams = {d["uid"]: d["name"] for n, d in documents if n == "descriptor"}
+    return [
+        d["data"]
+        for n, d in documents
+        if n == "event" and streams.get(d["descriptor"]) == "conditions"
+    ]
+
+
 @dataclass(frozen=True)
 class Span:
     """One protocol step of one trial.
@@ -48,12 +71,6 @@ def run_spans(trial: int, documents: Documents) -> list[Span]:
         documents: the run's documents, as ``(name, doc)`` pairs.
     """
     start = next((doc for name, doc in documents if name == "start"), {})
-    streams = {d["uid"]: d["name"] for name, d in documents if name == "descriptor"}
-    events = [
-        d["data"]
-        for name, d in documents
-        if name == "event" and streams.get(d["descriptor"]) == "conditions"
-    ]
     return [
         Span(
             trial,
@@ -64,7 +81,7 @@ def run_spans(trial: int, documents: Documents) -> list[Span]:
             float(data["step_began"]),
             float(data["step_ended"]),
         )
-        for i, data in enumerate(events)
+        for i, data in enumerate(after_each_step(documents))
         if "step_device" in data
     ]
 
@@ -126,7 +143,7 @@ def station_activity(store: Store, campaign: str | None, stations: list[str]) ->
             busy[str(lane)] = {
                 "campaign": campaign,
                 "trial": record.idx,
-                "step": min(len(run_spans(record.idx, documents)) + 1, steps),
+                "step": min(steps_finished(documents) + 1, steps),
                 "steps": steps,
                 "since": start["time"],
             }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -77,27 +78,19 @@ def campaign_run(
         raise fail("--workcell needs --store: the store the workcells record into", EXIT_CONFIG)
     display = ProgressBar(prepared.campaign.name)
     try:
-        if addresses:
-            result = run_campaign_on_workcells(
-                campaign,
-                addresses,
-                lab=lab,
-                trials=trials,
-                planner=planner,
-                seed=seed,
-                store=prepared.store,
-                events=display,
-            )
-        else:
-            result = run_campaign(
-                campaign,
-                lab=lab,
-                trials=trials,
-                planner=planner,
-                seed=seed,
-                store=prepared.store,
-                events=display,
-            )
+        run = (
+            partial(run_campaign_on_workcells, campaign, addresses)
+            if addresses
+            else partial(run_campaign, campaign)
+        )
+        result = run(
+            lab=lab,
+            trials=trials,
+            planner=planner,
+            seed=seed,
+            store=prepared.store,
+            events=display,
+        )
     except (ConfigError, CampaignMismatch, StoreInUse) as err:
         raise fail(str(err), EXIT_CONFIG) from None
     except WorkcellError as err:  # a workcell that cannot be reached, or refused

@@ -23,12 +23,7 @@ from lab.server._auth import Auth
 from lab.server._diagnostics import DiagnosticsDesk
 from lab.server._publisher import Publisher
 from lab.store import Store
-from lab.workcells import (
-    QueueServerExecutor,
-    WorkcellError,
-    WorkcellPool,
-    WorkcellsEmergencyStop,
-)
+from lab.workcells import WorkcellPool, WorkcellsEmergencyStop
 from protocols import PLANS
 
 
@@ -69,7 +64,7 @@ class LabServer:
         self.executor: Executor
         self.safety: EmergencyStop
         if workcells:
-            pool = _reach(config, workcells)
+            pool = WorkcellPool.reach(config, workcells)
             self.lab, self.executor, self.safety = pool, pool, WorkcellsEmergencyStop(pool)
         else:
             own = self._own = build_lab(config, store, threaded_run_engine())
@@ -132,17 +127,3 @@ class LabServer:
             except DeviceError as err:  # said loudly by whoever closes the lab; never "safe"
                 self.left_unsafe = "; ".join(filter(None, (self.left_unsafe, str(err))))
         self._own.close()
-
-
-def _reach(config: LabConfig, workcells: Mapping[str, str]) -> WorkcellPool:
-    """The pool of workcells, each reached (its worker up), or WorkcellError naming the
-    first that is not."""
-    reached: dict[str, QueueServerExecutor] = {}
-    try:
-        for name, address in workcells.items():
-            reached[name] = QueueServerExecutor(name, address)
-    except WorkcellError:
-        for executor in reached.values():
-            executor.close()
-        raise
-    return WorkcellPool(config, reached)

@@ -7,6 +7,7 @@ are the workcells, each a queue server in its own process, on this machine or an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -32,6 +33,25 @@ class WorkcellPool:
         self.workcells = workcells
         #: one lane per workcell: trials run side by side, one on each
         self.lanes = tuple(workcells)
+
+    @classmethod
+    def reach(cls, config: LabConfig, addresses: Mapping[str, str]) -> WorkcellPool:
+        """Each workcell reached (its worker up), or :class:`WorkcellError` naming the first
+        that is not (those already reached are let go).
+
+        Args:
+            config: the lab file every workcell runs.
+            addresses: name -> the workcell's ZeroMQ control address.
+        """
+        reached: dict[str, QueueServerExecutor] = {}
+        try:
+            for name, address in addresses.items():
+                reached[name] = QueueServerExecutor(name, address)
+        except WorkcellError:
+            for executor in reached.values():
+                executor.close()
+            raise
+        return cls(config, reached)
 
     # --- the executor --------------------------------------------------------------------
     @property
