@@ -27,7 +27,7 @@ from devices._serial_transport import SerialTransport
 from devices._transport import InProcessTransport, Transport
 
 if TYPE_CHECKING:
-    from devices._instrument import Identity, InstrumentDevice, InstrumentDriver
+    from devices._instrument import Identity, InputState, InstrumentDevice, InstrumentDriver
     from devices.analyser import Analyser, AnalyserDriver, AsciiAnalyserDriver
     from devices.robotic_arm import ArmDriver, AsciiArmDriver, Gripper, RoboticArm
     from devices.spectrometer import AsciiSpectrometerDriver, Spectrometer, SpectrometerDriver
@@ -46,7 +46,9 @@ if TYPE_CHECKING:
 #: the devices and drivers (ophyd-async, asyncua) load when first asked for, so that the
 #: errors and quantities above cost a command line nothing
 _HOMES = {
-    **dict.fromkeys(("Identity", "InstrumentDevice", "InstrumentDriver"), "devices._instrument"),
+    **dict.fromkeys(
+        ("Identity", "InputState", "InstrumentDevice", "InstrumentDriver"), "devices._instrument"
+    ),
     **dict.fromkeys(("Analyser", "AnalyserDriver", "AsciiAnalyserDriver"), "devices.analyser"),
     **dict.fromkeys(
         ("ArmDriver", "AsciiArmDriver", "Gripper", "RoboticArm"), "devices.robotic_arm"
@@ -97,6 +99,7 @@ __all__ = [
     "Heater",
     "Identity",
     "InProcessTransport",
+    "InputState",
     "InstrumentDevice",
     "InstrumentDriver",
     "LimitViolation",

@@ -48,6 +48,26 @@ async def read_afresh(*signals: SignalR[Any]) -> None:
     await asyncio.gather(*(s.get_value(cached=False) for s in signals))
 
 
+@dataclass(frozen=True)
+class InputState:
+    """An on/off interlock input (a door switch, a leak sensor) as the instrument latches
+    it: on now, and how many times it has come on since the instrument powered up. A host
+    that compares the count with the one it saw last sees a pulse that came and went
+    between two of its reads."""
+
+    on: bool
+    trips: int
+
+    @classmethod
+    def parse(cls, text: str) -> InputState:
+        """Read ``<level>:<trips>`` (e.g. ``1:3``), as line instruments report an input;
+        ``ValueError`` for anything else."""
+        level, trips = text.split(":")
+        if level not in ("0", "1") or not trips.isdigit():
+            raise ValueError(f"not <0|1>:<count>: {text!r}")
+        return cls(level == "1", int(trips))
+
+
 class InstrumentDriver(Protocol):
     """What every instrument's driver offers, whatever the instrument and the wire."""
 
@@ -100,6 +120,17 @@ class InstrumentDevice(StandardReadable):
 
     async def _on_connect(self) -> None:
         """Read the instrument's state and refuse a mismatch with the configuration."""
+
+    def live_signals(self) -> dict[str, SignalR[Any]]:
+        """The signals read on a path that no command in progress blocks (a real-time
+        query, a subscription), by their path below the device. Only these may be
+        interlocks: an interlock is read while its device works."""
+        return {}
+
+    async def latched_inputs(self) -> dict[str, InputState]:
+        """The on/off inputs among :meth:`live_signals` that the instrument latches, by
+        the same paths, read afresh on the real-time path."""
+        return {}
 
     async def refresh(self) -> None:
         """Read every signal afresh from the instrument (see :func:`read_afresh`)."""

@@ -49,6 +49,13 @@ class LineChannel:
             raise DeviceFault(self.device, reply[3:].strip() or "unspecified error", command)
         raise ProtocolError(self.device, f"unexpected reply {reply[:80]!r}", command)
 
+    async def realtime(self, command: str) -> str:
+        """Ask a real-time query (answered past the command in flight); its payload."""
+        reply = (await self.transport.realtime(command, self.timeout)).strip()
+        if reply.startswith("ERR"):
+            raise DeviceFault(self.device, reply[3:].strip() or "unspecified error", command)
+        return reply
+
     async def number(self, command: str) -> float:
         """Send a query whose payload is a number; a reply that is not one is a ``ProtocolError``."""
         payload = await self.call(command)

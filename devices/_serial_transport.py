@@ -3,7 +3,9 @@
 Reads come from the event loop's reader callback on the port's file descriptor, so no
 thread blocks and a cancelled request leaves nothing behind. Only idempotent queries are
 retried; a command that moves or dispenses is sent once, and a timeout on it is reported
-as an outcome the operator must check.
+as an outcome the operator must check. A real-time query is written past the request in
+flight; its reply, a line that starts with ``!``, is taken out of the stream as it arrives,
+so neither reply is ever mistaken for the other.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import serial
 
 from devices._errors import DeviceDisconnected, DeviceTimeout
 from devices._resource_lock import ResourceLock
+from devices._transport import REALTIME_REPLY
 
 #: the first wait before an idempotent query is asked again; doubled on each retry
 RETRY_BACKOFF_S = 0.05
@@ -42,6 +45,8 @@ class SerialTransport:
         self._data = asyncio.Event()
         self._lost: str | None = None
         self._lock = asyncio.Lock()
+        self._realtime_lock = asyncio.Lock()
+        self._realtime_reply: asyncio.Future[str] | None = None
         self._wanted = False
         self._claim = ResourceLock.for_file(port, name)
 
@@ -88,6 +93,10 @@ class SerialTransport:
             self._serial.close()
         self._serial = None
         self._data.set()  # wake a waiting request so it sees the loss
+        if self._realtime_reply is not None and not self._realtime_reply.done():
+            self._realtime_reply.set_exception(
+                DeviceDisconnected(self.name, self._lost or "port closed")
+            )
 
     def _readable(self) -> None:
         assert self._serial is not None
@@ -100,7 +109,24 @@ class SerialTransport:
             self._drop()
             return
         self._buffer += chunk
+        self._route_realtime()
         self._data.set()
+
+    def _route_realtime(self) -> None:
+        """Take each complete real-time reply out of the stream, to its waiting query (a
+        late one, whose query gave up, is dropped); the other lines stay, in order."""
+        *lines, partial = bytes(self._buffer).split(self.terminator)
+        marker = REALTIME_REPLY.encode()
+        if not any(line.startswith(marker) for line in lines):
+            return
+        kept = bytearray()
+        for line in lines:
+            if not line.startswith(marker):
+                kept += line + self.terminator
+            elif self._realtime_reply is not None and not self._realtime_reply.done():
+                text = line[len(marker) :].decode("ascii", errors="replace").strip()
+                self._realtime_reply.set_result(text)
+        self._buffer[:] = kept + partial
 
     # --- requests --------------------------------------------------------------------
     async def send_urgent(self, line: str) -> None:
@@ -115,6 +141,31 @@ class SerialTransport:
         except (serial.SerialException, OSError) as err:
             self._drop()
             raise DeviceDisconnected(self.name, f"write failed: {err}", line) from None
+
+    async def realtime(self, line: str, timeout: float) -> str:
+        """Write a real-time query at once, past the request in flight; return its reply."""
+        if not self._wanted:
+            raise DeviceDisconnected(self.name, "not connected", line)
+        async with self._realtime_lock:  # one real-time query in flight
+            if self._serial is None:
+                self._open()
+            assert self._serial is not None
+            reply = self._realtime_reply = asyncio.get_running_loop().create_future()
+            try:
+                self._serial.write(line.encode() + self.terminator)
+                async with asyncio.timeout(timeout):
+                    return await reply
+            except (serial.SerialException, OSError) as err:
+                self._drop()
+                raise DeviceDisconnected(self.name, f"write failed: {err}", line) from None
+            except TimeoutError:
+                raise DeviceTimeout(
+                    self.name, f"no real-time reply within {timeout:g} s", line
+                ) from None
+            except DeviceDisconnected as err:
+                raise DeviceDisconnected(self.name, err.message, line) from None
+            finally:
+                self._realtime_reply = None
 
     async def request(self, line: str, timeout: float, idempotent: bool = False) -> str:
         """Send one line, return the reply line; an ``idempotent`` query is asked again after a

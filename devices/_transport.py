@@ -13,6 +13,10 @@ from typing import Protocol
 
 from devices._errors import DeviceDisconnected, DeviceTimeout
 
+#: what starts the reply to a real-time query on a line protocol (as GRBL frames its
+#: real-time status reports), so it is never taken for the reply to the request in flight
+REALTIME_REPLY = "!"
+
 
 class Transport(Protocol):
     """Moves request lines to an instrument and reply lines back, whatever the wire (serial, in-process)."""
@@ -41,6 +45,11 @@ class Transport(Protocol):
 
     async def send_urgent(self, line: str) -> None:
         """Send a real-time command at once, past any request in flight; it has no reply."""
+        ...
+
+    async def realtime(self, line: str, timeout: float) -> str:
+        """Ask a real-time query at once, past any request in flight; its reply (the line
+        the instrument starts with ``!``, without it) never waits behind that request."""
         ...
 
 
@@ -76,6 +85,16 @@ class InProcessTransport:
         if not self._connected:
             raise DeviceDisconnected(self.name, "not connected", line)
         await self._handler(line)
+
+    async def realtime(self, line: str, timeout: float) -> str:
+        """Hand a real-time query to the handler at once; its reply without the ``!``."""
+        if not self._connected:
+            raise DeviceDisconnected(self.name, "not connected", line)
+        try:
+            reply = await asyncio.wait_for(self._handler(line), timeout)
+        except TimeoutError:
+            raise DeviceTimeout(self.name, f"no reply within {timeout:g} s", line) from None
+        return reply.removeprefix(REALTIME_REPLY)
 
     async def request(self, line: str, timeout: float, idempotent: bool = False) -> str:
         """Hand one line to the handler and return its reply (within ``timeout``)."""

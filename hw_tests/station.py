@@ -30,10 +30,11 @@ async def leak(ctx: Context) -> list[CheckResult]:
         verdict(
             ctx.name,
             "leak",
-            not locks["leak"],
-            "wet" if locks["leak"] else "dry",
+            not locks["leak"].on,
+            "wet" if locks["leak"].on else "dry",
             "the leak sensor is wet: find the leak (fittings, reservoirs) before any run",
-            detail=f"leak sensor; enclosure door {'open' if locks['door_open'] else 'closed'}",
+            detail=f"leak sensor (tripped {locks['leak'].trips} times since power-up); "
+            f"enclosure door {'open' if locks['door_open'].on else 'closed'}",
         )
     ]
 

@@ -198,20 +198,28 @@ class _Worker:
         self._refusal = refusal
         self._jobs = jobs
         self._released = released
-        self._control: queue.Queue[Callable[[], Any]] = queue.Queue()
+        #: what to do while paused: an abort, or None to look at ``_hold`` again
+        self._control: queue.Queue[Callable[[], Any] | None] = queue.Queue()
+        #: a pause is wanted: kept apart from the RunEngine's state, so that a resume
+        #: asked before a deferred pause has landed still resumes when it lands
+        self._hold = False
+        self._hold_lock = threading.Lock()
         self._abort_reason = ""
         self.thread = threading.Thread(target=self._work, name=f"run-engine-{number}", daemon=True)
         self.thread.start()
 
     def pause(self) -> None:
+        with self._hold_lock:
+            self._hold = True
         if self.re.state == "running" and not self.re.deferred_pause_requested:
             # the plan may end between the look and the request: then nothing runs
             with contextlib.suppress(TransitionError):
                 self.re.request_pause(defer=True)
 
     def resume(self) -> None:
-        if self.re.state == "paused":
-            self._control.put(self.re.resume)
+        with self._hold_lock:
+            self._hold = False
+        self._control.put(None)  # a paused plan looks again (see _while_paused)
 
     def abort(self, reason: str) -> None:
         self._abort_reason = reason
@@ -267,4 +275,15 @@ class _Worker:
             except RunEngineInterrupted:  # paused, or ended by abort/stop/halt
                 if self.re.state != "paused":
                     return False
-                call = self._control.get()
+                call = self._while_paused()
+
+    def _while_paused(self) -> Callable[[], Any]:
+        """What a paused plan does next: an abort when asked, else it resumes once no pause
+        is wanted, which may be at once (a resume that came before the pause landed)."""
+        while True:
+            with self._hold_lock:
+                if not self._hold:
+                    return self.re.resume
+            action = self._control.get()
+            if action is not None:
+                return action

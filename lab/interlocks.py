@@ -8,6 +8,12 @@ checkpoint, and a dispense replayed is a dispense done twice. An ``emergency_sto
 interlock stops every device at once and latches until staff reset. An interlock that
 cannot be read for its device's ``stale_after`` counts as tripped: a stale heartbeat is
 never taken for safe.
+
+Every interlock is read on a path that no command in progress blocks (the device's
+``live_signals``: a real-time query on a serial line, a subscription on OPC UA), so a leak
+during a ten-minute dispense is seen in one period, not when the dispense ends. An on/off
+input is latched at the instrument (on now, and the rising edges counted since power-up),
+so a pulse that comes and goes between two reads still trips it.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any, Protocol
 
 from ophyd_async.core import SignalR
 
-from devices import DeviceError, InstrumentDevice, parse_quantity
+from devices import DeviceError, InputState, InstrumentDevice, parse_quantity
 from lab.compose import Lab
 from lab.config import InterlockConfig
 from lab.errors import ConfigError
@@ -55,9 +61,12 @@ class _Watched:
     config: InterlockConfig
     signal: SignalR[Any]
     device: InstrumentDevice
+    path: str  # the signal's path below its device
     stale_after_s: float
     above: float | None  # in the signal's own unit
     last_read: float
+    latched: bool | None  # an on/off input the instrument latches (None: not known yet)
+    trips: int | None = None  # its rising edges as last read
 
 
 class Watchdog:
@@ -92,18 +101,52 @@ class Watchdog:
                 signal = self._lab.devices.resolve(config.signal)
             except ValueError as err:
                 raise ConfigError(field, [str(err)]) from None
-            device = self._lab.devices.resolve(config.signal.split(".", 1)[0])
+            device_name, _, path = config.signal.partition(".")
+            device = self._lab.devices.resolve(device_name)
             if not isinstance(signal, SignalR) or not isinstance(device, InstrumentDevice):
                 raise ConfigError(field, [f"{config.signal!r} is not a signal of an instrument"])
+            live = device.live_signals()
+            if live.get(path) is not signal:
+                can = ", ".join(f"{device_name}.{p}" for p in live) or "none"
+                raise ConfigError(
+                    field,
+                    [
+                        f"{config.signal} is not read while {device_name} runs a command, so "
+                        f"an interlock on it would go blind; signals of {device_name} that "
+                        f"can be interlocks: {can}"
+                    ],
+                )
             above = None
             if config.above is not None:
                 unit = (await signal.describe())[signal.name].get("units") or ""
                 above = float(parse_quantity(config.above).m_as(unit))
             stale = self._lab.config.devices[device.name].stale_after.m_as("s")
+            inputs = await self._inputs(device)
+            state = inputs.get(path) if inputs is not None else None
             watched.append(
-                _Watched(name, config, signal, device, float(stale), above, time.monotonic())
+                _Watched(
+                    name,
+                    config,
+                    signal,
+                    device,
+                    path,
+                    float(stale),
+                    above,
+                    time.monotonic(),
+                    latched=(path in inputs) if inputs is not None else None,
+                    trips=state.trips if state is not None else None,
+                )
             )
         return watched
+
+    @staticmethod
+    async def _inputs(device: InstrumentDevice) -> dict[str, InputState] | None:
+        """The device's latched inputs now; None if it cannot be read now (the watchdog's
+        first read then tells)."""
+        try:
+            return await device.latched_inputs()
+        except DeviceError:
+            return None
 
     def start(self) -> Watchdog:
         """Start reading the interlocks (a no-op when the lab file has none)."""
@@ -147,20 +190,31 @@ class Watchdog:
 
     async def _reason(self, w: _Watched) -> str | None:
         """Why ``w`` is tripped now, or None if it is clear."""
-        if w.device.driver.busy:  # a query would queue behind the command in progress
-            return self.tripped.get(w.name)
+        pulse = False
         try:
-            value = await asyncio.wait_for(w.signal.get_value(), w.stale_after_s)
+            async with asyncio.timeout(w.stale_after_s):
+                inputs = await w.device.latched_inputs() if w.latched is not False else {}
+                w.latched = w.path in inputs
+                if w.latched:
+                    state = inputs[w.path]
+                    pulse = not state.on and w.trips is not None and state.trips > w.trips
+                    value: Any = state.on
+                    w.trips = state.trips
+                else:
+                    value = await w.signal.get_value()
         except (DeviceError, TimeoutError) as err:
             age = time.monotonic() - w.last_read
             if age <= w.stale_after_s:
                 return self.tripped.get(w.name)
-            return f"{w.config.signal} not read for {age:.1f} s (heartbeat lost): {err}"
+            why = str(err) or f"no answer within {w.stale_after_s:g} s"
+            return f"{w.config.signal} not read for {age:.1f} s (heartbeat lost): {why}"
         w.last_read = time.monotonic()
         if w.above is not None and value > w.above:
             return f"{w.config.signal} = {value:g}, above {w.config.above}"
         if w.above is None and value:
             return f"{w.config.signal} is on"
+        if pulse:
+            return f"{w.config.signal} came on and went off again between two reads"
         return None
 
     async def _update(self, w: _Watched, reason: str | None) -> None:

@@ -4,7 +4,7 @@ Address space, under ``Objects/SynthesisStation`` in namespace ``urn:sdl:synthes
 ``Identity``, ``Status`` (idle | busy | error | estop), ``Error``, ``Temperature`` and
 ``TemperatureSetpoint`` (degC), ``StirSpeed`` (rpm), ``VialId``, ``VialVolume`` (mL),
 ``Pumps/Pump<n>/{Reagent, Level}`` (mL), ``Results``, the interlock inputs ``DoorOpen``
-and ``Leak``, and methods ``Dispense(pump, mL, mL/min)``, ``Prime(pump, mL, mL/min)`` (to
+and ``Leak`` with the rising edges latched on each (``DoorTrips``, ``LeakTrips``), and methods ``Dispense(pump, mL, mL/min)``, ``Prime(pump, mL, mL/min)`` (to
 the drain), ``SetTemperature(degC)``, ``SetStirSpeed(rpm)``, ``Stop()``,
 ``EmergencyStop()`` and ``Reset()``. ``Status`` is ``estop`` while an emergency stop is
 latched; until ``Reset()`` every method but ``Stop`` answers with the latch as its error.
@@ -254,6 +254,10 @@ class OpcuaStationServer:
             "Results": ua.Variant([], ua.VariantType.String),
             "DoorOpen": False,  # interlock inputs, as a PLC wires them
             "Leak": False,
+            # and the rising edges the PLC has latched on each, so that a client
+            # subscribed to them sees a pulse shorter than its own sampling
+            "DoorTrips": 0.0,
+            "LeakTrips": 0.0,
         }
         self._nodes = {k: await station.add_variable(ns, k, v) for k, v in readings.items()}
         pumps = await station.add_folder(ns, "Pumps")
@@ -390,6 +394,8 @@ class OpcuaStationServer:
             await self._write(f"Pump{n}.Level", reservoir.volume_ml)
         await self._write("DoorOpen", s.door_open)
         await self._write("Leak", s.leak)
+        await self._write("DoorTrips", s.inputs["door"].trips)
+        await self._write("LeakTrips", s.inputs["leak"].trips)
         await self._write("Error", s.error_state or "")
         if s.error_state is not None:
             await self._write("Status", "error")

@@ -112,9 +112,11 @@ class PtyServer:
             line, _, rest = bytes(self._buffer).partition(self.terminator)
             self._buffer[:] = rest
             text = line.decode("ascii", errors="replace")
-            if self.firmware.is_urgent(text):  # real-time: past the queue, no reply
+            if self.firmware.is_realtime(text):  # past the queue, answered at once
                 self.requests.append(text)
-                self.firmware.emergency_stop()
+                reply = self.firmware.answer_realtime(text)
+                if reply is not None:
+                    self._write(reply.encode() + self.terminator)
             else:
                 self._queue.put_nowait(text)
 

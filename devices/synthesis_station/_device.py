@@ -11,14 +11,15 @@ import asyncio
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from bluesky.protocols import Movable, Stoppable, Triggerable
-from ophyd_async.core import AsyncStatus, DeviceVector, StandardReadable
+from ophyd_async.core import AsyncStatus, DeviceVector, SignalR, StandardReadable
 from ophyd_async.core import StandardReadableFormat as Format
 
 from devices._clock import Clock
 from devices._errors import DeviceError, DeviceFault, LimitViolation, UnsafeState
-from devices._instrument import InstrumentDevice, read_afresh, read_back
+from devices._instrument import InputState, InstrumentDevice, read_afresh, read_back
 from devices._quantity import DeviceValue, Range, magnitude
 from devices.synthesis_station._driver import StationDriver
 
@@ -211,9 +212,22 @@ class SynthesisStation(InstrumentDevice, Stoppable):
 
     def _interlock(self, name: str) -> Callable[[], Awaitable[bool]]:
         async def read() -> bool:
-            return (await self.driver.interlocks())[name]
+            return (await self.driver.interlocks())[name].on
 
         return read
+
+    def live_signals(self) -> dict[str, SignalR[Any]]:
+        """The interlock inputs and the block's temperature: the driver reads them on the
+        station's real-time path (``SENSE`` on a line, a subscription on OPC UA)."""
+        return {
+            "door_open": self.door_open,
+            "leak": self.leak,
+            "heater.temperature": self.heater.temperature,
+        }
+
+    async def latched_inputs(self) -> dict[str, InputState]:
+        """The door and leak inputs, with the rising edges the station latched on each."""
+        return await self.driver.interlocks()
 
     @property
     def reagents(self) -> dict[str, Pump]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from devices._errors import ProtocolError
-from devices._instrument import InstrumentDriver
+from devices._instrument import InputState, InstrumentDriver
 from devices._line_protocol import AsciiDriver
 from devices._transport import Transport
 
@@ -45,6 +45,10 @@ class StationDriver(InstrumentDriver, Protocol):
 
     async def vial(self) -> tuple[str, float] | None:
         """The vial in the slot and its volume (mL), or None."""
+
+    async def interlocks(self) -> dict[str, InputState]:
+        """The interlock inputs ``door_open`` and ``leak``, on a path no command blocks."""
+        ...
 
     async def stop(self) -> None:
         """The safe state: stirrer off, heater to ambient."""
@@ -93,8 +97,13 @@ class AsciiStationDriver(AsciiDriver):
         await self._io.call(f"TEMP {celsius:.3f}")
 
     async def temperature(self) -> float:
-        """``TEMP?``: the block's temperature (degC)."""
-        return await self._io.number("TEMP?")
+        """The block's temperature (degC), from the real-time ``SENSE`` report: it is
+        watched by an over-temperature interlock, so it never waits behind a dispense."""
+        report = await self._sense()
+        try:
+            return float(report["temp"])
+        except (KeyError, ValueError):
+            raise ProtocolError(self._device, f"bad temperature in {report!r}", "SENSE") from None
 
     async def setpoint(self) -> float:
         """``TSET?``: the heater setpoint (degC)."""
@@ -119,14 +128,25 @@ class AsciiStationDriver(AsciiDriver):
         except ValueError:
             raise ProtocolError(self._device, f"bad vial reply {reply!r}", "VIAL?") from None
 
-    async def interlocks(self) -> dict[str, bool]:
-        """The station's interlock inputs: ``door_open``, ``leak``."""
-        reply = await self._io.call("LOCKS?")
+    async def interlocks(self) -> dict[str, InputState]:
+        """The interlock inputs ``door_open`` and ``leak`` as the station latches them,
+        from the real-time ``SENSE`` report (answered past a dispense in progress)."""
+        report = await self._sense()
         try:
-            found = dict(item.split("=") for item in reply.split(","))
-            return {"door_open": found["door"] == "1", "leak": found["leak"] == "1"}
+            return {
+                "door_open": InputState.parse(report["door"]),
+                "leak": InputState.parse(report["leak"]),
+            }
         except (KeyError, ValueError):
-            raise ProtocolError(self._device, f"bad interlock report {reply!r}", "LOCKS?") from None
+            raise ProtocolError(self._device, f"bad interlock report {report!r}", "SENSE") from None
+
+    async def _sense(self) -> dict[str, str]:
+        """``SENSE``: the real-time report, ``door=<0|1>:<trips>,leak=...,temp=<degC>``."""
+        reply = await self._io.realtime("SENSE")
+        try:
+            return dict(item.split("=", 1) for item in reply.split(","))
+        except ValueError:
+            raise ProtocolError(self._device, f"bad real-time report {reply!r}", "SENSE") from None
 
     async def stop(self) -> None:
         """``STOP``: the safe state."""

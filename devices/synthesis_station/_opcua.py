@@ -1,6 +1,7 @@
 """The synthesis station's driver over OPC UA (asyncua), for PLC-controlled stations.
 
-Readings the heater waits on arrive by subscription; commands are OPC UA method calls
+Readings the heater and the interlocks wait on arrive by subscription (the interlock
+inputs with the rising edges the PLC latched on each); commands are OPC UA method calls
 that return an error text and an operation number. A dispense runs on the PLC after the
 call returns; its own result (in ``Results``, by operation number) arrives by
 subscription, so no operation is ever handed another's error. asyncua's supervisor
@@ -24,6 +25,7 @@ from asyncua.client.ua_client import UaClientState
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
 from devices._errors import DeviceDisconnected, DeviceFault, DeviceRefused, DeviceTimeout
+from devices._instrument import InputState
 from devices._resource_lock import ResourceLock
 
 NAMESPACE = "urn:sdl:synthesis-station"
@@ -73,6 +75,8 @@ class OpcuaStationDriver:
         self._received: dict[Any, float] = {}
         self._temperature_node: Any = None
         self._results_node: Any = None
+        #: the subscribed interlock nodes: input -> (level node, latched rising edges node)
+        self._input_nodes: dict[str, tuple[Any, Any]] = {}
         #: operation number -> its error ('' for success), the PLC's window of recent results
         self._results: dict[int, str] = {}
         self._completed = asyncio.Event()
@@ -140,8 +144,18 @@ class OpcuaStationDriver:
             self._station = await client.nodes.objects.get_child(f"{self._ns}:SynthesisStation")
             self._temperature_node = await self._child("Temperature")
             self._results_node = await self._child("Results")
+            self._input_nodes = {
+                name: (await self._child(level), await self._child(trips))
+                for name, level, trips in (
+                    ("door_open", "DoorOpen", "DoorTrips"),
+                    ("leak", "Leak", "LeakTrips"),
+                )
+            }
+            inputs = [node for pair in self._input_nodes.values() for node in pair]
             subscription = await client.create_subscription(50, self)
-            await subscription.subscribe_data_change([self._temperature_node, self._results_node])
+            await subscription.subscribe_data_change(
+                [self._temperature_node, self._results_node, *inputs]
+            )
 
     async def close(self) -> None:
         """Close the session and release the claim on the endpoint."""
@@ -329,15 +343,20 @@ class OpcuaStationDriver:
         await self._call("SetTemperature", ua.Variant(float(celsius), ua.VariantType.Double))
 
     async def temperature(self) -> float:
-        """From the subscription while it is fresh, else a read: a value the subscription
-        left behind (say, while the link is down and reconnecting) is never served."""
+        """``Temperature`` (degC), from the subscription while it is fresh."""
+        return float(await self._subscribed(self._temperature_node, "Temperature"))
+
+    async def _subscribed(self, node: Any, what: str) -> Any:
+        """A subscribed node's value while it is fresh, else a read: a value the
+        subscription left behind (say, while the link is down and reconnecting) is never
+        served."""
         if self._client is None:
-            raise DeviceDisconnected(self._device, "not connected", "Temperature")
-        node = self._temperature_node
+            raise DeviceDisconnected(self._device, "not connected", what)
         age = time.monotonic() - self._received.get(node, -1e9)
         if age <= FRESH_S:
-            return float(self._values[node])
-        value = float(await self._read("Temperature"))
+            return self._values[node]
+        async with self._typed(what):
+            value = await node.read_value()
         self._values[node], self._received[node] = value, time.monotonic()
         return value
 
@@ -358,10 +377,16 @@ class OpcuaStationDriver:
         vial_id = await self._read("VialId")
         return (vial_id, float(await self._read("VialVolume"))) if vial_id else None
 
-    async def interlocks(self) -> dict[str, bool]:
-        """The PLC's interlock inputs: ``door_open``, ``leak``."""
-        door, leak = await self._read("DoorOpen"), await self._read("Leak")
-        return {"door_open": bool(door), "leak": bool(leak)}
+    async def interlocks(self) -> dict[str, InputState]:
+        """The PLC's interlock inputs ``door_open`` and ``leak``, with the rising edges it
+        latched on each, from the subscription while it is fresh (a method call in
+        progress never holds a read up: the PLC runs operations after the call returns)."""
+        states = {}
+        for name, (level, trips) in self._input_nodes.items():
+            on = await self._subscribed(level, f"{name} input")
+            count = await self._subscribed(trips, f"{name} trips")
+            states[name] = InputState(bool(on), int(count))
+        return states
 
     async def stop(self) -> None:
         """``Stop()``: the safe state."""

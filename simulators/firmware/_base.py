@@ -6,11 +6,17 @@ import asyncio
 import contextlib
 import inspect
 import math
+import time
 from collections.abc import Awaitable, Callable
 
 from simulators.clock import SimClock
 
 Handler = Callable[..., Awaitable[str | None]]
+#: a real-time command's handler: its reply payload, or None for a command with no reply
+RealtimeHandler = Callable[[], str | None]
+#: what starts the reply to a real-time query, so a host tells it from the reply to the
+#: command in progress (as GRBL frames its real-time status reports)
+REALTIME_REPLY = "!"
 
 ESTOP_LATCHED = "emergency stop latched; RESET required"
 
@@ -28,12 +34,14 @@ class LineFirmware:
     in progress (which then answers ``ERR``), with no reply of its own, like a hard-wired
     stop button. The stop latches: only queries, ``STOP`` and ``RESET`` are served until a
     ``RESET``.
+
+    Real-time commands (``realtime``) are answered the moment they arrive, past the command
+    in progress: ``ESTOP`` with no reply, a real-time query (such as the station's
+    ``SENSE``) with one line that starts with ``!``.
     """
 
     #: what ``*IDN?`` answers: maker, model, serial number, firmware version (as SCPI does)
     maker, model, serial_number, firmware_version = "SDL-Sim", "Instrument", "SN0000", "1.0"
-    #: commands a wire server hands over at once instead of queueing behind the one in progress
-    urgent = frozenset({"ESTOP"})
     _ALWAYS = frozenset({"*IDN?", "STATE?"})
     _WHEN_LATCHED = frozenset({"STOP", "RESET"})
 
@@ -51,23 +59,40 @@ class LineFirmware:
         #: the port or reboot a PLC in the middle of a dispense)
         self.on_command: Callable[[str], None] | None = None
         self.estopped = False
+        #: when the last emergency stop arrived: (lab seconds, wall monotonic seconds)
+        self.stopped_at: tuple[float, float] | None = None
         self._interrupt = asyncio.Event()
+        #: commands a wire server hands over at once instead of queueing behind the one in
+        #: progress (subclasses add real-time queries)
+        self.realtime: dict[str, RealtimeHandler] = {"ESTOP": self._estop}
 
     def notice(self, command: str) -> None:
         """A command arrived, by whatever wire (fault injection hooks in here)."""
         if self.on_command is not None:
             self.on_command(command)
 
-    def is_urgent(self, line: str) -> bool:
+    def is_realtime(self, line: str) -> bool:
         """A real-time command, to be handed over past the one in progress."""
         parts = line.split()
-        return bool(parts) and parts[0].upper() in self.urgent
+        return bool(parts) and parts[0].upper() in self.realtime
+
+    def answer_realtime(self, line: str) -> str | None:
+        """Act on a real-time command now; its reply line (``!<payload>``), or None if it
+        has none."""
+        name = line.split()[0].upper()
+        self.notice(name)
+        payload = self.realtime[name]()
+        return None if payload is None else f"{REALTIME_REPLY}{payload}"
 
     def emergency_stop(self) -> None:
         """Latch the stop, put the instrument in its safe state, end what is in progress."""
         self.estopped = True
+        self.stopped_at = (self.clock.now(), time.monotonic())
         self._halt()
         self._interrupt.set()
+
+    def _estop(self) -> None:
+        self.emergency_stop()
 
     def _halt(self) -> None:
         """The instrument's own safe state (subclasses: heater off, motion stopped, ...)."""
@@ -118,10 +143,9 @@ class LineFirmware:
         if not parts:
             return "ERR empty command"
         name, args = parts[0].upper(), parts[1:]
+        if name in self.realtime:
+            return self.answer_realtime(line) or "OK"
         self.notice(name)
-        if name in self.urgent:
-            self.emergency_stop()
-            return "OK"
         if self.error_state is not None and name not in self._ALWAYS | {"RESET"}:
             return f"ERR {self.error_state}"
         if self.estopped and not (name.endswith("?") or name in self._WHEN_LATCHED):

@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 import math
+import time
+from dataclasses import dataclass
 
 from simulators.clock import SimClock
 from simulators.firmware._base import FirmwareError, LineFirmware
 from simulators.workcell import Reservoir, Vial, Workcell
 
 
+@dataclass
+class InterlockInput:
+    """An interlock input as the controller latches it: its level now, the rising edges
+    it has counted since power-up (so a pulse shorter than any host's poll is still
+    seen), and when it last came on (lab seconds, wall monotonic seconds)."""
+
+    on: bool = False
+    trips: int = 0
+    tripped_at: tuple[float, float] | None = None
+
+    def report(self) -> str:
+        """``<level>:<trips>``, as ``SENSE`` and ``LOCKS?`` report it."""
+        return f"{int(self.on)}:{self.trips}"
+
+
 class StationFirmware(LineFirmware):
     """Commands: ``PUMPS?``, ``DISP <pump> <mL> <mL/min>``, ``LEVEL? <pump>``,
     ``PRIME <pump> <mL> <mL/min>`` (through the line to the drain, for priming and
     calibration), ``TEMP <degC>``, ``TEMP?``, ``TSET?``, ``STIR <rpm>``, ``STIR?``, ``VIAL?``,
-    ``LOCKS?``, ``STOP``, and the common ``STATE?``, ``RESET``, ``ESTOP``.
+    ``LOCKS?``, ``STOP``, the common ``STATE?``, ``RESET``, ``ESTOP``, and the real-time
+    query ``SENSE`` (interlock inputs and block temperature, answered past a dispense).
 
     The block follows its setpoint with a first-order lag; the vial in the slot records
-    the highest temperature it saw and how long it was stirred.
+    the highest temperature it saw and how long it was stirred. A pump stopped by an
+    emergency stop has delivered what it pumped until then, and the vial holds it.
     """
 
     model, serial_number = "SynthStation", "SN2001"
@@ -39,9 +58,10 @@ class StationFirmware(LineFirmware):
         self.setpoint_c = ambient_c
         self._t_from, self._t_since = ambient_c, clock.now()
         self.rpm = 0.0
-        #: the station's interlock inputs (set them to inject a trip): enclosure door, leak
-        self.door_open = False
-        self.leak = False
+        #: the station's interlock inputs (set ``door_open`` and ``leak`` to inject a trip)
+        self.inputs = {"door": InterlockInput(), "leak": InterlockInput()}
+        #: each reservoir's stroke in progress: (lab start, mL/min, mL, jammed)
+        self._strokes: dict[int, tuple[float, float, float, bool]] = {}
         self._stir_since = clock.now()
         workcell.before_take[slot] = self._settle
         self.commands.update(
@@ -60,6 +80,38 @@ class StationFirmware(LineFirmware):
                 "STOP": self._stop,
             }
         )
+        self.realtime["SENSE"] = self.sense
+
+    @property
+    def door_open(self) -> bool:
+        """The enclosure door's input."""
+        return self.inputs["door"].on
+
+    @door_open.setter
+    def door_open(self, on: bool) -> None:
+        self._set_input("door", on)
+
+    @property
+    def leak(self) -> bool:
+        """The leak sensor's input."""
+        return self.inputs["leak"].on
+
+    @leak.setter
+    def leak(self, on: bool) -> None:
+        self._set_input("leak", on)
+
+    def _set_input(self, name: str, on: bool) -> None:
+        wired = self.inputs[name]
+        if on and not wired.on:
+            wired.trips += 1
+            wired.tripped_at = (self.clock.now(), time.monotonic())
+        wired.on = on
+
+    def sense(self) -> str:
+        """The real-time report: each interlock input as ``<level>:<trips>`` and the
+        block's temperature, e.g. ``door=0:0,leak=1:1,temp=25.000``."""
+        locks = ",".join(f"{name}={wired.report()}" for name, wired in self.inputs.items())
+        return f"{locks},temp={self.temperature():.3f}"
 
     def temperature(self) -> float:
         """The block's temperature now (first-order lag towards the setpoint)."""
@@ -101,10 +153,7 @@ class StationFirmware(LineFirmware):
             raise FirmwareError(
                 f"reservoir {reservoir.reagent} holds only {reservoir.volume_ml:.3f} mL"
             )
-        delivered = await self._pump_out(pump, reservoir, ml, ml_min)
-        vial.contents_ml[reservoir.reagent] = (
-            vial.contents_ml.get(reservoir.reagent, 0.0) + delivered
-        )
+        await self._pump_out(pump, reservoir, ml, ml_min, into=vial)
         self._settle()
 
     async def prime(self, pump: int, ml: float, ml_min: float) -> None:
@@ -119,17 +168,48 @@ class StationFirmware(LineFirmware):
             )
         await self._pump_out(pump, reservoir, ml, ml_min)
 
-    async def _pump_out(self, pump: int, reservoir: Reservoir, ml: float, ml_min: float) -> float:
-        await self.busy_for(60.0 * ml / ml_min)
+    async def _pump_out(
+        self, pump: int, reservoir: Reservoir, ml: float, ml_min: float, into: Vial | None = None
+    ) -> None:
+        """Pump ``ml`` at ``ml_min`` from ``reservoir`` into ``into`` (the drain if None).
+        An emergency stop ends the stroke where it is: what was pumped until then has left
+        the reservoir and is in the vial."""
+        self._strokes[id(reservoir)] = (self.clock.now(), ml_min, ml, reservoir.jammed)
+        try:
+            await self.busy_for(60.0 * ml / ml_min)
+        except FirmwareError:
+            pumped = self._in_stroke(reservoir)
+            self._deliver(reservoir, pumped, into)
+            raise FirmwareError(
+                f"stopped by emergency stop after {pumped * reservoir.delivery:.3f} mL"
+            ) from None
+        finally:
+            del self._strokes[id(reservoir)]
         if reservoir.jammed:
             raise FirmwareError(f"pump {pump} jammed: nothing dispensed")
+        self._deliver(reservoir, ml, into)
+
+    def _in_stroke(self, reservoir: Reservoir) -> float:
+        """What the stroke in progress has pumped from ``reservoir`` so far (mL)."""
+        stroke = self._strokes.get(id(reservoir))
+        if stroke is None:
+            return 0.0
+        started, ml_min, ml, jammed = stroke
+        return 0.0 if jammed else min(ml, ml_min * (self.clock.now() - started) / 60.0)
+
+    @staticmethod
+    def _deliver(reservoir: Reservoir, ml: float, into: Vial | None) -> None:
         delivered = min(ml * reservoir.delivery, reservoir.volume_ml)
         reservoir.volume_ml -= delivered
-        return delivered
+        if into is not None:
+            into.contents_ml[reservoir.reagent] = (
+                into.contents_ml.get(reservoir.reagent, 0.0) + delivered
+            )
 
     def level(self, pump: int) -> float:
-        """A reservoir's true level (mL)."""
-        return self._pump(pump).volume_ml
+        """A reservoir's true level (mL), falling during a stroke as the pump draws."""
+        reservoir = self._pump(pump)
+        return reservoir.volume_ml - self._in_stroke(reservoir) * reservoir.delivery
 
     def set_temperature(self, celsius: float) -> None:
         """Change the setpoint."""
@@ -182,7 +262,7 @@ class StationFirmware(LineFirmware):
         return "NONE" if vial is None else f"{vial.id} {vial.volume_ml:.4f}"
 
     async def _locks(self) -> str:
-        return f"door={int(self.door_open)},leak={int(self.leak)}"
+        return ",".join(f"{name}={wired.report()}" for name, wired in self.inputs.items())
 
     async def _stop(self) -> None:
         self.stop()
