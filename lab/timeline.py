@@ -39,6 +39,22 @@ def after_each_step(documents: Documents) -> list[dict[str, Any]]:
     ]
 
 
+def cut_short(documents: Documents) -> dict[str, Any] | None:
+    """The station's reading after a dispense cut short (the run's ``cut_short`` stream),
+    or None if the run had none.
+
+    Args:
+        documents: the run's documents, as ``(name, doc)`` pairs.
+    """
+    streams = {d["uid"]: d["name"] for n, d in documents if n == "descriptor"}
+    found = [
+        d["data"]
+        for n, d in documents
+        if n == "event" and streams.get(d["descriptor"]) == "cut_short"
+    ]
+    return found[-1] if found else None
+
+
 @dataclass(frozen=True)
 class Span:
     """One protocol step of one trial.

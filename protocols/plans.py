@@ -10,10 +10,18 @@ import bluesky.plan_stubs as bps
 import bluesky.plans as bp
 import bluesky.preprocessors as bpp
 from bluesky.protocols import Readable
-from bluesky.utils import MsgGenerator
+from bluesky.utils import FailedStatus, MsgGenerator, RequestAbort
 from ophyd_async.core import Device, DeviceVector
 
-from devices import Analyser, InstrumentDevice, RoboticArm, Spectrometer, SynthesisStation, Timer
+from devices import (
+    Analyser,
+    DeviceError,
+    InstrumentDevice,
+    RoboticArm,
+    Spectrometer,
+    SynthesisStation,
+    Timer,
+)
 from protocols import stubs
 from protocols.models import (
     Analyse,
@@ -221,8 +229,31 @@ def run_protocol(
     claims = Claims(lab.resources)
     times = StepTimes(lab.resources.clock)
 
+    #: the dispense in progress, if any: one cut short still did part of its work
+    dispensing: list[Dispense] = []
+
     @bpp.run_decorator(md=metadata)
     def body() -> MsgGenerator[None]:
+        yield from bpp.finalize_wrapper(steps(), cut_short())
+
+    def cut_short() -> MsgGenerator[None]:
+        """A dispense cut short (a fault, an emergency stop) delivered what its pump pumped
+        until then: the station is read once more, into the ``cut_short`` stream, so that
+        the ledger books it. The read is best effort (the station may be gone); it is made
+        again when the emergency stop's abort, or the failure of the dispense it cut, is
+        raised into it."""
+        if not dispensing:
+            return
+        for _ in range(3):
+            try:
+                yield from bps.trigger_and_read([lab.station], name="cut_short")
+            except (RequestAbort, FailedStatus):
+                continue
+            except (DeviceError, TimeoutError):
+                pass
+            return
+
+    def steps() -> MsgGenerator[None]:
         conditioned = False
         for step in protocol.steps:
             # a pause lands here, between steps, never inside one (a dispense is not redone)
@@ -233,7 +264,9 @@ def run_protocol(
                 conditioned = True
             yield from claims.take(_claims(step, lab))
             times.begin(_user(step, lab))
+            dispensing[:] = [step] if isinstance(step, Dispense) else []
             yield from _step_plan(step, lab)
+            dispensing.clear()
             times.end()
             if isinstance(step, Transfer | Discard):  # the vial has left its place
                 claims.give(step.source)

@@ -26,6 +26,25 @@ class InterlockInput:
         return f"{int(self.on)}:{self.trips}"
 
 
+@dataclass(eq=False)
+class _Stroke:
+    """A pump stroke in progress: from which reservoir into which vial (None: the drain),
+    when it began (lab seconds), how fast and how much; ``delivered`` once it has ended."""
+
+    reservoir: Reservoir
+    into: Vial | None
+    started: float
+    ml_min: float
+    ml: float
+    delivered: float | None = None
+
+    def pumped(self, now: float) -> float:
+        """What it has drawn by ``now`` (mL); a jammed pump draws nothing."""
+        if self.delivered is not None or self.reservoir.jammed:
+            return 0.0
+        return min(self.ml, self.ml_min * max(0.0, now - self.started) / 60.0)
+
+
 class StationFirmware(LineFirmware):
     """Commands: ``PUMPS?``, ``DISP <pump> <mL> <mL/min>``, ``LEVEL? <pump>``,
     ``PRIME <pump> <mL> <mL/min>`` (through the line to the drain, for priming and
@@ -60,8 +79,8 @@ class StationFirmware(LineFirmware):
         self.rpm = 0.0
         #: the station's interlock inputs (set ``door_open`` and ``leak`` to inject a trip)
         self.inputs = {"door": InterlockInput(), "leak": InterlockInput()}
-        #: each reservoir's stroke in progress: (lab start, mL/min, mL, jammed)
-        self._strokes: dict[int, tuple[float, float, float, bool]] = {}
+        #: the pump strokes in progress
+        self._strokes: list[_Stroke] = []
         self._stir_since = clock.now()
         workcell.before_take[slot] = self._settle
         self.commands.update(
@@ -172,44 +191,38 @@ class StationFirmware(LineFirmware):
         self, pump: int, reservoir: Reservoir, ml: float, ml_min: float, into: Vial | None = None
     ) -> None:
         """Pump ``ml`` at ``ml_min`` from ``reservoir`` into ``into`` (the drain if None).
-        An emergency stop ends the stroke where it is: what was pumped until then has left
-        the reservoir and is in the vial."""
-        self._strokes[id(reservoir)] = (self.clock.now(), ml_min, ml, reservoir.jammed)
+        An emergency stop ends the stroke where it is (see ``_halt``)."""
+        stroke = _Stroke(reservoir, into, self.clock.now(), ml_min, ml)
+        self._strokes.append(stroke)
         try:
             await self.busy_for(60.0 * ml / ml_min)
         except FirmwareError:
-            pumped = self._in_stroke(reservoir)
-            self._deliver(reservoir, pumped, into)
             raise FirmwareError(
-                f"stopped by emergency stop after {pumped * reservoir.delivery:.3f} mL"
+                f"stopped by emergency stop after {stroke.delivered or 0.0:.3f} mL"
             ) from None
         finally:
-            del self._strokes[id(reservoir)]
+            self._strokes.remove(stroke)
+        if stroke.delivered is not None:  # halted by a fault of the controller meanwhile
+            raise FirmwareError(f"pump {pump} halted after {stroke.delivered:.3f} mL")
         if reservoir.jammed:
             raise FirmwareError(f"pump {pump} jammed: nothing dispensed")
-        self._deliver(reservoir, ml, into)
-
-    def _in_stroke(self, reservoir: Reservoir) -> float:
-        """What the stroke in progress has pumped from ``reservoir`` so far (mL)."""
-        stroke = self._strokes.get(id(reservoir))
-        if stroke is None:
-            return 0.0
-        started, ml_min, ml, jammed = stroke
-        return 0.0 if jammed else min(ml, ml_min * (self.clock.now() - started) / 60.0)
+        stroke.delivered = self._deliver(reservoir, ml, into)
 
     @staticmethod
-    def _deliver(reservoir: Reservoir, ml: float, into: Vial | None) -> None:
+    def _deliver(reservoir: Reservoir, ml: float, into: Vial | None) -> float:
         delivered = min(ml * reservoir.delivery, reservoir.volume_ml)
         reservoir.volume_ml -= delivered
         if into is not None:
             into.contents_ml[reservoir.reagent] = (
                 into.contents_ml.get(reservoir.reagent, 0.0) + delivered
             )
+        return delivered
 
     def level(self, pump: int) -> float:
         """A reservoir's true level (mL), falling during a stroke as the pump draws."""
         reservoir = self._pump(pump)
-        return reservoir.volume_ml - self._in_stroke(reservoir) * reservoir.delivery
+        drawn = sum(s.pumped(self.clock.now()) for s in self._strokes if s.reservoir is reservoir)
+        return reservoir.volume_ml - drawn * reservoir.delivery
 
     def set_temperature(self, celsius: float) -> None:
         """Change the setpoint."""
@@ -228,7 +241,14 @@ class StationFirmware(LineFirmware):
         self.set_temperature(self.ambient_c)
 
     def _halt(self) -> None:
+        """Stirrer off, heater to ambient, and every pump stopped where it is: what it
+        pumped until now has left its reservoir and is in the vial, at once, so that the
+        levels read right after the stop are true."""
         self.stop()
+        now = self.clock.now()
+        for stroke in self._strokes:
+            if stroke.delivered is None:
+                stroke.delivered = self._deliver(stroke.reservoir, stroke.pumped(now), stroke.into)
 
     def vial(self) -> Vial | None:
         """The vial in the slot, or None."""

@@ -7,9 +7,12 @@ process) are in test_recovery.py."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -182,7 +185,16 @@ def test_a_bad_reply_to_a_query_is_retried(bench: Bench):
 def test_opcua_server_restart_mid_dispense(bench: Bench):
     plc = bench.world.servers["station"]
     bench.on("station", "DISP", lambda: asyncio.ensure_future(plc.restart(0.3)))
-    _after_a_stopping_fault(bench, "station")
+    before = bench.completed()
+    result = bench.run(3)
+    assert result.stopped is not None and "station" in result.stopped
+    assert bench.statuses() == ["completed", "failed"]
+    bench.assert_safe()
+    # the interlocks are read during the dispense too: a PLC silent for longer than
+    # stale_after counts as tripped, busy or not
+    assert bench.safety.latched is not None and "heartbeat lost" in bench.safety.latched.by
+    bench.safety.reset()  # staff
+    bench.resume_completes(before)
 
 
 def test_opcua_server_restart_while_stirring(bench: Bench):
@@ -478,3 +490,214 @@ def test_a_lost_heartbeat_counts_as_tripped(bench: Bench):
     assert not bench.watchdog.tripped  # the heartbeat is back
     bench.safety.reset()
     bench.resume_completes(bench.completed())
+
+
+# --- interlocks during a command (both station transports, on a slow clock) ---------------------
+#: slow enough that a command lasts many watchdog periods: 2 mL at 6 mL/min is 20 s of lab time
+SPEED, PERIOD_S, STALE_S = 10.0, 0.1, 0.5
+WATER_PUMP, RATE_ML_MIN = 4, 6.0
+
+
+@dataclass
+class Trip:
+    """When an interlock tripped, the instrument's stop, and what the water pump delivered."""
+
+    at: tuple[float, float]  # (lab, wall monotonic) seconds
+    level: float  # the water reservoir's level then (mL)
+
+
+class ReactionBench(Bench):
+    """The bench on a slow clock, the long water dispense first in the protocol, and helpers
+    that trip an input some lab time into a command and measure what followed."""
+
+    def __init__(self, example_dir: Path, store: Path) -> None:
+        super().__init__(example_dir, store)
+        self.world.station.tau_s = 2.0  # the block settles in seconds: the heat is not the test
+        self.trip: Trip | None = None
+
+    def after(self, command: str, lab_s: float, action: Callable[[], None]) -> None:
+        """``action`` runs ``lab_s`` of lab time after ``command`` reaches the station."""
+        self.on("station", command, lambda: self.later(action, lab_s / SPEED))
+
+    def trip_now(self, set_input: Callable[[], None]) -> None:
+        station = self.world.station
+        self.trip = Trip((station.clock.now(), time.monotonic()), station.level(WATER_PUMP))
+        set_input()
+
+    def reaction(self) -> dict[str, float]:
+        """From the trip to the station's emergency stop: lab and wall seconds, and the
+        water pumped after the trip (mL)."""
+        station = self.world.station
+        assert self.trip is not None and station.stopped_at is not None, self.watchdog.tripped
+        return {
+            "lab_s": station.stopped_at[0] - self.trip.at[0],
+            "wall_s": station.stopped_at[1] - self.trip.at[1],
+            "after_trip_ml": self.trip.level - station.level(WATER_PUMP),
+        }
+
+    def assert_within_bounds(self, reaction: dict[str, float]) -> None:
+        """The stop came within watchdog_period + stale_after, and the pump delivered
+        nothing beyond what it pumps in that time."""
+        bound_s = PERIOD_S + STALE_S
+        assert 0 <= reaction["wall_s"] <= bound_s, reaction
+        assert reaction["lab_s"] <= bound_s * SPEED, reaction
+        assert reaction["after_trip_ml"] <= RATE_ML_MIN / 60 * reaction["lab_s"] + 1e-4, reaction
+        _record(reaction)
+
+
+def _record(reaction: dict[str, float]) -> None:
+    """bench/interlock_reaction.py collects what each case measured (when it asks)."""
+    out = os.environ.get("SDL_INTERLOCK_MEASUREMENTS")
+    if out:
+        case = os.environ["PYTEST_CURRENT_TEST"].split("::")[-1].split(" ")[0]
+        with open(out, "a") as f:
+            f.write(json.dumps({"case": case, **reaction}) + "\n")
+
+
+def _reaction_bench(example_dir: Path, store: Path, transport: str, door: str) -> ReactionBench:
+    def slow(lab: dict) -> None:
+        lab["clock_speed"] = SPEED
+        lab["watchdog_period"] = f"{PERIOD_S} s"
+        station = lab["devices"]["station"]
+        station["stale_after"] = f"{STALE_S} s"
+        if transport == "serial":
+            station["transport"] = {"type": "serial", "timeout": "1 s"}
+        lab["interlocks"]["door"]["action"] = door
+        for name in ("arm", "spectrometer"):
+            lab["devices"][name]["transport"]["timeout"] = "1 s"
+
+    def water_first(protocol: dict) -> None:  # the long dispense is the station's first DISP
+        steps = protocol["steps"]
+        water = next(s for s in steps if s.get("reagent") == "water")
+        steps.remove(water)
+        steps.insert(1, {**water, "rate": f"{RATE_ML_MIN} mL/min"})
+        stir = next(s for s in steps if s["step"] == "stir")
+        stir["duration"] = "30 s"
+
+    edit_yaml(example_dir / "lab.yaml", slow)
+    edit_yaml(example_dir / "colour_mix.yaml", water_first)
+    edit_yaml(
+        example_dir / "campaign.yaml",
+        lambda c: c["parameters"].update(temperature={"min": "25 degC", "max": "30 degC"}),
+    )
+    return ReactionBench(example_dir, store)
+
+
+@pytest.fixture(params=["opcua", "serial"])
+def reacting(request, example_dir: Path, tmp_path: Path) -> Iterator[ReactionBench]:
+    """Every interlock stops everything (the door too, as a lab with a light curtain has it)."""
+    bench = _reaction_bench(example_dir, tmp_path / "store.sqlite", request.param, "emergency_stop")
+    yield bench
+    bench.close()
+
+
+@pytest.fixture(params=["opcua", "serial"])
+def pausing(request, example_dir: Path, tmp_path: Path) -> Iterator[ReactionBench]:
+    """As the example has it: the door pauses between steps."""
+    bench = _reaction_bench(example_dir, tmp_path / "store.sqlite", request.param, "pause")
+    yield bench
+    bench.close()
+
+
+def _stopped_in_time(bench: ReactionBench, words: str) -> dict[str, float]:
+    """One trial, cut by the trip: the campaign stops with the reason, the trial is failed
+    with it, the station is safe, and the ledger holds what the pump truly delivered."""
+    result = bench.run(1)
+    assert result.stopped is not None and words in result.stopped, result.stopped
+    reaction = bench.reaction()
+    bench.assert_within_bounds(reaction)
+    [trial] = bench.store.trials(bench.name)
+    assert trial.status == "failed" and words in (trial.error or ""), trial.error
+    bench.assert_safe()
+    assert bench.estops and bench.estops[0].confirmed
+    assert trial.sample_id is not None
+    sample = bench.store.sample(trial.sample_id)
+    vial = bench.world.workcell.vials_at["synthesis_station"]
+    assert sample is not None and vial is not None
+    booked = {r: parse_quantity(v).m_as("mL") for r, v in sample["composition"].items()}
+    assert booked == pytest.approx(vial.contents_ml, abs=1e-4)  # what the vial truly holds
+    return reaction
+
+
+def test_a_leak_during_a_long_dispense_stops_it_at_once(reacting: ReactionBench):
+    station = reacting.world.station
+    reacting.after("DISP", 3.0, lambda: reacting.trip_now(lambda: setattr(station, "leak", True)))
+    _stopped_in_time(reacting, "interlock leak")
+    water = reacting.world.workcell.vials_at["synthesis_station"].contents_ml["water"]
+    assert 0.25 < water < 2.0  # 3 s at 6 mL/min and the reaction: cut short, and booked
+
+
+def test_a_door_opened_during_a_dispense_stops_it_at_once(reacting: ReactionBench):
+    station = reacting.world.station
+    reacting.after(
+        "DISP", 3.0, lambda: reacting.trip_now(lambda: setattr(station, "door_open", True))
+    )
+    _stopped_in_time(reacting, "interlock door")
+
+
+def test_a_one_second_leak_pulse_during_a_dispense_is_seen(reacting: ReactionBench):
+    station = reacting.world.station
+
+    def pulse() -> None:
+        reacting.trip_now(lambda: setattr(station, "leak", True))
+        reacting.later(lambda: setattr(station, "leak", False), 1.0 / SPEED)
+
+    reacting.after("DISP", 3.0, pulse)
+    _stopped_in_time(reacting, "interlock leak")
+
+
+def test_a_leak_during_a_long_stir_stops_it_at_once(reacting: ReactionBench):
+    station = reacting.world.station
+    reacting.after("STIR", 3.0, lambda: reacting.trip_now(lambda: setattr(station, "leak", True)))
+    _stopped_in_time(reacting, "interlock leak")
+    assert reacting.reaction()["after_trip_ml"] == 0  # nothing was pumping
+
+
+def test_an_over_temperature_during_a_stir_stops_it_at_once(reacting: ReactionBench):
+    station = reacting.world.station
+
+    def runaway() -> None:  # the block jumps past 95 degC (a heater that ran away)
+        station.setpoint_c = station._t_from = 120.0
+
+    reacting.after("STIR", 3.0, lambda: reacting.trip_now(runaway))
+    _stopped_in_time(reacting, "interlock over_temperature")
+
+
+def test_an_input_on_and_off_again_between_two_reads_still_trips(bench: Bench):
+    station = bench.world.station
+    station.leak = True  # within one tick of the simulators' loop: no read can see the level
+    station.leak = False
+    deadline = time.monotonic() + 10
+    while not bench.estops and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert bench.estops and "station.leak came on and went off again" in bench.estops[0].by
+    bench.safety.reset()
+    bench.resume_completes(bench.completed())
+
+
+def test_a_door_pulse_during_a_dispense_pauses_after_it_and_goes_on(
+    pausing: ReactionBench, caplog: pytest.LogCaptureFixture
+):
+    """The door opens and closes again within the dispense: the pause it asked for lands
+    after the dispense, nothing new is sent meanwhile, and the trial goes on by itself
+    (a resume that came before the pause landed is not lost)."""
+    station = pausing.world.station
+
+    def door_pulse() -> None:
+        pausing.trip_now(lambda: setattr(station, "door_open", True))
+        pausing.later(lambda: setattr(station, "door_open", False), 1.0 / SPEED)
+
+    pausing.after("DISP", 3.0, door_pulse)  # the water: 20 s of lab time
+    result = pausing.run(1)
+    assert result.stopped is None, result.stopped
+    [trial] = pausing.store.trials(pausing.name)
+    assert trial.status == "completed", trial.error
+    assert pausing.trip is not None and not pausing.estops
+    final = station.level(WATER_PUMP)
+    assert final + 0.1 < pausing.trip.level < final + 1.9  # the door opened mid-dispense
+    assert "interlock door tripped: station.door_open" in caplog.text
+    # the water dispense ran to its end: a pause lands between steps, never inside one
+    assert trial.sample_id is not None
+    sample = pausing.store.sample(trial.sample_id)
+    assert sample is not None
+    assert parse_quantity(sample["composition"]["water"]).m_as("mL") == pytest.approx(2.0)

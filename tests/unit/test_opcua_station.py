@@ -219,7 +219,7 @@ async def test_emergency_stop_ends_a_dispense_and_latches_until_reset(secured):
     await asyncio.sleep(0.2)
     await driver.emergency_stop()  # returns once the PLC reports Status == estop
     assert plc.rpm == 0 and plc.setpoint_c == plc.ambient_c
-    with pytest.raises(DeviceFault, match="stopped by emergency stop after 0.0"):
+    with pytest.raises(DeviceFault, match=r"stopped by emergency stop after 0\.0"):
         await dispensing
     # the stroke ended where it was: what it pumped in ~0.2 s at 10 mL/min is in the vial
     pumped = plc.vial().contents_ml["cyan"]
