@@ -23,6 +23,7 @@ from devices import parse_quantity
 from lab import CampaignRunner, InProcessExecutor, Store, build_lab
 from lab.api import prepare
 from lab.compose import threaded_run_engine
+from lab.errors import ConfigError
 from lab.interlocks import Watchdog
 from lab.safety import Safety
 from planners import Suggestion
@@ -701,3 +702,26 @@ def test_a_door_pulse_during_a_dispense_pauses_after_it_and_goes_on(
     sample = pausing.store.sample(trial.sample_id)
     assert sample is not None
     assert parse_quantity(sample["composition"]["water"]).m_as("mL") == pytest.approx(2.0)
+
+
+def test_an_interlock_on_a_signal_not_read_in_real_time_is_refused(example_dir: Path, tmp_path):
+    """A reservoir level is read by a query that waits behind a dispense: an interlock on it
+    would go blind exactly while the pump runs, so the lab refuses it before it starts."""
+    edit_yaml(
+        example_dir / "lab.yaml",
+        lambda lab: lab["interlocks"].update(
+            dry={"signal": "station.pumps.1.level", "above": "1 L"}
+        ),
+    )
+    prepared = prepare(example_dir / "campaign.yaml")
+    lab = build_lab(prepared.lab, Store(tmp_path / "store.sqlite"))
+    try:
+        executor = InProcessExecutor(lab.run_engines, lab.devices, PLANS)
+        with pytest.raises(ConfigError) as info:
+            Watchdog(lab, executor, lambda why: None)
+        executor.close()
+    finally:
+        lab.close()
+    assert str(info.value).startswith("interlocks.dry.signal")
+    assert "station.pumps.1.level is not read while station runs a command" in str(info.value)
+    assert "station.door_open, station.leak, station.heater.temperature" in str(info.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -9,16 +11,26 @@ import pytest
 from devices import (
     AsciiArmDriver,
     AsciiSpectrometerDriver,
+    AsciiStationDriver,
     DeviceDisconnected,
     DeviceFault,
     DeviceTimeout,
+    InputState,
     ProtocolError,
     Range,
     SerialTransport,
     Spectrometer,
     UnitError,
 )
-from simulators import ArmFirmware, DyeChemistry, Fault, PtyServer, SpectrometerFirmware
+from simulators import (
+    ArmFirmware,
+    DyeChemistry,
+    Fault,
+    PtyServer,
+    Reservoir,
+    SpectrometerFirmware,
+    StationFirmware,
+)
 from tests.conftest import small_workcell
 
 pytestmark = pytest.mark.usefixtures("no_leaked_tasks")
@@ -131,3 +143,52 @@ async def test_spectrometer_data_block_and_units_over_serial(tmp_path: Path):
     finally:
         await spec.driver.close()
         await server.stop()
+
+
+@pytest.fixture
+async def station(tmp_path: Path):
+    """A station on a pty, on a clock slow enough that a dispense takes a while."""
+    clock, cell = small_workcell()
+    clock.speed = 100.0  # 1 mL at 10 mL/min: 6 s of lab time, 60 ms of real time
+    firmware = StationFirmware(clock, cell, "slot", {1: Reservoir("water", 50.0)})
+    cell.put("slot", cell.take("rack"))
+    server = PtyServer(firmware, tmp_path / "station")
+    await server.start()
+    driver = AsciiStationDriver(SerialTransport(str(server.path), "station"), "station")
+    await driver.connect()
+    yield driver, server, firmware
+    await driver.close()
+    await server.stop()
+
+
+async def test_interlocks_are_read_past_a_dispense_in_flight(station):
+    driver, server, firmware = station
+    dispensing = asyncio.create_task(driver.dispense(1, 5.0, 10.0))  # 0.3 s of real time
+    await asyncio.sleep(0.05)
+    firmware.leak = True
+    started = time.monotonic()
+    locks = await driver.interlocks()  # real time: does not wait for the dispense
+    assert time.monotonic() - started < 0.1 and not dispensing.done()
+    assert locks["leak"] == InputState(on=True, trips=1)
+    assert locks["door_open"] == InputState(on=False, trips=0)
+    assert abs(await driver.temperature() - firmware.temperature()) < 0.01
+    await dispensing  # its own reply, not the real-time one, ends the dispense
+    assert firmware.vial().contents_ml == pytest.approx({"water": 5.0})
+    assert server.requests[:2] == ["DISP 1 5.0000 10.0000", "SENSE"]
+
+
+async def test_a_pulse_between_two_reads_is_counted(station):
+    driver, _, firmware = station
+    firmware.door_open, firmware.door_open = True, False
+    assert (await driver.interlocks())["door_open"] == InputState(on=False, trips=1)
+
+
+async def test_a_late_real_time_reply_is_never_taken_for_a_command_reply(station):
+    driver, server, firmware = station
+    server.inject(Fault.SLOW, on="DISP")  # the reply to the dispense comes late
+    dispensing = asyncio.create_task(driver.dispense(1, 1.0, 10.0))
+    await asyncio.sleep(0.02)
+    for _ in range(5):  # real-time replies arrive while the dispense's reply is awaited
+        await driver.interlocks()
+    await dispensing
+    assert await driver.vial() == (firmware.vial().id, pytest.approx(1.0))
