@@ -5,6 +5,7 @@ import argparse
 from bench import (
     cli_start,
     estop_latency,
+    interlock_reaction,
     parallel_stations,
     planner_efficiency,
     planner_latency,
@@ -18,6 +19,7 @@ quick = parser.parse_args().quick
 cli_start.main(quick)
 push_latency.main(quick)
 estop_latency.main(quick)
+interlock_reaction.main(quick)
 planner_latency.main(quick)
 planner_efficiency.main(quick)
 spectral_planner.main(quick)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from numbers import Real
@@ -14,22 +15,75 @@ ureg = pint.get_application_registry()
 Quantity = pint.Quantity
 
 
-_NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+#: a number (ASCII digits only: ``float`` would read Arabic-Indic digits too) and the rest
+_NUMBER_UNIT = re.compile(
+    r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d{1,3})?)\s*(.*?)\s*$", re.ASCII
+)
+#: one token of a unit: a name, the ``1`` of ``1 / minute``, a power, ``*`` or ``/``
+_UNIT_TOKEN = re.compile(
+    r"\s*(?:(?P<name>[A-Za-z_%\u00b0\u00b5\u03bc\u03a9]+)|(?P<one>1)"
+    r"|(?:\*\*|\^)\s*(?P<power>[-+]?\d+)|(?P<op>[*/])|(?P<other>\S))",
+    re.ASCII,
+)
+#: a quantity a person types is short; the bounds keep pint's expression parser (which
+#: would compute ``mL**9**9**9``) to products of unit names with small integer powers
+MAX_QUANTITY_TEXT, MAX_POWER, MAX_UNIT_TERMS = 100, 12, 8
 
 
 def parse_quantity(text: str) -> Quantity:
     """``"60 degC"`` -> Quantity(60, degC); unlike ``ureg.Quantity(text)`` this also works for
-    offset units. Raises ValueError with the reason on anything else."""
+    offset units. The unit is a product or quotient of unit names with integer powers of at
+    most 12 (``mL/min``, ``m/s**2``, ``1 / minute``); anything else, and any number that is
+    not finite, is refused with ValueError saying why, before pint parses anything."""
+    if len(text) > MAX_QUANTITY_TEXT:
+        raise ValueError(f"{text[:40]!r}... is too long for a quantity (at most 100 characters)")
     match = _NUMBER_UNIT.match(text)
     if match is None:
         raise ValueError(f"{text!r} is not a number followed by a unit, e.g. '2.5 mL'")
     number, unit = match.groups()
     if not unit:
         raise ValueError(f"{text!r} has no unit; write e.g. '{number} mL'")
+    value = float(number)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r}: {number} is not a finite number")
+    problem = _unit_problem(unit)
+    if problem:
+        raise ValueError(f"{text!r}: the unit {unit!r} {problem}")
     try:
-        return ureg.Quantity(float(number), unit)
+        return ureg.Quantity(value, unit)
     except (pint.errors.PintError, AttributeError, ValueError) as err:
         raise ValueError(f"{text!r}: unknown unit {unit!r} ({err})") from None
+
+
+def _unit_problem(unit: str) -> str | None:
+    """Why ``unit`` is not a product or quotient of names with small integer powers, or
+    None if it is."""
+    terms, after = 0, "op"  # what the last token was: op, name, power or one
+    for token in _UNIT_TOKEN.finditer(unit):
+        kind = token.lastgroup
+        if kind == "other":
+            return f"holds {token.group('other')!r}: write names, '*', '/' and '**' only"
+        if kind == "name" or kind == "one":
+            if kind == "one" and terms:
+                return "may start with 1 (as in '1 / minute'), nowhere else"
+            terms += 1
+            after = kind
+        elif kind == "power":
+            power = int(token.group("power"))
+            if after != "name":
+                return "has a power that follows no unit name"
+            if power == 0 or abs(power) > MAX_POWER:
+                return f"has the power {power}: powers are whole numbers from -12 to 12, not 0"
+            after = "power"
+        else:
+            if after == "op":
+                return f"has {token.group('op')!r} where a unit name belongs"
+            after = "op"
+    if after == "op":
+        return "ends where a unit name belongs"
+    if terms > MAX_UNIT_TERMS:
+        return f"has {terms} parts: at most {MAX_UNIT_TERMS}"
+    return None
 
 
 def format_quantity(q: Quantity) -> str:

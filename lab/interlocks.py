@@ -180,8 +180,12 @@ class Watchdog:
             self._stops.pop().join(timeout=60.0)  # each device's stop is bounded well below
 
     async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
-            await asyncio.sleep(self._period_s)
+            # on a fixed cadence: the time the reads take does not stretch the period
+            due = max(due + self._period_s, loop.time())
+            await asyncio.sleep(due - loop.time())
             # read all at once: read one after another, a device's outage could be seen by
             # its first interlock and missed by the next, read after the reconnect
             reasons = await asyncio.gather(*(self._reason(w) for w in self._watched))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import bluesky.plan_stubs as bps
@@ -119,3 +120,21 @@ def test_failures_and_refusals_come_back_as_outcomes(executor):
     assert log == []
     with pytest.raises(ValueError, match="unknown plan 'nope'"):
         ex.submit(PlanRequest("nope"))
+
+
+def test_a_resume_before_a_pause_has_landed_is_kept(executor):
+    """Pause and resume 100 times at random moments (many resumes come before their pause
+    has reached a checkpoint): the run never stays paused, and every step runs once."""
+    ex, log, _ = executor
+    rng = random.Random(7)
+    future = ex.submit(PlanRequest("stepped", {"steps": 30, "seconds": 0.1}))
+    wait_for(lambda: ("begin", 0) in log)
+    for _ in range(100):
+        ex.pause()
+        time.sleep(rng.uniform(0, 0.01))
+        ex.resume()
+        time.sleep(rng.uniform(0, 0.01))
+    outcome = future.result(timeout=60)
+    assert outcome.exit_status == "success"
+    assert log == [(e, i) for i in range(30) for e in ("begin", "end")]
+    assert ex.state == "idle"
