@@ -10,6 +10,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyAddress,
     PrivateAttr,
     ValidationInfo,
     field_validator,
@@ -334,6 +335,11 @@ class LabConfig(_Model):
     )
     watchdog_period: Duration = Field(
         "0.5 s", validate_default=True, description="how often the interlocks are read"
+    )
+    trusted_proxies: list[IPvAnyAddress] = Field(
+        [],
+        description="addresses of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto the lab server believes; none by default",
     )
     degradations: list[Degradation] = Field(
         [],

@@ -379,14 +379,22 @@ class OpcuaStationDriver:
 
     async def interlocks(self) -> dict[str, InputState]:
         """The PLC's interlock inputs ``door_open`` and ``leak``, with the rising edges it
-        latched on each, from the subscription while it is fresh (a method call in
-        progress never holds a read up: the PLC runs operations after the call returns)."""
-        states = {}
-        for name, (level, trips) in self._input_nodes.items():
-            on = await self._subscribed(level, f"{name} input")
-            count = await self._subscribed(trips, f"{name} trips")
-            states[name] = InputState(bool(on), int(count))
-        return states
+        latched on each: from the subscription while all are fresh, else in one read of
+        the four nodes (a method call in progress never holds a read up: the PLC runs
+        operations after the call returns)."""
+        if self._client is None:
+            raise DeviceDisconnected(self._device, "not connected", "interlock inputs")
+        nodes = [node for pair in self._input_nodes.values() for node in pair]
+        now = time.monotonic()
+        if any(now - self._received.get(node, -1e9) > FRESH_S for node in nodes):
+            async with self._typed("interlock inputs"):
+                values = await self._client.read_values(nodes)
+            for node, value in zip(nodes, values, strict=True):
+                self._values[node], self._received[node] = value, time.monotonic()
+        return {
+            name: InputState(bool(self._values[level]), int(self._values[trips]))
+            for name, (level, trips) in self._input_nodes.items()
+        }
 
     async def stop(self) -> None:
         """``Stop()``: the safe state."""

@@ -159,6 +159,11 @@ def serve(
         port=port,
         log_level="warning",
         timeout_graceful_shutdown=2,
+        server_header=False,  # no banner naming the server software
+        # X-Forwarded-* only from the proxies the lab file names: from anyone else a header
+        # would set the client address the audit log keeps, and the cookie's Secure flag
+        proxy_headers=bool(config.trusted_proxies),
+        forwarded_allow_ips=[str(a) for a in config.trusted_proxies] or None,
     )
     if server.left_unsafe:
         raise typer.Exit(EXIT_UNSAFE)

@@ -6,7 +6,9 @@ field or the state at fault, and change nothing (see the error handlers in ``_ap
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -15,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lab.data import trial_json
 from lab.manager import Conflict, NotFound
-from lab.server._auth import COOKIE, Principal, current_principal, require
+from lab.server._auth import COOKIE, Login, Principal, authorized, current_principal, require
 from lab.server._lab_process import LabServer
+from lab.server._throttle import Throttled
 from lab.users import add_user, remove_user
 
 router = APIRouter(prefix="/api")
@@ -25,8 +28,8 @@ Operator = Annotated[Principal, Depends(require("operator"))]
 Staff = Annotated[Principal, Depends(require("staff"))]
 
 
-def lab_server(request: Request) -> LabServer:
-    """The lab process this app serves."""
+async def lab_server(request: Request) -> LabServer:
+    """The lab process this app serves (on the event loop: it takes no request worker)."""
     return request.app.state.lab_server
 
 
@@ -63,15 +66,14 @@ def health(server: Server) -> dict[str, str]:
 
 
 @router.post("/auth/login", tags=["auth"])
-def login(
+async def login(
     body: Credentials, request: Request, response: Response, server: Server
 ) -> dict[str, Any]:
-    """Browser login: sets the session cookie; send ``csrf_token`` back in ``X-CSRF-Token``."""
+    """Browser login: sets the session cookie; send ``csrf_token`` back in ``X-CSRF-Token``.
+    Too many failures for a user or from an address answer 429 for a while."""
     note(request, "login", body.username, via="browser")
     request.state.audit["user"] = body.username
-    found = server.auth.login(body.username, body.password, "browser")
-    if found is None:
-        raise HTTPException(401, "wrong user name or password")
+    found = await _checked_login(request, server, body.username, body.password, "browser")
     response.set_cookie(
         COOKIE,
         found.token,
@@ -89,14 +91,42 @@ def login(
 
 
 @router.post("/auth/token", tags=["auth"])
-def token(body: TokenRequest, request: Request, server: Server) -> dict[str, Any]:
-    """A bearer token for scripts (``Authorization: Bearer <token>``); no cookie, no CSRF."""
+async def token(body: TokenRequest, request: Request, server: Server) -> dict[str, Any]:
+    """A bearer token for scripts (``Authorization: Bearer <token>``); no cookie, no CSRF.
+    Throttled as the login is."""
     note(request, "token", body.username, ttl_hours=body.ttl_hours)
     request.state.audit["user"] = body.username
-    found = server.auth.login(body.username, body.password, "token", body.ttl_hours * 3600)
-    if found is None:
-        raise HTTPException(401, "wrong user name or password")
+    found = await _checked_login(
+        request, server, body.username, body.password, "token", body.ttl_hours * 3600
+    )
     return {"token": found.token, "user": found.user, "role": found.role, "expires": found.expires}
+
+
+async def _checked_login(
+    request: Request,
+    server: Server,
+    user: str,
+    password: str,
+    via: Literal["browser", "token"],
+    ttl_s: float | None = None,
+) -> Login:
+    """The password checked off the request workers (one at a time, a short queue), after
+    the throttle has let the user and the address through."""
+    throttle = server.auth.throttle
+    client = request.client.host if request.client else "unknown"
+    try:
+        throttle.admit(user, client)
+        found = await throttle.check(lambda: server.auth.login(user, password, via, ttl_s))
+    except Throttled as err:
+        raise HTTPException(
+            429, str(err), headers={"Retry-After": str(err.retry_after_s)}
+        ) from None
+    if found is None:
+        throttle.failed(user, client)
+        raise HTTPException(401, "wrong user name or password")
+    throttle.succeeded(user)
+    request.state.audit["role"] = found.role
+    return found
 
 
 @router.post("/auth/logout", tags=["auth"])
@@ -175,10 +205,19 @@ def resume(request: Request, principal: Operator, server: Server) -> dict[str, A
     return server.manager.control_state()
 
 
+#: the emergency stop's own threads: no request to any other endpoint can hold them
+_ESTOP = ThreadPoolExecutor(max_workers=2, thread_name_prefix="emergency-stop")
+
+
 @router.post("/lab/estop", tags=["run control"])
-def emergency_stop(request: Request, principal: Operator, server: Server) -> dict[str, Any]:
-    """Every device to its safe state at once; latched until staff reset it."""
-    report = server.manager.emergency_stop(principal.user)
+async def emergency_stop(request: Request, server: Server) -> dict[str, Any]:
+    """Every device to its safe state at once; latched until staff reset it.
+
+    Served on threads of its own, the login check included: logins, large bodies and
+    slow requests elsewhere take the request workers, never these."""
+    loop = asyncio.get_running_loop()
+    principal = await loop.run_in_executor(_ESTOP, authorized, request, "operator")
+    report = await loop.run_in_executor(_ESTOP, server.manager.emergency_stop, principal.user)
     note(request, "emergency stop", devices=report.devices, seconds=round(report.seconds, 4))
     return {
         "latched": True,
@@ -446,6 +485,15 @@ def delete_user(
         raise HTTPException(409, "you cannot remove yourself; ask another staff member")
     remove_user(server.store, username)
     return {"removed": username}
+
+
+@router.post("/users/{username}/unlock", tags=["users"])
+def unlock_user(
+    username: str, request: Request, principal: Staff, server: Server
+) -> dict[str, Any]:
+    """Lift a lock that failed logins put on a user (staff)."""
+    note(request, "user unlock", username)
+    return {"username": username, "was_locked": server.auth.throttle.unlock(username)}
 
 
 @router.get("/audit", tags=["audit"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from lab.safety import ResetError
 from lab.server._api import router
 from lab.server._audit import AuditMiddleware
 from lab.server._auth import require
+from lab.server._headers import SecurityHeaders
 from lab.server._lab_process import LabServer
 from lab.server._pages import pages
 from lab.users import UserError
@@ -65,6 +66,7 @@ def create_app(server: LabServer, on_closed: Callable[[], None] | None = None) -
     app.state.lab_server = server
     app.state.auth = server.auth
     app.add_middleware(AuditMiddleware, log=server.store.audit)
+    app.add_middleware(SecurityHeaders)
     _error_handlers(app)
     app.include_router(router)
     app.include_router(pages)
@@ -99,9 +101,11 @@ def _docs(app: FastAPI) -> None:
         )
 
 
-def _refusal(request: Request, status: int, detail: Any) -> JSONResponse:
+def _refusal(
+    request: Request, status: int, detail: Any, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     request.state.error = detail if isinstance(detail, str) else str(detail)
-    return JSONResponse({"detail": detail}, status_code=status)
+    return JSONResponse({"detail": detail}, status_code=status, headers=dict(headers or {}))
 
 
 def _error_handlers(app: FastAPI) -> None:
@@ -111,7 +115,7 @@ def _error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, err: HTTPException) -> JSONResponse:
         if err.status_code == 401 and request.url.path.startswith("/docs"):
             return _refusal(request, 401, "log in at /login first")
-        return _refusal(request, err.status_code, err.detail)
+        return _refusal(request, err.status_code, err.detail, err.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:

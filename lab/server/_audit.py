@@ -57,7 +57,7 @@ class AuditMiddleware:
             action,
             outcome,
             user=principal.user if principal else noted.get("user"),
-            role=principal.role if principal else None,
+            role=principal.role if principal else noted.get("role"),
             client=f"{client[0]}:{client[1]}" if client else None,
             target=noted.get("target") or f"{scope['method']} {scope['path']}",
             detail=noted.get("detail"),

@@ -13,10 +13,11 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import HTTPException, Request
 
+from lab.server._throttle import LoginThrottle
 from lab.store import Store
 from lab.users import Role, at_least, authenticate
 
@@ -89,6 +90,8 @@ class Auth:
         self._key = check_secret(secret).encode()
         self.browser_ttl_s = browser_ttl_s
         self.token_ttl_s = token_ttl_s
+        #: failed logins per user and address, and the one thread that checks passwords
+        self.throttle = LoginThrottle()
 
     def _hash(self, token: str) -> str:
         return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
@@ -144,14 +147,21 @@ def current_principal(request: Request) -> Principal:
     return principal
 
 
+def authorized(request: Request, role: Role) -> Principal:
+    """The logged-in user if their role is ``role`` or above; ``HTTPException`` otherwise
+    (for an endpoint that checks on threads of its own, as the emergency stop does)."""
+    principal = current_principal(request)
+    if not at_least(principal.role, role):
+        raise HTTPException(
+            403, f"needs role {role} or above; {principal.user} is {principal.role}"
+        )
+    return principal
+
+
 def require(role: Role):
     """A dependency that admits ``role`` and the roles above it."""
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if not at_least(principal.role, role):
-            raise HTTPException(
-                403, f"needs role {role} or above; {principal.user} is {principal.role}"
-            )
-        return principal
+    def dependency(request: Request) -> Principal:
+        return authorized(request, role)
 
     return dependency

@@ -48,9 +48,12 @@ class Accounts:
             )
 
     def update_user(self, name: str, **values: str) -> None:
-        """Change a user's role or password hash."""
+        """Change a user's role or password hash, and end every session and token of theirs
+        in the same transaction: what a changed password or role was meant to stop, an old
+        cookie must not go on doing."""
         with self._engine.begin() as c:
             c.execute(update(users).where(users.c.name == name).values(**values))
+            c.execute(delete(sessions).where(sessions.c.user == name))
 
     def remove_user(self, name: str) -> bool:
         """Remove the user and every session of theirs; False if there was no such user."""

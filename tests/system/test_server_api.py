@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 from lab.config import load_lab_config
 from lab.server import LabServer, SecretError, check_secret, create_app
+from lab.server._throttle import LoginThrottle
 from lab.store import Store
-from lab.users import add_user
+from lab.users import add_user, set_password
 from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.system
@@ -478,3 +479,69 @@ def test_staff_diagnose_the_lab_from_the_server_and_nothing_else_starts_meanwhil
     assert checks["identity"]["status"] == "pass" and checks["repeatability"]["unit"] == "mm"
     assert server.store.diagnoses.history("arm")[-1]["session"] == checks["identity"]["session"]
     assert server.manager.exclusive is None  # the devices are free again
+
+
+# --- hardening ---------------------------------------------------------------------------------
+def test_failed_logins_lock_the_user_out_until_staff_lift_it(
+    client: TestClient, tokens, server: LabServer
+):
+    try:
+        for _ in range(server.auth.throttle.failures):
+            wrong = client.post("/api/auth/token", json={"username": "vic", "password": "nope"})
+            assert wrong.status_code == 401
+        locked = client.post("/api/auth/token", json={"username": "vic", "password": "viewer pass"})
+        assert locked.status_code == 429  # the right password too, while locked
+        assert int(locked.headers["Retry-After"]) >= 1
+        assert "too many failed logins for user vic" in locked.json()["detail"]
+        assert server.store.audit.entries(1)[0].outcome.startswith("refused (429)")
+        other = client.post(
+            "/api/auth/token", json={"username": "olga", "password": "operator pass"}
+        )
+        assert other.status_code == 200  # one user's lock is not another's
+        lifted = client.post("/api/users/vic/unlock", headers=tokens["sam"])
+        assert lifted.json() == {"username": "vic", "was_locked": True}
+        entry = server.store.audit.entries(1)[0]
+        assert (entry.action, entry.user, entry.target) == ("user unlock", "sam", "vic")
+        again = client.post("/api/auth/token", json={"username": "vic", "password": "viewer pass"})
+        assert again.status_code == 200
+        assert server.store.audit.entries(1)[0].role == "viewer"  # a login row names the role
+    finally:
+        server.auth.throttle = LoginThrottle()  # the other tests log in from this address too
+
+
+def test_a_password_change_ends_every_session_of_that_user(client: TestClient, server: LabServer):
+    add_user(server.store, "pat", "viewer", "first password")
+    login = client.post("/api/auth/token", json={"username": "pat", "password": "first password"})
+    old = {"Authorization": f"Bearer {login.json()['token']}"}
+    assert client.get("/api/auth/me", headers=old).status_code == 200
+    set_password(server.store, "pat", "second password")
+    assert client.get("/api/auth/me", headers=old).status_code == 401
+
+
+def test_every_answer_carries_security_headers(client: TestClient, tokens):
+    for path, headers in (("/api/health", {}), ("/login", {}), ("/docs", tokens["vic"])):
+        reply = client.get(path, headers=headers)
+        assert reply.status_code == 200, path
+        policy = reply.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+        assert ("'unsafe-inline'" in policy.split("script-src")[1].split(";")[0]) == (
+            path == "/docs"  # Swagger UI starts itself with an inline script; nothing else may
+        )
+        assert reply.headers["x-frame-options"] == "DENY"
+        assert reply.headers["x-content-type-options"] == "nosniff"
+        assert reply.headers["referrer-policy"] == "same-origin"
+
+
+def test_audit_rows_stay_small_and_readable(client: TestClient, tokens, server: LabServer):
+    huge = client.post(f"/api/campaigns/{'a' * 60_000}/start", json={})
+    assert huge.status_code == 401
+    row = server.store.audit.entries(1)[0]
+    assert len(row.target or "") <= 500 and "characters in all" in (row.target or "")
+    deep: dict = {}
+    for _ in range(900):
+        deep = {"k": deep}
+    refused = client.post(
+        "/api/plans", json={"plan": "count", "kwargs": deep}, headers=tokens["sam"]
+    )
+    assert 400 <= refused.status_code < 500
+    assert client.get("/api/audit", headers=tokens["olga"]).status_code == 200

@@ -9,8 +9,10 @@ form.addEventListener("submit", async (event) => {
     body: JSON.stringify(data),
   });
   if (response.ok) {
-    const next = new URLSearchParams(location.search).get("next") || "/";
-    location.assign(next.startsWith("/") && !next.startsWith("//") ? next : "/");
+    // back to a page of this server only: the URL is parsed as the browser will read it
+    // (so "/\\evil.example" is another host), never checked by its first characters
+    const next = new URL(new URLSearchParams(location.search).get("next") || "/", location.origin);
+    location.assign(next.origin === location.origin ? next.pathname + next.search + next.hash : "/");
   } else {
     const body = await response.json().catch(() => ({}));
     document.getElementById("error").textContent = body.detail || `login failed (${response.status})`;
