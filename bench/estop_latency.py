@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import secrets
 import tempfile
 import threading
 import time
@@ -28,7 +29,7 @@ from lab.store import Store
 from lab.users import add_user
 from simulators.opcua_station import free_port
 
-SECRET = "bench-only-secret-0123456789-abcdefghijkl"
+SECRET = secrets.token_urlsafe(32)
 
 
 def serve(server: LabServer) -> tuple[uvicorn.Server, str]:

@@ -94,7 +94,7 @@ def format_quantity(q: Quantity) -> str:
 #: what a device accepts: a quantity, its text (``"60 degC"``), or a bare number, which means
 #: the unit the device declares in ``describe()`` (the bluesky convention, so ``bp.scan``
 #: and ``bps.mv(heater, 60)`` work)
-DeviceValue = Quantity | str | Real
+DeviceValue = Quantity | str | float | Real
 
 
 def as_quantity(value: DeviceValue, unit: str, *, device: str, what: str) -> Quantity:

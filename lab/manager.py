@@ -302,6 +302,8 @@ class CampaignManager:
 
     def _session(self, name: str) -> CampaignSession:
         session = self.sessions.get(name)
+        if session is None:
+            self.trials(name)  # NotFound for a campaign there is neither a file nor a record of
         if session is None or not session.active:
             raise Conflict(f"campaign {name!r} is not running")
         return session

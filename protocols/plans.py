@@ -17,6 +17,7 @@ from devices import (
     Analyser,
     DeviceError,
     InstrumentDevice,
+    Range,
     RoboticArm,
     Spectrometer,
     SynthesisStation,
@@ -282,6 +283,8 @@ def run_protocol(
 
 
 def _readables(lab: LabDevices, names: list[str]) -> list[Readable[Any]]:
+    if isinstance(names, str) or not isinstance(names, list | tuple):
+        raise TypeError(f"detectors: give a list of device names, e.g. [{names!r}]")
     found: list[Readable[Any]] = []
     for name in names:
         device = lab.resolve(name)
@@ -302,7 +305,15 @@ def count(
         num: how many readings.
         md: metadata for the run's start document.
     """
+    _at_least_one(num)
+    if not detectors:
+        raise ValueError("detectors: name at least one device to read")
     return (yield from bp.count(_readables(lab, detectors), num=num, md=md))
+
+
+def _at_least_one(num: int) -> None:
+    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+        raise ValueError(f"num: {num!r} is not a whole number of at least 1")
 
 
 def scan(
@@ -325,8 +336,14 @@ def scan(
         num: how many points.
         md: metadata for the run's start document.
     """
+    _at_least_one(num)
     devices = _readables(lab, detectors)
-    return (yield from bp.scan(devices, lab.resolve(motor), start, stop, num, md=md))
+    moved = lab.resolve(motor)
+    limits = getattr(moved, "limits", None)
+    if isinstance(limits, Range):  # refused before the run opens: nothing is recorded
+        for what, value in (("start", start), ("stop", stop)):
+            limits.check(value, device=motor, what=what)
+    return (yield from bp.scan(devices, moved, start, stop, num, md=md))
 
 
 def clear_workcell(lab: LabDevices, md: dict[str, Any] | None = None) -> MsgGenerator[list[str]]:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,7 +42,9 @@ def note(request: Request, action: str, target: str | None = None, **detail: Any
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Strict: ``true`` is not a count, ``2.0`` not an integer, ``"1"`` not a number."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 # --- login ---------------------------------------------------------------------------------
@@ -176,12 +178,18 @@ def stations(principal: Viewer, server: Server) -> dict[str, Any]:
 
 
 @router.get("/events", tags=["lab"])
-async def events(principal: Viewer, server: Server) -> StreamingResponse:
+async def events(
+    principal: Viewer,
+    server: Server,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> StreamingResponse:
     """Server-sent events: ``lab``, ``control``, ``campaign``, ``trial``, ``proposals``,
-    ``spectrum``. The latest of each comes first."""
+    ``spectrum``, each with an ``id``. The latest of each comes first; a client that sends
+    ``Last-Event-ID`` gets what it missed since that event instead."""
+    seen = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
 
     async def stream() -> AsyncIterator[str]:
-        async for text in server.publisher.stream():
+        async for text in server.publisher.stream(seen):
             yield text
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -234,22 +242,59 @@ def reset(request: Request, principal: Staff, server: Server) -> dict[str, Any]:
     return {"latched": False, "devices": server.manager.reset(principal.user)}
 
 
-class PlanBody(_Body):
-    """A standard plan by name, and its arguments."""
+#: a device or one of its parts by its dotted path, e.g. ``spectrometer``, ``station.heater``
+DevicePath = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z][\w-]*(\.[\w-]+)*$")
+]
 
-    plan: Literal["count", "scan"] = Field(description="a standard plan by name")
-    kwargs: dict[str, Any] = Field(
-        default_factory=dict,
-        description="devices by name (e.g. 'spectrometer', 'station.heater'); bare numbers "
-        "are in the unit the device declares",
+
+class CountArgs(_Body):
+    """``bp.count``: read the detectors ``num`` times."""
+
+    detectors: list[DevicePath] = Field(
+        min_length=1, max_length=50, description="devices by name, e.g. ['spectrometer']"
     )
+    num: int = Field(1, ge=1, le=10_000, description="how many readings")
+
+
+class ScanArgs(_Body):
+    """``bp.scan``: step the motor from ``start`` to ``stop`` in ``num`` points, reading the
+    detectors at each; bare numbers are in the unit the motor declares (e.g. degC)."""
+
+    detectors: list[DevicePath] = Field(
+        default_factory=list, max_length=50, description="devices read at each point"
+    )
+    motor: DevicePath = Field(description="what is stepped, e.g. 'station.heater'")
+    start: float = Field(description="the first set point, in the motor's unit")
+    stop: float = Field(description="the last set point, in the motor's unit")
+    num: int = Field(ge=1, le=1000, description="how many points")
+
+
+class CountPlan(_Body):
+    """A ``count`` by hand."""
+
+    plan: Literal["count"]
+    kwargs: CountArgs
+
+
+class ScanPlan(_Body):
+    """A ``scan`` by hand."""
+
+    plan: Literal["scan"]
+    kwargs: ScanArgs
+
+
+PlanBody = Annotated[CountPlan | ScanPlan, Body(discriminator="plan")]
 
 
 @router.post("/plans", tags=["devices"])
 def run_plan(body: PlanBody, request: Request, principal: Staff, server: Server) -> dict[str, Any]:
-    """Run a standard plan by hand; it is recorded in the store like a campaign's runs."""
-    note(request, "plan", body.plan, kwargs=body.kwargs)
-    outcome = server.manager.run_plan(body.plan, body.kwargs, principal.user)
+    """Run a standard plan by hand; it is recorded in the store like a campaign's runs. A
+    plan refused (an unknown device, a set point beyond the device's limits) records
+    nothing."""
+    kwargs = body.kwargs.model_dump()
+    note(request, "plan", body.plan, kwargs=kwargs)
+    outcome = server.manager.run_plan(body.plan, kwargs, principal.user)
     if outcome.error is not None:
         status = 422 if isinstance(outcome.error, TypeError | ValueError) else 409
         raise HTTPException(status, f"plan {body.plan}: {outcome.error}")

@@ -31,6 +31,7 @@ from lab.server._audit import AuditMiddleware
 from lab.server._auth import require
 from lab.server._headers import SecurityHeaders
 from lab.server._lab_process import LabServer
+from lab.server._limits import BodyLimit
 from lab.server._pages import pages
 from lab.users import UserError
 
@@ -65,7 +66,8 @@ def create_app(server: LabServer, on_closed: Callable[[], None] | None = None) -
     )
     app.state.lab_server = server
     app.state.auth = server.auth
-    app.add_middleware(AuditMiddleware, log=server.store.audit)
+    app.add_middleware(BodyLimit)  # inside the audit: a refused body is logged, not stored
+    app.add_middleware(AuditMiddleware, log=server.store.audit, identify=server.auth.principal)
     app.add_middleware(SecurityHeaders)
     _error_handlers(app)
     app.include_router(router)

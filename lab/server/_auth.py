@@ -1,9 +1,11 @@
 """Logins, sessions and roles for the lab server.
 
 Browsers hold a session cookie (HttpOnly, SameSite=Strict) and send a CSRF token in a
-header with every request that changes something; scripts send a bearer token and need no
-CSRF token (no cookie authenticates them). Tokens are random; the store keeps only their
-HMAC under the server's secret, so a copy of the store cannot be used to log in.
+header with every request that changes something, from a page of this server (the Origin
+header, when a browser sends one, must be this server's); scripts send a bearer token and
+need no CSRF token (no cookie authenticates them). Tokens are random; the store keeps only
+their HMAC under the server's secret, and a session's CSRF token is an HMAC of its token,
+never stored, so a copy of the store can neither log in nor forge a request.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
+from zxcvbn import zxcvbn
 
 from lab.server._throttle import LoginThrottle
 from lab.store import Store
@@ -25,15 +29,20 @@ COOKIE = "lab_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MIN_SECRET = 32
-_WEAK = {"changeme", "change-me", "secret", "default", "password", "demo", "lab", "insecure"}
+#: the guesses an attacker would need, as zxcvbn estimates them (patterns, repeats,
+#: sequences, dictionary words and keyboard walks count for little): 10**24 is about 80 bits
+MIN_SECRET_GUESSES_LOG10 = 24.0
 
 
 class SecretError(ValueError):
-    """The server's secret is missing, empty, short or a well-known default."""
+    """The server's secret is missing, empty, short or easy to guess."""
 
 
 def check_secret(secret: str | None) -> str:
-    """Refuse a missing, short or well-known secret (raises ``SecretError``)."""
+    """Refuse a missing, short or guessable secret (raises ``SecretError``).
+
+    Strength is judged by an estimate of the guesses it takes (zxcvbn), not by a list of
+    known defaults: ``abcdefgh`` four times over is 32 characters and no secret at all."""
     hint = (
         "set LAB_SECRET_KEY to a random string of at least "
         f"{MIN_SECRET} characters, e.g. python -c 'import secrets; "
@@ -41,10 +50,15 @@ def check_secret(secret: str | None) -> str:
     )
     if not secret or not secret.strip():
         raise SecretError(f"no secret: {hint}")
-    if secret.lower() in _WEAK or len(set(secret)) < 8:
-        raise SecretError(f"the secret is a well-known default: {hint}")
     if len(secret) < MIN_SECRET:
         raise SecretError(f"the secret is shorter than {MIN_SECRET} characters: {hint}")
+    guesses = zxcvbn(secret[:256])["guesses_log10"]
+    if guesses < MIN_SECRET_GUESSES_LOG10:
+        raise SecretError(
+            f"the secret is easy to guess (about 10^{guesses:.0f} guesses; it needs "
+            f"10^{MIN_SECRET_GUESSES_LOG10:.0f}): it repeats, follows a pattern or is "
+            f"made of words; {hint}"
+        )
     return secret
 
 
@@ -96,6 +110,11 @@ class Auth:
     def _hash(self, token: str) -> str:
         return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
 
+    def _csrf(self, token: str) -> str:
+        """A browser session's CSRF token: derived from its session token, so it is never
+        stored and a page can be given it again after a reload."""
+        return hmac.new(self._key, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
+
     def login(
         self, name: str, password: str, via: Literal["browser", "token"], ttl_s: float | None = None
     ) -> Login | None:
@@ -104,10 +123,10 @@ class Auth:
         if user is None:
             return None
         token = secrets.token_urlsafe(32)
-        csrf = secrets.token_urlsafe(24) if via == "browser" else None
+        csrf = self._csrf(token) if via == "browser" else None
         default = self.browser_ttl_s if via == "browser" else self.token_ttl_s
         expires = time.time() + (ttl_s or default)
-        self._store.accounts.add_session(self._hash(token), user.name, via, csrf, expires)
+        self._store.accounts.add_session(self._hash(token), user.name, via, expires)
         return Login(token, csrf, expires, user.name, user.role)
 
     def logout(self, principal: Principal) -> None:
@@ -130,7 +149,8 @@ class Auth:
         user = self._store.accounts.user(session.user)
         if user is None:
             return None
-        return Principal(user.name, user.role, via, token_hash, session.csrf)
+        csrf = self._csrf(token) if via == "browser" else None
+        return Principal(user.name, user.role, via, token_hash, csrf)
 
 
 def current_principal(request: Request) -> Principal:
@@ -141,10 +161,24 @@ def current_principal(request: Request) -> Principal:
         raise HTTPException(401, "not logged in, or the session expired; log in again")
     request.state.principal = principal
     if principal.via == "browser" and request.method not in SAFE_METHODS:
+        _same_origin(request)
         sent = request.headers.get(CSRF_HEADER, "")
         if not principal.csrf or not hmac.compare_digest(sent, principal.csrf):
             raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header")
     return principal
+
+
+def _same_origin(request: Request) -> None:
+    """A browser names the page a request comes from in ``Origin``; a change asked for by a
+    page of another site is refused even if the cookie came along."""
+    origin = request.headers.get("origin")
+    if origin is None:  # not sent by every browser on every request; the CSRF token holds
+        return
+    host = request.headers.get("host", "")
+    if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
+        raise HTTPException(
+            403, f"a change was asked for by a page of {origin[:100]}, not of this server"
+        )
 
 
 def authorized(request: Request, role: Role) -> Principal:

@@ -27,7 +27,6 @@ class SessionRecord:
     token_hash: str
     user: str
     kind: str
-    csrf: str | None
     created: float
     expires: float
 
@@ -74,9 +73,7 @@ class Accounts:
                 UserRecord(**r._mapping) for r in c.execute(select(users).order_by(users.c.name))
             ]
 
-    def add_session(
-        self, token_hash: str, user: str, kind: str, csrf: str | None, expires: float
-    ) -> None:
+    def add_session(self, token_hash: str, user: str, kind: str, expires: float) -> None:
         """Keep a session or token by the hash of its secret, with its kind and expiry."""
         with self._engine.begin() as c:
             c.execute(delete(sessions).where(sessions.c.expires < time.time()))
@@ -85,7 +82,6 @@ class Accounts:
                     token_hash=token_hash,
                     user=user,
                     kind=kind,
-                    csrf=csrf,
                     created=time.time(),
                     expires=expires,
                 )
@@ -99,7 +95,9 @@ class Accounts:
                     (sessions.c.token_hash == token_hash) & (sessions.c.expires >= time.time())
                 )
             ).first()
-        return None if row is None else SessionRecord(**row._mapping)
+        if row is None:
+            return None
+        return SessionRecord(row.token_hash, row.user, row.kind, row.created, row.expires)
 
     def remove_session(self, token_hash: str) -> None:
         """End one session (by its hash)."""

@@ -137,8 +137,9 @@ sessions = Table(
     metadata,
     Column("token_hash", String, primary_key=True),  # HMAC of the token; the token is not kept
     Column("user", String, ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
-    Column("kind", String, nullable=False),  # browser (cookie + CSRF) | token (scripts)
-    Column("csrf", String),
+    # browser (cookie + CSRF, the CSRF token derived from the session's) | token (scripts);
+    # stores made before carry a csrf column the server no longer writes
+    Column("kind", String, nullable=False),
     Column("created", Float, nullable=False),
     Column("expires", Float, nullable=False),
 )

@@ -167,7 +167,8 @@ def test_the_server_owns_the_ports_and_leaves_the_station_safe_on_sigterm(hardwa
     ("secret", "words"),
     [
         (None, "no secret: set LAB_SECRET_KEY"),
-        ("changeme", "well-known default"),
+        ("changeme", "shorter than 32 characters"),
+        ("abcdefgh" * 4, "easy to guess"),
         ("Short-but-not-default-1", "shorter than 32 characters"),
     ],
 )

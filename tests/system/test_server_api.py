@@ -149,7 +149,7 @@ def test_health_needs_no_login_and_pages_send_strangers_to_the_login(client: Tes
     assert '<form id="login">' in client.get("/login").text
 
 
-def test_a_browser_session_needs_its_csrf_token(client: TestClient):
+def test_a_browser_session_needs_its_csrf_token(client: TestClient, server: LabServer):
     login = client.post("/api/auth/login", json={"username": "olga", "password": "operator pass"})
     assert login.status_code == 200
     assert "httponly" in login.headers["set-cookie"].lower()
@@ -159,8 +159,20 @@ def test_a_browser_session_needs_its_csrf_token(client: TestClient):
     refused = client.post("/api/lab/resume")
     assert refused.status_code == 403 and "X-CSRF-Token" in refused.json()["detail"]
     assert client.post("/api/lab/resume", headers={"X-CSRF-Token": "forged"}).status_code == 403
-    allowed = client.post("/api/lab/resume", headers={"X-CSRF-Token": csrf})
+    elsewhere = client.post(
+        "/api/lab/resume", headers={"X-CSRF-Token": csrf, "Origin": "http://evil.example"}
+    )
+    assert elsewhere.status_code == 403 and "evil.example" in elsewhere.json()["detail"]
+    allowed = client.post(
+        "/api/lab/resume", headers={"X-CSRF-Token": csrf, "Origin": "http://testserver"}
+    )
     assert allowed.status_code == 409  # past the CSRF check: the lab is not paused
+    assert client.get("/api/auth/me").json()["csrf_token"] == csrf  # a reloaded page gets it
+    with server.store.engine.connect() as c:  # neither token is kept in clear
+        stored = " ".join(
+            str(v) for row in c.exec_driver_sql("SELECT * FROM sessions") for v in row
+        )
+    assert csrf not in stored and login.cookies["lab_session"] not in stored
     assert client.post("/api/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
     assert client.get("/api/auth/me").status_code == 401
     client.cookies.clear()
@@ -172,9 +184,18 @@ def test_wrong_passwords_and_weak_secrets_are_refused(client: TestClient, server
     entry = server.store.audit.entries(1)[0]
     assert (entry.action, entry.user) == ("login", "olga")
     assert entry.outcome.startswith("refused (401)")
-    for weak in ("", "changeme", "short-secret", "a" * 40):
+    for weak in (
+        "",
+        "changeme",
+        "short-secret",
+        "a" * 40,
+        "abcdefgh" * 4,  # 8 different characters, 32 long, and no secret at all
+        "Password1234567890Password1234567890",
+        "qwertyuiopasdfghjklzxcvbnm1234567890",
+    ):
         with pytest.raises(SecretError):
             check_secret(weak)
+    assert check_secret(SECRET) == SECRET
 
 
 # --- bad requests ----------------------------------------------------------------------------
@@ -186,6 +207,11 @@ def test_wrong_passwords_and_weak_secrets_are_refused(client: TestClient, server
         ("POST", f"{C}/start", {"planner": "magic"}, 422, "body.planner"),
         ("POST", f"{C}/start", {"trials": 3, "colour": 1}, 422, "body.colour"),
         ("POST", f"{C}/stop", None, 409, "'colour-match' is not running"),
+        ("POST", "/api/campaigns/nope/stop", None, 404, "no campaign 'nope'"),
+        ("POST", "/api/campaigns/nope/abort", None, 404, "no campaign 'nope'"),
+        ("POST", f"{C}/start", {"trials": True}, 422, "body.trials"),
+        ("POST", f"{C}/start", {"trials": 2.0}, 422, "body.trials"),
+        ("POST", f"{C}/start", {"seed": "1"}, 422, "body.seed"),
         ("POST", "/api/lab/reset", None, 409, "not latched"),
         (
             "POST",
@@ -195,6 +221,26 @@ def test_wrong_passwords_and_weak_secrets_are_refused(client: TestClient, server
             "no device 'ghost'",
         ),
         ("POST", "/api/plans", {"plan": "count", "kwargs": {"num": 1}}, 422, "detectors"),
+        *(
+            ("POST", "/api/plans", {"plan": "count", "kwargs": kwargs}, 422, field)
+            for kwargs, field in (
+                ({"detectors": ["spectrometer"], "num": -1}, "kwargs.num"),
+                ({"detectors": ["spectrometer"], "num": 0}, "kwargs.num"),
+                ({"detectors": ["spectrometer"], "num": 1.0}, "kwargs.num"),
+                ({"detectors": []}, "kwargs.detectors"),
+                ({"detectors": "station.heater"}, "kwargs.detectors"),
+            )
+        ),
+        (
+            "POST",
+            "/api/plans",
+            {
+                "plan": "scan",
+                "kwargs": {"motor": "station.heater", "start": 30, "stop": 500, "num": 2},
+            },
+            422,
+            "station.heater: stop 500 degC is outside",
+        ),
         ("DELETE", "/api/users/sam", None, 409, "cannot remove yourself"),
     ],
 )
@@ -210,13 +256,18 @@ def test_bad_requests_get_a_4xx_naming_the_field_or_state(
     assert entry.user == "sam" and entry.outcome.startswith(f"refused ({status})")
 
 
-def test_malformed_json_is_a_422(client: TestClient, tokens):
+def test_malformed_json_is_a_422(client: TestClient, tokens, server: LabServer):
     reply = client.post(
         f"{C}/start",
         content=b"{not json",
         headers={**tokens["olga"], "content-type": "application/json"},
     )
     assert reply.status_code == 422 and "JSON" in reply.json()["detail"]
+    row = server.store.audit.entries(1)[0]  # refused before its route: who sent it is known
+    assert (row.user, row.role) == ("olga", "operator") and row.outcome.startswith("refused (422)")
+    for method, path in (("POST", "/api/no-such-route"), ("PUT", "/api/lab/pause")):
+        assert client.request(method, path, headers=tokens["olga"]).status_code in (404, 405)
+        assert server.store.audit.entries(1)[0].user == "olga"
 
 
 # --- runs by hand ------------------------------------------------------------------------------
@@ -545,3 +596,31 @@ def test_audit_rows_stay_small_and_readable(client: TestClient, tokens, server: 
     )
     assert 400 <= refused.status_code < 500
     assert client.get("/api/audit", headers=tokens["olga"]).status_code == 200
+    approve = f"{C}/proposals/0/approve"
+    flood = {"parameters": {"cyan": "1 mL" + " " * 10_000_000}}
+    big = client.post(approve, json=flood, headers=tokens["olga"])
+    assert big.status_code == 413 and "larger than 64 kB" in big.json()["detail"]
+    row = server.store.audit.entries(1)[0]
+    assert (row.user, row.outcome) == (
+        "olga",
+        "refused (413): the request body is larger than 64 kB",
+    )
+    assert len(str(row.detail or "")) < 1000
+
+
+def test_a_body_with_a_byte_order_mark_is_refused(client: TestClient, tokens):
+    reply = client.post(
+        f"{C}/start",
+        content=b"\xef\xbb\xbf" + json.dumps({"trials": 1}).encode(),
+        headers={**tokens["olga"], "content-type": "application/json"},
+    )
+    assert reply.status_code == 422 and "byte-order mark" in reply.json()["detail"]
+
+
+def test_the_audit_row_is_written_before_the_answer(client: TestClient, tokens, server):
+    """Whoever has been answered finds the request in the log (it was once written after)."""
+    for _ in range(20):
+        answer = client.post("/api/lab/resume", headers=tokens["olga"])
+        assert answer.status_code == 409
+        row = server.store.audit.entries(1)[0]
+        assert (row.action, row.user, row.role) == ("resume", "olga", "operator")

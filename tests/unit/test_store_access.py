@@ -67,8 +67,8 @@ def test_the_last_staff_user_stays_and_sessions_go_with_their_user(store: Store)
         add_user(store, "ann", "viewer", "another one")
     with pytest.raises(UserError, match="last staff user"):
         remove_user(store, "root")
-    store.accounts.add_session("h1", "ann", "token", None, time.time() + 60)
-    store.accounts.add_session("h2", "ann", "token", None, time.time() - 1)
+    store.accounts.add_session("h1", "ann", "token", time.time() + 60)
+    store.accounts.add_session("h2", "ann", "token", time.time() - 1)
     assert store.accounts.session("h1").user == "ann"
     assert store.accounts.session("h2") is None  # expired
     remove_user(store, "ann")
