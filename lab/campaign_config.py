@@ -39,10 +39,11 @@ from planners import (
     TotalVolume,
 )
 from planners.objectives import ObjectiveFunction
+from protocols._name_field import Name
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def _quantity(value: Any) -> pint.Quantity:
@@ -296,7 +297,7 @@ def parse_constraint(text: str, parameters: dict[str, Parameter]) -> LinearConst
 class CampaignConfig(_Model):
     """The campaign file: what to vary, within which bounds, towards which objectives."""
 
-    name: str = Field(pattern=r"^[\w.-]+$", description="the campaign's name in the store")
+    name: Name = Field(description="the campaign's name in the store")
     description: str = Field("", description="free text")
     lab: Path | None = Field(None, description="default lab file (relative to this file)")
     protocol: Path = Field(description="the protocol file of one trial (relative to this file)")
@@ -307,7 +308,7 @@ class CampaignConfig(_Model):
     )
     planner: PlannerConfig = PlannerConfig()
     failures: FailurePolicy = FailurePolicy()
-    parameters: dict[str, ParameterConfig] = Field(
+    parameters: dict[Name, ParameterConfig] = Field(
         min_length=1, description="name -> bounds; each name fills {name} in the protocol"
     )
     constraints: list[str] = Field(

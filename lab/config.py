@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
+import numpy as np
 import pint
 from pydantic import (
     BaseModel,
@@ -29,11 +30,12 @@ from lab.errors import FieldProblems
 from lab.plugins import load_callable
 from lab.provenance import FileRecord
 from lab.yaml_files import load_yaml_model
+from protocols._name_field import Name
 from protocols._quantity_field import Duration, Speed, Temperature, Volume, VolumeRate
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class SimTransport(_Model):
@@ -48,9 +50,9 @@ class SerialTransportConfig(_Model):
 
     type: Literal["serial"]
     port: str | None = None
-    baudrate: int = Field(115200, gt=0, description="bits per second")
+    baudrate: int = Field(115200, gt=0, le=10_000_000, description="bits per second")
     terminator: str = Field("\n", min_length=1, description="end of each line, both ways")
-    retries: int = Field(2, ge=0, description="retries of idempotent queries only")
+    retries: int = Field(2, ge=0, le=100, description="retries of idempotent queries only")
     timeout: Duration = Field("5 s", validate_default=True, description="per-command reply timeout")
 
 
@@ -101,10 +103,16 @@ Transport = Annotated[
 ]
 
 
+#: an arm coordinate in mm: within 100 m of the arm's origin
+Coordinate = Annotated[float, Field(ge=-100_000, le=100_000)]
+
+
 class LocationConfig(_Model):
     """A place the arm can put a vial; one vial at a time."""
 
-    xyz_mm: tuple[float, float, float] = Field(description="arm coordinates in mm")
+    xyz_mm: tuple[Coordinate, Coordinate, Coordinate] = Field(
+        description="arm coordinates in mm"
+    )
     role: Literal["place", "source", "waste"] = Field(
         "place", description="source: a rack of fresh vials; waste: where vials end"
     )
@@ -182,8 +190,8 @@ class ArmConfig(_DeviceConfig):
     """A robotic arm with a gripper: carries one vial between locations."""
 
     kind: Literal["robotic_arm"]
-    home: str = Field(description="the location the arm rests at")
-    reach: list[str] = Field(
+    home: Name = Field(description="the location the arm rests at")
+    reach: list[Name] = Field(
         min_length=1, description="the locations it can reach (station slot and holder included)"
     )
     move_timeout: Duration = Field(
@@ -192,7 +200,7 @@ class ArmConfig(_DeviceConfig):
         description="the longest a move, grip or release may take before the arm is "
         "reported silent (lab time: divided by clock_speed in a simulation)",
     )
-    speed_mm_s: float = Field(250.0, gt=0, description="simulator only")
+    speed_mm_s: float = Field(250.0, gt=0, le=1e5, description="simulator only")
     diagnostics: ArmDiagnostics = Field(ArmDiagnostics(), description="`lab diagnose` levels")
 
 
@@ -209,8 +217,10 @@ class StationConfig(_DeviceConfig):
         description="how long (real time) the safe state is retried, through reconnects, "
         "before the station is reported LEFT UNSAFE",
     )
-    slot: str = Field(description="the location of its vial slot: dispense, heat, stir act there")
-    pumps: dict[int, str] = Field(min_length=1, description="pump number -> reagent")
+    slot: Name = Field(description="the location of its vial slot: dispense, heat, stir act there")
+    pumps: dict[Annotated[int, Field(ge=0, le=99)], Name] = Field(
+        min_length=1, description="pump number -> reagent"
+    )
     temperature: TemperatureRange
     stir_speed: SpeedRange
     dispense_rate: RateRange
@@ -223,7 +233,7 @@ class SpectrometerConfig(_DeviceConfig):
     """A UV-Vis spectrometer measuring the vial in its cuvette holder."""
 
     kind: Literal["spectrometer"]
-    holder: str = Field(description="the location of its cuvette holder: measure acts there")
+    holder: Name = Field(description="the location of its cuvette holder: measure acts there")
     integration_time: DurationRange
     noise_seed: int = Field(0, description="simulator only")
     diagnostics: SpectrometerDiagnostics = Field(
@@ -236,7 +246,7 @@ class AnalyserConfig(_DeviceConfig):
     its holder, e.g. yield and purity: any of them can be a campaign's objective."""
 
     kind: Literal["analyser"]
-    holder: str = Field(description="the location of its sample holder: analyse acts there")
+    holder: Name = Field(description="the location of its sample holder: analyse acts there")
     fields: dict[str, str] = Field(
         min_length=1,
         description="what one analysis reports: name -> unit, e.g. {yield: percent}; "
@@ -308,14 +318,14 @@ GROUND_TRUTH_ARGUMENTS = ("composition", "conditions", "wavelengths")
 class LabConfig(_Model):
     """The lab file: which devices, over which transport, where things sit, what is stocked."""
 
-    name: str = Field(description="the lab's name; its default store is runs/<name>/")
+    name: Name = Field(description="the lab's name; its default store is runs/<name>/")
     #: the file as it was read, if any (a lab may be configured in Python)
     _file: FileRecord | None = PrivateAttr(None)
     simulated: bool = Field(
         True, description="run the instruments' simulators; false for real hardware"
     )
     clock_speed: float = Field(
-        100.0, gt=0, description="simulated seconds per real second (simulation only)"
+        100.0, gt=0, le=1e6, description="simulated seconds per real second (simulation only)"
     )
     chemistry: str = Field(
         "simulators.chemistry:DyeChemistry",
@@ -323,14 +333,14 @@ class LabConfig(_Model):
         "imported and run only in a simulated lab",
     )
     vial_capacity: Volume
-    locations: dict[str, LocationConfig] = Field(min_length=1, description="name -> place")
-    reagents: dict[str, ReagentConfig] = Field(min_length=1, description="name -> stock")
-    devices: dict[str, DeviceConfig] = Field(
+    locations: dict[Name, LocationConfig] = Field(min_length=1, description="name -> place")
+    reagents: dict[Name, ReagentConfig] = Field(min_length=1, description="name -> stock")
+    devices: dict[Name, DeviceConfig] = Field(
         min_length=1,
         description="name -> device: one arm, one or more synthesis stations (trials run "
         "on them side by side), one spectrometer, at most one analyser",
     )
-    interlocks: dict[str, InterlockConfig] = Field(
+    interlocks: dict[Name, InterlockConfig] = Field(
         {}, description="name -> a condition that pauses or stops the lab when it trips"
     )
     watchdog_period: Duration = Field(
@@ -394,10 +404,31 @@ class LabConfig(_Model):
                 return ["chemistry: only a simulated lab has a chemistry model; remove it"]
             return []
         try:
-            load_callable(self.chemistry, GROUND_TRUTH_ARGUMENTS)
+            chemistry = load_callable(self.chemistry, GROUND_TRUTH_ARGUMENTS)
         except ValueError as err:
             return [f"chemistry: {err}"]
-        return []
+        return self._unknown_reagents(chemistry)
+
+    def _unknown_reagents(self, chemistry: Any) -> list[str]:
+        """Each reagent asked of the simulated chemistry alone, before anything starts: one
+        it cannot simulate would fail the first trial that uses it, at the instrument."""
+        ureg = pint.get_application_registry()
+        conditions = {
+            "temperature": ureg.Quantity(25.0, "degC"),
+            "stir_time": ureg.Quantity(0.0, "s"),
+            "stir_speed": ureg.Quantity(0.0, "rpm"),
+        }
+        wavelengths = ureg.Quantity(np.array([400.0, 550.0, 700.0]), "nm")
+        problems = []
+        for reagent in self.reagents:
+            try:
+                chemistry({reagent: ureg.Quantity(1.0, "mL")}, conditions, wavelengths)
+            except Exception as err:  # user code: any failure is the lab file's problem
+                problems.append(
+                    f"reagents.{reagent}: the simulated chemistry ({self.chemistry}) cannot "
+                    f"simulate it: {err}"
+                )
+        return problems
 
     def _station_problems(self) -> list[str]:
         """Pumps of known reagents; with several stations, each its own slot and the same

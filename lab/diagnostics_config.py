@@ -28,7 +28,7 @@ from protocols._quantity_field import (
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class _Levels(_Model):

@@ -49,6 +49,9 @@ def _type(prop: dict[str, Any]) -> str:
         return f"list of {_type(prop.get('items', {}))}"
     if kind == "object" and "additionalProperties" in prop:
         return f"map of name to {_type(prop['additionalProperties'])}"
+    if kind == "object" and "patternProperties" in prop:
+        (value,) = prop["patternProperties"].values()
+        return f"map of name to {_type(value)}"
     return str(kind)
 
 
@@ -76,7 +79,16 @@ def markdown() -> str:
         "`# yaml-language-server: $schema=docs/schemas/lab.schema.json` on the first line).",
         "",
         "Quantities are strings with their unit (`'2.5 mL'`, `'60 degC'`, `'600 rpm'`); a "
-        "bare number is refused. Paths are relative to the file that names them.",
+        "bare number is refused, and so is a number beyond the range any lab would use for "
+        "its kind (a duration from 0 s to 366 days, a temperature from 0 K to 2500 K, a "
+        "volume from 0 mL to 1000 L, a speed up to 100000 rpm). Paths are relative to the "
+        "file that names them.",
+        "",
+        "Names (of the lab, locations, reagents, devices, interlocks, parameters, campaigns "
+        "and protocols) start with an ASCII letter and hold only letters, digits, `_` and "
+        "`-`, at most 64 characters: `cyan`, `station-2`, `spectrometer_holder`. Names "
+        "travel on instrument wires one command a line, into file paths and into pages, so "
+        "a space, a line break, a dot or a letter outside ASCII is refused.",
         "",
     ]
     for kind, (_, summary) in FILES.items():

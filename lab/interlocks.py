@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import pint
 from ophyd_async.core import SignalR
 
 from devices import DeviceError, InputState, InstrumentDevice, parse_quantity
@@ -69,6 +70,36 @@ class _Watched:
     trips: int | None = None  # its rising edges as last read
 
 
+def _threshold(name: str, config: InterlockConfig, described: dict[str, Any]) -> float | None:
+    """``above`` in the signal's own unit; ValueError (``field: why``) if it does not fit
+    the signal: an on/off input trips when on and takes no ``above``, a number needs one, in
+    a unit it can be compared in."""
+    field = f"interlocks.{name}.above"
+    dtype, unit = described.get("dtype"), described.get("units") or ""
+    if dtype == "boolean":
+        if config.above is not None:
+            raise ValueError(
+                f"{field}: {config.signal} is on or off: it trips when on; remove above"
+            )
+        return None
+    if dtype not in ("number", "integer"):
+        raise ValueError(
+            f"interlocks.{name}.signal: {config.signal} is not a number or an on/off input"
+        )
+    if config.above is None:
+        raise ValueError(
+            f"{field}: {config.signal} is a number ({unit or 'no unit'}): say above which it "
+            f"trips, e.g. above: '95 {unit or 'degC'}'"
+        )
+    limit = parse_quantity(config.above)
+    try:
+        return float(limit.m_as(unit))
+    except (pint.DimensionalityError, pint.UndefinedUnitError, ValueError):
+        raise ValueError(
+            f"{field}: '{config.above}' cannot be compared with {config.signal}, read in {unit}"
+        ) from None
+
+
 class Watchdog:
     """Reads every interlock each ``watchdog_period`` on the devices' event loop.
 
@@ -94,32 +125,16 @@ class Watchdog:
         self._watched = lab.call(self._resolve())
 
     async def _resolve(self) -> list[_Watched]:
-        watched = []
+        """Each interlock with its signal; ConfigError naming the lab file and the field of
+        every interlock that cannot be watched, before anything starts."""
+        watched, problems = [], []
         for name, config in self._lab.config.interlocks.items():
-            field = f"interlocks.{name}.signal"
             try:
-                signal = self._lab.devices.resolve(config.signal)
+                signal, device, path = self._signal(name, config)
+                above = _threshold(name, config, (await signal.describe())[signal.name])
             except ValueError as err:
-                raise ConfigError(field, [str(err)]) from None
-            device_name, _, path = config.signal.partition(".")
-            device = self._lab.devices.resolve(device_name)
-            if not isinstance(signal, SignalR) or not isinstance(device, InstrumentDevice):
-                raise ConfigError(field, [f"{config.signal!r} is not a signal of an instrument"])
-            live = device.live_signals()
-            if live.get(path) is not signal:
-                can = ", ".join(f"{device_name}.{p}" for p in live) or "none"
-                raise ConfigError(
-                    field,
-                    [
-                        f"{config.signal} is not read while {device_name} runs a command, so "
-                        f"an interlock on it would go blind; signals of {device_name} that "
-                        f"can be interlocks: {can}"
-                    ],
-                )
-            above = None
-            if config.above is not None:
-                unit = (await signal.describe())[signal.name].get("units") or ""
-                above = float(parse_quantity(config.above).m_as(unit))
+                problems.append(str(err))
+                continue
             stale = self._lab.config.devices[device.name].stale_after.m_as("s")
             inputs = await self._inputs(device)
             state = inputs.get(path) if inputs is not None else None
@@ -137,7 +152,33 @@ class Watchdog:
                     trips=state.trips if state is not None else None,
                 )
             )
+        if problems:
+            raise ConfigError(self._lab.config.file().name, problems)
         return watched
+
+    def _signal(
+        self, name: str, config: InterlockConfig
+    ) -> tuple[SignalR[Any], InstrumentDevice, str]:
+        """The signal, its instrument and its path there; ValueError (``field: why``) if it
+        is not a signal read on a path no command blocks."""
+        field = f"interlocks.{name}.signal"
+        try:
+            signal = self._lab.devices.resolve(config.signal)
+        except ValueError as err:
+            raise ValueError(f"{field}: {err}") from None
+        device_name, _, path = config.signal.partition(".")
+        device = self._lab.devices.resolve(device_name)
+        if not isinstance(signal, SignalR) or not isinstance(device, InstrumentDevice):
+            raise ValueError(f"{field}: {config.signal!r} is not a signal of an instrument")
+        live = device.live_signals()
+        if live.get(path) is not signal:
+            can = ", ".join(f"{device_name}.{p}" for p in live) or "none"
+            raise ValueError(
+                f"{field}: {config.signal} is not read while {device_name} runs a command, so "
+                f"an interlock on it would go blind; signals of {device_name} that can be "
+                f"interlocks: {can}"
+            )
+        return signal, device, path
 
     @staticmethod
     async def _inputs(device: InstrumentDevice) -> dict[str, InputState] | None:

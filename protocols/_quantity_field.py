@@ -1,4 +1,9 @@
-"""Pydantic field types for unit-bearing values that may be ``{placeholders}``."""
+"""Pydantic field types for unit-bearing values that may be ``{placeholders}``.
+
+Each kind of quantity also has a range no lab needs to leave (a duration of a year, a
+temperature below absolute zero, a negative volume): a number beyond it is a typing slip or
+an attack, and it is refused when the file is read, not found when a device or a timer
+meets it in the middle of a run."""
 
 from __future__ import annotations
 
@@ -24,7 +29,9 @@ class Placeholder(str):
         return match.group(1)
 
 
-def _validator(dimension: str, example: str):
+def _validator(dimension: str, example: str, within: tuple[str, str], kind: str):
+    low, high = (parse_quantity(b) for b in within)
+
     def parse(value: Any, info: ValidationInfo) -> pint.Quantity | Placeholder:
         if isinstance(value, str) and PLACEHOLDER.match(value.strip()):
             context = info.context or {}
@@ -42,6 +49,11 @@ def _validator(dimension: str, example: str):
             raise ValueError(
                 f"'{quantity:~P}' has the wrong dimension: expected {dimension} (e.g. '{example}')"
             )
+        if not low.m <= quantity.m_as(low.units) <= high.m_as(low.units):
+            raise ValueError(
+                f"'{quantity:~P}' is outside {within[0]} .. {within[1]}, the range any lab "
+                f"would use for {kind}"
+            )
         return quantity
 
     return parse
@@ -51,8 +63,10 @@ def _serialize(value: pint.Quantity | Placeholder) -> str:
     return str(value) if isinstance(value, Placeholder) else format_quantity(value)
 
 
-def QuantityField(dimension: str, example: str) -> Any:
-    """A pydantic field type for a quantity of ``dimension`` written with its unit (e.g. ``example``), or a ``{placeholder}`` in a protocol template."""
+def QuantityField(dimension: str, example: str, within: tuple[str, str], kind: str) -> Any:
+    """A pydantic field type for a quantity of ``dimension`` written with its unit (e.g.
+    ``example``), or a ``{placeholder}`` in a protocol template; ``within`` (low, high, with
+    units) bounds it, and ``kind`` names it in the refusal (``a duration``)."""
     schema = {
         "type": "string",
         "description": f"a quantity of {dimension} with its unit, e.g. '{example}'",
@@ -60,20 +74,26 @@ def QuantityField(dimension: str, example: str) -> Any:
     }
     return Annotated[
         Any,
-        BeforeValidator(_validator(dimension, example)),
+        BeforeValidator(_validator(dimension, example, within, kind)),
         PlainSerializer(_serialize),
         WithJsonSchema(schema),
     ]
 
 
-Volume = QuantityField("[volume]", "2.5 mL")
-VolumeRate = QuantityField("[volume]/[time]", "5 mL/min")
-Temperature = QuantityField("[temperature]", "60 degC")
-Duration = QuantityField("[time]", "90 s")
-Speed = QuantityField("1/[time]", "600 rpm")
-Length = QuantityField("[length]", "0.1 mm")
-Fraction = QuantityField("[]", "2 %")
-Counts = QuantityField("[]", "50 count")
-CountRate = QuantityField("1/[time]", "250 count/ms")
-HeatingRate = QuantityField("[temperature]/[time]", "3 K/min")
-TemperatureSpan = QuantityField("[temperature]", "0.3 K")
+Volume = QuantityField("[volume]", "2.5 mL", ("0 mL", "1000 L"), "a volume")
+VolumeRate = QuantityField("[volume]/[time]", "5 mL/min", ("0 mL/min", "100 L/min"), "a flow rate")
+Temperature = QuantityField("[temperature]", "60 degC", ("0 K", "2500 K"), "a temperature")
+Duration = QuantityField("[time]", "90 s", ("0 s", "366 day"), "a duration")
+Speed = QuantityField("1/[time]", "600 rpm", ("0 rpm", "100000 rpm"), "a speed")
+Length = QuantityField("[length]", "0.1 mm", ("-1 km", "1 km"), "a length")
+Fraction = QuantityField("[]", "2 %", ("-1000000 %", "1000000 %"), "a fraction")
+Counts = QuantityField("[]", "50 count", ("0 count", "1e15 count"), "a count")
+CountRate = QuantityField(
+    "1/[time]", "250 count/ms", ("0 count/ms", "1e12 count/ms"), "a count rate"
+)
+HeatingRate = QuantityField(
+    "[temperature]/[time]", "3 K/min", ("-10000 K/s", "10000 K/s"), "a heating rate"
+)
+TemperatureSpan = QuantityField(
+    "[temperature]", "0.3 K", ("-5000 K", "5000 K"), "a temperature difference"
+)

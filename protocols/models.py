@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import pint
 from pydantic import BaseModel, ConfigDict, Field
 
+from protocols._name_field import Name
 from protocols._quantity_field import (
     PLACEHOLDER,
     Duration,
@@ -19,7 +20,7 @@ from protocols._quantity_field import (
 
 
 class _Step(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Transfer(_Step):
@@ -27,8 +28,8 @@ class Transfer(_Step):
     the destination must be free)."""
 
     step: Literal["transfer"]
-    source: str
-    destination: str
+    source: Name
+    destination: Name
 
 
 class Dispense(_Step):
@@ -36,7 +37,7 @@ class Dispense(_Step):
     there, room in it, and the reagent in stock); ``rate`` defaults to the pump's."""
 
     step: Literal["dispense"]
-    reagent: str
+    reagent: Name
     volume: Volume
     rate: VolumeRate | None = None
 
@@ -81,7 +82,7 @@ class Discard(_Step):
     """Carry the vial from ``source`` to the waste."""
 
     step: Literal["discard"]
-    source: str
+    source: Name
 
 
 Step = Annotated[
@@ -96,9 +97,9 @@ class Protocol(BaseModel):
     Steps run in order, one vial at a time; the station's safe state follows the last
     step, or a failure."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    name: str
+    name: Name
     description: str = ""
     steps: list[Step] = Field(min_length=1)
 

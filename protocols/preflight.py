@@ -7,11 +7,11 @@ operator fixes a protocol in one pass.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pint
 
-from devices import Range, RoboticArm, Spectrometer, SynthesisStation
+from devices import Range
 from protocols.models import (
     Analyse,
     Discard,
@@ -23,6 +23,9 @@ from protocols.models import (
     Transfer,
     Wait,
 )
+
+if TYPE_CHECKING:
+    from devices import RoboticArm, Spectrometer, SynthesisStation
 
 
 @dataclass(frozen=True)

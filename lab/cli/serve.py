@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import socket
@@ -81,10 +80,6 @@ def serve(
     from lab.server import LabServer, SecretError, check_secret, create_app
     from lab.store import StoreInUse, store_label
     from lab.workcells import WorkcellError
-
-    # a failed or aborted run is recorded and shown on the dashboard; bluesky's own
-    # traceback of it would only bury the server's console
-    logging.getLogger("bluesky").setLevel(logging.CRITICAL)
 
     try:
         config = load_lab_config(lab)

@@ -722,6 +722,44 @@ def test_an_interlock_on_a_signal_not_read_in_real_time_is_refused(example_dir: 
         executor.close()
     finally:
         lab.close()
-    assert str(info.value).startswith("interlocks.dry.signal")
-    assert "station.pumps.1.level is not read while station runs a command" in str(info.value)
+    assert info.value.source == "lab.yaml"
+    assert (
+        "interlocks.dry.signal: station.pumps.1.level is not read while station runs a command"
+        in str(info.value)
+    )
     assert "station.door_open, station.leak, station.heater.temperature" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("interlock", "words"),
+    [
+        (
+            {"signal": "station.heater.temperature", "above": None},
+            "interlocks.bad.above: station.heater.temperature is a number (degC): say above",
+        ),
+        (
+            {"signal": "station.heater.temperature", "above": "1 kg"},
+            "interlocks.bad.above: '1 kg' cannot be compared with station.heater.temperature",
+        ),
+        (
+            {"signal": "station.leak", "above": "1 degC"},
+            "interlocks.bad.above: station.leak is on or off: it trips when on",
+        ),
+    ],
+)
+def test_an_interlock_that_does_not_fit_its_signal_is_refused_before_the_lab_starts(
+    example_dir: Path, tmp_path, interlock, words
+):
+    """Once accepted and found only when the watchdog first compared a reading: a traceback
+    mid-run (an ``above`` of null on a temperature, or of another dimension)."""
+    edit_yaml(example_dir / "lab.yaml", lambda lab: lab["interlocks"].update(bad=interlock))
+    prepared = prepare(example_dir / "campaign.yaml")
+    lab = build_lab(prepared.lab, Store(tmp_path / "store.sqlite"))
+    try:
+        executor = InProcessExecutor(lab.run_engines, lab.devices, PLANS)
+        with pytest.raises(ConfigError) as info:
+            Watchdog(lab, executor, lambda why: None)
+        executor.close()
+    finally:
+        lab.close()
+    assert words in str(info.value)

@@ -241,3 +241,66 @@ def test_special_files_give_clear_errors(tmp_path: Path, kind: str, name: str) -
         prepare(tmp_path / "campaign.yaml")
     _assert_clear(info.value, tmp_path)
     assert name in str(info.value)
+
+
+def _rename_reagent(root: Path, new: str) -> None:
+    """``water`` renamed to ``new`` in the lab file and the protocol alike."""
+    lab = yaml.safe_load((root / "lab.yaml").read_text())
+    lab["reagents"][new] = lab["reagents"].pop("water")
+    lab["devices"]["station"]["pumps"][4] = new
+    (root / "lab.yaml").write_text(yaml.safe_dump(lab, allow_unicode=True))
+    protocol = yaml.safe_load((root / "colour_mix.yaml").read_text())
+    protocol["steps"][4]["reagent"] = new
+    (root / "colour_mix.yaml").write_text(yaml.safe_dump(protocol, allow_unicode=True))
+
+
+@pytest.mark.parametrize("name", ["cyan blue", "青", "cyan\nSTOP", "../water", "x" * 65, "-x"])
+def test_a_name_outside_the_alphabet_is_refused_in_every_file(tmp_path: Path, name: str) -> None:
+    """Names go on instrument wires (one command a line), into paths and into pages."""
+    _write_example(tmp_path)
+    _rename_reagent(tmp_path, name)
+    with pytest.raises(ConfigError) as info:
+        prepare(tmp_path / "campaign.yaml")
+    assert "is not a name: start with a letter" in str(info.value)
+    assert info.value.source.endswith(("lab.yaml", "colour_mix.yaml"))
+
+
+def test_a_reagent_the_simulated_chemistry_does_not_know_is_refused_before_anything_runs(
+    tmp_path: Path,
+) -> None:
+    _write_example(tmp_path)
+    _rename_reagent(tmp_path, "ethanol")
+    with pytest.raises(ConfigError) as info:
+        prepare(tmp_path / "campaign.yaml")
+    assert info.value.source.endswith("lab.yaml")
+    assert any(
+        p.startswith("reagents.ethanol: the simulated chemistry") and "no dye model" in p
+        for p in info.value.problems
+    ), info.value.problems
+
+
+@pytest.mark.parametrize(
+    ("file", "path", "value", "words"),
+    [
+        ("colour_mix.yaml", ("steps", 6, "duration"), "1e308 s", "steps.6.duration"),
+        ("colour_mix.yaml", ("steps", 4, "volume"), "-2 mL", "steps.4.volume"),
+        ("colour_mix.yaml", ("steps", 6, "speed"), "1e9 rpm", "steps.6.speed"),
+        ("lab.yaml", ("devices", "arm", "transport", "timeout"), "-1e999 s", "timeout"),
+        ("lab.yaml", ("devices", "arm", "transport", "timeout"), "-1 s", "timeout"),
+        ("lab.yaml", ("locations", "rack", "xyz_mm", 0), 9223372036854775808, "xyz_mm.0"),
+        ("lab.yaml", ("clock_speed",), 1e308, "clock_speed"),
+        ("lab.yaml", ("devices", "station", "temperature", "min"), "-300 degC", "min"),
+        ("lab.yaml", ("vial_capacity",), "1e30 L", "vial_capacity"),
+    ],
+)
+def test_numbers_beyond_any_lab_are_refused_when_the_file_is_read(
+    tmp_path: Path, file: str, path: tuple, value: Any, words: str
+) -> None:
+    """Once accepted, and met mid-run by a timer or a device (a traceback, exit 3)."""
+    _write_example(tmp_path)
+    doc = yaml.safe_load((tmp_path / file).read_text())
+    (tmp_path / file).write_text(yaml.safe_dump(_set(doc, path, value)))
+    with pytest.raises(ConfigError) as info:
+        prepare(tmp_path / "campaign.yaml")
+    assert info.value.source.endswith(file)
+    assert any(words in p for p in info.value.problems), info.value.problems
