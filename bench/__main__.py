@@ -3,6 +3,7 @@
 import argparse
 
 from bench import (
+    api_latency,
     cli_start,
     estop_latency,
     interlock_reaction,
@@ -19,6 +20,7 @@ quick = parser.parse_args().quick
 cli_start.main(quick)
 push_latency.main(quick)
 estop_latency.main(quick)
+api_latency.main(quick)
 interlock_reaction.main(quick)
 planner_latency.main(quick)
 planner_efficiency.main(quick)

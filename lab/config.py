@@ -31,7 +31,14 @@ from lab.plugins import load_callable
 from lab.provenance import FileRecord
 from lab.yaml_files import load_yaml_model
 from protocols._name_field import Name
-from protocols._quantity_field import Duration, Speed, Temperature, Volume, VolumeRate
+from protocols._quantity_field import (
+    Duration,
+    Speed,
+    Temperature,
+    Timeout,
+    Volume,
+    VolumeRate,
+)
 
 
 class _Model(BaseModel):
@@ -53,7 +60,7 @@ class SerialTransportConfig(_Model):
     baudrate: int = Field(115200, gt=0, le=10_000_000, description="bits per second")
     terminator: str = Field("\n", min_length=1, description="end of each line, both ways")
     retries: int = Field(2, ge=0, le=100, description="retries of idempotent queries only")
-    timeout: Duration = Field("5 s", validate_default=True, description="per-command reply timeout")
+    timeout: Timeout = Field("5 s", validate_default=True, description="per-command reply timeout")
 
 
 class OpcuaSecurityConfig(_Model):
@@ -95,7 +102,7 @@ class OpcuaTransportConfig(_Model):
         None, pattern=r"^opc\.tcp://", description="opc.tcp://host:port/path of the PLC"
     )
     security: OpcuaSecurityConfig = OpcuaSecurityConfig()
-    timeout: Duration = Field("5 s", validate_default=True, description="per-request timeout")
+    timeout: Timeout = Field("5 s", validate_default=True, description="per-request timeout")
 
 
 Transport = Annotated[
@@ -110,9 +117,7 @@ Coordinate = Annotated[float, Field(ge=-100_000, le=100_000)]
 class LocationConfig(_Model):
     """A place the arm can put a vial; one vial at a time."""
 
-    xyz_mm: tuple[Coordinate, Coordinate, Coordinate] = Field(
-        description="arm coordinates in mm"
-    )
+    xyz_mm: tuple[Coordinate, Coordinate, Coordinate] = Field(description="arm coordinates in mm")
     role: Literal["place", "source", "waste"] = Field(
         "place", description="source: a rack of fresh vials; waste: where vials end"
     )
@@ -176,7 +181,7 @@ class DurationRange(_RangeConfig):
 
 class _DeviceConfig(_Model):
     transport: Transport = Field(SimTransport(), description="how the instrument is reached")
-    stale_after: Duration = Field(
+    stale_after: Timeout = Field(
         "5 s",
         validate_default=True,
         description="a reading older than this is shown as stale, never as a current value",
@@ -194,7 +199,7 @@ class ArmConfig(_DeviceConfig):
     reach: list[Name] = Field(
         min_length=1, description="the locations it can reach (station slot and holder included)"
     )
-    move_timeout: Duration = Field(
+    move_timeout: Timeout = Field(
         "120 s",
         validate_default=True,
         description="the longest a move, grip or release may take before the arm is "
@@ -204,6 +209,12 @@ class ArmConfig(_DeviceConfig):
     diagnostics: ArmDiagnostics = Field(ArmDiagnostics(), description="`lab diagnose` levels")
 
 
+#: the room temperatures a station's safe state may set its heater to
+MIN_AMBIENT_C, MAX_AMBIENT_C = 5.0, 40.0
+#: interlocks read less often than this are not being watched
+MAX_WATCHDOG_PERIOD_S = 5.0
+
+
 class StationConfig(_DeviceConfig):
     """A synthesis station: pumps, a heated block and a stirrer around one vial slot."""
 
@@ -211,7 +222,7 @@ class StationConfig(_DeviceConfig):
     ambient: Temperature = Field(
         "25 degC", validate_default=True, description="heater setpoint of the safe state"
     )
-    safe_state_patience: Duration = Field(
+    safe_state_patience: Timeout = Field(
         "10 s",
         validate_default=True,
         description="how long (real time) the safe state is retried, through reconnects, "
@@ -228,6 +239,27 @@ class StationConfig(_DeviceConfig):
         StationDiagnostics(), description="`lab diagnose` levels"
     )
 
+    @model_validator(mode="after")
+    def _ambient_is_safe(self) -> StationConfig:
+        """The safe state sets the heater to ``ambient``: a room's temperature the heater
+        may be set to, or the "safe" state would heat the block."""
+        ambient = float(self.ambient.m_as("degC"))
+        low, high = self.temperature.range().low, self.temperature.range().high
+        if not MIN_AMBIENT_C <= ambient <= MAX_AMBIENT_C:
+            raise FieldProblems(
+                [
+                    f"ambient: {ambient:g} degC is no room's temperature; the safe state sets "
+                    f"the heater to it (between {MIN_AMBIENT_C:g} and {MAX_AMBIENT_C:g} degC)"
+                ]
+            )
+        if not low <= ambient <= high:
+            raise FieldProblems(
+                [
+                    f"ambient: {ambient:g} degC is outside the heater's temperature {low:g}..{high:g} degC"
+                ]
+            )
+        return self
+
 
 class SpectrometerConfig(_DeviceConfig):
     """A UV-Vis spectrometer measuring the vial in its cuvette holder."""
@@ -235,7 +267,7 @@ class SpectrometerConfig(_DeviceConfig):
     kind: Literal["spectrometer"]
     holder: Name = Field(description="the location of its cuvette holder: measure acts there")
     integration_time: DurationRange
-    noise_seed: int = Field(0, description="simulator only")
+    noise_seed: int = Field(0, ge=0, le=2**32 - 1, description="simulator only")
     diagnostics: SpectrometerDiagnostics = Field(
         SpectrometerDiagnostics(), description="`lab diagnose` levels"
     )
@@ -252,7 +284,7 @@ class AnalyserConfig(_DeviceConfig):
         description="what one analysis reports: name -> unit, e.g. {yield: percent}; "
         "checked against the instrument's method when it connects",
     )
-    run_timeout: Duration = Field(
+    run_timeout: Timeout = Field(
         "15 min",
         validate_default=True,
         description="the longest one analysis may take (lab time: divided by clock_speed "
@@ -264,7 +296,7 @@ class AnalyserConfig(_DeviceConfig):
     noise: float = Field(
         0.5, ge=0, description="simulator only: standard deviation, in each field's unit"
     )
-    noise_seed: int = Field(0, description="simulator only")
+    noise_seed: int = Field(0, ge=0, le=2**32 - 1, description="simulator only")
 
     @field_validator("fields")
     @classmethod
@@ -343,7 +375,7 @@ class LabConfig(_Model):
     interlocks: dict[Name, InterlockConfig] = Field(
         {}, description="name -> a condition that pauses or stops the lab when it trips"
     )
-    watchdog_period: Duration = Field(
+    watchdog_period: Timeout = Field(
         "0.5 s", validate_default=True, description="how often the interlocks are read"
     )
     trusted_proxies: list[IPvAnyAddress] = Field(
@@ -456,6 +488,11 @@ class LabConfig(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> LabConfig:
         problems = self._chemistry_problems()
+        if self.watchdog_period.m_as("s") > MAX_WATCHDOG_PERIOD_S:
+            problems.append(
+                f"watchdog_period: interlocks read every {self.watchdog_period:~P} are not "
+                f"watched; at most {MAX_WATCHDOG_PERIOD_S:g} s"
+            )
         if self.degradations and not self.simulated:
             problems.append("degradations: only a simulated lab can be degraded on demand")
         for kind in (ArmConfig, SpectrometerConfig):

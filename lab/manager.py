@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from lab.report import best_trials
 from lab.runner import CampaignRunner, LabSide, Progress, RunnerEvents, campaign_definition
 from lab.safety import EmergencyStop, EstopReport
 from lab.store import Store, TrialRecord
-from lab.timeline import campaign_spans, station_activity
+from lab.timeline import Span, campaign_spans, station_activity
 from protocols import Protocol
 
 Publish = Callable[[str, Any], None]
@@ -91,6 +91,42 @@ class CampaignSession:
         }
 
 
+@dataclass(frozen=True)
+class _Folder:
+    """The campaign files of a folder as last read: name -> file, and what the overview
+    shows of each (its defaults, or the error that makes it unusable)."""
+
+    signature: tuple[tuple[str, int, int], ...]
+    files: dict[str, Path]
+    summaries: dict[str, dict[str, Any]]
+
+    @classmethod
+    def read(cls, folder: Path, signature: tuple[tuple[str, int, int], ...]) -> _Folder:
+        files: dict[str, Path] = {}
+        for path in sorted(folder.glob("*.y*ml")):
+            try:
+                data = yaml.safe_load(path.read_text())
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(data, dict) and {"parameters", "objectives"} <= set(data):
+                files[str(data.get("name", path.stem))] = path
+        summaries: dict[str, dict[str, Any]] = {}
+        for name, path in files.items():
+            try:
+                config = load_campaign(path)
+            except ConfigError as err:
+                summaries[name] = {"error": str(err)}
+                continue
+            summaries[name] = {
+                "description": config.description,
+                "default_trials": config.trials,
+                "default_planner": config.planner.name,
+                "default_seed": config.planner.seed,
+                "approval": config.approval,
+            }
+        return cls(signature, files, summaries)
+
+
 class CampaignManager:
     """Starts, controls and reports campaigns on one lab.
 
@@ -124,6 +160,10 @@ class CampaignManager:
         self.desk = ApprovalDesk(on_change=self._publish_proposals)
         self.sessions: dict[str, CampaignSession] = {}
         self._lock = threading.Lock()
+        self._read: _Folder | None = None
+        self._reading = threading.Lock()
+        #: campaign -> (the newest document when it was read, its timeline)
+        self._timelines: dict[str, tuple[int, list[Span]]] = {}
         #: who has the devices to themselves outside any campaign (a diagnosis), and why
         self.exclusive: str | None = None
 
@@ -131,15 +171,20 @@ class CampaignManager:
     def campaign_files(self) -> dict[str, Path]:
         """Campaign name -> file, for the YAML files in the campaign folder that are
         campaigns (other YAML there, such as the lab or protocol files, is skipped)."""
-        found = {}
-        for path in sorted(self.campaign_dir.glob("*.y*ml")):
-            try:
-                data = yaml.safe_load(path.read_text())
-            except (OSError, yaml.YAMLError):
-                continue
-            if isinstance(data, dict) and {"parameters", "objectives"} <= set(data):
-                found[str(data.get("name", path.stem))] = path
-        return found
+        return dict(self._folder().files)
+
+    def _folder(self) -> _Folder:
+        """The campaign folder as read, read again only when a file in it has changed
+        (every page asks; parsing every YAML file each time cost more than the answer)."""
+        signature = tuple(
+            (p.name, st.st_mtime_ns, st.st_size)
+            for p in sorted(self.campaign_dir.iterdir())
+            if p.is_file() and (st := p.stat())
+        )
+        with self._reading:
+            if self._read is None or self._read.signature != signature:
+                self._read = _Folder.read(self.campaign_dir, signature)
+            return self._read
 
     def load(self, name: str) -> tuple[CampaignConfig, Protocol, Path]:
         """A campaign file of the lab's folder, checked, with its protocol; raises :class:`NotFound` or ``ConfigError``.
@@ -157,32 +202,40 @@ class CampaignManager:
         """Every campaign there is a file or a record of, with its latest session."""
         files = self.campaign_files()
         names = list(files) + [n for n in self.store.campaign_names() if n not in files]
-        out = []
-        for name in names:
-            trials = self.store.trials(name)
-            session = self.sessions.get(name)
-            entry: dict[str, Any] = {
-                "name": name,
-                "file": str(files[name]) if name in files else None,
-                "trials": len(trials),
-                "completed": sum(t.status == "completed" for t in trials),
-                "failed": sum(t.status == "failed" for t in trials),
-                "session": session.as_json() if session else None,
-            }
-            if name in files:
-                try:
-                    config = load_campaign(files[name])
-                    entry.update(
-                        description=config.description,
-                        default_trials=config.trials,
-                        default_planner=config.planner.name,
-                        default_seed=config.planner.seed,
-                        approval=config.approval,
-                    )
-                except ConfigError as err:
-                    entry["error"] = str(err)
-            out.append(entry)
-        return out
+        return [self._entry(name, self.store.trial_counts(name)) for name in names]
+
+    def _entry(self, name: str, counts: dict[str, int]) -> dict[str, Any]:
+        """One campaign as the overview shows it, from its trials' counts by status."""
+        folder = self._folder()
+        session = self.sessions.get(name)
+        entry: dict[str, Any] = {
+            "name": name,
+            "file": str(folder.files[name]) if name in folder.files else None,
+            "trials": sum(counts.values()),
+            "completed": counts.get("completed", 0),
+            "failed": counts.get("failed", 0),
+            "session": session.as_json() if session else None,
+        }
+        if name in folder.files:
+            entry.update(folder.summaries[name])
+        return entry
+
+    def detail(self, name: str) -> dict[str, Any]:
+        """One campaign: its overview entry, every trial, and the trials its planner holds
+        best; its trials are read once.
+
+        Args:
+            name: the campaign's name.
+        """
+        records = self.trials(name)
+        counts: dict[str, int] = {}
+        for record in records:
+            counts[record.status] = counts.get(record.status, 0) + 1
+        return {
+            **self._entry(name, counts),
+            **self.best(name, records),
+            "trial_list": [trial_json(r) for r in records],
+        }
 
     def active(self) -> CampaignSession | None:
         """The campaign holding the devices, if any."""
@@ -438,17 +491,20 @@ class CampaignManager:
             raise NotFound(f"no campaign {name!r}")
         return self.store.trials(name)
 
-    def best(self, name: str) -> dict[str, Any]:
+    def best(self, name: str, records: list[TrialRecord] | None = None) -> dict[str, Any]:
         """The trials the planner holds best (its Pareto front, for several objectives)
         and the rule that chose them ("model" or "observed"), as recorded while it ran.
 
         Args:
             name: the campaign's name.
+            records: its trials, if already read.
         """
         info = self.store.campaign(name)
         if info is None:
             return {"best_trials": [], "best_rule": None}
-        chosen, rule = best_trials(self.trials(name), info["definition"], info.get("best"))
+        if records is None:
+            records = self.trials(name)
+        chosen, rule = best_trials(records, info["definition"], info.get("best"))
         return {"best_trials": [r.idx for r in chosen], "best_rule": rule}
 
     def stations(self) -> dict[str, Any]:
@@ -459,14 +515,19 @@ class CampaignManager:
             self.store, session.name if session else None, list(self.executor.lanes)
         )
 
-    def timeline(self, name: str) -> list[dict[str, Any]]:
+    def timeline(self, name: str) -> list[Span]:
         """Every step of the campaign's trials: device, trial, station and lab times.
 
         Args:
             name: the campaign's name.
         """
-        self.trials(name)  # NotFound for an unknown campaign
-        return [asdict(s) for s in campaign_spans(self.store, name)]
+        if name not in self.campaign_files() and self.store.campaign(name) is None:
+            raise NotFound(f"no campaign {name!r}")
+        newest = self.store.last_document_id()
+        cached = self._timelines.get(name)
+        if cached is None or cached[0] != newest:
+            cached = self._timelines[name] = (newest, campaign_spans(self.store, name))
+        return cached[1]
 
     def target(self, name: str) -> dict[str, list[float]] | None:
         """The target spectrum of a campaign with a spectral objective.

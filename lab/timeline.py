@@ -87,17 +87,21 @@ def run_spans(trial: int, documents: Documents) -> list[Span]:
         documents: the run's documents, as ``(name, doc)`` pairs.
     """
     start = next((doc for name, doc in documents if name == "start"), {})
+    return _spans(trial, str(start.get("station", "")), after_each_step(documents))
+
+
+def _spans(trial: int, station: str, steps: list[dict[str, Any]]) -> list[Span]:
     return [
         Span(
             trial,
-            str(start.get("station", "")),
+            station,
             i,
             data["step_device"],
             float(data["step_reached"]),
             float(data["step_began"]),
             float(data["step_ended"]),
         )
-        for i, data in enumerate(after_each_step(documents))
+        for i, data in enumerate(steps)
         if "step_device" in data
     ]
 
@@ -110,9 +114,8 @@ def campaign_spans(store: Store, campaign: str) -> list[Span]:
         campaign: its name.
     """
     spans: list[Span] = []
-    for record in store.trials(campaign):
-        if record.run_uid:
-            spans += run_spans(record.idx, store.documents(record.run_uid))
+    for run in store.stream(campaign, "conditions", "station"):
+        spans += _spans(run.trial, run.start_value or "", run.data)
     return spans
 
 

@@ -12,6 +12,7 @@ from lab.store._store import (
     StoreError,
     StoreInUse,
     TrialRecord,
+    TrialStream,
     is_database_url,
     store_label,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "StoreError",
     "StoreInUse",
     "TrialRecord",
+    "TrialStream",
     "UserRecord",
     "is_database_url",
     "store_label",

@@ -347,6 +347,20 @@ class Store:
                 )
                 _write_values(c, campaign, idx, "outcome", outcomes or {})
 
+    def trial_counts(self, campaign: str) -> dict[str, int]:
+        """How many trials of the campaign have each status.
+
+        Args:
+            campaign: the campaign's name.
+        """
+        query = (
+            select(trials.c.status, func.count())
+            .where(trials.c.campaign == campaign)
+            .group_by(trials.c.status)
+        )
+        with self.engine.connect() as c:
+            return {status: int(n) for status, n in c.execute(query)}
+
     def trials(self, campaign: str) -> list[TrialRecord]:
         """Every trial of a campaign, in index order.
 
@@ -520,6 +534,12 @@ class Store:
             raise ValueError(f"document refers to unknown descriptor {descriptor!r}")
         return str(row.run_uid)
 
+    def last_document_id(self) -> int:
+        """The newest document's row number: unchanged, nothing derived from the documents
+        (a timeline, say) can have changed, whichever process records into the store."""
+        with self.engine.connect() as c:
+            return int(c.execute(select(func.max(documents.c.id))).scalar() or 0)
+
     def last_scan_id(self) -> int:
         """The highest scan id recorded, so a restarted RunEngine keeps counting."""
         with self.engine.connect() as c:
@@ -539,6 +559,52 @@ class Store:
             row = c.execute(select(runs).where(runs.c.uid == uid)).first()
         return None if row is None else RunRecord(**row._mapping)
 
+    def stream(self, campaign: str, stream: str, start_key: str) -> list[TrialStream]:
+        """One event stream of each trial's run, read without the runs' other documents
+        (a trial's spectra are most of its bytes): the campaign's timeline at 1,000 trials
+        is one query, not 1,000 reads of every document.
+
+        Args:
+            campaign: the campaign's name.
+            stream: the stream's name (e.g. ``conditions``).
+            start_key: a key of the start document to give with it (e.g. ``station``).
+        """
+        doc = documents.c.doc
+        trial_runs = (
+            select(trials.c.idx, trials.c.run_uid)
+            .where((trials.c.campaign == campaign) & trials.c.run_uid.is_not(None))
+            .subquery()
+        )
+        descriptors = (
+            select(documents.c.run_uid, doc["uid"].as_string().label("uid"))
+            .join(trial_runs, trial_runs.c.run_uid == documents.c.run_uid)
+            .where((documents.c.name == "descriptor") & (doc["name"].as_string() == stream))
+            .subquery()
+        )
+        events = (
+            select(documents.c.run_uid, doc["data"].label("data"))
+            .join(
+                descriptors,
+                (descriptors.c.run_uid == documents.c.run_uid)
+                & (doc["descriptor"].as_string() == descriptors.c.uid),
+            )
+            .where(documents.c.name == "event")
+            .order_by(documents.c.id)
+        )
+        starts = (
+            select(trial_runs.c.idx, trial_runs.c.run_uid, doc[start_key].as_string())
+            .join(trial_runs, trial_runs.c.run_uid == documents.c.run_uid)
+            .where(documents.c.name == "start")
+            .order_by(trial_runs.c.idx)
+        )
+        with self.engine.connect() as c:
+            found = {
+                uid: TrialStream(idx, uid, value, []) for idx, uid, value in c.execute(starts).all()
+            }
+            for uid, data in c.execute(events):
+                found[uid].data.append(data)
+        return list(found.values())
+
     def documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
         """Every document of a run as ``(name, doc)`` pairs, in the order they were emitted."""
         with self.engine.connect() as c:
@@ -548,6 +614,17 @@ class Store:
                 .order_by(documents.c.id)
             )
             return [(r.name, r.doc) for r in rows]
+
+
+@dataclass(frozen=True)
+class TrialStream:
+    """One event stream of a trial's run: the trial, its run, a value from the run's start
+    document, and each event's data in order."""
+
+    trial: int
+    run_uid: str
+    start_value: str | None
+    data: list[dict[str, Any]]
 
 
 def _write_values(
