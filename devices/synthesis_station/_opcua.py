@@ -81,7 +81,7 @@ class OpcuaStationDriver:
         self._results: dict[int, str] = {}
         self._completed = asyncio.Event()
         self._pending = 0
-        self._claim = ResourceLock(endpoint, device)
+        self._claim = ResourceLock.for_endpoint(endpoint, device)
 
     # --- connection ------------------------------------------------------------------
     async def connect(self) -> None:

@@ -149,6 +149,9 @@ class Store:
     def __init__(self, url_or_path: str | Path) -> None:
         url = str(url_or_path)
         self._claim: ResourceLock | None = None
+        #: the connection that holds a database server's claim on this store
+        self._held: Connection | None = None
+        self._label = store_label(url)
         if not is_database_url(url):
             Path(url).parent.mkdir(parents=True, exist_ok=True)
             self._claim = ResourceLock.for_file(
@@ -177,18 +180,47 @@ class Store:
     def claim(self) -> None:
         """Take this store for this process's campaigns: a second process that runs
         campaigns on it is refused (:class:`StoreInUse`) rather than interleaved. Users and
-        reports may still read and write it."""
-        if self._claim is None:
-            return  # a database server, not a file: it is not claimed here
-        try:
-            self._claim.acquire()
-        except DeviceBusy as err:
-            raise StoreInUse(err.message) from None
+        reports may still read and write it.
+
+        A file is claimed by what it is (device and inode), in the one folder every process
+        claims in; a database on a server by an advisory lock the server holds for this
+        process's connection, so every machine that reaches it sees the claim."""
+        if self._claim is not None:
+            try:
+                self._claim.acquire()
+            except DeviceBusy as err:
+                raise StoreInUse(err.message) from None
+            return
+        if self._held is not None:
+            return
+        connection = self.engine.connect()
+        taken = connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": _SERVER_CLAIM}
+        ).scalar()
+        connection.commit()
+        if not taken:
+            holder = connection.execute(
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :low "
+                    "AND granted LIMIT 1"
+                ),
+                {"low": _SERVER_CLAIM & 0xFFFFFFFF},
+            ).scalar()
+            connection.close()
+            raise StoreInUse(
+                f"{self._label} is in use by another process (database backend "
+                f"{holder}); one process runs campaigns on a store (stop it, or use another "
+                "--store)"
+            )
+        self._held = connection
 
     def close(self) -> None:
         """Release the claim (if taken) and close the database connections."""
         if self._claim is not None:
             self._claim.release()
+        if self._held is not None:
+            self._held.close()  # the server drops the advisory lock with the session
+            self._held = None
         self.engine.dispose()
 
     # --- campaigns -------------------------------------------------------------------
@@ -625,6 +657,10 @@ class TrialStream:
     run_uid: str
     start_value: str | None
     data: list[dict[str, Any]]
+
+
+#: the advisory lock key of a store on a database server ("SDL" and "STORE" in ASCII)
+_SERVER_CLAIM = 0x53444C_53544F5245 & 0x7FFFFFFFFFFFFFFF
 
 
 def _write_values(

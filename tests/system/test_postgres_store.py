@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lab import Store
+from lab.store import StoreInUse
 from tests.postgres import ThrowawayPostgres
 from tests.system.lab_process import lab_command
 
@@ -60,3 +61,20 @@ def test_a_server_that_refuses_is_named_without_its_password(
     assert shown.returncode == 2
     assert "cannot open the store" in shown.stderr and "no_such_db" in shown.stderr
     assert "s3cret" not in shown.stderr + shown.stdout
+
+
+def test_a_store_on_a_server_is_claimed_by_one_process_at_a_time(postgres: ThrowawayPostgres):
+    """Two campaign runners on one database server's store once both ran (trials ran twice)."""
+    url = postgres.database()
+    first, second = Store(url), Store(url)
+    try:
+        first.claim()
+        with pytest.raises(StoreInUse) as refused:
+            second.claim()
+        assert "is in use by another process" in str(refused.value)
+        assert "postgres:" not in str(refused.value) or "***" in str(refused.value)
+        first.close()  # the server drops the claim with the session
+        second.claim()
+    finally:
+        first.close()
+        second.close()
