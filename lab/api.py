@@ -158,6 +158,9 @@ def run_campaign(
         if stopped is not None and not stopped.confirmed and result.left_unsafe is None:
             unsafe = (f"{d}: {a}" for d, a in stopped.devices.items() if a != "safe")
             result.left_unsafe = "LEFT UNSAFE: emergency stop " + "; ".join(unsafe)
+        heating = running.cooling_problems()  # a setpoint read back cannot tell a stuck heater
+        if heating and result.left_unsafe is None:
+            result.left_unsafe = "; ".join(heating)
         best = result.best[0] if result.best else None
         result.plots = write_plots(
             db,

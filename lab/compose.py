@@ -3,6 +3,7 @@ simulated lab the simulators are wired in exactly where a real port would be."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Iterable
 from dataclasses import asdict, dataclass
@@ -18,6 +19,7 @@ from devices import (
     AsciiSpectrometerDriver,
     AsciiStationDriver,
     Clock,
+    DeviceError,
     InProcessTransport,
     InstrumentDevice,
     OpcuaSecurity,
@@ -30,6 +32,7 @@ from devices import (
     SynthesisStation,
     Timer,
     Transport,
+    UnsafeState,
     WallClock,
 )
 from lab.config import (
@@ -45,6 +48,8 @@ from lab.store import Store
 from protocols import Bay, LabDevices, LabLimits, Resources
 
 T = TypeVar("T")
+#: how long (lab time) a warm block is watched for getting hotter when a campaign ends
+COOLING_WINDOW_S = 10.0
 
 
 @dataclass
@@ -138,6 +143,29 @@ class Lab:
             return found
 
         return self.call(read())
+
+    def cooling_problems(self, window_s: float = COOLING_WINDOW_S) -> list[str]:
+        """Each station whose block is still getting hotter with its heater set to ambient
+        (a heater stuck on), as a LEFT UNSAFE line; read when a campaign or the lab ends,
+        since the setpoint read back by the safe state cannot tell.
+
+        Args:
+            window_s: how long (lab time) a warm block is watched.
+        """
+
+        async def watch(station: SynthesisStation) -> str | None:
+            try:
+                await station.heater.confirm_cooling(station.ambient_c, window_s)
+            except UnsafeState as err:
+                return str(err)
+            except DeviceError:
+                return None  # unreachable: reported as such where it was met
+            return None
+
+        async def each() -> list[str | None]:
+            return list(await asyncio.gather(*(watch(s) for s in self.devices.stations)))
+
+        return [found for found in self.call(each()) if found]
 
     def identities(self) -> dict[str, dict[str, str]]:
         """What each instrument says it is (maker, model, serial number, firmware) and how

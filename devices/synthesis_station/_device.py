@@ -64,6 +64,10 @@ class Pump(StandardReadable, Movable[DeviceValue]):
             await self.refresh()
 
 
+#: real time within which a station's temperature reading is fresh, whatever its transport
+FRESH_READING_S = 0.5
+
+
 class Heater(StandardReadable, Movable[DeviceValue], Stoppable, Triggerable):
     """``set(T)`` changes the setpoint and completes when the block has settled there;
     ``stop()`` ends the wait (the RunEngine calls it on pause, abort and emergency stop).
@@ -121,6 +125,25 @@ class Heater(StandardReadable, Movable[DeviceValue], Stoppable, Triggerable):
     async def stop(self, success: bool = True) -> None:
         """End a settling wait in progress (it fails)."""
         self._stopped.set()
+
+    async def confirm_cooling(self, ambient_c: float, window_s: float) -> None:
+        """With the setpoint at ``ambient_c``, the block must not be getting hotter: read
+        its temperature over ``window_s`` of lab time and raise :class:`UnsafeState` if it
+        rose (a heater stuck on reads its setpoint back as set, so only the temperature
+        tells, and a block at ambient now may be on its way up)."""
+        before = await self._driver.temperature()
+        started, lab_started = time.monotonic(), self._clock.now()
+        await self._clock.sleep(window_s)
+        # a temperature may arrive by subscription: give the wire time for a fresh one
+        await asyncio.sleep(max(0.0, FRESH_READING_S - (time.monotonic() - started)))
+        after = await self._driver.temperature()
+        if after > before + self.tolerance_c and after > ambient_c + self.tolerance_c:
+            raise UnsafeState(
+                self.name,
+                f"LEFT UNSAFE: the block rose from {before:.1f} to {after:.1f} degC in "
+                f"{self._clock.now() - lab_started:.0f} s with the heater set to "
+                f"{ambient_c:g} degC: the heater may be stuck on; cut its power",
+            )
 
 
 def _clock_hint(clock: Clock, seconds: float) -> str:

@@ -77,6 +77,9 @@ def campaign_run(
     if addresses and store is None:
         raise fail("--workcell needs --store: the store the workcells record into", EXIT_CONFIG)
     display = ProgressBar(prepared.campaign.name)
+    # a service manager's stop (SIGTERM) ends the campaign as a second Ctrl-C does: the trial
+    # in flight is aborted and recorded, the station goes to its safe state, then it exits
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         run = (
             partial(run_campaign_on_workcells, campaign, addresses)
@@ -99,6 +102,7 @@ def campaign_run(
         raise fail(f"cannot bring the lab up: {explain(err)}", EXIT_STOPPED) from None
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         display.bar.stop()
     console.print(summary_table(result.name, result.trials, {r.idx for r in result.best}))
     _print_failures(result.trials)
@@ -109,6 +113,10 @@ def campaign_run(
         raise fail(f"campaign stopped, STATION NOT SAFE: {result.left_unsafe}", EXIT_UNSAFE)
     if result.stopped:
         raise fail(f"campaign stopped: {result.stopped}", EXIT_STOPPED)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt("terminated (SIGTERM)")
 
 
 @campaign_app.command("show")

@@ -126,4 +126,6 @@ class LabServer:
                 self._own.call(station.stop())
             except DeviceError as err:  # said loudly by whoever closes the lab; never "safe"
                 self.left_unsafe = "; ".join(filter(None, (self.left_unsafe, str(err))))
+        heating = self._own.cooling_problems()  # a stuck heater reads its setpoint as set
+        self.left_unsafe = "; ".join(filter(None, (self.left_unsafe, *heating))) or None
         self._own.close()

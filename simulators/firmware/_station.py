@@ -11,6 +11,10 @@ from simulators.firmware._base import FirmwareError, LineFirmware
 from simulators.workcell import Reservoir, Vial, Workcell
 
 
+#: where a block with its heater stuck on heads
+STUCK_C = 300.0
+
+
 @dataclass
 class InterlockInput:
     """An interlock input as the controller latches it: its level now, the rising edges
@@ -76,6 +80,7 @@ class StationFirmware(LineFirmware):
         self.tau_s = tau_s
         self.setpoint_c = ambient_c
         self._t_from, self._t_since = ambient_c, clock.now()
+        self._stuck = False
         self.rpm = 0.0
         #: the station's interlock inputs (set ``door_open`` and ``leak`` to inject a trip)
         self.inputs = {"door": InterlockInput(), "leak": InterlockInput()}
@@ -132,10 +137,24 @@ class StationFirmware(LineFirmware):
         locks = ",".join(f"{name}={wired.report()}" for name, wired in self.inputs.items())
         return f"{locks},temp={self.temperature():.3f}"
 
+    @property
+    def heater_stuck(self) -> bool:
+        """Fault injection: the heater's relay welded on; the block heats towards
+        ``STUCK_C`` whatever the setpoint says (which still reads back as set)."""
+        return self._stuck
+
+    @heater_stuck.setter
+    def heater_stuck(self, stuck: bool) -> None:
+        self._settle()
+        self._t_from, self._t_since = self.temperature(), self.clock.now()
+        self._stuck = stuck
+
     def temperature(self) -> float:
-        """The block's temperature now (first-order lag towards the setpoint)."""
+        """The block's temperature now (first-order lag towards the setpoint, or towards
+        ``STUCK_C`` with the heater stuck on)."""
         dt = self.clock.now() - self._t_since
-        return self.setpoint_c + (self._t_from - self.setpoint_c) * math.exp(-dt / self.tau_s)
+        target = STUCK_C if self._stuck else self.setpoint_c
+        return target + (self._t_from - target) * math.exp(-dt / self.tau_s)
 
     def _settle(self) -> None:
         """Book heat and stirring into the vial in the slot up to now."""

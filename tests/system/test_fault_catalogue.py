@@ -763,3 +763,24 @@ def test_an_interlock_that_does_not_fit_its_signal_is_refused_before_the_lab_sta
     finally:
         lab.close()
     assert words in str(info.value)
+
+
+def test_a_heater_stuck_on_is_reported_left_unsafe_though_its_setpoint_reads_safe(bench: Bench):
+    """Once the block rose to 250 degC after the emergency stop and the command exited 3:
+    the safe state read the setpoint and the stirrer, never the temperature."""
+    station = bench.world.station
+    assert bench.lab.cooling_problems() == []  # a block at ambient stays there
+
+    def heat_and_stick() -> None:
+        station.set_temperature(70.0)
+
+    bench.in_loop(heat_and_stick)
+    time.sleep(0.3)  # 300 s of lab time: the block is warm
+    bench.in_loop(station.stop)  # the safe state: setpoint back to ambient, it cools
+    assert bench.lab.cooling_problems() == []  # a warm block that cools is safe
+    bench.in_loop(lambda: setattr(station, "heater_stuck", True))
+    problems = bench.lab.cooling_problems()
+    assert len(problems) == 1 and problems[0].startswith("station-heater: LEFT UNSAFE: the block rose")
+    assert "s with the heater set to 25 degC: the heater may be stuck on" in problems[0]
+    assert station.setpoint_c == station.ambient_c  # what the old check read: "safe"
+    bench.in_loop(lambda: setattr(station, "heater_stuck", False))

@@ -5,6 +5,10 @@ as it would at USB serial adapters."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -189,3 +193,31 @@ def test_no_demo_on_real_hardware_and_no_server_without_staff(hardware, tmp_path
     assert "no staff user yet" in " ".join(nobody.stderr.split())
     listed = lab_command("users", "list", "--lab", lab, cwd=tmp_path)
     assert listed.returncode == 0 and "sam" not in listed.stdout
+
+
+def test_sigterm_stops_a_campaign_as_ctrl_c_does(hardware, tmp_path):
+    """Once SIGTERM ended the process at once, the stirrer at 600 rpm and the heater on."""
+    instruments, lab = hardware
+    running = subprocess.Popen(
+        [sys.executable, "-m", "lab.cli", "campaign", "run", str(lab.parent / "campaign.yaml")],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while instruments.station.rpm == 0:  # stop it while the station stirs
+            assert running.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        running.send_signal(signal.SIGTERM)
+        out, _ = running.communicate(timeout=120)
+    finally:
+        if running.poll() is None:
+            running.kill()
+    assert running.returncode == 3, out
+    assert "interrupted by the operator" in " ".join(out.split())
+    assert "Traceback" not in out
+    station = instruments.station
+    assert station.rpm == 0 and station.setpoint_c == station.ambient_c
