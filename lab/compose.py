@@ -20,6 +20,7 @@ from devices import (
     AsciiStationDriver,
     Clock,
     DeviceError,
+    DeviceRefused,
     InProcessTransport,
     InstrumentDevice,
     OpcuaSecurity,
@@ -126,10 +127,21 @@ class Lab:
 
     def start_state_problems(self) -> list[str]:
         """What keeps the workcell from its start state: vials left in the gripper, the
-        station or an instrument's holder, and a station stirring or not at ambient."""
+        station or an instrument's holder, and a station stirring or not at ambient.
+        :class:`DeviceRefused` if an instrument's emergency stop is still latched: only a
+        person may clear that, after looking."""
 
         async def read() -> list[str]:
             d = self.devices
+            states = await asyncio.gather(*(i.driver.state() for i in d.instruments))
+            latched = [i.name for i, s in zip(d.instruments, states, strict=True) if s == "estop"]
+            if latched:
+                raise DeviceRefused(
+                    ", ".join(latched),
+                    "emergency stop latched at the instrument since an earlier stop; find "
+                    "out why it stopped and make the lab safe, then clear it with `lab reset` "
+                    "(staff)",
+                )
             found = []
             for where, signal in [("the gripper", d.arm.holding), *d.holders]:
                 vial = await signal.get_value()

@@ -21,7 +21,7 @@ import numpy as np
 import pint
 from pydantic import ValidationError
 
-from devices import DeviceError, UnsafeState, format_quantity
+from devices import DeviceError, DeviceRefused, UnsafeState, format_quantity
 from lab.campaign_config import CampaignConfig
 from lab.config import LabConfig
 from lab.data import trial_row
@@ -563,6 +563,9 @@ class CampaignRunner:
         fault starts clean; if that fails, the campaign does not start."""
         try:
             problems = self.lab.start_state_problems()
+        except DeviceRefused as err:  # a latched emergency stop: a person clears it
+            self.request_stop(f"nothing starts: {err}")
+            return
         except DeviceError as err:
             self.request_stop(f"the workcell cannot be read, so nothing starts: {err}")
             return

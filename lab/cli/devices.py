@@ -26,6 +26,69 @@ if TYPE_CHECKING:
     from lab.config import LabConfig
 
 
+@app.command("reset")
+def reset(lab: LabOption = DEFAULT_LAB) -> None:
+    """Clear the emergency stop latched at the instruments (staff, after looking).
+
+    An emergency stop (the button, an interlock) latches at each instrument, which then
+    refuses every command but queries and Stop until reset, so a campaign does not start
+    again by itself. Find out why it stopped and make the lab safe first: this command
+    refuses while an interlock is still on. Exit codes: 0 every latch cleared (or none was
+    latched); 2 the lab file cannot be used; 3 a device could not be reached or did not
+    reset, or an interlock is still on.
+    """
+    from devices import DeviceError, explain
+    from lab.compose import build_lab
+    from lab.config import load_lab_config
+    from lab.errors import ConfigError
+
+    try:
+        running = build_lab(load_lab_config(lab))
+    except ConfigError as err:
+        raise fail(str(err)) from None
+    except DeviceError as err:
+        raise fail(f"cannot reach the lab: {explain(err)}", EXIT_STOPPED) from None
+    try:
+        answers = running.call(_reset_latched(running))
+    except DeviceError as err:
+        raise fail(explain(err), EXIT_STOPPED) from None
+    finally:
+        running.close()
+    if not answers:
+        console.print("no emergency stop is latched")
+        return
+    for name, answer in answers.items():
+        console.print(f"{name}: {answer}")
+    if any(a != "reset" for a in answers.values()):
+        raise fail("some instruments are still latched (see above)", EXIT_STOPPED)
+
+
+async def _reset_latched(running: Any) -> dict[str, str]:
+    """Reset each instrument whose emergency stop is latched, once no interlock input is on."""
+    from devices import DeviceError, DeviceRefused
+
+    instruments = running.devices.instruments
+    on = [
+        f"{device.name}.{name}"
+        for device in instruments
+        for name, state in (await device.latched_inputs()).items()
+        if state.on
+    ]
+    if on:
+        raise DeviceRefused(", ".join(on), "still on: make the lab safe before resetting")
+    answers = {}
+    for device in instruments:
+        if await device.driver.state() != "estop":
+            continue
+        try:
+            await device.reset()
+        except DeviceError as err:
+            answers[device.name] = f"did not reset: {err}"
+        else:
+            answers[device.name] = "reset"
+    return answers
+
+
 @app.command("devices")
 def devices(
     lab: LabOption = DEFAULT_LAB,

@@ -221,3 +221,27 @@ def test_sigterm_stops_a_campaign_as_ctrl_c_does(hardware, tmp_path):
     assert "Traceback" not in out
     station = instruments.station
     assert station.rpm == 0 and station.setpoint_c == station.ambient_c
+
+
+def test_a_latched_emergency_stop_is_named_and_cleared_by_lab_reset(hardware, tmp_path):
+    """Once a campaign after an interlock stop failed with "RESET required" and nothing
+    said how to clear it."""
+    instruments, lab = hardware
+    station = instruments.station
+    station.estopped = True  # as an earlier stop left it
+    station.leak = True  # and what tripped it is still on
+    refused = lab_command("campaign", "run", lab.parent / "campaign.yaml", cwd=tmp_path)
+    said = " ".join(refused.stdout.split() + refused.stderr.split())
+    assert refused.returncode == 3, said
+    assert "station: emergency stop latched at the instrument" in said
+    assert "clear it with `lab reset` (staff)" in said
+    still_on = lab_command("reset", "--lab", lab, cwd=tmp_path)
+    assert still_on.returncode == 3
+    assert "station.leak: still on: make the lab safe" in " ".join(still_on.stderr.split())
+    assert station.estopped
+    station.leak = False
+    cleared = lab_command("reset", "--lab", lab, cwd=tmp_path)
+    assert cleared.returncode == 0, cleared.stderr
+    assert "station: reset" in cleared.stdout and not station.estopped
+    again = lab_command("reset", "--lab", lab, cwd=tmp_path)
+    assert again.returncode == 0 and "no emergency stop is latched" in again.stdout
