@@ -780,7 +780,9 @@ def test_a_heater_stuck_on_is_reported_left_unsafe_though_its_setpoint_reads_saf
     assert bench.lab.cooling_problems() == []  # a warm block that cools is safe
     bench.in_loop(lambda: setattr(station, "heater_stuck", True))
     problems = bench.lab.cooling_problems()
-    assert len(problems) == 1 and problems[0].startswith("station-heater: LEFT UNSAFE: the block rose")
+    assert len(problems) == 1 and problems[0].startswith(
+        "station-heater: LEFT UNSAFE: the block rose"
+    )
     assert "s with the heater set to 25 degC: the heater may be stuck on" in problems[0]
     assert station.setpoint_c == station.ambient_c  # what the old check read: "safe"
     bench.in_loop(lambda: setattr(station, "heater_stuck", False))
