@@ -4,6 +4,7 @@ simulated lab the simulators are wired in exactly where a real port would be."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Awaitable, Iterable
 from dataclasses import asdict, dataclass
@@ -51,6 +52,9 @@ from protocols import Bay, LabDevices, LabLimits, Resources
 T = TypeVar("T")
 #: how long (lab time) a warm block is watched for getting hotter when a campaign ends
 COOLING_WINDOW_S = 10.0
+#: the shortest period (real seconds) interlocks are read and heartbeats sent, however
+#: fast a simulation's clock runs
+MIN_WATCH_PERIOD_S = 0.02
 
 
 @dataclass
@@ -66,6 +70,8 @@ class Lab:
     #: runs trials side by side (see :func:`parallel_run_engines`)
     run_engines: list[RunEngine]
     store: Store | None = None
+    #: the stations' heartbeat while the lab is connected (see :meth:`connect`)
+    _heartbeat: asyncio.Task[None] | None = None
 
     def record_to(self, store: Store) -> None:
         """Record every run of this lab's RunEngines in ``store`` (whoever starts it), with
@@ -94,8 +100,34 @@ class Lab:
         async def connect() -> None:
             for device in chosen:
                 await device.connect()
+            if self._heartbeat is None and any(s in chosen for s in devices.stations):
+                self._heartbeat = asyncio.create_task(self._beat(), name="station-heartbeat")
 
         self.call(connect())
+
+    @property
+    def watch_period_s(self) -> float:
+        """``watchdog_period`` in real seconds: it is lab time, so a simulation at 200x
+        watches 200 times as often in real time (never more often than every 20 ms), or a
+        leak during a 60 s stir would be read once in 100 s of lab time."""
+        speed = float(getattr(self.clock, "speed", 1.0))
+        return max(MIN_WATCH_PERIOD_S, float(self.config.watchdog_period.m_as("s")) / speed)
+
+    async def _beat(self) -> None:
+        """Every ``watchdog_period`` (lab time, at most every 20 ms of real time), tell each
+        connected station this lab is alive: one that hears nothing for its ``heartbeat``
+        stops itself and latches, so a lab process killed mid-stir does not leave the block
+        hot and stirring until someone comes. A station that cannot be reached now is the
+        interlocks' to report; its heartbeat is sent again next time."""
+        period = self.watch_period_s
+
+        async def one(station: SynthesisStation) -> None:
+            with contextlib.suppress(DeviceError, TimeoutError):
+                await asyncio.wait_for(station.driver.heartbeat(), period * 10)
+
+        while True:
+            await asyncio.sleep(period)
+            await asyncio.gather(*(one(s) for s in self.devices.stations))
 
     def call(self, coro: Awaitable[T]) -> T:
         """Run a coroutine on the devices' event loop (bluesky's) and return its result.
@@ -221,6 +253,10 @@ class Lab:
         """Disconnect every device, stop the simulators (removing their files) and close the store."""
 
         async def close() -> None:
+            if self._heartbeat is not None:
+                self._heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._heartbeat
             for device in self.devices.instruments:
                 await device.driver.close()
             if self.world is not None:

@@ -36,8 +36,6 @@ from lab.errors import ConfigError
 from lab.executor import ExecutorState
 
 log = logging.getLogger(__name__)
-#: the watchdog's shortest period in real time, however fast a simulation's clock runs
-MIN_PERIOD_S = 0.02
 
 
 class Pausable(Protocol):
@@ -118,12 +116,9 @@ class Watchdog:
         self._lab = lab
         self._executor = executor
         self._emergency_stop = emergency_stop
-        # the period is lab time: a simulation at 200x reads its interlocks 200 times as
-        # often in real time (never more often than every MIN_PERIOD_S), or a leak during a
-        # 60 s stir would be read once in 100 s of lab time; a read's staleness stays real
+        # the period is lab time (see Lab.watch_period_s); a read's staleness stays real
         # time, for it measures the wire
-        speed = float(getattr(lab.clock, "speed", 1.0))
-        self._period_s = max(MIN_PERIOD_S, float(lab.config.watchdog_period.m_as("s")) / speed)
+        self._period_s = lab.watch_period_s
         #: interlock name -> why it is tripped, for the dashboard and the log
         self.tripped: dict[str, str] = {}
         self._paused = False

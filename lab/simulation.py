@@ -174,6 +174,7 @@ def build_world(config: LabConfig) -> SimulatedWorld:
                         for n, r in station.pumps.items()
                     },
                     ambient_c=float(station.ambient.m_as("degC")),
+                    heartbeat_s=float(station.heartbeat.m_as("s")),
                 )
                 for name, station in config.stations
             },

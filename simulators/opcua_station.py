@@ -298,13 +298,22 @@ class OpcuaStationServer:
         }
         for name, (call, inputs) in operations.items():
             await station.add_method(ns, name, call, inputs, started)
-        for name, call in (("EmergencyStop", self._emergency_stop), ("Reset", self._reset)):
+        for name, call in (
+            ("EmergencyStop", self._emergency_stop),
+            ("Reset", self._reset),
+            ("Heartbeat", self._heartbeat),
+        ):
             await station.add_method(ns, name, call, [], [_argument("Error", string)])
 
     async def _emergency_stop(self, parent: ua.NodeId) -> list[ua.Variant]:
         """Hard-wired in a real PLC: no delay, no error state, no queue in front of it."""
         self.station.emergency_stop()
         await self._publish()
+        return [ua.Variant("", ua.VariantType.String)]
+
+    async def _heartbeat(self, parent: ua.NodeId) -> list[ua.Variant]:
+        """The controller is alive: a PLC's watchdog stops the station when these stop."""
+        self.station.notice("HEARTBEAT")
         return [ua.Variant("", ua.VariantType.String)]
 
     async def _reset(self, parent: ua.NodeId) -> list[ua.Variant]:
@@ -404,5 +413,6 @@ class OpcuaStationServer:
 
     async def _scan_loop(self) -> None:
         while True:
+            self.station.tick()
             await self._publish()
             await asyncio.sleep(self.scan_s)

@@ -17,6 +17,9 @@ from pathlib import Path
 
 from simulators.firmware import LineFirmware
 
+#: how often (real seconds) a served firmware attends to its own duties
+TICK_S = 0.1
+
 
 class Fault(enum.Enum):
     """Wire faults a :class:`PtyServer` can inject into its replies (see ``inject``)."""
@@ -51,20 +54,29 @@ class PtyServer:
         self._buffer = bytearray()
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the pseudo-terminal and link it at ``path``."""
         self._plug()
         self._worker = asyncio.create_task(self._serve(), name=f"pty:{self.path.name}")
+        self._ticker = asyncio.create_task(self._tick(), name=f"pty-tick:{self.path.name}")
 
     async def stop(self) -> None:
         """Close it and remove the link."""
         self._unplug()
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+        for task in (self._worker, self._ticker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._worker = self._ticker = None
+
+    async def _tick(self) -> None:
+        """The firmware's own duties, whether or not anyone talks to it."""
+        while True:
+            await asyncio.sleep(TICK_S)
+            self.firmware.tick()
 
     def inject(self, fault: Fault, times: int = 1, on: str | None = None) -> None:
         """The next ``times`` requests (those starting with ``on``, if given) meet ``fault``."""

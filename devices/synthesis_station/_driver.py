@@ -53,6 +53,10 @@ class StationDriver(InstrumentDriver, Protocol):
     async def stop(self) -> None:
         """The safe state: stirrer off, heater to ambient."""
 
+    async def heartbeat(self) -> None:
+        """Tell the station its controller is alive; a station that hears nothing for its
+        heartbeat time stops itself and latches, as after an emergency stop."""
+
 
 class AsciiStationDriver(AsciiDriver):
     """The synthesis station's ASCII protocol: ``dispense_timeout`` bounds a dispense or prime, ``timeout`` every other command."""
@@ -151,3 +155,8 @@ class AsciiStationDriver(AsciiDriver):
     async def stop(self) -> None:
         """``STOP``: the safe state."""
         await self._io.call("STOP")
+
+    async def heartbeat(self) -> None:
+        """Tell the station its controller is alive: any line it hears is, and the
+        real-time ``SENSE`` passes a command in progress."""
+        await self._sense()

@@ -288,6 +288,13 @@ class OpcuaStationDriver:
             return f"error {await self._read('Error')}".strip()
         return status
 
+    async def heartbeat(self) -> None:
+        """``Heartbeat()``: the controller is alive (the PLC's watchdog stops the station
+        when these stop coming)."""
+        error = await self._invoke("Heartbeat")
+        if error:
+            raise DeviceFault(self._device, error, "Heartbeat")
+
     async def emergency_stop(self) -> None:
         """``EmergencyStop()``, confirmed by ``Status`` = ``estop``."""
         error = await self._invoke("EmergencyStop")

@@ -71,6 +71,10 @@ class LineFirmware:
         if self.on_command is not None:
             self.on_command(command)
 
+    def tick(self) -> None:
+        """Called by the wire server about every 0.1 s of real time, for the instrument's
+        own duties (the station watches for its controller's heartbeat)."""
+
     def is_realtime(self, line: str) -> bool:
         """A real-time command, to be handed over past the one in progress."""
         parts = line.split()

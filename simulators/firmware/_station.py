@@ -71,8 +71,15 @@ class StationFirmware(LineFirmware):
         pumps: dict[int, Reservoir],
         ambient_c: float = 25.0,
         tau_s: float = 60.0,
+        heartbeat_s: float | None = None,
     ) -> None:
         super().__init__(clock)
+        #: real seconds of silence from the controller after which the station stops
+        #: itself and latches, as a PLC's watchdog does (None: it never does)
+        self.heartbeat_s = heartbeat_s
+        self._heard = time.monotonic()
+        #: when the controller was last found silent (lab seconds), if ever
+        self.controller_lost_at: float | None = None
         self.workcell = workcell
         self.slot = slot
         self.pumps = dict(pumps)
@@ -105,6 +112,22 @@ class StationFirmware(LineFirmware):
             }
         )
         self.realtime["SENSE"] = self.sense
+
+    def notice(self, command: str) -> None:
+        """Every command, by either wire, is the controller's heartbeat too."""
+        self._heard = time.monotonic()
+        super().notice(command)
+
+    def tick(self) -> None:
+        """The controller silent for ``heartbeat_s`` (its process killed, its cable out):
+        stop everything and latch, as the emergency stop does, so a block is not left hot
+        and stirring until someone comes."""
+        silent = time.monotonic() - self._heard
+        if self.heartbeat_s is None or silent <= self.heartbeat_s or self.estopped:
+            return
+        if self.rpm or self.setpoint_c != self.ambient_c or self._strokes:
+            self.controller_lost_at = self.clock.now()
+            self.emergency_stop()
 
     @property
     def door_open(self) -> bool:

@@ -245,3 +245,32 @@ def test_a_latched_emergency_stop_is_named_and_cleared_by_lab_reset(hardware, tm
     assert "station: reset" in cleared.stdout and not station.estopped
     again = lab_command("reset", "--lab", lab, cwd=tmp_path)
     assert again.returncode == 0 and "no emergency stop is latched" in again.stdout
+
+
+def test_a_station_whose_lab_was_killed_stops_itself(hardware, tmp_path):
+    """Once, after kill -9 the station stayed hot and stirring until the next start; now
+    the lab's heartbeat stops, and the station stops itself and latches."""
+    instruments, lab = hardware
+    station = instruments.station
+    station.heartbeat_s = 1.0
+    running = subprocess.Popen(
+        [sys.executable, "-m", "lab.cli", "campaign", "run", str(lab.parent / "campaign.yaml")],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while station.rpm == 0:  # kill it while the station stirs
+            assert running.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        assert station.controller_lost_at is None  # heartbeats kept it going till now
+    finally:
+        running.kill()
+        running.wait(30)
+    killed = time.monotonic()
+    while station.rpm != 0:
+        assert time.monotonic() - killed < 10, "the station went on stirring"
+        time.sleep(0.05)
+    assert station.setpoint_c == station.ambient_c and station.estopped
+    assert station.controller_lost_at is not None

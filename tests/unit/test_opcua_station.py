@@ -336,3 +336,20 @@ async def test_methods_declare_what_they_return(keys):
     finally:
         await client.disconnect()
         await server.stop()
+
+
+async def test_a_station_stops_itself_when_its_controller_goes_silent(secured):
+    """Once a lab killed mid-stir left the block hot and stirring until the next start."""
+    driver, server = secured
+    firmware = server.station
+    firmware.heartbeat_s = 0.4
+    await driver.set_stir(600.0)
+    await driver.set_temperature(60.0)
+    for _ in range(10):  # 1 s of heartbeats: the station goes on
+        await driver.heartbeat()
+        await asyncio.sleep(0.1)
+    assert firmware.rpm == 600.0 and not firmware.estopped
+    await asyncio.sleep(0.8)  # silence
+    assert firmware.rpm == 0 and firmware.setpoint_c == firmware.ambient_c
+    assert firmware.estopped and firmware.controller_lost_at is not None
+    assert await driver.state() == "estop"  # latched, as after an emergency stop
