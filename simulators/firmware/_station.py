@@ -10,7 +10,6 @@ from simulators.clock import SimClock
 from simulators.firmware._base import FirmwareError, LineFirmware
 from simulators.workcell import Reservoir, Vial, Workcell
 
-
 #: where a block with its heater stuck on heads
 STUCK_C = 300.0
 
