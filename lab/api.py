@@ -124,15 +124,24 @@ def run_campaign(
     try:
         source = prepared.campaign.name if isinstance(campaign, CampaignConfig) else campaign
         check_bounds(prepared.campaign, prepared.protocol, running.limits(), source)
-        db = Store(prepared.store)  # opened only once every file is known good
-        running.record_to(db)  # the lab closes it, on every path
-        db.claim()
         safety = Safety(running)
         executor = InProcessExecutor(
             running.run_engines, running.devices, PLANS, refusal=safety.refusal
         )
+        runner: CampaignRunner | None = None
+
+        def stop_everything(why: str) -> None:  # what an interlock trips
+            if runner is not None:
+                runner.request_stop(why)
+            safety.emergency_stop(why)
+            executor.abort(why)
+
         watchdog: Watchdog | None = None
         try:
+            watchdog = Watchdog(running, executor, stop_everything)  # checks the interlocks
+            db = Store(prepared.store)  # opened only once every file is known good
+            running.record_to(db)  # the lab closes it, on every path
+            db.claim()
             runner = CampaignRunner(
                 running,
                 prepared.campaign,
@@ -142,13 +151,7 @@ def run_campaign(
                 planner,
                 seed,
             )
-
-            def stop_everything(why: str) -> None:  # what an interlock trips
-                runner.request_stop(why)
-                safety.emergency_stop(why)
-                executor.abort(why)
-
-            watchdog = Watchdog(running, executor, stop_everything).start()
+            watchdog.start()
             result = runner.run(trials, events)
         finally:
             if watchdog is not None:

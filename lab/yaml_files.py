@@ -4,7 +4,6 @@ a device, a pipe, an alias bomb, deep nesting), reading it ends in a clear
 
 from __future__ import annotations
 
-import math
 import stat
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,7 +27,8 @@ class _Refused(Exception):
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing what a config file has no use for: nesting deeper than
     :data:`MAX_DEPTH`, duplicate keys (YAML says they are an error; PyYAML keeps the last),
-    and numbers that are not finite or too long to be a number."""
+    and numbers too long to be a number. A number that is not finite (``.nan``, ``.inf``)
+    is read, and refused by the file's model, which names its field."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -69,14 +69,6 @@ class _Loader(yaml.SafeLoader):
                     )
         return super().construct_mapping(node, deep)
 
-    def construct_yaml_float(self, node: Any) -> float:
-        value = super().construct_yaml_float(node)
-        if not math.isfinite(value):
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is not a finite number", node.start_mark
-            )
-        return value
-
     def construct_yaml_int(self, node: Any) -> int:
         if len(node.value) > 30:
             raise yaml.constructor.ConstructorError(
@@ -85,7 +77,6 @@ class _Loader(yaml.SafeLoader):
         return super().construct_yaml_int(node)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 

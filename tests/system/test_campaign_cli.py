@@ -173,6 +173,22 @@ def test_ax_planner_closes_the_loop(example_dir: Path, tmp_path: Path):
         ("lab.yaml", lambda d: d["devices"].pop("spectrometer"), "need exactly one"),
         ("campaign.yaml", lambda d: d.pop("objectives"), "objectives: Field required"),
         ("campaign.yaml", lambda d: d["parameters"]["cyan"].update(min=0), "has no unit"),
+        (
+            "lab.yaml",
+            lambda d: d["interlocks"]["over_temperature"].update(above=None),
+            "interlocks.over_temperature.above: station.heater.temperature is a number (degC)",
+        ),
+        ("lab.yaml", lambda d: d.update(clock_speed=float("nan")), "clock_speed: Input should"),
+        (
+            "lab.yaml",
+            lambda d: d["devices"]["station"].update(ambient="200 degC"),
+            "ambient: 200 degC is no room's temperature",
+        ),
+        (
+            "lab.yaml",
+            lambda d: d.update(watchdog_period="1e999 s"),
+            "watchdog_period: '1e999 s': 1e999 is not a finite number",
+        ),
     ],
 )
 def test_bad_files_fail_clearly_and_leave_the_store_alone(
