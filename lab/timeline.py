@@ -114,8 +114,8 @@ def campaign_spans(store: Store, campaign: str) -> list[Span]:
         campaign: its name.
     """
     spans: list[Span] = []
-    for run in store.stream(campaign, "conditions", "station"):
-        spans += _spans(run.trial, run.start_value or "", run.data)
+    for run in store.stream(campaign, "conditions"):
+        spans += _spans(run.trial, run.station or "", run.data)
     return spans
 
 

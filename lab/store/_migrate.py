@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pint
-from sqlalchemy import Engine, insert, inspect, select, text
+from sqlalchemy import Engine, bindparam, insert, inspect, select, text, update
 
 from devices import parse_quantity
-from lab.store._schema import campaigns, trial_values, unit_name
+from lab.store._schema import campaigns, documents, runs, trial_values, unit_name
 
 ureg = pint.get_application_registry()
 
@@ -22,6 +22,57 @@ def migrate(engine: Engine) -> None:
     """Every step whose old form the store still has; each is one transaction."""
     if "parameters" in {c["name"] for c in inspect(engine).get_columns("trials")}:
         _trial_values_from_json(engine)
+    _streams_and_stations(engine)
+
+
+def _streams_and_stations(engine: Engine) -> None:
+    """Documents name their stream (descriptors and their events) and runs their station,
+    so that one stream is read without the others; older stores learn them from their
+    documents, once."""
+    with engine.begin() as c:
+        unnamed = select(documents.c.id, documents.c.doc).where(
+            (documents.c.name == "descriptor") & documents.c.stream.is_(None)
+        )
+        found = c.execute(unnamed).all()
+        if not found:
+            return
+        streams = {row.doc["uid"]: row.doc.get("name") for row in found}
+        c.execute(
+            update(documents)
+            .where(documents.c.id == bindparam("row"))
+            .values(stream=bindparam("s")),
+            [{"row": row.id, "s": row.doc.get("name")} for row in found],
+        )
+        events = c.execute(
+            select(documents.c.id, documents.c.doc).where(
+                (documents.c.name == "event") & documents.c.stream.is_(None)
+            )
+        ).all()
+        named = [
+            {"row": row.id, "s": streams[row.doc.get("descriptor")]}
+            for row in events
+            if row.doc.get("descriptor") in streams
+        ]
+        if named:
+            c.execute(
+                update(documents)
+                .where(documents.c.id == bindparam("row"))
+                .values(stream=bindparam("s")),
+                named,
+            )
+        starts = c.execute(
+            select(documents.c.run_uid, documents.c.doc).where(documents.c.name == "start")
+        ).all()
+        stations = [
+            {"run": row.run_uid, "s": row.doc["station"]}
+            for row in starts
+            if row.doc.get("station")
+        ]
+        if stations:
+            c.execute(
+                update(runs).where(runs.c.uid == bindparam("run")).values(station=bindparam("s")),
+                stations,
+            )
 
 
 def _trial_values_from_json(engine: Engine) -> None:

@@ -105,6 +105,9 @@ documents = Table(
     Column("run_uid", String, nullable=False, index=True),
     Column("name", String, nullable=False),
     Column("doc", JSON, nullable=False),
+    # a descriptor's stream, and its events': one stream is read without the others (and
+    # without JSON functions, which a document holding NaN would fail)
+    Column("stream", String),
 )
 
 #: one row per bluesky run, campaign or by hand, indexed from its start and stop documents
@@ -121,6 +124,7 @@ runs = Table(
     Column("campaign", String),
     Column("trial", Integer),
     Column("operator", String),
+    Column("station", String),  # the synthesis station a protocol run ran on
 )
 
 users = Table(

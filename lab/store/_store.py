@@ -108,6 +108,7 @@ class RunRecord:
     campaign: str | None
     trial: int | None
     operator: str | None
+    station: str | None = None
 
 
 #: what a store raises when it cannot be read or written (a full disk, a lost database)
@@ -172,7 +173,8 @@ class Store:
         _add_missing_columns(self.engine)
         migrate(self.engine)
         make_append_only(self.engine)
-        self._descriptors: dict[str, str] = {}
+        #: descriptor uid -> its run and stream
+        self._descriptors: dict[str, tuple[str, str | None]] = {}
         self.accounts = Accounts(self.engine)
         self.audit = AuditLog(self.engine)
         self.diagnoses = DiagnosisLog(self.engine)
@@ -515,10 +517,13 @@ class Store:
         """A RunEngine subscriber: keep every document of every run, index the run, and
         link a campaign's trial to its run as soon as the run starts."""
         run_uid = doc["uid"] if name == "start" else doc.get("run_start")
-        if run_uid is None:  # a descriptor's events point at the descriptor
-            run_uid = self._run_of_descriptor(doc.get("descriptor"))
+        stream = doc.get("name") if name == "descriptor" else None
+        if name in ("event", "event_page"):  # a descriptor's events point at the descriptor
+            run_uid, stream = self._descriptor(doc.get("descriptor"))
+        elif run_uid is None:
+            run_uid, _ = self._descriptor(doc.get("descriptor"))
         with self.engine.begin() as c:
-            c.execute(insert(documents).values(run_uid=run_uid, name=name, doc=doc))
+            c.execute(insert(documents).values(run_uid=run_uid, name=name, doc=doc, stream=stream))
             if name == "start":
                 c.execute(
                     insert(runs).values(
@@ -529,6 +534,7 @@ class Store:
                         campaign=doc.get("campaign"),
                         trial=doc.get("trial"),
                         operator=doc.get("operator"),
+                        station=doc.get("station"),
                     )
                 )
                 if doc.get("campaign") is not None and doc.get("trial") is not None:
@@ -550,21 +556,23 @@ class Store:
                     )
                 )
             elif name == "descriptor":
-                self._descriptors[doc["uid"]] = run_uid
+                self._descriptors[doc["uid"]] = (run_uid, stream)
 
-    def _run_of_descriptor(self, descriptor: str | None) -> str:
+    def _descriptor(self, descriptor: str | None) -> tuple[str, str | None]:
+        """The run and the stream of a descriptor, from its document."""
         if descriptor in self._descriptors:
             return self._descriptors[descriptor]
         with self.engine.connect() as c:
             row = c.execute(
-                select(documents.c.run_uid).where(
+                select(documents.c.run_uid, documents.c.stream).where(
                     (documents.c.name == "descriptor")
                     & (documents.c.doc["uid"].as_string() == descriptor)
                 )
             ).first()
         if row is None:
             raise ValueError(f"document refers to unknown descriptor {descriptor!r}")
-        return str(row.run_uid)
+        found = self._descriptors[str(descriptor)] = (str(row.run_uid), row.stream)
+        return found
 
     def last_document_id(self) -> int:
         """The newest document's row number: unchanged, nothing derived from the documents
@@ -591,7 +599,7 @@ class Store:
             row = c.execute(select(runs).where(runs.c.uid == uid)).first()
         return None if row is None else RunRecord(**row._mapping)
 
-    def stream(self, campaign: str, stream: str, start_key: str) -> list[TrialStream]:
+    def stream(self, campaign: str, stream: str) -> list[TrialStream]:
         """One event stream of each trial's run, read without the runs' other documents
         (a trial's spectra are most of its bytes): the campaign's timeline at 1,000 trials
         is one query, not 1,000 reads of every document.
@@ -599,42 +607,29 @@ class Store:
         Args:
             campaign: the campaign's name.
             stream: the stream's name (e.g. ``conditions``).
-            start_key: a key of the start document to give with it (e.g. ``station``).
         """
-        doc = documents.c.doc
         trial_runs = (
             select(trials.c.idx, trials.c.run_uid)
             .where((trials.c.campaign == campaign) & trials.c.run_uid.is_not(None))
             .subquery()
         )
-        descriptors = (
-            select(documents.c.run_uid, doc["uid"].as_string().label("uid"))
-            .join(trial_runs, trial_runs.c.run_uid == documents.c.run_uid)
-            .where((documents.c.name == "descriptor") & (doc["name"].as_string() == stream))
-            .subquery()
+        starts = (
+            select(trial_runs.c.idx, trial_runs.c.run_uid, runs.c.station)
+            .join(runs, runs.c.uid == trial_runs.c.run_uid)
+            .order_by(trial_runs.c.idx)
         )
         events = (
-            select(documents.c.run_uid, doc["data"].label("data"))
-            .join(
-                descriptors,
-                (descriptors.c.run_uid == documents.c.run_uid)
-                & (doc["descriptor"].as_string() == descriptors.c.uid),
-            )
-            .where(documents.c.name == "event")
-            .order_by(documents.c.id)
-        )
-        starts = (
-            select(trial_runs.c.idx, trial_runs.c.run_uid, doc[start_key].as_string())
+            select(documents.c.run_uid, documents.c.doc)
             .join(trial_runs, trial_runs.c.run_uid == documents.c.run_uid)
-            .where(documents.c.name == "start")
-            .order_by(trial_runs.c.idx)
+            .where((documents.c.name == "event") & (documents.c.stream == stream))
+            .order_by(documents.c.id)
         )
         with self.engine.connect() as c:
             found = {
-                uid: TrialStream(idx, uid, value, []) for idx, uid, value in c.execute(starts).all()
+                uid: TrialStream(idx, uid, station, []) for idx, uid, station in c.execute(starts)
             }
-            for uid, data in c.execute(events):
-                found[uid].data.append(data)
+            for uid, doc in c.execute(events):
+                found[uid].data.append(doc["data"])
         return list(found.values())
 
     def documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
@@ -650,12 +645,12 @@ class Store:
 
 @dataclass(frozen=True)
 class TrialStream:
-    """One event stream of a trial's run: the trial, its run, a value from the run's start
-    document, and each event's data in order."""
+    """One event stream of a trial's run: the trial, its run, the station it ran on, and
+    each event's data in order."""
 
     trial: int
     run_uid: str
-    start_value: str | None
+    station: str | None
     data: list[dict[str, Any]]
 
 
