@@ -291,6 +291,26 @@ def test_a_reagent_the_simulated_chemistry_does_not_know_is_refused_before_anyth
         ("lab.yaml", ("clock_speed",), 1e308, "clock_speed"),
         ("lab.yaml", ("devices", "station", "temperature", "min"), "-300 degC", "min"),
         ("lab.yaml", ("vial_capacity",), "1e30 L", "vial_capacity"),
+        *(
+            ("lab.yaml", path, value, path[-1])
+            for path in (
+                ("devices", "arm", "transport", "timeout"),
+                ("devices", "station", "transport", "timeout"),
+                ("devices", "station", "stale_after"),
+                ("devices", "station", "safe_state_patience"),
+                ("devices", "station", "heartbeat"),
+                ("devices", "arm", "move_timeout"),
+                ("watchdog_period",),
+            )
+            for value in ("0 s", "-1 s", "1e999 s", "-1e999 s")
+        ),
+        ("lab.yaml", ("watchdog_period",), "30 s", "watchdog_period"),
+        ("lab.yaml", ("devices", "arm", "transport", "baudrate"), 9223372036854775808, "baudrate"),
+        ("lab.yaml", ("devices", "spectrometer", "noise_seed"), -1, "noise_seed"),
+        ("lab.yaml", ("reagents", "cyan", "stock"), "-5 mL", "stock"),
+        ("lab.yaml", ("devices", "station", "stir_speed", "min"), "-100 rpm", "min"),
+        ("lab.yaml", ("devices", "station", "dispense_rate", "min"), "-1 mL/min", "min"),
+        ("lab.yaml", ("devices", "station", "ambient"), "200 degC", "ambient"),
     ],
 )
 def test_numbers_beyond_any_lab_are_refused_when_the_file_is_read(
