@@ -162,6 +162,8 @@ class CampaignManager:
         self._lock = threading.Lock()
         self._read: _Folder | None = None
         self._reading = threading.Lock()
+        #: campaign -> (its trials' version when read, their counts, their JSON and best)
+        self._details: dict[str, tuple[Any, dict[str, int], dict[str, Any]]] = {}
         #: campaign -> (the newest document when it was read, its timeline)
         self._timelines: dict[str, tuple[int, list[Span]]] = {}
         #: who has the devices to themselves outside any campaign (a diagnosis), and why
@@ -222,20 +224,29 @@ class CampaignManager:
 
     def detail(self, name: str) -> dict[str, Any]:
         """One campaign: its overview entry, every trial, and the trials its planner holds
-        best; its trials are read once.
+        best. Its trials are read again only when they have changed since the last time
+        (the store counts every change), so a page that polls a campaign of 1,000 trials
+        costs the count.
 
         Args:
             name: the campaign's name.
         """
-        records = self.trials(name)
-        counts: dict[str, int] = {}
-        for record in records:
-            counts[record.status] = counts.get(record.status, 0) + 1
-        return {
-            **self._entry(name, counts),
-            **self.best(name, records),
-            "trial_list": [trial_json(r) for r in records],
-        }
+        info = self.store.campaign(name)
+        version = None if info is None else (info["trials_version"], repr(info.get("best")))
+        cached = self._details.get(name)
+        if cached is None or version is None or cached[0] != version:
+            records = self.trials(name)
+            counts: dict[str, int] = {}
+            for record in records:
+                counts[record.status] = counts.get(record.status, 0) + 1
+            cached = (
+                version,
+                counts,
+                {**self.best(name, records), "trial_list": [trial_json(r) for r in records]},
+            )
+            self._details[name] = cached
+        _, counts, trials = cached
+        return {**self._entry(name, counts), **trials}
 
     def active(self) -> CampaignSession | None:
         """The campaign holding the devices, if any."""

@@ -29,6 +29,9 @@ campaigns = Table(
     Column("best", JSON),
     # SHA-256 of the definition, whose files (protocol, target) enter by their content
     Column("identity", String),
+    # counts every change to the campaign's trials: what was read of them at one count
+    # is still true at the same count
+    Column("trials_version", Integer),
 )
 
 #: proposed | awaiting_approval | running | completed | failed | rejected

@@ -334,6 +334,7 @@ class Store:
                 )
             )
             _write_values(c, campaign, idx, "parameter", parameters)
+            _count_change(c, campaign)
 
     def trial(self, campaign: str, idx: int) -> TrialRecord | None:
         """One trial, or None if the campaign has no such index.
@@ -380,6 +381,7 @@ class Store:
                     )
                 )
                 _write_values(c, campaign, idx, "outcome", outcomes or {})
+            _count_change(c, campaign)
 
     def trial_counts(self, campaign: str) -> dict[str, int]:
         """How many trials of the campaign have each status.
@@ -656,6 +658,12 @@ class TrialStream:
 
 #: the advisory lock key of a store on a database server ("SDL" and "STORE" in ASCII)
 _SERVER_CLAIM = 0x53444C_53544F5245 & 0x7FFFFFFFFFFFFFFF
+
+
+def _count_change(c: Connection, campaign: str) -> None:
+    """One more change to the campaign's trials (see ``campaigns.trials_version``)."""
+    version = func.coalesce(campaigns.c.trials_version, 0) + 1
+    c.execute(update(campaigns).where(campaigns.c.name == campaign).values(trials_version=version))
 
 
 def _write_values(
