@@ -57,7 +57,7 @@ bench: $(STAMP)
 
 # docs/files.md and docs/schemas/ from the models that read the files (a test checks they are current)
 reference: $(STAMP)
-	$(PY) -m lab.file_reference docs
+	$(PY) -m lab.files.reference docs
 
 clean:
 	rm -rf $(VENV) runs build .pytest_cache .ruff_cache .mypy_cache

@@ -59,8 +59,8 @@ def true_spectrum(v: Mapping[str, float]) -> np.ndarray:
 def colour_problem(target: str = "example") -> Problem:
     """The example campaign's space with the noise-free colour error against the target
     of recipe ``target`` (see :data:`RECIPES`) as its truth; the recipe scores 0."""
-    from lab.campaign_config import CampaignConfig
-    from lab.yaml_files import load_yaml_model
+    from lab.files.campaign_file import CampaignConfig
+    from lab.files.yaml_reading import load_yaml_model
 
     campaign = load_yaml_model(CampaignConfig, EXAMPLES / "campaign.yaml")
     reference = true_spectrum(RECIPES[target])

@@ -21,10 +21,10 @@ import httpx
 from bench._grown_store import CAMPAIGN, grown_store
 from bench._report import percentiles, publish
 from bench.estop_latency import serve
-from lab.config import load_lab_config
+from lab.accounts.users import add_user
+from lab.files.lab_file import load_lab_config
 from lab.server import LabServer
 from lab.store import Store
-from lab.users import add_user
 
 ENDPOINTS = {
     "campaign": f"/api/campaigns/{CAMPAIGN}",

@@ -25,11 +25,11 @@ import uvicorn
 
 from bench._lab import bench_lab
 from bench._report import percentiles, publish
-from lab.config import load_lab_config
+from lab.accounts.users import add_user
+from lab.files.lab_file import load_lab_config
 from lab.server import LabServer, create_app
 from lab.server._throttle import LoginThrottle
 from lab.store import Store
-from lab.users import add_user
 from simulators.opcua_station import free_port
 from tests.system.floods import Flood
 

@@ -54,8 +54,8 @@ def lab_with_stations(folder: Path, stations: int, clock_speed: float) -> Path:
 def _run(stations: int, seed: int, trials: int, folder: str) -> dict[str, Any]:
     """One campaign: its throughput and the true error of each completed trial."""
     from lab.api import run_campaign
+    from lab.records.timeline import busy_share, campaign_spans, experiments_per_hour
     from lab.store import Store
-    from lab.timeline import busy_share, campaign_spans, experiments_per_hour
 
     campaign = lab_with_stations(Path(folder) / f"k{stations}-s{seed}", stations, CLOCK_SPEED)
     store = campaign.parent / "store.sqlite"

@@ -73,7 +73,7 @@ def proposal_seconds(observations: int = 50, repeats: int = 5) -> list[float]:
     """The spectral planner's proposal times after ``observations`` spectra of Sobol
     points (the example chemistry with the detector's noise level)."""
     from bench._colour import colour_problem as problem_of
-    from lab.campaign_config import read_target
+    from lab.files.campaign_file import read_target
     from planners import Measurement, Objective, SobolPlanner, SpectralDistance
     from planners.spectral import SpectralPlanner
     from simulators import WAVELENGTHS_NM

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from devices import Clock, InstrumentDevice
-from lab.compose import Lab
-from lab.config import AnalyserConfig, ArmConfig, SpectrometerConfig, StationConfig
+from lab.files.lab_file import AnalyserConfig, ArmConfig, SpectrometerConfig, StationConfig
+from lab.runtime.lab import Lab
 
 D = TypeVar("D", bound=InstrumentDevice)
 C = TypeVar("C", ArmConfig, StationConfig, SpectrometerConfig, AnalyserConfig)

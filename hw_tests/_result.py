@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import pint
 
-from lab.diagnostics_config import delta
+from lab.files.diagnostics_file import delta
 
 Status = Literal["pass", "warn", "fail", "skipped"]
 #: worst first, for sorting and for a device's overall status
@@ -66,7 +66,7 @@ def judged(
     detail: str = "",
     plot: dict[str, Any] | None = None,
 ) -> CheckResult:
-    """Compare ``measured`` with a check's warn/fail levels (a ``lab.diagnostics_config``
+    """Compare ``measured`` with a check's warn/fail levels (a ``lab.files.diagnostics_file``
     levels model) in the levels' unit; ``hint`` is shown unless it passed."""
     warn = delta(levels.warn)
     fail, value = delta(levels.fail).to(warn.units), delta(measured).to(warn.units)

@@ -21,7 +21,7 @@ from devices import (
 from hw_tests import analyser, arm, spectrometer, station
 from hw_tests._context import CheckContext
 from hw_tests._result import SEVERITY, CheckResult, skipped, verdict
-from lab.compose import Lab
+from lab.runtime.lab import Lab
 
 #: device class -> its module of checks (CHECKS and leave_safe)
 SUITES: dict[type[InstrumentDevice], Any] = {

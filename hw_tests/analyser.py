@@ -7,7 +7,7 @@ from __future__ import annotations
 from devices import Analyser
 from hw_tests._context import CheckContext
 from hw_tests._result import CheckResult, verdict
-from lab.config import AnalyserConfig
+from lab.files.lab_file import AnalyserConfig
 
 Context = CheckContext[Analyser, AnalyserConfig]
 

@@ -10,7 +10,7 @@ import pint
 from devices import RoboticArm
 from hw_tests._context import CheckContext
 from hw_tests._result import CheckResult, judged, skipped, verdict
-from lab.config import ArmConfig
+from lab.files.lab_file import ArmConfig
 
 ureg = pint.get_application_registry()
 Context = CheckContext[RoboticArm, ArmConfig]

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from hw_tests._result import CheckResult
 from hw_tests._suite import Diagnosis
-from lab.html import page, png
+from lab.outputs.html import page, png
 
 COLOURS = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "skipped": "#57606a"}
 

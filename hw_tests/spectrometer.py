@@ -11,7 +11,7 @@ import pint
 from devices import Spectrometer
 from hw_tests._context import CheckContext
 from hw_tests._result import CheckResult, judged, skipped
-from lab.config import SpectrometerConfig
+from lab.files.lab_file import SpectrometerConfig
 
 ureg = pint.get_application_registry()
 Context = CheckContext[Spectrometer, SpectrometerConfig]

@@ -11,7 +11,7 @@ import pint
 from devices import SynthesisStation
 from hw_tests._context import CheckContext
 from hw_tests._result import CheckResult, judged, skipped, text, verdict
-from lab.config import StationConfig
+from lab.files.lab_file import StationConfig
 
 ureg = pint.get_application_registry()
 Context = CheckContext[SynthesisStation, StationConfig]

@@ -14,14 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from lab.api import PreparedCampaign, default_store, open_lab, prepare, run_campaign
-    from lab.campaign_checks import load_protocol
-    from lab.campaign_config import CampaignConfig, load_campaign
-    from lab.compose import Lab, build_lab
-    from lab.config import LabConfig, load_lab_config
+    from lab.campaigns.runner import (
+        CampaignResult,
+        CampaignRunner,
+        Progress,
+        RunnerEvents,
+        TrialResult,
+    )
     from lab.data import LabData, open_data
     from lab.errors import ConfigError
-    from lab.executor import Executor, InProcessExecutor, PlanOutcome, PlanRequest
-    from lab.runner import CampaignResult, CampaignRunner, Progress, RunnerEvents, TrialResult
+    from lab.files.campaign_checks import load_protocol
+    from lab.files.campaign_file import CampaignConfig, load_campaign
+    from lab.files.lab_file import LabConfig, load_lab_config
+    from lab.runtime.executor import Executor, InProcessExecutor, PlanOutcome, PlanRequest
+    from lab.runtime.lab import Lab, build_lab
     from lab.store import CampaignMismatch, Store, TrialRecord
 
 #: public name -> the module that holds it, imported when first asked for, so that the
@@ -30,18 +36,18 @@ _HOMES = {
     **dict.fromkeys(
         ("PreparedCampaign", "default_store", "open_lab", "prepare", "run_campaign"), "lab.api"
     ),
-    "load_protocol": "lab.campaign_checks",
-    **dict.fromkeys(("CampaignConfig", "load_campaign"), "lab.campaign_config"),
-    **dict.fromkeys(("Lab", "build_lab"), "lab.compose"),
-    **dict.fromkeys(("LabConfig", "load_lab_config"), "lab.config"),
+    "load_protocol": "lab.files.campaign_checks",
+    **dict.fromkeys(("CampaignConfig", "load_campaign"), "lab.files.campaign_file"),
+    **dict.fromkeys(("Lab", "build_lab"), "lab.runtime.lab"),
+    **dict.fromkeys(("LabConfig", "load_lab_config"), "lab.files.lab_file"),
     **dict.fromkeys(("LabData", "open_data"), "lab.data"),
     "ConfigError": "lab.errors",
     **dict.fromkeys(
-        ("Executor", "InProcessExecutor", "PlanOutcome", "PlanRequest"), "lab.executor"
+        ("Executor", "InProcessExecutor", "PlanOutcome", "PlanRequest"), "lab.runtime.executor"
     ),
     **dict.fromkeys(
         ("CampaignResult", "CampaignRunner", "Progress", "RunnerEvents", "TrialResult"),
-        "lab.runner",
+        "lab.campaigns.runner",
     ),
     **dict.fromkeys(("CampaignMismatch", "Store", "TrialRecord"), "lab.store"),
 }

@@ -6,16 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.campaign_checks import campaign_protocol, check_bounds
-from lab.campaign_config import CampaignConfig, load_campaign
-from lab.compose import Lab, build_lab, threaded_run_engine
-from lab.config import LabConfig, load_lab_config
+from lab.campaigns.runner import CampaignResult, CampaignRunner, RunnerEvents
 from lab.errors import ConfigError
-from lab.executor import InProcessExecutor
-from lab.interlocks import Watchdog
-from lab.report import write_plots
-from lab.runner import CampaignResult, CampaignRunner, RunnerEvents
-from lab.safety import Safety
+from lab.files.campaign_checks import campaign_protocol, check_bounds
+from lab.files.campaign_file import CampaignConfig, load_campaign
+from lab.files.lab_file import LabConfig, load_lab_config
+from lab.outputs.report import write_plots
+from lab.runtime.emergency_stop import Safety
+from lab.runtime.executor import InProcessExecutor
+from lab.runtime.interlocks import Watchdog
+from lab.runtime.lab import Lab, build_lab, threaded_run_engine
 from lab.store import Store, is_database_url
 from protocols import PLANS, Protocol
 
@@ -110,7 +110,7 @@ def run_campaign(
         store: the SQLite file, or a database server's URL (``postgresql://...``; plots
             then go to ``runs/<campaign>/``); default ``runs/<campaign>/store.sqlite``. On
             a store that holds the campaign it resumes.
-        events: hears of each trial as it changes (see :class:`lab.runner.RunnerEvents`).
+        events: hears of each trial as it changes (see :class:`lab.campaigns.runner.RunnerEvents`).
 
     Returns:
         What the run did: trials, the best, why it stopped (if it did), the plots.

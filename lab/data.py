@@ -29,7 +29,7 @@ from lab.store import Store, TrialRecord
 
 ureg = pint.get_application_registry()
 
-#: a bundle's copy of the store, beside the files other tools read (see lab.bundle)
+#: a bundle's copy of the store, beside the files other tools read (see lab.outputs.bundle)
 BUNDLE_STORE = "store.sqlite"
 
 

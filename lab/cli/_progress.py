@@ -10,9 +10,9 @@ import time
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lab.campaigns.runner import CampaignRunner, RunnerEvents
+from lab.campaigns.runner import Progress as TrialProgress
 from lab.cli._common import console
-from lab.runner import CampaignRunner, RunnerEvents
-from lab.runner import Progress as TrialProgress
 
 
 class _CtrlC:

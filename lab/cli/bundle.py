@@ -42,7 +42,7 @@ def campaign_export(
     """Write a campaign as one bundle: its runs' documents (JSON Lines), trials and samples
     (CSV, Parquet, units kept), the planner's experiment (Ax JSON), the files it ran with,
     the plots, and a manifest with every file's SHA-256. See docs/data.md."""
-    from lab.bundle import export_campaign
+    from lab.outputs.bundle import export_campaign
     from lab.store import store_label
 
     if len(targets) not in (1, 2):
@@ -68,7 +68,7 @@ def campaign_verify(bundle: BundleArgument, as_json: JsonOption = False) -> None
     """Check a bundle: every file against the manifest, and that every measurement's
     provenance chain is complete (trial, suggestion, protocol, lab, devices, vial,
     software). Exit code 5 if anything is missing or changed."""
-    from lab.bundle import verify
+    from lab.outputs.bundle import verify
 
     try:
         report = verify(bundle)
@@ -111,10 +111,10 @@ def campaign_replay(bundle: BundleArgument, as_json: JsonOption = False) -> None
     Exit code 5 if any proposal differs."""
     import tempfile
 
-    from lab.bundle import stored_campaign
+    from lab.campaigns.replay import as_json as report_json
+    from lab.campaigns.replay import replay
     from lab.data import open_data
-    from lab.replay import as_json as report_json
-    from lab.replay import replay
+    from lab.outputs.bundle import stored_campaign
 
     try:
         data = open_data(bundle)

@@ -65,7 +65,7 @@ def campaign_run(
     from lab.api import prepare, run_campaign, run_campaign_on_workcells
     from lab.cli._progress import ProgressBar
     from lab.errors import ConfigError
-    from lab.report import summary_table
+    from lab.outputs.report import summary_table
     from lab.store import CampaignMismatch, StoreInUse, store_label
     from lab.workcells import WorkcellError
 
@@ -129,7 +129,8 @@ def campaign_show(
 ) -> None:
     """Summarise a stored campaign: every trial, its outcome, the best."""
     from lab.data import trial_json
-    from lab.report import best_trials, summary_table
+    from lab.outputs.report import summary_table
+    from lab.records.best import best_trials
     from lab.store import store_label
 
     db = open_store(store)
@@ -210,7 +211,7 @@ def campaign_report(
 
     from lab.api import prepare
     from lab.errors import ConfigError
-    from lab.report import write_html_report
+    from lab.outputs.report import write_html_report
     from lab.store import store_label
 
     try:

@@ -23,7 +23,7 @@ from lab.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from lab.config import LabConfig
+    from lab.files.lab_file import LabConfig
 
 
 @app.command("reset")
@@ -38,9 +38,9 @@ def reset(lab: LabOption = DEFAULT_LAB) -> None:
     reset, or an interlock is still on.
     """
     from devices import DeviceError, explain
-    from lab.compose import build_lab
-    from lab.config import load_lab_config
     from lab.errors import ConfigError
+    from lab.files.lab_file import load_lab_config
+    from lab.runtime.lab import build_lab
 
     try:
         running = build_lab(load_lab_config(lab))
@@ -101,9 +101,9 @@ def devices(
     cannot be used; 3 a device could not be reached.
     """
     from devices import DeviceError, explain
-    from lab.compose import build_lab
-    from lab.config import load_lab_config
     from lab.errors import ConfigError
+    from lab.files.lab_file import load_lab_config
+    from lab.runtime.lab import build_lab
 
     try:
         running = build_lab(load_lab_config(lab), connect=False)
@@ -195,9 +195,9 @@ def simulate(
     Prints each device's path (a pseudo-terminal for serial devices), so a lab file with
     ``simulated: false`` and those ports, or any serial terminal, can talk to them.
     """
-    from lab.config import load_lab_config
     from lab.errors import ConfigError
-    from lab.simulation import build_world
+    from lab.files.lab_file import load_lab_config
+    from lab.runtime.simulated_world import build_world
 
     try:
         config = load_lab_config(lab)

@@ -26,8 +26,8 @@ from lab.cli._common import (
 
 if TYPE_CHECKING:
     from hw_tests import CheckResult, Diagnosis
-    from lab.compose import Lab
-    from lab.config import LabConfig
+    from lab.files.lab_file import LabConfig
+    from lab.runtime.lab import Lab
 
 STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skipped": "dim"}
 StoreOption = Annotated[
@@ -74,7 +74,7 @@ def diagnose_lab(
     from devices import DeviceError, explain
     from hw_tests import write_report
     from lab.api import default_lab_store, output_folder
-    from lab.compose import build_lab
+    from lab.runtime.lab import build_lab
 
     config = _config(lab)
     unknown = sorted(set(device or ()) - set(config.devices))
@@ -106,8 +106,8 @@ def diagnose_lab(
 
 
 def _config(lab: Path) -> LabConfig:
-    from lab.config import load_lab_config
     from lab.errors import ConfigError
+    from lab.files.lab_file import load_lab_config
 
     try:
         return load_lab_config(lab)

@@ -75,8 +75,8 @@ def serve(
     """
     from devices import DeviceError, explain
     from lab.api import default_lab_store
-    from lab.config import load_lab_config
     from lab.errors import ConfigError
+    from lab.files.lab_file import load_lab_config
     from lab.server import LabServer, SecretError, check_secret, create_app
     from lab.store import StoreInUse, store_label
     from lab.workcells import WorkcellError
@@ -174,7 +174,7 @@ def _refuse_taken_port(host: str, port: int) -> None:
 
 
 def _demo_login(db: Store) -> str:
-    from lab.users import add_user, set_password
+    from lab.accounts.users import add_user, set_password
 
     password = secrets.token_urlsafe(9)
     if db.accounts.user(DEMO_USER) is None:

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from lab.accounts.roles import Role
 from lab.cli._app import app
 from lab.cli._common import DEFAULT_LAB, STORE_FORMS, LabOption, console, fail, open_store
-from lab.roles import Role
 
 if TYPE_CHECKING:
     from lab.store import Store
@@ -39,10 +39,10 @@ StoreOption = Annotated[
 @contextmanager
 def _users(store: str | None, lab: Path) -> Iterator[Store]:
     """The store that holds the users (the lab's by default); a refusal ends the command."""
+    from lab.accounts.users import UserError
     from lab.api import default_lab_store
-    from lab.config import load_lab_config
     from lab.errors import ConfigError
-    from lab.users import UserError
+    from lab.files.lab_file import load_lab_config
 
     try:
         db = open_store(store or default_lab_store(load_lab_config(lab)), existing=False)
@@ -71,7 +71,7 @@ def users_add(
     lab: LabOption = DEFAULT_LAB,
 ) -> None:
     """Add a user; the password is asked for (hidden) unless --password-stdin."""
-    from lab.users import add_user
+    from lab.accounts.users import add_user
 
     with _users(store, lab) as db:
         add_user(db, name, role, _password(password_stdin))
@@ -86,7 +86,7 @@ def users_passwd(
     lab: LabOption = DEFAULT_LAB,
 ) -> None:
     """Set a user's password."""
-    from lab.users import set_password
+    from lab.accounts.users import set_password
 
     with _users(store, lab) as db:
         set_password(db, name, _password(password_stdin))
@@ -100,7 +100,7 @@ def users_remove(
     lab: LabOption = DEFAULT_LAB,
 ) -> None:
     """Remove a user and end their sessions (the last staff user cannot be removed)."""
-    from lab.users import remove_user
+    from lab.accounts.users import remove_user
 
     with _users(store, lab) as db:
         remove_user(db, name)

@@ -53,8 +53,8 @@ def workcell_serve(
 
     Exit codes: 0 stopped; 2 the lab file cannot be used.
     """
-    from lab.config import load_lab_config
     from lab.errors import ConfigError
+    from lab.files.lab_file import load_lab_config
 
     try:
         load_lab_config(lab)  # a bad lab file is told here, not in the worker's log

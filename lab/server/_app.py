@@ -22,18 +22,18 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from lab.approvals import InvalidEdit, UnknownProposal
+from lab.accounts.users import UserError
+from lab.campaigns.approvals import InvalidEdit, UnknownProposal
+from lab.campaigns.manager import Conflict, NotFound
 from lab.errors import ConfigError
-from lab.manager import Conflict, NotFound
-from lab.safety import ResetError
-from lab.server._api import router
+from lab.runtime.emergency_stop import ResetError
 from lab.server._audit import AuditMiddleware
 from lab.server._auth import require
 from lab.server._headers import SecurityHeaders
 from lab.server._lab_process import LabServer
 from lab.server._limits import BodyLimit
 from lab.server._pages import pages
-from lab.users import UserError
+from lab.server._routes import router
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 from fastapi import HTTPException, Request
 from zxcvbn import zxcvbn
 
+from lab.accounts.users import Role, at_least, authenticate
 from lab.server._throttle import LoginThrottle
 from lab.store import Store
-from lab.users import Role, at_least, authenticate
 
 COOKIE = "lab_session"
 CSRF_HEADER = "X-CSRF-Token"

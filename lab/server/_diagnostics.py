@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from hw_tests import diagnose
-from lab.compose import Lab
-from lab.manager import CampaignManager
+from lab.campaigns.manager import CampaignManager
+from lab.runtime.lab import Lab
 from lab.store import Store
 
 log = logging.getLogger(__name__)

@@ -11,14 +11,14 @@ from pathlib import Path
 from bluesky.run_engine import get_bluesky_event_loop
 
 from devices import DeviceError
-from lab.compose import Lab, build_lab, threaded_run_engine
-from lab.config import LabConfig
-from lab.executor import Executor, InProcessExecutor
-from lab.interlocks import Watchdog
-from lab.manager import CampaignManager
-from lab.monitor import LabMonitor
-from lab.runner import LabSide
-from lab.safety import EmergencyStop, Safety
+from lab.campaigns.manager import CampaignManager
+from lab.campaigns.runner import LabSide
+from lab.files.lab_file import LabConfig
+from lab.runtime.emergency_stop import EmergencyStop, Safety
+from lab.runtime.executor import Executor, InProcessExecutor
+from lab.runtime.interlocks import Watchdog
+from lab.runtime.lab import Lab, build_lab, threaded_run_engine
+from lab.runtime.monitor import LabMonitor
 from lab.server._auth import Auth
 from lab.server._diagnostics import DiagnosticsDesk
 from lab.server._publisher import Publisher

@@ -1,4 +1,4 @@
-"""Users and their sessions, as stored; hashing and policy live in ``lab.users``."""
+"""Users and their sessions, as stored; hashing and policy live in ``lab.accounts.users``."""
 
 from __future__ import annotations
 

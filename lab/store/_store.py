@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from devices import DeviceBusy, ResourceLock
-from lab.provenance import FileRecord, canonical_sha256
+from lab.files.provenance import FileRecord, canonical_sha256
 from lab.store._accounts import Accounts
 from lab.store._audit import AuditLog, make_append_only
 from lab.store._diagnoses import DiagnosisLog
@@ -230,12 +230,12 @@ class Store:
         """Create the campaign, or check the stored one is the same; True if it existed.
 
         Campaigns are the same when their definitions are, their files compared by content
-        (:mod:`lab.provenance`). A store written before that named files by path; such a
+        (:mod:`lab.files.provenance`). A store written before that named files by path; such a
         campaign continues if all else is the same, and takes the files' present content.
 
         Args:
             name: the campaign's name.
-            definition: :meth:`lab.campaign_config.CampaignConfig.definition`, with the
+            definition: :meth:`lab.files.campaign_file.CampaignConfig.definition`, with the
                 planner's name and seed.
             lab: the lab file's settings, as used.
         """

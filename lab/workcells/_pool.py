@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from lab.config import LabConfig
-from lab.executor import ExecutorState, PlanOutcome, PlanRequest
-from lab.safety import EmergencyStop
+from lab.files.lab_file import LabConfig
+from lab.runtime.emergency_stop import EmergencyStop
+from lab.runtime.executor import ExecutorState, PlanOutcome, PlanRequest
 from lab.workcells._queue_server import QueueServerExecutor, WorkcellError
 from protocols import LabLimits
 

@@ -16,7 +16,7 @@ from typing import Any
 from bluesky_queueserver_api import BFunc, BPlan
 from bluesky_queueserver_api.zmq import REManagerAPI
 
-from lab.executor import ExecutorState, PlanOutcome, PlanRequest
+from lab.runtime.executor import ExecutorState, PlanOutcome, PlanRequest
 
 #: how the queue server ends a plan -> how the lab's executor says it
 _EXIT = {"completed": "success", "failed": "fail"}
@@ -28,7 +28,7 @@ class WorkcellError(RuntimeError):
 
 
 class QueueServerExecutor:
-    """A workcell's queue server as an :class:`~lab.executor.Executor` with one lane.
+    """A workcell's queue server as an :class:`~lab.runtime.executor.Executor` with one lane.
 
     Args:
         name: the workcell's name (its lane).

@@ -16,11 +16,11 @@ from typing import Any
 from bluesky.run_engine import TransitionError
 from bluesky.utils import MsgGenerator
 
-from lab.compose import build_lab, threaded_run_engine
-from lab.config import load_lab_config
-from lab.executor import ExecutorState
-from lab.interlocks import Watchdog
-from lab.safety import Safety
+from lab.files.lab_file import load_lab_config
+from lab.runtime.emergency_stop import Safety
+from lab.runtime.executor import ExecutorState
+from lab.runtime.interlocks import Watchdog
+from lab.runtime.lab import build_lab, threaded_run_engine
 from lab.store import Store
 from protocols import plans
 

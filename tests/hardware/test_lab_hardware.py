@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from hw_tests import diagnose
-from lab.compose import build_lab
-from lab.config import load_lab_config
+from lab.files.lab_file import load_lab_config
+from lab.runtime.lab import build_lab
 
 pytestmark = pytest.mark.hardware
 

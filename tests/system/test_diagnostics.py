@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from devices import ResourceLock
 from hw_tests import Diagnosis, diagnose, write_history, write_report
 from lab.cli import app
-from lab.compose import build_lab
-from lab.config import load_lab_config
+from lab.files.lab_file import load_lab_config
+from lab.runtime.lab import build_lab
 from lab.store import Store
 from tests.conftest import edit_yaml
 

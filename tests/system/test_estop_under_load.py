@@ -20,10 +20,10 @@ import pytest
 import uvicorn
 import yaml
 
-from lab.config import load_lab_config
+from lab.accounts.users import add_user
+from lab.files.lab_file import load_lab_config
 from lab.server import LabServer, create_app
 from lab.store import Store
-from lab.users import add_user
 from simulators.opcua_station import free_port
 from tests.conftest import EXAMPLES
 from tests.system.floods import Flood

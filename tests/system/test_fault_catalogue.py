@@ -22,10 +22,10 @@ import sqlalchemy
 from devices import parse_quantity
 from lab import CampaignRunner, InProcessExecutor, Store, build_lab
 from lab.api import prepare
-from lab.compose import threaded_run_engine
 from lab.errors import ConfigError
-from lab.interlocks import Watchdog
-from lab.safety import Safety
+from lab.runtime.emergency_stop import Safety
+from lab.runtime.interlocks import Watchdog
+from lab.runtime.lab import threaded_run_engine
 from planners import Suggestion
 from protocols import PLANS
 from simulators import Fault

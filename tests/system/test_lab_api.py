@@ -19,9 +19,9 @@ from lab import (
     load_lab_config,
 )
 from lab.api import open_lab, prepare, run_campaign
-from lab.campaign_config import CampaignConfig
-from lab.compose import threaded_run_engine
-from lab.measurement import measurement_from_documents
+from lab.files.campaign_file import CampaignConfig
+from lab.records.measurement import measurement_from_documents
+from lab.runtime.lab import threaded_run_engine
 from protocols import PLANS
 from tests.conftest import edit_yaml
 

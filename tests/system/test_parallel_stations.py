@@ -13,8 +13,8 @@ import pytest
 
 from lab import CampaignRunner, InProcessExecutor, Store, build_lab
 from lab.api import prepare
-from lab.compose import threaded_run_engine
-from lab.timeline import Span, campaign_spans, experiments_per_hour, station_activity
+from lab.records.timeline import Span, campaign_spans, experiments_per_hour, station_activity
+from lab.runtime.lab import threaded_run_engine
 from protocols import PLANS
 from tests.conftest import edit_yaml
 

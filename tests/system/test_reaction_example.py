@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lab.api import run_campaign
-from lab.measurement import measurement_from_documents
+from lab.records.measurement import measurement_from_documents
 from lab.store import Store
 from tests.conftest import edit_yaml
 

@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lab.config import load_lab_config
+from lab.accounts.users import add_user, set_password
+from lab.files.lab_file import load_lab_config
 from lab.server import LabServer, SecretError, check_secret, create_app
 from lab.server._throttle import LoginThrottle
 from lab.store import Store
-from lab.users import add_user, set_password
 from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.system

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from lab import Store
-from lab.timeline import campaign_spans
+from lab.records.timeline import campaign_spans
 from lab.workcells import QueueServerExecutor, WorkcellError
 from simulators.opcua_station import free_port
 from tests import postgres as pg

@@ -12,7 +12,7 @@ from devices import Identity
 from hw_tests._result import judged
 from hw_tests.spectrometer import _line_centre
 from hw_tests.station import _ramp_rate
-from lab.diagnostics_config import (
+from lab.files.diagnostics_file import (
     CountRateFloor,
     LengthLevels,
     StationDiagnostics,

@@ -9,8 +9,8 @@ import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 import pytest
 
-from lab.compose import threaded_run_engine
-from lab.executor import InProcessExecutor, PlanRequest
+from lab.runtime.executor import InProcessExecutor, PlanRequest
+from lab.runtime.lab import threaded_run_engine
 
 
 def stepped(devices, steps: int, seconds: float, md=None):

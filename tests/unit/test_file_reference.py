@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from lab.file_reference import FILES, markdown, schema
+from lab.files.reference import FILES, markdown, schema
 from tests.conftest import EXAMPLES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -11,7 +11,7 @@ import logging, matplotlib
 matplotlib.use("svg")
 names = ("asyncua", "asyncua.client", "asyncua.uaprotocol", "bluesky", "ax")
 before = {n: logging.getLogger(n).level for n in names}
-import lab, lab.api, lab.report, lab.server, lab.simulation
+import lab, lab.api, lab.outputs.report, lab.server, lab.runtime.simulated_world
 assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
 after = {n: logging.getLogger(n).level for n in names}
 assert before == after, (before, after)
@@ -30,7 +30,7 @@ def test_the_command_line_loads_no_heavy_stack_until_a_command_needs_it():
     script = (
         "import sys, lab.cli\n"
         "from devices import parse_quantity\n"
-        "from lab.report import summary_table\n"
+        "from lab.outputs.report import summary_table\n"
         "from lab.store import Store\n"
         "heavy = ('torch', 'ax', 'botorch', 'ophyd_async', 'bluesky', 'asyncua', 'matplotlib')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"

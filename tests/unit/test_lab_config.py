@@ -9,7 +9,7 @@ import pytest
 
 from devices import parse_quantity
 from lab import CampaignMismatch, ConfigError, Store, load_campaign, load_lab_config
-from lab.campaign_config import parse_constraint
+from lab.files.campaign_file import parse_constraint
 from planners import Parameter
 from tests.conftest import edit_yaml
 

@@ -114,7 +114,7 @@ def test_preflight_reports_every_violation_at_once():
 
 def test_bounds_that_overfill_a_vial_at_a_corner_are_refused_with_a_constraint(example_dir):
     from lab import load_campaign
-    from lab.campaign_checks import campaign_protocol, check_bounds
+    from lab.files.campaign_checks import campaign_protocol, check_bounds
     from tests.conftest import edit_yaml
 
     edit_yaml(example_dir / "campaign.yaml", lambda d: d.update(constraints=[]))

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy
 from sqlalchemy.exc import IntegrityError
 
+from lab.accounts.users import UserError, add_user, authenticate, remove_user, set_password
 from lab.store import Store
-from lab.users import UserError, add_user, authenticate, remove_user, set_password
 
 
 @pytest.fixture

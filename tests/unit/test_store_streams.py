@@ -9,8 +9,8 @@ from pathlib import Path
 import pint
 from sqlalchemy import text
 
+from lab.records.timeline import campaign_spans
 from lab.store import Store
-from lab.timeline import campaign_spans
 
 ureg = pint.get_application_registry()
 

@@ -15,8 +15,8 @@ import sqlalchemy
 
 from devices import parse_quantity
 from lab import CampaignMismatch, Store, load_campaign
+from lab.campaigns.runner import campaign_definition
 from lab.data import open_data
-from lab.runner import campaign_definition
 
 ureg = pint.get_application_registry()
 

@@ -30,16 +30,16 @@ import pint
 from ophyd_async.core import SignalR
 
 from devices import DeviceError, InputState, InstrumentDevice, parse_quantity
-from lab.compose import Lab
-from lab.config import InterlockConfig
 from lab.errors import ConfigError
-from lab.executor import ExecutorState
+from lab.files.lab_file import InterlockConfig
+from lab.runtime.executor import ExecutorState
+from lab.runtime.lab import Lab
 
 log = logging.getLogger(__name__)
 
 
 class Pausable(Protocol):
-    """What a ``pause`` interlock holds: an :class:`~lab.executor.Executor`, or a
+    """What a ``pause`` interlock holds: an :class:`~lab.runtime.executor.Executor`, or a
     workcell's RunEngine."""
 
     @property

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from devices import InstrumentDevice
-from lab.compose import Lab
+from lab.runtime.lab import Lab
 
 
 @dataclass

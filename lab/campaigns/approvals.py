@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pint
 
 from devices import format_quantity, parse_quantity
-from lab.runner import Decision
+from lab.campaigns.runner import Decision
 from planners import SearchSpace, Suggestion
 
 

@@ -15,13 +15,13 @@ import numpy as np
 
 import simulators as sim
 from devices import OpcuaSecurity
-from lab.config import (
+from lab.files.lab_file import (
     GROUND_TRUTH_ARGUMENTS,
     LabConfig,
     OpcuaTransportConfig,
     SerialTransportConfig,
 )
-from lab.plugins import load_callable
+from lab.files.plugins import load_callable
 from simulators.opcua_station import (
     CLIENT_URI,
     SERVER_URI,

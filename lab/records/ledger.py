@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pint
 
-from lab.timeline import Documents, after_each_step, cut_short
+from lab.records.timeline import Documents, after_each_step, cut_short
 from protocols import Dispense, Protocol
 
 ureg = pint.get_application_registry()

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lab.campaign_config import CampaignConfig
-from lab.config import LabConfig
+from lab.files.campaign_file import CampaignConfig
+from lab.files.lab_file import LabConfig
 from protocols import Protocol
 
 FILES: dict[str, tuple[type[BaseModel], str]] = {

@@ -15,12 +15,12 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Requ
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from lab.manager import Conflict, NotFound
+from lab.accounts.users import add_user, remove_user
+from lab.campaigns.manager import Conflict, NotFound
+from lab.records.timeline import Span
 from lab.server._auth import COOKIE, Login, Principal, authorized, current_principal, require
 from lab.server._lab_process import LabServer
 from lab.server._throttle import Throttled
-from lab.timeline import Span
-from lab.users import add_user, remove_user
 
 router = APIRouter(prefix="/api")
 Viewer = Annotated[Principal, Depends(require("viewer"))]

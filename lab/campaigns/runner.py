@@ -1,7 +1,7 @@
 """The campaign loop: ask -> (approval) -> fill protocol -> preflight -> executor ->
 documents in the store -> objectives -> tell, with the store as the source of truth.
 
-Trials run through an :class:`~lab.executor.Executor`, so several may be in flight at once
+Trials run through an :class:`~lab.runtime.executor.Executor`, so several may be in flight at once
 (one per executor slot); the planner is asked again whenever a slot frees up.
 """
 
@@ -22,16 +22,16 @@ import pint
 from pydantic import ValidationError
 
 from devices import DeviceError, DeviceRefused, UnsafeState, format_quantity
-from lab.campaign_config import CampaignConfig
-from lab.config import LabConfig
 from lab.data import trial_row
 from lab.errors import ConfigError
-from lab.executor import Executor, PlanOutcome, PlanRequest
-from lab.ledger import confirmed_composition, vials_handled
-from lab.measurement import measurement_from_documents
-from lab.provenance import FileRecord, canonical_sha256, diagnosis_summary, software
+from lab.files.campaign_file import CampaignConfig
+from lab.files.lab_file import LabConfig
+from lab.files.provenance import FileRecord, canonical_sha256, diagnosis_summary, software
+from lab.records.ledger import confirmed_composition, vials_handled
+from lab.records.measurement import measurement_from_documents
+from lab.records.timeline import steps_finished
+from lab.runtime.executor import Executor, PlanOutcome, PlanRequest
 from lab.store import Store, StoreError, TrialRecord
-from lab.timeline import steps_finished
 from planners import Measurement, Planner, PlannerError, Suggestion, planner_class
 from protocols import LabLimits, PreflightError, preflight
 from protocols import Protocol as LabProtocol
@@ -118,7 +118,7 @@ class Approvals(Protocol):
 
 
 class LabSide(Protocol):
-    """What the campaign loop reads of the lab: a connected :class:`~lab.compose.Lab`, or
+    """What the campaign loop reads of the lab: a connected :class:`~lab.runtime.lab.Lab`, or
     workcells reached through their queue servers (:class:`lab.workcells.WorkcellPool`)."""
 
     config: LabConfig

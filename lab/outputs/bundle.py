@@ -29,9 +29,9 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from lab.campaign_config import CampaignConfig
 from lab.data import BUNDLE_STORE, open_data
-from lab.provenance import canonical_sha256, sha256_hex, software
+from lab.files.campaign_file import CampaignConfig
+from lab.files.provenance import canonical_sha256, sha256_hex, software
 from lab.store import Store, TrialRecord
 from lab.store._schema import campaigns, documents, files, runs, samples, trial_values, trials
 
@@ -227,7 +227,7 @@ def _write_files(store: Store, name: str, folder: Path) -> dict[str, str]:
 
 def _write_planner(store: Store, campaign: CampaignConfig, folder: Path) -> None:
     """The planner rebuilt from the record, saved in its own format (Ax JSON)."""
-    from lab.replay import rebuilt_planner
+    from lab.campaigns.replay import rebuilt_planner
 
     planner = rebuilt_planner(store, campaign)
     save = getattr(planner, "save", None)
@@ -237,7 +237,8 @@ def _write_planner(store: Store, campaign: CampaignConfig, folder: Path) -> None
 
 
 def _write_plots(store: Store, campaign: CampaignConfig, folder: Path) -> None:
-    from lab.report import best_trial, write_plots
+    from lab.outputs.report import write_plots
+    from lab.records.best import best_trial
 
     info = store.campaign(campaign.name)
     assert info is not None

@@ -23,9 +23,9 @@ from pydantic import (
 
 from devices import parse_quantity
 from lab.errors import ConfigError, FieldProblems
-from lab.plugins import load_callable
-from lab.provenance import FileRecord
-from lab.yaml_files import file_problem, load_yaml_model, read_text
+from lab.files.plugins import load_callable
+from lab.files.provenance import FileRecord
+from lab.files.yaml_reading import file_problem, load_yaml_model, read_text
 from planners import (
     AbsorbanceAt,
     LinearConstraint,

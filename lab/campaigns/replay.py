@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.campaign_config import CampaignConfig
-from lab.measurement import measurement_from_documents
-from lab.runner import make_planner
+from lab.campaigns.runner import make_planner
+from lab.files.campaign_file import CampaignConfig
+from lab.records.measurement import measurement_from_documents
 from lab.store import Store, TrialRecord
 from planners import Measurement, Planner, Suggestion
 
@@ -112,7 +112,7 @@ def rebuilt_planner(store: Store, campaign: CampaignConfig) -> Planner:
 
     Args:
         store: the campaign's store.
-        campaign: the campaign as stored (:func:`lab.bundle.stored_campaign`).
+        campaign: the campaign as stored (:func:`lab.outputs.bundle.stored_campaign`).
     """
     name, seed = _planner_settings(store, campaign.name)
     done = [
@@ -126,7 +126,7 @@ def replay(store: Store, campaign: CampaignConfig) -> ReplayReport:
 
     Args:
         store: the campaign's store.
-        campaign: the campaign as stored (:func:`lab.bundle.stored_campaign`).
+        campaign: the campaign as stored (:func:`lab.outputs.bundle.stored_campaign`).
     """
     name, seed = _planner_settings(store, campaign.name)
     report = ReplayReport(campaign.name, name, seed)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pint
 from pydantic import ValidationError
 
-from lab.campaign_config import CampaignConfig
 from lab.errors import ConfigError, problems_of
-from lab.yaml_files import load_yaml_model
+from lab.files.campaign_file import CampaignConfig
+from lab.files.yaml_reading import load_yaml_model
 from planners import SearchSpace
 from protocols import Dispense, LabLimits, Placeholder, PreflightError, Protocol, preflight
 

@@ -37,15 +37,15 @@ from devices import (
     UnsafeState,
     WallClock,
 )
-from lab.config import (
+from lab.errors import ConfigError
+from lab.files.lab_file import (
     LabConfig,
     OpcuaTransportConfig,
     SerialTransportConfig,
     SimTransport,
     StationConfig,
 )
-from lab.errors import ConfigError
-from lab.simulation import SimulatedWorld, build_world
+from lab.runtime.simulated_world import SimulatedWorld, build_world
 from lab.store import Store
 from protocols import Bay, LabDevices, LabLimits, Resources
 

@@ -21,19 +21,25 @@ from typing import Any
 import yaml
 
 from devices import DeviceError
-from lab.approvals import ApprovalDesk
-from lab.campaign_checks import campaign_protocol, check_bounds
-from lab.campaign_config import CampaignConfig, load_campaign, read_target
+from lab.campaigns.approvals import ApprovalDesk
+from lab.campaigns.runner import (
+    CampaignRunner,
+    LabSide,
+    Progress,
+    RunnerEvents,
+    campaign_definition,
+)
 from lab.data import trial_json
 from lab.errors import ConfigError
-from lab.executor import Executor, PlanOutcome, PlanRequest
-from lab.measurement import measurement_from_documents
-from lab.monitor import LabMonitor
-from lab.report import best_trials
-from lab.runner import CampaignRunner, LabSide, Progress, RunnerEvents, campaign_definition
-from lab.safety import EmergencyStop, EstopReport
+from lab.files.campaign_checks import campaign_protocol, check_bounds
+from lab.files.campaign_file import CampaignConfig, load_campaign, read_target
+from lab.records.best import best_trials
+from lab.records.measurement import measurement_from_documents
+from lab.records.timeline import Span, campaign_spans, station_activity
+from lab.runtime.emergency_stop import EmergencyStop, EstopReport
+from lab.runtime.executor import Executor, PlanOutcome, PlanRequest
+from lab.runtime.monitor import LabMonitor
 from lab.store import Store, TrialRecord
-from lab.timeline import Span, campaign_spans, station_activity
 from protocols import Protocol
 
 Publish = Callable[[str, Any], None]
@@ -444,7 +450,7 @@ class CampaignManager:
         return report
 
     def reset(self, by: str) -> dict[str, str]:
-        """Clear the emergency stop (staff); see :meth:`lab.safety.Safety.reset`.
+        """Clear the emergency stop (staff); see :meth:`lab.runtime.emergency_stop.Safety.reset`.
 
         Args:
             by: who asks (a username), named in the reason or report it leaves.
@@ -520,7 +526,7 @@ class CampaignManager:
 
     def stations(self) -> dict[str, Any]:
         """Each synthesis station's trial in progress and the trials waiting for one
-        (see :func:`lab.timeline.station_activity`)."""
+        (see :func:`lab.records.timeline.station_activity`)."""
         session = self.active()
         return station_activity(
             self.store, session.name if session else None, list(self.executor.lanes)

@@ -19,17 +19,17 @@ from pydantic import (
 )
 
 from devices import Range, parse_quantity
-from lab.diagnostics_config import (
+from lab.errors import FieldProblems
+from lab.files.diagnostics_file import (
     ArmDiagnostics,
     Degradation,
     ExpectedIdentity,
     SpectrometerDiagnostics,
     StationDiagnostics,
 )
-from lab.errors import FieldProblems
-from lab.plugins import load_callable
-from lab.provenance import FileRecord
-from lab.yaml_files import load_yaml_model
+from lab.files.plugins import load_callable
+from lab.files.provenance import FileRecord
+from lab.files.yaml_reading import load_yaml_model
 from protocols._name_field import Name
 from protocols._quantity_field import (
     Duration,

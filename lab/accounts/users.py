@@ -12,7 +12,7 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from lab.roles import ROLES, Role
+from lab.accounts.roles import ROLES, Role
 from lab.store import Store, UserRecord
 
 MIN_PASSWORD = 8

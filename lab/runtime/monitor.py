@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devices import DeviceDisconnected, DeviceError, DeviceTimeout, InstrumentDevice
-from lab.compose import Lab
+from lab.runtime.lab import Lab
 
 Publish = Callable[[str, Any], None]
 

@@ -1,0 +1,1 @@
+"""Who may use the lab server: users, their passwords and their roles."""

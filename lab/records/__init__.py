@@ -1,0 +1,2 @@
+"""Reading back what was recorded: measurements from documents, step times, the sample
+ledger."""
