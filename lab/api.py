@@ -12,12 +12,10 @@ from lab.files.campaign_checks import campaign_protocol, check_bounds
 from lab.files.campaign_file import CampaignConfig, load_campaign
 from lab.files.lab_file import LabConfig, load_lab_config
 from lab.outputs.report import write_plots
-from lab.runtime.emergency_stop import Safety
-from lab.runtime.executor import InProcessExecutor
-from lab.runtime.interlocks import Watchdog
 from lab.runtime.lab import Lab, build_lab, threaded_run_engine
+from lab.runtime.process import LabProcess
 from lab.store import Store, is_database_url
-from protocols import PLANS, Protocol
+from protocols import Protocol
 
 
 @dataclass
@@ -124,21 +122,10 @@ def run_campaign(
     try:
         source = prepared.campaign.name if isinstance(campaign, CampaignConfig) else campaign
         check_bounds(prepared.campaign, prepared.protocol, running.limits(), source)
-        safety = Safety(running)
-        executor = InProcessExecutor(
-            running.run_engines, running.devices, PLANS, refusal=safety.refusal
-        )
-        runner: CampaignRunner | None = None
-
-        def stop_everything(why: str) -> None:  # what an interlock trips
-            if runner is not None:
-                runner.request_stop(why)
-            safety.emergency_stop(why)
-            executor.abort(why)
-
-        watchdog: Watchdog | None = None
+        process = LabProcess.of(running)  # checks the interlocks before the store is made
+        executor = process.executor
+        assert executor is not None
         try:
-            watchdog = Watchdog(running, executor, stop_everything)  # checks the interlocks
             db = Store(prepared.store)  # opened only once every file is known good
             running.record_to(db)  # the lab closes it, on every path
             db.claim()
@@ -151,13 +138,12 @@ def run_campaign(
                 planner,
                 seed,
             )
-            watchdog.start()
+            process.before_emergency_stop(runner.request_stop)
+            process.start()
             result = runner.run(trials, events)
         finally:
-            if watchdog is not None:
-                watchdog.stop()
-            executor.close()
-        stopped = safety.latched  # an interlock's emergency stop, as its devices answered
+            process.close()
+        stopped = process.safety.latched  # an interlock's emergency stop, as its devices answered
         if stopped is not None and not stopped.confirmed and result.left_unsafe is None:
             unsafe = (f"{d}: {a}" for d, a in stopped.devices.items() if a != "safe")
             result.left_unsafe = "LEFT UNSAFE: emergency stop " + "; ".join(unsafe)

@@ -126,10 +126,11 @@ class ApprovalDesk:
             by: who decides (a username), kept with the decision.
             edits: edited values by parameter name, as text with units.
         """
+        edited = _parse(edits) if edits else {}  # text that is no quantity is refused first
         proposal = self._get(campaign, index)
         parameters = None
         if edits:
-            parameters = {**proposal.parameters, **_parse(edits)}
+            parameters = {**proposal.parameters, **edited}
             problems = proposal.space.problems(parameters)
             if problems:
                 raise InvalidEdit(

@@ -36,9 +36,10 @@ from lab.files.campaign_file import CampaignConfig, load_campaign, read_target
 from lab.records.best import best_trials
 from lab.records.measurement import measurement_from_documents
 from lab.records.timeline import Span, campaign_spans, station_activity
-from lab.runtime.emergency_stop import EmergencyStop, EstopReport
+from lab.runtime.emergency_stop import EstopReport
 from lab.runtime.executor import Executor, PlanOutcome, PlanRequest
 from lab.runtime.monitor import LabMonitor
+from lab.runtime.process import LabProcess
 from lab.store import Store, TrialRecord
 from protocols import Protocol
 
@@ -140,7 +141,8 @@ class CampaignManager:
         lab: the connected lab; its store records every run.
         store: the lab's store (campaigns, trials, documents).
         executor: where every plan runs.
-        safety: the emergency-stop latch; nothing starts while it is latched.
+        process: the lab process: its emergency stop (which ends the campaigns too) and
+            its latch, while which nothing starts.
         monitor: told of device errors that plans meet (None: no devices of its own).
         campaign_dir: the folder whose campaign files operators may start.
         publish: ``publish(topic, data)`` from any thread.
@@ -151,7 +153,7 @@ class CampaignManager:
         lab: LabSide,
         store: Store,
         executor: Executor,
-        safety: EmergencyStop,
+        process: LabProcess,
         monitor: LabMonitor | None,
         campaign_dir: Path,
         publish: Publish,
@@ -159,7 +161,10 @@ class CampaignManager:
         self.lab = lab
         self.store = store
         self.executor = executor
-        self.safety = safety
+        self.process = process
+        self.safety = process.safety
+        process.before_emergency_stop(self._stop_campaigns)
+        process.after_emergency_stop(lambda report: self.publish_control())
         self.monitor = monitor
         self.campaign_dir = campaign_dir
         self._publish = publish
@@ -268,7 +273,12 @@ class CampaignManager:
             "exclusive": self.exclusive,
             "estop": None
             if report is None
-            else {"by": report.by, "time": report.time, "devices": report.devices},
+            else {
+                "by": report.by,
+                "reason": report.reason,
+                "time": report.time,
+                "devices": report.devices,
+            },
         }
 
     # --- starting and controlling --------------------------------------------------------
@@ -441,13 +451,13 @@ class CampaignManager:
         Args:
             by: who asks (a username), named in the reason or report it leaves.
         """
-        for session in self.sessions.values():  # first, so the stop is told as the reason
+        return self.process.emergency_stop(by)
+
+    def _stop_campaigns(self, reason: str) -> None:
+        """Whoever pressed the stop, the campaigns are told first, so it is their reason."""
+        for session in self.sessions.values():
             if session.active and session.runner is not None:
-                session.runner.request_stop(f"emergency stop by {by}")
-        report = self.safety.emergency_stop(by)
-        self.executor.abort(f"emergency stop by {by}")
-        self.publish_control()
-        return report
+                session.runner.request_stop(reason)
 
     def reset(self, by: str) -> dict[str, str]:
         """Clear the emergency stop (staff); see :meth:`lab.runtime.emergency_stop.Safety.reset`.

@@ -232,8 +232,8 @@ class StationConfig(_DeviceConfig):
         "10 s",
         validate_default=True,
         description="real time the station may hear nothing from the lab before it stops "
-        "itself and latches, as after an emergency stop (the lab sends one every "
-        "watchdog_period; set the controller's watchdog of a real station to this)",
+        "itself and latches, as after an emergency stop (the lab sends four per heartbeat; "
+        "set the controller's watchdog of a real station to this)",
     )
     slot: Name = Field(description="the location of its vial slot: dispense, heat, stir act there")
     pumps: dict[Annotated[int, Field(ge=0, le=99)], Name] = Field(

@@ -20,9 +20,11 @@ from lab.runtime.lab import Lab
 
 @dataclass
 class EstopReport:
-    """Who stopped the lab, when, and what each device answered (``safe`` or the error)."""
+    """Who or what stopped the lab (a user, an interlock), why, when, and what each device
+    answered (``safe`` or the error)."""
 
     by: str
+    reason: str
     time: float
     devices: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -62,15 +64,16 @@ class EmergencyStop(ABC):
             return None
         return f"emergency stop latched (by {report.by}); staff must reset it first"
 
-    def emergency_stop(self, by: str) -> EstopReport:
+    def emergency_stop(self, by: str, reason: str) -> EstopReport:
         """Latch, then stop every instrument at once and wait for their confirmations.
 
         Args:
-            by: who pressed it (a username), kept in the report.
+            by: who or what pressed it (a user name, ``interlock leak``).
+            reason: why, in words.
         """
         start = time.perf_counter()
         with self._lock:
-            report = EstopReport(by, time.time())
+            report = EstopReport(by, reason, time.time())
             self.latched = report
         report.devices = self._stop_all()
         report.seconds = time.perf_counter() - start

@@ -106,12 +106,13 @@ class Watchdog:
     Args:
         lab: the connected lab whose ``config.interlocks`` are watched.
         executor: paused and resumed by ``pause`` interlocks.
-        emergency_stop: what an ``emergency_stop`` interlock calls, with the reason (the
-            lab process's own button: it stops the campaign, every device, the plan).
+        emergency_stop: what an ``emergency_stop`` interlock calls, with who pressed it
+            (``interlock <name>``) and why (the lab process's own button: it stops the
+            campaign, every device, the plan).
     """
 
     def __init__(
-        self, lab: Lab, executor: Pausable, emergency_stop: Callable[[str], object]
+        self, lab: Lab, executor: Pausable, emergency_stop: Callable[[str, str], object]
     ) -> None:
         self._lab = lab
         self._executor = executor
@@ -271,8 +272,10 @@ class Watchdog:
             self.tripped[w.name] = reason
             log.warning("interlock %s tripped: %s", w.name, reason)
             if w.config.action == "emergency_stop":
-                why = f"interlock {w.name}: {reason}"
-                stop = threading.Thread(target=self._emergency_stop, args=(why,), daemon=True)
+                by = f"interlock {w.name}"
+                stop = threading.Thread(
+                    target=self._emergency_stop, args=(by, f"{by}: {reason}"), daemon=True
+                )
                 self._stops.append(stop)
                 stop.start()
             elif self._executor.state not in ("paused", "pausing"):

@@ -114,20 +114,21 @@ class Lab:
         return max(MIN_WATCH_PERIOD_S, float(self.config.watchdog_period.m_as("s")) / speed)
 
     async def _beat(self) -> None:
-        """Every ``watchdog_period`` (lab time, at most every 20 ms of real time), tell each
-        connected station this lab is alive: one that hears nothing for its ``heartbeat``
-        stops itself and latches, so a lab process killed mid-stir does not leave the block
-        hot and stirring until someone comes. A station that cannot be reached now is the
-        interlocks' to report; its heartbeat is sent again next time."""
-        period = self.watch_period_s
+        """Tell each connected station, four times within its ``heartbeat`` (real time),
+        that this lab is alive: one that hears nothing for that long stops itself and
+        latches, so a lab process killed mid-stir does not leave the block hot and stirring
+        until someone comes. A station that cannot be reached now is the interlocks' to
+        report; its heartbeat is sent again next time."""
+        stations = self.devices.stations
+        period = min(float(c.heartbeat.m_as("s")) for _, c in self.config.stations) / 4
 
         async def one(station: SynthesisStation) -> None:
             with contextlib.suppress(DeviceError, TimeoutError):
-                await asyncio.wait_for(station.driver.heartbeat(), period * 10)
+                await asyncio.wait_for(station.driver.heartbeat(), period)
 
         while True:
             await asyncio.sleep(period)
-            await asyncio.gather(*(one(s) for s in self.devices.stations))
+            await asyncio.gather(*(one(s) for s in stations))
 
     def call(self, coro: Awaitable[T]) -> T:
         """Run a coroutine on the devices' event loop (bluesky's) and return its result.

@@ -14,17 +14,15 @@ from devices import DeviceError
 from lab.campaigns.manager import CampaignManager
 from lab.campaigns.runner import LabSide
 from lab.files.lab_file import LabConfig
-from lab.runtime.emergency_stop import EmergencyStop, Safety
-from lab.runtime.executor import Executor, InProcessExecutor
-from lab.runtime.interlocks import Watchdog
+from lab.runtime.executor import Executor
 from lab.runtime.lab import Lab, build_lab, threaded_run_engine
 from lab.runtime.monitor import LabMonitor
+from lab.runtime.process import LabProcess
 from lab.server._auth import Auth
 from lab.server._diagnostics import DiagnosticsDesk
 from lab.server._publisher import Publisher
 from lab.store import Store
-from lab.workcells import WorkcellPool, WorkcellsEmergencyStop
-from protocols import PLANS
+from lab.workcells import WorkcellPool
 
 
 class LabServer:
@@ -59,26 +57,22 @@ class LabServer:
         self.publisher = Publisher()
         self._own: Lab | None = None
         self.monitor: LabMonitor | None = None
-        self.watchdog: Watchdog | None = None
         self.lab: LabSide
         self.executor: Executor
-        self.safety: EmergencyStop
         if workcells:
             pool = WorkcellPool.reach(config, workcells)
-            self.lab, self.executor, self.safety = pool, pool, WorkcellsEmergencyStop(pool)
+            self.lab, self.executor, self.process = pool, pool, pool.process()
         else:
             own = self._own = build_lab(config, store, threaded_run_engine())
-            safety = Safety(own)
-            self.lab, self.safety = own, safety
-            self.executor = InProcessExecutor(
-                own.run_engines, own.devices, PLANS, refusal=safety.refusal
-            )
+            self.process = LabProcess.of(own)
+            assert self.process.executor is not None
+            self.lab, self.executor = own, self.process.executor
             self.monitor = LabMonitor(own, self.publisher.publish, monitor_period_s)
         self.manager = CampaignManager(
             self.lab,
             store,
             self.executor,
-            self.safety,
+            self.process,
             self.monitor,
             campaign_dir,
             self.publisher.publish,
@@ -87,9 +81,6 @@ class LabServer:
         if self._own is not None:
             self.diagnostics = DiagnosticsDesk(
                 self._own, self.manager, store, self.publisher.publish
-            )
-            self.watchdog = Watchdog(
-                self._own, self.executor, lambda why: self.manager.emergency_stop(why)
             )
         self._monitoring: Future[None] | None = None
         self._closed = False
@@ -103,8 +94,7 @@ class LabServer:
                 self.monitor.run(), get_bluesky_event_loop()
             )
         self.manager.publish_control()
-        if self.watchdog is not None:
-            self.watchdog.start()
+        self.process.start()
 
     def close(self) -> None:
         """Campaigns end (their cleanup runs), each station goes to its safe state, the
@@ -112,8 +102,7 @@ class LabServer:
         if self._closed:
             return
         self._closed = True
-        if self.watchdog is not None:
-            self.watchdog.stop()
+        self.process.stop_watching()  # first: nothing presses the stop while closing
         self.manager.shutdown()
         if self._monitoring is not None:
             self._monitoring.cancel()

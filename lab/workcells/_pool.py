@@ -14,6 +14,7 @@ from typing import Any
 from lab.files.lab_file import LabConfig
 from lab.runtime.emergency_stop import EmergencyStop
 from lab.runtime.executor import ExecutorState, PlanOutcome, PlanRequest
+from lab.runtime.process import LabProcess
 from lab.workcells._queue_server import QueueServerExecutor, WorkcellError
 from protocols import LabLimits
 
@@ -104,6 +105,12 @@ class WorkcellPool:
         for w in self.workcells.values():
             w.abort(reason)
 
+    def process(self) -> LabProcess:
+        """This coordinator's lab process: its emergency stop reaches every device of every
+        workcell through its worker, latches, and ends every workcell's plan. Each workcell
+        reads its own interlocks."""
+        return LabProcess(WorkcellsEmergencyStop(self), self)
+
     def close(self) -> None:
         """Stop watching the workcells (they keep running)."""
         for w in self.workcells.values():
@@ -165,7 +172,7 @@ class WorkcellsEmergencyStop(EmergencyStop):
 
     def _stop_all(self) -> dict[str, str]:
         assert self.latched is not None
-        return self._each("workcell_emergency_stop", by=self.latched.by)
+        return self._each("workcell_emergency_stop", by=self.latched.by, reason=self.latched.reason)
 
     def _reset_all(self) -> dict[str, str]:
         return self._each("workcell_reset")

@@ -17,10 +17,9 @@ from bluesky.run_engine import TransitionError
 from bluesky.utils import MsgGenerator
 
 from lab.files.lab_file import load_lab_config
-from lab.runtime.emergency_stop import Safety
 from lab.runtime.executor import ExecutorState
-from lab.runtime.interlocks import Watchdog
 from lab.runtime.lab import build_lab, threaded_run_engine
+from lab.runtime.process import LabProcess
 from lab.store import Store
 from protocols import plans
 
@@ -33,10 +32,10 @@ _lab = build_lab(
 RE = _lab.run_engine
 
 
-class _Hold:
-    """The watchdog's hold on the worker's RunEngine: a ``pause`` interlock pauses the plan
-    at its next checkpoint; it is resumed through the queue server (``qserver re resume``),
-    whose worker drives the RunEngine."""
+class _WorkerRuns:
+    """The worker's RunEngine as the lab process holds it: a ``pause`` interlock pauses the
+    plan at its next checkpoint (it is resumed through the queue server, ``qserver re
+    resume``, whose worker drives the RunEngine); the emergency stop ends the plan."""
 
     @property
     def state(self) -> ExecutorState:
@@ -50,20 +49,14 @@ class _Hold:
     def resume(self) -> None:
         """Left to whoever drives the queue."""
 
-
-_safety = Safety(_lab)
-
-
-def _emergency_stop(why: str) -> None:
-    """An ``emergency_stop`` interlock: every device stopped, latched until staff reset
-    (``workcell_reset``), and the running plan ended."""
-    _safety.emergency_stop(why)
-    if RE.state != "idle":
-        with contextlib.suppress(TransitionError):
-            RE.abort(why)
+    def abort(self, reason: str) -> None:
+        if RE.state != "idle":
+            with contextlib.suppress(TransitionError):
+                RE.abort(reason)
 
 
-_watchdog = Watchdog(_lab, _Hold(), _emergency_stop).start()
+#: the latch, the interlocks and the one emergency stop of this workcell
+_process = LabProcess.of(_lab, _WorkerRuns()).start()
 
 
 # plain annotations: the queue server checks each plan's arguments against them
@@ -72,7 +65,7 @@ def run_protocol(
 ) -> MsgGenerator[str]:
     """One trial's protocol on this workcell (see :func:`protocols.plans.run_protocol`);
     refused while the emergency stop is latched."""
-    refused = _safety.refusal()
+    refused = _process.safety.refusal()
     if refused:
         raise RuntimeError(refused)
     return (yield from plans.run_protocol(_lab.devices, protocol, station, md))
@@ -93,18 +86,16 @@ def workcell_identities() -> dict[str, dict[str, str]]:
     return _lab.identities()
 
 
-def workcell_emergency_stop(by: str) -> dict[str, str]:
+def workcell_emergency_stop(by: str, reason: str = "") -> dict[str, str]:
     """Every device of this workcell stopped at once, latched, and the running plan ended:
     each device's answer (``safe`` or why not)."""
-    _emergency_stop(by)
-    assert _safety.latched is not None
-    return _safety.latched.devices
+    return _process.emergency_stop(by, reason or None).devices
 
 
 def workcell_reset() -> dict[str, str]:
     """Clear the latched emergency stop (staff, once the cause is fixed); each device's
     answer."""
-    return _safety.reset()
+    return _process.safety.reset()
 
 
 def workcell_start_state_problems() -> list[str]:

@@ -11,7 +11,6 @@ import pytest
 from lab import (
     CampaignRunner,
     ConfigError,
-    InProcessExecutor,
     RunnerEvents,
     Store,
     build_lab,
@@ -22,7 +21,7 @@ from lab.api import open_lab, prepare, run_campaign
 from lab.files.campaign_file import CampaignConfig
 from lab.records.measurement import measurement_from_documents
 from lab.runtime.lab import threaded_run_engine
-from protocols import PLANS
+from lab.runtime.process import LabProcess
 from tests.conftest import edit_yaml
 
 pytestmark = pytest.mark.system
@@ -61,7 +60,9 @@ def test_a_device_fault_stops_the_campaign_safely_and_a_resume_recovers(
     lab = build_lab(prepared.lab, store, run_engine=threaded_run_engine())
     world = lab.world
     assert world is not None
-    executor = InProcessExecutor(lab.run_engines, lab.devices, PLANS)
+    process = LabProcess.of(lab).start()  # the latch, its executor, the interlocks
+    executor = process.executor
+    assert executor is not None
     runner = CampaignRunner(lab, prepared.campaign, prepared.protocol, store, executor)
     runner.run(trials=1)
     world.station.pumps[1].jammed = True  # the next dispense fails, the vial in the slot
@@ -96,7 +97,7 @@ def test_a_device_fault_stops_the_campaign_safely_and_a_resume_recovers(
         r for r in store.runs(campaign=prepared.campaign.name) if r.plan_name == "clear_workcell"
     ]
     assert len(cleared) == 1 and cleared[0].exit_status == "success"
-    executor.close()
+    process.close()
     lab.close()
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pint
 import pytest
 
-from lab import CampaignRunner, InProcessExecutor, Store, build_lab
+from lab import CampaignRunner, Store, build_lab
 from lab.api import prepare
 from lab.records.timeline import Span, campaign_spans, experiments_per_hour, station_activity
 from lab.runtime.lab import threaded_run_engine
-from protocols import PLANS
+from lab.runtime.process import LabProcess
 from tests.conftest import edit_yaml
 
 pytestmark = pytest.mark.system
@@ -49,7 +49,9 @@ def test_trials_run_side_by_side_sharing_the_arm_and_the_spectrometer(
     prepared = prepare(parallel_dir / "campaign_parallel.yaml")
     store = Store(tmp_path / "s.sqlite")
     lab = build_lab(prepared.lab, store, run_engine=threaded_run_engine())
-    executor = InProcessExecutor(lab.run_engines, lab.devices, PLANS)
+    process = LabProcess.of(lab).start()  # the latch, its executor, the interlocks
+    executor = process.executor
+    assert executor is not None
     names = [n for n, _ in prepared.lab.stations]
     seen: list[dict] = []  # what the dashboard's station view showed while it ran
     running = threading.Event()
@@ -112,7 +114,7 @@ def test_trials_run_side_by_side_sharing_the_arm_and_the_spectrometer(
     finally:
         running.clear()
         watcher.join()
-        executor.close()
+        process.close()
         lab.close()
 
 
@@ -120,7 +122,9 @@ def test_a_device_fault_on_one_station_lets_the_others_finish(parallel_dir: Path
     prepared = prepare(parallel_dir / "campaign_parallel.yaml")
     store = Store(tmp_path / "s.sqlite")
     lab = build_lab(prepared.lab, store, run_engine=threaded_run_engine())
-    executor = InProcessExecutor(lab.run_engines, lab.devices, PLANS)
+    process = LabProcess.of(lab).start()  # the latch, its executor, the interlocks
+    executor = process.executor
+    assert executor is not None
     assert lab.world is not None
     lab.world.firmware["station2"].pumps[2].jammed = True  # type: ignore[attr-defined]
     try:
@@ -136,5 +140,5 @@ def test_a_device_fault_on_one_station_lets_the_others_finish(parallel_dir: Path
         assert len(others) >= 2 and all(t.outcomes for t in others)
         assert len(trials) < 6
     finally:
-        executor.close()
+        process.close()
         lab.close()

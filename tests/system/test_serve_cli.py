@@ -30,7 +30,7 @@ from simulators import (
     Workcell,
 )
 from simulators.opcua_station import free_port
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, edit_yaml
 from tests.system.lab_process import lab_command, start_lab
 
 pytestmark = pytest.mark.system
@@ -252,7 +252,8 @@ def test_a_station_whose_lab_was_killed_stops_itself(hardware, tmp_path):
     the lab's heartbeat stops, and the station stops itself and latches."""
     instruments, lab = hardware
     station = instruments.station
-    station.heartbeat_s = 1.0
+    station.heartbeat_s = 1.0  # the controller's watchdog, set as the lab file says
+    edit_yaml(lab, lambda d: d["devices"]["station"].update(heartbeat="1 s"))
     running = subprocess.Popen(
         [sys.executable, "-m", "lab.cli", "campaign", "run", str(lab.parent / "campaign.yaml")],
         cwd=tmp_path,
