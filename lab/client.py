@@ -8,7 +8,7 @@
     lab.wait("colour-match")
 
 The client logs in for a bearer token (no cookie, so no CSRF token is needed) and raises
-:class:`LabError` with the server's message for anything the server refuses.
+:class:`RemoteError` with the server's message for anything the server refuses.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import httpx
 import pint
 
 
-class LabError(RuntimeError):
+class RemoteError(RuntimeError):
     """The server refused or failed a request.
 
     Args:
@@ -269,5 +269,5 @@ def _checked(response: httpx.Response) -> Any:
             detail = response.json().get("detail", response.text)
         except ValueError:
             detail = response.text
-        raise LabError(response.status_code, str(detail))
+        raise RemoteError(response.status_code, str(detail))
     return response.json()

@@ -1,9 +1,10 @@
-"""Errors a lab user sees, each naming the file and the field at fault."""
+"""Errors a lab user sees: one root, :class:`LabError`, whose subclasses each say in words
+what is wrong and where, and carry the HTTP status the lab server answers them with."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
@@ -16,7 +17,27 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_PROBLEM_CHARS else text[: MAX_PROBLEM_CHARS - 3] + "..."
 
 
-class ConfigError(Exception):
+class LabError(Exception):
+    """The root of every error the lab raises for a person to read (a device's errors have
+    their own root, ``devices.DeviceError``). ``status`` is the HTTP status the lab server
+    answers it with, so the server has one handler for them all."""
+
+    status: ClassVar[int] = 500
+
+
+class NotFound(LabError, LookupError):
+    """No such campaign, trial, proposal or run."""
+
+    status = 404
+
+
+class Conflict(LabError, RuntimeError):
+    """Not allowed in the current state; the message names the state."""
+
+    status = 409
+
+
+class ConfigError(LabError):
     """A lab, campaign or protocol file that cannot be used, with every problem listed.
 
     Args:
@@ -24,6 +45,8 @@ class ConfigError(Exception):
         problems: ``field.path: what is wrong`` lines; long ones are clipped so that a
             message stays readable whatever the file holds.
     """
+
+    status = 422
 
     def __init__(self, source: str | Path, problems: list[str]) -> None:
         self.source = str(source)

@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from lab.accounts.roles import ROLES, Role
+from lab.errors import LabError
 from lab.store import Store, UserRecord
 
 MIN_PASSWORD = 8
@@ -24,8 +25,10 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
-class UserError(ValueError):
+class UserError(LabError, ValueError):
     """A user that cannot be added, changed or removed, and why."""
+
+    status = 422
 
 
 def at_least(role: str, needed: Role) -> bool:

@@ -16,15 +16,18 @@ import pint
 
 from devices import format_quantity, parse_quantity
 from lab.campaigns.runner import Decision
+from lab.errors import LabError, NotFound
 from planners import SearchSpace, Suggestion
 
 
-class UnknownProposal(LookupError):
+class UnknownProposal(NotFound):
     """No proposal with that campaign and trial number is waiting."""
 
 
-class InvalidEdit(ValueError):
+class InvalidEdit(LabError, ValueError):
     """An edit outside the campaign's space; ``problems`` name each parameter at fault."""
+
+    status = 422
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems

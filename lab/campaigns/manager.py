@@ -30,7 +30,7 @@ from lab.campaigns.runner import (
     campaign_definition,
 )
 from lab.data import trial_json
-from lab.errors import ConfigError
+from lab.errors import ConfigError, Conflict, NotFound
 from lab.files.campaign_checks import campaign_protocol, check_bounds
 from lab.files.campaign_file import CampaignConfig, load_campaign, read_target
 from lab.records.best import best_trials
@@ -44,14 +44,6 @@ from lab.store import Store, TrialRecord
 from protocols import Protocol
 
 Publish = Callable[[str, Any], None]
-
-
-class NotFound(LookupError):
-    """No such campaign, trial or run."""
-
-
-class Conflict(RuntimeError):
-    """Not allowed in the current state; the message names the state."""
 
 
 @dataclass

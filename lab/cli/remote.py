@@ -13,7 +13,7 @@ from rich.table import Table
 
 from lab.cli._app import app
 from lab.cli._common import JsonOption, PlannerName, console, fail
-from lab.client import LabClient, LabError
+from lab.client import LabClient, RemoteError
 
 remote_app = typer.Typer(
     help="Talk to a running lab server (`lab serve`): state, campaigns, approvals, run control.",
@@ -49,7 +49,7 @@ def _call(method: str, *args: Any, **kwargs: Any) -> Any:
     client = _client()
     try:
         return getattr(client, method)(*args, **kwargs)
-    except LabError as err:
+    except RemoteError as err:
         raise fail(f"the lab refused: {err.detail}") from None
     except OSError as err:
         raise fail(f"cannot reach {client.url}: {err}") from None
@@ -73,7 +73,7 @@ def login(
     password = typer.prompt("password", hide_input=True)
     try:
         client = LabClient.login(url, user, password, hours)
-    except LabError as err:
+    except RemoteError as err:
         raise fail(err.detail) from None
     except OSError as err:
         raise fail(f"cannot reach {url}: {err}") from None

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from devices import InstrumentDevice
+from lab.errors import Conflict
 from lab.runtime.lab import Lab
 
 
@@ -35,7 +36,7 @@ class EstopReport:
         return all(answer == "safe" for answer in self.devices.values())
 
 
-class ResetError(RuntimeError):
+class ResetError(Conflict):
     """The latch could not be cleared (not latched, or a device did not reset)."""
 
 

@@ -22,11 +22,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from lab.accounts.users import UserError
-from lab.campaigns.approvals import InvalidEdit, UnknownProposal
-from lab.campaigns.manager import Conflict, NotFound
-from lab.errors import ConfigError
-from lab.runtime.emergency_stop import ResetError
+from lab.errors import LabError
 from lab.server._audit import AuditMiddleware
 from lab.server._auth import require
 from lab.server._headers import SecurityHeaders
@@ -124,18 +120,6 @@ def _error_handlers(app: FastAPI) -> None:
         problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
         return _refusal(request, 422, "; ".join(problems))
 
-    table: list[tuple[type[Exception], int]] = [
-        (NotFound, 404),
-        (UnknownProposal, 404),
-        (Conflict, 409),
-        (ResetError, 409),
-        (InvalidEdit, 422),
-        (ConfigError, 422),
-        (UserError, 422),
-    ]
-    for kind, status in table:
-
-        async def handler(request: Request, err: Exception, status: int = status) -> JSONResponse:
-            return _refusal(request, status, str(err))
-
-        app.add_exception_handler(kind, handler)
+    @app.exception_handler(LabError)
+    async def refused(request: Request, err: LabError) -> JSONResponse:
+        return _refusal(request, err.status, str(err))

@@ -22,6 +22,7 @@ from fastapi import HTTPException, Request
 from zxcvbn import zxcvbn
 
 from lab.accounts.users import Role, at_least, authenticate
+from lab.errors import LabError
 from lab.server._throttle import LoginThrottle
 from lab.store import Store
 
@@ -34,7 +35,7 @@ MIN_SECRET = 32
 MIN_SECRET_GUESSES_LOG10 = 24.0
 
 
-class SecretError(ValueError):
+class SecretError(LabError, ValueError):
     """The server's secret is missing, empty, short or easy to guess."""
 
 

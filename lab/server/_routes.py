@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from lab.accounts.users import add_user, remove_user
-from lab.campaigns.manager import Conflict, NotFound
+from lab.errors import Conflict, NotFound
 from lab.records.timeline import Span
 from lab.server._auth import COOKIE, Login, Principal, authorized, current_principal, require
 from lab.server._lab_process import LabServer

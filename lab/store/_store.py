@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from devices import DeviceBusy, ResourceLock
+from lab.errors import LabError
 from lab.files.provenance import FileRecord, canonical_sha256
 from lab.store._accounts import Accounts
 from lab.store._audit import AuditLog, make_append_only
@@ -115,10 +116,10 @@ class RunRecord:
 StoreError = SQLAlchemyError
 
 
-class CampaignMismatch(Exception):
+class CampaignMismatch(LabError):
     """A store already holds a campaign of this name, defined differently."""
 
-    pass
+    status = 409
 
 
 def is_database_url(location: str | Path) -> bool:
@@ -133,8 +134,10 @@ def store_label(location: str | Path) -> str:
     return make_url(str(location)).render_as_string(hide_password=True)
 
 
-class StoreInUse(Exception):
+class StoreInUse(LabError):
     """Another process runs campaigns on this store."""
+
+    status = 409
 
 
 class Store:

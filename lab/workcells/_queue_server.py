@@ -16,15 +16,18 @@ from typing import Any
 from bluesky_queueserver_api import BFunc, BPlan
 from bluesky_queueserver_api.zmq import REManagerAPI
 
+from lab.errors import LabError
 from lab.runtime.executor import ExecutorState, PlanOutcome, PlanRequest
 
 #: how the queue server ends a plan -> how the lab's executor says it
 _EXIT = {"completed": "success", "failed": "fail"}
 
 
-class WorkcellError(RuntimeError):
+class WorkcellError(LabError, RuntimeError):
     """A workcell refused a request, could not be reached, or its plan or function failed
     (the message names the workcell and says what it answered)."""
+
+    status = 502
 
 
 class QueueServerExecutor:

@@ -224,10 +224,10 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
 
 def test_a_script_drives_the_same_lab_with_the_client(lab: LabProcess, tmp_path: Path):
     """What a scientist's script does: log in with a token, start, approve, watch, stop."""
-    from lab.client import LabClient, LabError
+    from lab.client import LabClient, RemoteError
     from tests.system.lab_process import lab_command
 
-    with pytest.raises(LabError, match="401: wrong user name or password"):
+    with pytest.raises(RemoteError, match="401: wrong user name or password"):
         LabClient.login(lab.url, "demo", "not the password")
     with LabClient.login(lab.url, "demo", demo_password(lab)) as client:
         assert client.me()["role"] == "staff"
@@ -238,7 +238,7 @@ def test_a_script_drives_the_same_lab_with_the_client(lab: LabProcess, tmp_path:
         }
         done = next(c for c in client.campaigns() if c["name"] == "approved-match")["trials"]
         client.start("approved-match", trials=done + 2)
-        with pytest.raises(LabError, match="409: campaign 'approved-match' is"):
+        with pytest.raises(RemoteError, match="409: campaign 'approved-match' is"):
             client.start("approved-match", trials=done + 3)
         seen = []
         for topic, data in client.events():  # pushed, not polled
@@ -246,7 +246,7 @@ def test_a_script_drives_the_same_lab_with_the_client(lab: LabProcess, tmp_path:
             if topic == "proposals" and data:
                 break
         proposal = client.proposals()[0]
-        with pytest.raises(LabError, match=r"422: parameters\.temperature"):
+        with pytest.raises(RemoteError, match=r"422: parameters\.temperature"):
             client.approve("approved-match", proposal["trial"], {"temperature": "200 degC"})
         client.approve("approved-match", proposal["trial"], {"temperature": "30 degC"})
         client.stop("approved-match")
