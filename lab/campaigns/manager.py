@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import yaml
 from devices import DeviceError
 from lab.campaigns.approvals import ApprovalDesk
 from lab.campaigns.runner import (
+    SPENT,
     CampaignRunner,
     LabSide,
     Progress,
@@ -37,13 +39,25 @@ from lab.records.best import best_trials
 from lab.records.measurement import measurement_from_documents
 from lab.records.timeline import Span, campaign_spans, station_activity
 from lab.runtime.emergency_stop import EstopReport
-from lab.runtime.executor import Executor, PlanOutcome, PlanRequest
+from lab.runtime.executor import Executor, ExecutorState, PlanOutcome, PlanRequest
 from lab.runtime.monitor import LabMonitor
 from lab.runtime.process import LabProcess
-from lab.store import Store, TrialRecord
+from lab.store import Store, TrialRecord, TrialStatus
 from protocols import Protocol
 
 Publish = Callable[[str, Any], None]
+
+
+class SessionState(StrEnum):
+    """Where a start of a campaign is: it holds the devices while starting, running or
+    stopping."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
 
 
 @dataclass
@@ -56,7 +70,7 @@ class CampaignSession:
     seed: int
     total: int
     approval: str
-    state: str = "starting"  # starting | running | stopping | finished | stopped | failed
+    state: SessionState = SessionState.STARTING
     started: float = field(default_factory=time.time)
     done: int = 0
     best: dict[str, float] | None = None
@@ -69,7 +83,7 @@ class CampaignSession:
     @property
     def active(self) -> bool:
         """Starting, running or stopping: it holds the devices."""
-        return self.state in ("starting", "running", "stopping")
+        return self.state in (SessionState.STARTING, SessionState.RUNNING, SessionState.STOPPING)
 
     def as_json(self) -> dict[str, Any]:
         """The session as the API shows it."""
@@ -217,8 +231,8 @@ class CampaignManager:
             "name": name,
             "file": str(folder.files[name]) if name in folder.files else None,
             "trials": sum(counts.values()),
-            "completed": counts.get("completed", 0),
-            "failed": counts.get("failed", 0),
+            "completed": counts.get(TrialStatus.COMPLETED, 0),
+            "failed": counts.get(TrialStatus.FAILED, 0),
             "session": session.as_json() if session else None,
         }
         if name in folder.files:
@@ -304,7 +318,7 @@ class CampaignManager:
                 raise Conflict(mismatch)
             check_bounds(config, protocol, self.lab.limits(), path)
             total = trials or config.trials
-            spent = sum(t.status in ("completed", "failed") for t in self.store.trials(name))
+            spent = sum(t.status in SPENT for t in self.store.trials(name))
             if spent >= total:
                 raise Conflict(f"{name!r} has {spent} trials already; ask for more than {spent}")
             session = CampaignSession(name, by, planner, seed, total, config.approval)
@@ -336,7 +350,7 @@ class CampaignManager:
         """
         with self._lock:
             self._refuse_if_busy()
-            if self.executor.state != "idle":  # a plan by hand, or a paused lab
+            if self.executor.state != ExecutorState.IDLE:  # a plan by hand, or a paused lab
                 raise Conflict(f"the lab is {self.executor.state}; let it finish or resume")
             self.exclusive = why
         self.publish_control()
@@ -360,16 +374,16 @@ class CampaignManager:
                 operator=session.started_by,
             )
             session.runner = runner
-            if session.state == "stopping":  # stopped while the planner was being built
+            if session.state == SessionState.STOPPING:  # stopped while the planner was being built
                 runner.request_stop(session.stopped or "stopped before the first trial")
             else:
-                session.state = "running"
+                session.state = SessionState.RUNNING
             self._publish_state(session)
             result = runner.run(session.total, _SessionEvents(self, session))
             session.stopped = result.stopped
-            session.state = "stopped" if result.stopped else "finished"
+            session.state = SessionState.STOPPED if result.stopped else SessionState.FINISHED
         except Exception as err:  # the session must end visibly, whatever went wrong
-            session.state, session.stopped = "failed", f"{type(err).__name__}: {err}"
+            session.state, session.stopped = SessionState.FAILED, f"{type(err).__name__}: {err}"
         self._publish_state(session)
 
     def _session(self, name: str) -> CampaignSession:
@@ -389,7 +403,7 @@ class CampaignManager:
         """
         session = self._session(name)
         reason = f"stopped by {by} after the current trial"
-        session.state, session.stopped = "stopping", reason
+        session.state, session.stopped = SessionState.STOPPING, reason
         if session.runner is not None:
             session.runner.request_stop(reason)
         self._publish_state(session)
@@ -403,7 +417,7 @@ class CampaignManager:
         """
         session = self._session(name)
         reason = f"aborted by {by}"
-        session.state, session.stopped = "stopping", reason
+        session.state, session.stopped = SessionState.STOPPING, reason
         if session.runner is not None:
             session.runner.abort(reason)
         self._publish_state(session)
@@ -414,7 +428,7 @@ class CampaignManager:
         Args:
             by: who asks (a username), named in the reason or report it leaves.
         """
-        if self.executor.state in ("paused", "pausing"):
+        if self.executor.state in (ExecutorState.PAUSED, ExecutorState.PAUSING):
             raise Conflict(f"the lab is {self.executor.state} already")
         self.executor.pause()
         self.publish_control()
@@ -428,7 +442,7 @@ class CampaignManager:
         refused = self.safety.refusal()
         if refused:
             raise Conflict(refused)
-        if self.executor.state not in ("paused", "pausing"):
+        if self.executor.state not in (ExecutorState.PAUSED, ExecutorState.PAUSING):
             raise Conflict(f"the lab is {self.executor.state}, not paused")
         self.executor.resume()
         for session in self.sessions.values():
@@ -626,7 +640,7 @@ class _SessionEvents(RunnerEvents):
         if progress.last.device is not None and monitor is not None:
             monitor.note_error(progress.last.device, progress.last.error or "")
         self._manager._publish_state(s)
-        if progress.last.run_uid and progress.last.status == "completed":
+        if progress.last.run_uid and progress.last.status == TrialStatus.COMPLETED:
             try:
                 spectrum = self._manager.spectrum(progress.last.run_uid)
             except ValueError:  # the protocol took no spectrum: nothing to plot

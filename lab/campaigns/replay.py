@@ -15,7 +15,7 @@ from typing import Any
 from lab.campaigns.runner import make_planner
 from lab.files.campaign_file import CampaignConfig
 from lab.records.measurement import measurement_from_documents
-from lab.store import Store, TrialRecord
+from lab.store import Store, TrialRecord, TrialStatus
 from planners import Measurement, Planner, Suggestion
 
 #: proposals within this share of each parameter's range are the same
@@ -75,7 +75,7 @@ class _Record:
         )
 
     def measurement(self, planner: Planner, t: TrialRecord) -> Measurement | None:
-        if not planner.wants_measurements or t.run_uid is None or t.status != "completed":
+        if not planner.wants_measurements or t.run_uid is None or t.status != TrialStatus.COMPLETED:
             return None
         docs = self.store.documents(t.run_uid)
         return measurement_from_documents(docs, self.spectrometer, t.parameters)
@@ -83,9 +83,9 @@ class _Record:
 
 def _tell(planner: Planner, index: int, t: TrialRecord, record: _Record) -> None:
     """The recorded end of trial ``t``, pending in the planner as ``index``."""
-    if t.status == "completed" and t.outcomes is not None:
+    if t.status == TrialStatus.COMPLETED and t.outcomes is not None:
         planner.tell(index, t.outcomes, record.measurement(planner, t))
-    elif t.status == "rejected":
+    elif t.status == TrialStatus.REJECTED:
         planner.abandon(index, t.error or "rejected")
     else:
         planner.tell_failed(index, t.error or t.status)
@@ -99,9 +99,9 @@ def _resumed(
     for t in earlier:
         planner.replay(
             t.parameters,
-            t.outcomes if t.status == "completed" else None,
+            t.outcomes if t.status == TrialStatus.COMPLETED else None,
             t.error or "",
-            abandoned=t.status == "rejected",
+            abandoned=t.status == TrialStatus.REJECTED,
             measurement=record.measurement(planner, t),
         )
     return planner
@@ -116,7 +116,9 @@ def rebuilt_planner(store: Store, campaign: CampaignConfig) -> Planner:
     """
     name, seed = _planner_settings(store, campaign.name)
     done = [
-        t for t in store.trials(campaign.name) if t.status in ("completed", "failed", "rejected")
+        t
+        for t in store.trials(campaign.name)
+        if t.status in (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.REJECTED)
     ]
     return _resumed(campaign, name, seed, done, _Record(store, campaign.name))
 

@@ -30,8 +30,8 @@ from lab.files.provenance import FileRecord, canonical_sha256, diagnosis_summary
 from lab.records.ledger import confirmed_composition, vials_handled
 from lab.records.measurement import measurement_from_documents
 from lab.records.timeline import steps_finished
-from lab.runtime.executor import Executor, PlanOutcome, PlanRequest
-from lab.store import Store, StoreError, TrialRecord
+from lab.runtime.executor import Executor, ExecutorState, PlanOutcome, PlanRequest
+from lab.store import Store, StoreError, TrialRecord, TrialStatus
 from planners import Measurement, Planner, PlannerError, Suggestion, planner_class
 from protocols import LabLimits, PreflightError, preflight
 from protocols import Protocol as LabProtocol
@@ -39,7 +39,7 @@ from protocols import Protocol as LabProtocol
 ureg = pint.get_application_registry()
 
 #: statuses of a trial that has used up an experiment of the budget
-SPENT = ("completed", "failed")
+SPENT = (TrialStatus.COMPLETED, TrialStatus.FAILED)
 
 
 @dataclass
@@ -47,7 +47,7 @@ class TrialResult:
     """How one trial ended: its index, status, parameters, outcomes and error."""
 
     index: int
-    status: str
+    status: TrialStatus
     parameters: dict[str, pint.Quantity]
     outcomes: dict[str, float] | None
     error: str | None
@@ -294,23 +294,23 @@ class CampaignRunner:
         self._provenance = self._campaign_provenance()
         for r in self.store.trials(self.campaign.name):
             params = r.parameters
-            if r.status in ("proposed", "running") and r.run_uid is None:
+            if r.status in (TrialStatus.PROPOSED, TrialStatus.RUNNING) and r.run_uid is None:
                 again = self.planner.attach(params, r.planner.split("/", 1)[-1])
                 if again.index != r.idx:
                     raise PlannerError(f"replay gave trial {again.index}, the store holds {r.idx}")
                 self._queued.append(again)  # nothing ran: nothing can be done twice
                 continue
-            if r.status in ("proposed", "running"):
+            if r.status in (TrialStatus.PROPOSED, TrialStatus.RUNNING):
                 self._settle_interrupted(r)
-            elif r.status == "awaiting_approval":
-                r.status, r.error = "rejected", "not decided before the lab stopped"
+            elif r.status == TrialStatus.AWAITING_APPROVAL:
+                r.status, r.error = TrialStatus.REJECTED, "not decided before the lab stopped"
                 self.store.update_trial(self.campaign.name, r.idx, status=r.status, error=r.error)
-            completed = r.status == "completed"
+            completed = r.status == TrialStatus.COMPLETED
             index = self.planner.replay(
                 params,
                 r.outcomes if completed else None,
                 r.error or "",
-                abandoned=r.status == "rejected",
+                abandoned=r.status == TrialStatus.REJECTED,
                 measurement=self._measurement(r) if completed else None,
             )
             if index != r.idx:
@@ -341,7 +341,7 @@ class CampaignRunner:
         otherwise (never repeated)."""
         assert r.run_uid is not None
         interrupted = f"interrupted while {r.status}; not repeated"
-        r.status, r.error = "failed", interrupted
+        r.status, r.error = TrialStatus.FAILED, interrupted
         try:
             _, outcomes = self._measure(r.run_uid, r.parameters)
         except ValueError as err:
@@ -349,7 +349,7 @@ class CampaignRunner:
                 r.error = f"{interrupted}; objective: {err}"
             self.store.update_trial(self.campaign.name, r.idx, status=r.status, error=r.error)
             return
-        r.status, r.error, r.outcomes = "completed", None, _magnitudes(outcomes)
+        r.status, r.error, r.outcomes = TrialStatus.COMPLETED, None, _magnitudes(outcomes)
         self.store.update_trial(
             self.campaign.name, r.idx, outcomes=outcomes, status=r.status, error=None
         )
@@ -392,7 +392,7 @@ class CampaignRunner:
         """Record the proposal; with approvals, wait for the operator's decision."""
         name = self.campaign.name
         waiting = self.approvals is not None
-        status = "awaiting_approval" if waiting else "proposed"
+        status = TrialStatus.AWAITING_APPROVAL if waiting else TrialStatus.PROPOSED
         if self.store.trial(name, s.index) is None:
             planner = f"{self.planner.name}/{s.generator}"
             self.store.add_trial(
@@ -418,14 +418,16 @@ class CampaignRunner:
             self.store.update_trial(
                 name,
                 s.index,
-                status="rejected",
+                status=TrialStatus.REJECTED,
                 error=reason,
                 decided_by=decision.by if decision else None,
             )
             events.trial_changed(s.index)
             return None
         if decision.parameters is None or decision.parameters == s.parameters:
-            self.store.update_trial(name, s.index, status="proposed", decided_by=decision.by)
+            self.store.update_trial(
+                name, s.index, status=TrialStatus.PROPOSED, decided_by=decision.by
+            )
             events.trial_changed(s.index)
             return s
         self.planner.abandon(s.index, f"edited by {decision.by}")
@@ -433,7 +435,7 @@ class CampaignRunner:
         self.store.update_trial(
             name,
             s.index,
-            status="rejected",
+            status=TrialStatus.REJECTED,
             error=f"edited by {decision.by} into trial {edited.index}",
             decided_by=decision.by,
         )
@@ -458,11 +460,13 @@ class CampaignRunner:
         device: str | None = None,
     ) -> TrialResult:
         self.store.update_trial(
-            self.campaign.name, s.index, status="failed", error=error, run_uid=run_uid
+            self.campaign.name, s.index, status=TrialStatus.FAILED, error=error, run_uid=run_uid
         )
         self.planner.tell_failed(s.index, error)
         seconds = time.perf_counter() - started
-        return TrialResult(s.index, "failed", s.parameters, None, error, seconds, run_uid, device)
+        return TrialResult(
+            s.index, TrialStatus.FAILED, s.parameters, None, error, seconds, run_uid, device
+        )
 
     def _concrete(self, parameters: dict[str, pint.Quantity], station: str) -> LabProtocol:
         """The trial's protocol on its station: a station's slot named in the protocol
@@ -486,7 +490,7 @@ class CampaignRunner:
             preflight(concrete, self.lab.limits(station))
         except (ValidationError, PreflightError) as err:
             return self._fail(s, f"preflight: {err}", started, None)
-        self.store.update_trial(self.campaign.name, s.index, status="running")
+        self.store.update_trial(self.campaign.name, s.index, status=TrialStatus.RUNNING)
         md = {
             "campaign": self.campaign.name,
             "trial": s.index,
@@ -546,14 +550,20 @@ class CampaignRunner:
             measurement, outcomes = self._measure(run_uid, s.parameters)
         except (ValueError, KeyError) as err:
             return self._fail(s, f"objective: {err}", trial.started, run_uid)
-        self.store.update_trial(name, s.index, status="completed", outcomes=outcomes)
+        self.store.update_trial(name, s.index, status=TrialStatus.COMPLETED, outcomes=outcomes)
         with _planner_errors(
             f"learning from trial {s.index} (kept in the store; a resume tells it again)"
         ):
             self.planner.tell(s.index, _magnitudes(outcomes), measurement)
         seconds = time.perf_counter() - trial.started
         return TrialResult(
-            s.index, "completed", s.parameters, _magnitudes(outcomes), None, seconds, run_uid
+            s.index,
+            TrialStatus.COMPLETED,
+            s.parameters,
+            _magnitudes(outcomes),
+            None,
+            seconds,
+            run_uid,
         )
 
     # --- the workcell's start state --------------------------------------------------------
@@ -655,7 +665,7 @@ class CampaignRunner:
             best = self.planner.best()
             self.store.set_best(self.campaign.name, [o.index for o in best], self.planner.best_rule)
             events.trial_finished(Progress(done, total, result, best[0].outcomes if best else None))
-            failed_in_a_row = failed_in_a_row + 1 if result.status == "failed" else 0
+            failed_in_a_row = failed_in_a_row + 1 if result.status == TrialStatus.FAILED else 0
             if failed_in_a_row:
                 self._after_failure(result, failed_in_a_row, events)
 
@@ -711,7 +721,7 @@ class CampaignRunner:
     def _held(self) -> bool:
         """While the executor is paused, propose nothing: a trial shown as running must be
         running. True while held (the caller looks again)."""
-        if self.executor.state != "paused" or self.stopping:
+        if self.executor.state != ExecutorState.PAUSED or self.stopping:
             return False
         time.sleep(0.05)
         return True

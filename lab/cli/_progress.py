@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from lab.campaigns.runner import CampaignRunner, RunnerEvents
 from lab.campaigns.runner import Progress as TrialProgress
 from lab.cli._common import console
+from lab.store import TrialStatus
 
 
 class _CtrlC:
@@ -98,7 +99,7 @@ class ProgressBar(RunnerEvents):
             per_trial=f"{per_trial:.1f}s",
         )
         last = progress.last
-        if last.status != "completed":
+        if last.status != TrialStatus.COMPLETED:
             console.print(
                 f"[yellow]trial {last.index} failed:[/yellow] {last.error}", highlight=False
             )

@@ -131,7 +131,7 @@ def campaign_show(
     from lab.data import trial_json
     from lab.outputs.report import summary_table
     from lab.records.best import best_trials
-    from lab.store import store_label
+    from lab.store import TrialStatus, store_label
 
     db = open_store(store)
     try:
@@ -167,8 +167,8 @@ def campaign_show(
         return
     console.print(summary_table(name, records, {r.idx for r in best}))
     _print_failures(records)
-    done = sum(r.status == "completed" for r in records)
-    failed = sum(r.status == "failed" for r in records)
+    done = sum(r.status == TrialStatus.COMPLETED for r in records)
+    failed = sum(r.status == TrialStatus.FAILED for r in records)
     console.print(
         f"{len(records)} trials: {done} completed, {failed} failed; "
         f"planner {definition['planner']['name']}"
@@ -184,8 +184,10 @@ def campaign_show(
 
 
 def _print_failures(records: list[TrialRecord]) -> None:
+    from lab.store import TrialStatus
+
     for r in records:
-        if r.status == "failed":
+        if r.status == TrialStatus.FAILED:
             console.print(f"[red]trial {r.idx} failed:[/red] {r.error}", highlight=False)
 
 

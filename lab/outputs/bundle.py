@@ -32,7 +32,7 @@ from sqlalchemy import select
 from lab.data import BUNDLE_STORE, open_data
 from lab.files.campaign_file import CampaignConfig
 from lab.files.provenance import canonical_sha256, sha256_hex, software
-from lab.store import Store, TrialRecord
+from lab.store import Store, TrialRecord, TrialStatus
 from lab.store._schema import campaigns, documents, files, runs, samples, trial_values, trials
 
 MANIFEST = "manifest.json"
@@ -369,7 +369,7 @@ def _check_chains(store: Store, report: VerifyReport, manifest: dict[str, Any]) 
         report.manifest_problems.append("the campaign's definition does not match its identity")
     in_bundle = set(manifest.get("campaign_files", {}))
     for t in store.trials(name):
-        if t.status != "completed":
+        if t.status != TrialStatus.COMPLETED:
             continue
         report.measurements += 1
         missing = _chain_gaps(store, t, identity, in_bundle)

@@ -13,7 +13,7 @@ from lab.outputs.html import escape, page, png
 from lab.records.best import best_trial, best_trials
 from lab.records.measurement import measurement_from_documents
 from lab.records.timeline import Span, campaign_spans, experiments_per_hour
-from lab.store import Store, TrialRecord
+from lab.store import Store, TrialRecord, TrialStatus
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -228,7 +228,7 @@ def _parameters_figure(records: list[TrialRecord], best: TrialRecord | None) -> 
     for ax, name in zip(axes, names, strict=True):
         values = [r.parameters[name] for r in records]
         unit = f"{values[0].units:~P}"
-        ok = [r.status == "completed" for r in records]
+        ok = [r.status == TrialStatus.COMPLETED for r in records]
         ys = [v.m for v in values]
         ax.plot(
             [t for t, k in zip(trial, ok, strict=True) if k],
@@ -317,8 +317,8 @@ def write_html_report(
     records = store.trials(campaign.name)
     best = best_trial(store, campaign)
     figures = campaign_figures(store, campaign, spectrometer, best)
-    failed = sum(r.status == "failed" for r in records)
-    done = sum(r.status == "completed" for r in records)
+    failed = sum(r.status == TrialStatus.FAILED for r in records)
+    done = sum(r.status == TrialStatus.COMPLETED for r in records)
     body = [
         f"<h1>Campaign {escape(campaign.name)}</h1>",
         f"<p>{escape(campaign.description)}</p>" if campaign.description else "",

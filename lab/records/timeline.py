@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lab.store import Store
+from lab.store import Store, TrialStatus
 
 Documents = list[tuple[str, dict[str, Any]]]
 
@@ -154,7 +154,7 @@ def station_activity(store: Store, campaign: str | None, stations: list[str]) ->
     busy: dict[str, dict[str, Any]] = {}
     queue: list[dict[str, Any]] = []
     for record in store.trials(campaign) if campaign else []:
-        if record.status == "running" and record.run_uid:
+        if record.status == TrialStatus.RUNNING and record.run_uid:
             documents = store.documents(record.run_uid)
             start = documents[0][1]
             steps = len(start.get("protocol", {}).get("steps", []))
@@ -166,9 +166,13 @@ def station_activity(store: Store, campaign: str | None, stations: list[str]) ->
                 "steps": steps,
                 "since": start["time"],
             }
-        elif record.status in ("proposed", "awaiting_approval", "running"):
+        elif record.status in (
+            TrialStatus.PROPOSED,
+            TrialStatus.AWAITING_APPROVAL,
+            TrialStatus.RUNNING,
+        ):
             # running with no run yet: handed to the executor, which has not started it
-            status = "waiting to start" if record.status == "running" else record.status
+            status = "waiting to start" if record.status == TrialStatus.RUNNING else record.status
             queue.append({"campaign": campaign, "trial": record.idx, "status": status})
     return {
         "stations": [{"station": s, **busy.get(s, {})} for s in stations],

@@ -14,7 +14,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
 from bluesky import RunEngine
 from bluesky.run_engine import TransitionError
@@ -22,7 +23,15 @@ from bluesky.utils import MsgGenerator, RunEngineInterrupted
 
 from protocols import LabDevices
 
-ExecutorState = Literal["idle", "running", "pausing", "paused"]
+
+class ExecutorState(StrEnum):
+    """What an executor is doing: idle, running a plan, pausing (at the next checkpoint),
+    or paused."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSING = "pausing"
+    PAUSED = "paused"
 
 
 @dataclass(frozen=True)
@@ -132,10 +141,10 @@ class InProcessExecutor:
     def state(self) -> ExecutorState:
         """``idle``, ``running``, ``pausing`` or ``paused``."""
         states = [str(w.re.state) for w in self._workers]
-        busy = any(s not in ("idle", "paused") for s in states)
+        busy = any(s not in ("idle", "paused") for s in states)  # the RunEngines' own states
         if not self._released.is_set() or "paused" in states:
-            return "pausing" if busy else "paused"
-        return "running" if busy else "idle"
+            return ExecutorState.PAUSING if busy else ExecutorState.PAUSED
+        return ExecutorState.RUNNING if busy else ExecutorState.IDLE
 
     def submit(self, request: PlanRequest) -> Future[PlanOutcome]:
         """Queue a plan by name; raises ``ValueError`` for a plan it does not know.

@@ -278,7 +278,7 @@ class Watchdog:
                 )
                 self._stops.append(stop)
                 stop.start()
-            elif self._executor.state not in ("paused", "pausing"):
+            elif self._executor.state not in (ExecutorState.PAUSED, ExecutorState.PAUSING):
                 self._paused = True
                 await asyncio.to_thread(self._executor.pause)
         elif reason is None and w.name in self.tripped:

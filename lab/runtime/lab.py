@@ -54,7 +54,7 @@ T = TypeVar("T")
 COOLING_WINDOW_S = 10.0
 #: the shortest period (real seconds) interlocks are read and heartbeats sent, however
 #: fast a simulation's clock runs
-MIN_WATCH_PERIOD_S = 0.05
+MIN_WATCH_PERIOD_S = 0.1
 
 
 @dataclass
@@ -108,7 +108,7 @@ class Lab:
     @property
     def watch_period_s(self) -> float:
         """``watchdog_period`` in real seconds: it is lab time, so a simulation at 200x
-        watches 200 times as often in real time (never more often than every 50 ms), or a
+        watches 200 times as often in real time (never more often than every 100 ms), or a
         leak during a 60 s stir would be read once in 100 s of lab time."""
         speed = float(getattr(self.clock, "speed", 1.0))
         return max(MIN_WATCH_PERIOD_S, float(self.config.watchdog_period.m_as("s")) / speed)

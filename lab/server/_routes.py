@@ -21,6 +21,7 @@ from lab.records.timeline import Span
 from lab.server._auth import COOKIE, Login, Principal, authorized, current_principal, require
 from lab.server._lab_process import LabServer
 from lab.server._throttle import Throttled
+from lab.store import TrialStatus
 
 router = APIRouter(prefix="/api")
 Viewer = Annotated[Principal, Depends(require("viewer"))]
@@ -413,7 +414,9 @@ def spectrum(
     name: str, principal: Viewer, server: Server, trial: int | None = None
 ) -> dict[str, Any]:
     """The measured spectrum of ``trial`` (default: the latest completed one)."""
-    done = [t for t in server.manager.trials(name) if t.status == "completed" and t.run_uid]
+    done = [
+        t for t in server.manager.trials(name) if t.status == TrialStatus.COMPLETED and t.run_uid
+    ]
     chosen = [t for t in done if trial is None or t.idx == trial]
     if not chosen:
         raise NotFound(

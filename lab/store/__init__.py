@@ -5,6 +5,7 @@ database on a PostgreSQL server (a URL such as ``postgresql://lab@dbhost/sdl``).
 from lab.store._accounts import Accounts, SessionRecord, UserRecord
 from lab.store._audit import AuditEntry, AuditLog
 from lab.store._diagnoses import DiagnosisLog
+from lab.store._schema import TrialStatus
 from lab.store._store import (
     CampaignMismatch,
     RunRecord,
@@ -29,6 +30,7 @@ __all__ = [
     "StoreError",
     "StoreInUse",
     "TrialRecord",
+    "TrialStatus",
     "TrialStream",
     "UserRecord",
     "is_database_url",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import pint
 from sqlalchemy import (
     JSON,
@@ -34,8 +36,19 @@ campaigns = Table(
     Column("trials_version", Integer),
 )
 
-#: proposed | awaiting_approval | running | completed | failed | rejected
-TRIAL_STATUSES = ("proposed", "awaiting_approval", "running", "completed", "failed", "rejected")
+
+class TrialStatus(StrEnum):
+    """Where a trial is, stored by its value: proposed (to run, or to an operator when
+    approval is required: awaiting_approval), running, then completed or failed; or
+    rejected by an operator."""
+
+    PROPOSED = "proposed"
+    AWAITING_APPROVAL = "awaiting_approval"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
 
 trials = Table(
     "trials",

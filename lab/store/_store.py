@@ -40,6 +40,7 @@ from lab.store._audit import AuditLog, make_append_only
 from lab.store._diagnoses import DiagnosisLog
 from lab.store._migrate import migrate
 from lab.store._schema import (
+    TrialStatus,
     campaigns,
     documents,
     files,
@@ -73,7 +74,7 @@ class TrialRecord:
 
     campaign: str
     idx: int
-    status: str
+    status: TrialStatus
     parameters: dict[str, pint.Quantity]
     planner: str
     outcomes: dict[str, float] | None
@@ -306,7 +307,7 @@ class Store:
         idx: int,
         parameters: Mapping[str, pint.Quantity],
         planner: str,
-        status: str = "proposed",
+        status: TrialStatus = TrialStatus.PROPOSED,
         decided_by: str | None = None,
         suggestion: dict[str, Any] | None = None,
         session: int | None = None,
@@ -318,7 +319,7 @@ class Store:
             idx: the trial's number.
             parameters: its values with their units, by parameter name.
             planner: ``planner/generator`` that proposed it.
-            status: one of ``TRIAL_STATUSES``.
+            status: where it is.
             decided_by: who approved or edited it, if anyone.
             suggestion: what the planner said of it (seed, model, prediction).
             session: which run of the campaign proposed it (see :meth:`next_session`).
@@ -366,7 +367,7 @@ class Store:
             values: other columns: ``status``, ``error``, ``run_uid``, ``sample_id``,
                 ``decided_by``.
         """
-        if values.get("status") in ("completed", "failed"):
+        if values.get("status") in (TrialStatus.COMPLETED, TrialStatus.FAILED):
             values.setdefault("finished", time.time())
         with self.engine.begin() as c:
             if values:
@@ -433,7 +434,7 @@ class Store:
                 units.setdefault(v.trial, {})[v.name] = v.unit
         return [
             TrialRecord(
-                **r._mapping,
+                **{**r._mapping, "status": TrialStatus(r.status)},
                 parameters=parameters.get(r.idx, {}),
                 outcomes=outcomes.get(r.idx),
                 outcome_units=units.get(r.idx, {}),

@@ -59,10 +59,10 @@ class WorkcellPool:
     def state(self) -> ExecutorState:
         """``paused`` if any workcell is held, else ``running`` if any runs, else ``idle``."""
         states = [w.state for w in self.workcells.values()]
-        for state in ("paused", "pausing", "running"):
+        for state in (ExecutorState.PAUSED, ExecutorState.PAUSING, ExecutorState.RUNNING):
             if state in states:
                 return state
-        return "idle"
+        return ExecutorState.IDLE
 
     def submit(self, request: PlanRequest) -> Future[PlanOutcome]:
         """To the workcell named by ``request.lane``; with none, to every workcell (one

@@ -80,10 +80,10 @@ class QueueServerExecutor:
         """``idle``, ``running``, ``pausing`` or ``paused``, from the workcell's status."""
         status = self._api.status()
         if status["re_state"] == "paused" or (self._held and status["re_state"] == "idle"):
-            return "paused"
+            return ExecutorState.PAUSED
         if status["manager_state"] == "executing_queue":
-            return "pausing" if status.get("pause_pending") else "running"
-        return "idle"
+            return ExecutorState.PAUSING if status.get("pause_pending") else ExecutorState.RUNNING
+        return ExecutorState.IDLE
 
     def submit(self, request: PlanRequest) -> Future[PlanOutcome]:
         """Put the plan in the workcell's queue (and start the queue if it stands still).

@@ -39,7 +39,9 @@ class _WorkerRuns:
 
     @property
     def state(self) -> ExecutorState:
-        return "paused" if RE.state == "paused" else "idle" if RE.state == "idle" else "running"
+        if RE.state in ("paused", "idle"):  # the RunEngine's own states
+            return ExecutorState(RE.state)
+        return ExecutorState.RUNNING
 
     def pause(self) -> None:
         if RE.state == "running" and not RE.deferred_pause_requested:
