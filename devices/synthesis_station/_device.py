@@ -65,7 +65,7 @@ class Pump(StandardReadable, Movable[DeviceValue]):
 
 
 #: real time within which a station's temperature reading is fresh, whatever its transport
-FRESH_READING_S = 0.5
+FRESH_READING_S = 0.2
 
 
 class Heater(StandardReadable, Movable[DeviceValue], Stoppable, Triggerable):

@@ -92,5 +92,6 @@ def test_the_emergency_stop_is_answered_while_the_server_is_flooded(served) -> N
     # logins still waiting for their password check when the flood ends are not answered
     assert set(logins) <= {401, 429} and logins[429] > 0, logins  # throttled, not served
 
-    assert sum(quantities.values()) > 20 and all(400 <= c < 500 for c in quantities), quantities
+    # how many were answered depends on the machine; that every answer is a refusal does not
+    assert sum(quantities.values()) > 0 and all(400 <= c < 500 for c in quantities), quantities
     assert set(bodies) <= {413, 0} and bodies[413] > 0, bodies  # 0: closed while still sending

@@ -703,12 +703,19 @@ def test_a_door_pulse_during_a_dispense_pauses_after_it_and_goes_on(
 def test_an_interlock_on_a_signal_not_read_in_real_time_is_refused(example_dir: Path, tmp_path):
     """A reservoir level is read by a query that waits behind a dispense: an interlock on it
     would go blind exactly while the pump runs, so the lab refuses it before it starts."""
-    edit_yaml(
-        example_dir / "lab.yaml",
-        lambda lab: lab["interlocks"].update(
-            dry={"signal": "station.pumps.1.level", "above": "1 L"}
-        ),
+    dry = {"signal": "station.pumps.1.level", "above": "1 L"}
+    refused = _refused_interlock(example_dir, tmp_path, dry)
+    assert refused.source == "lab.yaml"
+    assert (
+        "interlocks.bad.signal: station.pumps.1.level is not read while station runs a command"
+        in str(refused)
     )
+    assert "station.door_open, station.leak, station.heater.temperature" in str(refused)
+
+
+def _refused_interlock(example_dir: Path, tmp_path: Path, interlock: dict) -> ConfigError:
+    """The lab process's refusal of a lab file with ``interlock`` added (as ``bad``)."""
+    edit_yaml(example_dir / "lab.yaml", lambda lab: lab["interlocks"].update(bad=interlock))
     prepared = prepare(example_dir / "campaign.yaml")
     lab = build_lab(prepared.lab, Store(tmp_path / "store.sqlite"))
     try:
@@ -716,12 +723,7 @@ def test_an_interlock_on_a_signal_not_read_in_real_time_is_refused(example_dir: 
             LabProcess.of(lab)
     finally:
         lab.close()
-    assert info.value.source == "lab.yaml"
-    assert (
-        "interlocks.dry.signal: station.pumps.1.level is not read while station runs a command"
-        in str(info.value)
-    )
-    assert "station.door_open, station.leak, station.heater.temperature" in str(info.value)
+    return info.value
 
 
 @pytest.mark.parametrize(
@@ -746,15 +748,7 @@ def test_an_interlock_that_does_not_fit_its_signal_is_refused_before_the_lab_sta
 ):
     """Once accepted and found only when the watchdog first compared a reading: a traceback
     mid-run (an ``above`` of null on a temperature, or of another dimension)."""
-    edit_yaml(example_dir / "lab.yaml", lambda lab: lab["interlocks"].update(bad=interlock))
-    prepared = prepare(example_dir / "campaign.yaml")
-    lab = build_lab(prepared.lab, Store(tmp_path / "store.sqlite"))
-    try:
-        with pytest.raises(ConfigError) as info:
-            LabProcess.of(lab)
-    finally:
-        lab.close()
-    assert words in str(info.value)
+    assert words in str(_refused_interlock(example_dir, tmp_path, interlock))
 
 
 def test_a_heater_stuck_on_is_reported_left_unsafe_though_its_setpoint_reads_safe(bench: Bench):
