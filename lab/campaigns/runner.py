@@ -751,10 +751,9 @@ class CampaignRunner:
         )
 
 
-def _store_failed(err: BaseException) -> str:
-    reason = getattr(err, "orig", None) or err
+def _store_failed(err: StoreError) -> str:
     return (
-        f"the store cannot be written ({reason}): what it holds is kept; "
+        f"the store cannot be written ({err.reason}): what it holds is kept; "
         "free disk space and run again"
     )
 

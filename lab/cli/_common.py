@@ -91,5 +91,4 @@ def open_store(location: str | Path, existing: bool = True, hint: str = "") -> S
     try:
         return Store(location)
     except StoreError as err:
-        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        raise fail(f"cannot open the store {store_label(location)}: {reason}") from None
+        raise fail(f"cannot open the store {store_label(location)}: {err.reason}") from None

@@ -29,8 +29,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.engine import ExceptionContext, make_url
 
 from devices import DeviceBusy, ResourceLock
 from lab.errors import LabError
@@ -113,8 +112,27 @@ class RunRecord:
     station: str | None = None
 
 
-#: what a store raises when it cannot be read or written (a full disk, a lost database)
-StoreError = SQLAlchemyError
+class StoreError(LabError):
+    """The store cannot be read or written (a full disk, a database server that is down or
+    refuses): what it already holds is kept. Raised in place of the database driver's error
+    (kept as ``__cause__``), so no caller needs to know SQLAlchemy.
+
+    Args:
+        reason: the database's own words, one line.
+    """
+
+    status = 503
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the store cannot be read or written: {reason}")
+        self.reason = reason
+
+
+def _as_store_error(context: ExceptionContext) -> None:
+    """SQLAlchemy's ``handle_error`` hook: every failure of the database becomes a StoreError."""
+    original = context.original_exception
+    reason = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    raise StoreError(reason) from context.sqlalchemy_exception or original
 
 
 class CampaignMismatch(LabError):
@@ -171,6 +189,7 @@ class Store:
         self.engine: Engine = create_engine(
             url, json_serializer=lambda o: json.dumps(o, default=_jsonable)
         )
+        event.listen(self.engine, "handle_error", _as_store_error)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         _create_tables(self.engine)
@@ -713,8 +732,8 @@ def _create_tables(engine: Engine) -> None:
         try:
             metadata.create_all(engine)
             return
-        except OperationalError as err:
-            if "already exists" not in str(err) or attempt == 2:
+        except StoreError as err:
+            if "already exists" not in err.reason or attempt == 2:
                 raise
 
 
