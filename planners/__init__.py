@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from planners.ax_console import set_ax_console_level
 from planners.base import (
     InfeasibleSpaceError,
     LinearConstraint,
@@ -89,4 +90,5 @@ __all__ = [
     "TotalVolume",
     "UnknownTrialError",
     "planner_class",
+    "set_ax_console_level",
 ]

@@ -8,14 +8,13 @@ reference our benchmarks compare against (``bench/planner_latency.py``).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pint
-import torch
 
+from planners import ax_console
 from planners.base import Observation, Planner, PlannerError, Suggestion
 
 #: The acquisition optimiser's effort per proposal. Ax's defaults (20 restarts from 1,024
@@ -30,20 +29,10 @@ OPTIMIZER_KWARGS: dict[str, Any] = {
 }
 
 
-def _quiet_ax() -> None:
-    """Ax gives each module its own INFO logger; a lab's console wants only warnings."""
-    for name in list(logging.root.manager.loggerDict):
-        if name == "ax" or name.startswith("ax."):
-            logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def _import_client() -> Any:
-    logging.disable(logging.INFO)  # Ax announces itself at INFO while importing
-    try:
-        from ax.api.client import Client
-    finally:
-        logging.disable(logging.NOTSET)
-    _quiet_ax()
+    from ax.api.client import Client
+
+    ax_console.apply()  # the level an application asked for, if it did
     return Client
 
 
@@ -69,8 +58,6 @@ class AxPlanner(Planner):
         from ax.api.configs import RangeParameterConfig
 
         client_class = _import_client()
-        # the lab machines have two cores; more threads only thrash (fewer if asked)
-        torch.set_num_threads(min(2, torch.get_num_threads()))
         self._client = client_class(random_seed=self.seed)
         self._client.configure_experiment(
             parameters=[

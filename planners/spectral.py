@@ -49,7 +49,6 @@ class SpectralPlanner(SobolPlanner):
     _hyperparameters: dict[str, torch.Tensor] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        torch.set_num_threads(min(2, torch.get_num_threads()))  # as the Ax planner
         if len(self.objectives) != 1 or not isinstance(
             self.objectives[0].function, SpectrumObjective
         ):

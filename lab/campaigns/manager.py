@@ -10,6 +10,7 @@ does not allow (with a :class:`Conflict` that names the state); and publishes ev
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +45,8 @@ from lab.runtime.monitor import LabMonitor
 from lab.runtime.process import LabProcess
 from lab.store import Store, TrialRecord, TrialStatus
 from protocols import Protocol
+
+log = logging.getLogger(__name__)
 
 Publish = Callable[[str, Any], None]
 
@@ -328,6 +331,7 @@ class CampaignManager:
                 target=self._run, args=(session, config, protocol), name=f"campaign:{name}"
             )
             session.thread.start()
+        log.info("campaign %s started by %s (%d trials, planner %s)", name, by, total, planner)
         self._publish_state(session)
         return session
 
@@ -384,6 +388,12 @@ class CampaignManager:
             session.state = SessionState.STOPPED if result.stopped else SessionState.FINISHED
         except Exception as err:  # the session must end visibly, whatever went wrong
             session.state, session.stopped = SessionState.FAILED, f"{type(err).__name__}: {err}"
+        log.info(
+            "campaign %s %s%s",
+            session.name,
+            session.state,
+            f": {session.stopped}" * bool(session.stopped),
+        )
         self._publish_state(session)
 
     def _session(self, name: str) -> CampaignSession:
@@ -404,6 +414,7 @@ class CampaignManager:
         session = self._session(name)
         reason = f"stopped by {by} after the current trial"
         session.state, session.stopped = SessionState.STOPPING, reason
+        log.info("campaign %s %s", name, reason)
         if session.runner is not None:
             session.runner.request_stop(reason)
         self._publish_state(session)
@@ -418,6 +429,7 @@ class CampaignManager:
         session = self._session(name)
         reason = f"aborted by {by}"
         session.state, session.stopped = SessionState.STOPPING, reason
+        log.info("campaign %s %s", name, reason)
         if session.runner is not None:
             session.runner.abort(reason)
         self._publish_state(session)
@@ -431,6 +443,7 @@ class CampaignManager:
         if self.executor.state in (ExecutorState.PAUSED, ExecutorState.PAUSING):
             raise Conflict(f"the lab is {self.executor.state} already")
         self.executor.pause()
+        log.info("lab paused by %s", by)
         self.publish_control()
 
     def resume(self, by: str) -> None:
@@ -445,6 +458,7 @@ class CampaignManager:
         if self.executor.state not in (ExecutorState.PAUSED, ExecutorState.PAUSING):
             raise Conflict(f"the lab is {self.executor.state}, not paused")
         self.executor.resume()
+        log.info("lab resumed by %s", by)
         for session in self.sessions.values():
             if session.alert is not None:
                 session.alert = None
@@ -472,6 +486,7 @@ class CampaignManager:
             by: who asks (a username), named in the reason or report it leaves.
         """
         answers = self.safety.reset()
+        log.info("emergency stop reset by %s", by)
         self.publish_control()
         return answers
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from lab.cli._common import EXIT_CODES
+from lab.startup import set_up_application
 
 app = typer.Typer(
     epilog=EXIT_CODES,
@@ -31,27 +32,16 @@ def main(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="log the lab's state changes (campaign started, paused, stopped; emergency "
+            "stop; reset; refused login) on stderr; `lab serve` always does",
+        ),
+    ] = False,
 ) -> None:
     """Run and inspect a self-driving lab: campaigns, the lab server, devices, diagnostics,
     users. Colour is off when the output is not a terminal or NO_COLOR is set."""
-    _console_logging()
-
-
-class _OneLine(logging.Formatter):
-    """A log record as one sentence: a library's traceback is for a debugger, not for
-    the person at the terminal (the command says what failed, and the store keeps it)."""
-
-    def formatException(self, ei) -> str:
-        return f"  ({ei[0].__name__ if ei[0] else 'error'}: {ei[1]})"
-
-    def formatStack(self, stack_info: str) -> str:
-        return ""
-
-
-def _console_logging() -> None:
-    """Warnings and errors of the libraries, one line each, on stderr; bluesky's own report
-    of a failed or aborted run is left out (the command and the store tell it)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(_OneLine("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])
-    logging.getLogger("bluesky").setLevel(logging.CRITICAL)
+    set_up_application(logging.INFO if verbose else logging.WARNING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
@@ -24,6 +25,7 @@ from lab.cli._common import (
     open_store,
     parse_workcells,
 )
+from lab.startup import config_lab_logging
 
 if TYPE_CHECKING:
     from lab.store import Store
@@ -97,6 +99,7 @@ def serve(
     if addresses and store is None:
         raise fail("--workcell needs --store: the store the workcells record into")
     _refuse_taken_port(host, port)
+    config_lab_logging(logging.INFO)  # a server's log is the trail of its states
     db = open_store(store or default_lab_store(config), existing=False)
     password = _demo_login(db) if demo else None
     if not demo and not any(u.role == "staff" for u in db.accounts.users()):

@@ -8,6 +8,7 @@ the tests all take them from :class:`LabProcess`, so none of them can forget a p
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Protocol
 
@@ -16,6 +17,8 @@ from lab.runtime.executor import InProcessExecutor
 from lab.runtime.interlocks import Pausable, Watchdog
 from lab.runtime.lab import Lab
 from protocols import PLANS
+
+log = logging.getLogger(__name__)
 
 
 class Runs(Pausable, Protocol):
@@ -102,6 +105,12 @@ class LabProcess:
         for first in self._first:
             first(reason)
         report = self.safety.emergency_stop(by, reason)
+        log.warning(
+            "EMERGENCY STOP by %s (%s): %s",
+            by,
+            reason,
+            ", ".join(f"{d} {state}" for d, state in report.devices.items()),
+        )
         self.runs.abort(reason)
         for then in self._then:
             then(report)

@@ -7,6 +7,7 @@ field or the state at fault, and change nothing (see the error handlers in ``_ap
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
@@ -22,6 +23,8 @@ from lab.server._auth import COOKIE, Login, Principal, authorized, current_princ
 from lab.server._lab_process import LabServer
 from lab.server._throttle import Throttled
 from lab.store import TrialStatus
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api")
 Viewer = Annotated[Principal, Depends(require("viewer"))]
@@ -121,10 +124,12 @@ async def _checked_login(
         throttle.admit(user, client)
         found = await throttle.check(lambda: server.auth.login(user, password, via, ttl_s))
     except Throttled as err:
+        log.info("login of %r from %s refused: %s", user, client, err)
         raise HTTPException(
             429, str(err), headers={"Retry-After": str(err.retry_after_s)}
         ) from None
     if found is None:
+        log.info("login of %r from %s refused: wrong user name or password", user, client)
         throttle.failed(user, client)
         raise HTTPException(401, "wrong user name or password")
     throttle.succeeded(user)

@@ -78,7 +78,7 @@ def unit_name(q: pint.Quantity) -> str:
     Args:
         q: the quantity.
     """
-    return "" if q.units == q._REGISTRY.dimensionless else str(q.units)
+    return "" if q.units == pint.get_application_registry().dimensionless else str(q.units)
 
 
 #: the trials' parameters and outcomes, one number with its unit a row

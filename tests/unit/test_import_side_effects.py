@@ -49,3 +49,44 @@ def test_the_command_line_loads_no_heavy_stack_until_a_command_needs_it():
         text=True,
     )
     assert from_lab.returncode == 0, from_lab.stderr[-2000:]
+
+
+PLANNER_AND_SETUP = """
+import logging, torch
+from planners import AxPlanner, Objective, Parameter, SearchSpace
+torch.set_num_threads(3)
+space = SearchSpace([Parameter("a", "milliliter", 0.0, 2.0)])
+AxPlanner(space, [Objective("loss")], seed=0)
+from ax.utils.common.logger import ROOT_STREAM_HANDLER
+print("planner", torch.get_num_threads(), logging.getLevelName(ROOT_STREAM_HANDLER.level))
+from lab.startup import set_up_application
+set_up_application()
+print("set up", torch.get_num_threads(), logging.getLevelName(ROOT_STREAM_HANDLER.level))
+logging.getLogger("lab.campaigns.manager").info("campaign x started by ann")
+logging.getLogger("asyncua.client").info("a library's chatter")
+logging.getLogger("bluesky").error("a run failed, as bluesky tells it")
+"""
+
+
+def test_a_planner_changes_nothing_global_and_the_application_set_up_does():
+    """Building a planner leaves torch's threads and Ax's console as the user set them; the
+    application's one set-up caps the threads, turns Ax down to warnings and shows the
+    lab's state changes, one line each, without the libraries' chatter."""
+    done = subprocess.run(
+        [sys.executable, "-c", PLANNER_AND_SETUP], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["planner 3 INFO", "set up 2 WARNING"]
+    ours = [line for line in done.stderr.splitlines() if not line.startswith("[INFO")]  # Ax's
+    assert ours == ["INFO lab.campaigns.manager: campaign x started by ann"], done.stderr
+
+
+def test_ax_says_nothing_while_it_is_imported_after_the_set_up():
+    script = (
+        "from lab.startup import set_up_application\n"
+        "set_up_application()\n"
+        "from ax.api.client import Client\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr == ""
