@@ -30,21 +30,30 @@ from devices._errors import DeviceBusy
 LOCK_DIRECTORY = Path("/tmp/sdl-port-locks")
 
 
+#: Linux's device numbers of pseudo-terminal slaves (/dev/pts/N), the simulators' serial ports
+_PTY_SLAVE_MAJORS = range(136, 144)
+
+
 def lock_directory() -> Path:
     """The folder the claims live in (the same for every process, by design)."""
     return LOCK_DIRECTORY
 
 
 def file_identity(path: str) -> str:
-    """What a file is, however it is named: a device's number for a serial port, device
-    and inode for any other file that exists, its resolved path for one not made yet."""
+    """What a file is, however it is named: a device's number for a serial port (and for a
+    pseudo-terminal, its creation time too: a lab holding a pty that was closed must not
+    hold the next one given that number), device and inode for any other file that exists,
+    its resolved path for one not made yet."""
     real = os.path.realpath(path)
     try:
         found = os.stat(real)
     except OSError:
         return f"path{real}"
     if stat.S_ISCHR(found.st_mode):
-        return f"chardev-{os.major(found.st_rdev)}-{os.minor(found.st_rdev)}"
+        major, minor = os.major(found.st_rdev), os.minor(found.st_rdev)
+        if major in _PTY_SLAVE_MAJORS:  # a pty's number is reused as soon as it is freed:
+            return f"pty-{minor}-{found.st_ctime_ns}"  # its creation time tells them apart
+        return f"chardev-{major}-{minor}"
     return f"file-{found.st_dev}-{found.st_ino}"
 
 

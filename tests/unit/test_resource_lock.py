@@ -38,7 +38,16 @@ def test_a_file_is_claimed_by_what_it_is(tmp_path: Path) -> None:
     leader, follower = pty.openpty()
     try:
         port = os.ttyname(follower)
-        assert file_identity(port).startswith("chardev-")
+        named = tmp_path / "station"
+        named.symlink_to(port)
+        first = file_identity(port)
+        assert first.startswith("pty-") and file_identity(str(named)) == first
+    finally:
+        os.close(leader)
+        os.close(follower)
+    leader, follower = pty.openpty()  # the kernel gives the freed number out again
+    try:
+        assert os.ttyname(follower) != port or file_identity(port) != first
     finally:
         os.close(leader)
         os.close(follower)
