@@ -14,13 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from lab.api import PreparedCampaign, default_store, open_lab, prepare, run_campaign
-    from lab.campaigns.runner import (
-        CampaignResult,
-        CampaignRunner,
-        Progress,
-        RunnerEvents,
-        TrialResult,
-    )
+    from lab.campaigns.results import CampaignResult, Progress, RunnerEvents, TrialResult
+    from lab.campaigns.runner import CampaignRunner
     from lab.data import LabData, open_data
     from lab.errors import ConfigError
     from lab.files.campaign_checks import load_protocol
@@ -46,9 +41,9 @@ _HOMES = {
         ("Executor", "InProcessExecutor", "PlanOutcome", "PlanRequest"), "lab.runtime.executor"
     ),
     **dict.fromkeys(
-        ("CampaignResult", "CampaignRunner", "Progress", "RunnerEvents", "TrialResult"),
-        "lab.campaigns.runner",
+        ("CampaignResult", "Progress", "RunnerEvents", "TrialResult"), "lab.campaigns.results"
     ),
+    "CampaignRunner": "lab.campaigns.runner",
     **dict.fromkeys(("CampaignMismatch", "Store", "TrialRecord"), "lab.store"),
 }
 

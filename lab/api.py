@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.campaigns.runner import CampaignResult, CampaignRunner, RunnerEvents
+from lab.campaigns.results import CampaignResult, RunnerEvents
+from lab.campaigns.runner import CampaignRunner
 from lab.errors import ConfigError
 from lab.files.campaign_checks import campaign_protocol, check_bounds
 from lab.files.campaign_file import CampaignConfig, load_campaign
@@ -108,7 +109,7 @@ def run_campaign(
         store: the SQLite file, or a database server's URL (``postgresql://...``; plots
             then go to ``runs/<campaign>/``); default ``runs/<campaign>/store.sqlite``. On
             a store that holds the campaign it resumes.
-        events: hears of each trial as it changes (see :class:`lab.campaigns.runner.RunnerEvents`).
+        events: hears of each trial as it changes (see :class:`lab.campaigns.results.RunnerEvents`).
 
     Returns:
         What the run did: trials, the best, why it stopped (if it did), the plots.

@@ -11,13 +11,41 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import pint
 
 from devices import format_quantity, parse_quantity
-from lab.campaigns.runner import Decision
 from lab.errors import LabError, NotFound
 from planners import SearchSpace, Suggestion
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An operator's answer to a proposal: approve it (``parameters`` set if edited, already
+    checked against the campaign's space) or reject it with a reason."""
+
+    approved: bool
+    by: str
+    parameters: dict[str, pint.Quantity] | None = None
+    reason: str = ""
+
+
+class Approvals(Protocol):
+    """Where proposals wait for an operator (the lab server's :class:`ApprovalDesk`);
+    without one, trials start at once."""
+
+    def decide(
+        self, campaign: str, suggestion: Suggestion, stopping: threading.Event
+    ) -> Decision | None:
+        """Block until someone decides; None if ``stopping`` is set first.
+
+        Args:
+            campaign: the campaign's name.
+            suggestion: the planner's proposal.
+            stopping: set when the campaign stops.
+        """
+        ...
 
 
 class UnknownProposal(NotFound):

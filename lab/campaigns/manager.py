@@ -24,14 +24,9 @@ import yaml
 
 from devices import DeviceError
 from lab.campaigns.approvals import ApprovalDesk
-from lab.campaigns.runner import (
-    SPENT,
-    CampaignRunner,
-    LabSide,
-    Progress,
-    RunnerEvents,
-    campaign_definition,
-)
+from lab.campaigns.planning import campaign_definition
+from lab.campaigns.results import Progress, RunnerEvents
+from lab.campaigns.runner import SPENT, CampaignRunner, LabSide
 from lab.data import trial_json
 from lab.errors import ConfigError, Conflict, NotFound
 from lab.files.campaign_checks import campaign_protocol, check_bounds

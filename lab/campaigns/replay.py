@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.campaigns.runner import make_planner
+from lab.campaigns.planning import make_planner
 from lab.files.campaign_file import CampaignConfig
 from lab.records.measurement import measurement_from_documents
 from lab.store import Store, TrialRecord, TrialStatus

@@ -10,8 +10,9 @@ import time
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lab.campaigns.runner import CampaignRunner, RunnerEvents
-from lab.campaigns.runner import Progress as TrialProgress
+from lab.campaigns.results import Progress as TrialProgress
+from lab.campaigns.results import RunnerEvents
+from lab.campaigns.runner import CampaignRunner
 from lab.cli._common import console
 from lab.store import TrialStatus
 

@@ -72,9 +72,7 @@ def test_a_planner_changes_nothing_global_and_the_application_set_up_does():
     """Building a planner leaves torch's threads and Ax's console as the user set them; the
     application's one set-up caps the threads, turns Ax down to warnings and shows the
     lab's state changes, one line each, without the libraries' chatter."""
-    done = subprocess.run(
-        [sys.executable, "-c", PLANNER_AND_SETUP], capture_output=True, text=True
-    )
+    done = subprocess.run([sys.executable, "-c", PLANNER_AND_SETUP], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == ["planner 3 INFO", "set up 2 WARNING"]
     ours = [line for line in done.stderr.splitlines() if not line.startswith("[INFO")]  # Ax's

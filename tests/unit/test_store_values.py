@@ -15,7 +15,7 @@ import sqlalchemy
 
 from devices import parse_quantity
 from lab import CampaignMismatch, Store, load_campaign
-from lab.campaigns.runner import campaign_definition
+from lab.campaigns.planning import campaign_definition
 from lab.data import open_data
 
 ureg = pint.get_application_registry()

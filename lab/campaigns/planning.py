@@ -1,0 +1,173 @@
+"""The campaign's planner and its proposals: the planner built from the campaign file, and
+each proposal recorded in the store and, where the campaign asks for approval, decided by
+an operator before it becomes a trial."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from lab.campaigns.approvals import Approvals
+from lab.campaigns.results import RunnerEvents
+from lab.files.campaign_file import CampaignConfig
+from lab.store import Store, TrialStatus
+from planners import Planner, PlannerError, Suggestion, planner_class
+
+
+def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> dict[str, Any]:
+    """What the store compares to tell the same campaign from a changed one.
+
+    Args:
+        campaign: the campaign file.
+        planner: the planner's name.
+        seed: the planner's seed.
+    """
+    definition = campaign.definition()
+    settings = {**definition["planner"], "name": planner, "seed": seed}
+    if planner != "spectral":  # a setting of that planner alone
+        settings.pop("components")
+    return {**definition, "planner": settings}
+
+
+def make_planner(campaign: CampaignConfig, name: str, seed: int) -> Planner:
+    """A fresh planner for the campaign, as a run (or a replay) starts it.
+
+    Args:
+        campaign: the campaign file.
+        name: the planner's name (``ax``, ``sobol``, ...).
+        seed: its seed.
+    """
+    kwargs: dict[str, Any] = {}
+    if name.startswith("ax") or name == "spectral":
+        kwargs["initialization_trials"] = campaign.planner.initialization_trials
+    if name == "spectral":
+        kwargs["components"] = campaign.planner.components
+    return planner_class(name)(
+        campaign.search_space(),
+        campaign.objective_specs(),
+        seed=seed,
+        outcome_constraints=campaign.outcome_constraint_specs(),
+        **kwargs,
+    )
+
+
+@contextlib.contextmanager
+def planner_errors(doing: str) -> Iterator[None]:
+    """Whatever a planner raises (a fit that fails inside BoTorch, say) stops the campaign
+    with the reason, as a :class:`PlannerError`, instead of ending the process."""
+    try:
+        yield
+    except PlannerError:
+        raise
+    except Exception as err:
+        raise PlannerError(f"{doing}: {type(err).__name__}: {err}") from err
+
+
+class Proposals:
+    """The planner's proposals on their way to becoming trials.
+
+    Args:
+        planner: asked a batch at a time (the trials in flight count as pending).
+        store: where each proposal is recorded, and its decision.
+        campaign: the campaign (its name, its batch size).
+        session: the run of the campaign the proposals belong to.
+        approvals: if given, every proposal waits there for an operator's decision.
+    """
+
+    def __init__(
+        self,
+        planner: Planner,
+        store: Store,
+        campaign: CampaignConfig,
+        session: int,
+        approvals: Approvals | None = None,
+    ) -> None:
+        self.planner = planner
+        self.store = store
+        self.campaign = campaign
+        self.session = session
+        self.approvals = approvals
+        #: proposals asked for and not yet decided (a resume puts the never-started ones here)
+        self.queued: list[Suggestion] = []
+
+    def next(
+        self, budget: int, stopping: threading.Event, events: RunnerEvents
+    ) -> Suggestion | None:
+        """The next trial to start: asked for if none is queued, recorded, decided; None if
+        it was rejected.
+
+        Args:
+            budget: how many trials may still start.
+            stopping: set when the campaign stops (an undecided proposal is then rejected).
+            events: told of each trial that changes.
+        """
+        if not self.queued:
+            with planner_errors("proposing"):
+                self.queued = self.planner.ask(min(self.campaign.batch_size, budget))
+        return self._decide(self.queued.pop(0), stopping, events)
+
+    def _decide(
+        self, s: Suggestion, stopping: threading.Event, events: RunnerEvents
+    ) -> Suggestion | None:
+        """Record the proposal; with approvals, wait for the operator's decision."""
+        name = self.campaign.name
+        waiting = self.approvals is not None
+        status = TrialStatus.AWAITING_APPROVAL if waiting else TrialStatus.PROPOSED
+        if self.store.trial(name, s.index) is None:
+            self.store.add_trial(
+                name,
+                s.index,
+                s.parameters,
+                f"{self.planner.name}/{s.generator}",
+                status=status,
+                suggestion=s.details,
+                session=self.session,
+            )
+        else:  # proposed before a restart and never started
+            self.store.update_trial(name, s.index, status=status)
+        events.trial_changed(s.index)
+        if self.approvals is None:
+            return s
+        decision = self.approvals.decide(name, s, stopping)
+        if decision is None or not decision.approved:
+            reason = "not decided before the campaign stopped"
+            if decision is not None:
+                reason = f"rejected by {decision.by}: {decision.reason or 'no reason given'}"
+            self.planner.abandon(s.index, reason)
+            self.store.update_trial(
+                name,
+                s.index,
+                status=TrialStatus.REJECTED,
+                error=reason,
+                decided_by=decision.by if decision else None,
+            )
+            events.trial_changed(s.index)
+            return None
+        if decision.parameters is None or decision.parameters == s.parameters:
+            self.store.update_trial(
+                name, s.index, status=TrialStatus.PROPOSED, decided_by=decision.by
+            )
+            events.trial_changed(s.index)
+            return s
+        self.planner.abandon(s.index, f"edited by {decision.by}")
+        edited = self.planner.attach(decision.parameters, f"edit-of-{s.index}")
+        self.store.update_trial(
+            name,
+            s.index,
+            status=TrialStatus.REJECTED,
+            error=f"edited by {decision.by} into trial {edited.index}",
+            decided_by=decision.by,
+        )
+        self.store.add_trial(
+            name,
+            edited.index,
+            edited.parameters,
+            f"{self.planner.name}/{edited.generator}",
+            decided_by=decision.by,
+            session=self.session,
+        )
+        events.trial_changed(s.index)
+        events.trial_changed(edited.index)
+        return edited
