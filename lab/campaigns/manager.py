@@ -1,141 +1,45 @@
-"""The lab process's campaign manager: which campaigns can start, which one runs, and every
-control an operator has over them.
+"""The lab process's campaign manager: which campaign runs, and every control an operator
+has over the campaigns and the devices.
 
 One manager owns the lab's devices through one executor. It starts campaigns from the
-files in the lab's campaign folder, each in its own thread; refuses what the current state
-does not allow (with a :class:`Conflict` that names the state); and publishes every change
-(``control``, ``campaign``, ``trial``, ``proposals``, ``spectrum`` topics) through one
-``publish`` callable.
+files of the lab's campaign folder (:mod:`lab.campaigns.folder`), each in its own thread;
+refuses what the current state does not allow (with a :class:`Conflict` that names the
+state); and publishes every change (``control``, ``campaign``, ``trial``, ``proposals``,
+``spectrum`` topics) through one ``publish`` callable. What the pages read is answered by
+its :class:`~lab.campaigns.queries.CampaignQueries`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from devices import DeviceError
 from lab.campaigns.approvals import ApprovalDesk
+from lab.campaigns.folder import CampaignFolder
 from lab.campaigns.planning import campaign_definition
+from lab.campaigns.queries import CampaignQueries
 from lab.campaigns.results import Progress, RunnerEvents
 from lab.campaigns.runner import SPENT, CampaignRunner, LabSide
+from lab.campaigns.sessions import CampaignSession, SessionState
 from lab.data import trial_json
-from lab.errors import ConfigError, Conflict, NotFound
-from lab.files.campaign_checks import campaign_protocol, check_bounds
-from lab.files.campaign_file import CampaignConfig, load_campaign, read_target
-from lab.records.best import best_trials
-from lab.records.measurement import measurement_from_documents
-from lab.records.timeline import Span, campaign_spans, station_activity
+from lab.errors import Conflict
+from lab.files.campaign_checks import check_bounds
+from lab.files.campaign_file import CampaignConfig
 from lab.runtime.emergency_stop import EstopReport
 from lab.runtime.executor import Executor, ExecutorState, PlanOutcome, PlanRequest
 from lab.runtime.monitor import LabMonitor
 from lab.runtime.process import LabProcess
-from lab.store import Store, TrialRecord, TrialStatus
+from lab.store import Store, TrialStatus
 from protocols import Protocol
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, Any], None]
-
-
-class SessionState(StrEnum):
-    """Where a start of a campaign is: it holds the devices while starting, running or
-    stopping."""
-
-    STARTING = "starting"
-    RUNNING = "running"
-    STOPPING = "stopping"
-    FINISHED = "finished"
-    STOPPED = "stopped"
-    FAILED = "failed"
-
-
-@dataclass
-class CampaignSession:
-    """One start of a campaign in this lab process, and how far it got."""
-
-    name: str
-    started_by: str
-    planner: str
-    seed: int
-    total: int
-    approval: str
-    state: SessionState = SessionState.STARTING
-    started: float = field(default_factory=time.time)
-    done: int = 0
-    best: dict[str, float] | None = None
-    seconds_per_trial: float | None = None
-    stopped: str | None = None
-    alert: str | None = None  # why the campaign paused itself, until it is resumed
-    runner: CampaignRunner | None = None
-    thread: threading.Thread | None = None
-
-    @property
-    def active(self) -> bool:
-        """Starting, running or stopping: it holds the devices."""
-        return self.state in (SessionState.STARTING, SessionState.RUNNING, SessionState.STOPPING)
-
-    def as_json(self) -> dict[str, Any]:
-        """The session as the API shows it."""
-        return {
-            "name": self.name,
-            "state": self.state,
-            "started_by": self.started_by,
-            "started": self.started,
-            "planner": self.planner,
-            "seed": self.seed,
-            "approval": self.approval,
-            "done": self.done,
-            "total": self.total,
-            "best": self.best,
-            "seconds_per_trial": self.seconds_per_trial,
-            "stopped": self.stopped,
-            "alert": self.alert,
-        }
-
-
-@dataclass(frozen=True)
-class _Folder:
-    """The campaign files of a folder as last read: name -> file, and what the overview
-    shows of each (its defaults, or the error that makes it unusable)."""
-
-    signature: tuple[tuple[str, int, int], ...]
-    files: dict[str, Path]
-    summaries: dict[str, dict[str, Any]]
-
-    @classmethod
-    def read(cls, folder: Path, signature: tuple[tuple[str, int, int], ...]) -> _Folder:
-        files: dict[str, Path] = {}
-        for path in sorted(folder.glob("*.y*ml")):
-            try:
-                data = yaml.safe_load(path.read_text())
-            except (OSError, yaml.YAMLError):
-                continue
-            if isinstance(data, dict) and {"parameters", "objectives"} <= set(data):
-                files[str(data.get("name", path.stem))] = path
-        summaries: dict[str, dict[str, Any]] = {}
-        for name, path in files.items():
-            try:
-                config = load_campaign(path)
-            except ConfigError as err:
-                summaries[name] = {"error": str(err)}
-                continue
-            summaries[name] = {
-                "description": config.description,
-                "default_trials": config.trials,
-                "default_planner": config.planner.name,
-                "default_seed": config.planner.seed,
-                "approval": config.approval,
-            }
-        return cls(signature, files, summaries)
 
 
 class CampaignManager:
@@ -170,99 +74,24 @@ class CampaignManager:
         process.before_emergency_stop(self._stop_campaigns)
         process.after_emergency_stop(lambda report: self.publish_control())
         self.monitor = monitor
-        self.campaign_dir = campaign_dir
+        self.folder = CampaignFolder(campaign_dir)
         self._publish = publish
         self.desk = ApprovalDesk(on_change=self._publish_proposals)
         self.sessions: dict[str, CampaignSession] = {}
+        #: what the pages read of the campaigns
+        self.queries = CampaignQueries(
+            store,
+            self.folder,
+            self.sessions,
+            lab.config.spectrometer[0],
+            lambda: self.executor.lanes,
+            self.active,
+        )
         self._lock = threading.Lock()
-        self._read: _Folder | None = None
-        self._reading = threading.Lock()
-        #: campaign -> (its trials' version when read, their counts, their JSON and best)
-        self._details: dict[str, tuple[Any, dict[str, int], dict[str, Any]]] = {}
-        #: campaign -> (the newest document when it was read, its timeline)
-        self._timelines: dict[str, tuple[int, list[Span]]] = {}
         #: who has the devices to themselves outside any campaign (a diagnosis), and why
         self.exclusive: str | None = None
 
-    # --- what there is -------------------------------------------------------------------
-    def campaign_files(self) -> dict[str, Path]:
-        """Campaign name -> file, for the YAML files in the campaign folder that are
-        campaigns (other YAML there, such as the lab or protocol files, is skipped)."""
-        return dict(self._folder().files)
-
-    def _folder(self) -> _Folder:
-        """The campaign folder as read, read again only when a file in it has changed
-        (every page asks; parsing every YAML file each time cost more than the answer)."""
-        signature = tuple(
-            (p.name, st.st_mtime_ns, st.st_size)
-            for p in sorted(self.campaign_dir.iterdir())
-            if p.is_file() and (st := p.stat())
-        )
-        with self._reading:
-            if self._read is None or self._read.signature != signature:
-                self._read = _Folder.read(self.campaign_dir, signature)
-            return self._read
-
-    def load(self, name: str) -> tuple[CampaignConfig, Protocol, Path]:
-        """A campaign file of the lab's folder, checked, with its protocol; raises :class:`NotFound` or ``ConfigError``.
-
-        Args:
-            name: the campaign's name.
-        """
-        path = self.campaign_files().get(name)
-        if path is None:
-            raise NotFound(f"no campaign {name!r} in {self.campaign_dir}")
-        config = load_campaign(path)
-        return config, campaign_protocol(config), path
-
-    def overview(self) -> list[dict[str, Any]]:
-        """Every campaign there is a file or a record of, with its latest session."""
-        files = self.campaign_files()
-        names = list(files) + [n for n in self.store.campaign_names() if n not in files]
-        return [self._entry(name, self.store.trial_counts(name)) for name in names]
-
-    def _entry(self, name: str, counts: dict[str, int]) -> dict[str, Any]:
-        """One campaign as the overview shows it, from its trials' counts by status."""
-        folder = self._folder()
-        session = self.sessions.get(name)
-        entry: dict[str, Any] = {
-            "name": name,
-            "file": str(folder.files[name]) if name in folder.files else None,
-            "trials": sum(counts.values()),
-            "completed": counts.get(TrialStatus.COMPLETED, 0),
-            "failed": counts.get(TrialStatus.FAILED, 0),
-            "session": session.as_json() if session else None,
-        }
-        if name in folder.files:
-            entry.update(folder.summaries[name])
-        return entry
-
-    def detail(self, name: str) -> dict[str, Any]:
-        """One campaign: its overview entry, every trial, and the trials its planner holds
-        best. Its trials are read again only when they have changed since the last time
-        (the store counts every change), so a page that polls a campaign of 1,000 trials
-        costs the count.
-
-        Args:
-            name: the campaign's name.
-        """
-        info = self.store.campaign(name)
-        version = None if info is None else (info["trials_version"], repr(info.get("best")))
-        cached = self._details.get(name)
-        if cached is None or version is None or cached[0] != version:
-            records = self.trials(name)
-            counts: dict[str, int] = {}
-            for record in records:
-                counts[record.status] = counts.get(record.status, 0) + 1
-            cached = (
-                version,
-                counts,
-                {**self.best(name, records), "trial_list": [trial_json(r) for r in records]},
-            )
-            self._details[name] = cached
-        _, counts, trials = cached
-        return {**self._entry(name, counts), **trials}
-
+    # --- state ----------------------------------------------------------------------------
     def active(self) -> CampaignSession | None:
         """The campaign holding the devices, if any."""
         return next((s for s in self.sessions.values() if s.active), None)
@@ -304,7 +133,7 @@ class CampaignManager:
             planner: a planner name; the campaign file's if None.
             seed: the planner's seed; the campaign file's if None.
         """
-        config, protocol, path = self.load(name)
+        config, protocol, path = self.folder.load(name)
         planner = planner or config.planner.name
         seed = config.planner.seed if seed is None else seed
         with self._lock:
@@ -394,7 +223,7 @@ class CampaignManager:
     def _session(self, name: str) -> CampaignSession:
         session = self.sessions.get(name)
         if session is None:
-            self.trials(name)  # NotFound for a campaign there is neither a file nor a record of
+            self.queries.trials(name)  # NotFound: neither a file nor a record of it
         if session is None or not session.active:
             raise Conflict(f"campaign {name!r} is not running")
         return session
@@ -523,84 +352,6 @@ class CampaignManager:
             if session.thread is not None:
                 session.thread.join(timeout_s)
 
-    # --- what pages read -----------------------------------------------------------------
-    def trials(self, name: str) -> list[TrialRecord]:
-        """A campaign's trials as the API shows them.
-
-        Args:
-            name: the campaign's name.
-        """
-        if name not in self.campaign_files() and self.store.campaign(name) is None:
-            raise NotFound(f"no campaign {name!r}")
-        return self.store.trials(name)
-
-    def best(self, name: str, records: list[TrialRecord] | None = None) -> dict[str, Any]:
-        """The trials the planner holds best (its Pareto front, for several objectives)
-        and the rule that chose them ("model" or "observed"), as recorded while it ran.
-
-        Args:
-            name: the campaign's name.
-            records: its trials, if already read.
-        """
-        info = self.store.campaign(name)
-        if info is None:
-            return {"best_trials": [], "best_rule": None}
-        if records is None:
-            records = self.trials(name)
-        chosen, rule = best_trials(records, info["definition"], info.get("best"))
-        return {"best_trials": [r.idx for r in chosen], "best_rule": rule}
-
-    def stations(self) -> dict[str, Any]:
-        """Each synthesis station's trial in progress and the trials waiting for one
-        (see :func:`lab.records.timeline.station_activity`)."""
-        session = self.active()
-        return station_activity(
-            self.store, session.name if session else None, list(self.executor.lanes)
-        )
-
-    def timeline(self, name: str) -> list[Span]:
-        """Every step of the campaign's trials: device, trial, station and lab times.
-
-        Args:
-            name: the campaign's name.
-        """
-        if name not in self.campaign_files() and self.store.campaign(name) is None:
-            raise NotFound(f"no campaign {name!r}")
-        newest = self.store.last_document_id()
-        cached = self._timelines.get(name)
-        if cached is None or cached[0] != newest:
-            cached = self._timelines[name] = (newest, campaign_spans(self.store, name))
-        return cached[1]
-
-    def target(self, name: str) -> dict[str, list[float]] | None:
-        """The target spectrum of a campaign with a spectral objective.
-
-        Args:
-            name: the campaign's name.
-        """
-        config, _, _ = self.load(name)
-        spectral = next((o for o in config.objectives if o.kind == "spectral_distance"), None)
-        if spectral is None or spectral.target is None:
-            return None
-        wl, a = read_target(spectral.target)
-        return {"wavelength_nm": wl.tolist(), "absorbance": a.tolist()}
-
-    def spectrum(self, run_uid: str) -> dict[str, Any]:
-        """The measured spectrum of one run, for the dashboard's plot; ValueError if the
-        run took none (an analyser's run).
-
-        Args:
-            run_uid: the run's uid.
-        """
-        spectrometer = self.lab.config.spectrometer[0]
-        m = measurement_from_documents(self.store.documents(run_uid), spectrometer, {})
-        wavelengths, absorbance = m.spectrum()  # ValueError: the run took no spectrum
-        return {
-            "run_uid": run_uid,
-            "wavelength_nm": wavelengths.tolist(),
-            "absorbance": absorbance.tolist(),
-        }
-
     # --- publishing ------------------------------------------------------------------------
     def _publish_state(self, session: CampaignSession) -> None:
         self._publish("campaign", session.as_json())
@@ -652,7 +403,7 @@ class _SessionEvents(RunnerEvents):
         self._manager._publish_state(s)
         if progress.last.run_uid and progress.last.status == TrialStatus.COMPLETED:
             try:
-                spectrum = self._manager.spectrum(progress.last.run_uid)
+                spectrum = self._manager.queries.spectrum(progress.last.run_uid)
             except ValueError:  # the protocol took no spectrum: nothing to plot
                 return
             self._manager._publish(

@@ -180,7 +180,7 @@ def lab_state(principal: Viewer, server: Server) -> dict[str, Any]:
 def stations(principal: Viewer, server: Server) -> dict[str, Any]:
     """Each synthesis station's trial in progress (campaign, trial, the step it is at of
     how many, since when) and the trials waiting for a station."""
-    return server.manager.stations()
+    return server.manager.queries.stations()
 
 
 @router.get("/events", tags=["lab"])
@@ -387,7 +387,7 @@ class StartBody(_Body):
 @router.get("/campaigns", tags=["campaigns"])
 def campaigns(principal: Viewer, server: Server) -> list[dict[str, Any]]:
     """The campaign files of this lab and the campaigns in its store."""
-    return server.manager.overview()
+    return server.manager.queries.overview()
 
 
 @router.get("/campaigns/{name}", tags=["campaigns"], response_model=dict[str, Any])
@@ -395,20 +395,20 @@ def campaign(name: str, principal: Viewer, server: Server) -> Response:
     """One campaign: its session, trials, and the trials its planner holds best
     (``best_trials``: one, or the Pareto front for several objectives; ``best_rule``:
     chosen by the planner's "model" estimate or the "observed" values)."""
-    return _json(_ANY.dump_json(server.manager.detail(name)))
+    return _json(_ANY.dump_json(server.manager.queries.detail(name)))
 
 
 @router.get("/campaigns/{name}/timeline", tags=["campaigns"], response_model=list[Span])
 def timeline(name: str, principal: Viewer, server: Server) -> Response:
     """Every step of the campaign's trials: the device it kept busy, its trial and station,
     and when (lab clock, seconds) it was reached, began and ended: a Gantt chart's data."""
-    return _json(_SPANS.dump_json(server.manager.timeline(name)))
+    return _json(_SPANS.dump_json(server.manager.queries.timeline(name)))
 
 
 @router.get("/campaigns/{name}/target", tags=["campaigns"])
 def target(name: str, principal: Viewer, server: Server) -> dict[str, Any]:
     """The target spectrum, for a campaign with a spectral objective."""
-    found = server.manager.target(name)
+    found = server.manager.queries.target(name)
     if found is None:
         raise NotFound(f"campaign {name!r} has no target spectrum")
     return found
@@ -420,7 +420,7 @@ def spectrum(
 ) -> dict[str, Any]:
     """The measured spectrum of ``trial`` (default: the latest completed one)."""
     done = [
-        t for t in server.manager.trials(name) if t.status == TrialStatus.COMPLETED and t.run_uid
+        t for t in server.manager.queries.trials(name) if t.status == TrialStatus.COMPLETED and t.run_uid
     ]
     chosen = [t for t in done if trial is None or t.idx == trial]
     if not chosen:
@@ -430,7 +430,7 @@ def spectrum(
     record = chosen[-1]
     assert record.run_uid is not None
     try:
-        measured = server.manager.spectrum(record.run_uid)
+        measured = server.manager.queries.spectrum(record.run_uid)
     except ValueError:
         raise NotFound(f"campaign {name!r}: trial {record.idx} took no spectrum") from None
     return {"campaign": name, "trial": record.idx, **measured}

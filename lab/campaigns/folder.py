@@ -1,0 +1,100 @@
+"""The lab's campaign folder: which of its YAML files are campaigns, what each offers
+(its defaults, or the error that makes it unusable), read again only when a file changes."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lab.errors import ConfigError, NotFound
+from lab.files.campaign_checks import campaign_protocol
+from lab.files.campaign_file import CampaignConfig, load_campaign
+from protocols import Protocol
+
+#: what tells a folder's files apart from the last read: name, modification time, size
+Signature = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True)
+class _Read:
+    signature: Signature
+    files: dict[str, Path]
+    summaries: dict[str, dict[str, Any]]
+
+
+class CampaignFolder:
+    """The campaign files an operator may start.
+
+    Args:
+        path: the folder (other YAML there, such as the lab or protocol files, is skipped).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._read: _Read | None = None
+        self._reading = threading.Lock()
+
+    def files(self) -> dict[str, Path]:
+        """Campaign name -> its file."""
+        return dict(self._current().files)
+
+    def summary(self, name: str) -> dict[str, Any]:
+        """What the overview shows of a campaign file: its description and defaults, or
+        ``{"error": ...}`` if it cannot be used; empty if there is no such file."""
+        return dict(self._current().summaries.get(name, {}))
+
+    def load(self, name: str) -> tuple[CampaignConfig, Protocol, Path]:
+        """A campaign file of the folder, checked, with its protocol; raises
+        :class:`NotFound` or :class:`ConfigError`.
+
+        Args:
+            name: the campaign's name.
+        """
+        path = self._current().files.get(name)
+        if path is None:
+            raise NotFound(f"no campaign {name!r} in {self.path}")
+        config = load_campaign(path)
+        return config, campaign_protocol(config), path
+
+    def _current(self) -> _Read:
+        """The folder as read, read again only when a file in it has changed (every page
+        asks; parsing every YAML file each time cost more than the answer)."""
+        signature = tuple(
+            (p.name, st.st_mtime_ns, st.st_size)
+            for p in sorted(self.path.iterdir())
+            if p.is_file() and (st := p.stat())
+        )
+        with self._reading:
+            if self._read is None or self._read.signature != signature:
+                self._read = _read(self.path, signature)
+            return self._read
+
+
+def _read(folder: Path, signature: Signature) -> _Read:
+    files: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.y*ml")):
+        try:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and {"parameters", "objectives"} <= set(data):
+            files[str(data.get("name", path.stem))] = path
+    summaries: dict[str, dict[str, Any]] = {}
+    for name, path in files.items():
+        try:
+            config = load_campaign(path)
+        except ConfigError as err:
+            summaries[name] = {"error": str(err)}
+            continue
+        summaries[name] = {
+            "description": config.description,
+            "default_trials": config.trials,
+            "default_planner": config.planner.name,
+            "default_seed": config.planner.seed,
+            "approval": config.approval,
+        }
+    return _Read(signature, files, summaries)
