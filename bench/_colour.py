@@ -94,7 +94,7 @@ def run_in_lab(
     if target != "example":
         write_target(copy / "target_spectrum.csv", target)
     lab = yaml.safe_load((copy / "lab.yaml").read_text())
-    lab["clock_speed"] = 2000.0
+    lab["simulation"]["clock_speed"] = 2000.0
     (copy / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
     store = copy / "store.sqlite"
     run_campaign(copy / "campaign.yaml", planner=planner, seed=seed, trials=trials, store=store)

@@ -15,7 +15,7 @@ def bench_lab(folder: Path, clock_speed: float = 1000.0) -> Path:
     is busy (moving, dispensing, stirring, measuring) for as long as a benchmark needs."""
     shutil.copytree(EXAMPLES, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     lab = yaml.safe_load((folder / "lab.yaml").read_text())
-    lab["clock_speed"] = clock_speed
+    lab["simulation"]["clock_speed"] = clock_speed
     (folder / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
     campaign = yaml.safe_load((folder / "campaign.yaml").read_text())
     campaign.update(trials=10_000, planner={"name": "sobol", "seed": 0})

@@ -46,7 +46,7 @@ def lab_with_stations(folder: Path, stations: int, clock_speed: float) -> Path:
     lab["interlocks"] = {
         n: i for n, i in lab["interlocks"].items() if i["signal"].split(".")[0] in lab["devices"]
     }
-    lab["clock_speed"] = clock_speed
+    lab["simulation"]["clock_speed"] = clock_speed
     (folder / "lab_parallel.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
     return folder / "campaign_parallel.yaml"
 

@@ -66,7 +66,7 @@ def example_dir(tmp_path: Path) -> Path:
     out = tmp_path / "colour_match"
     shutil.copytree(EXAMPLES, out, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     lab = yaml.safe_load((out / "lab.yaml").read_text())
-    lab["clock_speed"] = 1000  # fast, yet slower than OPC UA subscriptions can follow
+    lab["simulation"]["clock_speed"] = 1000  # fast, yet slower than OPC UA subscriptions can follow
     (out / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
     campaign = yaml.safe_load((out / "campaign.yaml").read_text())
     campaign["trials"] = 3

@@ -153,7 +153,7 @@ def _clock_hint(clock: Clock, seconds: float) -> str:
         return ""
     return (
         f" of lab time: the clock runs {speed:g}x, so that was {seconds / speed:.3g} s of real "
-        "time; if the simulated instrument cannot keep up, lower clock_speed in the lab file"
+        "time; if the simulated instrument cannot keep up, lower simulation.clock_speed in the lab file"
     )
 
 

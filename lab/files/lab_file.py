@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -39,6 +40,8 @@ from protocols._quantity_field import (
     Volume,
     VolumeRate,
 )
+
+log = logging.getLogger(__name__)
 
 
 class _Model(BaseModel):
@@ -203,9 +206,8 @@ class ArmConfig(_DeviceConfig):
         "120 s",
         validate_default=True,
         description="the longest a move, grip or release may take before the arm is "
-        "reported silent (lab time: divided by clock_speed in a simulation)",
+        "reported silent (lab time: divided by simulation.clock_speed)",
     )
-    speed_mm_s: float = Field(250.0, gt=0, le=1e5, description="simulator only")
     diagnostics: ArmDiagnostics = Field(ArmDiagnostics(), description="`lab diagnose` levels")
 
 
@@ -274,7 +276,6 @@ class SpectrometerConfig(_DeviceConfig):
     kind: Literal["spectrometer"]
     holder: Name = Field(description="the location of its cuvette holder: measure acts there")
     integration_time: DurationRange
-    noise_seed: int = Field(0, ge=0, le=2**32 - 1, description="simulator only")
     diagnostics: SpectrometerDiagnostics = Field(
         SpectrometerDiagnostics(), description="`lab diagnose` levels"
     )
@@ -294,16 +295,9 @@ class AnalyserConfig(_DeviceConfig):
     run_timeout: Timeout = Field(
         "15 min",
         validate_default=True,
-        description="the longest one analysis may take (lab time: divided by clock_speed "
+        description="the longest one analysis may take (lab time: divided by simulation.clock_speed "
         "in a simulation)",
     )
-    run_time: Duration = Field(
-        "5 min", validate_default=True, description="simulator only: one analysis"
-    )
-    noise: float = Field(
-        0.5, ge=0, description="simulator only: standard deviation, in each field's unit"
-    )
-    noise_seed: int = Field(0, ge=0, le=2**32 - 1, description="simulator only")
 
     @field_validator("fields")
     @classmethod
@@ -350,6 +344,85 @@ class InterlockConfig(_Model):
         return value
 
 
+class DeviceSimulation(_Model):
+    """How one device's simulator behaves; each setting applies to the kinds it names."""
+
+    #: setting -> the device kinds it applies to
+    APPLIES_TO: ClassVar[dict[str, tuple[str, ...]]] = {
+        "speed_mm_s": ("robotic_arm",),
+        "noise_seed": ("spectrometer", "analyser"),
+        "run_time": ("analyser",),
+        "noise": ("analyser",),
+    }
+
+    speed_mm_s: float = Field(250.0, gt=0, le=1e5, description="a robotic arm's speed")
+    noise_seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="a spectrometer's or an analyser's noise"
+    )
+    run_time: Duration = Field("5 min", validate_default=True, description="one analysis")
+    noise: float = Field(
+        0.5, ge=0, description="an analyser's standard deviation, in each field's unit"
+    )
+
+
+class Simulation(_Model):
+    """The simulated lab: its clock, its chemistry, its instruments' quirks and ageing."""
+
+    clock_speed: float = Field(100.0, gt=0, le=1e6, description="simulated seconds per real second")
+    chemistry: str = Field(
+        "simulators.chemistry:DyeChemistry",
+        description="package.module:callable giving the ground-truth spectrum; "
+        "imported and run only in a simulated lab",
+    )
+    degradations: list[Degradation] = Field(
+        [],
+        description="instruments that have aged or drifted, to see `lab diagnose` catch them",
+    )
+    devices: dict[Name, DeviceSimulation] = Field(
+        {}, description="device name -> how its simulator behaves (defaults otherwise)"
+    )
+
+    def device(self, name: str) -> DeviceSimulation:
+        """The simulator settings of device ``name`` (the defaults if none are given)."""
+        return self.devices.get(name) or DeviceSimulation()
+
+
+#: settings of the simulation that lab files once held at the top level or in a device
+_OLD_PLACES = ("clock_speed", "chemistry", "degradations")
+
+
+def _move_simulation_settings(data: dict[str, Any]) -> list[str]:
+    """Move simulation settings from where older lab files kept them into ``simulation:``;
+    returns the old places moved from (a setting in both places is left, for the model to
+    refuse as unknown)."""
+    moved: list[str] = []
+    simulation = data.get("simulation")
+    if simulation is None:
+        simulation = {}
+    if not isinstance(simulation, dict):
+        return moved
+    for key in _OLD_PLACES:
+        if key in data and key not in simulation:
+            simulation[key] = data.pop(key)
+            moved.append(key)
+    devices = data.get("devices")
+    for name, device in devices.items() if isinstance(devices, dict) else []:
+        if not isinstance(device, dict):
+            continue
+        for key in DeviceSimulation.APPLIES_TO:
+            own = simulation.setdefault("devices", {}).setdefault(name, {})
+            if key in device and isinstance(own, dict) and key not in own:
+                own[key] = device.pop(key)
+                moved.append(f"devices.{name}.{key}")
+        if simulation.get("devices", {}).get(name) == {}:
+            del simulation["devices"][name]
+    if simulation.get("devices") == {}:
+        del simulation["devices"]
+    if moved:
+        data["simulation"] = simulation
+    return moved
+
+
 #: what a ``chemistry:`` callable is given (see ``simulators.chemistry.GroundTruth``)
 GROUND_TRUTH_ARGUMENTS = ("composition", "conditions", "wavelengths")
 
@@ -363,13 +436,9 @@ class LabConfig(_Model):
     simulated: bool = Field(
         True, description="run the instruments' simulators; false for real hardware"
     )
-    clock_speed: float = Field(
-        100.0, gt=0, le=1e6, description="simulated seconds per real second (simulation only)"
-    )
-    chemistry: str = Field(
-        "simulators.chemistry:DyeChemistry",
-        description="package.module:callable giving the ground-truth spectrum; "
-        "imported and run only in a simulated lab",
+    simulation: Simulation = Field(
+        default_factory=lambda: Simulation(),
+        description="how the simulated lab behaves (read only when simulated is true)",
     )
     vial_capacity: Volume
     locations: dict[Name, LocationConfig] = Field(min_length=1, description="name -> place")
@@ -390,11 +459,25 @@ class LabConfig(_Model):
         description="addresses of reverse proxies whose X-Forwarded-For and "
         "X-Forwarded-Proto the lab server believes; none by default",
     )
-    degradations: list[Degradation] = Field(
-        [],
-        description="simulation only: instruments that have aged or drifted, to see "
-        "`lab diagnose` catch them",
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_file(cls, data: Any) -> Any:
+        """A lab file written before the ``simulation:`` section is read as if its
+        settings were there, and told where they belong now."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        moved = _move_simulation_settings(data)
+        if moved:
+            log.warning(
+                "lab %s: %s belong under simulation: now (%s); read from the old place this "
+                "time, move them there",
+                data.get("name", "?"),
+                ", ".join(moved),
+                ", ".join(f"simulation.{m}" for m in moved),
+            )
+        return data
 
     def file(self) -> FileRecord:
         """The lab file as read (or, for a lab configured in Python, its settings as JSON)."""
@@ -436,16 +519,36 @@ class LabConfig(_Model):
         """The locations that have ``role`` (``source``, ``waste``, ``place``)."""
         return [n for n, loc in self.locations.items() if loc.role == role]
 
+    def _simulated_devices(self) -> list[str]:
+        """Simulator settings name a device of the lab, and one of its kind."""
+        problems = []
+        for name, settings in self.simulation.devices.items():
+            where = f"simulation.devices.{name}"
+            device = self.devices.get(name)
+            if device is None:
+                problems.append(f"{where}: no device {name!r} in devices")
+                continue
+            for key in sorted(settings.model_fields_set):
+                kinds = DeviceSimulation.APPLIES_TO[key]
+                if device.kind not in kinds:
+                    problems.append(
+                        f"{where}.{key}: a setting of a {' or '.join(kinds)}, and {name} is "
+                        f"a {device.kind}"
+                    )
+        return problems
+
     def _chemistry_problems(self) -> list[str]:
         """A lab file names code to run only where it must: the ground truth of a simulation."""
         if not self.simulated:
-            if "chemistry" in self.model_fields_set:
-                return ["chemistry: only a simulated lab has a chemistry model; remove it"]
+            if "chemistry" in self.simulation.model_fields_set:
+                return [
+                    "simulation.chemistry: only a simulated lab has a chemistry model; remove it"
+                ]
             return []
         try:
-            chemistry = load_callable(self.chemistry, GROUND_TRUTH_ARGUMENTS)
+            chemistry = load_callable(self.simulation.chemistry, GROUND_TRUTH_ARGUMENTS)
         except ValueError as err:
-            return [f"chemistry: {err}"]
+            return [f"simulation.chemistry: {err}"]
         return self._unknown_reagents(chemistry)
 
     def _unknown_reagents(self, chemistry: Any) -> list[str]:
@@ -464,7 +567,7 @@ class LabConfig(_Model):
                 chemistry({reagent: ureg.Quantity(1.0, "mL")}, conditions, wavelengths)
             except Exception as err:  # user code: any failure is the lab file's problem
                 problems.append(
-                    f"reagents.{reagent}: the simulated chemistry ({self.chemistry}) cannot "
+                    f"reagents.{reagent}: the simulated chemistry ({self.simulation.chemistry}) cannot "
                     f"simulate it: {err}"
                 )
         return problems
@@ -500,8 +603,11 @@ class LabConfig(_Model):
                 f"watchdog_period: interlocks read every {self.watchdog_period:~P} are not "
                 f"watched; at most {MAX_WATCHDOG_PERIOD_S:g} s"
             )
-        if self.degradations and not self.simulated:
-            problems.append("degradations: only a simulated lab can be degraded on demand")
+        if self.simulation.degradations and not self.simulated:
+            problems.append(
+                "simulation.degradations: only a simulated lab can be degraded on demand"
+            )
+        problems += self._simulated_devices()
         for kind in (ArmConfig, SpectrometerConfig):
             count = sum(isinstance(d, kind) for d in self.devices.values())
             if count != 1:

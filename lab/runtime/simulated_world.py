@@ -148,8 +148,9 @@ def build_world(config: LabConfig) -> SimulatedWorld:
     Args:
         config: the simulated lab file.
     """
-    chemistry = load_callable(config.chemistry, GROUND_TRUTH_ARGUMENTS)
-    clock = sim.SimClock(config.clock_speed)
+    simulation = config.simulation
+    chemistry = load_callable(simulation.chemistry, GROUND_TRUTH_ARGUMENTS)
+    clock = sim.SimClock(simulation.clock_speed)
     workcell = sim.Workcell(
         [
             sim.Location(name, loc.xyz_mm, source=loc.role == "source", sink=loc.role == "waste")
@@ -163,7 +164,9 @@ def build_world(config: LabConfig) -> SimulatedWorld:
         clock,
         workcell,
         {
-            arm_name: sim.ArmFirmware(clock, workcell, arm.home, speed_mm_s=arm.speed_mm_s),
+            arm_name: sim.ArmFirmware(
+                clock, workcell, arm.home, speed_mm_s=simulation.device(arm_name).speed_mm_s
+            ),
             **{
                 name: sim.StationFirmware(
                     clock,
@@ -179,23 +182,28 @@ def build_world(config: LabConfig) -> SimulatedWorld:
                 for name, station in config.stations
             },
             spec_name: sim.SpectrometerFirmware(
-                clock, workcell, spec.holder, chemistry, seed=spec.noise_seed
+                clock,
+                workcell,
+                spec.holder,
+                chemistry,
+                seed=simulation.device(spec_name).noise_seed,
             ),
         },
     )
     if config.analyser is not None:
         name, analyser = config.analyser
+        settings = simulation.device(name)
         world.firmware[name] = sim.AnalyserFirmware(
             clock,
             workcell,
             analyser.holder,
             chemistry,
             analyser.fields,
-            run_time_s=float(analyser.run_time.m_as("s")),
-            noise=analyser.noise,
-            seed=analyser.noise_seed,
+            run_time_s=float(settings.run_time.m_as("s")),
+            noise=settings.noise,
+            seed=settings.noise_seed,
         )
-    for degradation in config.degradations:
+    for degradation in simulation.degradations:
         _degrade(world, config, degradation)
     return world
 

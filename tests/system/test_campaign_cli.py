@@ -178,7 +178,11 @@ def test_ax_planner_closes_the_loop(example_dir: Path, tmp_path: Path):
             lambda d: d["interlocks"]["over_temperature"].update(above=None),
             "interlocks.over_temperature.above: station.heater.temperature is a number (degC)",
         ),
-        ("lab.yaml", lambda d: d.update(clock_speed=float("nan")), "clock_speed: Input should"),
+        (
+            "lab.yaml",
+            lambda d: d["simulation"].update(clock_speed=float("nan")),
+            "simulation.clock_speed: Input should",
+        ),
         (
             "lab.yaml",
             lambda d: d["devices"]["station"].update(ambient="200 degC"),

@@ -25,8 +25,7 @@ def unreachable_lab(tmp_path: Path) -> Path:
     path = tmp_path / "lab" / "lab.yaml"
     lab = yaml.safe_load(path.read_text())
     lab["simulated"] = False
-    for key in ("chemistry", "clock_speed"):
-        lab.pop(key, None)
+    del lab["simulation"]
     devices = lab["devices"]
     devices["arm"]["transport"] = {"type": "serial", "port": str(tmp_path / "ttyUSB-arm")}
     devices["spectrometer"]["transport"] = {"type": "serial", "port": str(tmp_path / "ttyS9")}

@@ -51,7 +51,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabProcess]:
     folder = root / "lab"
     shutil.copytree(EXAMPLES, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     lab_file = yaml.safe_load((folder / "lab.yaml").read_text())
-    lab_file["clock_speed"] = 1000
+    lab_file["simulation"]["clock_speed"] = 1000
     (folder / "lab.yaml").write_text(yaml.safe_dump(lab_file, sort_keys=False))
     campaign = yaml.safe_load((folder / "campaign.yaml").read_text())
     campaign.update(
@@ -230,13 +230,13 @@ def test_a_script_drives_the_same_lab_with_the_client(lab: LabProcess, tmp_path:
     with pytest.raises(RemoteError, match="401: wrong user name or password"):
         LabClient.login(lab.url, "demo", "not the password")
     with LabClient.login(lab.url, "demo", demo_password(lab)) as client:
-        assert client.me()["role"] == "staff"
-        assert {d["name"] for d in client.state()["snapshot"]["devices"]} == {
+        assert client.me().role == "staff"
+        assert {d["name"] for d in client.state().snapshot["devices"]} == {
             "arm",
             "station",
             "spectrometer",
         }
-        done = next(c for c in client.campaigns() if c["name"] == "approved-match")["trials"]
+        done = next(c for c in client.campaigns() if c.name == "approved-match").trials
         client.start("approved-match", trials=done + 2)
         with pytest.raises(RemoteError, match="409: campaign 'approved-match' is"):
             client.start("approved-match", trials=done + 3)
@@ -247,16 +247,17 @@ def test_a_script_drives_the_same_lab_with_the_client(lab: LabProcess, tmp_path:
                 break
         proposal = client.proposals()[0]
         with pytest.raises(RemoteError, match=r"422: parameters\.temperature"):
-            client.approve("approved-match", proposal["trial"], {"temperature": "200 degC"})
-        client.approve("approved-match", proposal["trial"], {"temperature": "30 degC"})
+            client.approve("approved-match", proposal.trial, {"temperature": "200 degC"})
+        client.approve("approved-match", proposal.trial, {"temperature": "30 degC"})
         client.stop("approved-match")
         session = client.wait("approved-match", timeout_s=120)
-        assert session["state"] == "stopped" and "stopped by demo" in session["stopped"]
-        trials = client.campaign("approved-match")["trial_list"]
+        assert session is not None and session.state == "stopped"
+        assert session.stopped is not None and "stopped by demo" in session.stopped
+        trials = client.campaign("approved-match").trial_list
         edited = trials[-1]
-        assert edited["parameters"]["temperature"] == "30.0 degree_Celsius"
-        assert edited["status"] in ("completed", "failed") and edited["run_uid"]
-        assert client.documents(edited["run_uid"])[0][0] == "start"
+        assert edited.parameters["temperature"] == "30.0 degree_Celsius"
+        assert edited.status in ("completed", "failed") and edited.run_uid
+        assert client.documents(edited.run_uid)[0][0] == "start"
         # the command line on the same client
         env = {"LAB_URL": lab.url, "LAB_TOKEN": client.token, "HOME": str(tmp_path)}
         status = lab_command("remote", "status", "--json", cwd=tmp_path, env=env)

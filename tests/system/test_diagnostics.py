@@ -36,14 +36,16 @@ CAUGHT_BY = {
 @pytest.fixture
 def lab_file(example_dir: Path) -> Path:
     def realistic_clock(lab: dict) -> None:  # the PLC's scan must follow the heater ramp
-        lab["clock_speed"] = 200
+        lab["simulation"]["clock_speed"] = 200
 
     edit_yaml(example_dir / "lab.yaml", realistic_clock)
     return example_dir / "lab.yaml"
 
 
 def _diagnose(lab_file: Path, degradations: list[str] = (), hold=None) -> tuple[Diagnosis, object]:
-    config = load_lab_config(lab_file).model_copy(update={"degradations": list(degradations)})
+    config = load_lab_config(lab_file)
+    simulation = config.simulation.model_copy(update={"degradations": list(degradations)})
+    config = config.model_copy(update={"simulation": simulation})
     running = build_lab(config, connect=False)
     try:
         if hold is not None:
@@ -147,7 +149,7 @@ def test_lab_diagnose_command(lab_file: Path, tmp_path: Path, store_url: str):
     out = json.loads(ok.output)
     assert set(out["devices"]) == {"spectrometer"} and Path(out["report"]).exists()
 
-    edit_yaml(lab_file, lambda lab: lab.update(degradations=["aged_lamp"]))
+    edit_yaml(lab_file, lambda lab: lab["simulation"].update(degradations=["aged_lamp"]))
     bad = runner.invoke(app, [*args, "--device", "spectrometer"])
     assert bad.exit_code == 5, bad.output
     assert "lamp_intensity" in bad.output and "replace it" in bad.output

@@ -37,7 +37,7 @@ def served(tmp_path: Path) -> Iterator[tuple[LabServer, str]]:
     lab_dir = tmp_path / "lab"
     shutil.copytree(EXAMPLES, lab_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     lab = yaml.safe_load((lab_dir / "lab.yaml").read_text())
-    lab["clock_speed"] = 1000
+    lab["simulation"]["clock_speed"] = 1000
     (lab_dir / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
     campaign = yaml.safe_load((lab_dir / "campaign.yaml").read_text())
     campaign.update(trials=500, planner={"name": "sobol", "seed": 1})

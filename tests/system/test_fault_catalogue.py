@@ -553,7 +553,7 @@ def _record(reaction: dict[str, float]) -> None:
 
 def _reaction_bench(example_dir: Path, store: Path, transport: str, door: str) -> ReactionBench:
     def slow(lab: dict) -> None:
-        lab["clock_speed"] = SPEED
+        lab["simulation"]["clock_speed"] = SPEED
         lab["watchdog_period"] = f"{PERIOD_S} s"
         station = lab["devices"]["station"]
         station["stale_after"] = f"{STALE_S} s"

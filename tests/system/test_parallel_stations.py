@@ -24,7 +24,7 @@ pytestmark = pytest.mark.system
 @pytest.fixture
 def parallel_dir(example_dir: Path) -> Path:
     """The example with the four-station lab, fast clock, Sobol."""
-    edit_yaml(example_dir / "lab_parallel.yaml", lambda d: d.update(clock_speed=500))
+    edit_yaml(example_dir / "lab_parallel.yaml", lambda d: d["simulation"].update(clock_speed=500))
     edit_yaml(
         example_dir / "campaign_parallel.yaml",
         lambda d: d.update(trials=6, planner={"name": "sobol", "seed": 3}),

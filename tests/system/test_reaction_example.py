@@ -22,7 +22,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "snar_yield"
 def reaction_dir(tmp_path: Path) -> Path:
     out = tmp_path / "snar_yield"
     shutil.copytree(EXAMPLE, out)
-    edit_yaml(out / "lab.yaml", lambda lab: lab.update(clock_speed=2000))
+    edit_yaml(out / "lab.yaml", lambda lab: lab["simulation"].update(clock_speed=2000))
     return out
 
 

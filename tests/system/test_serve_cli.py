@@ -83,7 +83,7 @@ def hardware(tmp_path: Path) -> Iterator[tuple[Instruments, Path]]:
     folder.mkdir()
     lab = yaml.safe_load((EXAMPLES / "lab.yaml").read_text())
     lab["simulated"] = False
-    del lab["chemistry"]  # a real lab has no ground truth to run
+    del lab["simulation"]  # a real lab has no ground truth to run
     for name in ("arm", "station", "spectrometer"):
         lab["devices"][name]["transport"] = {"type": "serial", "port": str(tmp_path / "dev" / name)}
     (folder / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))

@@ -37,7 +37,7 @@ def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("lab") / "colour_match"
     shutil.copytree(EXAMPLES, out, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     lab = yaml.safe_load((out / "lab.yaml").read_text())
-    lab["clock_speed"] = 1000
+    lab["simulation"]["clock_speed"] = 1000
     (out / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
     campaign = yaml.safe_load((out / "campaign.yaml").read_text())
     campaign.update(trials=3, planner={"name": "sobol", "seed": 1})
@@ -624,3 +624,21 @@ def test_the_audit_row_is_written_before_the_answer(client: TestClient, tokens, 
         assert answer.status_code == 409
         row = server.store.audit.entries(1)[0]
         assert (row.action, row.user, row.role) == ("resume", "olga", "operator")
+
+
+def test_every_answer_is_a_documented_type(client: TestClient, tokens):
+    """OpenAPI shows what each endpoint answers (a model of lab.answers, or a list of one),
+    not a bare object: it is the API's reference, and LabClient reads the same types."""
+    spec = client.get("/openapi.json", headers=tokens["vic"]).json()
+    untyped = []
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            if path == "/api/events":  # a stream of events, not one answer
+                continue
+            ok = next(r for code, r in operation["responses"].items() if code.startswith("2"))
+            schema = ok["content"]["application/json"]["schema"]
+            schema = schema.get("items", schema)
+            if "$ref" not in schema and "anyOf" not in schema:
+                untyped.append(f"{method.upper()} {path}")
+    assert untyped == []
+    assert "CampaignDetail" in spec["components"]["schemas"]

@@ -71,7 +71,7 @@ def workcells(
     redis: throwaway_redis.ThrowawayRedis,
 ) -> Iterator[tuple[dict[str, str], str]]:
     """Two workcells of the example lab on loopback, recording into a fresh database."""
-    edit_yaml(example_dir / "lab.yaml", lambda d: d.update(clock_speed=500))
+    edit_yaml(example_dir / "lab.yaml", lambda d: d["simulation"].update(clock_speed=500))
     store = postgres.database()
     Store(store).close()  # the schema, made once before three processes use it
     started = {
@@ -167,22 +167,22 @@ def test_a_lab_server_coordinates_the_workcells_and_shows_each_ones_trial(
     )
     try:
         with LabClient.login(server.url, "demo", demo_password(server)) as client:
-            assert client.state()["snapshot"]["devices"] == []  # the workcells own them
+            assert client.state().snapshot["devices"] == []  # the workcells own them
             client.start("colour-match", trials=4, planner="sobol")
             views = []
-            while client.campaign("colour-match")["session"]["state"] in ("starting", "running"):
+            while client.campaign("colour-match").session.state in ("starting", "running"):
                 views.append(client.stations())
                 time.sleep(0.1)
-            assert client.campaign("colour-match")["session"]["state"] == "finished"
-            lanes = [{s["station"] for s in v["stations"] if "trial" in s} for v in views]
+            assert client.campaign("colour-match").session.state == "finished"
+            lanes = [{s.station for s in v.stations if s.trial is not None} for v in views]
             assert {"wc1", "wc2"} in lanes  # both workcells shown running a trial at once
             # the emergency stop reaches every device of every workcell, through its worker
             report = client.emergency_stop()
             assert {"wc1:station", "wc2:station", "wc1:arm", "wc2:spectrometer"} <= set(
-                report["devices"]
+                report.devices
             )
-            assert set(report["devices"].values()) == {"safe"}
+            assert set(report.devices.values()) == {"safe"}
             client.reset()
-            assert client.state()["control"]["estop"] is None
+            assert client.state().control.estop is None
     finally:
         assert server.stop() in (0, -15), server.output()

@@ -288,7 +288,7 @@ def test_a_reagent_the_simulated_chemistry_does_not_know_is_refused_before_anyth
         ("lab.yaml", ("devices", "arm", "transport", "timeout"), "-1e999 s", "timeout"),
         ("lab.yaml", ("devices", "arm", "transport", "timeout"), "-1 s", "timeout"),
         ("lab.yaml", ("locations", "rack", "xyz_mm", 0), 9223372036854775808, "xyz_mm.0"),
-        ("lab.yaml", ("clock_speed",), 1e308, "clock_speed"),
+        ("lab.yaml", ("simulation", "clock_speed"), 1e308, "simulation.clock_speed"),
         ("lab.yaml", ("devices", "station", "temperature", "min"), "-300 degC", "min"),
         ("lab.yaml", ("vial_capacity",), "1e30 L", "vial_capacity"),
         *(
@@ -306,7 +306,7 @@ def test_a_reagent_the_simulated_chemistry_does_not_know_is_refused_before_anyth
         ),
         ("lab.yaml", ("watchdog_period",), "30 s", "watchdog_period"),
         ("lab.yaml", ("devices", "arm", "transport", "baudrate"), 9223372036854775808, "baudrate"),
-        ("lab.yaml", ("devices", "spectrometer", "noise_seed"), -1, "noise_seed"),
+        ("lab.yaml", ("simulation", "devices"), {"spectrometer": {"noise_seed": -1}}, "noise_seed"),
         ("lab.yaml", ("reagents", "cyan", "stock"), "-5 mL", "stock"),
         ("lab.yaml", ("devices", "station", "stir_speed", "min"), "-100 rpm", "min"),
         ("lab.yaml", ("devices", "station", "dispense_rate", "min"), "-1 mL/min", "min"),

@@ -156,9 +156,11 @@ def test_each_lab_consistency_problem_has_its_own_field(example_dir: Path):
 def test_chemistry_names_a_ground_truth_and_only_in_simulation(
     example_dir: Path, chemistry, simulated, words
 ):
-    edit_yaml(
-        example_dir / "lab.yaml", lambda d: d.update(chemistry=chemistry, simulated=simulated)
-    )
+    def edit(d: dict) -> None:
+        d["simulation"]["chemistry"] = chemistry
+        d["simulated"] = simulated
+
+    edit_yaml(example_dir / "lab.yaml", edit)
     with pytest.raises(ConfigError) as info:
         load_lab_config(example_dir / "lab.yaml")
     assert words in str(info.value)
@@ -210,6 +212,46 @@ def test_inverted_ranges_and_placeholders_are_refused_at_load(example_dir: Path,
 )
 def test_an_interlock_names_a_device_and_a_quantity(example_dir: Path, interlock, words):
     edit_yaml(example_dir / "lab.yaml", lambda d: d.update(interlocks={"x": interlock}))
+    with pytest.raises(ConfigError) as info:
+        load_lab_config(example_dir / "lab.yaml")
+    assert words in str(info.value)
+
+
+def test_a_lab_file_from_before_the_simulation_section_is_still_read_and_told_where_to_move(
+    example_dir: Path, caplog: pytest.LogCaptureFixture
+):
+    def older(d: dict) -> None:
+        simulation = d.pop("simulation")
+        d["clock_speed"], d["chemistry"] = simulation["clock_speed"], simulation["chemistry"]
+        d["devices"]["arm"]["speed_mm_s"] = 300
+        d["devices"]["spectrometer"]["noise_seed"] = 7
+
+    edit_yaml(example_dir / "lab.yaml", older)
+    config = load_lab_config(example_dir / "lab.yaml")
+    assert config.simulation.clock_speed == 1000  # as the example_dir fixture set it
+    assert config.simulation.device("arm").speed_mm_s == 300
+    assert config.simulation.device("spectrometer").noise_seed == 7
+    assert config.simulation.device("station").speed_mm_s == 250  # the default
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "lab.files.lab_file"]
+    assert "clock_speed, chemistry, devices.arm.speed_mm_s, devices.spectrometer.noise_seed" in (
+        warning
+    )
+    assert "simulation.devices.arm.speed_mm_s" in warning and "move them there" in warning
+
+
+@pytest.mark.parametrize(
+    ("devices", "words"),
+    [
+        ({"robot": {"speed_mm_s": 100}}, "simulation.devices.robot: no device 'robot' in devices"),
+        (
+            {"station": {"noise_seed": 3}},
+            "simulation.devices.station.noise_seed: a setting of a spectrometer or analyser, "
+            "and station is a synthesis_station",
+        ),
+    ],
+)
+def test_a_simulator_setting_names_a_device_of_its_kind(example_dir: Path, devices, words):
+    edit_yaml(example_dir / "lab.yaml", lambda d: d["simulation"].update(devices=devices))
     with pytest.raises(ConfigError) as info:
         load_lab_config(example_dir / "lab.yaml")
     assert words in str(info.value)
