@@ -4,10 +4,11 @@
     lab = LabClient.login("http://127.0.0.1:8000", "alice", password)
     lab.start("colour-match", trials=30)
     for proposal in lab.proposals():
-        lab.approve(proposal["campaign"], proposal["trial"], {"cyan": "1.2 mL"})
+        lab.approve(proposal.campaign, proposal.trial, {"cyan": "1.2 mL"})
     lab.wait("colour-match")
 
-The client logs in for a bearer token (no cookie, so no CSRF token is needed) and raises
+The client logs in for a bearer token (no cookie, so no CSRF token is needed), reads each
+answer into its type (:mod:`lab.answers`, the models the server answers with) and raises
 :class:`RemoteError` with the server's message for anything the server refuses.
 """
 
@@ -20,6 +21,13 @@ from typing import Any
 
 import httpx
 import pint
+from pydantic import TypeAdapter
+
+from lab import answers
+from lab.states import SessionState
+
+#: the states of a session that still holds the lab
+ACTIVE = (SessionState.STARTING, SessionState.RUNNING, SessionState.STOPPING)
 
 
 class RemoteError(RuntimeError):
@@ -81,51 +89,57 @@ class LabClient:
         self.close()
 
     # --- reading -------------------------------------------------------------------------
-    def _get(self, path: str, **params: Any) -> Any:
-        return _checked(
+    def _get(self, path: str, answer: Any, **params: Any) -> Any:
+        """GET ``path``, read into ``answer`` (a model, or a list of one)."""
+        found = _checked(
             self._http.get(path, params={k: v for k, v in params.items() if v is not None})
         )
+        return TypeAdapter(answer).validate_python(found)
 
-    def _post(self, path: str, body: Mapping[str, Any] | None = None, **kw: Any) -> Any:
-        return _checked(self._http.post(path, json=dict(body or {}), **kw))
+    def _post(
+        self, path: str, answer: Any, body: Mapping[str, Any] | None = None, **kw: Any
+    ) -> Any:
+        """POST ``body`` to ``path``, the reply read into ``answer``."""
+        found = _checked(self._http.post(path, json=dict(body or {}), **kw))
+        return TypeAdapter(answer).validate_python(found)
 
-    def me(self) -> dict[str, Any]:
+    def me(self) -> answers.Me:
         """Who this client is logged in as, and their role."""
-        return self._get("/api/auth/me")
+        return self._get("/api/auth/me", answers.Me)
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> answers.LabState:
         """Devices (state, readings with read times), vials, and run control."""
-        return self._get("/api/lab")
+        return self._get("/api/lab", answers.LabState)
 
-    def stations(self) -> dict[str, Any]:
+    def stations(self) -> answers.Stations:
         """Each station's (or, on a coordinator, each workcell's) trial in progress, and the
         trials waiting for one."""
-        return self._get("/api/stations")
+        return self._get("/api/stations", answers.Stations)
 
-    def campaigns(self) -> list[dict[str, Any]]:
+    def campaigns(self) -> list[answers.CampaignEntry]:
         """The lab's campaigns and their state."""
-        return self._get("/api/campaigns")
+        return self._get("/api/campaigns", list[answers.CampaignEntry])
 
-    def campaign(self, name: str) -> dict[str, Any]:
+    def campaign(self, name: str) -> answers.CampaignDetail:
         """The campaign, its latest session (progress) and its trials.
 
         Args:
             name: the campaign's name.
         """
-        return self._get(f"/api/campaigns/{name}")
+        return self._get(f"/api/campaigns/{name}", answers.CampaignDetail)
 
-    def proposals(self) -> list[dict[str, Any]]:
+    def proposals(self) -> list[answers.Proposal]:
         """Proposals waiting for approval."""
-        return self._get("/api/proposals")
+        return self._get("/api/proposals", list[answers.Proposal])
 
-    def runs(self, campaign: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def runs(self, campaign: str | None = None, limit: int = 100) -> list[answers.Run]:
         """The latest recorded runs.
 
         Args:
             campaign: only this campaign's runs; all runs if None.
             limit: at most this many, newest first.
         """
-        return self._get("/api/runs", campaign=campaign, limit=limit)
+        return self._get("/api/runs", list[answers.Run], campaign=campaign, limit=limit)
 
     def documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
         """A run's bluesky documents, as ``(name, doc)`` pairs.
@@ -133,8 +147,10 @@ class LabClient:
         Args:
             run_uid: the run's uid (its start document's ``uid``).
         """
-        found = self._get(f"/api/runs/{run_uid}")
-        return [(d["name"], d["doc"]) for d in found["documents"]]
+        found: answers.RunWithDocuments = self._get(
+            f"/api/runs/{run_uid}", answers.RunWithDocuments
+        )
+        return [(d.name, d.doc) for d in found.documents]
 
     def events(self) -> Iterator[tuple[str, Any]]:
         """The server's live events as ``(topic, data)``, until the caller stops iterating."""
@@ -156,7 +172,7 @@ class LabClient:
         trials: int | None = None,
         planner: str | None = None,
         seed: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> answers.Session:
         """Start a campaign.
 
         Args:
@@ -168,44 +184,46 @@ class LabClient:
         """
         body = {"trials": trials, "planner": planner, "seed": seed}
         return self._post(
-            f"/api/campaigns/{name}/start", {k: v for k, v in body.items() if v is not None}
+            f"/api/campaigns/{name}/start",
+            answers.Session,
+            {k: v for k, v in body.items() if v is not None},
         )
 
-    def stop(self, name: str) -> dict[str, Any]:
+    def stop(self, name: str) -> answers.Session:
         """Stop after the trial in flight.
 
         Args:
             name: the campaign's name.
         """
-        return self._post(f"/api/campaigns/{name}/stop")
+        return self._post(f"/api/campaigns/{name}/stop", answers.Session)
 
-    def abort(self, name: str) -> dict[str, Any]:
+    def abort(self, name: str) -> answers.Session:
         """Abort the campaign's trial in flight and stop it.
 
         Args:
             name: the campaign's name.
         """
-        return self._post(f"/api/campaigns/{name}/abort")
+        return self._post(f"/api/campaigns/{name}/abort", answers.Session)
 
-    def pause(self) -> dict[str, Any]:
+    def pause(self) -> answers.ControlState:
         """Pause the lab at the next step boundary."""
-        return self._post("/api/lab/pause")
+        return self._post("/api/lab/pause", answers.ControlState)
 
-    def resume(self) -> dict[str, Any]:
+    def resume(self) -> answers.ControlState:
         """Resume the lab."""
-        return self._post("/api/lab/resume")
+        return self._post("/api/lab/resume", answers.ControlState)
 
-    def emergency_stop(self) -> dict[str, Any]:
+    def emergency_stop(self) -> answers.EstopAnswer:
         """Stop every device at once (latched until staff reset it)."""
-        return self._post("/api/lab/estop")
+        return self._post("/api/lab/estop", answers.EstopAnswer)
 
-    def reset(self) -> dict[str, Any]:
+    def reset(self) -> answers.ResetAnswer:
         """Clear the emergency stop (staff)."""
-        return self._post("/api/lab/reset")
+        return self._post("/api/lab/reset", answers.ResetAnswer)
 
     def approve(
         self, name: str, trial: int, parameters: Mapping[str, str | pint.Quantity] | None = None
-    ) -> dict[str, Any]:
+    ) -> answers.Decided:
         """Approve a proposal, as proposed or edited.
 
         Args:
@@ -221,9 +239,13 @@ class LabClient:
             edits = {
                 k: v if isinstance(v, str) else format_quantity(v) for k, v in parameters.items()
             }
-        return self._post(f"/api/campaigns/{name}/proposals/{trial}/approve", {"parameters": edits})
+        return self._post(
+            f"/api/campaigns/{name}/proposals/{trial}/approve",
+            answers.Decided,
+            {"parameters": edits},
+        )
 
-    def reject(self, name: str, trial: int, reason: str) -> dict[str, Any]:
+    def reject(self, name: str, trial: int, reason: str) -> answers.Decided:
         """Reject a proposal.
 
         Args:
@@ -231,9 +253,11 @@ class LabClient:
             trial: the proposal's trial number.
             reason: why, kept with the trial.
         """
-        return self._post(f"/api/campaigns/{name}/proposals/{trial}/reject", {"reason": reason})
+        return self._post(
+            f"/api/campaigns/{name}/proposals/{trial}/reject", answers.Decided, {"reason": reason}
+        )
 
-    def run_plan(self, plan: str, timeout_s: float = 600.0, **kwargs: Any) -> dict[str, Any]:
+    def run_plan(self, plan: str, timeout_s: float = 600.0, **kwargs: Any) -> answers.PlanAnswer:
         """A standard plan by hand (staff): ``run_plan("count", detectors=["spectrometer"])``.
 
         Args:
@@ -241,9 +265,13 @@ class LabClient:
             timeout_s: how long to wait for the plan to finish.
             kwargs: the plan's arguments, with device names for devices.
         """
-        return self._post("/api/plans", {"plan": plan, "kwargs": kwargs}, timeout=timeout_s)
+        return self._post(
+            "/api/plans", answers.PlanAnswer, {"plan": plan, "kwargs": kwargs}, timeout=timeout_s
+        )
 
-    def wait(self, name: str, timeout_s: float = 3600.0, poll_s: float = 1.0) -> dict[str, Any]:
+    def wait(
+        self, name: str, timeout_s: float = 3600.0, poll_s: float = 1.0
+    ) -> answers.Session | None:
         """Until the campaign's session has ended; returns its final state.
 
         Args:
@@ -253,13 +281,11 @@ class LabClient:
         """
         deadline = time.monotonic() + timeout_s
         while True:
-            session = self.campaign(name)["session"]
-            if session is None or session["state"] not in ("starting", "running", "stopping"):
+            session = self.campaign(name).session
+            if session is None or session.state not in ACTIVE:
                 return session
             if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"campaign {name!r} still {session['state']} after {timeout_s:g} s"
-                )
+                raise TimeoutError(f"campaign {name!r} still {session.state} after {timeout_s:g} s")
             time.sleep(poll_s)
 
 

@@ -15,8 +15,10 @@ from planners import set_ax_console_level
 #: the lab's own logger; every module logs to a child of it (``lab.campaigns.manager``)
 logger = logging.getLogger("lab")
 
-#: libraries whose warnings a person needs, but whose INFO chatter they do not
-_LIBRARIES_AT = {"bluesky": logging.CRITICAL}  # bluesky reports a failed run; the lab tells it
+#: the level from which a library's records are shown (WARNING for the others): bluesky
+#: reports a failed run and asyncua a reconnect or a certificate without this host's name,
+#: which the lab tells in its own words (or which are the simulators' own certificates)
+_LIBRARIES_AT = {"bluesky": logging.CRITICAL, "asyncua": logging.ERROR}
 
 
 class _OneLine(logging.Formatter):
@@ -28,6 +30,18 @@ class _OneLine(logging.Formatter):
 
     def formatStack(self, stack_info: str) -> str:
         return ""
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (a test may swap it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        pass
 
 
 class _LabOrWarnings(logging.Filter):
@@ -55,12 +69,11 @@ def config_lab_logging(level: int = logging.INFO, stream: TextIO | None = None) 
         stream: where to write.
     """
     root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, "_lab_console", False)]:
-        root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    for old in [h for h in root.handlers if any(isinstance(f, _LabOrWarnings) for f in h.filters)]:
+        root.removeHandler(old)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else _Stderr()
     handler.setFormatter(_OneLine("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_LabOrWarnings(level))
-    handler._lab_console = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(min(level, logging.WARNING))
     set_ax_console_level(logging.WARNING)  # Ax writes to the console through its own handler

@@ -25,15 +25,16 @@ from lab.campaigns.planning import campaign_definition
 from lab.campaigns.queries import CampaignQueries
 from lab.campaigns.results import Progress, RunnerEvents
 from lab.campaigns.runner import SPENT, CampaignRunner, LabSide
-from lab.campaigns.sessions import CampaignSession, SessionState
+from lab.campaigns.sessions import CampaignSession
 from lab.data import trial_json
 from lab.errors import Conflict
 from lab.files.campaign_checks import check_bounds
 from lab.files.campaign_file import CampaignConfig
 from lab.runtime.emergency_stop import EstopReport
-from lab.runtime.executor import Executor, ExecutorState, PlanOutcome, PlanRequest
+from lab.runtime.executor import Executor, PlanOutcome, PlanRequest
 from lab.runtime.monitor import LabMonitor
 from lab.runtime.process import LabProcess
+from lab.states import ExecutorState, SessionState
 from lab.store import Store, TrialStatus
 from protocols import Protocol
 

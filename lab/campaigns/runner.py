@@ -27,7 +27,8 @@ from lab.campaigns.trials import InFlight, Trials, store_failed
 from lab.errors import ConfigError
 from lab.files.campaign_file import CampaignConfig
 from lab.files.lab_file import LabConfig
-from lab.runtime.executor import Executor, ExecutorState, PlanOutcome
+from lab.runtime.executor import Executor, PlanOutcome
+from lab.states import ExecutorState
 from lab.store import Store, StoreError, TrialStatus
 from planners import PlannerError
 from protocols import LabLimits

@@ -6,22 +6,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lab.campaigns.runner import CampaignRunner
+from lab.states import SessionState
 
-
-class SessionState(StrEnum):
-    """Where a start of a campaign is: it holds the devices while starting, running or
-    stopping."""
-
-    STARTING = "starting"
-    RUNNING = "running"
-    STOPPING = "stopping"
-    FINISHED = "finished"
-    STOPPED = "stopped"
-    FAILED = "failed"
+if TYPE_CHECKING:
+    from lab.campaigns.runner import CampaignRunner
 
 
 @dataclass

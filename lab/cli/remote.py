@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import TypeAdapter
 from rich.table import Table
 
 from lab.cli._app import app
@@ -58,8 +59,9 @@ def _call(method: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def _print(data: Any, as_json: bool) -> bool:
+    """The answer as the server gave it (``--json``), for a script."""
     if as_json:
-        print(json.dumps(data, indent=2, default=str))
+        print(json.dumps(TypeAdapter(Any).dump_python(data, mode="json"), indent=2))
     return as_json
 
 
@@ -93,17 +95,17 @@ def status(as_json: JsonOption = False) -> None:
     state = _call("state")
     if _print(state, as_json):
         return
-    control = state["control"]
+    control = state.control
     console.print(
-        f"lab {state['name']}: {control['executor']}"
-        + (f", campaign {control['active_campaign']}" if control["active_campaign"] else "")
+        f"lab {state.name}: {control.executor}"
+        + (f", campaign {control.active_campaign}" if control.active_campaign else "")
     )
-    if control["estop"]:
-        console.print(f"[bold red]EMERGENCY STOP latched[/bold red] by {control['estop']['by']}")
+    if control.estop:
+        console.print(f"[bold red]EMERGENCY STOP latched[/bold red] by {control.estop.by}")
     table = Table()
     for column in ("device", "state", "readings", "last error"):
         table.add_column(column)
-    for d in (state["snapshot"] or {}).get("devices", []):
+    for d in state.snapshot.get("devices", []):
         readings = ", ".join(
             f"{r['label']}={r['value']}{' ' + r['units'] if r['units'] else ''}"
             + (" (stale)" if r["stale"] else "")
@@ -123,15 +125,14 @@ def campaigns(as_json: JsonOption = False) -> None:
     for column in ("campaign", "state", "progress", "best", "stored"):
         table.add_column(column)
     for c in found:
-        s = c["session"] or {}
-        best = ", ".join(f"{k}={v:.4g}" for k, v in (s.get("best") or {}).items())
-        progress = f"{s['done']}/{s['total']}" if s else ""
+        s = c.session
+        best = ", ".join(f"{k}={v:.4g}" for k, v in (s.best or {}).items()) if s else ""
         table.add_row(
-            c["name"],
-            s.get("state", "-"),
-            progress,
+            c.name,
+            s.state if s else "-",
+            f"{s.done}/{s.total}" if s else "",
             best,
-            f"{c['completed']} done, {c['failed']} failed",
+            f"{c.completed} done, {c.failed} failed",
         )
     console.print(table)
 
@@ -149,49 +150,47 @@ def start(
 ) -> None:
     """Start (or continue) a campaign in the lab."""
     session = _call("start", name, trials, planner, seed)
-    console.print(
-        f"{name}: {session['state']}, {session['total']} trials, planner {session['planner']}"
-    )
+    console.print(f"{name}: {session.state}, {session.total} trials, planner {session.planner}")
 
 
 @remote_app.command("pause")
 def pause() -> None:
     """Start nothing new; the running plan pauses at its next checkpoint."""
-    console.print(f"lab {_call('pause')['executor']}")
+    console.print(f"lab {_call('pause').executor}")
 
 
 @remote_app.command("resume")
 def resume() -> None:
     """Resume the lab after a pause."""
-    console.print(f"lab {_call('resume')['executor']}")
+    console.print(f"lab {_call('resume').executor}")
 
 
 @remote_app.command("stop")
 def stop(name: CampaignName) -> None:
     """Stop the campaign after the trial in flight."""
-    console.print(f"{name}: {_call('stop', name)['state']}")
+    console.print(f"{name}: {_call('stop', name).state}")
 
 
 @remote_app.command("abort")
 def abort(name: CampaignName) -> None:
     """End the campaign's trial in flight now (it fails; the station goes safe)."""
-    console.print(f"{name}: {_call('abort', name)['state']}")
+    console.print(f"{name}: {_call('abort', name).state}")
 
 
 @remote_app.command("estop")
 def estop() -> None:
     """Emergency stop: every device at once; latched until staff reset it."""
     report = _call("emergency_stop")
-    for device, answer in report["devices"].items():
+    for device, answer in report.devices.items():
         console.print(f"{device}: {answer}")
-    if not report["confirmed"]:
+    if not report.confirmed:
         raise fail("not every device confirmed its stop; check them by hand")
 
 
 @remote_app.command("reset")
 def reset() -> None:
     """Clear a latched emergency stop (staff)."""
-    for device, answer in _call("reset")["devices"].items():
+    for device, answer in _call("reset").devices.items():
         console.print(f"{device}: {answer}")
 
 
@@ -202,8 +201,8 @@ def proposals(as_json: JsonOption = False) -> None:
     if _print(found, as_json):
         return
     for p in found:
-        values = ", ".join(f"{k}={v}" for k, v in p["parameters"].items())
-        console.print(f"{p['campaign']} trial {p['trial']} ({p['generator']}): {values}")
+        values = ", ".join(f"{k}={v}" for k, v in p.parameters.items())
+        console.print(f"{p.campaign} trial {p.trial} ({p.generator}): {values}")
     if not found:
         console.print("nothing waits for approval")
 

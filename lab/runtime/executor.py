@@ -14,24 +14,14 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Protocol
 
 from bluesky import RunEngine
 from bluesky.run_engine import TransitionError
 from bluesky.utils import MsgGenerator, RunEngineInterrupted
 
+from lab.states import ExecutorState
 from protocols import LabDevices
-
-
-class ExecutorState(StrEnum):
-    """What an executor is doing: idle, running a plan, pausing (at the next checkpoint),
-    or paused."""
-
-    IDLE = "idle"
-    RUNNING = "running"
-    PAUSING = "pausing"
-    PAUSED = "paused"
 
 
 @dataclass(frozen=True)

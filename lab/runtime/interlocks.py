@@ -32,8 +32,8 @@ from ophyd_async.core import SignalR
 from devices import DeviceError, InputState, InstrumentDevice, parse_quantity
 from lab.errors import ConfigError
 from lab.files.lab_file import InterlockConfig
-from lab.runtime.executor import ExecutorState
 from lab.runtime.lab import Lab
+from lab.states import ExecutorState
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Requ
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from lab import answers
 from lab.accounts.users import add_user, remove_user
 from lab.errors import Conflict, NotFound
 from lab.records.timeline import Span
@@ -65,13 +66,13 @@ class TokenRequest(Credentials):
     ttl_hours: float = Field(24.0, gt=0, le=720, description="lifetime of the token")
 
 
-@router.get("/health", tags=["lab"])
+@router.get("/health", tags=["lab"], response_model=answers.Health)
 def health(server: Server) -> dict[str, str]:
     """No login needed: for a load balancer or a watchdog."""
     return {"status": "ok", "lab": server.config.name}
 
 
-@router.post("/auth/login", tags=["auth"])
+@router.post("/auth/login", tags=["auth"], response_model=answers.BrowserLogin)
 async def login(
     body: Credentials, request: Request, response: Response, server: Server
 ) -> dict[str, Any]:
@@ -96,7 +97,7 @@ async def login(
     }
 
 
-@router.post("/auth/token", tags=["auth"])
+@router.post("/auth/token", tags=["auth"], response_model=answers.TokenLogin)
 async def token(body: TokenRequest, request: Request, server: Server) -> dict[str, Any]:
     """A bearer token for scripts (``Authorization: Bearer <token>``); no cookie, no CSRF.
     Throttled as the login is."""
@@ -137,7 +138,7 @@ async def _checked_login(
     return found
 
 
-@router.post("/auth/logout", tags=["auth"])
+@router.post("/auth/logout", tags=["auth"], response_model=answers.LoggedOut)
 def logout(
     request: Request,
     response: Response,
@@ -151,7 +152,7 @@ def logout(
     return {"status": "logged out"}
 
 
-@router.get("/auth/me", tags=["auth"])
+@router.get("/auth/me", tags=["auth"], response_model=answers.Me)
 def me(principal: Viewer) -> dict[str, Any]:
     """Who is logged in, and their role."""
     return {
@@ -163,7 +164,7 @@ def me(principal: Viewer) -> dict[str, Any]:
 
 
 # --- the lab ---------------------------------------------------------------------------------
-@router.get("/lab", tags=["lab"])
+@router.get("/lab", tags=["lab"], response_model=answers.LabState)
 def lab_state(principal: Viewer, server: Server) -> dict[str, Any]:
     """Every device's state and readings (with the time each was read), where each vial is,
     and the run-control state."""
@@ -176,7 +177,9 @@ def lab_state(principal: Viewer, server: Server) -> dict[str, Any]:
     }
 
 
-@router.get("/stations", tags=["lab"])
+@router.get(
+    "/stations", tags=["lab"], response_model=answers.Stations, response_model_exclude_unset=True
+)
 def stations(principal: Viewer, server: Server) -> dict[str, Any]:
     """Each synthesis station's trial in progress (campaign, trial, the step it is at of
     how many, since when) and the trials waiting for a station."""
@@ -202,7 +205,7 @@ async def events(
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
 
-@router.post("/lab/pause", tags=["run control"])
+@router.post("/lab/pause", tags=["run control"], response_model=answers.ControlState)
 def pause(request: Request, principal: Operator, server: Server) -> dict[str, Any]:
     """Start nothing new; the plan in progress pauses at its next checkpoint (between
     protocol steps)."""
@@ -211,7 +214,7 @@ def pause(request: Request, principal: Operator, server: Server) -> dict[str, An
     return server.manager.control_state()
 
 
-@router.post("/lab/resume", tags=["run control"])
+@router.post("/lab/resume", tags=["run control"], response_model=answers.ControlState)
 def resume(request: Request, principal: Operator, server: Server) -> dict[str, Any]:
     """Resume the lab after a pause."""
     note(request, "resume")
@@ -223,7 +226,7 @@ def resume(request: Request, principal: Operator, server: Server) -> dict[str, A
 _ESTOP = ThreadPoolExecutor(max_workers=2, thread_name_prefix="emergency-stop")
 
 
-@router.post("/lab/estop", tags=["run control"])
+@router.post("/lab/estop", tags=["run control"], response_model=answers.EstopAnswer)
 async def emergency_stop(request: Request, server: Server) -> dict[str, Any]:
     """Every device to its safe state at once; latched until staff reset it.
 
@@ -241,7 +244,7 @@ async def emergency_stop(request: Request, server: Server) -> dict[str, Any]:
     }
 
 
-@router.post("/lab/reset", tags=["run control"])
+@router.post("/lab/reset", tags=["run control"], response_model=answers.ResetAnswer)
 def reset(request: Request, principal: Staff, server: Server) -> dict[str, Any]:
     """Clear a latched emergency stop (each device, then the lab)."""
     note(request, "reset")
@@ -293,7 +296,7 @@ class ScanPlan(_Body):
 PlanBody = Annotated[CountPlan | ScanPlan, Body(discriminator="plan")]
 
 
-@router.post("/plans", tags=["devices"])
+@router.post("/plans", tags=["devices"], response_model=answers.PlanAnswer)
 def run_plan(body: PlanBody, request: Request, principal: Staff, server: Server) -> dict[str, Any]:
     """Run a standard plan by hand; it is recorded in the store like a campaign's runs. A
     plan refused (an unknown device, a set point beyond the device's limits) records
@@ -319,7 +322,7 @@ class DiagnoseBody(_Body):
     )
 
 
-@router.get("/diagnoses", tags=["devices"])
+@router.get("/diagnoses", tags=["devices"], response_model=answers.Diagnoses)
 def diagnoses(principal: Viewer, server: Server) -> dict[str, Any]:
     """The latest diagnosis of each device (results with status, figure, levels, hint)
     and the diagnosis in progress, if any."""
@@ -328,7 +331,7 @@ def diagnoses(principal: Viewer, server: Server) -> dict[str, Any]:
     return server.diagnostics.state()
 
 
-@router.post("/diagnoses", tags=["devices"], status_code=202)
+@router.post("/diagnoses", tags=["devices"], status_code=202, response_model=answers.Diagnoses)
 def start_diagnosis(
     body: DiagnoseBody, request: Request, principal: Staff, server: Server
 ) -> dict[str, Any]:
@@ -344,7 +347,7 @@ def start_diagnosis(
     return server.diagnostics.state()
 
 
-@router.get("/runs", tags=["data"])
+@router.get("/runs", tags=["data"], response_model=list[answers.Run])
 def runs(
     principal: Viewer,
     server: Server,
@@ -355,7 +358,7 @@ def runs(
     return [vars(r) for r in server.store.runs(limit, campaign)]
 
 
-@router.get("/runs/{uid}", tags=["data"])
+@router.get("/runs/{uid}", tags=["data"], response_model=answers.RunWithDocuments)
 def run(uid: str, principal: Viewer, server: Server) -> dict[str, Any]:
     """A run and its bluesky documents, as stored."""
     record = server.store.run(uid)
@@ -384,13 +387,18 @@ class StartBody(_Body):
     seed: int | None = Field(None, ge=0)
 
 
-@router.get("/campaigns", tags=["campaigns"])
+@router.get(
+    "/campaigns",
+    tags=["campaigns"],
+    response_model=list[answers.CampaignEntry],
+    response_model_exclude_unset=True,
+)
 def campaigns(principal: Viewer, server: Server) -> list[dict[str, Any]]:
     """The campaign files of this lab and the campaigns in its store."""
     return server.manager.queries.overview()
 
 
-@router.get("/campaigns/{name}", tags=["campaigns"], response_model=dict[str, Any])
+@router.get("/campaigns/{name}", tags=["campaigns"], response_model=answers.CampaignDetail)
 def campaign(name: str, principal: Viewer, server: Server) -> Response:
     """One campaign: its session, trials, and the trials its planner holds best
     (``best_trials``: one, or the Pareto front for several objectives; ``best_rule``:
@@ -405,7 +413,7 @@ def timeline(name: str, principal: Viewer, server: Server) -> Response:
     return _json(_SPANS.dump_json(server.manager.queries.timeline(name)))
 
 
-@router.get("/campaigns/{name}/target", tags=["campaigns"])
+@router.get("/campaigns/{name}/target", tags=["campaigns"], response_model=answers.Spectrum)
 def target(name: str, principal: Viewer, server: Server) -> dict[str, Any]:
     """The target spectrum, for a campaign with a spectral objective."""
     found = server.manager.queries.target(name)
@@ -414,13 +422,17 @@ def target(name: str, principal: Viewer, server: Server) -> dict[str, Any]:
     return found
 
 
-@router.get("/campaigns/{name}/spectrum", tags=["campaigns"])
+@router.get(
+    "/campaigns/{name}/spectrum", tags=["campaigns"], response_model=answers.MeasuredSpectrum
+)
 def spectrum(
     name: str, principal: Viewer, server: Server, trial: int | None = None
 ) -> dict[str, Any]:
     """The measured spectrum of ``trial`` (default: the latest completed one)."""
     done = [
-        t for t in server.manager.queries.trials(name) if t.status == TrialStatus.COMPLETED and t.run_uid
+        t
+        for t in server.manager.queries.trials(name)
+        if t.status == TrialStatus.COMPLETED and t.run_uid
     ]
     chosen = [t for t in done if trial is None or t.idx == trial]
     if not chosen:
@@ -436,7 +448,7 @@ def spectrum(
     return {"campaign": name, "trial": record.idx, **measured}
 
 
-@router.post("/campaigns/{name}/start", tags=["campaigns"])
+@router.post("/campaigns/{name}/start", tags=["campaigns"], response_model=answers.Session)
 def start(
     name: str, body: StartBody, request: Request, principal: Operator, server: Server
 ) -> dict[str, Any]:
@@ -446,7 +458,7 @@ def start(
     return session.as_json()
 
 
-@router.post("/campaigns/{name}/stop", tags=["campaigns"])
+@router.post("/campaigns/{name}/stop", tags=["campaigns"], response_model=answers.Session)
 def stop(name: str, request: Request, principal: Operator, server: Server) -> dict[str, Any]:
     """Stop after the trial in flight."""
     note(request, "campaign stop", name)
@@ -454,7 +466,7 @@ def stop(name: str, request: Request, principal: Operator, server: Server) -> di
     return server.manager.sessions[name].as_json()
 
 
-@router.post("/campaigns/{name}/abort", tags=["campaigns"])
+@router.post("/campaigns/{name}/abort", tags=["campaigns"], response_model=answers.Session)
 def abort(name: str, request: Request, principal: Operator, server: Server) -> dict[str, Any]:
     """End the trial in flight now; it is recorded as failed, the station goes safe."""
     note(request, "campaign abort", name)
@@ -477,13 +489,18 @@ class RejectBody(_Body):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-@router.get("/proposals", tags=["approvals"])
+@router.get("/proposals", tags=["approvals"], response_model=list[answers.Proposal])
 def proposals(principal: Viewer, server: Server) -> list[dict[str, Any]]:
     """Proposed experiments waiting for an operator."""
     return [p.as_json() for p in server.manager.desk.pending()]
 
 
-@router.post("/campaigns/{name}/proposals/{trial}/approve", tags=["approvals"])
+@router.post(
+    "/campaigns/{name}/proposals/{trial}/approve",
+    tags=["approvals"],
+    response_model=answers.Decided,
+    response_model_exclude_unset=True,
+)
 def approve(
     name: str,
     trial: int,
@@ -498,7 +515,12 @@ def approve(
     return {"campaign": name, "trial": trial, "approved": True, "edited": bool(body.parameters)}
 
 
-@router.post("/campaigns/{name}/proposals/{trial}/reject", tags=["approvals"])
+@router.post(
+    "/campaigns/{name}/proposals/{trial}/reject",
+    tags=["approvals"],
+    response_model=answers.Decided,
+    response_model_exclude_unset=True,
+)
 def reject(
     name: str, trial: int, body: RejectBody, request: Request, principal: Operator, server: Server
 ) -> dict[str, Any]:
@@ -517,7 +539,7 @@ class NewUser(_Body):
     password: str = Field(min_length=8, max_length=1024)
 
 
-@router.get("/users", tags=["users"])
+@router.get("/users", tags=["users"], response_model=list[answers.User])
 def users(principal: Staff, server: Server) -> list[dict[str, Any]]:
     """Every user and their role (staff)."""
     return [
@@ -526,7 +548,13 @@ def users(principal: Staff, server: Server) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/users", tags=["users"], status_code=201)
+@router.post(
+    "/users",
+    tags=["users"],
+    status_code=201,
+    response_model=answers.User,
+    response_model_exclude_unset=True,
+)
 def create_user(
     body: NewUser, request: Request, principal: Staff, server: Server
 ) -> dict[str, str]:
@@ -536,7 +564,7 @@ def create_user(
     return {"username": body.username, "role": body.role}
 
 
-@router.delete("/users/{username}", tags=["users"])
+@router.delete("/users/{username}", tags=["users"], response_model=answers.UserRemoved)
 def delete_user(
     username: str, request: Request, principal: Staff, server: Server
 ) -> dict[str, str]:
@@ -548,7 +576,7 @@ def delete_user(
     return {"removed": username}
 
 
-@router.post("/users/{username}/unlock", tags=["users"])
+@router.post("/users/{username}/unlock", tags=["users"], response_model=answers.UserUnlocked)
 def unlock_user(
     username: str, request: Request, principal: Staff, server: Server
 ) -> dict[str, Any]:
@@ -557,7 +585,7 @@ def unlock_user(
     return {"username": username, "was_locked": server.auth.throttle.unlock(username)}
 
 
-@router.get("/audit", tags=["audit"])
+@router.get("/audit", tags=["audit"], response_model=list[answers.AuditLine])
 def audit(
     principal: Operator,
     server: Server,

@@ -2,10 +2,10 @@
 server's users, sessions and audit log, in one SQLite file (the embedded default) or a
 database on a PostgreSQL server (a URL such as ``postgresql://lab@dbhost/sdl``)."""
 
+from lab.states import TrialStatus
 from lab.store._accounts import Accounts, SessionRecord, UserRecord
 from lab.store._audit import AuditEntry, AuditLog
 from lab.store._diagnoses import DiagnosisLog
-from lab.store._schema import TrialStatus
 from lab.store._store import (
     CampaignMismatch,
     RunRecord,

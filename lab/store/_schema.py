@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import pint
 from sqlalchemy import (
     JSON,
@@ -35,19 +33,6 @@ campaigns = Table(
     # is still true at the same count
     Column("trials_version", Integer),
 )
-
-
-class TrialStatus(StrEnum):
-    """Where a trial is, stored by its value: proposed (to run, or to an operator when
-    approval is required: awaiting_approval), running, then completed or failed; or
-    rejected by an operator."""
-
-    PROPOSED = "proposed"
-    AWAITING_APPROVAL = "awaiting_approval"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    REJECTED = "rejected"
 
 
 trials = Table(

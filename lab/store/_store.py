@@ -34,12 +34,12 @@ from sqlalchemy.engine import ExceptionContext, make_url
 from devices import DeviceBusy, ResourceLock
 from lab.errors import LabError
 from lab.files.provenance import FileRecord, canonical_sha256
+from lab.states import TrialStatus
 from lab.store._accounts import Accounts
 from lab.store._audit import AuditLog, make_append_only
 from lab.store._diagnoses import DiagnosisLog
 from lab.store._migrate import migrate
 from lab.store._schema import (
-    TrialStatus,
     campaigns,
     documents,
     files,

@@ -13,8 +13,9 @@ from typing import Any
 
 from lab.files.lab_file import LabConfig
 from lab.runtime.emergency_stop import EmergencyStop
-from lab.runtime.executor import ExecutorState, PlanOutcome, PlanRequest
+from lab.runtime.executor import PlanOutcome, PlanRequest
 from lab.runtime.process import LabProcess
+from lab.states import ExecutorState
 from lab.workcells._queue_server import QueueServerExecutor, WorkcellError
 from protocols import LabLimits
 

@@ -17,7 +17,8 @@ from bluesky_queueserver_api import BFunc, BPlan
 from bluesky_queueserver_api.zmq import REManagerAPI
 
 from lab.errors import LabError
-from lab.runtime.executor import ExecutorState, PlanOutcome, PlanRequest
+from lab.runtime.executor import PlanOutcome, PlanRequest
+from lab.states import ExecutorState
 
 #: how the queue server ends a plan -> how the lab's executor says it
 _EXIT = {"completed": "success", "failed": "fail"}

@@ -17,9 +17,9 @@ from bluesky.run_engine import TransitionError
 from bluesky.utils import MsgGenerator
 
 from lab.files.lab_file import load_lab_config
-from lab.runtime.executor import ExecutorState
 from lab.runtime.lab import build_lab, threaded_run_engine
 from lab.runtime.process import LabProcess
+from lab.states import ExecutorState
 from lab.store import Store
 from protocols import plans
 
