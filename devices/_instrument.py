@@ -127,6 +127,12 @@ class InstrumentDevice(StandardReadable):
         interlocks: an interlock is read while its device works."""
         return {}
 
+    def measured(self) -> list[SignalR[Any]]:
+        """The signals that hold the last measurement (set when the device is triggered,
+        not read when polled): their age is how long ago it measured, not a reading gone
+        stale."""
+        return []
+
     async def latched_inputs(self) -> dict[str, InputState]:
         """The on/off inputs among :meth:`live_signals` that the instrument latches, by
         the same paths, read afresh on the real-time path."""

@@ -104,9 +104,26 @@ class LatchedStop(Answer):
     devices: dict[str, str]
 
 
+#: the lab's state as every page shows it, most urgent first
+LabWord = Literal[
+    "emergency stop",
+    "paused",
+    "pausing",
+    "awaiting approval",
+    "starting",
+    "running",
+    "stopping",
+    "busy",
+    "idle",
+]
+
+
 class ControlState(Answer):
     """The run-control state every page shows."""
 
+    lab: LabWord = Field(
+        description="the one state the header, the active campaign's badge and the controls follow"
+    )
     executor: ExecutorState
     active_campaign: str | None
     exclusive: str | None = Field(description="who has the devices outside any campaign, and why")

@@ -39,6 +39,10 @@ class Analyser(InstrumentDevice, Triggerable):
             )
         await self.refresh()
 
+    def measured(self) -> list[SignalR[float]]:
+        """Each reported quantity: set by :meth:`trigger`."""
+        return list(self.results.values())
+
     async def _vial(self) -> str:
         return await self.driver.vial() or ""
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from bluesky.protocols import Movable, Triggerable
 from ophyd_async.core import (
     Array1D,
     AsyncStatus,
+    SignalR,
     StandardReadable,
     soft_signal_r_and_setter,
 )
@@ -62,6 +65,10 @@ class Spectrometer(InstrumentDevice, Triggerable):
         self._set_wavelengths(wavelengths)
         self._set_absorbance(np.zeros_like(wavelengths))
         await self.refresh()
+
+    def measured(self) -> list[SignalR[Any]]:
+        """The spectrum and how many of its points saturated: set by :meth:`trigger`."""
+        return [self.absorbance, self.saturated]
 
     async def _vial(self) -> str:
         return await self.driver.vial() or ""

@@ -167,6 +167,9 @@ class ApprovalDesk:
                 raise InvalidEdit(
                     [p if p.startswith("constraint") else f"parameters.{p}" for p in problems]
                 )
+            # kept in the parameter's own unit: "300 K" is stored and shown as 26.85 degC
+            units = {p.name: p.unit for p in proposal.space.parameters}
+            parameters = {k: v.to(units[k]) if k in units else v for k, v in parameters.items()}
         return self._answer(proposal, Decision(True, by, parameters))
 
     def reject(self, campaign: str, index: int, by: str, reason: str) -> Decision:

@@ -31,7 +31,7 @@ from lab.errors import Conflict
 from lab.files.campaign_checks import check_bounds
 from lab.files.campaign_file import CampaignConfig
 from lab.runtime.emergency_stop import EstopReport
-from lab.runtime.executor import Executor, PlanOutcome, PlanRequest
+from lab.runtime.executor import Executor, PlanOutcome, PlanRequest, root_cause
 from lab.runtime.monitor import LabMonitor
 from lab.runtime.process import LabProcess
 from lab.states import ExecutorState, SessionState
@@ -97,11 +97,29 @@ class CampaignManager:
         """The campaign holding the devices, if any."""
         return next((s for s in self.sessions.values() if s.active), None)
 
+    def lab_state(self) -> str:
+        """The lab's state in one word or two, the one every page shows (the header, the
+        active campaign's badge, which controls are enabled): the emergency stop over a
+        pause, a pause over a campaign, a proposal waiting over a campaign running."""
+        if self.safety.latched is not None:
+            return "emergency stop"
+        executor = self.executor.state
+        if executor in (ExecutorState.PAUSED, ExecutorState.PAUSING):
+            return str(executor)
+        active = self.active()
+        if active is not None:
+            waiting = active.state == SessionState.RUNNING and self.desk.pending(active.name)
+            return "awaiting approval" if waiting else str(active.state)
+        if self.exclusive is not None or executor == ExecutorState.RUNNING:
+            return "busy"
+        return "idle"
+
     def control_state(self) -> dict[str, Any]:
-        """The executor's state, the active campaign, a device claim and the emergency stop, for every page."""
+        """The lab's state, the executor's, the active campaign, a device claim and the emergency stop, for every page."""
         active = self.active()
         report = self.safety.latched
         return {
+            "lab": self.lab_state(),
             "executor": self.executor.state,
             "active_campaign": active.name if active else None,
             "exclusive": self.exclusive,
@@ -335,8 +353,9 @@ class CampaignManager:
             outcome = future.result(timeout=timeout_s)
         except FutureTimeout:
             raise Conflict(f"plan {plan!r} is still running after {timeout_s:g} s") from None
-        if isinstance(outcome.error, DeviceError) and self.monitor is not None:
-            self.monitor.note_error(outcome.error.device, str(outcome.error))
+        cause = None if outcome.error is None else root_cause(outcome.error)
+        if isinstance(cause, DeviceError) and self.monitor is not None:
+            self.monitor.note_error(cause.device, str(cause))
         self.publish_control()
         return outcome
 
@@ -364,6 +383,7 @@ class CampaignManager:
 
     def _publish_proposals(self) -> None:
         self._publish("proposals", [p.as_json() for p in self.desk.pending()])
+        self.publish_control()  # a proposal waiting is the lab's state
 
     def publish_trial(self, name: str, index: int) -> None:
         """Tell every page one trial's new state.

@@ -45,8 +45,7 @@ def clear_workcell(
     md = {"campaign": samples.campaign, "operator": operator, "reason": found}
     outcome = executor.submit(PlanRequest("clear_workcell", {}, md)).result()
     if outcome.exit_status != "success":
-        why = outcome.error or outcome.reason or outcome.exit_status
-        return f"the workcell could not be brought to its start state ({found}): {why}"
+        return f"the workcell could not be brought to its start state ({found}): {outcome.why}"
     for run_uid in outcome.run_uids:
         for vial in samples.vials_handled(samples.store.documents(run_uid)):
             samples.cleared(vial)

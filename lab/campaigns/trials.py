@@ -5,7 +5,6 @@ executor, and, when its run ends, measured, told to the planner and written to t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,7 +20,7 @@ from lab.campaigns.samples import CampaignSamples
 from lab.files.lab_file import LabConfig
 from lab.files.provenance import canonical_sha256
 from lab.records.timeline import steps_finished
-from lab.runtime.executor import Executor, PlanOutcome, PlanRequest
+from lab.runtime.executor import Executor, PlanOutcome, PlanRequest, error_chain, root_cause
 from lab.store import Store, StoreError, TrialStatus
 from planners import Planner, SearchSpace, Suggestion
 from protocols import LabLimits, PreflightError, preflight
@@ -180,7 +179,7 @@ class Trials:
         s = trial.suggestion
         device = stop = unsafe_text = None
         if outcome.error is not None:
-            cause = _root_cause(outcome.error)
+            cause = root_cause(outcome.error)
             error, told = f"{type(cause).__name__}: {cause}", str(cause)
             unsafe = _unsafe(outcome.error)
             if unsafe is not None:
@@ -191,7 +190,7 @@ class Trials:
                 device = cause.device
                 stop = f"trial {s.index}: {told}"
             store_error = next(
-                (e for e in _chain(outcome.error) if isinstance(e, StoreError)), None
+                (e for e in error_chain(outcome.error) if isinstance(e, StoreError)), None
             )
             if store_error is not None and stop is None:  # data that cannot be kept: stop
                 stop = store_failed(store_error)
@@ -244,18 +243,7 @@ def store_failed(err: StoreError) -> str:
     )
 
 
-def _chain(err: BaseException) -> Iterator[BaseException]:
-    seen: BaseException | None = err
-    while seen is not None:
-        yield seen
-        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
-
-
 def _unsafe(err: BaseException) -> UnsafeState | None:
     """A device left unsafe while cleaning up after another error: the cleanup's error
     replaces the first, and both must be told."""
-    return next((e for e in _chain(err) if isinstance(e, UnsafeState)), None)
-
-
-def _root_cause(err: BaseException) -> BaseException:
-    return list(_chain(err))[-1]
+    return next((e for e in error_chain(err) if isinstance(e, UnsafeState)), None)

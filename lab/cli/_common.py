@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -13,7 +15,10 @@ from planners import PLANNER_NAMES
 if TYPE_CHECKING:
     from lab.store import Store
 
-console = Console()
+#: a table written to a file or a pipe keeps every column whole (rich would cut it at 80
+#: columns); a terminal, or COLUMNS, sets the width as usual
+_PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 1000
+console = Console(width=_PIPED_WIDTH)
 err_console = Console(stderr=True)
 
 #: exit codes, documented in docs/recovery.md: a file, argument or request that cannot be
@@ -92,3 +97,16 @@ def open_store(location: str | Path, existing: bool = True, hint: str = "") -> S
         return Store(location)
     except StoreError as err:
         raise fail(f"cannot open the store {store_label(location)}: {err.reason}") from None
+
+
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from standard input")
+]
+
+
+def read_password(password_stdin: bool, confirm: bool = False) -> str:
+    """The password from standard input's first line, or asked for (hidden; twice when
+    ``confirm``, as for a new password)."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=confirm))

@@ -13,7 +13,14 @@ from pydantic import TypeAdapter
 from rich.table import Table
 
 from lab.cli._app import app
-from lab.cli._common import JsonOption, PlannerName, console, fail
+from lab.cli._common import (
+    JsonOption,
+    PasswordStdin,
+    PlannerName,
+    console,
+    fail,
+    read_password,
+)
 from lab.client import LabClient, RemoteError
 
 remote_app = typer.Typer(
@@ -70,9 +77,11 @@ def login(
     url: Annotated[str, typer.Argument(help="the server, e.g. http://127.0.0.1:8000")],
     user: Annotated[str, typer.Option(help="user name")],
     hours: Annotated[float, typer.Option(min=0.1, max=720, help="token lifetime")] = 24.0,
+    password_stdin: PasswordStdin = False,
 ) -> None:
-    """Log in and keep a token (readable only by you) for the other remote commands."""
-    password = typer.prompt("password", hide_input=True)
+    """Log in and keep a token (readable only by you) for the other remote commands; the
+    password is asked for (hidden) unless --password-stdin."""
+    password = read_password(password_stdin)
     try:
         client = LabClient.login(url, user, password, hours)
     except RemoteError as err:

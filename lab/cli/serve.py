@@ -133,11 +133,15 @@ def serve(
             f"[yellow]warning:[/yellow] listening on {host}: put the server behind TLS"
         )
     if start:
+        by = DEMO_USER if demo else "lab serve --start"
         try:
-            server.manager.start(start, DEMO_USER if demo else "lab serve --start")
+            server.manager.start(start, by)
+            outcome = "ok"
             console.print(f"campaign {start} started")
         except Exception as err:  # the server stays up; the operator sees why in the log
+            outcome = f"refused: {err}"
             err_console.print(f"[red]campaign {start} not started:[/red] {err}", highlight=False)
+        db.audit.append("campaign start", outcome, user=by, client="command line", target=start)
     import uvicorn
 
     def closed() -> None:

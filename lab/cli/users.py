@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +12,16 @@ from rich.table import Table
 
 from lab.accounts.roles import Role
 from lab.cli._app import app
-from lab.cli._common import DEFAULT_LAB, STORE_FORMS, LabOption, console, fail, open_store
+from lab.cli._common import (
+    DEFAULT_LAB,
+    STORE_FORMS,
+    LabOption,
+    PasswordStdin,
+    console,
+    fail,
+    open_store,
+    read_password,
+)
 
 if TYPE_CHECKING:
     from lab.store import Store
@@ -25,9 +33,6 @@ users_app = typer.Typer(
 )
 app.add_typer(users_app, name="users")
 
-PasswordStdin = Annotated[
-    bool, typer.Option("--password-stdin", help="read the password from standard input")
-]
 StoreOption = Annotated[
     str | None,
     typer.Option(
@@ -37,15 +42,20 @@ StoreOption = Annotated[
 
 
 @contextmanager
-def _users(store: str | None, lab: Path) -> Iterator[Store]:
-    """The store that holds the users (the lab's by default); a refusal ends the command."""
+def _users(store: str | None, lab: Path, existing: bool = False) -> Iterator[Store]:
+    """The store that holds the users (the lab's by default; made if ``existing`` is false,
+    as adding the first user does); a refusal ends the command."""
     from lab.accounts.users import UserError
     from lab.api import default_lab_store
     from lab.errors import ConfigError
     from lab.files.lab_file import load_lab_config
 
     try:
-        db = open_store(store or default_lab_store(load_lab_config(lab)), existing=False)
+        db = open_store(
+            store or default_lab_store(load_lab_config(lab)),
+            existing=existing,
+            hint="add a user first (`lab users add`), or name the store with --store",
+        )
     except ConfigError as err:
         raise fail(str(err)) from None
     try:
@@ -56,10 +66,18 @@ def _users(store: str | None, lab: Path) -> Iterator[Store]:
         db.close()
 
 
-def _password(password_stdin: bool) -> str:
-    if password_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+def _audited(db: Store, action: str, target: str, **detail: str) -> None:
+    """A change of users made here is in the audit log as one made on the server is, by
+    the account that ran the command."""
+    import getpass
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no name for this process's user
+        who = "unknown"
+    db.audit.append(
+        action, "ok", user=who, client="command line", target=target, detail=detail or None
+    )
 
 
 @users_app.command("add")
@@ -74,7 +92,8 @@ def users_add(
     from lab.accounts.users import add_user
 
     with _users(store, lab) as db:
-        add_user(db, name, role, _password(password_stdin))
+        add_user(db, name, role, read_password(password_stdin, confirm=True))
+        _audited(db, "user add", name, role=role)
     console.print(f"added {name} ({role})")
 
 
@@ -89,7 +108,8 @@ def users_passwd(
     from lab.accounts.users import set_password
 
     with _users(store, lab) as db:
-        set_password(db, name, _password(password_stdin))
+        set_password(db, name, read_password(password_stdin, confirm=True))
+        _audited(db, "password change", name)
     console.print(f"password of {name} changed")
 
 
@@ -104,13 +124,14 @@ def users_remove(
 
     with _users(store, lab) as db:
         remove_user(db, name)
+        _audited(db, "user remove", name)
     console.print(f"removed {name}")
 
 
 @users_app.command("list")
 def users_list(store: StoreOption = None, lab: LabOption = DEFAULT_LAB) -> None:
     """The users and their roles."""
-    with _users(store, lab) as db:
+    with _users(store, lab, existing=True) as db:  # listing makes no store
         users = db.accounts.users()
     table = Table(title="users")
     for column in ("user", "role"):

@@ -42,8 +42,11 @@ def summary_table(name: str, records: list[TrialRecord], best: set[int]) -> Tabl
         values = [_number(r.parameters[k].m) for k in params]
         if r.outcomes:
             results = [f"{r.outcomes[k]:.4g}" for k in outcomes]
-        else:
-            results = ["[red]failed[/red]"] + [""] * (len(outcomes) - 1)
+        else:  # no outcome: say why (failed, rejected, still awaiting approval, running)
+            shown = str(r.status).replace("_", " ")
+            if r.status == TrialStatus.FAILED:
+                shown = f"[red]{shown}[/red]"
+            results = [shown] + [""] * (len(outcomes) - 1)
         style = "bold green" if r.idx in best else None
         table.add_row(str(r.idx), *values, *results, r.planner.split("/")[-1], style=style)
     return table

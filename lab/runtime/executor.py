@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -51,6 +51,28 @@ class PlanOutcome:
     run_uids: tuple[str, ...] = ()
     error: BaseException | None = None
     reason: str = ""
+
+    @property
+    def why(self) -> str:
+        """Why the plan did not succeed, in words: the error at the root of what was raised
+        (a failed status gives way to its device's own error), or the abort's reason."""
+        if self.error is None:
+            return self.reason or self.exit_status
+        cause = root_cause(self.error)
+        return str(cause) or type(cause).__name__
+
+
+def error_chain(err: BaseException) -> Iterator[BaseException]:
+    """``err``, then what it was raised from, down to the first error."""
+    seen: BaseException | None = err
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+
+
+def root_cause(err: BaseException) -> BaseException:
+    """The first error of the chain that ended in ``err``."""
+    return list(error_chain(err))[-1]
 
 
 class Executor(Protocol):

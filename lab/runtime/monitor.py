@@ -40,7 +40,12 @@ class DeviceView:
             now: the current time (seconds since the epoch), to age the readings.
         """
         readings = [
-            {**r, "age_s": now - r["time"], "stale": now - r["time"] > self.stale_after_s}
+            {
+                **r,
+                "age_s": now - r["time"],
+                # a measurement's age is when it was taken, not a poll that went unanswered
+                "stale": not r["measured"] and now - r["time"] > self.stale_after_s,
+            }
             for r in self.readings
         ]
         return {
@@ -128,8 +133,9 @@ class LabMonitor:
             view.state, view.last_error = "fault", reported.removeprefix("error").strip()
         else:
             view.state = {"estop": "estopped", "busy": "busy"}.get(reported, "idle")
+        measured = {signal.name for signal in device.measured()}
         view.readings = [
-            _reading(device.name, key, reading, described[key])
+            {**_reading(device.name, key, reading, described[key]), "measured": key in measured}
             for key, reading in readings.items()
             if not described[key].get("shape")  # a spectrum is plotted on the Campaigns page
         ]

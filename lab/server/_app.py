@@ -19,7 +19,7 @@ import plotly
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from lab.errors import LabError
@@ -110,9 +110,10 @@ def _error_handlers(app: FastAPI) -> None:
     """Bad requests and refused actions: a 4xx naming the field or the state."""
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, err: HTTPException) -> JSONResponse:
-        if err.status_code == 401 and request.url.path.startswith("/docs"):
-            return _refusal(request, 401, "log in at /login first")
+    async def http_error(request: Request, err: HTTPException) -> Response:
+        if err.status_code == 401 and request.url.path == "/docs":  # a page: to the login
+            request.state.error = str(err.detail)
+            return RedirectResponse("/login?next=/docs", status_code=303)
         return _refusal(request, err.status_code, err.detail, err.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -306,7 +306,7 @@ def run_plan(body: PlanBody, request: Request, principal: Staff, server: Server)
     outcome = server.manager.run_plan(body.plan, kwargs, principal.user)
     if outcome.error is not None:
         status = 422 if isinstance(outcome.error, TypeError | ValueError) else 409
-        raise HTTPException(status, f"plan {body.plan}: {outcome.error}")
+        raise HTTPException(status, f"plan {body.plan}: {outcome.why}")
     return {
         "exit_status": outcome.exit_status,
         "run_uids": list(outcome.run_uids),

@@ -13,6 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from lab.cli import app
+from lab.store import Store
 from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.system
@@ -80,6 +81,10 @@ def test_campaign_and_serve_end_with_one_line(
     staff = ["users", "add", "ada", "--role", "staff", "--password-stdin", "--store", store]
     added = CliRunner().invoke(app, staff, input="a long enough passphrase\n")
     assert added.exit_code == 0, added.output  # serve starts only with a staff user
+    db = Store(store)  # a user added on the command line is in the audit log too
+    entry = db.audit.entries(1)[0]
+    db.close()
+    assert (entry.action, entry.target, entry.client) == ("user add", "ada", "command line")
     result = _run(*args, str(unreachable_lab), "--store", store)
     assert result.exit_code == 3, result.output
     line = " ".join(result.output.split())

@@ -82,6 +82,27 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+#: WCAG's contrast ratio of an element's text against its background, computed in the page
+CONTRAST = """el => {
+  const style = getComputedStyle(el);
+  const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = c => {
+    const [r, g, b] = rgb(c).map(v => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [a, b] = [lum(style.color), lum(style.backgroundColor)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def contrast(page: Page, selector: str) -> float:
+    """The contrast of the text of ``selector`` with its own background."""
+    return float(page.locator(selector).evaluate(CONTRAST))
+
+
 def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser: Browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors: list[str] = []
@@ -121,6 +142,7 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     proposal.locator("input[name=cyan]").fill("9 mL")  # out of bounds: refused, named
     proposal.locator("button.approve").click()
     expect(page.locator("#toast")).to_contain_text("parameters.cyan")
+    assert contrast(page, "#toast") >= 4.5  # WCAG AA: an error a person can read
     expect(proposal.locator("input[name=cyan]")).to_have_class("bad")
     proposal.locator("input[name=cyan]").fill("0.5 mL")
     shot(page, "3-approvals")
@@ -133,8 +155,14 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
         "completed", timeout=30_000
     )
     expect(page.locator("#progress-count")).to_have_text("1 / 3")
+    # the proposal approved with edits lives on as trial 1: not shown as turned down
+    expect(page.locator("#trials tr[data-trial='0'] .badge")).to_have_text("edited")
     page.click("button#pause")
     expect(page.locator("#control")).to_have_attribute("data-state", "paused")
+    # one state in every place: the header, the campaign's badge, the controls offered
+    expect(page.locator("#summary .badge").first).to_have_text("paused")
+    expect(page.locator("button#pause")).to_be_disabled()
+    expect(page.locator("button#resume")).to_be_enabled()
     next_one = page.locator("#trials tr[data-trial='2'] .badge")
     expect(next_one).to_have_text("awaiting approval", timeout=30_000)
     approval = page.request.post(
@@ -173,6 +201,7 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     page.click("nav >> text=Lab")
     page.click("button#estop")
     expect(page.locator("#estop-banner")).to_be_visible()
+    expect(page.locator("#control")).to_have_attribute("data-state", "emergency stop")
     expect(page.locator("#estop-text")).to_contain_text(
         "arm: safe, station: safe, spectrometer: safe"
     )
@@ -187,6 +216,12 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     expect(page.locator("#summary")).to_contain_text("emergency stop by demo")
     page.click("#estop-banner button#reset")
     expect(page.locator("#estop-banner")).to_be_hidden()
+    expect(page.locator("#control")).to_have_attribute("data-state", "idle")
+    expect(page.locator("button#stop")).to_be_disabled()  # nothing runs to stop
+    page.click("nav >> text=Campaigns")  # a campaign stopped short is offered to continue
+    card = page.locator("[data-campaign=approved-match]")
+    expect(card.locator("button.primary")).to_have_text("Continue")
+    expect(card.locator("select[name=planner]")).to_have_value("sobol")  # as it ran
     page.click("nav >> text=Lab")
     for device in ("arm", "station", "spectrometer"):
         expect(page.locator(f"[data-device={device}] .badge")).not_to_have_text("estopped")
@@ -220,6 +255,33 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     expect(page.locator("#users")).to_contain_text("demo")
     shot(page, "7-users")
     assert errors == []
+
+
+PAGES = ("/", "/campaigns", "/campaigns/approved-match", "/approvals", "/audit", "/users")
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_no_page_scrolls_sideways(lab: LabProcess, browser: Browser, width: int):
+    """On a desktop and on a phone, every page fits its width: a wide table scrolls inside
+    its panel, never the page."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{lab.url}/login")
+    page.fill("input[name=username]", "demo")
+    page.fill("input[name=password]", demo_password(lab))
+    page.click("button[type=submit]")
+    expect(page.locator("#link")).to_have_text("live")
+    wide = {}
+    for path in PAGES:
+        page.goto(f"{lab.url}{path}")
+        expect(page.locator("#link")).to_have_text("live")
+        page.wait_for_timeout(300)  # the page has drawn what the server sent
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        if scroll > width:
+            wide[path] = scroll
+        name = path.strip("/").replace("/", "-") or "lab"
+        shot(page, f"{width}-{name}")
+    assert wide == {}, f"pages wider than {width} px: {wide}"
+    page.close()
 
 
 def test_a_script_drives_the_same_lab_with_the_client(lab: LabProcess, tmp_path: Path):
@@ -269,3 +331,11 @@ def test_a_script_drives_the_same_lab_with_the_client(lab: LabProcess, tmp_path:
             "remote", "reject", "approved-match", "99", "--reason", "x", cwd=tmp_path, env=env
         )
         assert refused.returncode == 2 and "no proposal for trial 99" in refused.stderr
+        home = {"HOME": str(tmp_path / "home")}  # a script logs in with the password piped in
+        logged_in = lab_command(
+            "remote", "login", lab.url, "--user", "demo", "--password-stdin",
+            cwd=tmp_path, env=home, input=demo_password(lab) + "\n",
+        )  # fmt: skip
+        assert logged_in.returncode == 0, logged_in.stderr
+        again = lab_command("remote", "status", cwd=tmp_path, env=home)  # with the saved token
+        assert again.returncode == 0 and "sim-colour-lab" in again.stdout, again.stderr

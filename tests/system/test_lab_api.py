@@ -29,7 +29,8 @@ pytestmark = pytest.mark.system
 
 def test_a_lab_can_plug_in_its_own_ground_truth(example_dir: Path, tmp_path: Path):
     edit_yaml(
-        example_dir / "lab.yaml", lambda d: d.update(chemistry="tests.system.flat_chemistry:flat")
+        example_dir / "lab.yaml",
+        lambda d: d["simulation"].update(chemistry="tests.system.flat_chemistry:flat"),
     )
     result = run_campaign(example_dir / "campaign.yaml", trials=1, store=tmp_path / "s.sqlite")
     assert result.stopped is None
@@ -41,7 +42,9 @@ def test_a_lab_can_plug_in_its_own_ground_truth(example_dir: Path, tmp_path: Pat
 
 
 def test_an_unloadable_ground_truth_is_a_config_error(example_dir: Path):
-    edit_yaml(example_dir / "lab.yaml", lambda d: d.update(chemistry="nowhere.module:fn"))
+    edit_yaml(
+        example_dir / "lab.yaml", lambda d: d["simulation"].update(chemistry="nowhere.module:fn")
+    )
     with pytest.raises(ConfigError, match=r"cannot load 'nowhere\.module:fn'"):
         run_campaign(example_dir / "campaign.yaml", trials=1)
 
@@ -164,7 +167,7 @@ def test_failed_trials_follow_the_campaigns_policy(
 ):
     edit_yaml(
         example_dir / "lab.yaml",
-        lambda d: d.update(chemistry="tests.system.flat_chemistry:broken"),
+        lambda d: d["simulation"].update(chemistry="tests.system.flat_chemistry:broken"),
     )
     edit_yaml(example_dir / "campaign.yaml", lambda d: d.update(failures=failures))
     result = run_campaign(example_dir / "campaign.yaml", trials=trials, store=tmp_path / "s.db")
@@ -179,7 +182,7 @@ def test_a_failed_trial_can_pause_the_campaign_until_resumed(example_dir: Path, 
 
     edit_yaml(
         example_dir / "lab.yaml",
-        lambda d: d.update(chemistry="tests.system.flat_chemistry:broken"),
+        lambda d: d["simulation"].update(chemistry="tests.system.flat_chemistry:broken"),
     )
     edit_yaml(example_dir / "campaign.yaml", lambda d: d.update(failures={"on_failure": "pause"}))
     paused: list[str] = []

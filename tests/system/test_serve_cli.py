@@ -186,6 +186,9 @@ def test_no_server_without_a_real_secret(hardware, tmp_path, secret, words):
 
 def test_no_demo_on_real_hardware_and_no_server_without_staff(hardware, tmp_path):
     _, lab = hardware
+    unlisted = lab_command("users", "list", "--lab", lab, cwd=tmp_path)  # no store yet
+    assert unlisted.returncode == 2 and "no such store file" in unlisted.stderr
+    assert not list(tmp_path.glob("runs/*/store.sqlite"))  # and listing made none
     demo = lab_command("serve", "--demo", "--lab", lab, cwd=tmp_path)
     assert demo.returncode == 2 and "--demo runs only a simulated lab" in demo.stderr
     nobody = lab_command("serve", "--lab", lab, cwd=tmp_path, env={"LAB_SECRET_KEY": SECRET})

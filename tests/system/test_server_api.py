@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devices import parse_quantity
 from lab.accounts.users import add_user, set_password
 from lab.files.lab_file import load_lab_config
 from lab.server import LabServer, SecretError, check_secret, create_app
@@ -108,7 +109,6 @@ ENDPOINTS = [  # method, path, body (harmless: refused by state or validation on
     ("GET", "/api/runs", None, "viewer"),
     ("GET", "/api/runs/no-such-run", None, "viewer"),
     ("GET", "/openapi.json", None, "viewer"),
-    ("GET", "/docs", None, "viewer"),
     ("GET", "/api/audit", None, "operator"),
     ("GET", "/api/users", None, "staff"),
     ("POST", f"{C}/start", {"trials": 0}, "operator"),
@@ -146,6 +146,8 @@ def test_health_needs_no_login_and_pages_send_strangers_to_the_login(client: Tes
     assert client.get("/api/health").json() == {"status": "ok", "lab": "sim-colour-lab"}
     page = client.get("/campaigns", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/login?next=/campaigns"
+    docs = client.get("/docs", follow_redirects=False)  # the API's pages too
+    assert docs.status_code == 303 and docs.headers["location"] == "/login?next=/docs"
     assert '<form id="login">' in client.get("/login").text
 
 
@@ -303,6 +305,14 @@ def test_standard_plans_by_hand_are_recorded_and_scan_ids_count_on(
     shown = client.get(f"/api/runs/{runs[0].uid}", headers=tokens["vic"]).json()
     events = [d["doc"] for d in shown["documents"] if d["name"] == "event"]
     assert [round(e["data"]["station-heater-temperature"]) for e in events] == [30, 40]
+    failed = client.post(  # the holder is empty: the instrument refuses, in its own words
+        "/api/plans",
+        json={"plan": "count", "kwargs": {"detectors": ["spectrometer"]}},
+        headers=tokens["sam"],
+    )
+    assert failed.status_code == 409, failed.text
+    detail = failed.json()["detail"]
+    assert "no sample in holder" in detail and "<" not in detail and "Status" not in detail
     client.post(
         "/api/plans",
         json={
@@ -366,6 +376,8 @@ def test_proposals_wait_for_approval_edit_or_rejection(client: TestClient, token
         return found[0] if found else None
 
     first = wait_for(proposal)
+    control = client.get("/api/lab", headers=tokens["vic"]).json()["control"]
+    assert control["lab"] == "awaiting approval" and control["active_campaign"] == name
     assert first["trial"] == 0 and set(first["parameters"]) == {
         "cyan",
         "magenta",
@@ -390,7 +402,7 @@ def test_proposals_wait_for_approval_edit_or_rejection(client: TestClient, token
     assert proposal()["trial"] == 0  # still waiting, unchanged
     edited = client.post(
         approve,
-        json={"parameters": {"cyan": "0.5 mL", "temperature": "40 degC"}},
+        json={"parameters": {"cyan": "500 uL", "temperature": "313.15 K"}},  # other units
         headers=tokens["olga"],
     )
     assert edited.status_code == 200, edited.text
@@ -413,8 +425,10 @@ def test_proposals_wait_for_approval_edit_or_rejection(client: TestClient, token
     trials = {t["trial"]: t for t in session_of(client, tokens["vic"], name)["trial_list"]}
     assert trials[0]["status"] == "rejected" and "edited by olga into trial 1" in trials[0]["error"]
     assert trials[1]["status"] == "completed" and trials[1]["planner"] == "sobol/edit-of-0"
+    # stored in each parameter's own unit, whatever unit the edit was written in
     assert trials[1]["parameters"]["cyan"] == "0.5 milliliter"
-    assert trials[1]["parameters"]["temperature"] == "40.0 degree_Celsius"
+    temperature = parse_quantity(trials[1]["parameters"]["temperature"])
+    assert str(temperature.units) == "degree_Celsius" and temperature.m == pytest.approx(40.0)
     assert trials[second["trial"]]["status"] == "rejected"
     assert trials[second["trial"]]["error"] == "rejected by olga: too much magenta"
     assert (
@@ -642,3 +656,13 @@ def test_every_answer_is_a_documented_type(client: TestClient, tokens):
                 untyped.append(f"{method.upper()} {path}")
     assert untyped == []
     assert "CampaignDetail" in spec["components"]["schemas"]
+
+
+def test_a_measurement_is_not_a_stale_reading(client: TestClient, tokens):
+    """A spectrometer's last measurement is as old as the measurement, not a poll gone
+    unanswered: never flagged stale (it was, amber, whenever the instrument idled)."""
+    snapshot = wait_for(lambda: client.get("/api/lab", headers=tokens["vic"]).json()["snapshot"])
+    spectrometer = next(d for d in snapshot["devices"] if d["name"] == "spectrometer")
+    readings = {r["label"]: r for r in spectrometer["readings"]}
+    assert readings["saturated"]["measured"] and not readings["saturated"]["stale"]
+    assert not readings["vial"]["measured"]  # polled: its age says how fresh it is

@@ -110,11 +110,13 @@ function header() {
     location.assign("/login");
   });
   on("control", (control) => {
+    lastControl = control;
     const chip = document.getElementById("control");
     const active = control.active_campaign ? ` · ${control.active_campaign}` : "";
-    chip.textContent = `${control.executor}${active}`;
-    chip.className = `chip ${control.executor}`;
-    chip.dataset.state = control.executor;
+    chip.textContent = `${control.lab}${active}`;
+    chip.className = `chip ${slug(control.lab)}`;
+    chip.dataset.state = control.lab;
+    enableControls();
     const banner = document.getElementById("estop-banner");
     banner.hidden = !control.estop;
     banner.replaceChildren();
@@ -131,6 +133,26 @@ function header() {
   });
 }
 
+// the lab's state as the server last said it: the header, badges and controls follow it
+let lastControl = null;
+const slug = (state) => state.replaceAll(" ", "_");
+
+// each control enabled only where it can act: a pause while something runs, a resume while
+// paused, stop and abort for the campaign that runs
+function enableControls() {
+  const c = lastControl;
+  if (!c) return;
+  const operator = can("operator");
+  const latched = c.lab === "emergency stop";
+  const paused = c.executor === "paused" || c.executor === "pausing";
+  const set = (id, enabled) => document.querySelectorAll(`button#${id}`).forEach((b) => { b.disabled = !(operator && enabled); });
+  set("pause", !latched && !paused && c.lab !== "idle");
+  set("resume", !latched && paused);
+  document.querySelectorAll("button#stop, button#abort").forEach((b) => {
+    b.disabled = !(operator && c.active_campaign && c.active_campaign === b.dataset.campaign);
+  });
+}
+
 function controlButtons(campaign) {
   const disabled = !can("operator");
   const buttons = [
@@ -139,11 +161,13 @@ function controlButtons(campaign) {
   ];
   if (campaign) {
     buttons.push(
-      h("button", { id: "stop", disabled, onclick: () => act("POST", `/api/campaigns/${encodeURIComponent(campaign)}/stop`, undefined, "Stopping after the current trial") }, "Stop after this trial"),
-      h("button", { id: "abort", class: "danger", disabled, onclick: () => act("POST", `/api/campaigns/${encodeURIComponent(campaign)}/abort`, undefined, "Aborting the current trial") }, "Abort"),
+      h("button", { id: "stop", "data-campaign": campaign, disabled, onclick: () => act("POST", `/api/campaigns/${encodeURIComponent(campaign)}/stop`, undefined, "Stopping after the current trial") }, "Stop after this trial"),
+      h("button", { id: "abort", class: "danger", "data-campaign": campaign, disabled, onclick: () => act("POST", `/api/campaigns/${encodeURIComponent(campaign)}/abort`, undefined, "Aborting the current trial") }, "Abort"),
     );
   }
-  return h("div", { class: "row" }, buttons);
+  const row = h("div", { class: "row" }, buttons);
+  queueMicrotask(enableControls);  // once the row is in the page
+  return row;
 }
 
 // --- Lab -------------------------------------------------------------------------------------
@@ -201,13 +225,14 @@ function stationsPanel() {
 
 function deviceCard(d, now) {
   const rows = d.readings.map((r) => {
-    const stale = now - r.time > d.stale_after_s;
+    const stale = r.stale;
     return h("tr", { class: stale ? "stale" : "" },
       h("td", {}, r.label),
       h("td", { class: "num" }, typeof r.value === "number" ? num(r.value)
         : typeof r.value === "boolean" ? (r.value ? "yes" : "no") : (r.value || "–")),
       h("td", {}, unit(r.units)),
-      h("td", { title: when(r.time) }, stale ? `STALE · ${ago(now - r.time)}` : ago(now - r.time)));
+      h("td", { title: when(r.time) }, stale ? `STALE · ${ago(now - r.time)}`
+        : r.measured ? `measured ${ago(now - r.time)}` : ago(now - r.time)));
   });
   return h("section", { class: "panel device", "data-device": d.name },
     h("div", { class: "row" }, h("h2", {}, d.name), badge(d.state)),
@@ -288,15 +313,29 @@ function campaignCard(c) {
 }
 
 function startForm(c) {
-  const planner = h("select", { name: "planner" }, ["ax", "sobol", "random"].map((p) => h("option", { selected: p === c.default_planner }, p)));
-  const trials = h("input", { name: "trials", type: "number", min: 1, value: Math.max(c.default_trials ?? 1, c.completed + c.failed + 1), style: "width:6em" });
-  const seed = h("input", { name: "seed", type: "number", min: 0, value: c.default_seed ?? 0, style: "width:6em" });
+  // a campaign stopped short continues where it was going, with the planner it ran with
+  const s = c.session;
+  const spent = c.completed + c.failed;
+  const short = s && s.total > spent && s.state !== "failed";
+  const chosen = s ? s.planner : c.default_planner;
+  const planner = h("select", { name: "planner" }, ["ax", "sobol", "random"].map((p) => h("option", { selected: p === chosen }, p)));
+  const total = short ? s.total : Math.max(c.default_trials ?? 1, spent + 1);
+  const trials = h("input", { name: "trials", type: "number", min: spent + 1, value: total, style: "width:6em" });
+  const seed = h("input", { name: "seed", type: "number", min: 0, value: s ? s.seed : c.default_seed ?? 0, style: "width:6em" });
   return h("form", { class: "inline start", onsubmit: async (e) => {
     e.preventDefault();
     const started = await act("POST", `/api/campaigns/${encodeURIComponent(c.name)}/start`,
       { planner: planner.value, trials: Number(trials.value), seed: Number(seed.value) }, `Started ${c.name}`);
     if (started) location.assign(`/campaigns/${encodeURIComponent(c.name)}`);
-  } }, h("label", {}, "planner", planner), h("label", {}, "trials (total)", trials), h("label", {}, "seed", seed), h("button", { class: "primary" }, "Start"));
+  } }, h("label", {}, "planner", planner), h("label", {}, "trials (total)", trials), h("label", {}, "seed", seed),
+    h("button", { class: "primary" }, spent ? "Continue" : "Start"));
+}
+
+// the campaign that holds the lab shows the lab's state (paused, awaiting approval, ...);
+// any other shows how its last session ended
+function campaignState(name, session) {
+  if (lastControl && lastControl.active_campaign === name) return slug(lastControl.lab);
+  return session ? session.state : "idle";
 }
 
 function progressLine(s) {
@@ -326,7 +365,7 @@ async function campaignPage(name) {
   const target = await api("GET", `/api/campaigns/${encodeURIComponent(name)}/target`).catch(() => null);
   let session = data.session;
   const renderSummary = () => summary.replaceChildren(
-    h("div", { class: "row" }, h("h2", {}, "Progress"), badge(session ? session.state : "idle")),
+    h("div", { class: "row" }, h("h2", {}, "Progress"), badge(campaignState(name, session))),
     session ? h("div", { class: "stats" },
       h("div", {}, h("b", { id: "progress-count" }, `${session.done} / ${session.total}`), "trials"),
       h("div", {}, h("b", { id: "best" }, session.best ? Object.entries(session.best).map(([k, v]) => `${k} ${num(v)}`).join(", ") : "–"), "best so far"),
@@ -350,6 +389,7 @@ async function campaignPage(name) {
   timeline();
   on("trial", (t) => { if (t.campaign === name) { trials.set(t.trial, t); render(); timeline(); } });
   on("campaign", (s) => { if (s.name === name) { session = s; renderSummary(); } });
+  on("control", () => renderSummary());  // a pause or a proposal waiting is its state too
   on("spectrum", (s) => { if (s.campaign === name) plotSpectrum(s, target); });
 }
 
@@ -361,13 +401,16 @@ function renderTrials(thead, tbody, rows) {
     params.map((p) => h("th", {}, p)), outcomes.map((o) => h("th", {}, o)),
     h("th", {}, "generator"), h("th", {}, "run"), h("th", {}, "note")));
   tbody.replaceChildren(...rows.slice().reverse().map((t) => h("tr", { class: t.trial === best ? "best" : "", "data-trial": t.trial },
-    h("td", { class: "num" }, t.trial), h("td", {}, badge(t.status)),
+    h("td", { class: "num" }, t.trial), h("td", {}, badge(edited(t) ? "edited" : t.status)),
     params.map((p) => h("td", { class: "num" }, quantity(t.parameters[p]))),
     outcomes.map((o) => h("td", { class: "num" }, t.outcomes ? num(t.outcomes[o]) : "–")),
     h("td", {}, t.planner.split("/").pop()),
     h("td", {}, t.run_uid ? h("a", { href: `/runs/${t.run_uid}` }, t.run_uid.slice(0, 8)) : "–"),
     h("td", { class: t.status === "failed" ? "error" : "muted" }, t.error || (t.decided_by ? `decided by ${t.decided_by}` : "")))));
 }
+
+// a proposal approved with edits lives on as a new trial: it was not turned down
+const edited = (t) => t.status === "rejected" && /^edited by /.test(t.error || "");
 
 function bestTrial(rows, objective) {
   let best = null;
