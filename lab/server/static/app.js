@@ -81,6 +81,19 @@ const badge = (state) => h("span", { class: `badge ${state}`, "data-state": stat
 // --- the live stream ----------------------------------------------------------------------
 const handlers = {};
 const on = (topic, fn) => (handlers[topic] ??= []).push(fn);
+
+// a page's view of a topic, fetched afresh whenever the topic changes and the newest answer
+// drawn; the handler is in place before the first fetch, so no change is ever missed
+function follow(topic, fetch, draw) {
+  let asked = 0;
+  const refresh = async () => {
+    const mine = ++asked;
+    const found = await fetch();
+    if (mine === asked) draw(found);
+  };
+  on(topic, refresh);
+  return refresh();
+}
 function connect() {
   const link = document.getElementById("link");
   const stream = new EventSource("/api/events");
@@ -290,12 +303,7 @@ function planForm() {
 async function campaignsPage() {
   const list = h("div", { class: "grid" });
   content.replaceChildren(list);
-  const render = async () => {
-    const campaigns = await api("GET", "/api/campaigns");
-    list.replaceChildren(...campaigns.map(campaignCard));
-  };
-  await render();
-  on("campaign", render);
+  await follow("campaign", () => api("GET", "/api/campaigns"), (campaigns) => list.replaceChildren(...campaigns.map(campaignCard)));
 }
 
 function campaignCard(c) {
@@ -360,10 +368,24 @@ async function campaignPage(name) {
       h("section", { class: "panel" }, h("h2", {}, "Latest spectrum and target"), plots[2]),
       h("section", { class: "panel" }, h("h2", {}, "Device use per trial"), h("div", { class: "plot", id: "timeline-plot" }))),
     h("section", { class: "panel wide" }, h("h2", {}, "Trials"), h("table", { id: "trials" }, thead, tbody)));
+  // what the stream says from now on wins over the first read, which may be older
+  const trials = new Map();
+  const heard = new Set();
+  let session = null;
+  let sessionHeard = false;
+  let ready = false;
+  on("trial", (t) => {
+    if (t.campaign !== name) return;
+    trials.set(t.trial, t);
+    heard.add(t.trial);
+    if (ready) { render(); timeline(); }
+  });
+  on("campaign", (s) => { if (s.name === name) { session = s; sessionHeard = true; if (ready) renderSummary(); } });
+  on("control", () => { if (ready) renderSummary(); });  // a pause or a proposal waiting is its state too
   const data = await api("GET", `/api/campaigns/${encodeURIComponent(name)}`);
-  const trials = new Map(data.trial_list.map((t) => [t.trial, t]));
+  for (const t of data.trial_list) if (!heard.has(t.trial)) trials.set(t.trial, t);
+  if (!sessionHeard) session = data.session;
   const target = await api("GET", `/api/campaigns/${encodeURIComponent(name)}/target`).catch(() => null);
-  let session = data.session;
   const renderSummary = () => summary.replaceChildren(
     h("div", { class: "row" }, h("h2", {}, "Progress"), badge(campaignState(name, session))),
     session ? h("div", { class: "stats" },
@@ -379,17 +401,15 @@ async function campaignPage(name) {
     renderTrials(thead, tbody, rows);
     plotTrials(rows);
   };
+  const timeline = async () => plotTimeline(await api("GET", `/api/campaigns/${encodeURIComponent(name)}/timeline`).catch(() => []));
+  ready = true;
   renderSummary();
   render();
   try {
     const latest = await api("GET", `/api/campaigns/${encodeURIComponent(name)}/spectrum`);
     plotSpectrum(latest, target);
   } catch { plotSpectrum(null, target); }
-  const timeline = async () => plotTimeline(await api("GET", `/api/campaigns/${encodeURIComponent(name)}/timeline`).catch(() => []));
   timeline();
-  on("trial", (t) => { if (t.campaign === name) { trials.set(t.trial, t); render(); timeline(); } });
-  on("campaign", (s) => { if (s.name === name) { session = s; renderSummary(); } });
-  on("control", () => renderSummary());  // a pause or a proposal waiting is its state too
   on("spectrum", (s) => { if (s.campaign === name) plotSpectrum(s, target); });
 }
 
@@ -484,8 +504,7 @@ async function approvalsPage() {
     list.replaceChildren(...(keys.length ? keys.map((k) => cards.get(k))
       : [h("p", { class: "muted" }, "Nothing waits for approval. Campaigns with approval: required stop here before each experiment.")]));
   };
-  render(await api("GET", "/api/proposals"));
-  on("proposals", render);
+  await follow("proposals", () => api("GET", "/api/proposals"), render);
 }
 
 function proposalCard(p) {
