@@ -190,6 +190,12 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     timeline = page.locator("#timeline-plot")
     for device in ("arm", "station", "spectrometer"):  # the Gantt chart's rows
         expect(timeline).to_contain_text(device)
+    label = timeline.locator(".ytick text", has_text="spectrometer").bounding_box()
+    plot = timeline.bounding_box()
+    assert label and plot and label["x"] >= plot["x"], (label, plot)  # the label is whole
+    parameters = page.locator("#parameter-plot")
+    for axis in ("cyan (mL)", "temperature (°C)"):  # every axis with its unit
+        expect(parameters).to_contain_text(axis)
     shot(page, "4-campaign")
     page.locator("#trials tr[data-trial='1'] a").click()  # the run's documents, one click away
     expect(page.locator("main h2")).to_contain_text("documents")

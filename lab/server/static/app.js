@@ -441,30 +441,55 @@ function bestTrial(rows, objective) {
 const layout = (extra) => ({ margin: { t: 30, r: 10, b: 40, l: 55 }, legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" }, ...extra });
 const config = { displaylogo: false, responsive: true };
 
+// the trial axis: whole trials only, a tick per trial while they fit, nothing below trial 0
+function trialAxis(rows) {
+  const last = rows.length ? Math.max(...rows.map((t) => t.trial)) : 1;
+  return { title: { text: "trial" }, tickformat: "d", zeroline: false, range: [-0.5, Math.max(last, 1) + 0.5], ...(last <= 20 ? { dtick: 1 } : {}) };
+}
+
+// a value axis around one point is not -1..1: pad it by a tenth of the value
+function around(values) {
+  if (values.length !== 1) return {};
+  const pad = Math.abs(values[0]) * 0.1 || 1;
+  return { range: [values[0] - pad, values[0] + pad] };
+}
+
+const PALETTE = ["#1f6feb", "#cf222e", "#1a7f37", "#9a6700", "#8250df", "#bf3989"];
+const unitOf = (text) => unit(/^\s*[-+0-9.eE]+\s*(.*)$/.exec(text ?? "")?.[1]);
+const titled = (name, u) => (u ? `${name} (${u})` : name);
+
 function plotTrials(rows) {
   if (!window.Plotly) return setTimeout(() => plotTrials(rows), 200);
   const done = rows.filter((t) => t.outcomes);
   const objective = Object.keys(done[0]?.outcomes || {})[0];
   const traces = [];
+  let values = [];
   if (objective) {
     let running = Infinity;
     const x = done.map((t) => t.trial);
-    const y = done.map((t) => t.outcomes[objective]);
-    traces.push({ x, y, mode: "markers", name: objective, marker: { color: "#8b949e" } });
-    traces.push({ x, y: y.map((v) => (running = Math.min(running, v))), mode: "lines", line: { shape: "hv", color: "#1f6feb" }, name: "best so far" });
+    values = done.map((t) => t.outcomes[objective]);
+    traces.push({ x, y: values, mode: "markers", name: objective, marker: { color: "#8b949e" } });
+    traces.push({ x, y: values.map((v) => (running = Math.min(running, v))), mode: "lines", line: { shape: "hv", color: "#1f6feb" }, name: "best so far" });
   }
-  Plotly.react("objective-plot", traces, layout({ xaxis: { title: { text: "trial" }, dtick: 1 }, yaxis: { title: { text: objective || "" } } }), config);
+  const objectiveUnit = unit(done[0]?.outcome_units?.[objective] || "");
+  Plotly.react("objective-plot", traces, layout({ xaxis: trialAxis(rows),
+    yaxis: { title: { text: titled(objective || "", objectiveUnit) }, automargin: true, ...around(values) } }), config);
   const params = [...new Set(rows.flatMap((t) => Object.keys(t.parameters)))];
+  const units = Object.fromEntries(params.map((p) => [p, unitOf(rows.find((t) => t.parameters[p])?.parameters[p])]));
+  // one panel per parameter, stacked; the legend names each with its unit, and each
+  // panel's numbers are in its line's colour (titles would not fit beside short panels)
   const ptraces = params.map((p, i) => ({
     x: rows.map((t) => t.trial), y: rows.map((t) => magnitude(t.parameters[p])), mode: "lines+markers",
-    name: `${p} (${unit(/^\s*[-+0-9.eE]+\s*(.*)$/.exec(rows[0].parameters[p])?.[1])})`, yaxis: `y${i ? i + 1 : ""}`,
+    name: titled(p, units[p]), yaxis: `y${i ? i + 1 : ""}`, line: { color: PALETTE[i % PALETTE.length] },
   }));
   const axes = {};
   params.forEach((p, i) => {
     const span = 1 / params.length;
-    axes[`yaxis${i ? i + 1 : ""}`] = { domain: [i * span + 0.02, (i + 1) * span - 0.02], title: { text: p, font: { size: 11 } } };
+    const shown = rows.map((t) => magnitude(t.parameters[p])).filter((v) => !Number.isNaN(v));
+    axes[`yaxis${i ? i + 1 : ""}`] = { domain: [i * span + 0.02, (i + 1) * span - 0.02],
+      tickfont: { color: PALETTE[i % PALETTE.length] }, automargin: true, ...around(shown) };
   });
-  Plotly.react("parameter-plot", ptraces, layout({ xaxis: { title: { text: "trial" }, dtick: 1 }, showlegend: false, ...axes }), config);
+  Plotly.react("parameter-plot", ptraces, layout({ xaxis: trialAxis(rows), showlegend: true, ...axes }), config);
 }
 
 // a Gantt chart: a row per device, a bar per step, coloured by trial; lab time in minutes
@@ -480,8 +505,8 @@ function plotTimeline(spans) {
       hovertemplate: `trial ${trial} on %{y}<br>from %{base:.1f} min for %{x:.2f} min<extra></extra>`,
     };
   });
-  Plotly.react("timeline-plot", traces, layout({ barmode: "overlay", showlegend: false,
-    xaxis: { title: { text: "lab time (min)" } }, yaxis: { autorange: "reversed", type: "category" } }), config);
+  Plotly.react("timeline-plot", traces, layout({ barmode: "overlay", showlegend: trials.length <= 12,
+    xaxis: { title: { text: "lab time (min)" } }, yaxis: { autorange: "reversed", type: "category", automargin: true } }), config);
 }
 
 function plotSpectrum(measured, target) {
