@@ -81,8 +81,11 @@ def prepare(
         raise ConfigError(source, ["lab: no lab file given (use --lab or set lab: in the file)"])
     default = default_store(config)
     location = str(store or default)
+    lab_config = load_lab_config(lab_path)
+    source = config.name if isinstance(campaign, CampaignConfig) else campaign
+    check_bounds(config, protocol, lab_config.declared_limits(), source)  # before any device
     return PreparedCampaign(
-        config, protocol, load_lab_config(lab_path), location, output_folder(location, default)
+        config, protocol, lab_config, location, output_folder(location, default)
     )
 
 

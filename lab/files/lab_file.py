@@ -31,6 +31,7 @@ from lab.files.diagnostics_file import (
 from lab.files.plugins import load_callable
 from lab.files.provenance import FileRecord
 from lab.files.yaml_reading import load_yaml_model
+from protocols import LabLimits
 from protocols._name_field import Name
 from protocols._quantity_field import (
     Duration,
@@ -514,6 +515,32 @@ class LabConfig(_Model):
         """The analyser's name and configuration, if the lab has one."""
         found = [(n, d) for n, d in self.devices.items() if isinstance(d, AnalyserConfig)]
         return found[0] if found else None
+
+    def declared_limits(self, station: str | None = None) -> LabLimits:
+        """What a protocol is checked against, as this file declares it: a campaign beyond
+        its lab is refused before any instrument or simulator starts (the connected
+        devices' own limits and stock are read, and checked again, once they are up).
+
+        Args:
+            station: the synthesis station a protocol will run on; the first if None.
+        """
+        _, slot_of = next((n, s) for n, s in self.stations if station in (None, n))
+        _, arm = self.arm
+        _, spectrometer = self.spectrometer
+        return LabLimits(
+            reachable=frozenset(arm.reach),
+            sources=frozenset(self.role("source")),
+            waste=self.role("waste")[0],
+            station_slot=slot_of.slot,
+            spectrometer_holder=spectrometer.holder,
+            vial_capacity=Range(0.0, float(self.vial_capacity.m_as("mL")), "mL"),
+            temperature=slot_of.temperature.range(),
+            stir_speed=slot_of.stir_speed.range(),
+            dispense_rate=slot_of.dispense_rate.range(),
+            integration=spectrometer.integration_time.range(),
+            stock_ml={r: float(self.reagents[r].stock.m_as("mL")) for r in slot_of.pumps.values()},
+            analyser_holder=self.analyser[1].holder if self.analyser else None,
+        )
 
     def role(self, role: str) -> list[str]:
         """The locations that have ``role`` (``source``, ``waste``, ``place``)."""

@@ -255,3 +255,18 @@ def test_a_simulator_setting_names_a_device_of_its_kind(example_dir: Path, devic
     with pytest.raises(ConfigError) as info:
         load_lab_config(example_dir / "lab.yaml")
     assert words in str(info.value)
+
+
+def test_a_campaign_beyond_its_lab_is_refused_before_any_device_starts(example_dir: Path):
+    """prepare() builds nothing: the bounds are checked against the limits the lab file
+    declares, so a bad campaign costs no simulator and no connection."""
+    from lab import prepare
+
+    edit_yaml(
+        example_dir / "campaign.yaml",
+        lambda d: d["parameters"]["temperature"].update(max="150 degC"),
+    )
+    with pytest.raises(
+        ConfigError, match=r"parameters\.temperature\.max: .* device limit 20\.\.90"
+    ):
+        prepare(example_dir / "campaign.yaml")
