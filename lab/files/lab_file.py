@@ -393,34 +393,33 @@ _OLD_PLACES = ("clock_speed", "chemistry", "degradations")
 
 
 def _move_simulation_settings(data: dict[str, Any]) -> list[str]:
-    """Move simulation settings from where older lab files kept them into ``simulation:``;
-    returns the old places moved from (a setting in both places is left, for the model to
-    refuse as unknown)."""
-    moved: list[str] = []
-    simulation = data.get("simulation")
-    if simulation is None:
-        simulation = {}
+    """Move simulation settings from where older lab files kept them into ``simulation:``
+    (the nested mappings changed are copies: the caller's are left as they were); returns
+    the old places moved from. A setting in both places is left, for the model to refuse
+    as unknown."""
+    simulation = data.get("simulation") or {}
     if not isinstance(simulation, dict):
-        return moved
-    for key in _OLD_PLACES:
-        if key in data and key not in simulation:
-            simulation[key] = data.pop(key)
-            moved.append(key)
-    devices = data.get("devices")
-    for name, device in devices.items() if isinstance(devices, dict) else []:
-        if not isinstance(device, dict):
+        return []  # the model names the field
+    devices, settings = data.get("devices"), simulation.get("devices") or {}
+    if not isinstance(settings, dict):
+        return []
+    simulation, settings = dict(simulation), dict(settings)
+    moved = [key for key in _OLD_PLACES if key in data and key not in simulation]
+    simulation.update({key: data.pop(key) for key in moved})
+    for name, device in dict(devices).items() if isinstance(devices, dict) else []:
+        own = settings.get(name, {})
+        if not isinstance(device, dict) or not isinstance(own, dict):
             continue
-        for key in DeviceSimulation.APPLIES_TO:
-            own = simulation.setdefault("devices", {}).setdefault(name, {})
-            if key in device and isinstance(own, dict) and key not in own:
-                own[key] = device.pop(key)
-                moved.append(f"devices.{name}.{key}")
-        if simulation.get("devices", {}).get(name) == {}:
-            del simulation["devices"][name]
-    if simulation.get("devices") == {}:
-        del simulation["devices"]
+        found = [k for k in DeviceSimulation.APPLIES_TO if k in device and k not in own]
+        if found:
+            settings[name] = {**own, **{k: device[k] for k in found}}
+            data["devices"] = {
+                **data["devices"],
+                name: {k: v for k, v in device.items() if k not in found},
+            }
+            moved += [f"devices.{name}.{k}" for k in found]
     if moved:
-        data["simulation"] = simulation
+        data["simulation"] = {**simulation, **({"devices": settings} if settings else {})}
     return moved
 
 
@@ -516,6 +515,11 @@ class LabConfig(_Model):
         found = [(n, d) for n, d in self.devices.items() if isinstance(d, AnalyserConfig)]
         return found[0] if found else None
 
+    @property
+    def vial_range(self) -> Range:
+        """What a vial may hold, as a device limit: 0 mL up to ``vial_capacity``."""
+        return Range(0.0, float(self.vial_capacity.m_as("mL")), "mL")
+
     def declared_limits(self, station: str | None = None) -> LabLimits:
         """What a protocol is checked against, as this file declares it: a campaign beyond
         its lab is refused before any instrument or simulator starts (the connected
@@ -533,7 +537,7 @@ class LabConfig(_Model):
             waste=self.role("waste")[0],
             station_slot=slot_of.slot,
             spectrometer_holder=spectrometer.holder,
-            vial_capacity=Range(0.0, float(self.vial_capacity.m_as("mL")), "mL"),
+            vial_capacity=self.vial_range,
             temperature=slot_of.temperature.range(),
             stir_speed=slot_of.stir_speed.range(),
             dispense_rate=slot_of.dispense_rate.range(),
