@@ -14,6 +14,7 @@ answer into its type (:mod:`lab.answers`, the models the server answers with) an
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator, Mapping
@@ -94,14 +95,14 @@ class LabClient:
         found = _checked(
             self._http.get(path, params={k: v for k, v in params.items() if v is not None})
         )
-        return TypeAdapter(answer).validate_python(found)
+        return _reader(answer).validate_python(found)
 
     def _post(
         self, path: str, answer: Any, body: Mapping[str, Any] | None = None, **kw: Any
     ) -> Any:
         """POST ``body`` to ``path``, the reply read into ``answer``."""
         found = _checked(self._http.post(path, json=dict(body or {}), **kw))
-        return TypeAdapter(answer).validate_python(found)
+        return _reader(answer).validate_python(found)
 
     def me(self) -> answers.Me:
         """Who this client is logged in as, and their role."""
@@ -287,6 +288,12 @@ class LabClient:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"campaign {name!r} still {session.state} after {timeout_s:g} s")
             time.sleep(poll_s)
+
+
+@functools.cache
+def _reader(answer: Any) -> TypeAdapter[Any]:
+    """One validator per answer type, built once (a script polling ``wait`` asks often)."""
+    return TypeAdapter(answer)
 
 
 def _checked(response: httpx.Response) -> Any:
