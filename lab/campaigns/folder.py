@@ -42,10 +42,11 @@ class CampaignFolder:
         """Campaign name -> its file."""
         return dict(self._current().files)
 
-    def summary(self, name: str) -> dict[str, Any]:
-        """What the overview shows of a campaign file: its description and defaults, or
-        ``{"error": ...}`` if it cannot be used; empty if there is no such file."""
-        return dict(self._current().summaries.get(name, {}))
+    def entries(self) -> dict[str, tuple[Path, dict[str, Any]]]:
+        """Campaign name -> its file and what the overview shows of it (its description and
+        defaults, or ``{"error": ...}`` if it cannot be used), from one look at the folder."""
+        read = self._current()
+        return {name: (path, dict(read.summaries[name])) for name, path in read.files.items()}
 
     def load(self, name: str) -> tuple[CampaignConfig, Protocol, Path]:
         """A campaign file of the folder, checked, with its protocol; raises

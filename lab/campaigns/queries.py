@@ -5,6 +5,7 @@ from the store, and read again only when what it shows has changed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from lab.campaigns.folder import CampaignFolder
@@ -52,13 +53,21 @@ class CampaignQueries:
 
     def overview(self) -> list[dict[str, Any]]:
         """Every campaign there is a file or a record of, with its latest session."""
-        files = self.folder.files()
+        files = self.folder.entries()  # one look at the folder for the whole overview
         names = list(files) + [n for n in self.store.campaign_names() if n not in files]
-        return [self._entry(name, self.store.trial_counts(name)) for name in names]
+        return [self._entry(name, self.store.trial_counts(name), files) for name in names]
 
-    def _entry(self, name: str, counts: dict[str, int]) -> dict[str, Any]:
-        """One campaign as the overview shows it, from its trials' counts by status."""
-        path = self.folder.files().get(name)
+    def _entry(
+        self,
+        name: str,
+        counts: dict[str, int],
+        files: dict[str, tuple[Path, dict[str, Any]]] | None = None,
+    ) -> dict[str, Any]:
+        """One campaign as the overview shows it, from its trials' counts by status (and
+        the folder's entries, if already read)."""
+        path, summary = (files if files is not None else self.folder.entries()).get(
+            name, (None, {})
+        )
         session = self.sessions.get(name)
         return {
             "name": name,
@@ -67,7 +76,7 @@ class CampaignQueries:
             "completed": counts.get(TrialStatus.COMPLETED, 0),
             "failed": counts.get(TrialStatus.FAILED, 0),
             "session": session.as_json() if session else None,
-            **self.folder.summary(name),
+            **summary,
         }
 
     def detail(self, name: str) -> dict[str, Any]:
