@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-from ophyd_async.core import DEFAULT_TIMEOUT, SignalR, StandardReadable, soft_signal_r_and_setter
+from ophyd_async.core import (
+    Device,
+    DeviceConnector,
+    LazyMock,
+    Signal,
+    SignalR,
+    StandardReadable,
+    set_mock_units,
+)
 
-T = TypeVar("T", str, float)
+from devices._signals import declared_units
 
 
 @dataclass(frozen=True)
@@ -31,21 +37,6 @@ class Identity:
 
     def __str__(self) -> str:
         return f"{self.maker} {self.model}, serial {self.serial_number}, firmware {self.firmware}"
-
-
-def read_back(
-    datatype: type[T], getter: Callable[[], Awaitable[T]], units: str | None = None
-) -> SignalR[T]:
-    """A signal whose every read asks the instrument: the value is what the instrument says
-    now, stamped with the time it said it, never a number some earlier call left behind."""
-    signal, _ = soft_signal_r_and_setter(datatype, getter=getter, units=units)
-    return signal
-
-
-async def read_afresh(*signals: SignalR[Any]) -> None:
-    """Ask the instrument for each signal now, so that a staged signal (bluesky caches what
-    a plan stages) holds the present value too."""
-    await asyncio.gather(*(s.get_value(cached=False) for s in signals))
 
 
 @dataclass(frozen=True)
@@ -103,22 +94,55 @@ class InstrumentDriver(Protocol):
         ...
 
 
+class InstrumentConnector(DeviceConnector):
+    """Opens the instrument's driver once, when the device connects for real (ophyd-async
+    caches a connect that succeeded; ``force_reconnect`` opens it again), then lets the
+    device check the instrument against its configuration. In mock mode nothing is
+    opened: every signal gets a mock backend that keeps the unit it declares."""
+
+    def __init__(self, driver: InstrumentDriver) -> None:
+        self.driver = driver
+
+    async def connect_mock(self, device: Device, mock: LazyMock) -> None:
+        """Mock every signal below the device; the driver is left alone."""
+        await super().connect_mock(device, mock)
+        for signal in _signals_below(device):
+            units = declared_units(signal)
+            if units:
+                set_mock_units(signal, units)
+
+    async def connect_real(self, device: Device, timeout: float, force_reconnect: bool) -> None:
+        """Connect the signals, open the driver, and check the instrument."""
+        await super().connect_real(device, timeout, force_reconnect)
+        if force_reconnect:
+            await self.driver.close()
+        await self.driver.connect()
+        assert isinstance(device, InstrumentDevice)
+        await device.check_instrument()
+
+
+def _signals_below(device: Device) -> list[Signal[Any]]:
+    found: list[Signal[Any]] = []
+    for _, child in device.children():
+        found += [child] if isinstance(child, Signal) else _signals_below(child)
+    return found
+
+
 class InstrumentDevice(StandardReadable):
-    """Connecting opens the driver, then ``_on_connect`` checks that the instrument
-    matches its configuration. In mock mode the driver is left alone."""
+    """A device that stands for one instrument reached through ``driver``: connecting
+    it for real opens the driver once and checks the instrument against its
+    configuration (:meth:`check_instrument`); ``connect(mock=True)`` opens nothing.
 
-    driver: Any
+    Args:
+        driver: the codec of the instrument's protocol, over its transport.
+        name: the device's name.
+    """
 
-    async def connect(  # type: ignore[override]
-        self, mock: bool = False, timeout: float = DEFAULT_TIMEOUT, force_reconnect: bool = False
-    ) -> None:
-        """Connect the signals, then the driver, then check the instrument against its configuration."""
-        await super().connect(mock=mock, timeout=timeout, force_reconnect=force_reconnect)
-        if not mock:
-            await self.driver.connect()
-            await self._on_connect()
+    def __init__(self, driver: InstrumentDriver, name: str = "") -> None:
+        self.driver = driver
+        super().__init__(name=name, connector=InstrumentConnector(driver))
 
-    async def _on_connect(self) -> None:
+    async def check_instrument(self) -> None:
         """Read the instrument's state and refuse a mismatch with the configuration."""
 
     def live_signals(self) -> dict[str, SignalR[Any]]:
@@ -138,9 +162,6 @@ class InstrumentDevice(StandardReadable):
         the same paths, read afresh on the real-time path."""
         return {}
 
-    async def refresh(self) -> None:
-        """Read every signal afresh from the instrument (see :func:`read_afresh`)."""
-
     async def identity(self) -> Identity:
         """Maker, model, serial number and firmware, as the instrument reports them."""
         return Identity.parse(await self.driver.identify())
@@ -150,6 +171,5 @@ class InstrumentDevice(StandardReadable):
         await self.driver.emergency_stop()
 
     async def reset(self) -> None:
-        """Clear the latched emergency stop, then read the instrument afresh."""
+        """Clear the latched emergency stop."""
         await self.driver.reset()
-        await self.refresh()

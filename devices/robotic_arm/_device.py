@@ -2,42 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
+from functools import cached_property
 
-from bluesky.protocols import Movable
-from ophyd_async.core import AsyncStatus, StandardReadable
 from ophyd_async.core import StandardReadableFormat as Format
 
-from devices._errors import DeviceFault, LimitViolation
-from devices._instrument import InstrumentDevice, read_afresh, read_back
+from devices._errors import DeviceFault
+from devices._instrument import InstrumentDevice
+from devices._movable import ChoiceMove, InstrumentMovable
+from devices._signals import instrument_r, instrument_rw
 from devices.robotic_arm._driver import ArmDriver
 
 
-class Gripper(StandardReadable, Movable[str]):
-    """``bps.mv(arm.gripper, "closed")`` picks up the vial under the arm."""
+class Gripper(InstrumentMovable[str]):
+    """``bps.mv(arm.gripper, "closed")`` picks up the vial under the arm, ``"open"`` puts
+    it down; it reads ``closed`` while it holds a vial."""
 
-    def __init__(
-        self, driver: ArmDriver, refresh: Callable[[], Awaitable[None]], name: str = ""
-    ) -> None:
-        self._driver = driver
-        self._refresh = refresh
+    def __init__(self, driver: ArmDriver, name: str = "") -> None:
+        async def state() -> str:
+            return "closed" if await driver.held() else "open"
+
+        async def grip(value: str) -> None:
+            await (driver.grip() if value == "closed" else driver.release())
+
+        with self.add_children_as_readables():
+            self.state = instrument_r(str, state, source="HELD?")
+        self.setpoint = instrument_rw(str, state, grip, source="GRIP/RELEASE")
         super().__init__(name=name)
 
-    @AsyncStatus.wrap
-    async def set(self, value: str) -> None:
-        """``open`` or ``closed``; the arm's readings are refreshed after."""
-        if value not in ("open", "closed"):
-            raise LimitViolation(
-                self.name, f"gripper state must be 'open' or 'closed', not {value!r}"
-            )
-        try:
-            await (self._driver.grip() if value == "closed" else self._driver.release())
-        finally:
-            await self._refresh()
+    @cached_property
+    def movable_logic(self) -> ChoiceMove:
+        """``open`` or ``closed``."""
+        return ChoiceMove(self.setpoint, self.state, frozenset({"open", "closed"}), "gripper state")
 
 
-class RoboticArm(InstrumentDevice, Movable[str]):
-    """Moves between named locations; refuses any location it was not configured to reach.
+class RoboticArm(InstrumentDevice, InstrumentMovable[str]):
+    """Moves between named locations (``bps.mv(arm, "holder")``); refuses any location it
+    was not configured to reach.
 
     Args:
         driver: the codec of the arm's protocol.
@@ -46,39 +47,29 @@ class RoboticArm(InstrumentDevice, Movable[str]):
     """
 
     def __init__(self, driver: ArmDriver, reachable: Iterable[str], name: str = "") -> None:
-        self.driver = driver
         self.reachable = frozenset(reachable)
         with self.add_children_as_readables(Format.HINTED_SIGNAL):
-            self.location = read_back(str, driver.position)
+            self.location = instrument_r(str, driver.position, source="POS?")
         with self.add_children_as_readables():
-            self.holding = read_back(str, self._held)
-        self.gripper = Gripper(driver, self.refresh)
-        super().__init__(name=name)
+            self.holding = instrument_r(str, self._held, source="HELD?")
+        self.setpoint = instrument_rw(str, driver.position, driver.move, source="MOVE")
+        self.gripper = Gripper(driver)
+        self._driver = driver
+        super().__init__(driver, name=name)
 
-    async def _on_connect(self) -> None:
+    @cached_property
+    def movable_logic(self) -> ChoiceMove:
+        """One of the locations it may reach; done on arrival."""
+        return ChoiceMove(self.setpoint, self.location, self.reachable, "location", "reachable")
+
+    async def check_instrument(self) -> None:
+        """Every location the lab file names is one the arm knows."""
         known = set(await self.driver.locations())
         missing = self.reachable - known
         if missing:
             raise DeviceFault(
                 self.name, f"configured locations unknown to the arm: {sorted(missing)}"
             )
-        await self.refresh()
 
     async def _held(self) -> str:
-        return await self.driver.held() or ""
-
-    async def refresh(self) -> None:
-        """Read the location and the vial held afresh."""
-        await read_afresh(self.location, self.holding)
-
-    @AsyncStatus.wrap
-    async def set(self, value: str) -> None:
-        """Move to a location; refused for one not configured."""
-        if value not in self.reachable:
-            raise LimitViolation(
-                self.name, f"location {value!r} is not reachable; known: {sorted(self.reachable)}"
-            )
-        try:
-            await self.driver.move(value)
-        finally:
-            await self.refresh()
+        return await self._driver.held() or ""

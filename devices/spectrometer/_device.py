@@ -5,66 +5,63 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from bluesky.protocols import Movable, Triggerable
-from ophyd_async.core import (
-    Array1D,
-    AsyncStatus,
-    SignalR,
-    StandardReadable,
-    soft_signal_r_and_setter,
-)
+from functools import cached_property
+
+from bluesky.protocols import Triggerable
+from ophyd_async.core import Array1D, AsyncStatus, SignalR, soft_signal_r_and_setter
 from ophyd_async.core import StandardReadableFormat as Format
 
-from devices._instrument import InstrumentDevice, read_afresh, read_back
-from devices._quantity import DeviceValue, Range
+from devices._instrument import InstrumentDevice
+from devices._movable import InstrumentMovable, RangeMove
+from devices._quantity import Range
+from devices._signals import instrument_action, instrument_r, instrument_rw
 from devices.spectrometer._driver import SpectrometerDriver
 
 
-class IntegrationTime(StandardReadable, Movable[DeviceValue]):
+class IntegrationTime(InstrumentMovable[float]):
     """``bps.mv(spectrometer.integration, "100 ms")``, refused outside the detector's range."""
 
     def __init__(self, driver: SpectrometerDriver, limits: Range, name: str = "") -> None:
-        self._driver = driver
         self.limits = limits
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
-            self.time = read_back(float, driver.integration, "ms")
+            self.time = instrument_r(float, driver.integration, "ms", "INT?")
+        self.setpoint = instrument_rw(float, driver.integration, driver.set_integration, "ms", "INT")
         super().__init__(name=name)
 
-    async def refresh(self) -> None:
-        """Read the integration time afresh."""
-        await read_afresh(self.time)
-
-    @AsyncStatus.wrap
-    async def set(self, value: DeviceValue) -> None:
-        """Set the integration time, refused outside the detector's range."""
-        ms = self.limits.check(value, device=self.name, what="integration time")
-        await self._driver.set_integration(ms)
-        await self.refresh()
+    @cached_property
+    def movable_logic(self) -> RangeMove:
+        """Within the detector's range; done once the detector has it."""
+        return RangeMove(self.setpoint, self.time, limits=self.limits, what="integration time")
 
 
 class Spectrometer(InstrumentDevice, Triggerable):
-    """``trigger()`` acquires one absorbance spectrum of the sample in the holder."""
+    """``trigger()`` acquires one absorbance spectrum of the sample in the holder.
+
+    Args:
+        driver: the codec of the spectrometer's protocol.
+        integration: the detector's range of integration times.
+    """
 
     def __init__(self, driver: SpectrometerDriver, integration: Range, name: str = "") -> None:
-        self.driver = driver
         with self.add_children_as_readables():
             self.absorbance, self._set_absorbance = soft_signal_r_and_setter(
                 Array1D[np.float64], np.zeros(1), units="AU"
             )
             self.saturated, self._set_saturated = soft_signal_r_and_setter(int, 0)
             self.integration = IntegrationTime(driver, integration)
-            self.vial = read_back(str, self._vial)
+            self.vial = instrument_r(str, self._vial, source="VIAL?")
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
             self.wavelengths, self._set_wavelengths = soft_signal_r_and_setter(
                 Array1D[np.float64], np.zeros(1), units="nm"
             )
-        super().__init__(name=name)
+        self.acquire = instrument_action(self._acquire, "ACQ")
+        super().__init__(driver, name=name)
 
-    async def _on_connect(self) -> None:
+    async def check_instrument(self) -> None:
+        """Read the detector's wavelengths: every spectrum is on them."""
         wavelengths = await self.driver.wavelengths()
         self._set_wavelengths(wavelengths)
         self._set_absorbance(np.zeros_like(wavelengths))
-        await self.refresh()
 
     def measured(self) -> list[SignalR[Any]]:
         """The spectrum and how many of its points saturated: set by :meth:`trigger`."""
@@ -73,13 +70,12 @@ class Spectrometer(InstrumentDevice, Triggerable):
     async def _vial(self) -> str:
         return await self.driver.vial() or ""
 
-    async def refresh(self) -> None:
-        """Read the integration time and the vial afresh."""
-        await self.integration.refresh()
-        await read_afresh(self.vial)
+    async def _acquire(self) -> None:
+        self._set_absorbance(await self.driver.acquire())
+        self._set_saturated(await self.driver.saturated())
 
     @AsyncStatus.wrap
     async def trigger(self) -> None:
-        """Acquire one spectrum, and how many of its points are saturated."""
-        self._set_absorbance(await self.driver.acquire())
-        self._set_saturated(await self.driver.saturated())
+        """Acquire one spectrum, and how many of its points are saturated (in mock mode
+        the spectrum is what ``set_mock_value`` put there)."""
+        await self.acquire.trigger()

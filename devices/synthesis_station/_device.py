@@ -10,41 +10,58 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from bluesky.protocols import Movable, Stoppable, Triggerable
+from functools import cached_property
+
+from bluesky.protocols import Movable, Stoppable
 from ophyd_async.core import AsyncStatus, DeviceVector, SignalR, StandardReadable
 from ophyd_async.core import StandardReadableFormat as Format
 
 from devices._clock import Clock
 from devices._errors import DeviceError, DeviceFault, LimitViolation, UnsafeState
-from devices._instrument import InputState, InstrumentDevice, read_afresh, read_back
-from devices._quantity import DeviceValue, Range, magnitude
+from devices._instrument import InputState, InstrumentDevice
+from devices._movable import InstrumentMovable, RangeMove
+from devices._quantity import DeviceValue, Range
+from devices._signals import (
+    SharedQuery,
+    instrument_action,
+    instrument_command,
+    instrument_r,
+    instrument_rw,
+)
 from devices.synthesis_station._driver import StationDriver
 
 
 class Pump(StandardReadable, Movable[DeviceValue]):
-    """``set(volume)`` dispenses that volume of the pump's reagent into the vial in the slot."""
+    """``set(volume)`` dispenses that volume of the pump's reagent into the vial in the
+    slot (a bare number is mL); ``pump.dispense`` is the instrument's command itself.
+
+    Args:
+        driver: the station's codec.
+        index: the pump's number on the station.
+        reagent: what its reservoir holds.
+        rate: the dispense rates allowed; the highest is the default.
+    """
 
     def __init__(
         self, driver: StationDriver, index: int, reagent: str, rate: Range, name: str = ""
     ) -> None:
-        self._driver = driver
         self.index = index
         self.reagent = reagent
         self.rate_range = rate
         self.rate_ml_min = rate.high
         with self.add_children_as_readables():
-            self.level = read_back(float, self._level, "mL")
+            self.level = instrument_r(
+                float, lambda: driver.level(index), "mL", f"pump {index} level"
+            )
+
+        async def dispense(volume_ml: float, rate_ml_min: float) -> None:
+            await driver.dispense(index, volume_ml, rate_ml_min)
+
+        self.dispense = instrument_command(dispense, f"pump {index} dispense")
         super().__init__(name=name)
-
-    async def _level(self) -> float:
-        return await self._driver.level(self.index)
-
-    async def refresh(self) -> None:
-        """Read the reservoir level afresh."""
-        await read_afresh(self.level)
 
     @AsyncStatus.wrap
     async def set(self, value: DeviceValue, rate: DeviceValue | None = None) -> None:
@@ -53,26 +70,31 @@ class Pump(StandardReadable, Movable[DeviceValue]):
         ml_min = self.rate_ml_min
         if rate is not None:
             ml_min = self.rate_range.check(rate, device=self.name, what="dispense rate")
-        level = await self._driver.level(self.index)
+        level = await self.level.get_value()
         if volume > level + 1e-9:
             raise LimitViolation(
                 self.name, f"needs {volume:g} mL of {self.reagent}, reservoir holds {level:g} mL"
             )
-        try:
-            await self._driver.dispense(self.index, volume, ml_min)
-        finally:
-            await self.refresh()
+        await self.dispense.execute(volume, ml_min)
 
 
 #: real time within which a station's temperature reading is fresh, whatever its transport
 FRESH_READING_S = 0.2
 
 
-class Heater(StandardReadable, Movable[DeviceValue], Stoppable, Triggerable):
-    """``set(T)`` changes the setpoint and completes when the block has settled there;
-    ``stop()`` ends the wait (the RunEngine calls it on pause, abort and emergency stop).
-    ``trigger()`` reads the block's temperature afresh, so a staged heater (``bp.scan``
-    stages what it reads) reports the temperature of now, not that of its last read."""
+class Heater(InstrumentMovable[float]):
+    """``bps.mv(station.heater, 60)`` sets the setpoint and completes when the block has
+    settled there (``bps.rd(station.heater)`` is the block's temperature,
+    ``bps.rd(station.heater.setpoint)`` what it was set to); ``stop()`` ends the wait
+    (the RunEngine calls it on pause, abort and emergency stop).
+
+    Args:
+        driver: the station's codec.
+        clock: lab time: a settling wait counts on it.
+        limits: the temperatures it may be set to.
+        tolerance_c: how close the block must come to be settled.
+        settle_timeout_s: how long (lab time) it may take to settle.
+    """
 
     def __init__(
         self,
@@ -83,60 +105,49 @@ class Heater(StandardReadable, Movable[DeviceValue], Stoppable, Triggerable):
         settle_timeout_s: float = 3600.0,
         name: str = "",
     ) -> None:
-        self._driver = driver
         self._clock = clock
         self.limits = limits
         self.tolerance_c = tolerance_c
         self.settle_timeout_s = settle_timeout_s
-        self._stopped = asyncio.Event()
         with self.add_children_as_readables(Format.HINTED_SIGNAL):
-            self.temperature = read_back(float, driver.temperature, "degC")
+            self.temperature = instrument_r(float, driver.temperature, "degC", "block temperature")
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
-            self.setpoint = read_back(float, driver.setpoint, "degC")
+            self.setpoint = instrument_rw(
+                float, driver.setpoint, driver.set_temperature, "degC", "heater setpoint"
+            )
         super().__init__(name=name)
 
-    async def refresh(self) -> None:
-        """Read the temperature and setpoint afresh."""
-        await read_afresh(self.temperature, self.setpoint)
+    @cached_property
+    def movable_logic(self) -> RangeMove:
+        """Within the limits; settled within ``tolerance_c``, in ``settle_timeout_s`` of lab time."""
+        return RangeMove(
+            self.setpoint,
+            self.temperature,
+            limits=self.limits,
+            what="temperature",
+            tolerance=self.tolerance_c,
+            patience=lambda: self._clock.sleep(self.settle_timeout_s),
+            why_slow=lambda: f"within {self.settle_timeout_s:g} s"
+            + _clock_hint(self._clock, self.settle_timeout_s),
+        )
 
     @AsyncStatus.wrap
     async def trigger(self) -> None:
-        """Read the temperature afresh."""
-        await read_afresh(self.temperature)
-
-    @AsyncStatus.wrap
-    async def set(self, value: DeviceValue) -> None:
-        """Set the temperature (a bare number is degC) and wait until the block settles there."""
-        target = self.limits.check(value, device=self.name, what="temperature")
-        self._stopped = asyncio.Event()
-        await self._driver.set_temperature(target)
-        start = self._clock.now()
-        while abs(await self._driver.temperature() - target) > self.tolerance_c:
-            if self._stopped.is_set():
-                raise DeviceFault(self.name, f"stopped before settling at {target:g} degC")
-            if self._clock.now() - start > self.settle_timeout_s:
-                raise DeviceFault(
-                    self.name,
-                    f"did not reach {target:g} degC within {self.settle_timeout_s:g} s"
-                    + _clock_hint(self._clock, self.settle_timeout_s),
-                )
-            await self._clock.sleep(2.0)
-
-    async def stop(self, success: bool = True) -> None:
-        """End a settling wait in progress (it fails)."""
-        self._stopped.set()
+        """Read the temperature afresh, so a staged heater (``bp.scan`` stages what it
+        reads) reports the temperature of now, not that of its last read."""
+        await self.temperature.get_value(cached=False)
 
     async def confirm_cooling(self, ambient_c: float, window_s: float) -> None:
         """With the setpoint at ``ambient_c``, the block must not be getting hotter: read
         its temperature over ``window_s`` of lab time and raise :class:`UnsafeState` if it
         rose (a heater stuck on reads its setpoint back as set, so only the temperature
         tells, and a block at ambient now may be on its way up)."""
-        before = await self._driver.temperature()
+        before = await self.temperature.get_value(cached=False)
         started, lab_started = time.monotonic(), self._clock.now()
         await self._clock.sleep(window_s)
         # a temperature may arrive by subscription: give the wire time for a fresh one
         await asyncio.sleep(max(0.0, FRESH_READING_S - (time.monotonic() - started)))
-        after = await self._driver.temperature()
+        after = await self.temperature.get_value(cached=False)
         if after > before + self.tolerance_c and after > ambient_c + self.tolerance_c:
             raise UnsafeState(
                 self.name,
@@ -157,33 +168,36 @@ def _clock_hint(clock: Clock, seconds: float) -> str:
     )
 
 
-class Stirrer(StandardReadable, Movable[DeviceValue], Triggerable):
-    """``set(rpm)`` within the limits (0 is always allowed); ``trigger()`` reads it afresh."""
+class Stirrer(InstrumentMovable[float]):
+    """``bps.mv(station.stirrer, 300)`` within the limits (0, off, is always allowed);
+    the station reads back the speed it was set to at once.
+
+    Args:
+        driver: the station's codec.
+        limits: the speeds it may be set to, besides 0.
+    """
 
     def __init__(self, driver: StationDriver, limits: Range, name: str = "") -> None:
-        self._driver = driver
         self.limits = limits
-        with self.add_children_as_readables():
-            self.speed = read_back(float, driver.stir, "rpm")
+        with self.add_children_as_readables(Format.HINTED_SIGNAL):
+            self.speed = instrument_r(float, driver.stir, "rpm", "stir speed")
+        with self.add_children_as_readables(Format.CONFIG_SIGNAL):
+            self.setpoint = instrument_rw(
+                float, driver.stir, driver.set_stir, "rpm", "stir speed setpoint"
+            )
         super().__init__(name=name)
 
-    async def refresh(self) -> None:
-        """Read the speed afresh."""
-        await read_afresh(self.speed)
+    @cached_property
+    def movable_logic(self) -> RangeMove:
+        """Within the limits, or 0; done once the station has it."""
+        return RangeMove(
+            self.setpoint, self.speed, limits=self.limits, what="stir speed", allowed=frozenset({0.0})
+        )
 
     @AsyncStatus.wrap
     async def trigger(self) -> None:
         """Read the speed afresh."""
-        await self.refresh()
-
-    @AsyncStatus.wrap
-    async def set(self, value: DeviceValue) -> None:
-        """Set the speed (a bare number is rpm); 0 is always allowed, anything else within the limits."""
-        rpm = magnitude(value, "rpm", device=self.name, what="stir speed")
-        if rpm != 0:  # off is always allowed
-            self.limits.check(value, device=self.name, what="stir speed")
-        await self._driver.set_stir(rpm)
-        await self.refresh()
+        await self.speed.get_value(cached=False)
 
 
 class SynthesisStation(InstrumentDevice, Stoppable):
@@ -216,28 +230,26 @@ class SynthesisStation(InstrumentDevice, Stoppable):
         stop_patience_s: float = 10.0,
         name: str = "",
     ) -> None:
-        self.driver = driver
         self.vial_capacity = vial_capacity
         self.ambient_c = ambient_c
         self.stop_patience_s = stop_patience_s
+        vial = SharedQuery(driver.vial)
+        locks = SharedQuery(driver.interlocks)
         with self.add_children_as_readables():
             self.pumps = DeviceVector(
                 {i: Pump(driver, i, reagent, dispense_rate) for i, reagent in reagents.items()}
             )
             self.heater = Heater(driver, clock, temperature)
             self.stirrer = Stirrer(driver, stir_speed)
-            self.vial = read_back(str, self._vial_id)
-            self.vial_volume = read_back(float, self._vial_volume, "mL")
+            self.vial = instrument_r(str, vial.field(lambda v: v[0] if v else ""), source="VIAL?")
+            self.vial_volume = instrument_r(
+                float, vial.field(lambda v: v[1] if v else 0.0), "mL", "VIAL?"
+            )
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
-            self.door_open = read_back(bool, self._interlock("door_open"))
-            self.leak = read_back(bool, self._interlock("leak"))
-        super().__init__(name=name)
-
-    def _interlock(self, name: str) -> Callable[[], Awaitable[bool]]:
-        async def read() -> bool:
-            return (await self.driver.interlocks())[name].on
-
-        return read
+            self.door_open = instrument_r(bool, locks.field(lambda i: i["door_open"].on), source="door input")
+            self.leak = instrument_r(bool, locks.field(lambda i: i["leak"].on), source="leak input")
+        self.safe_state = instrument_action(driver.stop, "STOP")
+        super().__init__(driver, name=name)
 
     def live_signals(self) -> dict[str, SignalR[Any]]:
         """The interlock inputs and the block's temperature: the driver reads them on the
@@ -257,7 +269,8 @@ class SynthesisStation(InstrumentDevice, Stoppable):
         """Reagent -> its pump."""
         return {pump.reagent: pump for pump in self.pumps.values()}
 
-    async def _on_connect(self) -> None:
+    async def check_instrument(self) -> None:
+        """Each pump holds the reagent the lab file says."""
         wired = await self.driver.pumps()
         for i, pump in self.pumps.items():
             if wired.get(i) != pump.reagent:
@@ -266,23 +279,6 @@ class SynthesisStation(InstrumentDevice, Stoppable):
                     f"pump {i} is configured for {pump.reagent!r} but the station reports "
                     f"{wired.get(i)!r}",
                 )
-        await self.refresh()
-
-    async def _vial_id(self) -> str:
-        vial = await self.driver.vial()
-        return vial[0] if vial else ""
-
-    async def _vial_volume(self) -> float:
-        vial = await self.driver.vial()
-        return vial[1] if vial else 0.0
-
-    async def refresh(self) -> None:
-        """Read every signal afresh."""
-        await read_afresh(self.vial, self.vial_volume)
-        await self.heater.refresh()
-        await self.stirrer.refresh()
-        for pump in self.pumps.values():
-            await pump.refresh()
 
     def pump_for(self, reagent: str) -> Pump:
         """The pump that holds ``reagent``; ``LimitViolation`` if none does."""
@@ -308,11 +304,12 @@ class SynthesisStation(InstrumentDevice, Stoppable):
                     break
                 await asyncio.sleep(min(0.25 * 2 ** (attempt - 1), 1.0))  # wall time
             try:
-                await self.driver.stop()
+                await self.safe_state.trigger()
             except DeviceError as err:  # read back anyway: it may be safe already
                 last = err
             try:
-                rpm, setpoint = await self.driver.stir(), await self.driver.setpoint()
+                rpm = await self.stirrer.setpoint.get_value(cached=False)
+                setpoint = await self.heater.setpoint.get_value(cached=False)
             except DeviceError as err:
                 last = err
                 continue

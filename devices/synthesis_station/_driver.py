@@ -10,6 +10,7 @@ from typing import Protocol
 from devices._errors import ProtocolError
 from devices._instrument import InputState, InstrumentDriver
 from devices._line_protocol import AsciiDriver
+from devices._signals import SharedQuery
 from devices._transport import Transport
 
 
@@ -70,6 +71,8 @@ class AsciiStationDriver(AsciiDriver):
     ) -> None:
         super().__init__(transport, device, timeout)
         self._dispense_timeout = dispense_timeout
+        #: the temperature and the interlocks read at once share one ``SENSE``
+        self._sense = SharedQuery(self._ask_sense)
 
     async def pumps(self) -> dict[int, str]:
         """``PUMPS?``: pump number -> reagent."""
@@ -144,7 +147,7 @@ class AsciiStationDriver(AsciiDriver):
         except (KeyError, ValueError):
             raise ProtocolError(self._device, f"bad interlock report {report!r}", "SENSE") from None
 
-    async def _sense(self) -> dict[str, str]:
+    async def _ask_sense(self) -> dict[str, str]:
         """``SENSE``: the real-time report, ``door=<0|1>:<trips>,leak=...,temp=<degC>``."""
         reply = await self._io.realtime("SENSE")
         try:

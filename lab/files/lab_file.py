@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from devices import Range, parse_quantity
+from devices import Analyser, Range, parse_quantity
 from lab.errors import FieldProblems
 from lab.files.diagnostics_file import (
     ArmDiagnostics,
@@ -306,6 +306,11 @@ class AnalyserConfig(_DeviceConfig):
         for name, unit in value.items():
             if not name.isidentifier():
                 raise ValueError(f"{name!r}: a field name is a word (letters, digits, _)")
+            if Analyser.taken(name):
+                raise ValueError(
+                    f"{name!r} is a name the analyser device uses itself (as in "
+                    f"analyser.{name}); call the field something else, e.g. {name}_value"
+                )
             try:
                 pint.get_application_registry().Unit(unit)
             except (pint.UndefinedUnitError, ValueError, TypeError):

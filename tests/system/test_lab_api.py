@@ -150,7 +150,7 @@ def test_runs_by_hand_are_recorded_and_scan_ids_continue(example_dir: Path, tmp_
         (3, "count", "success"),
     ]
     events = [doc for name, doc in db.documents(runs[0].uid) if name == "event"]
-    assert [round(e["data"]["station-heater-temperature"]) for e in events] == [30, 40, 50, 60]
+    assert [round(e["data"]["station-heater"]) for e in events] == [30, 40, 50, 60]
     assert all(len(e["data"]["spectrometer-absorbance"]) == 101 for e in events)
     db.close()
 
@@ -239,9 +239,9 @@ def test_each_vial_sees_only_its_own_trial(example_dir: Path, tmp_path: Path):
         assert lab.store is not None
         run = lab.store.runs()[0]  # the latest
         history = [
-            d["data"]["station-heater-temperature"]
+            d["data"]["station-heater"]
             for n, d in lab.store.documents(run.uid)
-            if n == "event" and "station-heater-temperature" in d["data"]
+            if n == "event" and "station-heater" in d["data"]
         ]
         assert len(history) >= len(template.steps) and max(history) <= 30.5
     finally:

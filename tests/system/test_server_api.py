@@ -304,7 +304,7 @@ def test_standard_plans_by_hand_are_recorded_and_scan_ids_count_on(
     assert all(r.operator == "sam" and r.exit_status == "success" for r in runs)
     shown = client.get(f"/api/runs/{runs[0].uid}", headers=tokens["vic"]).json()
     events = [d["doc"] for d in shown["documents"] if d["name"] == "event"]
-    assert [round(e["data"]["station-heater-temperature"]) for e in events] == [30, 40]
+    assert [round(e["data"]["station-heater"]) for e in events] == [30, 40]
     failed = client.post(  # the holder is empty: the instrument refuses, in its own words
         "/api/plans",
         json={"plan": "count", "kwargs": {"detectors": ["spectrometer"]}},

@@ -126,12 +126,12 @@ def test_plan_moves_a_vial_and_measures_with_units_in_descriptor(rig):
     descriptor = next(d for n, d in docs if n == "descriptor")
     keys = descriptor["data_keys"]
     assert keys["spec-absorbance"]["shape"] == [101]
-    assert keys["station-heater-temperature"]["units"] == "degC"
+    assert keys["station-heater"]["units"] == "degC"
     config = descriptor["configuration"]["spec"]["data"]
-    assert config["spec-integration-time"] == pytest.approx(50.0)
+    assert config["spec-integration"] == pytest.approx(50.0)
     event = next(d for n, d in docs if n == "event")
-    assert event["data"]["arm-location"] == "holder"
-    assert abs(event["data"]["station-heater-temperature"] - 40) <= 0.5
+    assert event["data"]["arm"] == "holder"
+    assert abs(event["data"]["station-heater"] - 40) <= 0.5
     assert np.asarray(event["data"]["spec-absorbance"]).max() > 0.1
     assert cell.vials_at["holder"].contents_ml == {"cyan": pytest.approx(1.5)}
 
@@ -193,12 +193,12 @@ def test_bare_numbers_are_in_the_unit_each_device_declares(rig):
 
     re, _, station, spec, _, (_, station_wire, _) = rig
     described = call_in_bluesky_event_loop(station.heater.describe())
-    assert described["station-heater-temperature"]["units"] == "degC"
+    assert described["station-heater"]["units"] == "degC"
     re(bps.mv(station.heater, 45))
     assert "TEMP 45.000" in station_wire.lines
     docs = []
     re(bp.scan([station.stirrer], station.heater, 30, 60, 4), lambda n, d: docs.append((n, d)))
-    temperatures = [d["data"]["station-heater-temperature"] for n, d in docs if n == "event"]
+    temperatures = [d["data"]["station-heater"] for n, d in docs if n == "event"]
     assert temperatures == pytest.approx([30, 40, 50, 60], abs=0.5)
     re(bps.mv(spec.integration, 20))  # ms, as the integration time declares
     assert call_in_bluesky_event_loop(spec.integration.time.get_value()) == pytest.approx(20)

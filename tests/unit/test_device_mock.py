@@ -1,0 +1,184 @@
+"""Every device kind in ophyd-async's mock mode: nothing is opened, plans run against
+mock signals, and what a plan writes is seen with the ophyd-async test helpers."""
+
+from __future__ import annotations
+
+import bluesky.plan_stubs as bps
+import numpy as np
+import pytest
+from bluesky import RunEngine
+from bluesky.utils import FailedStatus
+from bluesky.run_engine import call_in_bluesky_event_loop as run
+from ophyd_async.core import callback_on_mock_put, get_mock_execute, set_mock_value
+from ophyd_async.testing import assert_reading, assert_value
+
+from devices import (
+    Analyser,
+    AsciiAnalyserDriver,
+    AsciiArmDriver,
+    AsciiSpectrometerDriver,
+    AsciiStationDriver,
+    DeviceFault,
+    InProcessTransport,
+    LimitViolation,
+    Range,
+    RoboticArm,
+    Spectrometer,
+    SynthesisStation,
+    Timer,
+)
+from simulators import SimClock
+
+
+class Untouchable:
+    """A wire that fails the test if a device in mock mode uses it."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    async def __call__(self, line: str) -> str:
+        self.lines.append(line)
+        raise AssertionError(f"a mocked device sent {line!r}")
+
+
+@pytest.fixture
+def re() -> RunEngine:
+    return RunEngine({}, call_returns_result=True)
+
+
+@pytest.fixture
+def wire() -> Untouchable:
+    return Untouchable()
+
+
+def mocked(re: RunEngine, device):
+    """``device`` connected in mock mode on the RunEngine's loop."""
+    run(device.connect(mock=True))
+    return device
+
+
+def test_a_mocked_arm_moves_and_grips_and_refuses_a_place_it_cannot_reach(re, wire):
+    arm = mocked(
+        re,
+        RoboticArm(
+            AsciiArmDriver(InProcessTransport(wire, "arm"), "arm"), ["rack", "slot"], name="arm"
+        ),
+    )
+    re(bps.mv(arm, "slot"))
+    run(assert_reading(arm, {"arm": {"value": "slot"}, "arm-holding": {"value": ""}}))
+    assert run(arm.setpoint.get_value()) == "slot"
+    re(bps.mv(arm.gripper, "closed"))
+    run(assert_value(arm.gripper.state, "closed"))
+    with pytest.raises(LimitViolation, match="'moon' is not reachable"):
+        re(bps.mv(arm, "moon"))
+    assert wire.lines == []
+
+
+def test_a_mocked_station_takes_setpoints_dispenses_and_reports_units(re, wire):
+    station = mocked(
+        re,
+        SynthesisStation(
+            AsciiStationDriver(InProcessTransport(wire, "station"), "station"),
+            SimClock(1000.0),
+            reagents={1: "cyan"},
+            vial_capacity=Range(0, 10, "mL"),
+            temperature=Range(20, 90, "degC"),
+            stir_speed=Range(100, 1000, "rpm"),
+            dispense_rate=Range(0.1, 10, "mL/min"),
+            name="station",
+        ),
+    )
+    re(bps.mv(station.heater, "60 degC", station.stirrer, 300))
+    assert re(bps.rd(station.heater.setpoint)).plan_result == pytest.approx(60.0)
+    assert re(bps.rd(station.heater)).plan_result == pytest.approx(60.0)  # the readback, arrived at once
+    assert re(bps.rd(station.stirrer)).plan_result == pytest.approx(300.0)
+    described = run(station.describe())
+    assert described["station-heater"]["units"] == "degC"
+    assert described["station-pumps-1-level"]["units"] == "mL"
+
+    set_mock_value(station.pumps[1].level, 2.0)
+    re(bps.mv(station.pumps[1], "1.5 mL"))
+    get_mock_execute(station.pumps[1].dispense).assert_awaited_once_with(1.5, 10.0)
+    with pytest.raises(FailedStatus) as failed:
+        re(bps.mv(station.pumps[1], "3 mL"))  # the mock's level stays where the test put it
+    assert isinstance(failed.value.__cause__, LimitViolation)
+    assert "needs 3 mL of cyan, reservoir holds 2 mL" in str(failed.value.__cause__)
+    set_mock_value(station.door_open, True)
+    run(assert_value(station.door_open, True))
+    assert wire.lines == []
+
+
+def test_a_mocked_heater_settles_only_when_its_readback_arrives(re, wire):
+    station = SynthesisStation(
+        AsciiStationDriver(InProcessTransport(wire, "station"), "station"),
+        SimClock(1e5),  # an hour of patience is 36 ms
+        reagents={1: "cyan"},
+        vial_capacity=Range(0, 10, "mL"),
+        temperature=Range(20, 90, "degC"),
+        stir_speed=Range(100, 1000, "rpm"),
+        dispense_rate=Range(0.1, 10, "mL/min"),
+        name="station",
+    )
+    mocked(re, station)
+    heater = station.heater
+    asked: list[float] = []
+
+    def block_stuck_at_55(value: float) -> None:  # whatever it is asked
+        asked.append(value)
+        set_mock_value(heater.temperature, 55.0)
+
+    callback_on_mock_put(heater.setpoint, block_stuck_at_55)
+    with pytest.raises(FailedStatus) as failed:
+        re(bps.mv(heater, 60))
+    assert isinstance(failed.value.__cause__, DeviceFault)
+    assert "did not reach 60 degC within 3600 s of lab time" in str(failed.value.__cause__)
+    assert asked == [60.0]
+
+
+def test_a_mocked_spectrometer_triggers_and_reads_what_the_test_put(re, wire):
+    spec = mocked(
+        re,
+        Spectrometer(
+            AsciiSpectrometerDriver(InProcessTransport(wire, "spec"), "spec"),
+            Range(1, 1000, "ms"),
+            name="spec",
+        ),
+    )
+    set_mock_value(spec.absorbance, np.array([0.1, 0.2, 0.3]))
+    re(bps.mv(spec.integration, "0.05 s"))
+    run(assert_value(spec.integration.setpoint, 50.0))
+    re(bps.trigger(spec, wait=True))
+    reading = run(spec.read())
+    assert reading["spec-absorbance"]["value"].tolist() == [0.1, 0.2, 0.3]
+    with pytest.raises(LimitViolation, match="integration time"):
+        re(bps.mv(spec.integration, "5 s"))
+    assert wire.lines == []
+
+
+def test_a_mocked_analyser_reports_the_quantities_the_test_sets(re, wire):
+    hplc = mocked(
+        re,
+        Analyser(
+            AsciiAnalyserDriver(InProcessTransport(wire, "hplc"), "hplc"),
+            {"yield": "percent"},
+            name="hplc",
+        ),
+    )
+    set_mock_value(hplc.results["yield"], 42.0)
+    re(bps.trigger(hplc, wait=True))
+    run(assert_reading(hplc, {"hplc-yield": {"value": 42.0}, "hplc-vial": {"value": ""}}))
+    assert run(hplc.describe())["hplc-yield"]["units"] == "percent"
+    assert wire.lines == []
+
+
+def test_an_analyser_field_may_not_take_a_name_the_device_uses():
+    with pytest.raises(ValueError, match=r"\['driver', 'vial'\] are taken"):
+        Analyser(
+            AsciiAnalyserDriver(InProcessTransport(Untouchable(), "hplc"), "hplc"),
+            {"vial": "percent", "driver": "percent", "purity": "percent"},
+        )
+
+
+def test_a_mocked_timer_waits_on_the_lab_clock(re):
+    timer = mocked(re, Timer(SimClock(1e6), name="timer"))
+    re(bps.mv(timer, "1 h"))
