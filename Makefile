@@ -8,12 +8,14 @@ CHROMIUM := /usr/bin/chromium
 
 .PHONY: demo test lint browser postgres redis docs bench reference clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/balance/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# CPU build only: this wheel lies on disk here; a bare `torch` would pull CUDA (GBs)
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test]'
+	# a device package of its own (a balance), installed as a lab installs a vendor's
+	$(PY) -m pip install --quiet --no-deps -e examples/balance
 	touch $(STAMP)
 
 demo: $(STAMP)

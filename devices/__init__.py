@@ -7,6 +7,7 @@ protocol; transports move bytes. Swap the transport in the lab config, not the d
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from devices._capability import Capability
 from devices._clock import Clock, WallClock
 from devices._errors import (
     DeviceBusy,
@@ -27,7 +28,21 @@ from devices._serial_transport import SerialTransport
 from devices._transport import InProcessTransport, Transport
 
 if TYPE_CHECKING:
-    from devices._instrument import Identity, InputState, InstrumentDevice, InstrumentDriver
+    from devices._instrument import (
+        Identity,
+        InputState,
+        InstrumentDevice,
+        InstrumentDriver,
+        signal_paths,
+    )
+    from devices._movable import ChoiceMove, InstrumentMovable, RangeMove
+    from devices._signals import (
+        SharedQuery,
+        instrument_action,
+        instrument_command,
+        instrument_r,
+        instrument_rw,
+    )
     from devices.analyser import Analyser, AnalyserDriver, AsciiAnalyserDriver
     from devices.robotic_arm import ArmDriver, AsciiArmDriver, Gripper, RoboticArm
     from devices.spectrometer import AsciiSpectrometerDriver, Spectrometer, SpectrometerDriver
@@ -47,7 +62,8 @@ if TYPE_CHECKING:
 #: errors and quantities above cost a command line nothing
 _HOMES = {
     **dict.fromkeys(
-        ("Identity", "InputState", "InstrumentDevice", "InstrumentDriver"), "devices._instrument"
+        ("Identity", "InputState", "InstrumentDevice", "InstrumentDriver", "signal_paths"),
+        "devices._instrument",
     ),
     **dict.fromkeys(("Analyser", "AnalyserDriver", "AsciiAnalyserDriver"), "devices.analyser"),
     **dict.fromkeys(
@@ -70,6 +86,11 @@ _HOMES = {
         "devices.synthesis_station",
     ),
     "Timer": "devices.timer",
+    **dict.fromkeys(("ChoiceMove", "InstrumentMovable", "RangeMove"), "devices._movable"),
+    **dict.fromkeys(
+        ("SharedQuery", "instrument_action", "instrument_command", "instrument_r", "instrument_rw"),
+        "devices._signals",
+    ),
 }
 
 
@@ -87,6 +108,8 @@ __all__ = [
     "AsciiArmDriver",
     "AsciiSpectrometerDriver",
     "AsciiStationDriver",
+    "Capability",
+    "ChoiceMove",
     "Clock",
     "DeviceBusy",
     "DeviceDisconnected",
@@ -102,15 +125,18 @@ __all__ = [
     "InputState",
     "InstrumentDevice",
     "InstrumentDriver",
+    "InstrumentMovable",
     "LimitViolation",
     "OpcuaSecurity",
     "OpcuaStationDriver",
     "ProtocolError",
     "Pump",
     "Range",
+    "RangeMove",
     "ResourceLock",
     "RoboticArm",
     "SerialTransport",
+    "SharedQuery",
     "Spectrometer",
     "SpectrometerDriver",
     "StationDriver",
@@ -123,7 +149,12 @@ __all__ = [
     "WallClock",
     "explain",
     "format_quantity",
+    "instrument_action",
+    "instrument_command",
+    "instrument_r",
+    "instrument_rw",
     "lock_directory",
     "magnitude",
     "parse_quantity",
+    "signal_paths",
 ]

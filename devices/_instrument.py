@@ -122,9 +122,20 @@ class InstrumentConnector(DeviceConnector):
 
 
 def _signals_below(device: Device) -> list[Signal[Any]]:
-    found: list[Signal[Any]] = []
-    for _, child in device.children():
-        found += [child] if isinstance(child, Signal) else _signals_below(child)
+    return list(signal_paths(device).values())
+
+
+def signal_paths(device: Device, prefix: str = "") -> dict[str, Signal[Any]]:
+    """Every signal below ``device`` by its attribute path (``heater.temperature``): the
+    name a person reads, whatever the signal's data key (a movable's readback takes the
+    movable's own name, as a motor's does)."""
+    found: dict[str, Signal[Any]] = {}
+    for attr, child in device.children():
+        path = f"{prefix}{attr}"
+        if isinstance(child, Signal):
+            found[path] = child
+        else:
+            found.update(signal_paths(child, f"{path}."))
     return found
 
 

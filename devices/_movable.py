@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -123,7 +123,7 @@ class ChoiceMove(MovableLogic[str]):
         await wait_for_value(self.readback, new_position, timeout())
 
 
-async def first_of(wanted: Coroutine[Any, Any, Any], other: Coroutine[Any, Any, Any]) -> bool:
+async def first_of(wanted: Awaitable[Any], other: Awaitable[Any]) -> bool:
     """Await whichever ends first; True if it was ``wanted`` (its error, if any, is
     raised). The other is cancelled."""
     tasks = [asyncio.ensure_future(wanted), asyncio.ensure_future(other)]
@@ -147,8 +147,10 @@ class InstrumentMovable(StandardReadable, StandardMovable[T], Generic[T]):
 
     movable_logic: Any  # a cached property of each part (see StandardMovable)
 
-    def set(  # type: ignore[override]
-        self, new_position: Any, timeout: CalculatableTimeout = CALCULATE_TIMEOUT
+    def set(
+        self,
+        new_position: Any,
+        timeout: CalculatableTimeout = CALCULATE_TIMEOUT,  # type: ignore[assignment]
     ) -> WatchableAsyncStatus[T]:
         """Move to ``new_position`` (converted to the part's unit first); a value beyond
         the part's limits is refused here, before a byte is sent."""

@@ -67,7 +67,12 @@ class InstrumentSignalBackend(SignalBackend[T]):
         units: str | None = None,
         source: str = "",
     ) -> None:
-        self._values = SoftSignalBackend(datatype, units=units, getter=getter, setter=setter)
+        self._values = SoftSignalBackend(
+            datatype,
+            units=units,
+            getter=getter,
+            setter=setter,  # type: ignore[arg-type]  # a None write is never sent
+        )
         self._following: asyncio.Task[None] | None = None
         self._source = source
         self.units = units
@@ -128,7 +133,10 @@ class InstrumentSignalBackend(SignalBackend[T]):
 
 
 def instrument_r(
-    datatype: type[T], getter: Callable[[], Awaitable[T]], units: str | None = None, source: str = ""
+    datatype: type[T],
+    getter: Callable[[], Awaitable[T]],
+    units: str | None = None,
+    source: str = "",
 ) -> SignalR[T]:
     """A read-only signal whose every read asks the instrument (see
     :class:`InstrumentSignalBackend`)."""
@@ -160,7 +168,7 @@ def _with_units(signal: S, units: str | None) -> S:
     return signal
 
 
-class InstrumentCommandBackend(CommandBackend[..., R], Generic[R]):  # type: ignore[misc]
+class InstrumentCommandBackend(CommandBackend[..., R], Generic[R]):
     """Runs one driver coroutine as an ophyd-async command; in mock mode a mock runs
     instead (see ``callback_on_mock_execute``)."""
 

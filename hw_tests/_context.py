@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from devices import Clock, InstrumentDevice
-from lab.files.lab_file import AnalyserConfig, ArmConfig, SpectrometerConfig, StationConfig
+from lab.files.device_kinds import DeviceSettings
 from lab.runtime.lab import Lab
 
 D = TypeVar("D", bound=InstrumentDevice)
-C = TypeVar("C", ArmConfig, StationConfig, SpectrometerConfig, AnalyserConfig)
+C = TypeVar("C", bound=DeviceSettings)
 
 
 @dataclass

@@ -4,32 +4,40 @@ the others are still checked), never a traceback."""
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from devices import (
-    Analyser,
-    DeviceError,
-    InstrumentDevice,
-    RoboticArm,
-    Spectrometer,
-    SynthesisStation,
-    explain,
-)
-from hw_tests import analyser, arm, spectrometer, station
+from devices import DeviceError, InstrumentDevice, explain
 from hw_tests._context import CheckContext
 from hw_tests._result import SEVERITY, CheckResult, skipped, verdict
 from lab.runtime.lab import Lab
 
-#: device class -> its module of checks (CHECKS and leave_safe)
-SUITES: dict[type[InstrumentDevice], Any] = {
-    Analyser: analyser,
-    RoboticArm: arm,
-    Spectrometer: spectrometer,
-    SynthesisStation: station,
-}
+
+@dataclass(frozen=True)
+class Suite:
+    """A device kind's checks (step name -> check) and what puts the device back after."""
+
+    CHECKS: dict[str, Any]
+    leave_safe: Callable[[CheckContext[Any, Any]], Any]
+
+
+async def _nothing_to_put_back(ctx: CheckContext[Any, Any]) -> None:
+    """A kind without checks of its own changes nothing."""
+
+
+def suite_of(lab: Lab, device: str) -> Suite:
+    """The checks the kind of ``device`` names (its package's module: ``CHECKS`` and
+    ``leave_safe``); only connection and identity for a kind that names none."""
+    module = lab.config.kind_of(device).checks
+    if module is None:
+        return Suite({}, _nothing_to_put_back)
+    checks = importlib.import_module(module)
+    return Suite(checks.CHECKS, checks.leave_safe)
+
+
 #: called as each step starts: device, step name
 Progress = Callable[[str, str], None]
 
@@ -72,7 +80,7 @@ def steps(lab: Lab, names: Sequence[str]) -> list[tuple[str, str]]:
     out = []
     for device in _chosen(lab, names):
         out += [(device.name, "connection, identity")]
-        out += [(device.name, step) for step in SUITES[type(device)].CHECKS]
+        out += [(device.name, step) for step in suite_of(lab, device.name).CHECKS]
     return out
 
 
@@ -109,7 +117,7 @@ def diagnose(
 def _device(
     lab: Lab, device: InstrumentDevice, progress: Progress, connected: bool
 ) -> list[CheckResult]:
-    suite = SUITES[type(device)]
+    suite = suite_of(lab, device.name)
     progress(device.name, "connection, identity")
     try:
         if not connected:
@@ -123,7 +131,7 @@ def _device(
                 for check in step.split(", ")  # a step measures once, judges several
             ),
         ]
-    ctx: CheckContext[Any, Any] = CheckContext(lab, device, lab.config.devices[device.name])
+    ctx: CheckContext[Any, Any] = CheckContext(lab, device, lab.config.settings_of(device.name))
     results = [
         verdict(device.name, "connection", True, device.driver.link, ""),
         lab.call(_identity(ctx)),

@@ -108,8 +108,9 @@ def problems_of(err: ValidationError, data: Any = None) -> list[str]:
     for e in err.errors():
         prefix = _path(e["loc"], data)
         cause = (e.get("ctx") or {}).get("error")
-        if isinstance(cause, FieldProblems):
-            out += [f"{prefix}.{p}" if prefix else p for p in cause.problems]
+        problems = getattr(cause, "problems", None)  # FieldProblems, or a layer's own kind
+        if isinstance(cause, ValueError) and isinstance(problems, list):
+            out += [f"{prefix}.{p}" if prefix else p for p in problems]
             continue
         message = e["msg"].removeprefix("Value error, ")
         out.append(f"{prefix or '(top level)'}: {message}")

@@ -84,6 +84,7 @@ Volume = QuantityField("[volume]", "2.5 mL", ("0 mL", "1000 L"), "a volume")
 VolumeRate = QuantityField("[volume]/[time]", "5 mL/min", ("0 mL/min", "100 L/min"), "a flow rate")
 Temperature = QuantityField("[temperature]", "60 degC", ("0 K", "2500 K"), "a temperature")
 Duration = QuantityField("[time]", "90 s", ("0 s", "366 day"), "a duration")
+Mass = QuantityField("[mass]", "1.25 g", ("-1 kg", "1000 kg"), "a mass")
 #: how long to wait for something, or how often to do it: never zero (a timeout of 0 s
 #: fails everything, a period of 0 s spins), never more than a day
 Timeout = QuantityField("[time]", "5 s", ("1 ms", "1 day"), "a timeout or a period")

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import pint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from protocols._name_field import Name
 from protocols._quantity_field import (
@@ -17,6 +26,7 @@ from protocols._quantity_field import (
     Volume,
     VolumeRate,
 )
+from protocols.step_kinds import load_step_kind
 
 
 class _Step(BaseModel):
@@ -85,9 +95,80 @@ class Discard(_Step):
     source: Name
 
 
+class StepProblems(ValueError):
+    """What is wrong with a step's own fields, each with its path below the step.
+
+    Args:
+        problems: ``"field: message"`` lines.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class PluginStep(_Step):
+    """A step an installed package adds (see :mod:`protocols.step_kinds`): its own fields
+    are checked by its kind, and kept as text (``"2.5 g"``, ``"{mass}"``), so a protocol
+    holding it is JSON like any other."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+
+    step: Name
+    device: Name | None = Field(
+        None, description="the device it runs on; default: the lab's only one that can"
+    )
+
+    @model_validator(mode="after")
+    def _its_kind_agrees(self, info: ValidationInfo) -> PluginStep:
+        try:
+            kind = load_step_kind(self.step)
+        except ValueError as err:
+            raise StepProblems(
+                [f"step: {err}; the steps every lab knows are {', '.join(BUILT_IN_STEPS)}"]
+            ) from None
+        try:
+            fields = kind.fields.model_validate(self.model_extra or {}, context=info.context)
+        except ValidationError as err:
+            raise StepProblems(
+                [
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in err.errors()
+                ]
+            ) from None
+        extra = self.__pydantic_extra__
+        assert extra is not None
+        extra.update(fields.model_dump(mode="json", exclude_none=True))
+        return self
+
+    @property
+    def fields(self) -> Any:
+        """The step's own fields, as its kind reads them (a concrete step's)."""
+        return load_step_kind(self.step).fields.model_validate(
+            self.model_extra or {}, context={"filled": True}
+        )
+
+
+#: the ``step:`` words of the steps every lab knows; any other names an installed step kind
+BUILT_IN_STEPS = ("transfer", "dispense", "heat", "stir", "wait", "measure", "analyse", "discard")
+
+
+def _step_tag(value: Any) -> str:
+    word = value.get("step") if isinstance(value, dict) else getattr(value, "step", None)
+    return word if word in BUILT_IN_STEPS else "plugin"
+
+
 Step = Annotated[
-    Transfer | Dispense | Heat | Stir | Wait | Measure | Analyse | Discard,
-    Field(discriminator="step"),
+    Annotated[Transfer, Tag("transfer")]
+    | Annotated[Dispense, Tag("dispense")]
+    | Annotated[Heat, Tag("heat")]
+    | Annotated[Stir, Tag("stir")]
+    | Annotated[Wait, Tag("wait")]
+    | Annotated[Measure, Tag("measure")]
+    | Annotated[Analyse, Tag("analyse")]
+    | Annotated[Discard, Tag("discard")]
+    | Annotated[PluginStep, Tag("plugin")],
+    Discriminator(_step_tag),
 ]
 
 
@@ -108,6 +189,8 @@ class Protocol(BaseModel):
         found: dict[str, str] = {}
         for i, step in enumerate(self.steps):
             for field, value in step:
+                if isinstance(value, str) and PLACEHOLDER.match(value):  # a plugin step's text
+                    value = Placeholder(value)
                 if isinstance(value, Placeholder):
                     found.setdefault(value.key, f"steps.{i}.{field}")
         return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import bluesky.plan_stubs as bps
@@ -11,7 +11,7 @@ import bluesky.plans as bp
 import bluesky.preprocessors as bpp
 from bluesky.protocols import Readable
 from bluesky.utils import FailedStatus, MsgGenerator, RequestAbort
-from ophyd_async.core import Device, DeviceVector
+from ophyd_async.core import Device, DeviceVector, SignalR
 
 from devices import (
     Analyser,
@@ -30,12 +30,15 @@ from protocols.models import (
     Dispense,
     Heat,
     Measure,
+    PluginStep,
     Protocol,
     Stir,
     Transfer,
     Wait,
 )
+from protocols.preflight import DeviceFacts, device_for
 from protocols.resources import Claims, Resources, StepTimes
+from protocols.step_kinds import load_step_kind
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,10 @@ class LabDevices:
     resources: Resources
     analyser: Analyser | None = None
     analyser_holder: str | None = None
+    #: devices of installed packages, by name (a balance, a pH probe)
+    others: dict[str, InstrumentDevice] = field(default_factory=dict)
+    #: what every device declares of itself, by name: which runs a package's step
+    facts: dict[str, DeviceFacts] = field(default_factory=dict)
 
     @property
     def station(self) -> SynthesisStation:
@@ -104,7 +111,8 @@ class LabDevices:
     def instruments(self) -> tuple[InstrumentDevice, ...]:
         """The devices that stand for an instrument on a wire."""
         found: tuple[InstrumentDevice, ...] = (self.arm, *self.stations, self.spectrometer)
-        return found + ((self.analyser,) if self.analyser is not None else ())
+        found += (self.analyser,) if self.analyser is not None else ()
+        return found + tuple(self.others.values())
 
     @property
     def holders(self) -> list[tuple[str, Any]]:
@@ -113,6 +121,10 @@ class LabDevices:
         found.append((self.holder, self.spectrometer.vial))
         if self.analyser is not None and self.analyser_holder is not None:
             found.append((self.analyser_holder, self.analyser.vial))
+        for name, device in self.others.items():  # a package's device that knows its vial
+            place, vial = self.facts[name].place, getattr(device, "vial", None)
+            if place is not None and isinstance(vial, SignalR):
+                found.append((place, vial))
         return found
 
     def resolve(self, path: str) -> Device:
@@ -163,6 +175,9 @@ def _step_plan(step: Any, lab: LabDevices) -> MsgGenerator[None]:
             return stubs.analyse(lab.analyser, [lab.station.heater, lab.arm])
         case Discard():
             return stubs.discard(lab.arm, step.source, lab.waste)
+        case PluginStep():
+            device = lab.others[device_for(step, lab.facts)]
+            return load_step_kind(step.step).plan(step.fields, device)
     raise TypeError(f"no plan stub for step {step!r}")
 
 
@@ -174,6 +189,8 @@ def _claims(step: Any, lab: LabDevices) -> list[str]:
             return [step.destination, lab.arm.name]
         case Transfer() | Discard():
             return [lab.arm.name]
+        case PluginStep():  # one trial at a time on a package's device
+            return [device_for(step, lab.facts)]
     return []
 
 
@@ -186,6 +203,8 @@ def _user(step: Any, lab: LabDevices) -> str:
             return lab.spectrometer.name
         case Analyse() if lab.analyser is not None:
             return lab.analyser.name
+        case PluginStep():
+            return device_for(step, lab.facts)
     return lab.station.name
 
 
@@ -272,6 +291,8 @@ def run_protocol(
             if isinstance(step, Transfer | Discard):  # the vial has left its place
                 claims.give(step.source)
                 claims.give(lab.arm.name)
+            if isinstance(step, PluginStep):
+                claims.give(device_for(step, lab.facts))
             # the vial's history: what the block and stirrer did, step by step
             yield from bps.trigger_and_read([lab.station, times], name="conditions")
 

@@ -6,6 +6,7 @@ operator fixes a protocol in one pass.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +19,13 @@ from protocols.models import (
     Dispense,
     Heat,
     Measure,
+    PluginStep,
     Protocol,
     Stir,
     Transfer,
     Wait,
 )
+from protocols.step_kinds import load_step_kind
 
 if TYPE_CHECKING:
     from devices import RoboticArm, Spectrometer, SynthesisStation
@@ -58,6 +61,39 @@ class PreflightError(ValueError):
 
 
 @dataclass(frozen=True)
+class DeviceFacts:
+    """What a device declares of itself for protocols: what it can do, the place where
+    it holds a vial (if it does), and its limits by name.
+
+    Args:
+        capabilities: what it does (:class:`devices.Capability` values).
+        place: the location of its vial holder, if it has one.
+        limits: its limits by name (e.g. ``mass``), in their units.
+    """
+
+    capabilities: frozenset[str]
+    place: str | None = None
+    limits: dict[str, Range] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """As JSON-able data."""
+        return {
+            "capabilities": sorted(self.capabilities),
+            "place": self.place,
+            "limits": {k: asdict(v) for k, v in self.limits.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DeviceFacts:
+        """Back from :meth:`to_json`."""
+        return cls(
+            frozenset(data["capabilities"]),
+            data["place"],
+            {k: Range(**v) for k, v in data["limits"].items()},
+        )
+
+
+@dataclass(frozen=True)
 class LabLimits:
     """What the lab can do right now: places, limits and reagent stock."""
 
@@ -74,12 +110,16 @@ class LabLimits:
     stock_ml: dict[str, float] = field(default_factory=dict)
     #: where the analyser holds its vial; None: the lab has no analyser
     analyser_holder: str | None = None
+    #: every device by name, with what it declares of itself (steps of installed
+    #: packages are checked against these)
+    devices: dict[str, DeviceFacts] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The limits as JSON-able data, e.g. to send them from a workcell's worker."""
         data = asdict(self)
         for key in ("reachable", "sources"):
             data[key] = sorted(data[key])
+        data["devices"] = {n: d.to_json() for n, d in self.devices.items()}
         return data
 
     @classmethod
@@ -91,7 +131,8 @@ class LabLimits:
         """
         ranges = {k: Range(**v) for k, v in data.items() if isinstance(v, dict) and "unit" in v}
         sets = {k: frozenset(data[k]) for k in ("reachable", "sources")}
-        return cls(**{**data, **ranges, **sets})
+        devices = {n: DeviceFacts.from_json(d) for n, d in data.get("devices", {}).items()}
+        return cls(**{**data, **ranges, **sets, "devices": devices})
 
     @classmethod
     async def read(
@@ -105,6 +146,7 @@ class LabLimits:
         station_slot: str,
         spectrometer_holder: str,
         analyser_holder: str | None = None,
+        devices: dict[str, DeviceFacts] | None = None,
     ) -> LabLimits:
         """Read every limit from the connected devices.
 
@@ -117,6 +159,7 @@ class LabLimits:
             station_slot: the station's vial slot.
             spectrometer_holder: the spectrometer's cuvette holder.
             analyser_holder: the analyser's vial holder, if the lab has one.
+            devices: what each device declares of itself, by name.
         """
         stock = {}
         for pump in station.pumps.values():
@@ -135,6 +178,7 @@ class LabLimits:
             integration=spectrometer.integration.limits,
             stock_ml=stock,
             analyser_holder=analyser_holder,
+            devices=devices or {},
         )
 
 
@@ -146,6 +190,63 @@ def _in_range(value: pint.Quantity, limits: Range) -> str | None:
     if not limits.low <= m <= limits.high:
         return f"'{value:~P}' is outside the device limit {limits}"
     return None
+
+
+class NoDeviceFor(ValueError):
+    """No device, or no single device, can run a step.
+
+    Args:
+        field: the step's field at fault ('' for the step as a whole).
+        message: what is wrong, in words.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+def device_for(step: PluginStep, devices: Mapping[str, DeviceFacts]) -> str:
+    """The device a step of an installed package runs on: the one it names, or the lab's
+    only device with the capability it needs; :class:`NoDeviceFor` saying what to do.
+
+    Args:
+        step: the step.
+        devices: the lab's devices by name, with what they declare.
+    """
+    needs = load_step_kind(step.step).needs
+    able = [n for n, d in devices.items() if needs in d.capabilities]
+    if step.device is not None:
+        if step.device not in devices:
+            raise NoDeviceFor("device", f"no device {step.device!r}; devices are {sorted(devices)}")
+        if step.device not in able:
+            raise NoDeviceFor(
+                "device",
+                f"{step.device} cannot do a {step.step} step (it needs a device that "
+                f"{needs}; here {', '.join(able) or 'none'} can)",
+            )
+        return step.device
+    if not able:
+        raise NoDeviceFor(
+            "", f"a {step.step} step needs a device that {needs}, and this lab has none"
+        )
+    if len(able) > 1:
+        raise NoDeviceFor("device", f"name which of {', '.join(able)} does this {step.step} step")
+    return able[0]
+
+
+def _plugin_step_problems(
+    step: PluginStep, lab: LabLimits, vial_at: str | None
+) -> list[tuple[str, str]]:
+    try:
+        name = device_for(step, lab.devices)
+    except NoDeviceFor as err:
+        return [(err.field, str(err))]
+    kind, facts = load_step_kind(step.step), lab.devices[name]
+    found = []
+    if kind.at_device and vial_at != facts.place:
+        found.append(("", f"needs the vial at {facts.place!r} (it is at {vial_at!r})"))
+    found += kind.problems(step.fields, {"limits": facts.limits, "place": facts.place})
+    return found
 
 
 def preflight(protocol: Protocol, lab: LabLimits) -> None:
@@ -217,6 +318,9 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
                 bad(path, f"needs the vial at {lab.analyser_holder!r} (it is at {vial_at!r})")
         elif isinstance(step, Wait) and step.duration.m < 0:
             bad(f"{path}.duration", "negative duration")
+        elif isinstance(step, PluginStep):
+            for where, message in _plugin_step_problems(step, lab, vial_at):
+                bad(f"{path}.{where}" if where else path, message)
     if volume_ml > lab.vial_capacity.high + 1e-9:
         bad(
             "steps",

@@ -24,6 +24,8 @@ class Analyser(InstrumentDevice, Triggerable):
             (see :meth:`taken`) is refused.
     """
 
+    driver: AnalyserDriver
+
     def __init__(self, driver: AnalyserDriver, fields: Mapping[str, str], name: str = "") -> None:
         taken = sorted(f for f in fields if self.taken(f))
         if taken:

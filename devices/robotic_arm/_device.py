@@ -46,6 +46,8 @@ class RoboticArm(InstrumentDevice, InstrumentMovable[str]):
             list at connect.
     """
 
+    driver: ArmDriver
+
     def __init__(self, driver: ArmDriver, reachable: Iterable[str], name: str = "") -> None:
         self.reachable = frozenset(reachable)
         with self.add_children_as_readables(Format.HINTED_SIGNAL):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
-from functools import cached_property
-
 from bluesky.protocols import Triggerable
 from ophyd_async.core import Array1D, AsyncStatus, SignalR, soft_signal_r_and_setter
 from ophyd_async.core import StandardReadableFormat as Format
@@ -25,7 +24,9 @@ class IntegrationTime(InstrumentMovable[float]):
         self.limits = limits
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
             self.time = instrument_r(float, driver.integration, "ms", "INT?")
-        self.setpoint = instrument_rw(float, driver.integration, driver.set_integration, "ms", "INT")
+        self.setpoint = instrument_rw(
+            float, driver.integration, driver.set_integration, "ms", "INT"
+        )
         super().__init__(name=name)
 
     @cached_property
@@ -41,6 +42,8 @@ class Spectrometer(InstrumentDevice, Triggerable):
         driver: the codec of the spectrometer's protocol.
         integration: the detector's range of integration times.
     """
+
+    driver: SpectrometerDriver
 
     def __init__(self, driver: SpectrometerDriver, integration: Range, name: str = "") -> None:
         with self.add_children_as_readables():

@@ -11,9 +11,8 @@ import asyncio
 import itertools
 import time
 from collections.abc import Mapping
-from typing import Any
-
 from functools import cached_property
+from typing import Any
 
 from bluesky.protocols import Movable, Stoppable
 from ophyd_async.core import AsyncStatus, DeviceVector, SignalR, StandardReadable
@@ -127,8 +126,10 @@ class Heater(InstrumentMovable[float]):
             what="temperature",
             tolerance=self.tolerance_c,
             patience=lambda: self._clock.sleep(self.settle_timeout_s),
-            why_slow=lambda: f"within {self.settle_timeout_s:g} s"
-            + _clock_hint(self._clock, self.settle_timeout_s),
+            why_slow=lambda: (
+                f"within {self.settle_timeout_s:g} s"
+                + _clock_hint(self._clock, self.settle_timeout_s)
+            ),
         )
 
     @AsyncStatus.wrap
@@ -191,7 +192,11 @@ class Stirrer(InstrumentMovable[float]):
     def movable_logic(self) -> RangeMove:
         """Within the limits, or 0; done once the station has it."""
         return RangeMove(
-            self.setpoint, self.speed, limits=self.limits, what="stir speed", allowed=frozenset({0.0})
+            self.setpoint,
+            self.speed,
+            limits=self.limits,
+            what="stir speed",
+            allowed=frozenset({0.0}),
         )
 
     @AsyncStatus.wrap
@@ -216,6 +221,8 @@ class SynthesisStation(InstrumentDevice, Stoppable):
         stop_patience_s: how long (real seconds) ``stop()`` keeps trying, through
             reconnects, before it reports the station unsafe.
     """
+
+    driver: StationDriver
 
     def __init__(
         self,
@@ -246,7 +253,9 @@ class SynthesisStation(InstrumentDevice, Stoppable):
                 float, vial.field(lambda v: v[1] if v else 0.0), "mL", "VIAL?"
             )
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
-            self.door_open = instrument_r(bool, locks.field(lambda i: i["door_open"].on), source="door input")
+            self.door_open = instrument_r(
+                bool, locks.field(lambda i: i["door_open"].on), source="door input"
+            )
             self.leak = instrument_r(bool, locks.field(lambda i: i["leak"].on), source="leak input")
         self.safe_state = instrument_action(driver.stop, "STOP")
         super().__init__(driver, name=name)

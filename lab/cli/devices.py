@@ -142,12 +142,16 @@ def _table(config: LabConfig, status: dict[str, Any], problems: dict[str, str]) 
     for name, cfg in config.devices.items():
         if name in problems:
             tried = getattr(cfg.transport, "port", None) or getattr(cfg.transport, "endpoint", None)
-            table.add_row(name, cfg.kind, tried or cfg.transport.type, "[red]unreachable[/red]")
+            table.add_row(
+                name, config.kind_name(name), tried or cfg.transport.type, "[red]unreachable[/red]"
+            )
             continue
         state = status[name]
         readings = state["readings"]
         lines = [f"{k} = {_reading(k, r, readings)}" for k, r in readings.items()]
-        table.add_row(name, cfg.kind, f"{state['link']}\n{state['identity']}", "\n".join(lines))
+        table.add_row(
+            name, config.kind_name(name), f"{state['link']}\n{state['identity']}", "\n".join(lines)
+        )
     return table
 
 

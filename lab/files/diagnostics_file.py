@@ -20,6 +20,7 @@ from protocols._quantity_field import (
     Fraction,
     HeatingRate,
     Length,
+    Mass,
     Speed,
     Temperature,
     TemperatureSpan,
@@ -68,6 +69,13 @@ class LengthLevels(_Levels):
 
     warn: Length
     fail: Length
+
+
+class MassLevels(_Levels):
+    """Warn and fail levels of a mass (a balance's repeatability, drift or error)."""
+
+    warn: Mass
+    fail: Mass
 
 
 class FractionLevels(_Levels):

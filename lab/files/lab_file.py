@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import pint
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     IPvAnyAddress,
     PrivateAttr,
+    SerializeAsAny,
+    Tag,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from devices import Analyser, Range, parse_quantity
-from lab.errors import FieldProblems
+from lab.errors import FieldProblems, problems_of
+from lab.files.device_kinds import DeviceKind, DeviceSettings, load_device_kind
 from lab.files.diagnostics_file import (
     ArmDiagnostics,
     Degradation,
@@ -30,6 +35,11 @@ from lab.files.diagnostics_file import (
 )
 from lab.files.plugins import load_callable
 from lab.files.provenance import FileRecord
+from lab.files.transports import (
+    OpcuaTransportConfig,
+    SerialTransportConfig,
+    SimTransport,
+)
 from lab.files.yaml_reading import load_yaml_model
 from protocols import LabLimits
 from protocols._name_field import Name
@@ -41,77 +51,13 @@ from protocols._quantity_field import (
     Volume,
     VolumeRate,
 )
+from protocols.preflight import DeviceFacts
 
 log = logging.getLogger(__name__)
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-class SimTransport(_Model):
-    """The instrument's simulator, in this process."""
-
-    type: Literal["sim"] = "sim"
-
-
-class SerialTransportConfig(_Model):
-    """An ASCII line protocol on a serial port. In a simulated lab the simulator provides
-    the port (a pseudo-terminal) and ``port`` may be left out."""
-
-    type: Literal["serial"]
-    port: str | None = None
-    baudrate: int = Field(115200, gt=0, le=10_000_000, description="bits per second")
-    terminator: str = Field("\n", min_length=1, description="end of each line, both ways")
-    retries: int = Field(2, ge=0, le=100, description="retries of idempotent queries only")
-    timeout: Timeout = Field("5 s", validate_default=True, description="per-command reply timeout")
-
-
-class OpcuaSecurityConfig(_Model):
-    """Basic256Sha256 message security plus user/password. In a simulated lab the
-    simulator makes the certificates and the password."""
-
-    mode: Literal["SignAndEncrypt", "Sign", "None"] = Field(
-        "SignAndEncrypt", description="message security; None needs allow_insecure"
-    )
-    certificate: Path | None = Field(None, description="this lab's client certificate")
-    private_key: Path | None = Field(None, description="the client certificate's key (PEM)")
-    server_certificate: Path | None = Field(None, description="pin the server's certificate")
-    username: str | None = Field(None, description="user name of the session")
-    password_env: str | None = Field(None, description="environment variable with the password")
-    allow_insecure: bool = Field(False, description="allow mode None (logged as a warning)")
-
-    @field_validator("certificate", "private_key", "server_certificate")
-    @classmethod
-    def _relative_to_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        if value is None:
-            return None
-        return (info.context or {}).get("base_dir", Path(".")) / value
-
-    @model_validator(mode="after")
-    def _secure_unless_allowed(self) -> OpcuaSecurityConfig:
-        if self.mode == "None" and not self.allow_insecure:
-            raise ValueError(
-                "mode None sends everything in clear; set allow_insecure: true "
-                "to accept that, or use Sign / SignAndEncrypt"
-            )
-        return self
-
-
-class OpcuaTransportConfig(_Model):
-    """An OPC UA server (a PLC). In a simulated lab the simulator provides the endpoint."""
-
-    type: Literal["opcua"]
-    endpoint: str | None = Field(
-        None, pattern=r"^opc\.tcp://", description="opc.tcp://host:port/path of the PLC"
-    )
-    security: OpcuaSecurityConfig = OpcuaSecurityConfig()
-    timeout: Timeout = Field("5 s", validate_default=True, description="per-request timeout")
-
-
-Transport = Annotated[
-    SimTransport | SerialTransportConfig | OpcuaTransportConfig, Field(discriminator="type")
-]
 
 
 #: an arm coordinate in mm: within 100 m of the arm's origin
@@ -183,19 +129,7 @@ class DurationRange(_RangeConfig):
     max: Duration
 
 
-class _DeviceConfig(_Model):
-    transport: Transport = Field(SimTransport(), description="how the instrument is reached")
-    stale_after: Timeout = Field(
-        "5 s",
-        validate_default=True,
-        description="a reading older than this is shown as stale, never as a current value",
-    )
-    identity: ExpectedIdentity = Field(
-        ExpectedIdentity(), description="what `lab diagnose` expects the instrument to report"
-    )
-
-
-class ArmConfig(_DeviceConfig):
+class ArmConfig(DeviceSettings):
     """A robotic arm with a gripper: carries one vial between locations."""
 
     kind: Literal["robotic_arm"]
@@ -218,7 +152,7 @@ MIN_AMBIENT_C, MAX_AMBIENT_C = 5.0, 40.0
 MAX_WATCHDOG_PERIOD_S = 5.0
 
 
-class StationConfig(_DeviceConfig):
+class StationConfig(DeviceSettings):
     """A synthesis station: pumps, a heated block and a stirrer around one vial slot."""
 
     kind: Literal["synthesis_station"]
@@ -271,7 +205,7 @@ class StationConfig(_DeviceConfig):
         return self
 
 
-class SpectrometerConfig(_DeviceConfig):
+class SpectrometerConfig(DeviceSettings):
     """A UV-Vis spectrometer measuring the vial in its cuvette holder."""
 
     kind: Literal["spectrometer"]
@@ -282,7 +216,7 @@ class SpectrometerConfig(_DeviceConfig):
     )
 
 
-class AnalyserConfig(_DeviceConfig):
+class AnalyserConfig(DeviceSettings):
     """A chromatograph-like analyser (HPLC, GC) reporting named quantities of the vial in
     its holder, e.g. yield and purity: any of them can be a campaign's objective."""
 
@@ -318,8 +252,75 @@ class AnalyserConfig(_DeviceConfig):
         return value
 
 
+class PluginDevice(BaseModel):
+    """A device of a kind an installed package adds (``kind:``, its entry point's name),
+    or named by import path (``class: package.module:Kind``); its other settings are
+    the kind's own, checked by its model."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kind: str | None = Field(None, description="an installed device kind (entry point)")
+    class_: str | None = Field(
+        None, alias="class", description="package.module:Kind of a device kind"
+    )
+    settings: SerializeAsAny[DeviceSettings] = Field(
+        description="its settings (written beside kind: in the file)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _own_settings(cls, data: Any, info: ValidationInfo) -> Any:
+        """Read the entry's settings with its kind's model, naming each field at fault."""
+        if not isinstance(data, dict) or "settings" in data:
+            return data
+        kind, class_path = data.get("kind"), data.get("class")
+        try:
+            found = load_device_kind(kind, class_path)
+        except ValueError as err:
+            raise FieldProblems([f"{'class' if class_path else 'kind'}: {err}"]) from None
+        own = {k: v for k, v in data.items() if k not in ("kind", "class")}
+        try:
+            settings = found.settings.model_validate(own, context=info.context)
+        except ValidationError as err:
+            raise FieldProblems(problems_of(err, own)) from None
+        return {"kind": kind, "class": class_path, "settings": settings}
+
+    @property
+    def transport(self) -> Any:
+        """How the instrument is reached."""
+        return self.settings.transport
+
+    @property
+    def stale_after(self) -> Any:
+        """A reading older than this is stale."""
+        return self.settings.stale_after
+
+    @property
+    def identity(self) -> ExpectedIdentity:
+        """What `lab diagnose` expects the instrument to report."""
+        return self.settings.identity
+
+    def load(self) -> DeviceKind:
+        """Its device kind (loaded when the file was read, so this cannot fail)."""
+        return load_device_kind(self.kind, self.class_)
+
+
+#: the kinds whose settings the lab file's schema spells out; any other kind is a package's
+BUILT_IN_KINDS = ("robotic_arm", "synthesis_station", "spectrometer", "analyser")
+
+
+def _kind_tag(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return kind if kind in BUILT_IN_KINDS and not isinstance(value, PluginDevice) else "plugin"
+
+
 DeviceConfig = Annotated[
-    ArmConfig | StationConfig | SpectrometerConfig | AnalyserConfig, Field(discriminator="kind")
+    Annotated[ArmConfig, Tag("robotic_arm")]
+    | Annotated[StationConfig, Tag("synthesis_station")]
+    | Annotated[SpectrometerConfig, Tag("spectrometer")]
+    | Annotated[AnalyserConfig, Tag("analyser")]
+    | Annotated[PluginDevice, Tag("plugin")],
+    Discriminator(_kind_tag),
 ]
 
 
@@ -428,6 +429,8 @@ def _move_simulation_settings(data: dict[str, Any]) -> list[str]:
     return moved
 
 
+M = TypeVar("M", bound=BaseModel)
+
 #: what a ``chemistry:`` callable is given (see ``simulators.chemistry.GroundTruth``)
 GROUND_TRUTH_ARGUMENTS = ("composition", "conditions", "wavelengths")
 
@@ -451,7 +454,8 @@ class LabConfig(_Model):
     devices: dict[Name, DeviceConfig] = Field(
         min_length=1,
         description="name -> device: one arm, one or more synthesis stations (trials run "
-        "on them side by side), one spectrometer, at most one analyser",
+        "on them side by side), one spectrometer, at most one analyser, and any devices "
+        "of kinds installed packages add (kind: their name, or class: package.module:Kind)",
     )
     interlocks: dict[Name, InterlockConfig] = Field(
         {}, description="name -> a condition that pauses or stops the lab when it trips"
@@ -490,15 +494,49 @@ class LabConfig(_Model):
             return self._file
         return FileRecord(f"{self.name}.json", self.model_dump_json(indent=2))
 
-    def one(self, kind: type[_Model]) -> tuple[str, _Model]:
+    def kind_of(self, name: str) -> DeviceKind:
+        """The device kind of device ``name`` (its package's, or one this project ships)."""
+        device = self.devices[name]
+        if isinstance(device, PluginDevice):
+            return device.load()
+        return load_device_kind(device.kind, None)
+
+    def settings_of(self, name: str) -> DeviceSettings:
+        """The settings of device ``name``, as its kind's model read them."""
+        device = self.devices[name]
+        return device.settings if isinstance(device, PluginDevice) else device
+
+    @property
+    def package_devices(self) -> list[str]:
+        """The devices of kinds that packages add, by name, in the file's order."""
+        return [n for n, d in self.devices.items() if isinstance(d, PluginDevice)]
+
+    def facts(self) -> dict[str, DeviceFacts]:
+        """What each device declares of itself (capabilities, place, limits), by name."""
+        found = {}
+        for name in self.devices:
+            kind, settings = self.kind_of(name), self.settings_of(name)
+            found[name] = DeviceFacts(
+                frozenset(kind.capabilities), kind.place(settings), kind.limits(settings)
+            )
+        return found
+
+    def one(self, kind: type[M]) -> tuple[str, M]:
         """The first device of a kind, with its name."""
         found = [(n, d) for n, d in self.devices.items() if isinstance(d, kind)]
         return found[0]
 
+    def kind_name(self, name: str) -> str:
+        """What kind of device ``name`` is, in a word (its kind's, or its class path)."""
+        device = self.devices[name]
+        if isinstance(device, PluginDevice):
+            return device.kind or device.class_ or "?"
+        return device.kind
+
     @property
     def arm(self) -> tuple[str, ArmConfig]:
         """The arm's name and configuration."""
-        return self.one(ArmConfig)  # type: ignore[return-value]
+        return self.one(ArmConfig)
 
     @property
     def stations(self) -> list[tuple[str, StationConfig]]:
@@ -512,7 +550,7 @@ class LabConfig(_Model):
     @property
     def spectrometer(self) -> tuple[str, SpectrometerConfig]:
         """The spectrometer's name and configuration."""
-        return self.one(SpectrometerConfig)  # type: ignore[return-value]
+        return self.one(SpectrometerConfig)
 
     @property
     def analyser(self) -> tuple[str, AnalyserConfig] | None:
@@ -549,6 +587,7 @@ class LabConfig(_Model):
             integration=spectrometer.integration_time.range(),
             stock_ml={r: float(self.reagents[r].stock.m_as("mL")) for r in slot_of.pumps.values()},
             analyser_holder=self.analyser[1].holder if self.analyser else None,
+            devices=self.facts(),
         )
 
     def role(self, role: str) -> list[str]:
@@ -566,10 +605,10 @@ class LabConfig(_Model):
                 continue
             for key in sorted(settings.model_fields_set):
                 kinds = DeviceSimulation.APPLIES_TO[key]
-                if device.kind not in kinds:
+                if isinstance(device, PluginDevice) or device.kind not in kinds:
                     problems.append(
                         f"{where}.{key}: a setting of a {' or '.join(kinds)}, and {name} is "
-                        f"a {device.kind}"
+                        f"a {getattr(device, 'kind', None) or 'package device'}"
                     )
         return problems
 
@@ -631,6 +670,33 @@ class LabConfig(_Model):
                 )
         return problems
 
+    def _package_device_problems(self, reach: list[str], taken: list[str]) -> list[str]:
+        """A package's device speaks a transport its kind knows, and holds its vial at a
+        known place of its own that the arm reaches."""
+        problems = []
+        claimed = {place: "another device" for place in taken}
+        for name in self.package_devices:
+            kind, settings = self.kind_of(name), self.settings_of(name)
+            if settings.transport.type not in kind.transports:
+                problems.append(
+                    f"devices.{name}.transport: a {type(kind).__name__} speaks "
+                    f"{', '.join(sorted(kind.transports))}, not {settings.transport.type}"
+                )
+            place = kind.place(settings)
+            if place is None:
+                continue
+            if place not in self.locations:
+                problems.append(f"devices.{name}: unknown location {place!r}")
+            elif place not in reach:
+                problems.append(f"devices.{self.arm[0]}.reach: must include {name}'s {place!r}")
+            if place in claimed:
+                problems.append(
+                    f"devices.{name}: {place!r} is where {claimed[place]} holds its vial; "
+                    "give each device a place of its own"
+                )
+            claimed[place] = name
+        return problems
+
     @model_validator(mode="after")
     def _consistent(self) -> LabConfig:
         problems = self._chemistry_problems()
@@ -676,10 +742,11 @@ class LabConfig(_Model):
             if place in known and place not in arm.reach:
                 problems.append(f"devices.{arm_name}.reach: must include the {path} {place!r}")
         problems += self._station_problems()
+        problems += self._package_device_problems(arm.reach, [p for p, _ in holders])
         for name, device in self.devices.items():
             transport = device.transport
             if isinstance(transport, OpcuaTransportConfig):
-                if not isinstance(device, StationConfig):
+                if not isinstance(device, StationConfig | PluginDevice):
                     problems.append(
                         f"devices.{name}.transport: only a synthesis_station speaks OPC UA here"
                     )

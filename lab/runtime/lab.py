@@ -15,35 +15,25 @@ from bluesky.run_engine import call_in_bluesky_event_loop
 
 from devices import (
     Analyser,
-    AsciiAnalyserDriver,
-    AsciiArmDriver,
-    AsciiSpectrometerDriver,
-    AsciiStationDriver,
     Clock,
     DeviceError,
     DeviceRefused,
     InProcessTransport,
     InstrumentDevice,
     OpcuaSecurity,
-    OpcuaStationDriver,
     RoboticArm,
     SerialTransport,
     Spectrometer,
-    StationDriver,
     SynthesisStation,
     Timer,
-    Transport,
     UnsafeState,
     WallClock,
+    signal_paths,
 )
 from lab.errors import ConfigError
-from lab.files.lab_file import (
-    LabConfig,
-    OpcuaTransportConfig,
-    SerialTransportConfig,
-    SimTransport,
-    StationConfig,
-)
+from lab.files.device_kinds import Wire
+from lab.files.lab_file import LabConfig
+from lab.files.transports import SerialTransportConfig, SimTransport
 from lab.runtime.simulated_world import SimulatedWorld, build_world
 from lab.store import Store
 from protocols import Bay, LabDevices, LabLimits, Resources
@@ -154,6 +144,7 @@ class Lab:
                 station_slot=d.slot,
                 spectrometer_holder=d.holder,
                 analyser_holder=d.analyser_holder,
+                devices=d.facts,
             )
         )
 
@@ -230,11 +221,12 @@ class Lab:
         async def one(device: InstrumentDevice) -> dict[str, Any]:
             readings = {**await device.read(), **await device.read_configuration()}
             described = {**await device.describe(), **await device.describe_configuration()}
+            path_of = {s.name: path for path, s in signal_paths(device).items()}
             return {
                 "identity": str(await device.identity()),
                 "link": device.driver.link,
                 "readings": {
-                    key.removeprefix(device.name + "-"): {
+                    path_of.get(key, key.removeprefix(device.name + "-")): {
                         "value": reading["value"],
                         "units": described[key].get("units") or "",
                         "time": reading["timestamp"],
@@ -269,49 +261,39 @@ class Lab:
                 self.store.close()
 
 
-def _transport(config: LabConfig, name: str, world: SimulatedWorld | None) -> Transport:
-    cfg = config.devices[name].transport
+def _wire(config: LabConfig, name: str, world: SimulatedWorld | None, clock: Clock) -> Wire:
+    """How device ``name`` reaches its instrument: the port or endpoint of the lab file,
+    or the simulator's in its place."""
+    cfg = config.settings_of(name).transport
+    if isinstance(cfg, SimTransport):
+        assert world is not None  # LabConfig allows sim transports only in a simulated lab
+        return Wire(name, InProcessTransport(world.firmware[name].handle, name), 5.0, clock)
+    timeout = float(cfg.timeout.m_as("s"))
     if isinstance(cfg, SerialTransportConfig):
         port = world.endpoints[name] if world is not None else cfg.port
         assert port is not None  # LabConfig requires a port for real hardware
-        return SerialTransport(port, name, cfg.baudrate, cfg.terminator, cfg.retries)
-    assert world is not None  # LabConfig allows sim transports only in a simulated lab
-    return InProcessTransport(world.firmware[name].handle, name)
-
-
-def _timeout(config: LabConfig, name: str) -> float:
-    cfg = config.devices[name].transport
-    return 5.0 if isinstance(cfg, SimTransport) else float(cfg.timeout.m_as("s"))
-
-
-def _station_driver(config: LabConfig, name: str, world: SimulatedWorld | None) -> StationDriver:
-    cfg = config.devices[name].transport
-    if not isinstance(cfg, OpcuaTransportConfig):
-        return AsciiStationDriver(
-            _transport(config, name, world), name, timeout=_timeout(config, name)
-        )
+        line = SerialTransport(port, name, cfg.baudrate, cfg.terminator, cfg.retries)
+        return Wire(name, line, timeout, clock)
     if world is not None:
-        endpoint, security = world.endpoints[name], world.opcua_security[name]
-    else:
-        sec = cfg.security
-        password = os.environ.get(sec.password_env) if sec.password_env else None
-        if sec.password_env and password is None:
-            raise ConfigError(
-                f"devices.{name}.transport.security.password_env",
-                [f"environment variable {sec.password_env} is not set"],
-            )
-        assert cfg.endpoint is not None  # checked by LabConfig
-        endpoint = cfg.endpoint
-        security = OpcuaSecurity(
-            sec.mode,
-            sec.certificate,
-            sec.private_key,
-            sec.server_certificate,
-            sec.username,
-            password,
-            allow_insecure=sec.allow_insecure,
+        return Wire(name, None, timeout, clock, (world.endpoints[name], world.opcua_security[name]))
+    sec = cfg.security
+    password = os.environ.get(sec.password_env) if sec.password_env else None
+    if sec.password_env and password is None:
+        raise ConfigError(
+            f"devices.{name}.transport.security.password_env",
+            [f"environment variable {sec.password_env} is not set"],
         )
-    return OpcuaStationDriver(endpoint, name, security, timeout=_timeout(config, name))
+    assert cfg.endpoint is not None  # checked by LabConfig
+    security = OpcuaSecurity(
+        sec.mode,
+        sec.certificate,
+        sec.private_key,
+        sec.server_certificate,
+        sec.username,
+        password,
+        allow_insecure=sec.allow_insecure,
+    )
+    return Wire(name, None, timeout, clock, (cfg.endpoint, security))
 
 
 def threaded_run_engine() -> RunEngine:
@@ -379,80 +361,43 @@ def build_lab(
 
 
 def _devices(config: LabConfig, world: SimulatedWorld | None) -> LabDevices:
+    """Each device built by its kind, then given its role in protocols."""
     clock: Clock = world.clock if world is not None else WallClock()
-    arm_name, arm_cfg = config.arm
-    spec_name, spec_cfg = config.spectrometer
+    built = {
+        name: config.kind_of(name).build(
+            name, config.settings_of(name), _wire(config, name, world, clock), config
+        )
+        for name in config.devices
+    }
     several = len(config.stations) > 1
+    spectrometer, analyser = config.spectrometer, config.analyser
     return LabDevices(
-        arm=RoboticArm(
-            AsciiArmDriver(
-                _transport(config, arm_name, world),
-                arm_name,
-                move_timeout=max(
-                    _timeout(config, arm_name),
-                    float(arm_cfg.move_timeout.m_as("s")) / (world.clock.speed if world else 1.0),
-                ),
-                timeout=_timeout(config, arm_name),
-            ),
-            arm_cfg.reach,
-            name=arm_name,
-        ),
+        arm=_as(RoboticArm, built[config.arm[0]]),
         bays=tuple(
             Bay(
-                _station(config, name, world, clock),
+                _as(SynthesisStation, built[name]),
                 cfg.slot,
                 Timer(clock, name=f"{name}_timer" if several else "timer"),
             )
             for name, cfg in config.stations
         ),
-        spectrometer=Spectrometer(
-            AsciiSpectrometerDriver(
-                _transport(config, spec_name, world),
-                spec_name,
-                timeout=_timeout(config, spec_name),
-            ),
-            spec_cfg.integration_time.range(),
-            name=spec_name,
-        ),
+        spectrometer=_as(Spectrometer, built[spectrometer[0]]),
         waste=config.role("waste")[0],
-        holder=spec_cfg.holder,
+        holder=spectrometer[1].holder,
         resources=Resources(clock),
-        analyser=_analyser(config, world),
-        analyser_holder=config.analyser[1].holder if config.analyser else None,
+        analyser=_as(Analyser, built[analyser[0]]) if analyser else None,
+        analyser_holder=analyser[1].holder if analyser else None,
+        others={name: built[name] for name in config.package_devices},
+        facts=config.facts(),
     )
 
 
-def _station(
-    config: LabConfig, name: str, world: SimulatedWorld | None, clock: Clock
-) -> SynthesisStation:
-    cfg = config.devices[name]
-    assert isinstance(cfg, StationConfig)
-    return SynthesisStation(
-        _station_driver(config, name, world),
-        clock,
-        reagents=cfg.pumps,
-        vial_capacity=config.vial_range,
-        temperature=cfg.temperature.range(),
-        stir_speed=cfg.stir_speed.range(),
-        dispense_rate=cfg.dispense_rate.range(),
-        ambient_c=float(cfg.ambient.m_as("degC")),
-        stop_patience_s=float(cfg.safe_state_patience.m_as("s")),
-        name=name,
-    )
+D = TypeVar("D", bound=InstrumentDevice)
 
 
-def _analyser(config: LabConfig, world: SimulatedWorld | None) -> Analyser | None:
-    if config.analyser is None:
-        return None
-    name, cfg = config.analyser
-    speed = world.clock.speed if world else 1.0
-    driver = AsciiAnalyserDriver(
-        _transport(config, name, world),
-        name,
-        run_timeout=max(_timeout(config, name), float(cfg.run_timeout.m_as("s")) / speed),
-        timeout=_timeout(config, name),
-    )
-    return Analyser(driver, cfg.fields, name=name)
+def _as(kind: type[D], device: InstrumentDevice) -> D:
+    assert isinstance(device, kind), f"{device.name} is a {type(device).__name__}"
+    return device
 
 
 __all__ = ["Lab", "build_lab", "parallel_run_engines", "threaded_run_engine"]

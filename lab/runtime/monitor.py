@@ -14,7 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from devices import DeviceDisconnected, DeviceError, DeviceTimeout, InstrumentDevice
+from devices import (
+    DeviceDisconnected,
+    DeviceError,
+    DeviceTimeout,
+    InstrumentDevice,
+    signal_paths,
+)
 from lab.runtime.lab import Lab
 
 Publish = Callable[[str, Any], None]
@@ -74,7 +80,12 @@ class LabMonitor:
         self._publish = publish
         self.period_s = period_s
         self.views = {
-            name: DeviceView(name, cfg.kind, cfg.transport.type, float(cfg.stale_after.m_as("s")))
+            name: DeviceView(
+                name,
+                lab.config.kind_name(name),
+                cfg.transport.type,
+                float(cfg.stale_after.m_as("s")),
+            )
             for name, cfg in lab.config.devices.items()
         }
         #: the last snapshot taken (None before the first poll)
@@ -134,8 +145,12 @@ class LabMonitor:
         else:
             view.state = {"estop": "estopped", "busy": "busy"}.get(reported, "idle")
         measured = {signal.name for signal in device.measured()}
+        path_of = {s.name: path for path, s in signal_paths(device).items()}
         view.readings = [
-            {**_reading(device.name, key, reading, described[key]), "measured": key in measured}
+            {
+                **_reading(key, path_of.get(key, key), reading, described[key]),
+                "measured": key in measured,
+            }
             for key, reading in readings.items()
             if not described[key].get("shape")  # a spectrum is plotted on the Campaigns page
         ]
@@ -154,13 +169,13 @@ class LabMonitor:
         return out
 
 
-def _reading(device: str, key: str, reading: Any, described: Any) -> dict[str, Any]:
+def _reading(key: str, path: str, reading: Any, described: Any) -> dict[str, Any]:
     value = reading["value"]
     if hasattr(value, "item"):
         value = value.item()
     return {
         "key": key,
-        "label": key.removeprefix(device + "-").replace("-", " ").replace("_", " "),
+        "label": path.replace(".", " ").replace("_", " "),
         "value": value,
         "units": described.get("units"),
         "time": reading["timestamp"],

@@ -15,13 +15,11 @@ import numpy as np
 
 import simulators as sim
 from devices import OpcuaSecurity
-from lab.files.lab_file import (
-    GROUND_TRUTH_ARGUMENTS,
-    LabConfig,
-    OpcuaTransportConfig,
-    SerialTransportConfig,
-)
+from lab.errors import ConfigError
+from lab.files.device_kinds import SimulatedParts
+from lab.files.lab_file import GROUND_TRUTH_ARGUMENTS, LabConfig
 from lab.files.plugins import load_callable
+from lab.files.transports import OpcuaTransportConfig, SerialTransportConfig
 from simulators.opcua_station import (
     CLIENT_URI,
     SERVER_URI,
@@ -65,10 +63,12 @@ class SimulatedWorld:
         if directory is None:
             _remove_orphans()
             directory = self.scratch = Path(tempfile.mkdtemp(prefix=f"sdl-sim-{os.getpid()}-"))
-        for name, device in config.devices.items():
-            transport = device.transport
+        for name in config.devices:
+            transport = config.settings_of(name).transport
             if isinstance(transport, SerialTransportConfig):
-                server = sim.PtyServer(self.firmware[name], directory / name)
+                server = sim.PtyServer(
+                    self.firmware[name], directory / name, transport.terminator.encode()
+                )
                 await server.start()
                 self.servers[name] = server
                 self.endpoints[name] = str(server.path)
@@ -158,51 +158,19 @@ def build_world(config: LabConfig) -> SimulatedWorld:
         ],
         vial_capacity_ml=float(config.vial_capacity.m_as("mL")),
     )
-    arm_name, arm = config.arm
-    spec_name, spec = config.spectrometer
-    world = SimulatedWorld(
-        clock,
-        workcell,
-        {
-            arm_name: sim.ArmFirmware(
-                clock, workcell, arm.home, speed_mm_s=simulation.device(arm_name).speed_mm_s
-            ),
-            **{
-                name: sim.StationFirmware(
-                    clock,
-                    workcell,
-                    station.slot,
-                    {  # each station its own reservoirs, each filled with the lab's stock
-                        n: sim.Reservoir(r, float(config.reagents[r].stock.m_as("mL")))
-                        for n, r in station.pumps.items()
-                    },
-                    ambient_c=float(station.ambient.m_as("degC")),
-                    heartbeat_s=float(station.heartbeat.m_as("s")),
-                )
-                for name, station in config.stations
-            },
-            spec_name: sim.SpectrometerFirmware(
-                clock,
-                workcell,
-                spec.holder,
-                chemistry,
-                seed=simulation.device(spec_name).noise_seed,
-            ),
-        },
-    )
-    if config.analyser is not None:
-        name, analyser = config.analyser
-        settings = simulation.device(name)
-        world.firmware[name] = sim.AnalyserFirmware(
-            clock,
-            workcell,
-            analyser.holder,
-            chemistry,
-            analyser.fields,
-            run_time_s=float(settings.run_time.m_as("s")),
-            noise=settings.noise,
-            seed=settings.noise_seed,
-        )
+    world = SimulatedWorld(clock, workcell, {})
+    for name in config.devices:
+        parts = SimulatedParts(clock, workcell, chemistry, simulation.device(name), config)
+        firmware = config.kind_of(name).simulator(name, config.settings_of(name), parts)
+        if firmware is None:
+            raise ConfigError(
+                f"devices.{name}",
+                [
+                    f"its kind ({config.kind_of(name).__class__.__name__}) has no simulator: "
+                    "set simulated: false and connect the instrument"
+                ],
+            )
+        world.firmware[name] = firmware
     for degradation in simulation.degradations:
         _degrade(world, config, degradation)
     return world

@@ -221,7 +221,7 @@ def test_devices_lists_every_device_and_its_state(example_dir: Path, tmp_path: P
         assert words in result.stdout
     as_json = lab_cli("devices", "--lab", example_dir / "lab.yaml", "--json", cwd=tmp_path)
     state = json.loads(as_json.stdout)
-    assert state["station"]["readings"]["heater"]["units"] == "degC"
+    assert state["station"]["readings"]["heater.temperature"]["units"] == "degC"
     assert len(state["spectrometer"]["readings"]["wavelengths"]["value"]) == 101
 
 

@@ -7,8 +7,8 @@ import bluesky.plan_stubs as bps
 import numpy as np
 import pytest
 from bluesky import RunEngine
-from bluesky.utils import FailedStatus
 from bluesky.run_engine import call_in_bluesky_event_loop as run
+from bluesky.utils import FailedStatus
 from ophyd_async.core import callback_on_mock_put, get_mock_execute, set_mock_value
 from ophyd_async.testing import assert_reading, assert_value
 
@@ -90,7 +90,9 @@ def test_a_mocked_station_takes_setpoints_dispenses_and_reports_units(re, wire):
     )
     re(bps.mv(station.heater, "60 degC", station.stirrer, 300))
     assert re(bps.rd(station.heater.setpoint)).plan_result == pytest.approx(60.0)
-    assert re(bps.rd(station.heater)).plan_result == pytest.approx(60.0)  # the readback, arrived at once
+    assert re(bps.rd(station.heater)).plan_result == pytest.approx(
+        60.0
+    )  # the readback, arrived at once
     assert re(bps.rd(station.stirrer)).plan_result == pytest.approx(300.0)
     described = run(station.describe())
     assert described["station-heater"]["units"] == "degC"

@@ -1,0 +1,19 @@
+"""What a device can do for a protocol, so that a lab is checked against a protocol by
+capability, not by which instrument kinds it happens to hold."""
+
+from enum import StrEnum
+
+
+class Capability(StrEnum):
+    """One thing a device does for a protocol step."""
+
+    MOVES_VIALS = "moves vials"
+    """carries a vial between named places (an arm)"""
+    HOLDS_VIAL = "holds a vial"
+    """holds one vial at a place of its own (a slot, a holder, a weighing pan)"""
+    DISPENSES = "dispenses reagents"
+    HEATS = "heats"
+    STIRS = "stirs"
+    MEASURES_SPECTRUM = "measures a spectrum"
+    MEASURES_QUANTITIES = "measures named quantities"
+    WEIGHS = "weighs"

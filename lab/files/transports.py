@@ -1,0 +1,80 @@
+"""How a lab-file device reaches its instrument: the simulator in this process, a serial
+port, or an OPC UA server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from protocols._quantity_field import Timeout
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class SimTransport(_Model):
+    """The instrument's simulator, in this process."""
+
+    type: Literal["sim"] = "sim"
+
+
+class SerialTransportConfig(_Model):
+    """An ASCII line protocol on a serial port. In a simulated lab the simulator provides
+    the port (a pseudo-terminal) and ``port`` may be left out."""
+
+    type: Literal["serial"]
+    port: str | None = None
+    baudrate: int = Field(115200, gt=0, le=10_000_000, description="bits per second")
+    terminator: str = Field("\n", min_length=1, description="end of each line, both ways")
+    retries: int = Field(2, ge=0, le=100, description="retries of idempotent queries only")
+    timeout: Timeout = Field("5 s", validate_default=True, description="per-command reply timeout")
+
+
+class OpcuaSecurityConfig(_Model):
+    """Basic256Sha256 message security plus user/password. In a simulated lab the
+    simulator makes the certificates and the password."""
+
+    mode: Literal["SignAndEncrypt", "Sign", "None"] = Field(
+        "SignAndEncrypt", description="message security; None needs allow_insecure"
+    )
+    certificate: Path | None = Field(None, description="this lab's client certificate")
+    private_key: Path | None = Field(None, description="the client certificate's key (PEM)")
+    server_certificate: Path | None = Field(None, description="pin the server's certificate")
+    username: str | None = Field(None, description="user name of the session")
+    password_env: str | None = Field(None, description="environment variable with the password")
+    allow_insecure: bool = Field(False, description="allow mode None (logged as a warning)")
+
+    @field_validator("certificate", "private_key", "server_certificate")
+    @classmethod
+    def _relative_to_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        return (info.context or {}).get("base_dir", Path(".")) / value
+
+    @model_validator(mode="after")
+    def _secure_unless_allowed(self) -> OpcuaSecurityConfig:
+        if self.mode == "None" and not self.allow_insecure:
+            raise ValueError(
+                "mode None sends everything in clear; set allow_insecure: true "
+                "to accept that, or use Sign / SignAndEncrypt"
+            )
+        return self
+
+
+class OpcuaTransportConfig(_Model):
+    """An OPC UA server (a PLC). In a simulated lab the simulator provides the endpoint."""
+
+    type: Literal["opcua"]
+    endpoint: str | None = Field(
+        None, pattern=r"^opc\.tcp://", description="opc.tcp://host:port/path of the PLC"
+    )
+    security: OpcuaSecurityConfig = OpcuaSecurityConfig()
+    timeout: Timeout = Field("5 s", validate_default=True, description="per-request timeout")
+
+
+Transport = Annotated[
+    SimTransport | SerialTransportConfig | OpcuaTransportConfig, Field(discriminator="type")
+]
