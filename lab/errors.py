@@ -82,14 +82,15 @@ def _child(node: Any, key: int | str) -> Any:
     return _MISSING
 
 
-def _path(loc: tuple[int | str, ...], data: Any) -> str:
+def _path(loc: tuple[int | str, ...], data: Any, of_model: bool = False) -> str:
     """The field path as the user wrote it: the tags pydantic adds to the location inside a
-    discriminated union (``devices.arm.robotic_arm.home``) are dropped."""
+    discriminated union (``devices.arm.robotic_arm.home``) are dropped. ``of_model``: the
+    location is a model's (a missing last key is a tag too, not a missing field)."""
     parts: list[str] = []
     node: Any = data
     for i, key in enumerate(loc):
         child = _child(node, key)
-        if child is _MISSING and isinstance(node, dict) and i < len(loc) - 1:
+        if child is _MISSING and isinstance(node, dict) and (of_model or i < len(loc) - 1):
             continue  # a union's tag, not a key of the file
         node = None if child is _MISSING else child
         parts.append(str(key))
@@ -106,9 +107,9 @@ def problems_of(err: ValidationError, data: Any = None) -> list[str]:
     """
     out = []
     for e in err.errors():
-        prefix = _path(e["loc"], data)
         cause = (e.get("ctx") or {}).get("error")
         problems = getattr(cause, "problems", None)  # FieldProblems, or a layer's own kind
+        prefix = _path(e["loc"], data, of_model=isinstance(problems, list))
         if isinstance(cause, ValueError) and isinstance(problems, list):
             out += [f"{prefix}.{p}" if prefix else p for p in problems]
             continue
