@@ -7,6 +7,7 @@ from bench import (
     cli_start,
     estop_latency,
     interlock_reaction,
+    mock_devices,
     parallel_stations,
     planner_efficiency,
     planner_latency,
@@ -22,6 +23,7 @@ push_latency.main(quick)
 estop_latency.main(quick)
 api_latency.main(quick)
 interlock_reaction.main(quick)
+mock_devices.main(quick)
 planner_latency.main(quick)
 planner_efficiency.main(quick)
 spectral_planner.main(quick)

@@ -47,7 +47,7 @@ def pan(tmp_path: Path):
 
 
 def test_the_driver_weighs_zeroes_tares_and_says_who_it_is(pan):
-    cell, firmware, driver, server = pan
+    cell, _, driver, server = pan
     assert run(driver.identify()) == "Mettler Toledo,XPR205,B0123456,1.10"
     assert run(driver.weigh()) == pytest.approx(0.0, abs=0.0005)
     cell.vials_at["pan"] = Vial("V1", 10.0, {"water": 1.5})
