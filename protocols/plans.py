@@ -264,7 +264,9 @@ def run_protocol(
         raised into it."""
         if not dispensing:
             return
-        for _ in range(3):
+        # the dispense's failure, the stop's abort and a second trip of the interlock may
+        # each be raised into the read: one attempt for each, and one to read
+        for _ in range(5):
             try:
                 yield from bps.trigger_and_read([lab.station], name="cut_short")
             except (RequestAbort, FailedStatus):
