@@ -159,7 +159,7 @@ def run_campaign(
             db,
             prepared.campaign,
             prepared.folder,
-            running.devices.spectrometer.name,
+            [s.name for s, _ in running.devices.all_spectrometers],
             best,
         )
         return result
@@ -216,7 +216,11 @@ def run_campaign_on_workcells(
             result = runner.run(trials, events)
             best = result.best[0] if result.best else None
             result.plots = write_plots(
-                db, prepared.campaign, prepared.folder, prepared.lab.spectrometer[0], best
+                db,
+                prepared.campaign,
+                prepared.folder,
+                [n for n, _ in prepared.lab.spectrometers],
+                best,
             )
             return result
         finally:

@@ -135,8 +135,9 @@ class LabData:
         return frame
 
     def samples(self, campaign: str | None = None) -> Any:
-        """One row a vial: ``sample``, ``trial``, ``fate`` and each reagent's volume in a
-        column named with its unit.
+        """One row a vial: ``sample``, ``trial``, ``fate``, each reagent's volume in a
+        column named with its unit, and what package steps measured of it
+        (``balance-mass (step 5) [g]``, steps counted from 0).
 
         Args:
             campaign: its name; may be left out when there is only one.
@@ -150,6 +151,10 @@ class LabData:
                 q = parse_quantity(text)
                 row[column_name(reagent, q.units)] = float(q.m)
                 units[column_name(reagent, q.units)] = str(q.units)
+            for taken in s.get("measured") or []:
+                q = parse_quantity(taken["value"])
+                column = column_name(f"{taken['reading']} (step {taken['step']})", q.units)
+                row[column], units[column] = float(q.m), str(q.units)
             rows.append(row)
         frame = pd.DataFrame(rows)
         frame.attrs["units"] = units

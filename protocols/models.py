@@ -13,6 +13,7 @@ from pydantic import (
     Tag,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -167,7 +168,21 @@ Step = Annotated[
     | Annotated[Measure, Tag("measure")]
     | Annotated[Analyse, Tag("analyse")]
     | Annotated[Discard, Tag("discard")]
-    | Annotated[PluginStep, Tag("plugin")],
+    | Annotated[
+        PluginStep,
+        Tag("plugin"),
+        WithJsonSchema(
+            {
+                "type": "object",
+                "description": "a step an installed package adds (its own fields beside step)",
+                "properties": {
+                    "step": {"type": "string", "not": {"enum": list(BUILT_IN_STEPS)}},
+                    "device": {"type": "string", "description": "the device it runs on"},
+                },
+                "required": ["step"],
+            }
+        ),
+    ],
     Discriminator(_step_tag),
 ]
 

@@ -78,6 +78,31 @@ class LabDevices:
     others: dict[str, InstrumentDevice] = field(default_factory=dict)
     #: what every device declares of itself, by name: which runs a package's step
     facts: dict[str, DeviceFacts] = field(default_factory=dict)
+    #: every arm, ``arm`` first (empty: ``arm`` is the only one)
+    arms: tuple[RoboticArm, ...] = ()
+    #: every spectrometer with the place of its holder, ``spectrometer`` first (empty:
+    #: ``spectrometer`` at ``holder`` is the only one)
+    spectrometers: tuple[tuple[Spectrometer, str], ...] = ()
+
+    @property
+    def all_arms(self) -> tuple[RoboticArm, ...]:
+        """Every arm of the lab."""
+        return self.arms or (self.arm,)
+
+    @property
+    def all_spectrometers(self) -> tuple[tuple[Spectrometer, str], ...]:
+        """Every spectrometer of the lab, with its holder."""
+        return self.spectrometers or ((self.spectrometer, self.holder),)
+
+    def arm_for(self, source: str, destination: str) -> RoboticArm:
+        """The first arm that reaches both places (preflight refused a protocol where
+        none does; the first arm then, whose refusal names the place)."""
+        both = {source, destination}
+        return next((a for a in self.all_arms if both <= a.reachable), self.arm)
+
+    def spectrometer_at(self, place: str | None) -> Spectrometer:
+        """The spectrometer whose holder is ``place`` (the first if none is)."""
+        return next((s for s, h in self.all_spectrometers if h == place), self.spectrometer)
 
     @property
     def station(self) -> SynthesisStation:
@@ -110,7 +135,8 @@ class LabDevices:
     @property
     def instruments(self) -> tuple[InstrumentDevice, ...]:
         """The devices that stand for an instrument on a wire."""
-        found: tuple[InstrumentDevice, ...] = (self.arm, *self.stations, self.spectrometer)
+        found: tuple[InstrumentDevice, ...] = (*self.all_arms, *self.stations)
+        found += tuple(s for s, _ in self.all_spectrometers)
         found += (self.analyser,) if self.analyser is not None else ()
         return found + tuple(self.others.values())
 
@@ -118,7 +144,7 @@ class LabDevices:
     def holders(self) -> list[tuple[str, Any]]:
         """Each place an instrument holds a vial, with the signal naming the vial there."""
         found: list[tuple[str, Any]] = [(b.slot, b.station.vial) for b in self.bays]
-        found.append((self.holder, self.spectrometer.vial))
+        found += [(holder, s.vial) for s, holder in self.all_spectrometers]
         if self.analyser is not None and self.analyser_holder is not None:
             found.append((self.analyser_holder, self.analyser.vial))
         for name, device in self.others.items():  # a package's device that knows its vial
@@ -153,10 +179,16 @@ class LabDevices:
         return device
 
 
-def _step_plan(step: Any, lab: LabDevices) -> MsgGenerator[None]:
+def _arm(step: Transfer | Discard, lab: LabDevices) -> RoboticArm:
+    """The arm that carries the vial of a transfer or discard."""
+    destination = step.destination if isinstance(step, Transfer) else lab.waste
+    return lab.arm_for(step.source, destination)
+
+
+def _step_plan(step: Any, lab: LabDevices, vial_at: str | None) -> MsgGenerator[None]:
     match step:
         case Transfer():
-            return stubs.transfer(lab.arm, step.source, step.destination)
+            return stubs.transfer(_arm(step, lab), step.source, step.destination)
         case Dispense():
             return stubs.dispense(lab.station, step.reagent, step.volume, step.rate)
         case Heat():
@@ -167,14 +199,14 @@ def _step_plan(step: Any, lab: LabDevices) -> MsgGenerator[None]:
             return stubs.wait(lab.timer, step.duration)
         case Measure():
             return stubs.measure(
-                lab.spectrometer, step.integration_time, [lab.station.heater, lab.arm]
+                lab.spectrometer_at(vial_at), step.integration_time, [lab.station.heater, lab.arm]
             )
         case Analyse():
             if lab.analyser is None:
                 raise ValueError("this lab has no analyser")
             return stubs.analyse(lab.analyser, [lab.station.heater, lab.arm])
         case Discard():
-            return stubs.discard(lab.arm, step.source, lab.waste)
+            return stubs.discard(_arm(step, lab), step.source, lab.waste)
         case PluginStep():
             device = lab.others[device_for(step, lab.facts)]
             return load_step_kind(step.step).plan(step.fields, device)
@@ -186,21 +218,21 @@ def _claims(step: Any, lab: LabDevices) -> list[str]:
     (one vial per place) before the arm (one move at a time)."""
     match step:
         case Transfer() if step.destination != lab.waste:
-            return [step.destination, lab.arm.name]
+            return [step.destination, _arm(step, lab).name]
         case Transfer() | Discard():
-            return [lab.arm.name]
+            return [_arm(step, lab).name]
         case PluginStep():  # one trial at a time on a package's device
             return [device_for(step, lab.facts)]
     return []
 
 
-def _user(step: Any, lab: LabDevices) -> str:
+def _user(step: Any, lab: LabDevices, vial_at: str | None) -> str:
     """The device a step keeps busy, for the timeline."""
     match step:
         case Transfer() | Discard():
-            return lab.arm.name
+            return _arm(step, lab).name
         case Measure():
-            return lab.spectrometer.name
+            return lab.spectrometer_at(vial_at).name
         case Analyse() if lab.analyser is not None:
             return lab.analyser.name
         case PluginStep():
@@ -277,6 +309,7 @@ def run_protocol(
 
     def steps() -> MsgGenerator[None]:
         conditioned = False
+        vial_at: str | None = None  # where this trial's vial is
         for step in protocol.steps:
             # a pause lands here, between steps, never inside one (a dispense is not redone)
             yield from bps.checkpoint()
@@ -285,14 +318,15 @@ def run_protocol(
                 yield from stubs.heat(lab.station, start_temperature)
                 conditioned = True
             yield from claims.take(_claims(step, lab))
-            times.begin(_user(step, lab))
+            times.begin(_user(step, lab, vial_at))
             dispensing[:] = [step] if isinstance(step, Dispense) else []
-            yield from _step_plan(step, lab)
+            yield from _step_plan(step, lab, vial_at)
             dispensing.clear()
             times.end()
             if isinstance(step, Transfer | Discard):  # the vial has left its place
                 claims.give(step.source)
-                claims.give(lab.arm.name)
+                claims.give(_arm(step, lab).name)
+                vial_at = step.destination if isinstance(step, Transfer) else None
             if isinstance(step, PluginStep):
                 claims.give(device_for(step, lab.facts))
             # the vial's history: what the block and stirrer did, step by step
@@ -372,7 +406,7 @@ def scan(
 def clear_workcell(lab: LabDevices, md: dict[str, Any] | None = None) -> MsgGenerator[list[str]]:
     """The workcell's start state after a fault: the station safe (and read back), every
     vial left in the gripper, the station or an instrument's holder carried to the waste. One
-    run, whose ``handling`` stream names each vial carried; returns their ids.
+    run, whose ``handling_<arm>`` streams name each vial carried; returns their ids.
 
     Args:
         lab: the connected devices and their places.
@@ -384,16 +418,17 @@ def clear_workcell(lab: LabDevices, md: dict[str, Any] | None = None) -> MsgGene
         for station in lab.stations:
             yield from stubs.safe_state(station)
         carried = []
-        held = yield from bps.rd(lab.arm.holding)
-        if held:
-            yield from bps.trigger_and_read([lab.arm], name="handling")
-            yield from bps.mv(lab.arm, lab.waste)
-            yield from bps.mv(lab.arm.gripper, "open")
-            carried.append(held)
+        for arm in lab.all_arms:
+            held = yield from bps.rd(arm.holding)
+            if held:
+                yield from bps.trigger_and_read([arm], name=stubs.handling(arm))
+                yield from bps.mv(arm, lab.waste)
+                yield from bps.mv(arm.gripper, "open")
+                carried.append(held)
         for place, vial_signal in lab.holders:
             vial = yield from bps.rd(vial_signal)
             if vial:
-                yield from stubs.transfer(lab.arm, place, lab.waste)
+                yield from stubs.transfer(lab.arm_for(place, lab.waste), place, lab.waste)
                 carried.append(vial)
         return carried
 

@@ -6,13 +6,13 @@ operator fixes a protocol in one pass.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pint
 
-from devices import Range
+from devices import Capability, Range
 from protocols.models import (
     Analyse,
     Discard,
@@ -113,6 +113,23 @@ class LabLimits:
     #: every device by name, with what it declares of itself (steps of installed
     #: packages are checked against these)
     devices: dict[str, DeviceFacts] = field(default_factory=dict)
+    #: each arm's reach, by the arm's name (a transfer needs one arm that reaches both
+    #: places); empty: one arm, whose reach is ``reachable``
+    reaches: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def arm_for(self, source: str, destination: str) -> str | None:
+        """The first arm that reaches both places (None if none does, or if the lab's
+        one arm is described by ``reachable`` alone)."""
+        return next((n for n, r in self.reaches.items() if {source, destination} <= r), None)
+
+    def spectrometers(self) -> dict[str, Range]:
+        """Each spectrometer's holder with its integration times."""
+        found = {
+            d.place: d.limits.get("integration_time", self.integration)
+            for d in self.devices.values()
+            if Capability.MEASURES_SPECTRUM in d.capabilities and d.place is not None
+        }
+        return found or {self.spectrometer_holder: self.integration}
 
     def to_json(self) -> dict[str, Any]:
         """The limits as JSON-able data, e.g. to send them from a workcell's worker."""
@@ -120,6 +137,7 @@ class LabLimits:
         for key in ("reachable", "sources"):
             data[key] = sorted(data[key])
         data["devices"] = {n: d.to_json() for n, d in self.devices.items()}
+        data["reaches"] = {n: sorted(r) for n, r in self.reaches.items()}
         return data
 
     @classmethod
@@ -132,12 +150,13 @@ class LabLimits:
         ranges = {k: Range(**v) for k, v in data.items() if isinstance(v, dict) and "unit" in v}
         sets = {k: frozenset(data[k]) for k in ("reachable", "sources")}
         devices = {n: DeviceFacts.from_json(d) for n, d in data.get("devices", {}).items()}
-        return cls(**{**data, **ranges, **sets, "devices": devices})
+        reaches = {n: frozenset(r) for n, r in data.get("reaches", {}).items()}
+        return cls(**{**data, **ranges, **sets, "devices": devices, "reaches": reaches})
 
     @classmethod
     async def read(
         cls,
-        arm: RoboticArm,
+        arms: Sequence[RoboticArm],
         station: SynthesisStation,
         spectrometer: Spectrometer,
         *,
@@ -151,7 +170,7 @@ class LabLimits:
         """Read every limit from the connected devices.
 
         Args:
-            arm: the connected arm.
+            arms: the connected arms.
             station: the connected synthesis station.
             spectrometer: the connected spectrometer.
             sources: where new vials may be taken from (the racks).
@@ -166,7 +185,7 @@ class LabLimits:
             stock[pump.reagent] = await pump.level.get_value()
         any_pump = next(iter(station.pumps.values()))
         return cls(
-            reachable=arm.reachable,
+            reachable=frozenset(p for arm in arms for p in arm.reachable),
             sources=sources,
             waste=waste,
             station_slot=station_slot,
@@ -179,6 +198,7 @@ class LabLimits:
             stock_ml=stock,
             analyser_holder=analyser_holder,
             devices=devices or {},
+            reaches={arm.name: arm.reachable for arm in arms},
         )
 
 
@@ -285,6 +305,14 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
                 )
             elif vial_at is not None and source != vial_at:
                 bad(f"{path}.source", f"the vial is at {vial_at!r}, not {source!r}")
+            both = {source, destination} <= lab.reachable
+            if both and len(lab.reaches) > 1 and lab.arm_for(source, destination) is None:
+                bad(
+                    path,
+                    f"no arm reaches both {source!r} and {destination!r} (reaches: "
+                    + "; ".join(f"{n}: {', '.join(sorted(r))}" for n, r in lab.reaches.items())
+                    + "); go through a place both reach",
+                )
             vial_at = None if destination == lab.waste else destination
         elif isinstance(step, Dispense | Heat | Stir):
             if vial_at != lab.station_slot:
@@ -308,9 +336,12 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
                 bad(f"{path}.speed", _in_range(step.speed, lab.stir_speed))
                 bad(f"{path}.duration", None if step.duration.m >= 0 else "negative duration")
         elif isinstance(step, Measure):
-            if vial_at != lab.spectrometer_holder:
-                bad(path, f"needs the vial at {lab.spectrometer_holder!r} (it is at {vial_at!r})")
-            bad(f"{path}.integration_time", _in_range(step.integration_time, lab.integration))
+            holders = lab.spectrometers()
+            if vial_at not in holders:
+                where = " or ".join(repr(h) for h in holders)
+                bad(path, f"needs the vial at {where} (it is at {vial_at!r})")
+            integration = holders.get(vial_at or "", lab.integration)
+            bad(f"{path}.integration_time", _in_range(step.integration_time, integration))
         elif isinstance(step, Analyse):
             if lab.analyser_holder is None:
                 bad(path, "this lab has no analyser")

@@ -15,10 +15,16 @@ from devices import Analyser, RoboticArm, Spectrometer, SynthesisStation, Timer
 from devices import DeviceValue as Value
 
 
+def handling(arm: RoboticArm) -> str:
+    """The stream that records what ``arm`` carries: one per arm, since a stream reads the
+    same devices at every event."""
+    return f"handling_{arm.name}"
+
+
 def transfer(arm: RoboticArm, source: str, destination: str) -> MsgGenerator[None]:
     """Pick the vial at ``source`` and put it down at ``destination``.
 
-    The arm is read into the ``handling`` stream once it holds the vial, so the run
+    The arm is read into its ``handling_<arm>`` stream once it holds the vial, so the run
     records which vial (sample) it carried.
 
     Args:
@@ -28,7 +34,7 @@ def transfer(arm: RoboticArm, source: str, destination: str) -> MsgGenerator[Non
     """
     yield from bps.mv(arm, source)
     yield from bps.mv(arm.gripper, "closed")
-    yield from bps.trigger_and_read([arm], name="handling")
+    yield from bps.trigger_and_read([arm], name=handling(arm))
     yield from bps.mv(arm, destination)
     yield from bps.mv(arm.gripper, "open")
 

@@ -84,7 +84,7 @@ class CampaignManager:
             store,
             self.folder,
             self.sessions,
-            lab.config.spectrometer[0],
+            [n for n, _ in lab.config.spectrometers],
             lambda: self.executor.lanes,
             self.active,
         )

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pint
 
-from lab.records.measurement import measurement_from_documents
+from lab.records.measurement import Spectrometers, measurement_from_documents
 from lab.store import Store, TrialRecord
 from planners import Measurement, ObjectiveFunction
 
@@ -24,7 +24,7 @@ class Measuring:
     """
 
     def __init__(
-        self, store: Store, spectrometer: str, functions: dict[str, ObjectiveFunction]
+        self, store: Store, spectrometer: Spectrometers, functions: dict[str, ObjectiveFunction]
     ) -> None:
         self.store = store
         self.spectrometer = spectrometer

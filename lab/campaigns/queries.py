@@ -14,7 +14,7 @@ from lab.data import trial_json
 from lab.errors import NotFound
 from lab.files.campaign_file import read_target
 from lab.records.best import best_trials
-from lab.records.measurement import measurement_from_documents
+from lab.records.measurement import Spectrometers, measurement_from_documents
 from lab.records.timeline import Span, campaign_spans, station_activity
 from lab.store import Store, TrialRecord, TrialStatus
 
@@ -36,7 +36,7 @@ class CampaignQueries:
         store: Store,
         folder: CampaignFolder,
         sessions: Mapping[str, CampaignSession],
-        spectrometer: str,
+        spectrometer: Spectrometers,
         lanes: Callable[[], Sequence[str]],
         active: Callable[[], CampaignSession | None],
     ) -> None:

@@ -70,9 +70,7 @@ class _Record:
         info = store.campaign(name)
         assert info is not None
         devices = info["lab"].get("devices", {})
-        self.spectrometer = next(
-            (n for n, d in devices.items() if d.get("kind") == "spectrometer"), ""
-        )
+        self.spectrometer = [n for n, d in devices.items() if d.get("kind") == "spectrometer"]
 
     def measurement(self, planner: Planner, t: TrialRecord) -> Measurement | None:
         if not planner.wants_measurements or t.run_uid is None or t.status != TrialStatus.COMPLETED:

@@ -107,7 +107,9 @@ class CampaignRunner:
             self.planner = make_planner(campaign, planner_name, seed)
         except PlannerError as err:  # a planner chosen on the command line, say
             raise ConfigError(f"campaign {campaign.name}", [f"planner: {err}"]) from None
-        self.measuring = Measuring(store, lab.config.spectrometer[0], campaign.measures())
+        self.measuring = Measuring(
+            store, [n for n, _ in lab.config.spectrometers], campaign.measures()
+        )
         self.samples = CampaignSamples(store, campaign.name, lab.config)
         self._session: _Session | None = None
         self._stopping = threading.Event()

@@ -7,7 +7,7 @@ from typing import Any
 
 from devices import format_quantity
 from lab.files.lab_file import LabConfig
-from lab.records.ledger import confirmed_composition, vials_handled
+from lab.records.ledger import confirmed_composition, measured_by_steps, vials_handled
 from lab.store import Store
 from protocols import Protocol as LabProtocol
 
@@ -30,12 +30,13 @@ class CampaignSamples:
 
     def vials_handled(self, documents: Documents) -> list[str]:
         """The vials a run's arm moved, in the order it moved them."""
-        return vials_handled(documents, self.config.arm[0])
+        return vials_handled(documents, [name for name, _ in self.config.arms])
 
     def record(
         self, index: int, documents: Documents, protocol: LabProtocol, fate: str = "waste"
     ) -> None:
-        """The trial's vial into the ledger, with what the station confirmed it received.
+        """The trial's vial into the ledger, with what the station confirmed it received
+        and what package steps measured of it.
 
         Args:
             index: the trial's number.
@@ -52,7 +53,8 @@ class CampaignSamples:
         composition = confirmed_composition(documents, protocol, station, pumps)
         if self.store.sample(vial) is None:
             contents = {k: format_quantity(v) for k, v in composition.items()}
-            self.store.add_sample(vial, self.campaign, index, contents, fate)
+            measured = measured_by_steps(documents)
+            self.store.add_sample(vial, self.campaign, index, contents, fate, measured)
         self.store.update_trial(self.campaign, index, sample_id=vial)
 
     def cleared(self, vial: str) -> None:

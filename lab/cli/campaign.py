@@ -248,7 +248,7 @@ def campaign_report(
             db,
             prepared.campaign,
             out or prepared.folder,
-            prepared.lab.spectrometer[0],
+            [n for n, _ in prepared.lab.spectrometers],
             provenance,
         )
     finally:

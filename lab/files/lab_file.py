@@ -19,6 +19,7 @@ from pydantic import (
     Tag,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -319,7 +320,22 @@ DeviceConfig = Annotated[
     | Annotated[StationConfig, Tag("synthesis_station")]
     | Annotated[SpectrometerConfig, Tag("spectrometer")]
     | Annotated[AnalyserConfig, Tag("analyser")]
-    | Annotated[PluginDevice, Tag("plugin")],
+    | Annotated[
+        PluginDevice,
+        Tag("plugin"),
+        WithJsonSchema(
+            {
+                "type": "object",
+                "description": "a device of a kind an installed package adds: kind: its "
+                "name, or class: package.module:Kind; its own settings beside it",
+                "properties": {
+                    "kind": {"type": "string", "not": {"enum": list(BUILT_IN_KINDS)}},
+                    "class": {"type": "string", "pattern": "^[\\w.]+:\\w+$"},
+                },
+                "oneOf": [{"required": ["kind"]}, {"required": ["class"]}],
+            }
+        ),
+    ],
     Discriminator(_kind_tag),
 ]
 
@@ -535,8 +551,18 @@ class LabConfig(_Model):
 
     @property
     def arm(self) -> tuple[str, ArmConfig]:
-        """The arm's name and configuration."""
+        """The first arm's name and configuration."""
         return self.one(ArmConfig)
+
+    @property
+    def arms(self) -> list[tuple[str, ArmConfig]]:
+        """Each arm's name and configuration, in the file's order."""
+        return [(n, d) for n, d in self.devices.items() if isinstance(d, ArmConfig)]
+
+    @property
+    def spectrometers(self) -> list[tuple[str, SpectrometerConfig]]:
+        """Each spectrometer's name and configuration, in the file's order."""
+        return [(n, d) for n, d in self.devices.items() if isinstance(d, SpectrometerConfig)]
 
     @property
     def stations(self) -> list[tuple[str, StationConfig]]:
@@ -549,7 +575,7 @@ class LabConfig(_Model):
 
     @property
     def spectrometer(self) -> tuple[str, SpectrometerConfig]:
-        """The spectrometer's name and configuration."""
+        """The first spectrometer's name and configuration."""
         return self.one(SpectrometerConfig)
 
     @property
@@ -572,10 +598,9 @@ class LabConfig(_Model):
             station: the synthesis station a protocol will run on; the first if None.
         """
         _, slot_of = next((n, s) for n, s in self.stations if station in (None, n))
-        _, arm = self.arm
         _, spectrometer = self.spectrometer
         return LabLimits(
-            reachable=frozenset(arm.reach),
+            reachable=frozenset(p for _, arm in self.arms for p in arm.reach),
             sources=frozenset(self.role("source")),
             waste=self.role("waste")[0],
             station_slot=slot_of.slot,
@@ -588,6 +613,7 @@ class LabConfig(_Model):
             stock_ml={r: float(self.reagents[r].stock.m_as("mL")) for r in slot_of.pumps.values()},
             analyser_holder=self.analyser[1].holder if self.analyser else None,
             devices=self.facts(),
+            reaches={name: frozenset(arm.reach) for name, arm in self.arms},
         )
 
     def role(self, role: str) -> list[str]:
@@ -670,7 +696,7 @@ class LabConfig(_Model):
                 )
         return problems
 
-    def _package_device_problems(self, reach: list[str], taken: list[str]) -> list[str]:
+    def _package_device_problems(self, reach: set[str], taken: list[str]) -> list[str]:
         """A package's device speaks a transport its kind knows, and holds its vial at a
         known place of its own that the arm reaches."""
         problems = []
@@ -688,13 +714,30 @@ class LabConfig(_Model):
             if place not in self.locations:
                 problems.append(f"devices.{name}: unknown location {place!r}")
             elif place not in reach:
-                problems.append(f"devices.{self.arm[0]}.reach: must include {name}'s {place!r}")
+                problems.append(f"{self._reach_field()}: must include {name}'s {place!r}")
             if place in claimed:
                 problems.append(
                     f"devices.{name}: {place!r} is where {claimed[place]} holds its vial; "
                     "give each device a place of its own"
                 )
             claimed[place] = name
+        return problems
+
+    def _reach_field(self) -> str:
+        """Where a place no arm reaches is to be added: the arm's reach, or any arm's."""
+        if len(self.arms) == 1:
+            return f"devices.{self.arms[0][0]}.reach"
+        return f"devices: no arm reaches it; an arm's reach ({', '.join(n for n, _ in self.arms)})"
+
+    @staticmethod
+    def _holder_problems(holders: list[tuple[str, str]]) -> list[str]:
+        """One vial per place: no two devices hold their vials at one location."""
+        seen: dict[str, str] = {}
+        problems = []
+        for place, what in holders:
+            if place in seen and not (what.endswith("slot") and seen[place].endswith("slot")):
+                problems.append(f"locations.{place}: is the {seen[place]} and the {what}")
+            seen.setdefault(place, what)
         return problems
 
     @model_validator(mode="after")
@@ -710,13 +753,10 @@ class LabConfig(_Model):
                 "simulation.degradations: only a simulated lab can be degraded on demand"
             )
         problems += self._simulated_devices()
-        for kind in (ArmConfig, SpectrometerConfig):
-            count = sum(isinstance(d, kind) for d in self.devices.values())
-            if count != 1:
-                problems.append(
-                    f"devices: need exactly one {kind.model_fields['kind'].annotation}"
-                    f" device, found {count}"
-                )
+        if not self.arms:
+            problems.append("devices: need at least one robotic_arm device, found 0")
+        if not self.spectrometers:
+            problems.append("devices: need at least one spectrometer device, found 0")
         if not self.stations:
             problems.append("devices: need at least one synthesis_station device, found 0")
         if sum(isinstance(d, AnalyserConfig) for d in self.devices.values()) > 1:
@@ -724,25 +764,28 @@ class LabConfig(_Model):
         if any(p.startswith("devices:") for p in problems):
             raise FieldProblems(problems)
         known = set(self.locations)
-        arm_name, arm = self.arm
-        spec_name, spec = self.spectrometer
         places = [
-            (f"devices.{arm_name}.home", arm.home),
-            *((f"devices.{arm_name}.reach", r) for r in arm.reach),
+            *((f"devices.{n}.home", arm.home) for n, arm in self.arms),
+            *((f"devices.{n}.reach", r) for n, arm in self.arms for r in arm.reach),
             *((f"devices.{n}.slot", s.slot) for n, s in self.stations),
-            (f"devices.{spec_name}.holder", spec.holder),
+            *((f"devices.{n}.holder", s.holder) for n, s in self.spectrometers),
         ]
         holders = [(s.slot, f"{n}'s slot") for n, s in self.stations]
-        holders.append((spec.holder, "holder"))
+        several = len(self.spectrometers) > 1
+        holders += [
+            (s.holder, f"{n}'s holder" if several else "holder") for n, s in self.spectrometers
+        ]
         if self.analyser is not None:
             places.append((f"devices.{self.analyser[0]}.holder", self.analyser[1].holder))
             holders.append((self.analyser[1].holder, "analyser's holder"))
         problems += [f"{path}: unknown location {p!r}" for path, p in places if p not in known]
+        reach = {p for _, arm in self.arms for p in arm.reach}
         for place, path in holders:
-            if place in known and place not in arm.reach:
-                problems.append(f"devices.{arm_name}.reach: must include the {path} {place!r}")
+            if place in known and place not in reach:
+                problems.append(f"{self._reach_field()}: must include the {path} {place!r}")
+        problems += self._holder_problems(holders)
         problems += self._station_problems()
-        problems += self._package_device_problems(arm.reach, [p for p, _ in holders])
+        problems += self._package_device_problems(reach, [p for p, _ in holders])
         for name, device in self.devices.items():
             transport = device.transport
             if isinstance(transport, OpcuaTransportConfig):

@@ -242,9 +242,9 @@ def _write_plots(store: Store, campaign: CampaignConfig, folder: Path) -> None:
 
     info = store.campaign(campaign.name)
     assert info is not None
-    spectrometer = next(
-        (n for n, d in info["lab"]["devices"].items() if d.get("kind") == "spectrometer"), ""
-    )
+    spectrometer = [
+        n for n, d in info["lab"]["devices"].items() if d.get("kind") == "spectrometer"
+    ] or [""]
     write_plots(store, campaign, folder, spectrometer, best_trial(store, campaign))
 
 

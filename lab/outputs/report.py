@@ -11,7 +11,7 @@ from rich.table import Table
 from lab.files.campaign_file import CampaignConfig, read_target
 from lab.outputs.html import escape, page, png
 from lab.records.best import best_trial, best_trials
-from lab.records.measurement import measurement_from_documents
+from lab.records.measurement import Spectrometers, measurement_from_documents
 from lab.records.timeline import Span, campaign_spans, experiments_per_hour
 from lab.store import Store, TrialRecord, TrialStatus
 
@@ -94,7 +94,7 @@ def _finish(fig: Figure, ax: Axes) -> Figure:
 
 
 def campaign_figures(
-    store: Store, campaign: CampaignConfig, spectrometer: str, best: TrialRecord | None
+    store: Store, campaign: CampaignConfig, spectrometer: Spectrometers, best: TrialRecord | None
 ) -> dict[str, Figure]:
     """``best_so_far`` (each trial's objective and the best so far), ``parameters`` (each
     parameter per trial), ``timeline`` (which device each trial used when) and, for a
@@ -103,7 +103,7 @@ def campaign_figures(
     Args:
         store: the lab's store.
         campaign: the campaign file.
-        spectrometer: the spectrometer's device name (for the spectra).
+        spectrometer: the spectrometers' device names (for the spectra).
         best: the trial to show against the target, if any.
     """
     records = store.trials(campaign.name)
@@ -274,7 +274,7 @@ def write_plots(
     store: Store,
     campaign: CampaignConfig,
     out_dir: Path,
-    spectrometer: str,
+    spectrometer: Spectrometers,
     best: TrialRecord | None,
 ) -> list[Path]:
     """``<campaign>-<figure>.png`` for each of :func:`campaign_figures`: named after the
@@ -284,7 +284,7 @@ def write_plots(
         store: the lab's store.
         campaign: the campaign file.
         out_dir: where to write the images.
-        spectrometer: the spectrometer's device name (for the spectra).
+        spectrometer: the spectrometers' device names (for the spectra).
         best: the trial to show against the target, if any.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -300,7 +300,7 @@ def write_html_report(
     store: Store,
     campaign: CampaignConfig,
     out_dir: Path,
-    spectrometer: str,
+    spectrometer: Spectrometers,
     provenance: dict[str, str],
 ) -> Path:
     """``<campaign>-report.html``: one self-contained page (plots inside, nothing fetched)

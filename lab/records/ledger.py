@@ -5,22 +5,26 @@ emergency stop in the middle of it) adds what its pump delivered until then."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pint
 
+from devices import format_quantity
 from lab.records.timeline import Documents, after_each_step, cut_short
 from protocols import Dispense, Protocol
 
 ureg = pint.get_application_registry()
 
 
-def vials_handled(documents: Documents, arm: str) -> list[str]:
-    """The vials the arm carried in a run, in order (its ``handling`` stream).
+def vials_handled(documents: Documents, arms: str | list[str]) -> list[str]:
+    """The vials the arms carried in a run, in order (each arm's ``handling_<arm>`` stream).
 
     Args:
         documents: the run's documents, as ``(name, doc)`` pairs.
-        arm: the arm's device name.
+        arms: the arms' device names.
     """
-    held = [d["data"].get(f"{arm}-holding") for n, d in documents if n == "event"]
+    keys = [f"{a}-holding" for a in ([arms] if isinstance(arms, str) else arms)]
+    held = [d["data"].get(k) for n, d in documents if n == "event" for k in keys]
     return list(dict.fromkeys(h for h in held if h))
 
 
@@ -55,3 +59,36 @@ def confirmed_composition(
         volume = ureg.Quantity(fallen, "mL")
         composition[step.reagent] = composition.get(step.reagent, 0 * volume) + volume
     return composition
+
+
+#: the streams of every run (the protocol's own steps and the vial's handling): any other
+#: stream is a step of an installed package measuring the vial
+_LAB_STREAMS = ("primary", "conditions", "cut_short")
+
+
+def measured_by_steps(documents: Documents) -> list[dict[str, Any]]:
+    """What the steps of installed packages measured of the vial (a weighing), in order:
+    each scalar reading with its unit, and the step it was taken in (the steps finished
+    before it, counted by the run's ``conditions`` stream).
+
+    Args:
+        documents: the run's documents, as ``(name, doc)`` pairs.
+    """
+    descriptors = {d["uid"]: d for n, d in documents if n == "descriptor"}
+    found: list[dict[str, Any]] = []
+    step = 0
+    for name, doc in documents:
+        if name != "event":
+            continue
+        descriptor = descriptors[doc["descriptor"]]
+        stream = descriptor["name"]
+        if stream == "conditions":
+            step += 1
+        if stream in _LAB_STREAMS or stream.startswith("handling"):
+            continue
+        for key, value in doc["data"].items():
+            about = descriptor["data_keys"][key]
+            if about.get("units") and about.get("dtype") in ("number", "integer"):
+                quantity = ureg.Quantity(float(value), about["units"])
+                found.append({"step": step, "reading": key, "value": format_quantity(quantity)})
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -10,10 +11,14 @@ import pint
 from planners import Measurement
 
 ureg = pint.get_application_registry()
+#: the lab's spectrometers by device name (or one name): a run's spectrum is the one read
+Spectrometers = str | Sequence[str]
 
 
 def measurement_from_documents(
-    docs: list[tuple[str, dict[str, Any]]], spectrometer: str, parameters: dict[str, pint.Quantity]
+    docs: list[tuple[str, dict[str, Any]]],
+    spectrometers: Spectrometers,
+    parameters: dict[str, pint.Quantity],
 ) -> Measurement:
     """The last event of the run's primary stream: the spectrum (if the spectrometer was
     read), with wavelengths from its configuration, and every scalar reading with the
@@ -22,7 +27,7 @@ def measurement_from_documents(
 
     Args:
         docs: the run's documents, as ``(name, doc)`` pairs.
-        spectrometer: the spectrometer's device name.
+        spectrometers: the lab's spectrometers' device names (the one read is used).
         parameters: the trial's parameters with units.
     """
     descriptors = {d["uid"]: d for n, d in docs if n == "descriptor" and d["name"] == "primary"}
@@ -30,6 +35,8 @@ def measurement_from_documents(
     if not events:
         raise ValueError("the run recorded no measurement (no event in the primary stream)")
     event = events[-1]
+    names = [spectrometers] if isinstance(spectrometers, str) else list(spectrometers)
+    spectrometer = next((n for n in names if f"{n}-absorbance" in event["data"]), "")
     saturated = event["data"].get(f"{spectrometer}-saturated", 0)
     if saturated:
         raise ValueError(

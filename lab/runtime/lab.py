@@ -136,7 +136,7 @@ class Lab:
         d = self.devices if station is None else self.devices.on(station)
         return self.call(
             LabLimits.read(
-                d.arm,
+                d.all_arms,
                 d.station,
                 d.spectrometer,
                 sources=frozenset(self.config.role("source")),
@@ -166,7 +166,11 @@ class Lab:
                     "(staff)",
                 )
             found = []
-            for where, signal in [("the gripper", d.arm.holding), *d.holders]:
+            one = len(d.all_arms) == 1
+            grippers = [
+                ("the gripper" if one else f"{a.name}'s gripper", a.holding) for a in d.all_arms
+            ]
+            for where, signal in [*grippers, *d.holders]:
                 vial = await signal.get_value()
                 if vial:
                     found.append(f"vial {vial} left in {where}")
@@ -389,6 +393,10 @@ def _devices(config: LabConfig, world: SimulatedWorld | None) -> LabDevices:
         analyser_holder=analyser[1].holder if analyser else None,
         others={name: built[name] for name in config.package_devices},
         facts=config.facts(),
+        arms=tuple(_as(RoboticArm, built[name]) for name, _ in config.arms),
+        spectrometers=tuple(
+            (_as(Spectrometer, built[name]), cfg.holder) for name, cfg in config.spectrometers
+        ),
     )
 
 

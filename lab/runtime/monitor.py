@@ -159,9 +159,9 @@ class LabMonitor:
         """Where each vial is, from what the instruments themselves report."""
         d, out = self._lab.devices, []
         for view, key, where in (
-            (self.views[d.arm.name], f"{d.arm.name}-holding", f"{d.arm.name} (gripper)"),
+            *((self.views[a.name], f"{a.name}-holding", f"{a.name} (gripper)") for a in d.all_arms),
             *((self.views[s.name], f"{s.name}-vial", s.name) for s in d.stations),
-            (self.views[d.spectrometer.name], f"{d.spectrometer.name}-vial", d.spectrometer.name),
+            *((self.views[s.name], f"{s.name}-vial", s.name) for s, _ in d.all_spectrometers),
         ):
             reading = next((r for r in view.readings if r["key"] == key), None)
             if reading and reading["value"]:

@@ -23,6 +23,16 @@ def migrate(engine: Engine) -> None:
     if "parameters" in {c["name"] for c in inspect(engine).get_columns("trials")}:
         _trial_values_from_json(engine)
     _streams_and_stations(engine)
+    _sample_measurements(engine)
+
+
+def _sample_measurements(engine: Engine) -> None:
+    """Samples keep what package steps measured of them (a weighing); an older store's
+    samples table gains the column, empty."""
+    if "measured" in {c["name"] for c in inspect(engine).get_columns("samples")}:
+        return
+    with engine.begin() as c:
+        c.execute(text("ALTER TABLE samples ADD COLUMN measured JSON"))
 
 
 def _streams_and_stations(engine: Engine) -> None:

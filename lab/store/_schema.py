@@ -97,6 +97,9 @@ samples = Table(
     Column("trial", Integer, nullable=False),
     Column("composition", JSON, nullable=False),  # reagent -> "1.5 milliliter"
     Column("fate", String, nullable=False),
+    # what the steps of installed packages measured of it, in order: [{"step": 5,
+    # "reading": "balance-mass", "value": "2.0001 gram"}, ...]
+    Column("measured", JSON, nullable=True),
 )
 
 documents = Table(

@@ -501,23 +501,35 @@ class Store:
 
     # --- samples and documents ----------------------------------------------------------
     def add_sample(
-        self, sample_id: str, campaign: str, trial: int, composition: dict[str, str], fate: str
+        self,
+        sample_id: str,
+        campaign: str,
+        trial: int,
+        composition: dict[str, str],
+        fate: str,
+        measured: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Record a vial: its trial, its composition (text with units) and its fate."""
+        """Record a vial: its trial, its composition (text with units), its fate, and what
+        package steps measured of it (each ``step``, ``reading`` and ``value`` with units)."""
         with self.engine.begin() as c:
             c.execute(
                 insert(samples).values(
-                    id=sample_id, campaign=campaign, trial=trial, composition=composition, fate=fate
+                    id=sample_id,
+                    campaign=campaign,
+                    trial=trial,
+                    composition=composition,
+                    fate=fate,
+                    measured=measured or [],
                 )
             )
 
     def update_sample(self, sample_id: str, **values: Any) -> None:
-        """Change a vial's columns (composition, fate)."""
+        """Change a vial's columns (composition, fate, measured)."""
         with self.engine.begin() as c:
             c.execute(update(samples).where(samples.c.id == sample_id).values(**values))
 
     def samples(self, campaign: str) -> list[dict[str, Any]]:
-        """A campaign's vials (id, trial, composition, fate), in trial order.
+        """A campaign's vials (id, trial, composition, fate, measured), in trial order.
 
         Args:
             campaign: the campaign's name.

@@ -170,7 +170,7 @@ def test_ax_planner_closes_the_loop(example_dir: Path, tmp_path: Path):
             lambda d: d["steps"][0].update(destination="freezer"),
             "unknown or unreachable location 'freezer'",
         ),
-        ("lab.yaml", lambda d: d["devices"].pop("spectrometer"), "need exactly one"),
+        ("lab.yaml", lambda d: d["devices"].pop("spectrometer"), "need at least one spectrometer"),
         ("campaign.yaml", lambda d: d.pop("objectives"), "objectives: Field required"),
         ("campaign.yaml", lambda d: d["parameters"]["cyan"].update(min=0), "has no unit"),
         (

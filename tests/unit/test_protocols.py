@@ -56,7 +56,7 @@ def test_example_protocol_fills_and_passes_preflight():
             "has no unit",
         ),
         ({"step": "heat"}, "steps.0.heat.temperature", "Field required"),
-        ({"step": "boil", "temperature": "9 degC"}, "steps.0", "does not match any"),
+        ({"step": "boil", "temperature": "9 degC"}, "steps.0.plugin", "unknown step 'boil'"),
         (
             {"step": "stir", "speed": "600 rpm", "duration": "1 blinks"},
             "steps.0.stir.duration",

@@ -72,3 +72,29 @@ def test_an_older_store_learns_its_streams_and_stations_once(tmp_path: Path) -> 
         assert campaign_spans(again, "c") == before and len(before) == 4
     finally:
         again.close()
+
+
+def test_an_older_store_gains_the_samples_measurements_and_keeps_its_samples(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.sqlite"
+    store = Store(path)
+    store.add_sample("V1", "c", 0, {"water": "2.0 milliliter"}, "waste")
+    with store.engine.begin() as c:  # as a store written before samples kept measurements
+        c.execute(text("ALTER TABLE samples DROP COLUMN measured"))
+    store.close()
+    again = Store(path)
+    try:
+        assert again.sample("V1") == {
+            "id": "V1",
+            "campaign": "c",
+            "trial": 0,
+            "composition": {"water": "2.0 milliliter"},
+            "fate": "waste",
+            "measured": None,
+        }
+        weighed = [{"step": 5, "reading": "balance-mass", "value": "2.0 gram"}]
+        again.add_sample("V2", "c", 1, {}, "waste", weighed)
+        assert again.sample("V2")["measured"] == weighed  # type: ignore[index]
+    finally:
+        again.close()

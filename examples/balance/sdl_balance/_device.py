@@ -23,8 +23,9 @@ class Balance(InstrumentDevice, Triggerable):
     def __init__(self, driver: MtSicsDriver, name: str = "") -> None:
         with self.add_children_as_readables():
             self.mass, self._set_mass = soft_signal_r_and_setter(float, units="g")
-        with self.add_children_as_readables():
-            self.weight_now = instrument_r(float, self._weight_now, "g", "SI")
+        # not read with the device: a weighing records the stable mass, and SI would wait
+        # behind an S in progress on the line anyway
+        self.weight_now = instrument_r(float, self._weight_now, "g", "SI")
         self.zero = instrument_action(driver.zero, "Z")
         self.tare = instrument_action(self._tare, "T")
         self.tare_weight, self._set_tare = soft_signal_r_and_setter(float, units="g")

@@ -22,6 +22,7 @@ from devices import (
     LimitViolation,
     ProtocolError,
     SerialTransport,
+    parse_quantity,
 )
 from lab import load_lab_config
 from simulators import Location, PtyServer, SimClock, Vial, Workcell
@@ -145,8 +146,20 @@ def test_a_campaign_weighs_each_vial_and_checks_its_water_by_weight(balance_lab:
             params = trial.parameters
             dyes = sum(float(str(params[k]).split()[0]) for k in ("cyan", "magenta", "yellow"))
             assert weighed[2] == pytest.approx(2.0 + dyes, abs=0.01)
+            # the ledger keeps each weighing of the vial, with the step that took it
+            ledger = store.sample(trial.sample_id)["measured"]  # type: ignore[index]
+            assert [(m["step"], m["reading"]) for m in ledger] == [
+                (1, "balance-mass"),
+                (5, "balance-mass"),
+                (15, "balance-mass"),
+            ]
+            assert parse_quantity(ledger[1]["value"]).m_as("g") == pytest.approx(weighed[1])
     finally:
         store.close()
+    from lab.data import open_data
+
+    frame = open_data(balance_lab / "store.sqlite").samples()
+    assert "balance-mass (step 5) [g]" in frame.columns
 
 
 def test_a_dispense_that_weighs_wrong_fails_its_trial_in_words(balance_lab: Path):
