@@ -142,13 +142,17 @@ class LabDevices:
 
     @property
     def holders(self) -> list[tuple[str, Any]]:
-        """Each place an instrument holds a vial, with the signal naming the vial there."""
+        """Each place an instrument holds a vial, with the signal naming the vial there
+        (or, for an instrument that cannot name it, saying one is there)."""
         found: list[tuple[str, Any]] = [(b.slot, b.station.vial) for b in self.bays]
         found += [(holder, s.vial) for s, holder in self.all_spectrometers]
         if self.analyser is not None and self.analyser_holder is not None:
             found.append((self.analyser_holder, self.analyser.vial))
-        for name, device in self.others.items():  # a package's device that knows its vial
-            place, vial = self.facts[name].place, getattr(device, "vial", None)
+        for name, device in self.others.items():
+            # a package's device that knows its vial, or only that one is there (a
+            # balance feels a load): ``occupied``, read as True
+            place = self.facts[name].place
+            vial = getattr(device, "vial", None) or getattr(device, "occupied", None)
             if place is not None and isinstance(vial, SignalR):
                 found.append((place, vial))
         return found
@@ -185,7 +189,7 @@ def _arm(step: Transfer | Discard, lab: LabDevices) -> RoboticArm:
     return lab.arm_for(step.source, destination)
 
 
-def _step_plan(step: Any, lab: LabDevices, vial_at: str | None) -> MsgGenerator[None]:
+def _step_plan(step: Any, lab: LabDevices, vial_at: str | None) -> MsgGenerator[Any]:
     match step:
         case Transfer():
             return stubs.transfer(_arm(step, lab), step.source, step.destination)
@@ -426,10 +430,10 @@ def clear_workcell(lab: LabDevices, md: dict[str, Any] | None = None) -> MsgGene
                 yield from bps.mv(arm.gripper, "open")
                 carried.append(held)
         for place, vial_signal in lab.holders:
-            vial = yield from bps.rd(vial_signal)
-            if vial:
-                yield from stubs.transfer(lab.arm_for(place, lab.waste), place, lab.waste)
-                carried.append(vial)
+            if (yield from bps.rd(vial_signal)):
+                arm = lab.arm_for(place, lab.waste)
+                vial = yield from stubs.transfer(arm, place, lab.waste)
+                carried.append(vial or f"the vial at {place}")
         return carried
 
     return (yield from body())

@@ -21,7 +21,7 @@ def handling(arm: RoboticArm) -> str:
     return f"handling_{arm.name}"
 
 
-def transfer(arm: RoboticArm, source: str, destination: str) -> MsgGenerator[None]:
+def transfer(arm: RoboticArm, source: str, destination: str) -> MsgGenerator[str]:
     """Pick the vial at ``source`` and put it down at ``destination``.
 
     The arm is read into its ``handling_<arm>`` stream once it holds the vial, so the run
@@ -31,12 +31,16 @@ def transfer(arm: RoboticArm, source: str, destination: str) -> MsgGenerator[Non
         arm: the arm that carries it.
         source: the location to pick from (a rack hands out a fresh vial).
         destination: the (free) location to put it.
+
+    Returns:
+        The id of the vial it carried, as the arm reported it.
     """
     yield from bps.mv(arm, source)
     yield from bps.mv(arm.gripper, "closed")
-    yield from bps.trigger_and_read([arm], name=handling(arm))
+    reading = yield from bps.trigger_and_read([arm], name=handling(arm))
     yield from bps.mv(arm, destination)
     yield from bps.mv(arm.gripper, "open")
+    return str(reading[f"{arm.name}-holding"]["value"]) if reading else ""
 
 
 def dispense(

@@ -172,8 +172,10 @@ class Lab:
             ]
             for where, signal in [*grippers, *d.holders]:
                 vial = await signal.get_value()
-                if vial:
+                if isinstance(vial, str) and vial:
                     found.append(f"vial {vial} left in {where}")
+                elif vial:  # a device that feels a vial but cannot name it (a balance)
+                    found.append(f"a vial left at {where}")
             for station in d.stations:
                 rpm = await station.stirrer.speed.get_value()
                 setpoint = await station.heater.setpoint.get_value()

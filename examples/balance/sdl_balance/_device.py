@@ -15,17 +15,22 @@ class Balance(InstrumentDevice, Triggerable):
 
     Args:
         driver: the MT-SICS codec on the balance's line.
+        empty_below_g: a load below this is an empty pan (dust, drift), above it a vial.
         name: the device's name.
     """
 
     driver: MtSicsDriver
 
-    def __init__(self, driver: MtSicsDriver, name: str = "") -> None:
+    def __init__(self, driver: MtSicsDriver, empty_below_g: float = 1.0, name: str = "") -> None:
+        self.empty_below_g = empty_below_g
         with self.add_children_as_readables():
             self.mass, self._set_mass = soft_signal_r_and_setter(float, units="g")
         # not read with the device: a weighing records the stable mass, and SI would wait
         # behind an S in progress on the line anyway
         self.weight_now = instrument_r(float, self._weight_now, "g", "SI")
+        #: a vial (or anything heavier than ``empty_below_g``) is on the pan: the lab
+        #: clears it after a fault, though a balance cannot tell which vial it is
+        self.occupied = instrument_r(bool, self._occupied, source="SI")
         self.zero = instrument_action(driver.zero, "Z")
         self.tare = instrument_action(self._tare, "T")
         self.tare_weight, self._set_tare = soft_signal_r_and_setter(float, units="g")
@@ -34,6 +39,10 @@ class Balance(InstrumentDevice, Triggerable):
 
     async def _weight_now(self) -> float:
         return (await self.driver.weigh_now())[0]
+
+    async def _occupied(self) -> bool:
+        gross = await self._weight_now() + await self.tare_weight.get_value()
+        return gross >= self.empty_below_g
 
     async def _weigh(self) -> None:
         self._set_mass(await self.driver.weigh())

@@ -48,6 +48,9 @@ class BalanceSettings(DeviceSettings):
     pan: Name = Field(description="the location of its weighing pan")
     capacity: Mass = Field(description="the heaviest load it weighs, e.g. '220 g'")
     readability: Mass = Field("0.1 mg", validate_default=True, description="its smallest step")
+    empty_below: Mass = Field(
+        "1 g", validate_default=True, description="a lighter load is an empty pan, not a vial"
+    )
     stable_timeout: Timeout = Field(
         "30 s", validate_default=True, description="how long a weighing may wait to settle"
     )
@@ -82,7 +85,8 @@ class BalanceKind(DeviceKind):
         """The balance on its line."""
         assert wire.line is not None
         stable = wire.lab_seconds(float(settings.stable_timeout.m_as("s")))
-        return Balance(MtSicsDriver(wire.line, name, wire.timeout_s, stable), name=name)
+        driver = MtSicsDriver(wire.line, name, wire.timeout_s, stable)
+        return Balance(driver, float(settings.empty_below.m_as("g")), name=name)
 
     def simulator(
         self, name: str, settings: BalanceSettings, parts: SimulatedParts

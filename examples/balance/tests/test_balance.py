@@ -194,3 +194,28 @@ def test_diagnostics_check_the_balance_with_check_weights_the_arm_carries(balanc
         "check_weight_10g": "CW-check_weight_10g",
         "check_weight_50g": "CW-check_weight_50g",
     }
+
+
+def test_a_balance_silent_mid_weighing_ends_safe_and_the_campaign_resumes(balance_lab: Path):
+    """The balance's case of the fault catalogue: its reply to a weighing never comes."""
+    from simulators import Fault
+    from tests.system.test_fault_catalogue import Bench
+
+    data = yaml.safe_load((balance_lab / "lab.yaml").read_text())
+    data["devices"]["balance"]["transport"]["timeout"] = "1 s"  # silent found in a second
+    (balance_lab / "lab.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    bench = Bench(balance_lab, balance_lab / "store.sqlite")
+    try:
+        assert bench.run(1).stopped is None
+        before = bench.completed()
+        bench.world.servers["balance"].inject(Fault.NO_REPLY, on="T")  # the tare of a weigh
+        result = bench.run(3)
+        assert result.stopped is not None and "balance" in result.stopped, result.stopped
+        assert "no complete reply" in result.stopped
+        assert bench.statuses() == ["completed", "failed"]
+        failed = bench.store.trials(bench.name)[1]
+        assert failed.run_uid is not None and bench.store.documents(failed.run_uid)
+        bench.assert_safe()
+        bench.resume_completes(before)  # the vial left on the pan is cleared first
+    finally:
+        bench.close()
