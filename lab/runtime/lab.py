@@ -228,6 +228,10 @@ class Lab:
             readings = {**await device.read(), **await device.read_configuration()}
             described = {**await device.describe(), **await device.describe_configuration()}
             path_of = {s.name: path for path, s in signal_paths(device).items()}
+            order = list(path_of)  # as the device declares them, whatever answered first
+            readings = dict(
+                sorted(readings.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 0)
+            )
             return {
                 "identity": str(await device.identity()),
                 "link": device.driver.link,

@@ -146,12 +146,15 @@ class LabMonitor:
             view.state = {"estop": "estopped", "busy": "busy"}.get(reported, "idle")
         measured = {signal.name for signal in device.measured()}
         path_of = {s.name: path for path, s in signal_paths(device).items()}
+        order = list(path_of)  # as the device declares them: rows never swap places
         view.readings = [
             {
                 **_reading(key, path_of.get(key, key), reading, described[key]),
                 "measured": key in measured,
             }
-            for key, reading in readings.items()
+            for key, reading in sorted(
+                readings.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 0
+            )
             if not described[key].get("shape")  # a spectrum is plotted on the Campaigns page
         ]
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 from bluesky.protocols import Triggerable
 from ophyd_async.core import AsyncStatus, SignalR, soft_signal_r_and_setter
 
@@ -24,7 +26,8 @@ class Balance(InstrumentDevice, Triggerable):
     def __init__(self, driver: MtSicsDriver, empty_below_g: float = 1.0, name: str = "") -> None:
         self.empty_below_g = empty_below_g
         with self.add_children_as_readables():
-            self.mass, self._set_mass = soft_signal_r_and_setter(float, units="g")
+            # nothing weighed yet: no number (NaN reads as none), not a mass of 0 g
+            self.mass, self._set_mass = soft_signal_r_and_setter(float, math.nan, units="g")
         # not read with the device: a weighing records the stable mass, and SI would wait
         # behind an S in progress on the line anyway
         self.weight_now = instrument_r(float, self._weight_now, "g", "SI")

@@ -67,7 +67,10 @@ const unit = (text) => UNITS[text] ?? text ?? "";
 function num(x, digits = 4) {
   if (x === null || x === undefined || Number.isNaN(x)) return "–";
   if (Math.abs(x) < 1e-9) return "0";
-  return Number(x).toPrecision(digits).replace(/\.?0+$/, "").replace(/\.?0+e/, "e");
+  if (Math.abs(x) >= 10 ** digits) return String(Math.round(x)); // 1000 mL, never "1e+3"
+  const text = Number(x).toPrecision(digits);
+  if (text.includes("e")) return text.replace(/\.?0+e/, "e");
+  return text.includes(".") ? text.replace(/\.?0+$/, "") : text; // "1000" keeps its zeros
 }
 function quantity(text) {
   const match = /^\s*([-+0-9.eE]+)\s*(.*)$/.exec(text ?? "");
