@@ -156,6 +156,11 @@ class InstrumentDevice(StandardReadable):
     async def check_instrument(self) -> None:
         """Read the instrument's state and refuse a mismatch with the configuration."""
 
+    def reading_names(self) -> dict[str, str]:
+        """Each signal's data key -> the name a person reads it by: its path below the
+        device (``heater.temperature``), unless the device knows a better one."""
+        return {signal.name: path for path, signal in signal_paths(self).items()}
+
     def live_signals(self) -> dict[str, SignalR[Any]]:
         """The signals read on a path that no command in progress blocks (a real-time
         query, a subscription), by their path below the device. Only these may be

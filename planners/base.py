@@ -48,10 +48,23 @@ class Parameter:
 
 @dataclass(frozen=True)
 class LinearConstraint:
-    """``sum(coefficients[p] * p) <= bound``, each parameter in its declared unit."""
+    """``sum(coefficients[p] * p) <= bound``, each parameter in its declared unit.
+
+    Args:
+        coefficients: parameter name -> its coefficient.
+        bound: the right-hand side.
+        written: the constraint as a person wrote it, units and all (``cyan + magenta
+            <= 6 mL``), for showing; the numbers above are what is checked.
+    """
 
     coefficients: Mapping[str, float]
     bound: float
+    written: str = field(default="", compare=False)
+
+    @property
+    def text(self) -> str:
+        """What a person reads: the constraint as written, or its exact form."""
+        return self.written or str(self)
 
     def satisfied(self, values: Mapping[str, float], slack: float = 1e-9) -> bool:
         """Whether ``values`` meet the constraint.
@@ -176,7 +189,9 @@ class SearchSpace:
                 )
         if len(values) == len(self.parameters):
             found += [
-                f"constraint {c}: violated" for c in self.constraints if not c.satisfied(values)
+                f"constraint {c.text}: violated"
+                for c in self.constraints
+                if not c.satisfied(values)
             ]
         return found
 

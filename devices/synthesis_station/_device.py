@@ -269,6 +269,13 @@ class SynthesisStation(InstrumentDevice, Stoppable):
             "heater.temperature": self.heater.temperature,
         }
 
+    def reading_names(self) -> dict[str, str]:
+        """A pump's level is read by its reagent: ``cyan level``, not ``pumps.1.level``."""
+        names = super().reading_names()
+        for pump in self.pumps.values():
+            names[pump.level.name] = f"{pump.reagent} level"
+        return names
+
     async def latched_inputs(self) -> dict[str, InputState]:
         """The door and leak inputs, with the rising edges the station latched on each."""
         return await self.driver.interlocks()

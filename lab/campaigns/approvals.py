@@ -85,7 +85,7 @@ class Proposal:
                 p.name: {"min": f"{p.lower!r} {p.unit}", "max": f"{p.upper!r} {p.unit}"}
                 for p in self.space.parameters
             },
-            "constraints": [str(c) for c in self.space.constraints],
+            "constraints": [c.text for c in self.space.constraints],
             "generator": self.generator,
             "proposed": self.proposed,
         }

@@ -291,7 +291,7 @@ def parse_constraint(text: str, parameters: dict[str, Parameter]) -> LinearConst
         factor = float((1.0 * unit).m_as(bound.units))
         value = (-1.0 if sign == "-" else 1.0) * float(coef or 1.0) * factor
         coefficients[name] = coefficients.get(name, 0.0) + value
-    return LinearConstraint(coefficients, float(bound.m))
+    return LinearConstraint(coefficients, float(bound.m), " ".join(text.split()))
 
 
 class CampaignConfig(_Model):

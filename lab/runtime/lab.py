@@ -28,7 +28,6 @@ from devices import (
     Timer,
     UnsafeState,
     WallClock,
-    signal_paths,
 )
 from lab.errors import ConfigError
 from lab.files.device_kinds import Wire
@@ -227,7 +226,7 @@ class Lab:
         async def one(device: InstrumentDevice) -> dict[str, Any]:
             readings = {**await device.read(), **await device.read_configuration()}
             described = {**await device.describe(), **await device.describe_configuration()}
-            path_of = {s.name: path for path, s in signal_paths(device).items()}
+            path_of = device.reading_names()
             order = list(path_of)  # as the device declares them, whatever answered first
             readings = dict(
                 sorted(readings.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 0)

@@ -19,7 +19,6 @@ from devices import (
     DeviceError,
     DeviceTimeout,
     InstrumentDevice,
-    signal_paths,
 )
 from lab.runtime.lab import Lab
 
@@ -145,7 +144,7 @@ class LabMonitor:
         else:
             view.state = {"estop": "estopped", "busy": "busy"}.get(reported, "idle")
         measured = {signal.name for signal in device.measured()}
-        path_of = {s.name: path for path, s in signal_paths(device).items()}
+        path_of = device.reading_names()
         order = list(path_of)  # as the device declares them: rows never swap places
         view.readings = [
             {

@@ -124,8 +124,8 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     for device in ("arm", "station", "spectrometer"):
         expect(page.locator(f"[data-device={device}] .badge")).to_have_text("idle")
     expect(page.locator("[data-device=station]")).to_contain_text("heater temperature")
-    # a round number keeps its zeros: the 1000 mL of water is not shown as 1
-    water = page.locator("[data-device=station] tr", has_text="pumps 4 level")
+    # a pump's level goes by its reagent; a round number keeps its zeros (1000 mL, not 1)
+    water = page.locator("[data-device=station] tr", has_text="water level")
     expect(water.locator("td").nth(1)).to_have_text("1000")
     shot(page, "1-lab")
 

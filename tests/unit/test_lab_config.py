@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pint
 import pytest
 
 from devices import parse_quantity
@@ -25,6 +26,22 @@ def test_example_files_load(example_dir: Path):
         "yellow",
         "temperature",
     ]
+
+
+def test_a_constraint_is_shown_as_written_and_checked_exactly(example_dir: Path):
+    space = load_campaign(example_dir / "campaign.yaml").search_space()
+    [constraint] = space.constraints
+    assert constraint.text == "cyan + magenta + yellow <= 6 mL"  # as the file has it
+    assert str(constraint) == "1.0*cyan + 1.0*magenta + 1.0*yellow <= 6.0"  # the planner's
+    ureg = pint.get_application_registry()
+    too_much = {"cyan": 3, "magenta": 3, "yellow": 1, "temperature": 30}
+    quantities = {
+        k: ureg.Quantity(v, p.unit)
+        for p in space.parameters
+        for k, v in too_much.items()
+        if k == p.name
+    }
+    assert space.problems(quantities) == ["constraint cyan + magenta + yellow <= 6 mL: violated"]
 
 
 def test_constraint_coefficients_follow_each_parameters_unit():
