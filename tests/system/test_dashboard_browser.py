@@ -138,7 +138,8 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     card.locator("button:has-text('Start')").click()
     expect(page).to_have_url(f"{lab.url}/campaigns/approved-match")
 
-    # approve the first proposal with an edit
+    # approve the first proposal with an edit; the tab counts what waits, on every page
+    expect(page.locator('nav a[href="/approvals"]')).to_have_text("Approvals (1)", timeout=30_000)
     page.click("nav >> text=Approvals")
     proposal = page.locator(".proposal[data-trial='0']")
     expect(proposal).to_be_visible(timeout=30_000)

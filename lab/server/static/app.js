@@ -111,6 +111,14 @@ function connect() {
 }
 
 // --- on every page: run-control state, the emergency stop and its banner -------------------
+// the Approvals tab counts the proposals waiting for a person, on every page
+function waiting(proposals) {
+  const tab = document.querySelector('nav a[href="/approvals"]');
+  const count = Array.isArray(proposals) ? proposals.length : 0;
+  if (!tab) return;
+  tab.textContent = count ? `Approvals (${count})` : "Approvals";
+  tab.title = count ? `${count} proposal${count > 1 ? "s" : ""} waiting for a decision` : "";
+}
 function header() {
   const estop = document.getElementById("estop");
   estop.disabled = !can("operator");
@@ -629,6 +637,7 @@ async function runPage(uid) {
 // --- start ------------------------------------------------------------------------------------------
 const PAGES = { lab: labPage, campaigns: campaignsPage, campaign: campaignPage, approvals: approvalsPage, audit: auditPage, users: usersPage, run: runPage };
 header();
+follow("proposals", () => api("GET", "/api/proposals"), waiting);
 connect();
 PAGES[body.dataset.page](body.dataset.arg).catch((err) => {
   content.replaceChildren(h("p", { class: "error" }, err.message));
