@@ -9,12 +9,14 @@ from ophyd_async.core import (
     Device,
     DeviceConnector,
     LazyMock,
+    NotConnectedError,
     Signal,
     SignalR,
     StandardReadable,
     set_mock_units,
 )
 
+from devices._errors import DeviceDisconnected
 from devices._signals import declared_units
 
 
@@ -112,13 +114,35 @@ class InstrumentConnector(DeviceConnector):
                 set_mock_units(signal, units)
 
     async def connect_real(self, device: Device, timeout: float, force_reconnect: bool) -> None:
-        """Connect the signals, open the driver, and check the instrument."""
-        await super().connect_real(device, timeout, force_reconnect)
+        """Connect the signals, open the driver, and check the instrument. Signals of a
+        control system (EPICS PVs) that do not connect are a :class:`DeviceDisconnected`
+        naming each address."""
+        try:
+            await super().connect_real(device, timeout, force_reconnect)
+        except NotConnectedError as err:
+            missing = ", ".join(_leaves(err)) or str(err)
+            raise DeviceDisconnected(
+                device.name,
+                f"{self.driver.link}: no answer from {missing}; check the IOC runs, the PV "
+                "names in the lab file and EPICS_CA_ADDR_LIST / EPICS_PVA_ADDR_LIST",
+                "connect",
+            ) from None
         if force_reconnect:
             await self.driver.close()
         await self.driver.connect()
         assert isinstance(device, InstrumentDevice)
         await device.check_instrument()
+
+
+def _leaves(err: NotConnectedError) -> list[str]:
+    """The addresses (or messages) at the leaves of a nested connection error."""
+    subs = err.sub_errors
+    if not subs:
+        return [str(err).strip()]
+    found: list[str] = []
+    for sub in subs.values():
+        found += _leaves(sub) if isinstance(sub, NotConnectedError) else [str(sub).strip()]
+    return found
 
 
 def _signals_below(device: Device) -> list[Signal[Any]]:

@@ -140,7 +140,7 @@ def instrument_r(
 ) -> SignalR[T]:
     """A read-only signal whose every read asks the instrument (see
     :class:`InstrumentSignalBackend`)."""
-    return _with_units(
+    return with_units(
         SignalR(InstrumentSignalBackend(datatype, getter, units=units, source=source)), units
     )
 
@@ -156,13 +156,15 @@ def instrument_rw(
     """A writable signal: a write is sent to the instrument, a read asks it. ``timeout``
     bounds a write (None: the driver's own timeouts bound it)."""
     backend = InstrumentSignalBackend(datatype, getter, setter, units=units, source=source)
-    return _with_units(SignalRW(backend, timeout=timeout), units)
+    return with_units(SignalRW(backend, timeout=timeout), units)
 
 
 S = TypeVar("S", bound=Signal[Any])
 
 
-def _with_units(signal: S, units: str | None) -> S:
+def with_units(signal: S, units: str | None) -> S:
+    """``signal``, declaring ``units`` also when it is mocked (a mock knows only its
+    datatype; a real EPICS signal learns its unit from the IOC)."""
     if units:
         _UNITS[signal] = units
     return signal

@@ -15,6 +15,7 @@ from ophyd_async.core import Device, DeviceVector, SignalR
 
 from devices import (
     Analyser,
+    Capability,
     DeviceError,
     InstrumentDevice,
     Range,
@@ -103,6 +104,18 @@ class LabDevices:
     def spectrometer_at(self, place: str | None) -> Spectrometer:
         """The spectrometer whose holder is ``place`` (the first if none is)."""
         return next((s for s, h in self.all_spectrometers if h == place), self.spectrometer)
+
+    def heats(self, place: str | None) -> Any:
+        """The device that heats the vial standing at ``place`` (its ``heater`` is
+        movable, its ``ambient_c`` the setpoint of its safe state): the station at its
+        slot, a heating block at its own place; None where nothing heats."""
+        if place == self.slot:
+            return self.station
+        for name, device in self.others.items():
+            facts = self.facts.get(name)
+            if facts and facts.place == place and Capability.HEATS in facts.capabilities:
+                return device
+        return None
 
     @property
     def station(self) -> SynthesisStation:
@@ -196,7 +209,7 @@ def _step_plan(step: Any, lab: LabDevices, vial_at: str | None) -> MsgGenerator[
         case Dispense():
             return stubs.dispense(lab.station, step.reagent, step.volume, step.rate)
         case Heat():
-            return stubs.heat(lab.station, step.temperature)
+            return stubs.heat((lab.heats(vial_at) or lab.station).heater, step.temperature)
         case Stir():
             return stubs.stir(lab.station, lab.timer, step.speed, step.duration)
         case Wait():
@@ -241,6 +254,8 @@ def _user(step: Any, lab: LabDevices, vial_at: str | None) -> str:
             return lab.analyser.name
         case PluginStep():
             return device_for(step, lab.facts)
+        case Heat():
+            return str((lab.heats(vial_at) or lab.station).name)
     return lab.station.name
 
 
@@ -277,11 +292,17 @@ def run_protocol(
         **(md or {}),
     }
 
-    # each vial sees only its own trial: the block reaches this trial's first temperature
-    # (ambient if it has none) before a vial goes into the station, however hot the last
-    # trial left it
-    first = next((s.temperature for s in protocol.steps if isinstance(s, Heat)), None)
-    start_temperature = first if first is not None else f"{lab.station.ambient_c} degC"
+    # each vial sees only its own trial: a heated place (the station's slot, a heating
+    # block) reaches this trial's first temperature there (ambient if it has none) before
+    # the vial goes in, however hot the last trial left it
+    first_heat = _first_heat(protocol)
+    #: the heating blocks where this trial's vial goes, besides the station: read with
+    #: it into the conditions stream, made safe at the end
+    blocks = [
+        d
+        for d in (lab.heats(p) for p in _visited(protocol))
+        if d is not None and d is not lab.station
+    ]
     claims = Claims(lab.resources)
     times = StepTimes(lab.resources.clock)
 
@@ -312,15 +333,18 @@ def run_protocol(
             return
 
     def steps() -> MsgGenerator[None]:
-        conditioned = False
+        conditioned: list[Any] = []
         vial_at: str | None = None  # where this trial's vial is
         for step in protocol.steps:
             # a pause lands here, between steps, never inside one (a dispense is not redone)
             yield from bps.checkpoint()
             times.reach()
-            if isinstance(step, Transfer) and step.destination == lab.slot and not conditioned:
-                yield from stubs.heat(lab.station, start_temperature)
-                conditioned = True
+            into = step.destination if isinstance(step, Transfer) else None
+            heating = lab.heats(into) if into is not None else None
+            if into is not None and heating is not None and heating not in conditioned:
+                start = first_heat.get(into, f"{heating.ambient_c} degC")
+                yield from stubs.heat(heating.heater, start)
+                conditioned.append(heating)
             yield from claims.take(_claims(step, lab))
             times.begin(_user(step, lab, vial_at))
             dispensing[:] = [step] if isinstance(step, Dispense) else []
@@ -334,13 +358,33 @@ def run_protocol(
             if isinstance(step, PluginStep):
                 claims.give(device_for(step, lab.facts))
             # the vial's history: what the block and stirrer did, step by step
-            yield from bps.trigger_and_read([lab.station, times], name="conditions")
+            yield from bps.trigger_and_read([lab.station, *blocks, times], name="conditions")
 
     def cleanup() -> MsgGenerator[None]:
         yield from claims.give_all()
         yield from stubs.safe_state(lab.station)
+        for block in blocks:
+            yield from bps.stop(block)
 
     return (yield from bpp.finalize_wrapper(body(), cleanup()))
+
+
+def _first_heat(protocol: Protocol) -> dict[str, Any]:
+    """The first temperature each place heats the vial to, by place."""
+    found: dict[str, Any] = {}
+    vial_at: str | None = None
+    for step in protocol.steps:
+        if isinstance(step, Transfer):
+            vial_at = step.destination
+        elif isinstance(step, Heat) and vial_at is not None:
+            found.setdefault(vial_at, step.temperature)
+    return found
+
+
+def _visited(protocol: Protocol) -> list[str]:
+    """Each place the vial is carried to, once, in order."""
+    places = [s.destination for s in protocol.steps if isinstance(s, Transfer)]
+    return list(dict.fromkeys(places))
 
 
 def _readables(lab: LabDevices, names: list[str]) -> list[Readable[Any]]:

@@ -131,6 +131,17 @@ class LabLimits:
         }
         return found or {self.spectrometer_holder: self.integration}
 
+    def heated_places(self) -> dict[str, Range]:
+        """Each place other than the station's slot where a device heats the vial
+        standing there (a heating block), with its temperatures."""
+        return {
+            d.place: d.limits["temperature"]
+            for d in self.devices.values()
+            if Capability.HEATS in d.capabilities
+            and d.place not in (None, self.station_slot)
+            and "temperature" in d.limits
+        }
+
     def to_json(self) -> dict[str, Any]:
         """The limits as JSON-able data, e.g. to send them from a workcell's worker."""
         data = asdict(self)
@@ -314,6 +325,13 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
                     + "); go through a place both reach",
                 )
             vial_at = None if destination == lab.waste else destination
+        elif isinstance(step, Heat) and vial_at != lab.station_slot:
+            heated = lab.heated_places()
+            if vial_at in heated:
+                bad(f"{path}.temperature", _in_range(step.temperature, heated[vial_at]))
+            else:
+                where = " or ".join(repr(p) for p in (lab.station_slot, *heated))
+                bad(path, f"needs the vial at {where} (it is at {vial_at!r})")
         elif isinstance(step, Dispense | Heat | Stir):
             if vial_at != lab.station_slot:
                 bad(path, f"needs the vial at {lab.station_slot!r} (it is at {vial_at!r})")

@@ -6,9 +6,10 @@ Values are quantities (or their text, e.g. ``"2.5 mL"``) so plans stay JSON-desc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import bluesky.plan_stubs as bps
-from bluesky.protocols import Readable
+from bluesky.protocols import Movable, Readable
 from bluesky.utils import MsgGenerator
 
 from devices import Analyser, RoboticArm, Spectrometer, SynthesisStation, Timer
@@ -58,14 +59,14 @@ def dispense(
     yield from bps.abs_set(pump, volume, rate=rate, wait=True)
 
 
-def heat(station: SynthesisStation, temperature: Value) -> MsgGenerator[None]:
-    """Set the heater and wait until the block has settled there.
+def heat(heater: Movable[Any], temperature: Value) -> MsgGenerator[None]:
+    """Set a heater and wait until its block has settled there.
 
     Args:
-        station: the synthesis station.
+        heater: the heater (``station.heater``, a heating block's ``heater``).
         temperature: the setpoint, e.g. ``"60 degC"``.
     """
-    yield from bps.mv(station.heater, temperature)
+    yield from bps.mv(heater, temperature)
 
 
 def wait(timer: Timer, duration: Value) -> MsgGenerator[None]:

@@ -59,6 +59,8 @@ class Wire:
         timeout_s: the per-command reply timeout of the transport (real seconds).
         clock: lab time (a simulation's accelerated clock, or the wall).
         opcua: the endpoint and its security, for a device reached over OPC UA.
+        pv_prefix: the PV prefix a simulated IOC serves in place of the lab file's (a
+            simulation's PVs carry a prefix of their own); None: the lab file's.
     """
 
     name: str
@@ -66,6 +68,7 @@ class Wire:
     timeout_s: float
     clock: Clock
     opcua: tuple[str, OpcuaSecurity] | None = None
+    pv_prefix: str | None = None
 
     def lab_seconds(self, seconds: float) -> float:
         """Real seconds that ``seconds`` of lab time take (never below the reply
@@ -106,7 +109,7 @@ class DeviceKind(ABC):
     #: the module of its diagnostics (``CHECKS`` and ``leave_safe``, see ``hw_tests``);
     #: None: only connection and identity are checked
     checks: ClassVar[str | None] = None
-    #: the transports it speaks (``sim``, ``serial``, ``opcua``)
+    #: the transports it speaks (``sim``, ``serial``, ``opcua``, ``epics``)
     transports: ClassVar[frozenset[str]] = frozenset({"sim", "serial"})
 
     def place(self, settings: Any) -> str | None:
@@ -139,9 +142,11 @@ class DeviceKind(ABC):
         """
 
     def simulator(self, name: str, settings: Any, parts: SimulatedParts) -> Any:
-        """The instrument's side of its wire in a simulated lab: an object with the
-        methods of ``simulators.LineFirmware`` that ``PtyServer`` serves (``handle``,
-        ``is_realtime``, ``answer_realtime``, ``tick``). None: it cannot be simulated.
+        """The instrument's side of its wire in a simulated lab: for a line instrument, an
+        object with the methods of ``simulators.LineFirmware`` that ``PtyServer`` serves
+        (``handle``, ``is_realtime``, ``answer_realtime``, ``tick``); for an EPICS
+        instrument, one that serves its PVs (``start``, ``stop``, ``served_prefix``, as
+        ``simulators.epics.HeatingBlockTwin``). None: it cannot be simulated.
 
         Args:
             name: the device's name.

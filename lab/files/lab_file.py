@@ -37,6 +37,7 @@ from lab.files.diagnostics_file import (
 from lab.files.plugins import load_callable
 from lab.files.provenance import FileRecord
 from lab.files.transports import (
+    EpicsTransportConfig,
     OpcuaTransportConfig,
     SerialTransportConfig,
     SimTransport,
@@ -804,6 +805,11 @@ class LabConfig(_Model):
                             f"devices.{name}.transport.security: certificate and "
                             f"private_key are required for mode {sec.mode}"
                         )
+            if isinstance(transport, EpicsTransportConfig) and not isinstance(device, PluginDevice):
+                problems.append(
+                    f"devices.{name}.transport: a {device.kind} does not speak EPICS; "
+                    "EPICS devices are kinds of their own (e.g. epics_heating_block)"
+                )
             if not self.simulated and isinstance(transport, SimTransport):
                 problems.append(f"devices.{name}.transport: type sim needs simulated: true")
             if (

@@ -1,5 +1,5 @@
 """How a lab-file device reaches its instrument: the simulator in this process, a serial
-port, or an OPC UA server."""
+port, an OPC UA server, or an EPICS IOC's process variables."""
 
 from __future__ import annotations
 
@@ -75,6 +75,22 @@ class OpcuaTransportConfig(_Model):
     timeout: Timeout = Field("5 s", validate_default=True, description="per-request timeout")
 
 
+class EpicsTransportConfig(_Model):
+    """Process variables of an EPICS IOC, over Channel Access or PV Access, named by the
+    device's ``prefix``. Which IOCs answer is EPICS's own business: the facility's
+    ``EPICS_CA_ADDR_LIST`` / ``EPICS_PVA_ADDR_LIST`` as usual. In a simulated lab the
+    simulator runs the IOC on this machine."""
+
+    type: Literal["epics"]
+    protocol: Literal["ca", "pva"] = Field(
+        "ca", description="ca: Channel Access; pva: PV Access (EPICS 7)"
+    )
+    timeout: Timeout = Field(
+        "5 s", validate_default=True, description="how long a PV may take to connect or answer"
+    )
+
+
 Transport = Annotated[
-    SimTransport | SerialTransportConfig | OpcuaTransportConfig, Field(discriminator="type")
+    SimTransport | SerialTransportConfig | OpcuaTransportConfig | EpicsTransportConfig,
+    Field(discriminator="type"),
 ]

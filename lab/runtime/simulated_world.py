@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,12 @@ from lab.errors import ConfigError
 from lab.files.device_kinds import SimulatedParts
 from lab.files.lab_file import GROUND_TRUTH_ARGUMENTS, LabConfig
 from lab.files.plugins import load_callable
-from lab.files.transports import OpcuaTransportConfig, SerialTransportConfig
+from lab.files.transports import (
+    EpicsTransportConfig,
+    OpcuaTransportConfig,
+    SerialTransportConfig,
+)
+from simulators.epics import HeatingBlockTwin, use_loopback_iocs
 from simulators.opcua_station import (
     CLIENT_URI,
     SERVER_URI,
@@ -38,8 +44,10 @@ class SimulatedWorld:
 
     clock: sim.SimClock
     workcell: sim.Workcell
-    firmware: dict[str, sim.LineFirmware]
-    servers: dict[str, sim.PtyServer | OpcuaStationServer] = field(default_factory=dict)
+    firmware: dict[str, Any]
+    servers: dict[str, sim.PtyServer | OpcuaStationServer | HeatingBlockTwin] = field(
+        default_factory=dict
+    )
     endpoints: dict[str, str] = field(default_factory=dict)
     #: what a lab client needs to pass the simulated PLC's security
     opcua_security: dict[str, OpcuaSecurity] = field(default_factory=dict)
@@ -74,6 +82,17 @@ class SimulatedWorld:
                 self.endpoints[name] = str(server.path)
             elif isinstance(transport, OpcuaTransportConfig):
                 await self._start_plc(name, transport, directory / "pki")
+            elif isinstance(transport, EpicsTransportConfig):
+                await self._start_ioc(name)
+
+    async def _start_ioc(self, name: str) -> None:
+        """The instrument's IOC on this machine, and this process's EPICS clients pointed
+        at IOCs on this machine (a simulation never reaches a facility's)."""
+        twin = self.firmware[name]
+        use_loopback_iocs()
+        await twin.start()
+        self.servers[name] = twin
+        self.endpoints[name] = twin.served_prefix
 
     async def _start_plc(self, name: str, transport: OpcuaTransportConfig, pki: Path) -> None:
         """A PLC with its own certificate that trusts exactly this lab's certificate and
