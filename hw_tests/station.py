@@ -145,7 +145,7 @@ async def heater(ctx: Context) -> list[CheckResult]:
         "xlabel": "lab time (s)",
         "ylabel": "block temperature (degC)",
     }
-    rate = _ramp_rate(samples[:ramp_end], start_c, target)
+    rate = ramp_rate(samples[:ramp_end], start_c, target)
     results = [
         judged(
             ctx.name,
@@ -201,7 +201,7 @@ async def _sample_for(
         samples.append((ctx.clock.now() - t0, await ctx.device.driver.temperature()))
 
 
-def _ramp_rate(samples: list[tuple[float, float]], start: float, target: float) -> float:
+def ramp_rate(samples: list[tuple[float, float]], start: float, target: float) -> float:
     """K/min between the first samples past 10 % and 90 % of the step (0 if too small)."""
     step = target - start
     if abs(step) < 1.0:

@@ -3,6 +3,7 @@ stands in it, as the station's own block heats the vial in its slot."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -120,9 +121,9 @@ class EpicsHeatingBlock(InstrumentDevice):
         self.ambient_c = ambient_c
         with self.add_children_as_readables():
             self.heater = EpicsHeater(pvs, clock, limits, tolerance_c, settle_timeout_s)
+            self.occupied = epics_signal_r(bool, pvs.occupied)
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
             self.ramp_rate = with_units(epics_signal_rw(float, pvs.ramp), "K/min")
-        self.occupied = epics_signal_r(bool, pvs.occupied)
         self.identity_text = epics_signal_r(str, pvs.identity)
         self.estop = epics_signal_rw(bool, pvs.estop)
         driver.attach(self.identity_text, self.estop, [self.heater.temperature])
@@ -136,8 +137,18 @@ class EpicsHeatingBlock(InstrumentDevice):
     async def stop(self, success: bool = True) -> None:
         """Safe state: the setpoint back to ambient, read back to be sure (the block then
         cools at its own pace)."""
-        await self.heater.setpoint.set(self.ambient_c, timeout=self.driver.timeout)
-        told = await self.heater.setpoint.get_value(cached=False)
+        try:
+            await self.heater.setpoint.set(self.ambient_c, timeout=self.driver.timeout)
+            told = await asyncio.wait_for(
+                self.heater.setpoint.get_value(cached=False), self.driver.timeout
+            )
+        except Exception as err:  # a PV that does not answer: CA and PVA raise their own
+            raise UnsafeState(
+                self.name,
+                f"LEFT UNSAFE: its setpoint could not be set to {self.ambient_c:g} degC "
+                f"({type(err).__name__}: {err or 'no answer'}); {self.driver.link}",
+                "stop",
+            ) from None
         if abs(told - self.ambient_c) > 0.5:
             raise UnsafeState(
                 self.name,

@@ -87,7 +87,10 @@ class Lab:
 
         async def connect() -> None:
             for device in chosen:
-                await device.connect()
+                # signals of a control system (EPICS PVs) wait this long to connect
+                transport = self.config.devices.get(device.name)
+                timeout = getattr(getattr(transport, "transport", None), "timeout", None)
+                await device.connect(timeout=float(timeout.m_as("s")) if timeout else 10.0)
             if self._heartbeat is None and any(s in chosen for s in devices.stations):
                 self._heartbeat = asyncio.create_task(self._beat(), name="station-heartbeat")
 

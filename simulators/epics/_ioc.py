@@ -81,13 +81,8 @@ class SoftIoc:
             seen.append(text)
             if READY in text:
                 # keep its pipe drained, or a chatty IOC blocks on a full pipe
-                self._drain = asyncio.ensure_future(self._discard_output())
+                self._drain = asyncio.ensure_future(_discard(self._process.stdout))
                 return
-
-    async def _discard_output(self) -> None:
-        assert self._process is not None and self._process.stdout is not None
-        while await self._process.stdout.readline():
-            pass
 
     async def stop(self) -> None:
         """Ask the IOC to exit; kill it if it does not within 5 s."""
@@ -108,3 +103,9 @@ class SoftIoc:
             drain.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await drain
+
+
+async def _discard(output: asyncio.StreamReader) -> None:
+    """Read ``output`` to its end."""
+    while await output.readline():
+        pass

@@ -27,6 +27,7 @@ from devices import (
     SynthesisStation,
     Timer,
 )
+from devices.epics import BlockPvs, EpicsDriver, EpicsHeatingBlock
 from simulators import SimClock
 
 
@@ -187,3 +188,36 @@ def test_an_analyser_field_may_not_take_a_name_the_device_uses():
 def test_a_mocked_timer_waits_on_the_lab_clock(re):
     timer = mocked(re, Timer(SimClock(1e6), name="timer"))
     re(bps.mv(timer, "1 h"))
+
+
+def _block() -> EpicsHeatingBlock:
+    """A heating block on PVs of an IOC that does not exist: mock mode never looks."""
+    pvs = BlockPvs(*(f"ca://NOWHERE:{s}" for s in ("SP", "T", "RAMP", "ID", "ESTOP", "VIAL")))
+    return EpicsHeatingBlock(
+        EpicsDriver("block", "EPICS CA NOWHERE:*", timeout=1.0),
+        pvs,
+        SimClock(1e5),
+        Range(20, 90, "degC"),
+        name="block",
+    )
+
+
+def test_a_mocked_epics_block_heats_when_its_temperature_pv_arrives_and_keeps_its_units(re):
+    block = mocked(re, _block())
+    callback_on_mock_put(
+        block.heater.setpoint, lambda v: set_mock_value(block.heater.temperature, v)
+    )
+    re(bps.mv(block.heater, "140 degF"))  # 60 degC
+    assert run(block.heater.setpoint.get_value()) == pytest.approx(60.0)
+    described = run(block.describe())
+    assert described["block-heater"]["units"] == "degC"
+    assert run(block.read())["block-heater"]["value"] == pytest.approx(60.0)
+    with pytest.raises(LimitViolation, match=r"temperature 95 degC is outside 20\.\.90 degC"):
+        block.heater.set(95)
+
+
+def test_a_mocked_epics_block_reports_its_latched_stop_as_its_state(re):
+    block = mocked(re, _block())
+    assert run(block.driver.state()) == "idle"
+    set_mock_value(block.estop, True)
+    assert run(block.driver.state()) == "estop"
