@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from devices import Identity
 from hw_tests._result import judged
 from hw_tests.spectrometer import _line_centre
-from hw_tests.station import _ramp_rate
+from hw_tests.station import ramp_rate
 from lab.files.diagnostics_file import (
     CountRateFloor,
     LengthLevels,
@@ -65,7 +65,7 @@ def test_a_line_centre_is_found_between_pixels():
 
 def test_ramp_rate_between_10_and_90_percent():
     samples = [(t, 25.0 + 15.0 * min(t / 60.0, 1.0)) for t in range(0, 120, 2)]  # 15 K/min
-    assert _ramp_rate(samples, 25.0, 40.0) == pytest.approx(15.0, rel=0.05)
+    assert ramp_rate(samples, 25.0, 40.0) == pytest.approx(15.0, rel=0.05)
 
 
 def test_identity_is_parsed_from_an_idn_reply():
