@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lab.campaigns.results import CampaignResult, RunnerEvents
 from lab.campaigns.runner import CampaignRunner
@@ -16,6 +17,7 @@ from lab.outputs.report import write_plots
 from lab.runtime.lab import Lab, build_lab, threaded_run_engine
 from lab.runtime.process import LabProcess
 from lab.store import Store, is_database_url
+from lab.store.tiled import TiledMirror, tiled_server
 from protocols import Protocol
 
 
@@ -98,6 +100,7 @@ def run_campaign(
     seed: int | None = None,
     store: str | Path | None = None,
     events: RunnerEvents | None = None,
+    tiled: str | None = None,
 ) -> CampaignResult:
     """Run (or resume) a campaign in the lab its files describe; plots go next to the store.
 
@@ -113,15 +116,32 @@ def run_campaign(
             then go to ``runs/<campaign>/``); default ``runs/<campaign>/store.sqlite``. On
             a store that holds the campaign it resumes.
         events: hears of each trial as it changes (see :class:`lab.campaigns.results.RunnerEvents`).
+        tiled: a Tiled server's URL (the key in ``TILED_API_KEY``) that gets every run as
+            well, or ``local`` for a server of the lab's own beside the store.
 
     Returns:
-        What the run did: trials, the best, why it stopped (if it did), the plots.
+        What the run did: trials, the best, why it stopped (if it did), the plots, and
+        what reached Tiled.
 
     Raises:
         ConfigError: a file cannot be used (nothing ran, nothing was written).
+        TiledError: the Tiled server cannot be used (nothing ran).
         DeviceError: the lab could not be brought up.
     """
     prepared = prepare(campaign, lab, store)
+    with tiled_server(tiled, prepared.folder / "tiled") as tiled_client:
+        return _run_prepared(prepared, campaign, trials, planner, seed, events, tiled_client)
+
+
+def _run_prepared(
+    prepared: PreparedCampaign,
+    campaign: str | Path | CampaignConfig,
+    trials: int | None,
+    planner: str | None,
+    seed: int | None,
+    events: RunnerEvents | None,
+    tiled: tuple[Any, str] | None,
+) -> CampaignResult:
     running = build_lab(prepared.lab, run_engine=threaded_run_engine())
     try:
         source = prepared.campaign.name if isinstance(campaign, CampaignConfig) else campaign
@@ -133,6 +153,10 @@ def run_campaign(
             db = Store(prepared.store)  # opened only once every file is known good
             running.record_to(db)  # the lab closes it, on every path
             db.claim()
+            mirror = TiledMirror(tiled[0], db, tiled[1]) if tiled else None
+            if mirror is not None:
+                for run_engine in running.run_engines:
+                    run_engine.subscribe(mirror)
             runner = CampaignRunner(
                 running,
                 prepared.campaign,
@@ -147,6 +171,8 @@ def run_campaign(
             result = runner.run(trials, events)
         finally:
             process.close()
+        if mirror is not None:
+            result.tiled = mirror.close()
         stopped = process.safety.latched  # an interlock's emergency stop, as its devices answered
         if stopped is not None and not stopped.confirmed and result.left_unsafe is None:
             unsafe = (f"{d}: {a}" for d, a in stopped.devices.items() if a != "safe")

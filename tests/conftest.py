@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,10 @@ from tests import postgres as pg
 from tests import redis as throwaway_redis
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "colour_match"
+
+# a Tiled server a test stops is given up on in seconds, not the client's default 45 s of
+# retries (read when tiled.client is first imported)
+os.environ.setdefault("TILED_RETRY_TIMEOUT", "3")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

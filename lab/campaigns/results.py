@@ -11,6 +11,7 @@ import pint
 
 from lab.data import trial_row
 from lab.store import TrialRecord, TrialStatus
+from lab.store.tiled import TiledSummary
 from planners import Planner
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ class CampaignResult:
     #: the planner as the run left it: its own analyses (for Ax: ``summary()``,
     #: ``predict(points)``) are there to ask
     planner: Planner | None = None
+    #: what reached a Tiled server, if the run wrote to one
+    tiled: TiledSummary | None = None
 
     def dataframe(self) -> Any:
         """The trials as a pandas DataFrame, one row each: ``trial``, ``status``, each

@@ -54,6 +54,15 @@ LabOption = Annotated[
 
 
 #: ``--workcell NAME=tcp://HOST:PORT``, repeated: trials run on those workcells
+TiledOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URL|local",
+        help="write every run to this Tiled server too (its key in TILED_API_KEY); "
+        "local: a Tiled server of the lab's own beside the store",
+    ),
+]
+
 WorkcellOption = Annotated[
     list[str] | None,
     typer.Option(

@@ -18,6 +18,7 @@ from lab.cli._common import (
     STORE_FORMS,
     JsonOption,
     PlannerName,
+    TiledOption,
     WorkcellOption,
     console,
     fail,
@@ -50,6 +51,7 @@ def campaign_run(
         typer.Option(help=f"the store, {STORE_FORMS}; default runs/<name>/store.sqlite"),
     ] = None,
     workcell: WorkcellOption = None,
+    tiled: TiledOption = None,
 ) -> None:
     """Run CAMPAIGN in its lab; on an existing store, continue where it stopped.
 
@@ -67,6 +69,7 @@ def campaign_run(
     from lab.errors import ConfigError
     from lab.outputs.report import summary_table
     from lab.store import CampaignMismatch, StoreInUse, store_label
+    from lab.store.tiled import TiledError
     from lab.workcells import WorkcellError
 
     try:
@@ -76,6 +79,8 @@ def campaign_run(
     addresses = parse_workcells(workcell or [])
     if addresses and store is None:
         raise fail("--workcell needs --store: the store the workcells record into", EXIT_CONFIG)
+    if addresses and tiled:
+        raise fail("--tiled writes the runs of this lab; a workcell writes its own", EXIT_CONFIG)
     display = ProgressBar(prepared.campaign.name)
     # a service manager's stop (SIGTERM) ends the campaign as a second Ctrl-C does: the trial
     # in flight is aborted and recorded, the station goes to its safe state, then it exits
@@ -84,7 +89,7 @@ def campaign_run(
         run = (
             partial(run_campaign_on_workcells, campaign, addresses)
             if addresses
-            else partial(run_campaign, campaign)
+            else partial(run_campaign, campaign, tiled=tiled)
         )
         result = run(
             lab=lab,
@@ -96,7 +101,7 @@ def campaign_run(
         )
     except (ConfigError, CampaignMismatch, StoreInUse) as err:
         raise fail(str(err), EXIT_CONFIG) from None
-    except WorkcellError as err:  # a workcell that cannot be reached, or refused
+    except (WorkcellError, TiledError) as err:  # a server that cannot be reached, or refused
         raise fail(str(err), EXIT_STOPPED) from None
     except DeviceError as err:
         raise fail(f"cannot bring the lab up: {explain(err)}", EXIT_STOPPED) from None
@@ -109,6 +114,8 @@ def campaign_run(
     for path in result.plots:
         console.print(f"plot: {path}")
     console.print(f"store: {store_label(prepared.store)}", highlight=False)
+    if result.tiled is not None:
+        console.print(str(result.tiled), highlight=False)
     if result.left_unsafe:
         raise fail(f"campaign stopped, STATION NOT SAFE: {result.left_unsafe}", EXIT_UNSAFE)
     if result.stopped:
