@@ -6,8 +6,9 @@ import logging
 import os
 import secrets
 import socket
+from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +19,7 @@ from lab.cli._common import (
     EXIT_UNSAFE,
     STORE_FORMS,
     LabOption,
+    TiledOption,
     WorkcellOption,
     console,
     err_console,
@@ -28,6 +30,7 @@ from lab.cli._common import (
 from lab.startup import config_lab_logging
 
 if TYPE_CHECKING:
+    from lab.files.lab_file import LabConfig
     from lab.store import Store
 
 DEMO_USER = "demo"
@@ -61,6 +64,7 @@ def serve(
         str | None, typer.Option(help="start this campaign as soon as the lab is up")
     ] = None,
     workcell: WorkcellOption = None,
+    tiled: TiledOption = None,
 ) -> None:
     """Run the lab server: it owns the instruments, runs campaigns, and serves the
     dashboard and the JSON API (docs at /docs) until Ctrl-C or SIGTERM.
@@ -72,16 +76,17 @@ def serve(
     With --workcell, this process owns no devices: it coordinates the campaigns over the
     workcells (lab workcell serve), one trial at a time on each, and shows their trials.
 
+    With --tiled, every run is written to a Tiled server as well (local: one of the lab's
+    own, beside the store, whose address is printed).
+
     Exit codes: 0 stopped cleanly; 2 a file, option or secret cannot be used; 3 the devices
     or a workcell cannot be reached; 4 the station was LEFT UNSAFE at shutdown.
     """
-    from devices import DeviceError, explain
-    from lab.api import default_lab_store
+    from lab.api import default_lab_store, output_folder
     from lab.errors import ConfigError
     from lab.files.lab_file import load_lab_config
-    from lab.server import LabServer, SecretError, check_secret, create_app
-    from lab.store import StoreInUse, store_label
-    from lab.workcells import WorkcellError
+    from lab.server import SecretError, check_secret
+    from lab.store.tiled import TiledError, tiled_server
 
     try:
         config = load_lab_config(lab)
@@ -100,7 +105,8 @@ def serve(
         raise fail("--workcell needs --store: the store the workcells record into")
     _refuse_taken_port(host, port)
     config_lab_logging(logging.INFO)  # a server's log is the trail of its states
-    db = open_store(store or default_lab_store(config), existing=False)
+    store_path = store or default_lab_store(config)
+    db = open_store(store_path, existing=False)
     password = _demo_login(db) if demo else None
     if not demo and not any(u.role == "staff" for u in db.accounts.users()):
         db.close()
@@ -108,8 +114,58 @@ def serve(
             f"{db.url}: no staff user yet; add one with "
             f"`lab users add NAME --role staff --lab {lab}` and start again"
         )
+    if addresses and tiled:
+        db.close()
+        raise fail("--tiled writes the runs of this lab's devices; a workcell writes its own")
+    with ExitStack() as stack:
+        try:
+            tiled_client = stack.enter_context(
+                tiled_server(tiled, output_folder(store_path, default_lab_store(config)) / "tiled")
+            )
+        except TiledError as err:
+            db.close()
+            raise fail(str(err), EXIT_STOPPED) from None
+        _serve(
+            config,
+            db,
+            secret,
+            lab,
+            campaigns,
+            addresses,
+            tiled_client,
+            host,
+            port,
+            demo,
+            start,
+            password,
+        )
+
+
+def _serve(
+    config: LabConfig,
+    db: Store,
+    secret: str,
+    lab: Path,
+    campaigns: Path | None,
+    addresses: dict[str, str],
+    tiled: tuple[Any, str] | None,
+    host: str,
+    port: int,
+    demo: bool,
+    start: str | None,
+    password: str | None,
+) -> None:
+    """Serve the lab until Ctrl-C or SIGTERM (everything checked; the Tiled server, if
+    any, up)."""
+    from devices import DeviceError, explain
+    from lab.server import LabServer, create_app
+    from lab.store import StoreInUse
+    from lab.workcells import WorkcellError
+
     try:
-        server = LabServer(config, db, secret, campaigns or lab.parent, workcells=addresses)
+        server = LabServer(
+            config, db, secret, campaigns or lab.parent, workcells=addresses, tiled=tiled
+        )
     except StoreInUse as err:
         db.close()
         raise fail(str(err)) from None
@@ -127,7 +183,9 @@ def serve(
         console.print(
             f"demo login: user [bold]{DEMO_USER}[/bold]  password [bold]{password}[/bold]"
         )
-    console.print(f"store: {store_label(db.url)}", highlight=False)
+    console.print(f"store: {db.label}", highlight=False)
+    if tiled is not None:
+        console.print(f"tiled: every run also at {tiled[1]}", highlight=False)
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(
             f"[yellow]warning:[/yellow] listening on {host}: put the server behind TLS"
@@ -153,6 +211,8 @@ def serve(
             console.print("coordinator stopped (the workcells keep running), store closed")
         else:
             console.print("lab stopped: station safe, devices disconnected, store closed")
+        if server.tiled is not None:
+            console.print(str(server.tiled), highlight=False)
 
     # open event streams (dashboards) must not hold up a stop: 2 s, then they are cut
     uvicorn.run(

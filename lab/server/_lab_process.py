@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 from bluesky.run_engine import get_bluesky_event_loop
 
@@ -22,6 +23,7 @@ from lab.server._auth import Auth
 from lab.server._diagnostics import DiagnosticsDesk
 from lab.server._publisher import Publisher
 from lab.store import Store
+from lab.store.tiled import TiledMirror, TiledSummary
 from lab.workcells import WorkcellPool
 
 
@@ -39,6 +41,8 @@ class LabServer:
         workcells: name -> a workcell's ZeroMQ control address; each records its runs
             into ``store``. Their devices are watched by their own workers: this process
             shows no device readings and runs no diagnostics.
+        tiled: a Tiled client and its URL: every run of this lab's own devices is written
+            there too (see :class:`lab.store.tiled.TiledMirror`).
     """
 
     def __init__(
@@ -49,6 +53,7 @@ class LabServer:
         campaign_dir: Path,
         monitor_period_s: float = 0.5,
         workcells: Mapping[str, str] | None = None,
+        tiled: tuple[Any, str] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -68,6 +73,12 @@ class LabServer:
             assert self.process.executor is not None
             self.lab, self.executor = own, self.process.executor
             self.monitor = LabMonitor(own, self.publisher.publish, monitor_period_s)
+        #: every run also in Tiled; what reached it, once closed
+        self.mirror = TiledMirror(tiled[0], store, tiled[1]) if tiled and self._own else None
+        self.tiled: TiledSummary | None = None
+        if self.mirror is not None and self._own is not None:
+            for run_engine in self._own.run_engines:
+                run_engine.subscribe(self.mirror)
         self.manager = CampaignManager(
             self.lab,
             store,
@@ -117,4 +128,6 @@ class LabServer:
                 self.left_unsafe = "; ".join(filter(None, (self.left_unsafe, str(err))))
         heating = self._own.cooling_problems()  # a stuck heater reads its setpoint as set
         self.left_unsafe = "; ".join(filter(None, (self.left_unsafe, *heating))) or None
+        if self.mirror is not None:  # before the store closes: it catches up from there
+            self.tiled = self.mirror.close()
         self._own.close()

@@ -202,6 +202,11 @@ class Store:
         self.audit = AuditLog(self.engine)
         self.diagnoses = DiagnosisLog(self.engine)
 
+    @property
+    def label(self) -> str:
+        """The store as it was named (a file's path, or a URL with its password hidden)."""
+        return self._label
+
     def claim(self) -> None:
         """Take this store for this process's campaigns: a second process that runs
         campaigns on it is refused (:class:`StoreInUse`) rather than interleaved. Users and

@@ -88,6 +88,8 @@ class TiledMirror:
         self._campaigns: set[str] = set()
         #: why the server stopped taking runs, once it has
         self._down: str | None = None
+        #: runs written whole as they ran
+        self._written: set[str] = set()
         self._writer = self._new_writer()
         self._thread = threading.Thread(target=self._write_all, name="tiled-mirror", daemon=True)
         self._thread.start()
@@ -115,6 +117,8 @@ class TiledMirror:
                 continue
             try:
                 self._writer(name, doc)
+                if name == "stop":
+                    self._written.add(run)
             except Exception as err:  # the server went away, refused, or choked
                 reason = _short(str(err).strip().splitlines()[0] if str(err).strip() else repr(err))
                 log.warning("tiled: run %s not written to %s: %s", run, self.url, reason)
@@ -148,11 +152,14 @@ class TiledMirror:
         summary = TiledSummary(self.url)
         wanted = list(dict.fromkeys(self._seen + self._stored_runs()))
         if not _answers(self.url):
-            summary.missing = {uid: f"{self.url} does not answer" for uid in wanted}
+            summary.written = len(self._written)
+            summary.missing = {
+                uid: f"{self.url} does not answer" for uid in wanted if uid not in self._written
+            }
             return summary
         for uid in wanted:
             reason = self._failed.get(uid, "")
-            if uid not in self._failed and self._held_whole(uid):
+            if uid in self._written or (uid not in self._failed and self._held_whole(uid)):
                 summary.written += 1
                 continue
             try:
@@ -250,7 +257,11 @@ class LocalTiled:
         env = {**os.environ, "TILED_SINGLE_USER_API_KEY": self.api_key}
         logged = self.folder / "server.log"
         with logged.open("ab") as out:
-            self._process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+            # a session of its own: a Ctrl-C at the terminal reaches the lab, which
+            # writes what Tiled missed before it stops this server
+            self._process = subprocess.Popen(
+                args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
