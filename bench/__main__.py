@@ -13,6 +13,7 @@ from bench import (
     planner_latency,
     push_latency,
     spectral_planner,
+    transports,
 )
 
 parser = argparse.ArgumentParser(description="run every benchmark")
@@ -24,6 +25,7 @@ estop_latency.main(quick)
 api_latency.main(quick)
 interlock_reaction.main(quick)
 mock_devices.main(quick)
+transports.main(quick)
 planner_latency.main(quick)
 planner_efficiency.main(quick)
 spectral_planner.main(quick)
