@@ -28,6 +28,7 @@ from devices._serial_transport import SerialTransport
 from devices._transport import InProcessTransport, Transport
 
 if TYPE_CHECKING:
+    from devices._block import BlockHeater, HeatingBlock
     from devices._instrument import (
         Identity,
         InputState,
@@ -86,6 +87,7 @@ _HOMES = {
         "devices.synthesis_station",
     ),
     "Timer": "devices.timer",
+    **dict.fromkeys(("BlockHeater", "HeatingBlock"), "devices._block"),
     **dict.fromkeys(("ChoiceMove", "InstrumentMovable", "RangeMove"), "devices._movable"),
     **dict.fromkeys(
         ("SharedQuery", "instrument_action", "instrument_command", "instrument_r", "instrument_rw"),
@@ -108,6 +110,7 @@ __all__ = [
     "AsciiArmDriver",
     "AsciiSpectrometerDriver",
     "AsciiStationDriver",
+    "BlockHeater",
     "Capability",
     "ChoiceMove",
     "Clock",
@@ -120,6 +123,7 @@ __all__ = [
     "DeviceValue",
     "Gripper",
     "Heater",
+    "HeatingBlock",
     "Identity",
     "InProcessTransport",
     "InputState",

@@ -1,23 +1,24 @@
-"""Heating block on an EPICS IOC: the alarm state of its temperature PV, and its ramp
-rate on a step to the test temperature (refused with a vial in the block). The block
-ends at ambient, read back."""
+"""A heating block (on an EPICS IOC or a SiLA 2 server): its state (a latched stop, a PV
+in alarm), and its ramp rate on a step to the test temperature (refused with a vial in
+the block). The block ends at ambient, read back."""
 
 from __future__ import annotations
 
 import pint
 
-from devices.epics import EpicsHeatingBlock
+from devices import HeatingBlock
 from hw_tests._context import CheckContext
 from hw_tests._result import CheckResult, judged, skipped, verdict
 from hw_tests.station import HEAT_TIMEOUT_S, SAMPLE_S, ramp_rate
-from lab.runtime.epics_kinds import HeatingBlockSettings
+from lab.runtime.heating_blocks import BlockSettings
 
 ureg = pint.get_application_registry()
-Context = CheckContext[EpicsHeatingBlock, HeatingBlockSettings]
+Context = CheckContext[HeatingBlock, BlockSettings]
 
 
 async def alarm(ctx: Context) -> list[CheckResult]:
-    """The temperature PV is out of MAJOR and INVALID alarm, and the stop not latched.
+    """The stop is not latched and (EPICS) the temperature PV is out of MAJOR and
+    INVALID alarm.
 
     Args:
         ctx: the device under test, its lab-file entry and the connected lab.
@@ -31,7 +32,7 @@ async def alarm(ctx: Context) -> list[CheckResult]:
             "no alarm" if state == "idle" else state,
             "look at the controller: a latched stop needs `lab devices reset`; a PV in alarm "
             "says the block is too hot or its sensor is gone",
-            detail=f"alarm severity of {ctx.device.heater.temperature.source}",
+            detail=f"state of {ctx.device.driver.link}, read from {ctx.device.heater.temperature.source}",
         )
     ]
 

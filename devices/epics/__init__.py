@@ -3,6 +3,6 @@ Access): the PVs are ophyd-async EPICS signals; :class:`EpicsDriver` answers the
 instrument questions (identity, state, emergency stop) from them."""
 
 from devices.epics._driver import EpicsDriver
-from devices.epics._heating_block import BlockPvs, EpicsHeater, EpicsHeatingBlock
+from devices.epics._heating_block import BlockPvs, EpicsHeatingBlock
 
-__all__ = ["BlockPvs", "EpicsDriver", "EpicsHeater", "EpicsHeatingBlock"]
+__all__ = ["BlockPvs", "EpicsDriver", "EpicsHeatingBlock"]

@@ -59,8 +59,11 @@ class Wire:
         timeout_s: the per-command reply timeout of the transport (real seconds).
         clock: lab time (a simulation's accelerated clock, or the wall).
         opcua: the endpoint and its security, for a device reached over OPC UA.
-        pv_prefix: the PV prefix a simulated IOC serves in place of the lab file's (a
-            simulation's PVs carry a prefix of their own); None: the lab file's.
+        address: where a simulator serves what the lab file addresses (an EPICS PV
+            prefix of the simulation's own, a SiLA 2 server's ``host:port``); None: the
+            lab file's.
+        certificate: the PEM a simulated server's TLS certificate chains to; None: the
+            lab file's.
     """
 
     name: str
@@ -68,7 +71,8 @@ class Wire:
     timeout_s: float
     clock: Clock
     opcua: tuple[str, OpcuaSecurity] | None = None
-    pv_prefix: str | None = None
+    address: str | None = None
+    certificate: bytes | None = None
 
     def lab_seconds(self, seconds: float) -> float:
         """Real seconds that ``seconds`` of lab time take (never below the reply

@@ -1,14 +1,23 @@
 """How a lab-file device reaches its instrument: the simulator in this process, a serial
-port, an OPC UA server, or an EPICS IOC's process variables."""
+port, an OPC UA server, an EPICS IOC's process variables, or a SiLA 2 server."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from protocols._quantity_field import Timeout
+
+
+def _beside_the_file(value: Path, info: ValidationInfo) -> Path:
+    """A path written in a file is relative to that file's folder."""
+    return Path((info.context or {}).get("base_dir", Path("."))) / value
+
+
+#: a file named in a lab file, relative to the lab file
+FilePath = Annotated[Path, AfterValidator(_beside_the_file)]
 
 
 class _Model(BaseModel):
@@ -40,19 +49,12 @@ class OpcuaSecurityConfig(_Model):
     mode: Literal["SignAndEncrypt", "Sign", "None"] = Field(
         "SignAndEncrypt", description="message security; None needs allow_insecure"
     )
-    certificate: Path | None = Field(None, description="this lab's client certificate")
-    private_key: Path | None = Field(None, description="the client certificate's key (PEM)")
-    server_certificate: Path | None = Field(None, description="pin the server's certificate")
+    certificate: FilePath | None = Field(None, description="this lab's client certificate")
+    private_key: FilePath | None = Field(None, description="the client certificate's key (PEM)")
+    server_certificate: FilePath | None = Field(None, description="pin the server's certificate")
     username: str | None = Field(None, description="user name of the session")
     password_env: str | None = Field(None, description="environment variable with the password")
     allow_insecure: bool = Field(False, description="allow mode None (logged as a warning)")
-
-    @field_validator("certificate", "private_key", "server_certificate")
-    @classmethod
-    def _relative_to_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        if value is None:
-            return None
-        return (info.context or {}).get("base_dir", Path(".")) / value
 
     @model_validator(mode="after")
     def _secure_unless_allowed(self) -> OpcuaSecurityConfig:
@@ -90,7 +92,27 @@ class EpicsTransportConfig(_Model):
     )
 
 
+class SilaTransportConfig(_Model):
+    """A SiLA 2 server, over TLS. In a simulated lab the simulator runs the server on this
+    machine and gives its address and certificate."""
+
+    type: Literal["sila2"]
+    address: str | None = Field(
+        None, pattern=r"^[^\s:]+:\d{1,5}$", description="host:port of the SiLA 2 server"
+    )
+    certificate: FilePath | None = Field(
+        None,
+        description="PEM of the authority the server's certificate chains to (a self-signed "
+        "server's own certificate); none: the system's trusted authorities",
+    )
+    timeout: Timeout = Field("5 s", validate_default=True, description="per-call timeout")
+
+
 Transport = Annotated[
-    SimTransport | SerialTransportConfig | OpcuaTransportConfig | EpicsTransportConfig,
+    SimTransport
+    | SerialTransportConfig
+    | OpcuaTransportConfig
+    | EpicsTransportConfig
+    | SilaTransportConfig,
     Field(discriminator="type"),
 ]

@@ -32,7 +32,12 @@ from devices import (
 from lab.errors import ConfigError
 from lab.files.device_kinds import Wire
 from lab.files.lab_file import LabConfig
-from lab.files.transports import EpicsTransportConfig, SerialTransportConfig, SimTransport
+from lab.files.transports import (
+    EpicsTransportConfig,
+    SerialTransportConfig,
+    SilaTransportConfig,
+    SimTransport,
+)
 from lab.runtime.simulated_world import SimulatedWorld, build_world
 from lab.store import Store
 from protocols import Bay, LabDevices, LabLimits, Resources
@@ -281,9 +286,13 @@ def _wire(config: LabConfig, name: str, world: SimulatedWorld | None, clock: Clo
         assert world is not None  # LabConfig allows sim transports only in a simulated lab
         return Wire(name, InProcessTransport(world.firmware[name].handle, name), 5.0, clock)
     timeout = float(cfg.timeout.m_as("s"))
-    if isinstance(cfg, EpicsTransportConfig):
-        prefix = world.endpoints[name] if world is not None else None
-        return Wire(name, None, timeout, clock, pv_prefix=prefix)
+    if isinstance(cfg, EpicsTransportConfig | SilaTransportConfig):
+        if world is None:
+            return Wire(name, None, timeout, clock)
+        certificate = world.certificates.get(name)
+        return Wire(
+            name, None, timeout, clock, address=world.endpoints[name], certificate=certificate
+        )
     if isinstance(cfg, SerialTransportConfig):
         port = world.endpoints[name] if world is not None else cfg.port
         assert port is not None  # LabConfig requires a port for real hardware

@@ -24,6 +24,7 @@ from lab.files.transports import (
     EpicsTransportConfig,
     OpcuaTransportConfig,
     SerialTransportConfig,
+    SilaTransportConfig,
 )
 from simulators.epics import HeatingBlockTwin, use_loopback_iocs
 from simulators.opcua_station import (
@@ -35,6 +36,7 @@ from simulators.opcua_station import (
     free_port,
     make_key_pair,
 )
+from simulators.sila import SilaHeatingBlockServer
 
 
 @dataclass
@@ -45,10 +47,12 @@ class SimulatedWorld:
     clock: sim.SimClock
     workcell: sim.Workcell
     firmware: dict[str, Any]
-    servers: dict[str, sim.PtyServer | OpcuaStationServer | HeatingBlockTwin] = field(
-        default_factory=dict
-    )
+    servers: dict[
+        str, sim.PtyServer | OpcuaStationServer | HeatingBlockTwin | SilaHeatingBlockServer
+    ] = field(default_factory=dict)
     endpoints: dict[str, str] = field(default_factory=dict)
+    #: the PEM each simulated TLS server's certificate chains to (SiLA 2)
+    certificates: dict[str, bytes] = field(default_factory=dict)
     #: what a lab client needs to pass the simulated PLC's security
     opcua_security: dict[str, OpcuaSecurity] = field(default_factory=dict)
     #: a temporary folder this world made for its ptys and keys, removed on stop
@@ -84,6 +88,12 @@ class SimulatedWorld:
                 await self._start_plc(name, transport, directory / "pki")
             elif isinstance(transport, EpicsTransportConfig):
                 await self._start_ioc(name)
+            elif isinstance(transport, SilaTransportConfig):
+                server = self.firmware[name]
+                await server.start()
+                self.servers[name] = server
+                self.endpoints[name] = server.address
+                self.certificates[name] = server.certificate
 
     async def _start_ioc(self, name: str) -> None:
         """The instrument's IOC on this machine, and this process's EPICS clients pointed

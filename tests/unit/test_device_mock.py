@@ -28,6 +28,7 @@ from devices import (
     Timer,
 )
 from devices.epics import BlockPvs, EpicsDriver, EpicsHeatingBlock
+from devices.sila import FEATURE, SilaDriver, SilaHeatingBlock
 from simulators import SimClock
 
 
@@ -221,3 +222,15 @@ def test_a_mocked_epics_block_reports_its_latched_stop_as_its_state(re):
     assert run(block.driver.state()) == "idle"
     set_mock_value(block.estop, True)
     assert run(block.driver.state()) == "estop"
+
+
+def test_a_mocked_sila_block_heats_without_a_server(re):
+    driver = SilaDriver("block", "127.0.0.1:9", FEATURE, None, timeout=1.0)  # nobody there
+    block = mocked(re, SilaHeatingBlock(driver, SimClock(1e5), Range(20, 90, "degC"), name="block"))
+    callback_on_mock_put(
+        block.heater.setpoint, lambda v: set_mock_value(block.heater.temperature, v)
+    )
+    re(bps.mv(block.heater, 45))
+    assert run(block.read())["block-heater"]["value"] == pytest.approx(45.0)
+    assert run(block.describe())["block-heater"]["units"] == "degC"
+    assert block.control is None  # no command went to a server

@@ -1,0 +1,140 @@
+"""A heating block served by a SiLA 2 server (the sila2 library's own server, over TLS on
+this machine), driven through the library's dynamic client: a campaign heats its vials
+there, the emergency stop latches it, and a wrong certificate, a missing feature or a
+server gone are each one clear device error."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import bluesky.plan_stubs as bps
+import pytest
+from bluesky import RunEngine
+from bluesky.run_engine import call_in_bluesky_event_loop as run
+
+from devices import DeviceDisconnected, DeviceFault, DeviceRefused
+from devices.sila import FEATURE, SilaDriver
+from lab import Store, run_campaign
+from simulators import Location, SimClock, Workcell
+from simulators.sila import BlockPhysics, SilaHeatingBlockServer
+from tests.conftest import EXAMPLES, edit_yaml
+from tests.system.test_fault_catalogue import Bench
+
+pytestmark = pytest.mark.system
+
+
+def _on_sila(lab: dict) -> None:
+    block = lab["devices"]["block"]
+    lab["devices"]["block"] = {
+        "kind": "sila2_heating_block",
+        "transport": {"type": "sila2", "timeout": "2 s"},
+        "identity": {"model": "HeatingBlock"},
+        "place": block["place"],
+        "temperature": block["temperature"],
+    }
+
+
+@pytest.fixture
+def sila_dir(tmp_path: Path) -> Path:
+    """The heating-block example with its block on a SiLA 2 server, two Sobol trials."""
+    out = tmp_path / "epics_block"
+    shutil.copytree(EXAMPLES.parent / "epics_block", out)
+    (tmp_path / "colour_match").mkdir()
+    shutil.copy(EXAMPLES / "target_spectrum.csv", tmp_path / "colour_match")
+    edit_yaml(out / "lab.yaml", _on_sila)
+    edit_yaml(
+        out / "campaign.yaml", lambda c: c.update(trials=2, planner={"name": "sobol", "seed": 1})
+    )
+    return out
+
+
+def test_a_campaign_heats_its_vials_in_the_sila_block(sila_dir: Path):
+    store_path = sila_dir / "store.sqlite"
+    result = run_campaign(sila_dir / "campaign.yaml", store=store_path)
+    assert [t.status for t in result.trials] == ["completed", "completed"]
+    store = Store(store_path)
+    try:
+        for trial in store.trials("colour-match-epics"):
+            wanted = float(trial.parameters["temperature"].m_as("degC"))
+            docs = store.documents(trial.run_uid)
+            streams = {d["uid"]: d["name"] for n, d in docs if n == "descriptor"}
+            block = [
+                d["data"]["block-heater"]
+                for n, d in docs
+                if n == "event" and streams[d["descriptor"]] == "conditions"
+            ]
+            assert any(abs(t - wanted) <= 0.5 for t in block), (wanted, block)
+    finally:
+        store.close()
+
+
+def test_the_emergency_stop_reaches_the_sila_block(sila_dir: Path):
+    bench = Bench(sila_dir, sila_dir / "store.sqlite")
+    try:
+        block = bench.lab.devices.others["block"]
+        bench.lab.run_engine(bps.mv(block.heater, 60))
+        report = bench.process.emergency_stop("test")
+        assert report.devices["block"] == "safe"
+        assert bench.lab.call(block.driver.state()) == "estop"
+        physics = bench.world.firmware["block"].physics
+        assert physics.stopped and physics.target_c == physics.ambient_c
+
+        async def heat_again() -> None:
+            await block.heater.setpoint.set(40.0)
+
+        latched = "EmergencyStopLatched: the emergency stop is latched"
+        with pytest.raises(DeviceFault, match=latched):  # the server's refusal, typed
+            bench.lab.call(heat_again())
+        bench.safety.reset()
+        assert bench.lab.call(block.driver.state()) == "idle"
+    finally:
+        bench.close()
+
+
+@pytest.fixture
+def server():
+    """A simulated SiLA heating block served on its own, on the RunEngine's loop."""
+    RunEngine({})  # starts bluesky's event loop, where the devices live
+    workcell = Workcell([Location("block", (0, 0, 0))])
+    block = SilaHeatingBlockServer(
+        BlockPhysics(SimClock(100), workcell, "block", 25.0, 10.0), 20, 90
+    )
+    run(block.start())
+    yield block
+    run(block.stop())
+
+
+def test_a_certificate_the_server_does_not_chain_to_is_refused(server, tmp_path: Path):
+    other = SilaHeatingBlockServer(
+        BlockPhysics(SimClock(100), Workcell([Location("b", (0, 0, 0))]), "b", 25.0, 10.0), 20, 90
+    )
+    run(other.start())  # its certificate is another server's
+    run(other.stop())
+    assert other.certificate is not None and other.certificate != server.certificate
+    driver = SilaDriver("block", server.address, FEATURE, other.certificate, timeout=3.0)
+    with pytest.raises(DeviceRefused) as refused:
+        run(driver.connect())
+    assert str(refused.value) == (
+        f"block (command 'connect'): SiLA 2 (TLS) {server.address}: the server's certificate "
+        "was refused (self-signed certificate); is the certificate in the lab file the one "
+        "the server's chains to?"
+    )
+
+
+def test_a_feature_the_server_does_not_offer_is_named(server):
+    driver = SilaDriver("block", server.address, "TemperatureController", server.certificate, 3.0)
+    with pytest.raises(DeviceRefused) as refused:
+        run(driver.connect())
+    assert "does not offer the SiLA feature 'TemperatureController'" in str(refused.value)
+    assert "HeatingBlockController" in str(refused.value)  # what it does offer
+
+
+def test_a_server_gone_is_a_disconnected_device(server):
+    driver = SilaDriver("block", server.address, FEATURE, server.certificate, timeout=2.0)
+    run(driver.connect())
+    assert run(driver.state()) == "idle"
+    run(server.stop())
+    with pytest.raises(DeviceDisconnected) as gone:
+        run(driver.state())
+    assert gone.value.device == "block" and gone.value.command == "state"
