@@ -58,7 +58,9 @@ class ThrowawayPostgres:
         self._run(
             _binary("pg_ctl"), "-D", data, "-l", self.folder / "log", "-o", options, "-w", "start"
         )
-        self._admin = sqlalchemy.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        # psycopg 3 named, as the store names it: SQLAlchemy 2.0 would take psycopg2
+        admin = self.url("postgres").replace("postgresql://", "postgresql+psycopg://")
+        self._admin = sqlalchemy.create_engine(admin, isolation_level="AUTOCOMMIT")
 
     def _run(self, *command: object) -> None:
         subprocess.run(
