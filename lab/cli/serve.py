@@ -65,6 +65,16 @@ def serve(
     ] = None,
     workcell: WorkcellOption = None,
     tiled: TiledOption = None,
+    sila: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            metavar="PORT",
+            help="also serve the lab over SiLA 2 (TLS) on this port, under the same users, "
+            "roles and audit log",
+        ),
+    ] = None,
 ) -> None:
     """Run the lab server: it owns the instruments, runs campaigns, and serves the
     dashboard and the JSON API (docs at /docs) until Ctrl-C or SIGTERM.
@@ -77,7 +87,9 @@ def serve(
     workcells (lab workcell serve), one trial at a time on each, and shows their trials.
 
     With --tiled, every run is written to a Tiled server as well (local: one of the lab's
-    own, beside the store, whose address is printed).
+    own, beside the store, whose address is printed). With --sila PORT, a SiLA 2
+    orchestrator drives the lab (feature LabControl) after logging in as a lab user; the
+    certificate it must trust is printed.
 
     Exit codes: 0 stopped cleanly; 2 a file, option or secret cannot be used; 3 the devices
     or a workcell cannot be reached; 4 the station was LEFT UNSAFE at shutdown.
@@ -114,14 +126,15 @@ def serve(
             f"{db.url}: no staff user yet; add one with "
             f"`lab users add NAME --role staff --lab {lab}` and start again"
         )
-    if addresses and tiled:
+    if addresses and (tiled or sila):
         db.close()
-        raise fail("--tiled writes the runs of this lab's devices; a workcell writes its own")
+        raise fail("--tiled and --sila serve this lab's own devices; a workcell serves its own")
+    if sila is not None:
+        _refuse_taken_port(host, sila)
+    folder = output_folder(store_path, default_lab_store(config))
     with ExitStack() as stack:
         try:
-            tiled_client = stack.enter_context(
-                tiled_server(tiled, output_folder(store_path, default_lab_store(config)) / "tiled")
-            )
+            tiled_client = stack.enter_context(tiled_server(tiled, folder / "tiled"))
         except TiledError as err:
             db.close()
             raise fail(str(err), EXIT_STOPPED) from None
@@ -133,6 +146,7 @@ def serve(
             campaigns,
             addresses,
             tiled_client,
+            (sila, folder / "sila") if sila else None,
             host,
             port,
             demo,
@@ -149,6 +163,7 @@ def _serve(
     campaigns: Path | None,
     addresses: dict[str, str],
     tiled: tuple[Any, str] | None,
+    sila: tuple[int, Path] | None,
     host: str,
     port: int,
     demo: bool,
@@ -164,7 +179,13 @@ def _serve(
 
     try:
         server = LabServer(
-            config, db, secret, campaigns or lab.parent, workcells=addresses, tiled=tiled
+            config,
+            db,
+            secret,
+            campaigns or lab.parent,
+            workcells=addresses,
+            tiled=tiled,
+            sila=sila,
         )
     except StoreInUse as err:
         db.close()
@@ -186,6 +207,12 @@ def _serve(
     console.print(f"store: {db.label}", highlight=False)
     if tiled is not None:
         console.print(f"tiled: every run also at {tiled[1]}", highlight=False)
+    if server.sila is not None:
+        console.print(
+            f"SiLA 2: {server.sila.host}:{server.sila.port} (TLS; trust "
+            f"{server.sila.identity.certificate_path}; log in as a lab user)",
+            highlight=False,
+        )
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(
             f"[yellow]warning:[/yellow] listening on {host}: put the server behind TLS"

@@ -22,6 +22,7 @@ from lab.runtime.process import LabProcess
 from lab.server._auth import Auth
 from lab.server._diagnostics import DiagnosticsDesk
 from lab.server._publisher import Publisher
+from lab.server._sila import LabSilaServer
 from lab.store import Store
 from lab.store.tiled import TiledMirror, TiledSummary
 from lab.workcells import WorkcellPool
@@ -43,6 +44,8 @@ class LabServer:
             shows no device readings and runs no diagnostics.
         tiled: a Tiled client and its URL: every run of this lab's own devices is written
             there too (see :class:`lab.store.tiled.TiledMirror`).
+        sila: the port to serve the lab on over SiLA 2, and the folder of its identity
+            (see :class:`lab.server._sila.LabSilaServer`); None: no SiLA 2.
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class LabServer:
         monitor_period_s: float = 0.5,
         workcells: Mapping[str, str] | None = None,
         tiled: tuple[Any, str] | None = None,
+        sila: tuple[int, Path] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -93,6 +97,8 @@ class LabServer:
             self.diagnostics = DiagnosticsDesk(
                 self._own, self.manager, store, self.publisher.publish
             )
+        #: the lab over SiLA 2, started with the server
+        self.sila = LabSilaServer(self, *sila) if sila is not None and self._own else None
         self._monitoring: Future[None] | None = None
         self._closed = False
         #: after :meth:`close`: None if the station confirmed its safe state, else why not
@@ -106,6 +112,8 @@ class LabServer:
             )
         self.manager.publish_control()
         self.process.start()
+        if self.sila is not None:
+            self.sila.start()
 
     def close(self) -> None:
         """Campaigns end (their cleanup runs), each station goes to its safe state, the
@@ -113,6 +121,8 @@ class LabServer:
         if self._closed:
             return
         self._closed = True
+        if self.sila is not None:  # no new orders from SiLA clients while closing
+            self.sila.stop()
         self.process.stop_watching()  # first: nothing presses the stop while closing
         self.manager.shutdown()
         if self._monitoring is not None:
