@@ -1,8 +1,9 @@
 """Read latency of one signal through each transport the lab speaks, side by side in one
 run: a serial line (a pty), OPC UA (SignAndEncrypt), EPICS Channel Access and EPICS PV
-Access (a real soft IOC on this machine). Each read asks the instrument afresh
-(``get_value(cached=False)``), through the device's own signal. Then the emergency stop
-of a lab that holds both EPICS blocks, devices only (goal: p95 <= 200 ms).
+Access (a real soft IOC on this machine), and SiLA 2 (TLS, the sila2 library's server).
+Each read asks the instrument afresh (``get_value(cached=False)``), through the device's
+own signal. Then the emergency stop of a lab that holds the EPICS and SiLA 2 blocks,
+devices only (goal: p95 <= 200 ms).
 
     python -m bench.transports [--quick]
 """
@@ -44,6 +45,14 @@ def _lab(folder: Path) -> Path:
             "prefix": f"LAB:{name.upper()}:",
             "place": name,
         }
+    lab["locations"]["block_sila"] = {"xyz_mm": [350, 200, 40]}
+    lab["devices"]["arm"]["reach"].append("block_sila")
+    lab["devices"]["block_sila"] = {
+        "kind": "sila2_heating_block",
+        "transport": {"type": "sila2"},
+        "place": "block_sila",
+        "temperature": block["devices"]["block"]["temperature"],
+    }
     (folder / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
     return folder / "lab.yaml"
 
@@ -61,6 +70,7 @@ def main(quick: bool) -> dict[str, Any]:
                 "OPC UA SignAndEncrypt, the station's setpoint": d.station.heater.setpoint,
                 "EPICS Channel Access, the block's setpoint": d.others["block"].heater.setpoint,
                 "EPICS PV Access, the block's setpoint": d.others["block_pva"].heater.setpoint,
+                "SiLA 2 (TLS), the block's setpoint": d.others["block_sila"].heater.setpoint,
             }
             for label, signal in signals.items():
                 for _ in range(5):  # the first reads open what they need
@@ -80,14 +90,16 @@ def main(quick: bool) -> dict[str, Any]:
                     times.append(time.perf_counter() - start)
                     assert all(a == "safe" for a in report.devices.values()), report.devices
                     process.safety.reset()
-                results["emergency stop, both EPICS blocks in the lab"] = percentiles(times)
+                results["emergency stop, the EPICS and SiLA 2 blocks in the lab"] = percentiles(
+                    times
+                )
             finally:
                 process.close()
         finally:
             lab.close()
     table = "\n".join(
         [
-            "## Transports: one read, and the emergency stop with EPICS devices",
+            "## Transports: one read, and the emergency stop with EPICS and SiLA 2 devices",
             "",
             "| through | p50 (ms) | p95 (ms) | max (ms) | n |",
             "|---|---|---|---|---|",
@@ -101,9 +113,11 @@ def main(quick: bool) -> dict[str, Any]:
         "Each read is one `get_value(cached=False)` of a device's own signal, timed from the "
         "bench's thread (so the hop onto the devices' event loop is in it): a query and its "
         "reply on the serial line; an OPC UA Read in a SignAndEncrypt session; a CA get and "
-        "a PVA get from EPICS base's soft IOC (epicscorelibs) on loopback. The emergency stop "
+        "a PVA get from EPICS base's soft IOC (epicscorelibs) on loopback; a SiLA 2 property "
+        "get over TLS (the dynamic client's blocking call, in a thread). The emergency stop "
         "is the lab's own (every device at once, each confirming), with the lab idle, the "
-        "two EPICS blocks latching their stop PV and reading it back; goal p95 <= 200 ms."
+        "two EPICS blocks latching their stop PV and reading it back, the SiLA 2 block calling "
+        "EmergencyStop and reading EmergencyStopped back; goal p95 <= 200 ms."
     )
     publish("transports", results, table, notes)
     return results
