@@ -90,10 +90,12 @@ class SilaHeatingBlockServer:
         self.port = _free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.certificate: bytes | None = None
+        self._key: bytes | None = None
         self._server: Any = None
 
     async def start(self) -> None:
-        """Serve (gRPC runs in its own threads)."""
+        """Serve (gRPC runs in its own threads); again after :meth:`stop`, as a restarted
+        instrument does."""
         from sila2.framework import Feature
         from sila2.server import SilaServer
         from sila2.server.encryption import generate_self_signed_certificate
@@ -107,16 +109,19 @@ class SilaHeatingBlockServer:
             server_vendor_url="https://sdl-lab.example/sim",
         )
         server.set_feature_implementation(feature, _implementation(server, feature, self))
-        # a certificate of its own, as a SiLA server makes one; no discovery broadcast
-        key, certificate = generate_self_signed_certificate(server.server_uuid, "127.0.0.1")
+        # a certificate of its own, as a SiLA server makes one (kept across restarts, as
+        # an instrument keeps its own); no discovery broadcast
+        if self._key is None or self.certificate is None:
+            self._key, self.certificate = generate_self_signed_certificate(
+                server.server_uuid, "127.0.0.1"
+            )
         server.start(
             "127.0.0.1",
             self.port,
-            private_key=key,
-            cert_chain=certificate,
+            private_key=self._key,
+            cert_chain=self.certificate,
             enable_discovery=False,
         )
-        self.certificate = certificate
         self._server = server
 
     async def stop(self) -> None:

@@ -5,7 +5,9 @@ server gone are each one clear device error."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import time
 from pathlib import Path
 
 import bluesky.plan_stubs as bps
@@ -138,3 +140,47 @@ def test_a_server_gone_is_a_disconnected_device(server):
     with pytest.raises(DeviceDisconnected) as gone:
         run(driver.state())
     assert gone.value.device == "block" and gone.value.command == "state"
+
+
+def test_the_sila_server_gone_mid_heat_fails_the_trial_and_keeps_what_was_measured(
+    sila_dir: Path,
+):
+    edit_yaml(
+        sila_dir / "lab.yaml", lambda lab: lab["devices"]["block"].update(settle_timeout="10 min")
+    )
+    bench = Bench(sila_dir, sila_dir / "store.sqlite")
+    try:
+        bench.run(1)
+        before = bench.completed()
+        block_server = bench.world.servers["block"]
+        # after the stir at the station the block is brought to the trial's temperature
+        # before the vial goes in: the server goes away during that heat
+        bench.on(
+            "station",
+            "STIR",
+            lambda: asyncio.get_running_loop().call_later(
+                0.3, lambda: asyncio.ensure_future(block_server.stop())
+            ),
+        )
+        result = bench.run(3)
+        assert result.stopped is not None and "block" in result.stopped, result.stopped
+        assert bench.statuses() == ["completed", "failed"]
+        failed = bench.store.trials(bench.name)[1]
+        assert failed.run_uid is not None
+        assert bench.store.documents(failed.run_uid)[-1][0] == "stop"  # its documents kept
+        bench.assert_safe()
+        bench.in_loop(lambda: asyncio.ensure_future(block_server.start()))  # staff restart it
+        block = bench.lab.devices.others["block"]
+        deadline = time.monotonic() + 30
+        while True:  # gRPC reconnects on its own
+            try:
+                bench.lab.call(block.driver.state())
+                break
+            except DeviceDisconnected:
+                assert time.monotonic() < deadline, "the block never answered again"
+                time.sleep(0.2)
+        if bench.safety.latched is not None:  # its interlock could not be read meanwhile
+            bench.safety.reset()
+        bench.resume_completes(before)
+    finally:
+        bench.close()
