@@ -197,6 +197,12 @@ class InstrumentDevice(StandardReadable):
         stale."""
         return []
 
+    def pushed(self) -> list[SignalR[Any]]:
+        """The signals a control system pushes on every change (EPICS monitors): their
+        timestamp is when the value last changed, not when it was last confirmed; they
+        are current for as long as the device answers."""
+        return []
+
     async def latched_inputs(self) -> dict[str, InputState]:
         """The on/off inputs among :meth:`live_signals` that the instrument latches, by
         the same paths, read afresh on the real-time path."""

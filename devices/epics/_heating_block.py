@@ -4,7 +4,9 @@ stands in it, as the station's own block heats the vial in its slot."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from ophyd_async.core import SignalR
 from ophyd_async.core import StandardReadableFormat as Format
 from ophyd_async.epics.core import epics_signal_r, epics_signal_rw
 
@@ -74,16 +76,26 @@ class EpicsHeatingBlock(HeatingBlock):
             tolerance_c,
             settle_timeout_s,
         )
-        with self.add_children_as_readables(Format.CONFIG_SIGNAL):
-            self.ramp_rate = with_units(epics_signal_rw(float, pvs.ramp), "K/min")
-        self.identity_text = epics_signal_r(str, pvs.identity)
-        self.estop = epics_signal_rw(bool, pvs.estop)
-        driver.attach(self.identity_text, self.estop, [heater.temperature])
         super().__init__(
             driver,
             heater,
             epics_signal_r(bool, pvs.occupied),
             ambient_c=ambient_c,
             timeout_s=driver.timeout,
-            name=name,
         )
+        with self.add_children_as_readables(Format.CONFIG_SIGNAL):
+            self.ramp_rate = with_units(epics_signal_rw(float, pvs.ramp), "K/min")
+        self.identity_text = epics_signal_r(str, pvs.identity)
+        self.estop = epics_signal_rw(bool, pvs.estop)
+        driver.attach(self.identity_text, self.estop, [heater.temperature])
+        self.set_name(name)  # its own PVs too, declared after the block's
+
+    def pushed(self) -> list[SignalR[Any]]:
+        """Every PV it reads: CA and PVA monitors push each change, and the record's
+        timestamp is when it last changed (a setpoint set an hour ago is current)."""
+        return [
+            self.heater.setpoint,
+            self.heater.temperature,
+            self.ramp_rate,
+            self.occupied,
+        ]

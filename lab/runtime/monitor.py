@@ -144,11 +144,15 @@ class LabMonitor:
         else:
             view.state = {"estop": "estopped", "busy": "busy"}.get(reported, "idle")
         measured = {signal.name for signal in device.measured()}
+        # a pushed value is current as of this poll, which the device just answered
+        pushed = {signal.name for signal in device.pushed()}
+        now = time.time()
         path_of = device.reading_names()
         order = list(path_of)  # as the device declares them: rows never swap places
         view.readings = [
             {
                 **_reading(key, path_of.get(key, key), reading, described[key]),
+                **({"time": now} if key in pushed else {}),
                 "measured": key in measured,
             }
             for key, reading in sorted(

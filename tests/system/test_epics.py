@@ -19,6 +19,7 @@ from devices import DeviceDisconnected
 from lab import Store, load_lab_config, run_campaign
 from lab.cli import app
 from lab.runtime.lab import build_lab
+from lab.runtime.monitor import LabMonitor
 from protocols import PreflightError, Protocol, preflight
 from tests.conftest import EXAMPLES, edit_yaml
 from tests.system.test_fault_catalogue import Bench
@@ -219,3 +220,18 @@ def test_the_ioc_stopped_mid_heat_fails_the_trial_and_keeps_what_was_measured(ep
         bench.resume_completes(before)
     finally:
         bench.close()
+
+
+def test_a_pv_that_has_not_changed_is_current_on_the_lab_page(epics_dir: Path):
+    edit_yaml(epics_dir / "lab.yaml", lambda lab: lab["devices"]["block"].update(stale_after="1 s"))
+    lab = build_lab(load_lab_config(epics_dir / "lab.yaml"))
+    try:
+        monitor = LabMonitor(lab, lambda topic, data: None)
+        time.sleep(1.5)  # the setpoint's record has not processed since the IOC started
+        block = next(d for d in lab.call(monitor.snapshot())["devices"] if d["name"] == "block")
+        rows = {r["label"]: r for r in block["readings"]}
+        assert list(rows) == ["heater temperature", "heater setpoint", "occupied", "ramp rate"]
+        assert rows["heater setpoint"]["value"] == 25.0 and rows["ramp rate"]["units"] == "K/min"
+        assert not any(r["stale"] for r in rows.values()), rows
+    finally:
+        lab.close()
