@@ -6,6 +6,7 @@ keeps everything, and the next run writes what Tiled missed."""
 from __future__ import annotations
 
 import http.server
+import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,9 @@ from typer.testing import CliRunner
 from lab import Store, run_campaign
 from lab.campaigns.results import RunnerEvents
 from lab.cli import app
-from lab.store.tiled import LocalTiled
+from lab.files.lab_file import load_lab_config
+from lab.server import LabServer
+from lab.store.tiled import LocalTiled, connect
 
 pytestmark = pytest.mark.system
 
@@ -148,3 +151,26 @@ def test_a_tiled_url_that_answers_nonsense_is_one_line_and_nothing_runs(example_
     assert f"tiled: cannot use {url}" in line and "check the URL" in line
     assert "Traceback" not in result.output
     assert not store.exists()  # nothing ran
+
+
+def test_the_lab_server_writes_a_plan_run_by_hand_to_tiled(
+    example_dir: Path, tiled: LocalTiled, tmp_path: Path
+):
+    server = LabServer(
+        load_lab_config(example_dir / "lab.yaml"),
+        Store(tmp_path / "server.sqlite"),
+        secrets.token_urlsafe(32),
+        example_dir,
+        tiled=(connect(tiled.url), tiled.url),
+    )
+    server.start()
+    try:
+        outcome = server.manager.run_plan("count", {"detectors": ["station"], "num": 2}, "otto")
+        assert outcome.exit_status == "success", outcome.why
+    finally:
+        server.close()
+    assert server.tiled is not None and server.tiled.missing == {}
+    assert server.tiled.written >= 1
+    run = from_uri(tiled.url)[outcome.run_uids[0]]
+    heater = np.asarray(run["primary"]["station-heater"].read(), dtype=float)
+    assert heater.shape == (2,) and run.metadata["stop"]["num_events"]["primary"] == 2
