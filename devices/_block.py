@@ -62,8 +62,22 @@ class BlockHeater(InstrumentMovable[float]):
             what="temperature",
             tolerance=self.tolerance_c,
             patience=lambda: self._clock.sleep(self.settle_timeout_s),
-            why_slow=lambda: f"within {self.settle_timeout_s:g} s (is it heating at all?)",
+            why_slow=lambda: (
+                f"within {self.settle_timeout_s:g} s"
+                + _clock_hint(self._clock, self.settle_timeout_s)
+            ),
         )
+
+
+def _clock_hint(clock: Clock, seconds: float) -> str:
+    """Say so when a wait was counted on an accelerated (simulated) clock."""
+    speed = getattr(clock, "speed", 1.0)
+    if speed == 1.0:
+        return ""
+    return (
+        f" of lab time: the clock runs {speed:g}x, so that was {seconds / speed:.3g} s of real "
+        "time; if the simulated instrument cannot keep up, lower simulation.clock_speed in the lab file"
+    )
 
 
 class HeatingBlock(InstrumentDevice):

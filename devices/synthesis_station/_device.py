@@ -18,6 +18,7 @@ from bluesky.protocols import Movable, Stoppable
 from ophyd_async.core import AsyncStatus, DeviceVector, SignalR, StandardReadable
 from ophyd_async.core import StandardReadableFormat as Format
 
+from devices._block import BlockHeater
 from devices._clock import Clock
 from devices._errors import DeviceError, DeviceFault, LimitViolation, UnsafeState
 from devices._instrument import InputState, InstrumentDevice
@@ -81,7 +82,7 @@ class Pump(StandardReadable, Movable[DeviceValue]):
 FRESH_READING_S = 0.2
 
 
-class Heater(InstrumentMovable[float]):
+class Heater(BlockHeater):
     """``bps.mv(station.heater, 60)`` sets the setpoint and completes when the block has
     settled there (``bps.rd(station.heater)`` is the block's temperature,
     ``bps.rd(station.heater.setpoint)`` what it was set to); ``stop()`` ends the wait
@@ -104,32 +105,16 @@ class Heater(InstrumentMovable[float]):
         settle_timeout_s: float = 3600.0,
         name: str = "",
     ) -> None:
-        self._clock = clock
-        self.limits = limits
-        self.tolerance_c = tolerance_c
-        self.settle_timeout_s = settle_timeout_s
-        with self.add_children_as_readables(Format.HINTED_SIGNAL):
-            self.temperature = instrument_r(float, driver.temperature, "degC", "block temperature")
-        with self.add_children_as_readables(Format.CONFIG_SIGNAL):
-            self.setpoint = instrument_rw(
+        super().__init__(
+            instrument_rw(
                 float, driver.setpoint, driver.set_temperature, "degC", "heater setpoint"
-            )
-        super().__init__(name=name)
-
-    @cached_property
-    def movable_logic(self) -> RangeMove:
-        """Within the limits; settled within ``tolerance_c``, in ``settle_timeout_s`` of lab time."""
-        return RangeMove(
-            self.setpoint,
-            self.temperature,
-            limits=self.limits,
-            what="temperature",
-            tolerance=self.tolerance_c,
-            patience=lambda: self._clock.sleep(self.settle_timeout_s),
-            why_slow=lambda: (
-                f"within {self.settle_timeout_s:g} s"
-                + _clock_hint(self._clock, self.settle_timeout_s)
             ),
+            instrument_r(float, driver.temperature, "degC", "block temperature"),
+            clock,
+            limits,
+            tolerance_c,
+            settle_timeout_s,
+            name=name,
         )
 
     @AsyncStatus.wrap
@@ -156,17 +141,6 @@ class Heater(InstrumentMovable[float]):
                 f"{self._clock.now() - lab_started:.0f} s with the heater set to "
                 f"{ambient_c:g} degC: the heater may be stuck on; cut its power",
             )
-
-
-def _clock_hint(clock: Clock, seconds: float) -> str:
-    """Say so when a wait was counted on an accelerated (simulated) clock."""
-    speed = getattr(clock, "speed", 1.0)
-    if speed == 1.0:
-        return ""
-    return (
-        f" of lab time: the clock runs {speed:g}x, so that was {seconds / speed:.3g} s of real "
-        "time; if the simulated instrument cannot keep up, lower simulation.clock_speed in the lab file"
-    )
 
 
 class Stirrer(InstrumentMovable[float]):

@@ -40,6 +40,7 @@ from lab.files.transports import (
     EpicsTransportConfig,
     OpcuaTransportConfig,
     SerialTransportConfig,
+    SilaTransportConfig,
     SimTransport,
 )
 from lab.files.yaml_reading import load_yaml_model
@@ -818,6 +819,12 @@ class LabConfig(_Model):
                 and not transport.port
             ):
                 problems.append(f"devices.{name}.transport.port: required for real hardware")
+            unaddressed = isinstance(transport, SilaTransportConfig) and not transport.address
+            if not self.simulated and unaddressed:
+                problems.append(
+                    f"devices.{name}.transport.address: required for real hardware "
+                    "(host:port of the SiLA 2 server)"
+                )
         for name, interlock in self.interlocks.items():
             owner = interlock.signal.split(".", 1)[0]
             if owner not in self.devices:

@@ -104,6 +104,16 @@ class _BlockKind(DeviceKind):
         """Its temperatures."""
         return {"temperature": settings.temperature.range()}
 
+    @staticmethod
+    def heating(settings: BlockSettings) -> dict[str, float]:
+        """How it heats, as the device takes it: its safe state's setpoint, how close is
+        settled, how long settling may take."""
+        return {
+            "ambient_c": float(settings.ambient.m_as("degC")),
+            "tolerance_c": float(settings.tolerance.m_as("K")),
+            "settle_timeout_s": float(settings.settle_timeout.m_as("s")),
+        }
+
 
 class EpicsHeatingBlockKind(_BlockKind):
     """A heated vial block on an EPICS IOC: a heat step heats the vial standing in it."""
@@ -130,9 +140,7 @@ class EpicsHeatingBlockKind(_BlockKind):
             pvs,
             wire.clock,
             settings.temperature.range(),
-            ambient_c=float(settings.ambient.m_as("degC")),
-            tolerance_c=float(settings.tolerance.m_as("K")),
-            settle_timeout_s=float(settings.settle_timeout.m_as("s")),
+            **self.heating(settings),
             name=name,
         )
 
@@ -165,8 +173,7 @@ class SilaHeatingBlockKind(_BlockKind):
         transport = settings.transport
         assert isinstance(transport, SilaTransportConfig)
         address = wire.address or transport.address
-        if address is None:
-            raise ValueError(f"devices.{name}.transport.address: required for real hardware")
+        assert address is not None  # the lab file requires one for real hardware
         driver = SilaDriver(
             name, address, SILA_FEATURE, wire.certificate or transport.certificate, wire.timeout_s
         )
@@ -174,9 +181,7 @@ class SilaHeatingBlockKind(_BlockKind):
             driver,
             wire.clock,
             settings.temperature.range(),
-            ambient_c=float(settings.ambient.m_as("degC")),
-            tolerance_c=float(settings.tolerance.m_as("K")),
-            settle_timeout_s=float(settings.settle_timeout.m_as("s")),
+            **self.heating(settings),
             name=name,
         )
 
