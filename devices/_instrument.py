@@ -120,18 +120,23 @@ class InstrumentConnector(DeviceConnector):
         try:
             await super().connect_real(device, timeout, force_reconnect)
         except NotConnectedError as err:
-            missing = ", ".join(_leaves(err)) or str(err)
-            raise DeviceDisconnected(
-                device.name,
-                f"{self.driver.link}: no answer from {missing}; check the IOC runs, the PV "
-                "names in the lab file and EPICS_CA_ADDR_LIST / EPICS_PVA_ADDR_LIST",
-                "connect",
-            ) from None
+            raise unanswered(device.name, self.driver.link, err) from None
         if force_reconnect:
             await self.driver.close()
         await self.driver.connect()
         assert isinstance(device, InstrumentDevice)
         await device.check_instrument()
+
+
+def unanswered(name: str, link: str, err: NotConnectedError) -> DeviceDisconnected:
+    """Signals of a control system (EPICS PVs) that did not connect, each named."""
+    missing = ", ".join(_leaves(err)) or str(err)
+    return DeviceDisconnected(
+        name,
+        f"{link}: no answer from {missing}; check the IOC runs, the PV names in the lab "
+        "file and EPICS_CA_ADDR_LIST / EPICS_PVA_ADDR_LIST",
+        "connect",
+    )
 
 
 def _leaves(err: NotConnectedError) -> list[str]:

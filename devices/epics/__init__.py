@@ -4,5 +4,6 @@ instrument questions (identity, state, emergency stop) from them."""
 
 from devices.epics._driver import EpicsDriver
 from devices.epics._heating_block import BlockPvs, EpicsHeatingBlock
+from devices.epics._stage import EpicsStageDriver
 
-__all__ = ["BlockPvs", "EpicsDriver", "EpicsHeatingBlock"]
+__all__ = ["BlockPvs", "EpicsDriver", "EpicsHeatingBlock", "EpicsStageDriver"]

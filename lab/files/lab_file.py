@@ -48,6 +48,7 @@ from protocols import LabLimits
 from protocols._name_field import Name
 from protocols._quantity_field import (
     Duration,
+    Length,
     Speed,
     Temperature,
     Timeout,
@@ -147,6 +148,34 @@ class ArmConfig(DeviceSettings):
         "reported silent (lab time: divided by simulation.clock_speed)",
     )
     diagnostics: ArmDiagnostics = Field(ArmDiagnostics(), description="`lab diagnose` levels")
+    prefix: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_:.\-]+$",
+        description="over EPICS (a sample changer on a motor record): the PV prefix; its "
+        "motor record is <prefix>STAGE",
+    )
+    positions: dict[Name, Length] | None = Field(
+        None,
+        description="over EPICS: each place of its reach as a position along the stage's "
+        "axis, e.g. {rack: 0 mm, spectrometer: 120 mm}",
+    )
+
+    @model_validator(mode="after")
+    def _stage_addressed(self) -> ArmConfig:
+        """An arm over EPICS is a stage: it needs its PVs and where each place is."""
+        if self.transport.type != "epics":
+            if self.prefix is not None or self.positions is not None:
+                raise FieldProblems(["prefix, positions: only for an arm over EPICS"])
+            return self
+        problems = []
+        if self.prefix is None:
+            problems.append("prefix: required over EPICS (the PV prefix of the stage)")
+        missing = [p for p in self.reach if p not in (self.positions or {})]
+        if missing:
+            problems.append(f"positions: give a position for each place of its reach: {missing}")
+        if problems:
+            raise FieldProblems(problems)
+        return self
 
 
 #: the room temperatures a station's safe state may set its heater to
@@ -806,10 +835,12 @@ class LabConfig(_Model):
                             f"devices.{name}.transport.security: certificate and "
                             f"private_key are required for mode {sec.mode}"
                         )
-            if isinstance(transport, EpicsTransportConfig) and not isinstance(device, PluginDevice):
+            speaks_epics = isinstance(device, PluginDevice | ArmConfig)
+            if isinstance(transport, EpicsTransportConfig) and not speaks_epics:
                 problems.append(
                     f"devices.{name}.transport: a {device.kind} does not speak EPICS; "
-                    "EPICS devices are kinds of their own (e.g. epics_heating_block)"
+                    "an arm does (a sample changer on a motor record), and kinds of their "
+                    "own (epics_heating_block)"
                 )
             if not self.simulated and isinstance(transport, SimTransport):
                 problems.append(f"devices.{name}.transport: type sim needs simulated: true")

@@ -8,6 +8,7 @@ from typing import Any
 import simulators as sim
 from devices import (
     Analyser,
+    ArmDriver,
     AsciiAnalyserDriver,
     AsciiArmDriver,
     AsciiSpectrometerDriver,
@@ -21,8 +22,10 @@ from devices import (
     StationDriver,
     SynthesisStation,
 )
+from devices.epics import EpicsStageDriver
 from lab.files.device_kinds import DeviceKind, SimulatedParts, Wire
 from lab.files.lab_file import AnalyserConfig, ArmConfig, SpectrometerConfig, StationConfig
+from lab.files.transports import EpicsTransportConfig
 
 
 def _line(wire: Wire) -> Any:
@@ -31,25 +34,48 @@ def _line(wire: Wire) -> Any:
 
 
 class RoboticArmKind(DeviceKind):
-    """A pick-and-place arm on the ASCII line protocol (docs/protocols/README.md)."""
+    """A pick-and-place arm on the ASCII line protocol (docs/protocols/README.md), or a
+    sample changer on an EPICS motor record (a stage with a gripper), which carries vials
+    between the places along its axis as an arm does."""
 
     settings = ArmConfig
     device = RoboticArm
     capabilities = frozenset({Capability.MOVES_VIALS})
     checks = "hw_tests.arm"
+    transports = frozenset({"sim", "serial", "epics"})
 
     def build(self, name: str, settings: ArmConfig, wire: Wire, lab: Any) -> InstrumentDevice:
         """The arm, with its moves bounded by ``move_timeout`` of lab time."""
-        driver = AsciiArmDriver(
-            _line(wire),
-            name,
-            move_timeout=wire.lab_seconds(float(settings.move_timeout.m_as("s"))),
-            timeout=wire.timeout_s,
-        )
+        move_timeout = wire.lab_seconds(float(settings.move_timeout.m_as("s")))
+        driver: ArmDriver
+        if isinstance(settings.transport, EpicsTransportConfig):
+            assert settings.prefix is not None and settings.positions is not None
+            prefix = f"{settings.transport.protocol}://{wire.address or settings.prefix}"
+            positions = {p: float(mm.m_as("mm")) for p, mm in settings.positions.items()}
+            taught = {p: tuple(lab.locations[p].xyz_mm) for p in positions}
+            driver = EpicsStageDriver(name, prefix, positions, taught, wire.timeout_s, move_timeout)
+        else:
+            driver = AsciiArmDriver(
+                _line(wire), name, move_timeout=move_timeout, timeout=wire.timeout_s
+            )
         return RoboticArm(driver, settings.reach, name=name)
 
     def simulator(self, name: str, settings: ArmConfig, parts: SimulatedParts) -> Any:
-        """An arm at its home, moving at the simulated speed."""
+        """An arm at its home, moving at the simulated speed (a stage on its own PVA
+        server, its motor record's fields served as PVs)."""
+        if isinstance(settings.transport, EpicsTransportConfig):
+            from simulators.epics import StageTwin
+
+            assert settings.prefix is not None and settings.positions is not None
+            positions = {p: float(mm.m_as("mm")) for p, mm in settings.positions.items()}
+            return StageTwin(
+                parts.clock,
+                parts.workcell,
+                settings.prefix,
+                positions,
+                settings.home,
+                speed_mm_s=parts.settings.speed_mm_s,
+            )
         return sim.ArmFirmware(
             parts.clock, parts.workcell, settings.home, speed_mm_s=parts.settings.speed_mm_s
         )

@@ -26,7 +26,7 @@ from lab.files.transports import (
     SerialTransportConfig,
     SilaTransportConfig,
 )
-from simulators.epics import HeatingBlockTwin, use_loopback_iocs
+from simulators.epics import HeatingBlockTwin, StageTwin, use_loopback_iocs
 from simulators.opcua_station import (
     CLIENT_URI,
     SERVER_URI,
@@ -48,7 +48,8 @@ class SimulatedWorld:
     workcell: sim.Workcell
     firmware: dict[str, Any]
     servers: dict[
-        str, sim.PtyServer | OpcuaStationServer | HeatingBlockTwin | SilaHeatingBlockServer
+        str,
+        sim.PtyServer | OpcuaStationServer | HeatingBlockTwin | StageTwin | SilaHeatingBlockServer,
     ] = field(default_factory=dict)
     endpoints: dict[str, str] = field(default_factory=dict)
     #: the PEM each simulated TLS server's certificate chains to (SiLA 2)
@@ -96,8 +97,9 @@ class SimulatedWorld:
                 self.certificates[name] = server.certificate
 
     async def _start_ioc(self, name: str) -> None:
-        """The instrument's IOC on this machine, and this process's EPICS clients pointed
-        at IOCs on this machine (a simulation never reaches a facility's)."""
+        """The instrument's IOC (or PVA server) on this machine, and this process's EPICS
+        clients pointed at servers on this machine (a simulation never reaches a
+        facility's)."""
         twin = self.firmware[name]
         use_loopback_iocs()
         await twin.start()

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from devices import DeviceDisconnected
-from lab import Store, load_lab_config, run_campaign
+from lab import ConfigError, Store, load_lab_config, run_campaign
 from lab.cli import app
 from lab.runtime.lab import build_lab
 from lab.runtime.monitor import LabMonitor
@@ -235,3 +235,47 @@ def test_a_pv_that_has_not_changed_is_current_on_the_lab_page(epics_dir: Path):
         assert not any(r["stale"] for r in rows.values()), rows
     finally:
         lab.close()
+
+
+def _arm_on_a_motor_record(lab: dict) -> None:
+    """The arm replaced by a sample changer: a stage on a motor record (PV Access), each
+    place of its reach at a position along its axis."""
+    arm = lab["devices"]["arm"]
+    arm["transport"] = {"type": "epics", "protocol": "pva", "timeout": "5 s"}
+    arm["prefix"] = "LAB:SC1:"
+    arm["positions"] = {place: f"{100 * i} mm" for i, place in enumerate(arm["reach"])}
+
+
+def test_a_sample_changer_on_a_motor_record_carries_the_vials(epics_dir: Path):
+    edit_yaml(epics_dir / "lab.yaml", _arm_on_a_motor_record)
+    store_path = epics_dir / "store.sqlite"
+    result = run_campaign(epics_dir / "campaign.yaml", store=store_path)
+    assert [t.status for t in result.trials] == ["completed", "completed"]
+    store = Store(store_path)
+    try:
+        for trial in store.trials("colour-match-epics"):
+            docs = store.documents(trial.run_uid)
+            carried = {
+                d["data"]["arm-holding"]
+                for n, d in docs
+                if n == "event" and "arm-holding" in d["data"]
+            }
+            # the changer's barcode reader names the vial it carries: the ledger follows it
+            assert trial.sample_id is not None and trial.sample_id in carried
+            assert trial.outcomes and trial.outcomes["colour_error"] > 0
+    finally:
+        store.close()
+
+
+def test_an_arm_over_epics_needs_its_prefix_and_a_position_for_each_place(epics_dir: Path):
+    def unplaced(lab: dict) -> None:
+        _arm_on_a_motor_record(lab)
+        del lab["devices"]["arm"]["prefix"]
+        del lab["devices"]["arm"]["positions"]["waste"]
+
+    edit_yaml(epics_dir / "lab.yaml", unplaced)
+    with pytest.raises(ConfigError) as refused:
+        load_lab_config(epics_dir / "lab.yaml")
+    text = str(refused.value)
+    assert "devices.arm.prefix: required over EPICS" in text
+    assert "devices.arm.positions: give a position for each place of its reach: ['waste']" in text
