@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from bench._lab import bench_lab
+from bench._lab import bench_lab, with_facility_devices
 from bench._report import percentiles, publish
 from lab.accounts.users import add_user
 from lab.files.lab_file import load_lab_config
@@ -60,12 +60,51 @@ def tidy(server: LabServer) -> None:
             firmware.held = None
 
 
+def _measure(
+    facility: bool, conditions: list[tuple[str, list[str], int]], stops: int
+) -> dict[str, object]:
+    """The stops under each condition, in the bench lab (with the facility's devices,
+    EPICS and SiLA 2 heating blocks, if ``facility``)."""
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="sdl-bench-") as tmp:
+        root = Path(tmp)
+        store = Store(root / "store.sqlite")
+        add_user(store, "bench", "staff", "bench password")
+        lab_file = bench_lab(root / "lab")
+        if facility:
+            with_facility_devices(lab_file)
+        server = LabServer(load_lab_config(lab_file), store, SECRET, root / "lab")
+        http, url = serve(server)
+        try:
+            for label, kinds, workers in conditions:
+                latencies, device_times, moments, answered = stops_under(
+                    server, url, kinds, workers, stops
+                )
+                server.auth.throttle = LoginThrottle()  # the next case starts unlocked
+                results[label] = {
+                    "request": percentiles(latencies),
+                    "devices only": percentiles(device_times),
+                    "flood answers": answered,
+                    "states_at_stop": moments,
+                }
+        finally:
+            http.should_exit = True
+            time.sleep(3)
+            server.close()
+    return results
+
+
 #: what the server is flooded with while the stops are measured: (label, flood kinds, workers)
 CONDITIONS = [
     ("quiet", [], 0),
     ("200 event clients", ["events"], 200),
     ("login flood", ["logins"], 40),
     ("hostile quantities and 5 MB bodies", ["quantities", "bodies"], 20),
+]
+#: the same with two EPICS blocks (CA, PVA) and a SiLA 2 block in the lab
+FACILITY_CONDITIONS = [
+    ("quiet, with EPICS and SiLA 2 blocks", [], 0),
+    ("200 event clients, with EPICS and SiLA 2 blocks", ["events"], 200),
 ]
 
 
@@ -108,27 +147,8 @@ def stops_under(server: LabServer, url: str, kinds: list[str], workers: int, sto
 def main(quick: bool) -> dict[str, object]:
     stops = 6 if quick else 30
     results: dict[str, object] = {}
-    with tempfile.TemporaryDirectory(prefix="sdl-bench-") as tmp:
-        root = Path(tmp)
-        store = Store(root / "store.sqlite")
-        add_user(store, "bench", "staff", "bench password")
-        server = LabServer(load_lab_config(bench_lab(root / "lab")), store, SECRET, root / "lab")
-        http, url = serve(server)
-        try:
-            for label, kinds, workers in CONDITIONS:
-                latencies, device_times, moments, answered = stops_under(
-                    server, url, kinds, workers, stops
-                )
-                server.auth.throttle = LoginThrottle()  # the next case starts unlocked
-                results[label] = {
-                    "request": percentiles(latencies),
-                    "devices only": percentiles(device_times),
-                    "flood answers": answered,
-                    "states_at_stop": moments,
-                }
-        finally:
-            http.should_exit = True
-            time.sleep(3)
+    for facility, conditions in ((False, CONDITIONS), (True, FACILITY_CONDITIONS)):
+        results.update(_measure(facility, conditions, stops))
     table = (
         "## Emergency-stop latency\n\n| while the server serves | p50 (ms) | p95 (ms) | max (ms) "
         "| devices only, p95 (ms) | stops |\n|---|---|---|---|---|---|\n"
@@ -148,7 +168,10 @@ def main(quick: bool) -> dict[str, object]:
         "thread in this process: 200 event-stream clients; 40 logins at once with wrong "
         "passwords (answered 401, then 429 once throttled); 20 operators at once sending "
         "approval edits with hostile quantities (`1 (mL**9**8**8)`, `1 mL/0`, ...) and 20 "
-        "sending 5 MB bodies. What each flood was answered is in the JSON."
+        "sending 5 MB bodies. What each flood was answered is in the JSON. The rows *with "
+        "EPICS and SiLA 2 blocks*: the same lab with a heating block over EPICS Channel "
+        "Access, one over PV Access (soft IOCs on this machine) and one on a SiLA 2 server "
+        "(TLS), each latching its own stop and reading it back."
     )
     publish("estop_latency", {"stops": stops, "results": results}, table, notes)
     return results

@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bench._lab import with_facility_devices
 from bench._report import percentiles, publish
 from lab.files.lab_file import load_lab_config
 from lab.runtime.lab import build_lab
@@ -28,33 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _lab(folder: Path) -> Path:
-    """The colour-matching lab (arm and spectrometer on ptys, station over OPC UA) with
-    two EPICS heating blocks, one over Channel Access and one over PV Access."""
+    """The colour-matching lab (arm and spectrometer on ptys, station over OPC UA) with a
+    heating block over EPICS CA, one over PVA and one on a SiLA 2 server."""
     shutil.copytree(ROOT / "examples" / "colour_match", folder)
-    lab = yaml.safe_load((folder / "lab.yaml").read_text())
-    block = yaml.safe_load((ROOT / "examples" / "epics_block" / "lab.yaml").read_text())
-    for name, protocol, xyz in (
-        ("block", "ca", [250, 200, 40]),
-        ("block_pva", "pva", [300, 200, 40]),
-    ):
-        lab["locations"][name] = {"xyz_mm": xyz}
-        lab["devices"]["arm"]["reach"].append(name)
-        lab["devices"][name] = {
-            **block["devices"]["block"],
-            "transport": {"type": "epics", "protocol": protocol},
-            "prefix": f"LAB:{name.upper()}:",
-            "place": name,
-        }
-    lab["locations"]["block_sila"] = {"xyz_mm": [350, 200, 40]}
-    lab["devices"]["arm"]["reach"].append("block_sila")
-    lab["devices"]["block_sila"] = {
-        "kind": "sila2_heating_block",
-        "transport": {"type": "sila2"},
-        "place": "block_sila",
-        "temperature": block["devices"]["block"]["temperature"],
-    }
-    (folder / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
-    return folder / "lab.yaml"
+    return with_facility_devices(folder / "lab.yaml")
 
 
 def main(quick: bool) -> dict[str, Any]:
