@@ -6,6 +6,7 @@ PostgreSQL. The store is the source of truth: a campaign resumes from it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -30,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from devices import DeviceBusy, ResourceLock
 from lab.errors import LabError
@@ -249,7 +251,12 @@ class Store:
         if self._claim is not None:
             self._claim.release()
         if self._held is not None:
-            self._held.close()  # the server drops the advisory lock with the session
+            # released in so many words: the server drops it with the session too, but only
+            # once it has seen the connection go, which a claim right after may beat
+            with contextlib.suppress(SQLAlchemyError):
+                self._held.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SERVER_CLAIM})
+                self._held.commit()
+            self._held.close()
             self._held = None
         self.engine.dispose()
 
