@@ -17,3 +17,7 @@ class Capability(StrEnum):
     MEASURES_SPECTRUM = "measures a spectrum"
     MEASURES_QUANTITIES = "measures named quantities"
     WEIGHS = "weighs"
+    PIPETTES = "pipettes into wells"
+    """moves reagents from its reservoirs into the wells of a plate (a liquid handler)"""
+    READS_PLATES = "reads plates"
+    """measures every well of a plate at once (a plate reader)"""

@@ -185,7 +185,7 @@ def _run_prepared(
             db,
             prepared.campaign,
             prepared.folder,
-            [s.name for s, _ in running.devices.all_spectrometers],
+            prepared.lab.spectra_from,
             best,
         )
         return result
@@ -245,7 +245,7 @@ def run_campaign_on_workcells(
                 db,
                 prepared.campaign,
                 prepared.folder,
-                [n for n, _ in prepared.lab.spectrometers],
+                prepared.lab.spectra_from,
                 best,
             )
             return result

@@ -21,6 +21,7 @@ from protocols._name_field import Name
 from protocols._quantity_field import (
     PLACEHOLDER,
     Duration,
+    Length,
     Placeholder,
     Speed,
     Temperature,
@@ -96,6 +97,57 @@ class Discard(_Step):
     source: Name
 
 
+class Pipette(_Step):
+    """Move ``volume`` of ``reagent`` from the liquid handler's reservoir into the trial's
+    well, with a fresh tip (a plate protocol)."""
+
+    step: Literal["pipette"]
+    reagent: Name
+    volume: Volume
+
+
+class Mix(_Step):
+    """Mix the trial's well: draw ``volume`` up and down ``cycles`` times with a fresh tip."""
+
+    step: Literal["mix"]
+    volume: Volume
+    cycles: int = Field(3, ge=1, le=50)
+
+
+class WavelengthSweep(BaseModel):
+    """The wavelengths read: ``min`` to ``max`` every ``step`` (one wavelength: min = max)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    min: Length
+    max: Length
+    step: Length = Field("10 nm", validate_default=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WavelengthSweep:
+        if self.min.m_as("nm") > self.max.m_as("nm") or self.step.m_as("nm") <= 0:
+            raise ValueError("min must not exceed max, and step must be above 0 nm")
+        return self
+
+    def nanometres(self) -> list[float]:
+        """Each wavelength read, in nm."""
+        low, high, step = (float(q.m_as("nm")) for q in (self.min, self.max, self.step))
+        count = int((high - low) / step + 1e-9) + 1
+        return [low + i * step for i in range(count)]
+
+
+class ReadPlate(_Step):
+    """Read the absorbance of the plate's wells (each trial's its own event) at
+    ``wavelengths``: the last step of a plate protocol, run once for the plate."""
+
+    step: Literal["read_plate"]
+    wavelengths: WavelengthSweep
+
+
+#: the steps of a plate protocol (its trials are the wells of one plate, filled together)
+PLATE_STEPS = ("pipette", "mix", "read_plate")
+
+
 class StepProblems(ValueError):
     """What is wrong with a step's own fields, each with its path below the step.
 
@@ -151,7 +203,17 @@ class PluginStep(_Step):
 
 
 #: the ``step:`` words of the steps every lab knows; any other names an installed step kind
-BUILT_IN_STEPS = ("transfer", "dispense", "heat", "stir", "wait", "measure", "analyse", "discard")
+BUILT_IN_STEPS = (
+    "transfer",
+    "dispense",
+    "heat",
+    "stir",
+    "wait",
+    "measure",
+    "analyse",
+    "discard",
+    *PLATE_STEPS,
+)
 
 
 def _step_tag(value: Any) -> str:
@@ -168,6 +230,9 @@ Step = Annotated[
     | Annotated[Measure, Tag("measure")]
     | Annotated[Analyse, Tag("analyse")]
     | Annotated[Discard, Tag("discard")]
+    | Annotated[Pipette, Tag("pipette")]
+    | Annotated[Mix, Tag("mix")]
+    | Annotated[ReadPlate, Tag("read_plate")]
     | Annotated[
         PluginStep,
         Tag("plugin"),
@@ -198,6 +263,28 @@ class Protocol(BaseModel):
     name: Name
     description: str = ""
     steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Protocol:
+        """A plate protocol fills wells and reads the plate; it moves no vials."""
+        words = [step.step for step in self.steps]
+        plate = [w for w in words if w in PLATE_STEPS]
+        if not plate:
+            return self
+        others = sorted({w for w in words if w not in PLATE_STEPS and w != "wait"})
+        if others:
+            raise ValueError(
+                f"steps: a plate protocol ({', '.join(sorted(set(plate)))}) cannot also have "
+                f"vial steps ({', '.join(others)}); write one protocol per kind"
+            )
+        if words.count("read_plate") != 1 or words[-1] != "read_plate":
+            raise ValueError("steps: a plate protocol ends with one read_plate step")
+        return self
+
+    @property
+    def on_plate(self) -> bool:
+        """Its trials are wells of a plate, filled together and read at once."""
+        return any(step.step in PLATE_STEPS for step in self.steps)
 
     def placeholders(self) -> dict[str, str]:
         """Placeholder name -> field path where it is used (first use)."""

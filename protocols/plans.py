@@ -37,6 +37,7 @@ from protocols.models import (
     Transfer,
     Wait,
 )
+from protocols.plate_plan import run_plate
 from protocols.preflight import DeviceFacts, device_for
 from protocols.resources import Claims, Resources, StepTimes
 from protocols.step_kinds import load_step_kind
@@ -486,6 +487,7 @@ def clear_workcell(lab: LabDevices, md: dict[str, Any] | None = None) -> MsgGene
 #: plans callable by name with JSON-able arguments (the executor and a queue server use it)
 PLANS: dict[str, Callable[..., MsgGenerator[Any]]] = {
     "run_protocol": run_protocol,
+    "run_plate": run_plate,
     "clear_workcell": clear_workcell,
     "count": count,
     "scan": scan,

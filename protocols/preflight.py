@@ -25,6 +25,7 @@ from protocols.models import (
     Transfer,
     Wait,
 )
+from protocols.plate_checks import PlateDevices, well_problems
 from protocols.step_kinds import load_step_kind
 
 if TYPE_CHECKING:
@@ -370,7 +371,10 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
         elif isinstance(step, PluginStep):
             for where, message in _plugin_step_problems(step, lab, vial_at):
                 bad(f"{path}.{where}" if where else path, message)
-    if volume_ml > lab.vial_capacity.high + 1e-9:
+    if protocol.on_plate:
+        for path, message in well_problems(protocol, PlateDevices.of(lab.devices)):
+            bad(path, message)
+    elif volume_ml > lab.vial_capacity.high + 1e-9:
         bad(
             "steps",
             f"dispenses {volume_ml:.3g} mL in all; a vial holds {lab.vial_capacity.high:g} mL",

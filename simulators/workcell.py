@@ -9,8 +9,11 @@ from __future__ import annotations
 import itertools
 import math
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import pint
 
 
 @dataclass
@@ -80,6 +83,8 @@ class Workcell:
         self.discarded: list[Vial] = []
         #: called with the location just before a vial is lifted from it
         self.before_take: dict[str, Callable[[], None]] = {}
+        #: what the wells of the plates on simulated decks hold
+        self.plates = PlateTwin()
 
     def distance_mm(self, a: str, b: str) -> float:
         """Straight-line distance between two locations (mm).
@@ -118,3 +123,22 @@ class Workcell:
             return False
         self.vials_at[location] = vial
         return True
+
+
+ureg = pint.get_application_registry()
+
+
+@dataclass
+class PlateTwin:
+    """What every well of the simulated deck holds (reagent -> µL) and how long it was
+    mixed, keyed by (labware, well); reservoirs are known by the reagent they hold."""
+
+    reservoirs: dict[tuple[str, str], str] = field(default_factory=dict)
+    wells: dict[tuple[str, str], dict[str, float]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    mixed_s: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+
+    def composition(self, plate: str, well: str) -> dict[str, pint.Quantity]:
+        """What one well holds, with units."""
+        return {r: ureg.Quantity(v, "uL") for r, v in self.wells[(plate, well)].items()}

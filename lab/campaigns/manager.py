@@ -84,7 +84,7 @@ class CampaignManager:
             store,
             self.folder,
             self.sessions,
-            [n for n, _ in lab.config.spectrometers],
+            lab.config.spectra_from,
             lambda: self.executor.lanes,
             self.active,
         )
@@ -423,8 +423,11 @@ class _SessionEvents(RunnerEvents):
             monitor.note_error(progress.last.device, progress.last.error or "")
         self._manager._publish_state(s)
         if progress.last.run_uid and progress.last.status == TrialStatus.COMPLETED:
+            record = self._manager.store.trial(s.name, progress.last.index)
             try:
-                spectrum = self._manager.queries.spectrum(progress.last.run_uid)
+                spectrum = self._manager.queries.spectrum(
+                    progress.last.run_uid, record.sample_id if record else None
+                )
             except ValueError:  # the protocol took no spectrum: nothing to plot
                 return
             self._manager._publish(

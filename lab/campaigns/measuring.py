@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pint
 
-from lab.records.measurement import Spectrometers, measurement_from_documents
+from lab.records.measurement import Spectrometers, measurement_from_documents, well_of
 from lab.store import Store, TrialRecord
 from planners import Measurement, ObjectiveFunction
 
@@ -31,7 +31,7 @@ class Measuring:
         self.functions = functions
 
     def measure(
-        self, run_uid: str, parameters: dict[str, pint.Quantity]
+        self, run_uid: str, parameters: dict[str, pint.Quantity], well: str | None = None
     ) -> tuple[Measurement, dict[str, pint.Quantity]]:
         """A run's stored measurement and its outcomes, with their units (a pure number's is
         dimensionless); ValueError with the reason if there is none, or if the data or an
@@ -40,8 +40,9 @@ class Measuring:
         Args:
             run_uid: the trial's run.
             parameters: the trial's parameters (some objectives use them).
+            well: the trial's well, for a plate's run (each well's reading is its own).
         """
-        measurement = self.measurement(run_uid, parameters)
+        measurement = self.measurement(run_uid, parameters, well)
         if measurement.absorbance is not None and not np.all(np.isfinite(measurement.absorbance)):
             raise ValueError("the spectrum holds values that are not finite (NaN or infinity)")
         outcomes = {n: _quantity(f(measurement)) for n, f in self.functions.items()}
@@ -50,15 +51,19 @@ class Measuring:
             raise ValueError(f"{', '.join(bad)} is not a finite number")
         return measurement, outcomes
 
-    def measurement(self, run_uid: str, parameters: dict[str, pint.Quantity]) -> Measurement:
-        """A run's measurement as the store holds it."""
+    def measurement(
+        self, run_uid: str, parameters: dict[str, pint.Quantity], well: str | None = None
+    ) -> Measurement:
+        """A run's measurement as the store holds it (a plate's: ``well``'s)."""
         return measurement_from_documents(
-            self.store.documents(run_uid), self.spectrometer, parameters
+            self.store.documents(run_uid), self.spectrometer, parameters, well
         )
 
     def of_trial(self, r: TrialRecord) -> Measurement | None:
         """A stored trial's measurement, None if it never ran."""
-        return None if r.run_uid is None else self.measurement(r.run_uid, r.parameters)
+        if r.run_uid is None:
+            return None
+        return self.measurement(r.run_uid, r.parameters, well_of(r.sample_id))
 
 
 def magnitudes(outcomes: dict[str, pint.Quantity]) -> dict[str, float]:

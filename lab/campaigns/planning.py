@@ -93,7 +93,11 @@ class Proposals:
         self.queued: list[Suggestion] = []
 
     def next(
-        self, budget: int, stopping: threading.Event, events: RunnerEvents
+        self,
+        budget: int,
+        stopping: threading.Event,
+        events: RunnerEvents,
+        batch: int | None = None,
     ) -> Suggestion | None:
         """The next trial to start: asked for if none is queued, recorded, decided; None if
         it was rejected.
@@ -102,10 +106,12 @@ class Proposals:
             budget: how many trials may still start.
             stopping: set when the campaign stops (an undecided proposal is then rejected).
             events: told of each trial that changes.
+            batch: how many to ask for if none is queued (a plate's wells); the
+                campaign's batch size if None.
         """
         if not self.queued:
             with planner_errors("proposing"):
-                self.queued = self.planner.ask(min(self.campaign.batch_size, budget))
+                self.queued = self.planner.ask(min(batch or self.campaign.batch(), budget))
         return self._decide(self.queued.pop(0), stopping, events)
 
     def _decide(

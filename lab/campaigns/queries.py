@@ -14,7 +14,7 @@ from lab.data import trial_json
 from lab.errors import NotFound
 from lab.files.campaign_file import read_target
 from lab.records.best import best_trials
-from lab.records.measurement import Spectrometers, measurement_from_documents
+from lab.records.measurement import Spectrometers, measurement_from_documents, well_of
 from lab.records.timeline import Span, campaign_spans, station_activity
 from lab.store import Store, TrialRecord, TrialStatus
 
@@ -166,14 +166,16 @@ class CampaignQueries:
         wl, a = read_target(spectral.target)
         return {"wavelength_nm": wl.tolist(), "absorbance": a.tolist()}
 
-    def spectrum(self, run_uid: str) -> dict[str, Any]:
+    def spectrum(self, run_uid: str, sample: str | None = None) -> dict[str, Any]:
         """The measured spectrum of one run, for the dashboard's plot; ValueError if the
         run took none (an analyser's run).
 
         Args:
             run_uid: the run's uid.
+            sample: the trial's sample (a plate's run holds each well's spectrum).
         """
-        m = measurement_from_documents(self.store.documents(run_uid), self.spectrometer, {})
+        docs = self.store.documents(run_uid)
+        m = measurement_from_documents(docs, self.spectrometer, {}, well_of(sample))
         wavelengths, absorbance = m.spectrum()  # ValueError: the run took no spectrum
         return {
             "run_uid": run_uid,

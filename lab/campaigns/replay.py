@@ -14,7 +14,7 @@ from typing import Any
 
 from lab.campaigns.planning import make_planner
 from lab.files.campaign_file import CampaignConfig
-from lab.records.measurement import measurement_from_documents
+from lab.records.measurement import SPECTRA_FROM, measurement_from_documents, well_of
 from lab.store import Store, TrialRecord, TrialStatus
 from planners import Measurement, Planner, Suggestion
 
@@ -70,13 +70,15 @@ class _Record:
         info = store.campaign(name)
         assert info is not None
         devices = info["lab"].get("devices", {})
-        self.spectrometer = [n for n, d in devices.items() if d.get("kind") == "spectrometer"]
+        self.spectrometer = [n for n, d in devices.items() if d.get("kind") in SPECTRA_FROM]
 
     def measurement(self, planner: Planner, t: TrialRecord) -> Measurement | None:
         if not planner.wants_measurements or t.run_uid is None or t.status != TrialStatus.COMPLETED:
             return None
         docs = self.store.documents(t.run_uid)
-        return measurement_from_documents(docs, self.spectrometer, t.parameters)
+        return measurement_from_documents(
+            docs, self.spectrometer, t.parameters, well_of(t.sample_id)
+        )
 
 
 def _tell(planner: Planner, index: int, t: TrialRecord, record: _Record) -> None:
@@ -147,7 +149,7 @@ def replay(store: Store, campaign: CampaignConfig) -> ReplayReport:
             else:
                 if not queued:
                     proposable = [u for u in mine[i:] if "/edit-of-" not in u.planner]
-                    queued = planner.ask(min(campaign.batch_size, len(proposable)))
+                    queued = planner.ask(min(campaign.batch(), len(proposable)))
                 proposed = queued.pop(0)
                 row = _row(t, generator, proposed, spans)
                 report.trials.append(row)

@@ -19,6 +19,7 @@ from typing import Protocol
 from lab.campaigns.approvals import Approvals
 from lab.campaigns.measuring import Measuring
 from lab.campaigns.planning import Proposals, campaign_definition, make_planner
+from lab.campaigns.plates import BatchStart, PlateBatches, PlateInFlight
 from lab.campaigns.results import CampaignResult, Progress, RunnerEvents, TrialResult
 from lab.campaigns.resume import Resume, session_provenance
 from lab.campaigns.samples import CampaignSamples
@@ -30,7 +31,7 @@ from lab.files.lab_file import LabConfig
 from lab.runtime.executor import Executor, PlanOutcome
 from lab.states import ExecutorState
 from lab.store import Store, StoreError, TrialStatus
-from planners import PlannerError
+from planners import PlannerError, Suggestion
 from protocols import LabLimits
 from protocols import Protocol as LabProtocol
 
@@ -64,6 +65,17 @@ class _Session:
     number: int
     proposals: Proposals
     trials: Trials
+    #: a plate protocol's batches (None: one vial per trial)
+    plates: PlateBatches | None = None
+
+
+#: what the executor holds: one vial's trial, or a plate's batch of trials
+Running = InFlight | PlateInFlight
+
+
+def _count(running: dict[Future[PlanOutcome], Running]) -> int:
+    """Trials in flight."""
+    return sum(len(r.trials) if isinstance(r, PlateInFlight) else 1 for r in running.values())
 
 
 class CampaignRunner:
@@ -107,9 +119,12 @@ class CampaignRunner:
             self.planner = make_planner(campaign, planner_name, seed)
         except PlannerError as err:  # a planner chosen on the command line, say
             raise ConfigError(f"campaign {campaign.name}", [f"planner: {err}"]) from None
-        self.measuring = Measuring(
-            store, [n for n, _ in lab.config.spectrometers], campaign.measures()
-        )
+        if campaign.batch_size == "plate" and not protocol.on_plate:
+            raise ConfigError(
+                f"campaign {campaign.name}",
+                [f"batch_size: plate is for a plate protocol; {protocol.name} moves vials"],
+            )
+        self.measuring = Measuring(store, lab.config.spectra_from, campaign.measures())
         self.samples = CampaignSamples(store, campaign.name, lab.config)
         self._session: _Session | None = None
         self._stopping = threading.Event()
@@ -166,7 +181,8 @@ class CampaignRunner:
         )
         resume = Resume(self.store, name, self.planner, self.measuring, self.samples, self.protocol)
         proposals.queued = resume.replay()
-        return _Session(number, proposals, trials)
+        plates = PlateBatches(trials) if self.protocol.on_plate else None
+        return _Session(number, proposals, trials, plates)
 
     def spent(self) -> int:
         """Trials completed or failed so far."""
@@ -195,7 +211,9 @@ class CampaignRunner:
         cleared = clear_workcell(self.lab, self.executor, self.samples, self.operator)
         if cleared is not None:
             self.request_stop(cleared)
-        in_flight: dict[Future[PlanOutcome], InFlight] = {}
+        in_flight: dict[Future[PlanOutcome], Running] = {}
+        # a plate is one machine's work: its batches run one at a time
+        lanes = self.executor.lanes[:1] if session.plates is not None else self.executor.lanes
 
         failed_in_a_row = 0
 
@@ -214,14 +232,28 @@ class CampaignRunner:
             while True:
                 while (
                     not self.stopping
-                    and len(in_flight) < len(self.executor.lanes)
-                    and done + len(in_flight) < total
+                    and len(in_flight) < len(lanes)
+                    and done + _count(in_flight) < total
                 ):
                     if self._held():
                         continue
-                    busy = {t.lane for t in in_flight.values()}
-                    lane = next(n for n in self.executor.lanes if n not in busy)
-                    started = self._next(session, total - done - len(in_flight), lane, events)
+                    busy = {
+                        r.trials[0].lane if isinstance(r, PlateInFlight) else r.lane
+                        for r in in_flight.values()
+                    }
+                    lane = next(n for n in lanes if n not in busy)
+                    budget = total - done - _count(in_flight)
+                    if session.plates is not None:
+                        started_plate = self._next_plate(session, budget, lane, events)
+                        for ended in started_plate.failed:
+                            report(ended)
+                        if started_plate.running is not None:
+                            future, batch = started_plate.running
+                            in_flight[future] = batch
+                            for t in batch.trials:
+                                events.trial_changed(t.suggestion.index)
+                        continue
+                    started = self._next(session, budget, lane, events)
                     if isinstance(started, TrialResult):
                         report(started)
                     elif started is not None:
@@ -230,11 +262,13 @@ class CampaignRunner:
                 if not in_flight:
                     break
                 for future in _first_done(in_flight):
-                    report(self._finish(session, in_flight.pop(future), future.result()))
+                    for ended in self._finish(session, in_flight.pop(future), future.result()):
+                        report(ended)
         except KeyboardInterrupt:
             self.abort("interrupted by the operator")
             for future in list(in_flight):
-                report(self._finish(session, in_flight.pop(future), future.result()))
+                for ended in self._finish(session, in_flight.pop(future), future.result()):
+                    report(ended)
         except PlannerError as err:
             self.request_stop(f"planner: {err}")
         except StoreError as err:
@@ -274,13 +308,53 @@ class CampaignRunner:
         decided = session.proposals.next(budget, self._stopping, events)
         return None if decided is None else session.trials.start(decided, lane)
 
-    def _finish(self, session: _Session, trial: InFlight, outcome: PlanOutcome) -> TrialResult:
-        ended = session.trials.finish(trial, outcome, self.stop_reason)
-        if ended.unsafe is not None:
-            self.left_unsafe = ended.unsafe
-        if ended.stop is not None:
-            self.request_stop(ended.stop)
-        return ended.result
+    def _next_plate(
+        self, session: _Session, budget: int, lane: str, events: RunnerEvents
+    ) -> BatchStart:
+        """Ask for, decide and start a plate's batch on ``lane``: as many trials as the
+        campaign's batch, the budget and the wells left allow. A batch the deck cannot
+        make (no wells, tips or reagent left) stops the campaign, its proposals kept for
+        a resume."""
+        plates = session.plates
+        assert plates is not None
+        wells = len(plates.wells_left())
+        if wells == 0:
+            self.request_stop(
+                f"every well of {plates.plate} is used; put a fresh plate on the deck"
+            )
+            return BatchStart([])
+        size = min(self.campaign.batch(wells), budget, wells)
+        decided: list[Suggestion] = []
+        for _ in range(size):
+            if self.stopping:
+                break
+            asked = size - len(decided)
+            chosen = session.proposals.next(asked, self._stopping, events, batch=asked)
+            if chosen is not None:
+                decided.append(chosen)
+        if not decided:
+            return BatchStart([])
+        started = plates.start(decided, lane)
+        if started.unmade is not None:
+            kept, why = started.unmade
+            session.proposals.queued[:0] = kept
+            self.request_stop(why)
+        return started
+
+    def _finish(
+        self, session: _Session, running: Running, outcome: PlanOutcome
+    ) -> list[TrialResult]:
+        if isinstance(running, PlateInFlight):
+            assert session.plates is not None
+            ended = session.plates.finish(running, outcome, self.stop_reason)
+        else:
+            ended = [session.trials.finish(running, outcome, self.stop_reason)]
+        for e in ended:
+            if e.unsafe is not None:
+                self.left_unsafe = e.unsafe
+            if e.stop is not None:
+                self.request_stop(e.stop)
+        return [e.result for e in ended]
 
     def result(self) -> CampaignResult:
         """What the campaign did so far, as :class:`CampaignResult`."""
@@ -296,7 +370,7 @@ class CampaignRunner:
         )
 
 
-def _first_done(in_flight: dict[Future[PlanOutcome], InFlight]) -> set[Future[PlanOutcome]]:
+def _first_done(in_flight: dict[Future[PlanOutcome], Running]) -> set[Future[PlanOutcome]]:
     """Wait for the first trial to end, in short steps so Ctrl-C is heard."""
     while True:
         finished, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)

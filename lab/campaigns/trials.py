@@ -145,7 +145,7 @@ class Trials:
         s = trial.suggestion
         run_uid = outcome.run_uids[0] if outcome.run_uids else None
         if outcome.exit_status != "success":
-            return self._failed_run(trial, outcome, run_uid, stopping)
+            return self.failed_run(trial, outcome, run_uid, stopping)
         assert run_uid is not None
         protocol = self.concrete(s.parameters, trial.station)
         self.samples.record(s.index, self.store.documents(run_uid), protocol)
@@ -173,9 +173,11 @@ class Trials:
             )
         )
 
-    def _failed_run(
+    def failed_run(
         self, trial: InFlight, outcome: PlanOutcome, run_uid: str | None, stopping: str | None
     ) -> Ended:
+        """Fail a trial whose run failed or was aborted, with the error that ended it, the
+        device at fault and whether the campaign must stop; its vial into the ledger."""
         s = trial.suggestion
         device = stop = unsafe_text = None
         if outcome.error is not None:

@@ -255,7 +255,7 @@ def campaign_report(
             db,
             prepared.campaign,
             out or prepared.folder,
-            [n for n, _ in prepared.lab.spectrometers],
+            prepared.lab.spectra_from,
             provenance,
         )
     finally:

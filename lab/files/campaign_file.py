@@ -7,11 +7,12 @@ import keyword
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pint
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -302,7 +303,13 @@ class CampaignConfig(_Model):
     lab: Path | None = Field(None, description="default lab file (relative to this file)")
     protocol: Path = Field(description="the protocol file of one trial (relative to this file)")
     trials: int = Field(20, ge=1, description="trials in all (a resume runs the rest)")
-    batch_size: int = Field(1, ge=1, description="proposals asked of the planner at once")
+    batch_size: Annotated[int, Field(ge=1)] | Literal["plate"] = Field(
+        1,
+        validation_alias=AliasChoices("batch_size", "batch"),
+        description="proposals asked of the planner at once (batch also reads); for a "
+        "plate protocol, the wells filled and read together: a number, or plate (every "
+        "well left on the plate)",
+    )
     approval: Literal["automatic", "required"] = Field(
         "automatic", description="required: an operator approves, edits or rejects each proposal"
     )
@@ -370,6 +377,14 @@ class CampaignConfig(_Model):
         if self.outcome_constraints:
             problems.append("outcome_constraints: not taken by the spectral planner; use ax")
         return problems
+
+    def batch(self, wells_left: int = 96) -> int:
+        """How many proposals are asked of the planner at once.
+
+        Args:
+            wells_left: the wells left on the plate, for ``batch_size: plate``.
+        """
+        return wells_left if self.batch_size == "plate" else self.batch_size
 
     def search_space(self) -> SearchSpace:
         """The planner's search space: parameters and linear constraints."""

@@ -64,6 +64,8 @@ class Wire:
             lab file's.
         certificate: the PEM a simulated server's TLS certificate chains to; None: the
             lab file's.
+        simulator: the simulator itself, for an instrument whose wire is a library's
+            backend object in this process (a PyLabRobot backend); None otherwise.
     """
 
     name: str
@@ -73,6 +75,7 @@ class Wire:
     opcua: tuple[str, OpcuaSecurity] | None = None
     address: str | None = None
     certificate: bytes | None = None
+    simulator: Any = None
 
     def lab_seconds(self, seconds: float) -> float:
         """Real seconds that ``seconds`` of lab time take (never below the reply
@@ -113,7 +116,8 @@ class DeviceKind(ABC):
     #: the module of its diagnostics (``CHECKS`` and ``leave_safe``, see ``hw_tests``);
     #: None: only connection and identity are checked
     checks: ClassVar[str | None] = None
-    #: the transports it speaks (``sim``, ``serial``, ``opcua``, ``epics``)
+    #: the transports it speaks (``sim``, ``serial``, ``opcua``, ``epics``, ``sila2``,
+    #: ``pylabrobot``)
     transports: ClassVar[frozenset[str]] = frozenset({"sim", "serial"})
 
     def place(self, settings: Any) -> str | None:
@@ -123,6 +127,18 @@ class DeviceKind(ABC):
             settings: the device's validated settings.
         """
         return None
+
+    def lab_problems(self, name: str, settings: Any, lab: Any) -> list[str]:
+        """What is wrong with the device in this lab (a reagent the lab does not know,
+        another device it names that is not there), as ``field: message`` lines with the
+        field's path from the lab file's top.
+
+        Args:
+            name: the device's name.
+            settings: its validated settings.
+            lab: the whole lab file (``LabConfig``).
+        """
+        return []
 
     def limits(self, settings: Any) -> dict[str, Range]:
         """Its limits by name, in their units, as the lab file declares them (protocol

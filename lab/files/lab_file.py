@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from devices import Analyser, Range, parse_quantity
+from devices import Analyser, Capability, Range, parse_quantity
 from lab.errors import FieldProblems, problems_of
 from lab.files.device_kinds import DeviceKind, DeviceSettings, load_device_kind
 from lab.files.diagnostics_file import (
@@ -404,14 +404,17 @@ class DeviceSimulation(_Model):
     #: setting -> the device kinds it applies to
     APPLIES_TO: ClassVar[dict[str, tuple[str, ...]]] = {
         "speed_mm_s": ("robotic_arm",),
-        "noise_seed": ("spectrometer", "analyser"),
+        "noise_seed": ("spectrometer", "analyser", "pylabrobot_plate_reader"),
         "run_time": ("analyser",),
         "noise": ("analyser",),
     }
 
     speed_mm_s: float = Field(250.0, gt=0, le=1e5, description="a robotic arm's speed")
     noise_seed: int = Field(
-        0, ge=0, le=2**32 - 1, description="a spectrometer's or an analyser's noise"
+        0,
+        ge=0,
+        le=2**32 - 1,
+        description="a spectrometer's, an analyser's or a plate reader's noise",
     )
     run_time: Duration = Field("5 min", validate_default=True, description="one analysis")
     noise: float = Field(
@@ -567,6 +570,17 @@ class LabConfig(_Model):
                 frozenset(kind.capabilities), kind.place(settings), kind.limits(settings)
             )
         return found
+
+    @property
+    def spectra_from(self) -> list[str]:
+        """The devices whose readings are a trial's spectrum: the spectrometers, then the
+        plate readers."""
+        readers = [
+            n
+            for n in self.package_devices
+            if Capability.READS_PLATES in self.kind_of(n).capabilities
+        ]
+        return [n for n, _ in self.spectrometers] + readers
 
     def one(self, kind: type[M]) -> tuple[str, M]:
         """The first device of a kind, with its name."""
@@ -734,6 +748,7 @@ class LabConfig(_Model):
         claimed = {place: "another device" for place in taken}
         for name in self.package_devices:
             kind, settings = self.kind_of(name), self.settings_of(name)
+            problems += kind.lab_problems(name, settings, self)
             if settings.transport.type not in kind.transports:
                 problems.append(
                     f"devices.{name}.transport: a {type(kind).__name__} speaks "

@@ -1,5 +1,5 @@
 """How a lab-file device reaches its instrument: the simulator in this process, a serial
-port, an OPC UA server, an EPICS IOC's process variables, or a SiLA 2 server."""
+port, an OPC UA server, an EPICS IOC's process variables, a SiLA 2 server, or a PyLabRobot backend."""
 
 from __future__ import annotations
 
@@ -108,11 +108,31 @@ class SilaTransportConfig(_Model):
     timeout: Timeout = Field("5 s", validate_default=True, description="per-call timeout")
 
 
+class PylabrobotTransportConfig(_Model):
+    """A PyLabRobot backend, which reaches its machine its own way (USB, serial, HTTP):
+    its class and the arguments it is made with, e.g. ``backend:
+    pylabrobot.liquid_handling.backends:STARBackend`` or ``backend:
+    pylabrobot.liquid_handling.backends:OpentronsOT2Backend`` with ``options: {host:
+    192.168.1.40}``."""
+
+    type: Literal["pylabrobot"]
+    backend: str = Field(
+        pattern=r"^[\w.]+:\w+$", description="package.module:Class of the PyLabRobot backend"
+    )
+    options: dict[str, str | int | float | bool] = Field(
+        {}, description="the backend's keyword arguments"
+    )
+    timeout: Timeout = Field(
+        "120 s", validate_default=True, description="how long one operation may take"
+    )
+
+
 Transport = Annotated[
     SimTransport
     | SerialTransportConfig
     | OpcuaTransportConfig
     | EpicsTransportConfig
-    | SilaTransportConfig,
+    | SilaTransportConfig
+    | PylabrobotTransportConfig,
     Field(discriminator="type"),
 ]

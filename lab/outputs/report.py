@@ -11,7 +11,7 @@ from rich.table import Table
 from lab.files.campaign_file import CampaignConfig, read_target
 from lab.outputs.html import escape, page, png
 from lab.records.best import best_trial, best_trials
-from lab.records.measurement import Spectrometers, measurement_from_documents
+from lab.records.measurement import Spectrometers, measurement_from_documents, well_of
 from lab.records.timeline import Span, campaign_spans, experiments_per_hour
 from lab.store import Store, TrialRecord, TrialStatus
 
@@ -119,7 +119,8 @@ def campaign_figures(
         figures["timeline"] = timeline_figure(spans)
     spectral = next((o for o in campaign.objectives if o.kind == "spectral_distance"), None)
     if spectral is not None and best is not None and best.run_uid:
-        m = measurement_from_documents(store.documents(best.run_uid), spectrometer, {})
+        docs = store.documents(best.run_uid)
+        m = measurement_from_documents(docs, spectrometer, {}, well_of(best.sample_id))
         assert spectral.target is not None
         wl, target = read_target(spectral.target)
         fig, ax = _figure()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 from collections.abc import Awaitable, Iterable
 from dataclasses import asdict, dataclass
@@ -29,11 +30,13 @@ from devices import (
     UnsafeState,
     WallClock,
 )
+from devices.liquid_handler import LiquidHandler
 from lab.errors import ConfigError
 from lab.files.device_kinds import Wire
 from lab.files.lab_file import LabConfig
 from lab.files.transports import (
     EpicsTransportConfig,
+    PylabrobotTransportConfig,
     SerialTransportConfig,
     SilaTransportConfig,
     SimTransport,
@@ -41,6 +44,7 @@ from lab.files.transports import (
 from lab.runtime.simulated_world import SimulatedWorld, build_world
 from lab.store import Store
 from protocols import Bay, LabDevices, LabLimits, Resources
+from protocols.preflight import DeviceFacts
 
 T = TypeVar("T")
 #: how long (lab time) a warm block is watched for getting hotter when a campaign ends
@@ -151,9 +155,18 @@ class Lab:
                 station_slot=d.slot,
                 spectrometer_holder=d.holder,
                 analyser_holder=d.analyser_holder,
-                devices=d.facts,
+                devices=self.facts(),
             )
         )
+
+    def facts(self) -> dict[str, DeviceFacts]:
+        """What each device declares of itself, with the limits a device knows better
+        now than its lab file (a liquid handler's tips and reagent left)."""
+        facts = dict(self.devices.facts)
+        for name, device in self.devices.others.items():
+            if isinstance(device, LiquidHandler):
+                facts[name] = dataclasses.replace(facts[name], limits=device.limits())
+        return facts
 
     def start_state_problems(self) -> list[str]:
         """What keeps the workcell from its start state: vials left in the gripper, the
@@ -284,8 +297,13 @@ def _wire(config: LabConfig, name: str, world: SimulatedWorld | None, clock: Clo
     cfg = config.settings_of(name).transport
     if isinstance(cfg, SimTransport):
         assert world is not None  # LabConfig allows sim transports only in a simulated lab
-        return Wire(name, InProcessTransport(world.firmware[name].handle, name), 5.0, clock)
+        firmware = world.firmware[name]
+        if not hasattr(firmware, "handle"):  # a library's backend object (PyLabRobot's)
+            return Wire(name, None, 5.0, clock, simulator=firmware)
+        return Wire(name, InProcessTransport(firmware.handle, name), 5.0, clock)
     timeout = float(cfg.timeout.m_as("s"))
+    if isinstance(cfg, PylabrobotTransportConfig):  # the backend reaches its machine itself
+        return Wire(name, None, timeout, clock, simulator=world and world.firmware[name])
     if isinstance(cfg, EpicsTransportConfig | SilaTransportConfig):
         if world is None:
             return Wire(name, None, timeout, clock)

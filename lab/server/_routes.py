@@ -442,7 +442,7 @@ def spectrum(
     record = chosen[-1]
     assert record.run_uid is not None
     try:
-        measured = server.manager.queries.spectrum(record.run_uid)
+        measured = server.manager.queries.spectrum(record.run_uid, record.sample_id)
     except ValueError:
         raise NotFound(f"campaign {name!r}: trial {record.idx} took no spectrum") from None
     return {"campaign": name, "trial": record.idx, **measured}

@@ -550,6 +550,16 @@ class Store:
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(query)]
 
+    def sample_ids(self, prefix: str) -> list[str]:
+        """Every sample whose id starts with ``prefix`` (a plate's wells: ``plate/``).
+
+        Args:
+            prefix: the start of the ids.
+        """
+        query = select(samples.c.id).where(samples.c.id.startswith(prefix, autoescape=True))
+        with self.engine.connect() as c:
+            return [r[0] for r in c.execute(query)]
+
     def sample(self, sample_id: str) -> dict[str, Any] | None:
         """One vial's row, or None."""
         with self.engine.connect() as c:
