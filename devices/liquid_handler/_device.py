@@ -4,7 +4,7 @@ volume of a reagent into a well with a fresh tip, mix a well)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +131,16 @@ class LiquidHandler(InstrumentDevice):
         """A plate's wells in PyLabRobot's order (down each column: A1, B1, ..., H1, A2)."""
         resource = self.resources[plate]
         return [well_name(w) for w in resource.get_all_items()]
+
+    def empty_wells(self, plate: str, used: Collection[str] = ()) -> list[str]:
+        """A plate's wells that hold nothing, in order, leaving out ``used`` (the wells a
+        ledger knows were filled before this process started)."""
+        resource = self.resources[plate]
+        return [
+            w
+            for w in self.wells(plate)
+            if w not in used and resource.get_item(w).tracker.get_used_volume() == 0
+        ]
 
     def _publish(self) -> None:
         self._set_tips(len(self.tip_spots()))

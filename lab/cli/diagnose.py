@@ -80,21 +80,20 @@ def diagnose_lab(
     unknown = sorted(set(device or ()) - set(config.devices))
     if unknown:
         raise fail(f"--device: unknown {unknown}; the lab has {sorted(config.devices)}")
+    default = default_lab_store(config)
+    location = store or str(default)
+    # the lab's store: checks keep the wells they fill in its ledger, so no trial uses them
+    db = open_store(location, existing=False)
     try:
-        running = build_lab(config, connect=False)
+        running = build_lab(config, db, connect=False)
     except DeviceError as err:
+        db.close()
         raise fail(f"cannot bring the lab up: {explain(err)}", EXIT_STOPPED) from None
     try:
         diagnosis = _run(running, device or [], quiet=as_json)
-    finally:
-        running.close()
-    default = default_lab_store(config)
-    location = store or str(default)
-    db = open_store(location, existing=False)
-    try:
         db.diagnoses.add(config.name, diagnosis.started, diagnosis.as_dict()["results"])
     finally:
-        db.close()
+        running.close()  # and its store
     page, data = write_report(diagnosis, report or output_folder(location, default) / "diagnoses")
     if as_json:
         print(json.dumps({**diagnosis.as_dict(), "report": str(page), "json": str(data)}))

@@ -17,6 +17,7 @@ from devices._plr import PlrDriver, labware_factory
 from devices.liquid_handler import Labware, LiquidHandler, deck_limits
 from devices.plate_reader import PlateReader
 from lab.files.device_kinds import DeviceKind, DeviceSettings, SimulatedParts, Wire
+from lab.files.diagnostics_file import FractionLevels
 from lab.files.lab_file import _RangeConfig
 from lab.files.transports import PylabrobotTransportConfig
 from protocols.fields import Length, Name, Volume
@@ -55,6 +56,24 @@ class LabwareConfig(BaseModel):
         return self
 
 
+class HandlerDiagnostics(BaseModel):
+    """What `lab diagnose` judges a liquid handler by: a dispense check read back by the
+    lab's plate reader (``volume`` and twice it of ``dye``, each made up to ``total``
+    with ``diluent`` in an empty well: the second must read twice the first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dye: Name | None = Field(None, description="the reagent dispensed (none: check skipped)")
+    diluent: Name | None = Field(None, description="what makes each well up to total")
+    volume: Volume = Field("10 uL", validate_default=True, description="the first dispense")
+    total: Volume = Field("200 uL", validate_default=True, description="each well's volume")
+    wavelength: Length = Field("600 nm", validate_default=True, description="where it is read")
+    linearity: FractionLevels = Field(
+        FractionLevels(warn="5 %", fail="10 %"),
+        description="how far the double dispense reads from twice the single",
+    )
+
+
 class LiquidHandlerSettings(DeviceSettings):
     """A liquid handler through PyLabRobot: its deck and the labware on it."""
 
@@ -63,6 +82,7 @@ class LiquidHandlerSettings(DeviceSettings):
     labware: dict[Name, LabwareConfig] = Field(
         min_length=1, description="name -> labware on the deck: tip racks, reservoirs, plates"
     )
+    diagnostics: HandlerDiagnostics = Field(HandlerDiagnostics())
 
     @model_validator(mode="after")
     def _deck_holds_it(self) -> LiquidHandlerSettings:
@@ -112,6 +132,25 @@ class WavelengthRange(_RangeConfig):
     max: Length
 
 
+class ReaderDiagnostics(BaseModel):
+    """What `lab diagnose` judges a plate reader by: its empty wells (the blank, read
+    where no trial has been) must read near zero."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    blank_wells: int = Field(4, ge=1, le=96, description="empty wells read")
+    wavelengths: list[Length] = Field(
+        ["450 nm", "600 nm"],
+        min_length=1,
+        validate_default=True,
+        description="where the blank is read",
+    )
+    blank: FractionLevels = Field(
+        FractionLevels(warn="0.05 dimensionless", fail="0.1 dimensionless"),
+        description="the largest absorbance of an empty well (absorbance units, dimensionless)",
+    )
+
+
 class PlateReaderSettings(DeviceSettings):
     """An absorbance plate reader through PyLabRobot, reading the plate a liquid handler
     fills (set on it by hand or by the handler's gripper)."""
@@ -121,6 +160,7 @@ class PlateReaderSettings(DeviceSettings):
         WavelengthRange(min="230 nm", max="1000 nm"),
         description="the wavelengths it reads",
     )
+    diagnostics: ReaderDiagnostics = Field(ReaderDiagnostics())
 
 
 def _backend(settings: DeviceSettings, wire: Wire) -> Any:
