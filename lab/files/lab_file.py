@@ -407,6 +407,7 @@ class DeviceSimulation(_Model):
         "noise_seed": ("spectrometer", "analyser", "pylabrobot_plate_reader"),
         "run_time": ("analyser",),
         "noise": ("analyser",),
+        "unreadable_wells": ("pylabrobot_plate_reader",),
     }
 
     speed_mm_s: float = Field(250.0, gt=0, le=1e5, description="a robotic arm's speed")
@@ -419,6 +420,9 @@ class DeviceSimulation(_Model):
     run_time: Duration = Field("5 min", validate_default=True, description="one analysis")
     noise: float = Field(
         0.5, ge=0, description="an analyser's standard deviation, in each field's unit"
+    )
+    unreadable_wells: list[Annotated[str, Field(pattern=r"^[A-P]([1-9]|1[0-9]|2[0-4])$")]] = Field(
+        [], description="a plate reader's wells that give no reading (a bubble, a scratch)"
     )
 
 
@@ -676,10 +680,13 @@ class LabConfig(_Model):
                 continue
             for key in sorted(settings.model_fields_set):
                 kinds = DeviceSimulation.APPLIES_TO[key]
-                if isinstance(device, PluginDevice) or device.kind not in kinds:
+                if self.kind_name(name) not in kinds:
+                    either = (
+                        f"{', '.join(kinds[:-1])} or {kinds[-1]}" if len(kinds) > 1 else kinds[0]
+                    )
                     problems.append(
-                        f"{where}.{key}: a setting of a {' or '.join(kinds)}, and {name} is "
-                        f"a {getattr(device, 'kind', None) or 'package device'}"
+                        f"{where}.{key}: a setting of a {either}, and {name} is "
+                        f"a {self.kind_name(name)}"
                     )
         return problems
 

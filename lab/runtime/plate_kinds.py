@@ -311,9 +311,11 @@ class PlateReaderKind(DeviceKind):
         """A reader of what the twin's chemistry says each well holds."""
         from simulators.plates import SimulatedPlateReaderBackend
 
-        return SimulatedPlateReaderBackend(
+        reader = SimulatedPlateReaderBackend(
             parts.workcell.plates, parts.chemistry, parts.clock, seed=parts.settings.noise_seed
         )
+        reader.unreadable = set(parts.settings.unreadable_wells)
+        return reader
 
 
 __all__ = [

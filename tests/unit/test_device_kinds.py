@@ -54,7 +54,8 @@ def test_a_device_of_an_installed_kind_is_read_with_its_own_settings(example_dir
         (
             {"kind": "pH_probe"},
             "devices.balance.kind: no installed device kind 'pH_probe'; installed: analyser, "
-            "epics_heating_block, mt_sics_balance, robotic_arm, sila2_heating_block",
+            "epics_heating_block, mt_sics_balance, pylabrobot_liquid_handler, "
+            "pylabrobot_plate_reader, robotic_arm, sila2_heating_block",
         ),
         (
             {"class": "no_such_package.kind:Kind"},

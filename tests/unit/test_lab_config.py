@@ -262,8 +262,8 @@ def test_a_lab_file_from_before_the_simulation_section_is_still_read_and_told_wh
         ({"robot": {"speed_mm_s": 100}}, "simulation.devices.robot: no device 'robot' in devices"),
         (
             {"station": {"noise_seed": 3}},
-            "simulation.devices.station.noise_seed: a setting of a spectrometer or analyser, "
-            "and station is a synthesis_station",
+            "simulation.devices.station.noise_seed: a setting of a spectrometer, analyser or "
+            "pylabrobot_plate_reader, and station is a synthesis_station",
         ),
     ],
 )
