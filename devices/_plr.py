@@ -16,7 +16,7 @@ R = TypeVar("R")
 
 
 def labware_factory(kind: str) -> Callable[[str], Any]:
-    """PyLabRobot's definition of a piece of labware by its name (``Cor_96_wellplate_360ul_Fb``,
+    """PyLabRobot's definition of a piece of labware by its name (``cor_96_wellplate_360uL_Fb``,
     ``hamilton_96_tiprack_300uL``); ``ValueError`` naming the closest known names."""
     import pylabrobot.resources as resources
 

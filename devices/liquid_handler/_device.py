@@ -23,7 +23,7 @@ class Labware:
 
     Args:
         name: its name in the lab file (a plate's is the plate's name in the ledger).
-        kind: PyLabRobot's definition of it (``Cor_96_wellplate_360ul_Fb``).
+        kind: PyLabRobot's definition of it (``cor_96_wellplate_360uL_Fb``).
         slot: the deck slot it stands in (an OT-2 deck's 1-12), or None for ``location_mm``.
         location_mm: where it stands on a deck without slots (x, y, z).
         contents: what a reservoir's wells hold: well -> (reagent, volume in µL).

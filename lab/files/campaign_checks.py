@@ -13,6 +13,8 @@ from lab.files.campaign_file import CampaignConfig
 from lab.files.yaml_reading import load_yaml_model
 from planners import SearchSpace
 from protocols import Dispense, LabLimits, Placeholder, PreflightError, Protocol, preflight
+from protocols.models import Pipette
+from protocols.plate_checks import PlateDevices
 
 ureg = pint.get_application_registry()
 
@@ -98,12 +100,14 @@ def check_bounds(
 
 
 def _capacity_problem(space: SearchSpace, protocol: Protocol, limits: LabLimits) -> str | None:
-    """Whether some corner of the space dispenses more than a vial holds (a linear
-    programme over the bounds and constraints), with a constraint that would prevent it."""
+    """Whether some corner of the space dispenses more than a vial (a plate protocol: a
+    well) holds (a linear programme over the bounds and constraints), with a constraint
+    that would prevent it."""
     fixed_ml, weights = 0.0, dict[str, float]()
     units = {p.name: p.unit for p in space.parameters}
+    filling = Pipette if protocol.on_plate else Dispense
     for step in protocol.steps:
-        if not isinstance(step, Dispense):
+        if not isinstance(step, filling):
             continue
         if isinstance(step.volume, Placeholder):
             name = step.volume.key
@@ -111,14 +115,28 @@ def _capacity_problem(space: SearchSpace, protocol: Protocol, limits: LabLimits)
             weights[name] = weights.get(name, 0.0) + per_unit
         else:
             fixed_ml += float(step.volume.m_as("mL"))
-    found = space.maximum(weights) if weights else None
-    capacity = limits.vial_capacity.high
+    found = space.maximum(weights) if weights else (0.0, {})
+    if protocol.on_plate:
+        well = PlateDevices.of(limits.devices).handler_limits.get("well_volume")
+        if well is None:
+            return None  # preflight says the lab has no liquid handler
+        capacity, unit, holder = well.high / 1000, "µL", "well"
+    else:
+        capacity, unit, holder = limits.vial_capacity.high, "mL", "vial"
     if found is None or found[0] + fixed_ml <= capacity + 1e-9:
         return None
     most, point = found
+    scale = 1000 if unit == "µL" else 1
     where = ", ".join(f"{n} = {point[n]:g} {ureg.Unit(units[n]):~P}" for n in weights)
+    at = f"at {where} " if where else ""
     terms = " + ".join(weights)
+    advice = (
+        f"add a constraint such as '{terms} <= {(capacity - fixed_ml) * scale:g} {unit}'"
+        if terms and capacity > fixed_ml
+        else "fill it with less"
+    )
+    verb = "fills a well with" if protocol.on_plate else "dispenses"
     return (
-        f"parameters: at {where} the protocol dispenses {most + fixed_ml:g} mL, more than a "
-        f"vial's {capacity:g} mL; add a constraint such as '{terms} <= {capacity - fixed_ml:g} mL'"
+        f"parameters: {at}the protocol {verb} {(most + fixed_ml) * scale:g} {unit}, more "
+        f"than a {holder}'s {capacity * scale:g} {unit}; {advice}"
     )

@@ -16,6 +16,7 @@ from devices import Capability, InstrumentDevice, Range
 from devices._plr import PlrDriver, labware_factory
 from devices.liquid_handler import Labware, LiquidHandler, deck_limits
 from devices.plate_reader import PlateReader
+from lab.errors import FieldProblems
 from lab.files.device_kinds import DeviceKind, DeviceSettings, SimulatedParts, Wire
 from lab.files.diagnostics_file import FractionLevels
 from lab.files.lab_file import _RangeConfig
@@ -38,7 +39,7 @@ class LabwareConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: str = Field(
-        description="PyLabRobot's name of it, e.g. Cor_96_wellplate_360ul_Fb, "
+        description="PyLabRobot's name of it, e.g. cor_96_wellplate_360uL_Fb, "
         "hamilton_96_tiprack_300uL, nest_12_troughplate_15000uL_Vb"
     )
     slot: int | None = Field(None, ge=1, le=12, description="its slot on an OT-2 deck (1-12)")
@@ -107,7 +108,7 @@ class LiquidHandlerSettings(DeviceSettings):
             for well, held in item.contents.items():
                 problems += _reservoir_problems(name, resource, well, held)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise FieldProblems(problems)
         return self
 
 
@@ -120,7 +121,10 @@ def _reservoir_problems(name: str, resource: Any, well: str, held: ReservoirWell
     capacity = float(container.max_volume)
     volume = float(held.volume.m_as("uL"))
     if volume > capacity:
-        return [f"{where}.volume: {held.volume:~P} is more than the well holds ({capacity:g} µL)"]
+        return [
+            f"{where}.volume: {volume / 1000:g} mL is more than the well holds "
+            f"({capacity / 1000:.4g} mL)"
+        ]
     return []
 
 

@@ -1,0 +1,246 @@
+"""Plate campaigns through PyLabRobot: a liquid handler (PyLabRobot's simulation backend,
+the twin told what each well receives) fills a batch of wells, a plate reader (a backend
+of ours behind PyLabRobot's interface) reads the plate, and every well is a trial and a
+sample of its own; what the deck cannot do is refused before anything moves."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lab import ConfigError, Store, load_lab_config, run_campaign
+from lab.cli import app
+from lab.store import TrialStatus
+from tests.conftest import EXAMPLES, edit_yaml
+
+pytestmark = pytest.mark.system
+
+PLATE_EXAMPLE = EXAMPLES.parent / "plate_colour"
+
+
+@pytest.fixture
+def plate_dir(tmp_path: Path) -> Path:
+    """The plate example with the target spectrum where it looks for it; Sobol, batches
+    of 4."""
+    out = tmp_path / "plate_colour"
+    shutil.copytree(PLATE_EXAMPLE, out)
+    (tmp_path / "colour_match").mkdir()
+    shutil.copy(EXAMPLES / "target_spectrum.csv", tmp_path / "colour_match")
+    edit_yaml(
+        out / "campaign.yaml",
+        lambda c: c.update(trials=8, batch=4, planner={"name": "sobol", "seed": 1}),
+    )
+    return out
+
+
+def _store(path: Path) -> Store:
+    return Store(str(path))
+
+
+def test_a_plate_campaign_fills_a_batch_of_wells_and_reads_them_at_once(plate_dir: Path):
+    db = plate_dir / "s.sqlite"
+    result = run_campaign(plate_dir / "campaign.yaml", store=db)
+    assert [t.status for t in result.trials] == [TrialStatus.COMPLETED] * 8
+    store = _store(db)
+    try:
+        trials = store.trials("plate-colour")
+        # a batch is one run: two plates' worth of reads, four wells each
+        runs = [t.run_uid for t in trials]
+        assert len(set(runs[:4])) == 1 and len(set(runs[4:])) == 1 and runs[0] != runs[4]
+        assert [t.sample_id for t in trials] == [
+            f"plate/{w}" for w in ["A1", "B1", "C1", "D1", "E1", "F1", "G1", "H1"]
+        ]
+        for t in trials:
+            sample = store.sample(t.sample_id)
+            assert sample is not None and sample["fate"] == "on the plate, read"
+            composition = sample["composition"]
+            assert composition["water"] == "100.0 microliter"
+            for dye in ("cyan", "magenta", "yellow"):
+                ul = float(t.parameters[dye].m_as("uL"))
+                assert (dye in composition) == (ul > 0)
+                if ul > 0:
+                    assert float(composition[dye].split()[0]) == pytest.approx(ul)
+        # each well's spectrum is its own: different mixtures, different errors
+        errors = [t.outcomes["colour_error"] for t in trials]
+        assert len(set(errors)) == 8
+        docs = store.documents(runs[0])
+        wells = [
+            d["data"]["plate_reader-well"]
+            for n, d in docs
+            if n == "event" and "plate_reader-well" in d["data"]
+        ]
+        assert wells == ["A1", "B1", "C1", "D1"]
+        start = next(d for n, d in docs if n == "start")
+        assert start["plan_name"] == "run_plate" and start["trials"] == [0, 1, 2, 3]
+        # the deck's tips and dye fall step by step
+        tips = [
+            d["data"]["liquid_handler-tips_left"]
+            for n, d in docs
+            if n == "event" and "liquid_handler-tips_left" in d["data"]
+        ]
+        assert tips == sorted(tips, reverse=True) and tips[0] > tips[-1]
+    finally:
+        store.close()
+
+
+def test_ax_proposes_a_plate_at_once_with_the_batch_pending(plate_dir: Path):
+    edit_yaml(
+        plate_dir / "campaign.yaml",
+        lambda c: c.update(
+            trials=8, batch=4, planner={"name": "ax", "seed": 0, "initialization_trials": 4}
+        ),
+    )
+    db = plate_dir / "s.sqlite"
+    result = run_campaign(plate_dir / "campaign.yaml", store=db)
+    assert [t.status for t in result.trials] == [TrialStatus.COMPLETED] * 8
+    store = _store(db)
+    try:
+        trials = store.trials("plate-colour")
+        # the second plate is Bayesian optimisation's, four distinct proposals at once
+        assert {t.planner for t in trials[4:]} == {"ax/ax:MBM"}
+        assert len({tuple(float(q.m) for q in t.parameters.values()) for t in trials[4:]}) == 4
+    finally:
+        store.close()
+
+
+def test_a_well_the_reader_cannot_read_fails_only_its_trial(plate_dir: Path):
+    edit_yaml(
+        plate_dir / "lab.yaml",
+        lambda lab: lab["simulation"].update(
+            devices={"plate_reader": {"unreadable_wells": ["B1"]}}
+        ),
+    )
+    edit_yaml(plate_dir / "campaign.yaml", lambda c: c.update(trials=4))
+    result = run_campaign(plate_dir / "campaign.yaml", store=plate_dir / "s.sqlite")
+    statuses = [t.status for t in result.trials]
+    assert statuses == [
+        TrialStatus.COMPLETED,
+        TrialStatus.FAILED,
+        TrialStatus.COMPLETED,
+        TrialStatus.COMPLETED,
+    ]
+    failed = result.trials[1]
+    assert (
+        failed.error == "well B1: the spectrum holds values that are not finite (NaN or infinity)"
+    )
+    assert result.stopped is None
+
+
+def test_tips_that_run_out_stop_the_campaign_before_the_batch_moves(plate_dir: Path):
+    def one_rack(lab: dict) -> None:
+        labware = lab["devices"]["liquid_handler"]["labware"]
+        del labware["tips_2"], labware["tips_3"]
+
+    edit_yaml(plate_dir / "lab.yaml", one_rack)
+    edit_yaml(plate_dir / "campaign.yaml", lambda c: c.update(trials=48, batch=12))
+    result = run_campaign(plate_dir / "campaign.yaml", store=plate_dir / "s.sqlite")
+    assert result.stopped is not None
+    assert (
+        "tips and liquid_handler has" in result.stopped
+        and "put fresh tip racks on the deck" in result.stopped
+    )
+    done = [t for t in result.trials if t.status == TrialStatus.COMPLETED]
+    assert len(done) % 12 == 0 and 0 < len(done) < 48
+    # the batch the deck could not make never started: kept as proposals, none failed
+    assert not [t for t in result.trials if t.status == TrialStatus.FAILED]
+    assert [t.status for t in result.trials[len(done) : len(done) + 12]] == [
+        TrialStatus.PROPOSED
+    ] * 12
+
+
+def test_a_full_plate_stops_the_campaign_and_no_well_is_used_twice(plate_dir: Path):
+    db = plate_dir / "s.sqlite"
+    store = _store(db)
+    wells = [f"{r}{c}" for c in range(1, 13) for r in "ABCDEFGH"]
+    for well in wells[:94]:  # an earlier campaign's
+        store.add_sample(f"plate/{well}", "earlier", 0, {}, "on the plate, read")
+    store.close()
+    result = run_campaign(plate_dir / "campaign.yaml", store=db)
+    assert [t.status for t in result.trials] == [TrialStatus.COMPLETED] * 2
+    assert result.stopped == "every well of plate is used; put a fresh plate on the deck"
+    store = _store(db)
+    try:
+        assert [t.sample_id for t in store.trials("plate-colour")] == ["plate/G12", "plate/H12"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (
+            lambda d: d["labware"]["plate"].update(type="cor_96_wellplate_360uL_Fbb"),
+            "devices.liquid_handler.labware.plate.type: PyLabRobot has no labware "
+            "'cor_96_wellplate_360uL_Fbb'; did you mean cor_96_wellplate_360uL_Fb",
+        ),
+        (
+            lambda d: d["labware"]["plate"].update(slot=1),
+            "devices.liquid_handler.labware.plate.slot: slot 1 holds tips already",
+        ),
+        (
+            lambda d: d["labware"]["dyes"]["contents"]["A1"].update(volume="20 mL"),
+            "devices.liquid_handler.labware.dyes.contents.A1.volume: 20 mL is more than the well holds",
+        ),
+        (
+            lambda d: d["labware"]["dyes"]["contents"].update(
+                M1={"reagent": "cyan", "volume": "1 mL"}
+            ),
+            "devices.liquid_handler.labware.dyes.contents.M1: dyes has no well 'M1'",
+        ),
+        (
+            lambda d: d["labware"]["dyes"]["contents"]["A1"].update(reagent="teal"),
+            "devices.liquid_handler.labware.dyes.contents.A1.reagent: unknown reagent 'teal'",
+        ),
+    ],
+)
+def test_a_deck_the_lab_cannot_have_is_refused_naming_the_field(plate_dir: Path, edit, words: str):
+    edit_yaml(plate_dir / "lab.yaml", lambda lab: edit(lab["devices"]["liquid_handler"]))
+    with pytest.raises(ConfigError) as refused:
+        load_lab_config(plate_dir / "lab.yaml")
+    assert words in " ".join(str(refused.value).split())
+
+
+@pytest.mark.parametrize(
+    ("steps", "words"),
+    [
+        (
+            [{"step": "pipette", "reagent": "water", "volume": "500 uL"}],
+            "steps.0.volume: 500 µL is more than a tip takes (400 µL)",
+        ),
+        (
+            [{"step": "pipette", "reagent": "water", "volume": "300 uL"}] * 2,
+            "parameters: at x = 1 µl the protocol fills a well with 601 µL, more than a well's 360 µL",
+        ),
+        (
+            [{"step": "pipette", "reagent": "teal", "volume": "30 uL"}],
+            "steps.0.reagent: no reservoir of liquid_handler holds 'teal'",
+        ),
+        (
+            [
+                {"step": "pipette", "reagent": "water", "volume": "30 uL"},
+                {"step": "mix", "volume": "50 uL"},
+            ],
+            "steps.1.volume: mixes 50 µL from a well holding 30 µL by then",
+        ),
+    ],
+)
+def test_a_plate_protocol_beyond_the_deck_is_refused_before_anything_moves(
+    plate_dir: Path, steps, words: str
+):
+    read = {"step": "read_plate", "wavelengths": {"min": "400 nm", "max": "700 nm"}}
+    knob = {"step": "pipette", "reagent": "cyan", "volume": "{x}"}
+    edit_yaml(plate_dir / "colour_plate.yaml", lambda p: p.update(steps=[*steps, knob, read]))
+    edit_yaml(
+        plate_dir / "campaign.yaml",
+        lambda c: c.update(parameters={"x": {"min": "0 uL", "max": "1 uL"}}, constraints=[]),
+    )
+    db = plate_dir / "s.sqlite"
+    out = CliRunner().invoke(
+        app, ["campaign", "run", str(plate_dir / "campaign.yaml"), "--store", str(db)]
+    )
+    assert out.exit_code == 2
+    assert words in " ".join(out.output.split())
+    assert not db.exists() or not _store(db).trials("plate-colour")  # nothing ran
