@@ -16,6 +16,7 @@ from devices import Capability
 from protocols import stubs
 from protocols.models import Mix, Pipette, Protocol, ReadPlate, Wait
 from protocols.plate_checks import uses_tip
+from protocols.resources import StepTimes
 
 
 def run_plate(
@@ -26,7 +27,8 @@ def run_plate(
 ) -> MsgGenerator[str]:
     """One run: the trials' wells filled, mixed and read, then the handler's safe state
     (no tip on its channel). A checkpoint precedes each step of the protocol, so a pause
-    lands between steps; the ``deck`` stream records the tips and reagent left after each.
+    lands between steps; the ``conditions`` stream records, after each step, the tips and
+    reagent left and the step's device and times (the timeline's).
 
     ``protocols`` may be the models or their JSON dicts (as a queue server would send them).
 
@@ -54,9 +56,13 @@ def run_plate(
         **(md or {}),
     }
 
+    times = StepTimes(lab.resources.clock)
+
     def steps() -> MsgGenerator[None]:
         for i, step in enumerate(concrete[0].steps):
             yield from bps.checkpoint()
+            times.reach()
+            times.begin(reader.name if isinstance(step, ReadPlate) else handler.name)
             if isinstance(step, Wait):
                 yield from stubs.wait(lab.timer, step.duration)
             elif isinstance(step, ReadPlate):
@@ -71,7 +77,8 @@ def run_plate(
                 elif isinstance(own, Mix):
                     ul = float(own.volume.m_as("uL"))
                     yield from _execute(handler.mix, plate, well, ul, own.cycles)
-            yield from bps.trigger_and_read([handler], name="deck")
+            times.end()
+            yield from bps.trigger_and_read([handler, times], name="conditions")
 
     @bpp.run_decorator(md=metadata)
     def body() -> MsgGenerator[None]:

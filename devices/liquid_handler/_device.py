@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ophyd_async.core import StandardReadable, soft_signal_r_and_setter
+from ophyd_async.core import SignalR, StandardReadable, soft_signal_r_and_setter
 
 from devices._errors import LimitViolation
 from devices._instrument import InstrumentDevice
@@ -45,12 +45,18 @@ class Reservoirs(StandardReadable):
 
     def __init__(self, reagents: Sequence[str], name: str = "") -> None:
         self.setters = {}
+        self._signals: list[SignalR[float]] = []
         with self.add_children_as_readables():
             for reagent in reagents:
-                signal, setter = soft_signal_r_and_setter(float, units="uL")
+                signal, setter = soft_signal_r_and_setter(float, units="µL")
                 setattr(self, reagent, signal)
                 self.setters[reagent] = setter
+                self._signals.append(signal)
         super().__init__(name=name)
+
+    def levels(self) -> list[SignalR[float]]:
+        """Each reagent's level signal."""
+        return list(self._signals)
 
 
 class LiquidHandler(InstrumentDevice):
@@ -119,6 +125,11 @@ class LiquidHandler(InstrumentDevice):
     def level_ul(self, reagent: str) -> float:
         """What the reservoirs hold of ``reagent`` (µL)."""
         return sum(c.tracker.get_used_volume() for c in self._sources.get(reagent, []))
+
+    def measured(self) -> list[SignalR[Any]]:
+        """Its tips and reservoirs: set by its own operations (PyLabRobot's tracking),
+        never polled, so their age is the time since they last changed."""
+        return [self.tips_left, *self.reservoirs.levels()]
 
     def limits(self) -> dict[str, Range]:
         """What it can do now, by name, for preflight: ``well_volume`` (its plates'),

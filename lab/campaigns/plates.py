@@ -19,7 +19,7 @@ from lab.campaigns.planning import planner_errors
 from lab.campaigns.results import TrialResult
 from lab.campaigns.trials import Ended, InFlight, Trials
 from lab.files.provenance import canonical_sha256
-from lab.records.timeline import Documents
+from lab.records.timeline import Documents, steps_finished
 from lab.runtime.executor import PlanOutcome, PlanRequest
 from lab.runtime.plate_kinds import plate_wells
 from lab.store import TrialStatus
@@ -105,8 +105,13 @@ class PlateBatches:
         if short:
             return BatchStart(failed, unmade=([s for s, _ in ready], "; ".join(short)))
         wells = wells[: len(ready)]
-        for s, _ in ready:
-            trials.store.update_trial(trials.campaign, s.index, status=TrialStatus.RUNNING)
+        for (s, _), well in zip(ready, wells, strict=True):  # each trial's well, shown live
+            trials.store.update_trial(
+                trials.campaign,
+                s.index,
+                status=TrialStatus.RUNNING,
+                sample_id=f"{self.plate}/{well}",
+            )
         md = {
             "campaign": trials.campaign,
             "trials": [s.index for s, _ in ready],
@@ -181,10 +186,9 @@ class PlateBatches:
 
     def _record(self, batch: PlateInFlight, documents: Documents, fate: str) -> None:
         """Each well into the ledger with what the handler pipetted into it: the steps it
-        finished (one ``deck`` event after each)."""
+        finished (one ``conditions`` event after each)."""
         trials = self.trials
-        descriptors = {d["uid"] for n, d in documents if n == "descriptor" and d["name"] == "deck"}
-        finished = sum(1 for n, d in documents if n == "event" and d["descriptor"] in descriptors)
+        finished = steps_finished(documents)
         for trial, well in zip(batch.trials, batch.wells, strict=True):
             protocol = trials.protocol.fill(trial.suggestion.parameters)
             contents: dict[str, float] = {}

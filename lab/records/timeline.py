@@ -159,13 +159,19 @@ def station_activity(store: Store, campaign: str | None, stations: list[str]) ->
             start = documents[0][1]
             steps = len(start.get("protocol", {}).get("steps", []))
             lane = start.get("workcell") or start.get("station") or stations[0]
-            busy[str(lane)] = {
-                "campaign": campaign,
-                "trial": record.idx,
-                "step": min(steps_finished(documents) + 1, steps),
-                "steps": steps,
-                "since": start["time"],
-            }
+            plate = start.get("trials")
+            busy.setdefault(
+                str(lane),
+                {
+                    "campaign": campaign,
+                    "trial": record.idx,
+                    "step": min(steps_finished(documents) + 1, steps),
+                    "steps": steps,
+                    "since": start["time"],
+                    # a plate's batch: its trials and their wells
+                    **({"trials": plate, "wells": start.get("wells")} if plate else {}),
+                },
+            )
         elif record.status in (
             TrialStatus.PROPOSED,
             TrialStatus.AWAITING_APPROVAL,

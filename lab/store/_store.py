@@ -596,12 +596,14 @@ class Store:
                         station=doc.get("station"),
                     )
                 )
-                if doc.get("campaign") is not None and doc.get("trial") is not None:
+                # the run of a trial, or of a plate's batch of trials
+                indices = doc.get("trials") or (
+                    [doc["trial"]] if doc.get("trial") is not None else []
+                )
+                if doc.get("campaign") is not None and indices:
                     c.execute(
                         update(trials)
-                        .where(
-                            (trials.c.campaign == doc["campaign"]) & (trials.c.idx == doc["trial"])
-                        )
+                        .where((trials.c.campaign == doc["campaign"]) & trials.c.idx.in_(indices))
                         .values(run_uid=doc["uid"])
                     )
             elif name == "stop":
@@ -659,7 +661,7 @@ class Store:
         return None if row is None else RunRecord(**row._mapping)
 
     def stream(self, campaign: str, stream: str) -> list[TrialStream]:
-        """One event stream of each trial's run, read without the runs' other documents
+        """One event stream of each trial's run (once for a plate's batch), read without the runs' other documents
         (a trial's spectra are most of its bytes): the campaign's timeline at 1,000 trials
         is one query, not 1,000 reads of every document.
 
@@ -679,14 +681,14 @@ class Store:
         )
         events = (
             select(documents.c.run_uid, documents.c.doc)
-            .join(trial_runs, trial_runs.c.run_uid == documents.c.run_uid)
+            .where(documents.c.run_uid.in_(select(trial_runs.c.run_uid)))
             .where((documents.c.name == "event") & (documents.c.stream == stream))
             .order_by(documents.c.id)
         )
         with self.engine.connect() as c:
-            found = {
-                uid: TrialStream(idx, uid, station, []) for idx, uid, station in c.execute(starts)
-            }
+            found: dict[str, TrialStream] = {}
+            for idx, uid, station in c.execute(starts):  # a plate's run: its first trial's
+                found.setdefault(uid, TrialStream(idx, uid, station, []))
             for uid, doc in c.execute(events):
                 found[uid].data.append(doc["data"])
         return list(found.values())
@@ -704,8 +706,8 @@ class Store:
 
 @dataclass(frozen=True)
 class TrialStream:
-    """One event stream of a trial's run: the trial, its run, the station it ran on, and
-    each event's data in order."""
+    """One event stream of a trial's run: the trial (of a plate's batch, the first), its
+    run, the station it ran on, and each event's data in order."""
 
     trial: int
     run_uid: str

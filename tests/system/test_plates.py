@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from lab import ConfigError, Store, load_lab_config, run_campaign
 from lab.cli import app
+from lab.records.timeline import campaign_spans
 from lab.store import TrialStatus
 from tests.conftest import EXAMPLES, edit_yaml
 
@@ -75,13 +76,20 @@ def test_a_plate_campaign_fills_a_batch_of_wells_and_reads_them_at_once(plate_di
         assert wells == ["A1", "B1", "C1", "D1"]
         start = next(d for n, d in docs if n == "start")
         assert start["plan_name"] == "run_plate" and start["trials"] == [0, 1, 2, 3]
-        # the deck's tips and dye fall step by step
+        # the deck's tips and dye fall step by step; each step's device is timed
         tips = [
             d["data"]["liquid_handler-tips_left"]
             for n, d in docs
             if n == "event" and "liquid_handler-tips_left" in d["data"]
         ]
         assert tips == sorted(tips, reverse=True) and tips[0] > tips[-1]
+        users = [
+            d["data"]["step_device"] for n, d in docs if n == "event" and "step_device" in d["data"]
+        ]
+        assert users == ["liquid_handler"] * 6 + ["plate_reader"]
+        spans = campaign_spans(store, "plate-colour")
+        assert {s.device for s in spans} == {"liquid_handler", "plate_reader"}
+        assert sorted({s.trial for s in spans}) == [0, 4]  # one span per step of a plate
     finally:
         store.close()
 

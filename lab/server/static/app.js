@@ -59,7 +59,7 @@ async function act(method, path, data, done) {
 }
 
 const UNITS = {
-  milliliter: "mL", microliter: "µL", liter: "L", degree_Celsius: "°C", kelvin: "K",
+  milliliter: "mL", microliter: "µL", uL: "µL", liter: "L", degree_Celsius: "°C", kelvin: "K",
   second: "s", millisecond: "ms", minute: "min", hour: "h", nanometer: "nm",
   revolutions_per_minute: "rpm", "milliliter / minute": "mL/min", degC: "°C",
 };
@@ -234,7 +234,8 @@ function stationsPanel() {
     if (!data) return;
     rows.replaceChildren(...data.stations.map((s) => h("tr", { "data-station": s.station },
       h("td", {}, s.station),
-      h("td", {}, s.trial === undefined ? h("span", { class: "muted" }, "idle") : h("a", { href: `/campaigns/${encodeURIComponent(s.campaign)}` }, `${s.campaign} #${s.trial}`)),
+      h("td", {}, s.trial === undefined ? h("span", { class: "muted" }, "idle") : h("a", { href: `/campaigns/${encodeURIComponent(s.campaign)}` },
+        s.trials ? `${s.campaign} #${s.trials[0]}–${s.trials[s.trials.length - 1]}, a plate's batch (wells ${s.wells[0]}–${s.wells[s.wells.length - 1]})` : `${s.campaign} #${s.trial}`)),
       h("td", { class: "num" }, s.trial === undefined ? "" : `${s.step} / ${s.steps}`),
       h("td", {}, s.trial === undefined ? "" : ago(now - s.since)))));
     queue.textContent = data.queue.length
@@ -372,7 +373,8 @@ async function campaignPage(name) {
   const plots = ["objective-plot", "parameter-plot", "spectrum-plot"].map((id) => h("div", { class: "plot", id }));
   const tbody = h("tbody");
   const thead = h("thead");
-  content.replaceChildren(summary,
+  const plate = platePanel(tbody);
+  content.replaceChildren(summary, plate.panel,
     h("div", { class: "grid" },
       h("section", { class: "panel" }, h("h2", {}, "Objective per trial"), plots[0]),
       h("section", { class: "panel" }, h("h2", {}, "Parameters per trial"), plots[1]),
@@ -411,6 +413,7 @@ async function campaignPage(name) {
     const rows = [...trials.values()].sort((a, b) => a.trial - b.trial);
     renderTrials(thead, tbody, rows);
     plotTrials(rows);
+    plate.render(rows);
   };
   const timeline = async () => plotTimeline(await api("GET", `/api/campaigns/${encodeURIComponent(name)}/timeline`).catch(() => []));
   ready = true;
@@ -422,6 +425,79 @@ async function campaignPage(name) {
   } catch { plotSpectrum(null, target); }
   timeline();
   on("spectrum", (s) => { if (s.campaign === name) plotSpectrum(s, target); });
+}
+
+// a plate campaign's wells as the plate lies: each well coloured by its trial's first
+// outcome (one scale, shown), running wells ringed, failed ones crossed; a click shows
+// the trial and marks its row in the trials table
+const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+function viridis(t) {
+  const x = Math.min(Math.max(t, 0), 1) * (VIRIDIS.length - 1);
+  const i = Math.min(Math.floor(x), VIRIDIS.length - 2);
+  const c = VIRIDIS[i].map((v, k) => Math.round(v + (VIRIDIS[i + 1][k] - v) * (x - i)));
+  return `rgb(${c.join(",")})`;
+}
+const wellOf = (t) => /^([^/]+)\/([A-Z])(\d+)$/.exec(t.sample_id || "");
+
+function platePanel(tbody) {
+  const grid = h("div", { class: "plate", role: "grid" });
+  const legend = h("div", { class: "plate-legend" });
+  const detail = h("p", { class: "muted", id: "well-detail" }, "Click a well to see its trial.");
+  const title = h("h2", {}, "Plate");
+  const panel = h("section", { class: "panel wide", id: "plate", hidden: true }, title, grid, legend, detail);
+  let chosen = null;
+  let last = [];
+  const show = (t) => {
+    chosen = t.trial;
+    const [, name, row, col] = wellOf(t);
+    const outcomes = Object.entries(t.outcomes || {}).map(([k, v]) => `${k} ${num(v)}`);
+    detail.replaceChildren(h("b", {}, `${name} ${row}${col}: trial ${t.trial}`), " ", badge(t.status), " ",
+      Object.entries(t.parameters).map(([k, v]) => `${k} ${quantity(v)}`).join(", "),
+      outcomes.length ? ` → ${outcomes.join(", ")}` : "", t.error ? h("span", { class: "error" }, ` ${t.error}`) : "",
+      ...(t.run_uid ? [" · ", h("a", { href: `/runs/${t.run_uid}` }, "its run")] : []));
+    for (const tr of tbody.querySelectorAll("tr.chosen")) tr.classList.remove("chosen");
+    tbody.querySelector(`tr[data-trial="${t.trial}"]`)?.classList.add("chosen");
+    render(last);
+  };
+  const render = (rows) => {
+    last = rows;
+    const placed = rows.map((t) => [wellOf(t), t]).filter(([w]) => w);
+    panel.hidden = !placed.length;
+    if (!placed.length) return;
+    const current = placed[placed.length - 1][0][1];  // the plate of the latest trial
+    const here = new Map(placed.filter(([w]) => w[1] === current).map(([w, t]) => [`${w[2]}${w[3]}`, t]));
+    const objective = Object.keys(rows.find((t) => t.outcomes)?.outcomes || {})[0];
+    const values = [...here.values()].filter((t) => t.outcomes && objective in t.outcomes).map((t) => t.outcomes[objective]);
+    const low = Math.min(...values), high = Math.max(...values);
+    const rowsN = Math.max(8, ...[...here.keys()].map((k) => k.charCodeAt(0) - 64));
+    const colsN = Math.max(12, ...[...here.keys()].map((k) => Number(k.slice(1))));
+    title.replaceChildren("Plate ", h("span", { class: "muted" }, `${current} · ${here.size} of ${rowsN * colsN} wells used`));
+    grid.style.setProperty("--cols", colsN);
+    const cells = [h("span", {})];
+    for (let c = 1; c <= colsN; c++) cells.push(h("span", { class: "plate-label" }, String(c)));
+    for (let r = 0; r < rowsN; r++) {
+      const letter = String.fromCharCode(65 + r);
+      cells.push(h("span", { class: "plate-label" }, letter));
+      for (let c = 1; c <= colsN; c++) {
+        const t = here.get(`${letter}${c}`);
+        if (!t) { cells.push(h("span", { class: "well empty", title: `${letter}${c}: empty` })); continue; }
+        const v = t.outcomes?.[objective];
+        const style = v === undefined ? "" : `background:${viridis(high > low ? (v - low) / (high - low) : 0.5)}`;
+        const words = `${letter}${c}: trial ${t.trial}, ${t.status.replaceAll("_", " ")}${v === undefined ? "" : `, ${objective} ${num(v)}`}`;
+        const cell = h("button", { class: `well ${t.status}${t.trial === chosen ? " chosen" : ""}`, style, title: words, "aria-label": words, "data-well": `${letter}${c}` });
+        cell.addEventListener("click", () => show(t));
+        cells.push(cell);
+      }
+    }
+    grid.replaceChildren(...cells);
+    if (chosen !== null) tbody.querySelector(`tr[data-trial="${chosen}"]`)?.classList.add("chosen");
+    legend.replaceChildren(
+      values.length ? h("span", { class: "scale" }, `${objective} ${num(low)}`, h("span", { class: "ramp" }), num(high)) : "",
+      h("span", {}, h("span", { class: "well running" }), " running"),
+      h("span", {}, h("span", { class: "well failed" }), " failed"),
+      h("span", {}, h("span", { class: "well empty" }), " empty"));
+  };
+  return { panel, render };
 }
 
 function renderTrials(thead, tbody, rows) {
