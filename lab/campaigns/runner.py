@@ -207,6 +207,8 @@ class CampaignRunner:
             self._session = self._resume()
         session = self._session
         done = self.spent()
+        if session.plates is not None:
+            self._refuse_beyond_the_plate(session.plates, total - done)
         events.started(done, total)
         cleared = clear_workcell(self.lab, self.executor, self.samples, self.operator)
         if cleared is not None:
@@ -307,6 +309,19 @@ class CampaignRunner:
         """Ask, decide, and start one trial on ``lane``; None if it was rejected."""
         decided = session.proposals.next(budget, self._stopping, events)
         return None if decided is None else session.trials.start(decided, lane)
+
+    def _refuse_beyond_the_plate(self, plates: PlateBatches, wanted: int) -> None:
+        """More trials than the plate has wells left are refused before anything moves."""
+        left = len(plates.wells_left())
+        if wanted > left:
+            raise ConfigError(
+                f"campaign {self.campaign.name}",
+                [
+                    f"trials: {wanted} more trials need a well each and {plates.plate} has "
+                    f"{left} left; ask for at most {left} more, or put a fresh plate on the "
+                    "deck (under a new labware name, so the ledger tells the plates apart)"
+                ],
+            )
 
     def _next_plate(
         self, session: _Session, budget: int, lane: str, events: RunnerEvents

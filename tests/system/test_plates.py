@@ -142,9 +142,11 @@ def test_tips_that_run_out_stop_the_campaign_before_the_batch_moves(plate_dir: P
         labware = lab["devices"]["liquid_handler"]["labware"]
         del labware["tips_2"], labware["tips_3"]
 
+    original = (plate_dir / "lab.yaml").read_text()
     edit_yaml(plate_dir / "lab.yaml", one_rack)
     edit_yaml(plate_dir / "campaign.yaml", lambda c: c.update(trials=48, batch=12))
-    result = run_campaign(plate_dir / "campaign.yaml", store=plate_dir / "s.sqlite")
+    db = plate_dir / "s.sqlite"
+    result = run_campaign(plate_dir / "campaign.yaml", store=db)
     assert result.stopped is not None
     assert (
         "tips and liquid_handler has" in result.stopped
@@ -157,21 +159,38 @@ def test_tips_that_run_out_stop_the_campaign_before_the_batch_moves(plate_dir: P
     assert [t.status for t in result.trials[len(done) : len(done) + 12]] == [
         TrialStatus.PROPOSED
     ] * 12
+    # racks put back, the campaign resumes where it stopped: the kept batch first, on wells
+    # no trial has used
+    (plate_dir / "lab.yaml").write_text(original)
+    resumed = run_campaign(plate_dir / "campaign.yaml", store=db)
+    assert resumed.stopped is None
+    assert [t.status for t in resumed.trials] == [TrialStatus.COMPLETED] * 48
+    assert len({t.sample_id for t in resumed.trials}) == 48
+    kept = slice(len(done), len(done) + 12)
+    assert [t.parameters for t in resumed.trials[kept]] == [
+        t.parameters for t in result.trials[kept]
+    ]
 
 
-def test_a_full_plate_stops_the_campaign_and_no_well_is_used_twice(plate_dir: Path):
+def test_more_trials_than_wells_left_are_refused_and_no_well_is_used_twice(plate_dir: Path):
     db = plate_dir / "s.sqlite"
     store = _store(db)
     wells = [f"{r}{c}" for c in range(1, 13) for r in "ABCDEFGH"]
-    for well in wells[:94]:  # an earlier campaign's
+    for well in wells[:93]:  # an earlier campaign's
         store.add_sample(f"plate/{well}", "earlier", 0, {}, "on the plate, read")
     store.close()
+    with pytest.raises(ConfigError) as refused:
+        run_campaign(plate_dir / "campaign.yaml", store=db)
+    assert "trials: 8 more trials need a well each and plate has 3 left" in str(refused.value)
+    edit_yaml(plate_dir / "campaign.yaml", lambda c: c.update(trials=3, batch="plate"))
     result = run_campaign(plate_dir / "campaign.yaml", store=db)
-    assert [t.status for t in result.trials] == [TrialStatus.COMPLETED] * 2
-    assert result.stopped == "every well of plate is used; put a fresh plate on the deck"
+    assert [t.status for t in result.trials] == [TrialStatus.COMPLETED] * 3
+    assert result.stopped is None
     store = _store(db)
     try:
-        assert [t.sample_id for t in store.trials("plate-colour")] == ["plate/G12", "plate/H12"]
+        trials = store.trials("plate-colour")
+        assert [t.sample_id for t in trials] == ["plate/F12", "plate/G12", "plate/H12"]
+        assert len({t.run_uid for t in trials}) == 1  # batch: plate, every well left at once
     finally:
         store.close()
 
