@@ -33,6 +33,11 @@ PLANNERS = ("ax", "ax-default")
 def _space(problem: str) -> Any:
     from planners import LinearConstraint, Parameter, SearchSpace
 
+    if problem == "plate":  # the plate example's: three dyes into a well
+        return SearchSpace(
+            [Parameter(d, "uL", 0.0, 75.0) for d in ("cyan", "magenta", "yellow")],
+            [LinearConstraint({"cyan": 1.0, "magenta": 1.0, "yellow": 1.0}, 150.0)],
+        )
     if problem == "demo":
         return SearchSpace(
             [Parameter(d, "mL", 0.0, 3.0) for d in ("cyan", "magenta", "yellow")]
