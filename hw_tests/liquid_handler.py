@@ -5,6 +5,7 @@ keeps as used."""
 
 from __future__ import annotations
 
+import numpy as np
 import pint
 
 from devices import LimitViolation
@@ -78,7 +79,7 @@ async def dispense(ctx: Context) -> list[CheckResult]:
     finally:
         keep_used(ctx, plate, wells)
     nm = float(d.wavelength.m_as("nm"))
-    await reader.read_plate.execute([nm], wells)
+    await reader.read_plate.execute(np.asarray([nm]), wells)
     readings = []
     for well in wells:
         await reader.select.execute(well)

@@ -44,7 +44,7 @@ async def blank(ctx: Context) -> list[CheckResult]:
     if not wells:
         return [skipped(ctx.name, "blank", f"{plate} has no empty well: put a fresh plate")]
     nms = [float(q.m_as("nm")) for q in d.wavelengths]
-    await ctx.device.read_plate.execute(nms, wells)
+    await ctx.device.read_plate.execute(np.asarray(nms), wells)
     values = {}
     for well in wells:
         await ctx.device.select.execute(well)

@@ -10,6 +10,7 @@ from typing import Any
 
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
+import numpy as np
 from bluesky.utils import MsgGenerator
 
 from devices import Capability
@@ -91,7 +92,9 @@ def read_wells(
     reader: Any, wavelengths_nm: Sequence[float], wells: Sequence[str]
 ) -> MsgGenerator[None]:
     """Read the plate once, then each well's spectrum into an event of the primary stream."""
-    yield from _execute(reader.read_plate, list(wavelengths_nm), list(wells))
+    yield from _execute(
+        reader.read_plate, np.asarray(wavelengths_nm, dtype=np.float64), list(wells)
+    )
     for well in wells:
         yield from _execute(reader.select, well)
         yield from bps.trigger_and_read([reader])

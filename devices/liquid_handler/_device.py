@@ -216,7 +216,7 @@ class LiquidHandler(InstrumentDevice):
     async def _drop_tip(self) -> None:
         """A tip on the channel goes to the trash (the safe state: nothing held)."""
         machine = self.driver.machine
-        if machine.head[0].has_tip and machine.setup_finished:
+        if machine.setup_finished and machine.head[0].has_tip:
             await self.driver.call("discard tip", machine.discard_tips)
 
     async def stop(self) -> None:

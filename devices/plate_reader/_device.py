@@ -63,7 +63,7 @@ class PlateReader(InstrumentDevice):
         """The last well shown and its spectrum: set by a read, not by a poll."""
         return [self.well, self.absorbance]
 
-    async def _read_plate(self, wavelengths_nm: Sequence[float], wells: Sequence[str]) -> None:
+    async def _read_plate(self, wavelengths_nm: Array1D[np.float64], wells: Sequence[str]) -> None:
         for nm in wavelengths_nm:
             self.wavelength_range.check(nm, device=self.name, what="wavelength")
         plate = self.plate_resource
@@ -86,7 +86,7 @@ class PlateReader(InstrumentDevice):
                 if value is not None and math.isfinite(float(value)):
                     spectra[well][i] = float(value)
         self._spectra = spectra
-        self._set_wavelengths(np.asarray(wavelengths_nm, dtype=float))
+        self._set_wavelengths(np.asarray(wavelengths_nm, dtype=np.float64))
 
     async def _select(self, well: str) -> None:
         if well not in self._spectra:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -46,8 +45,10 @@ def plate_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabProcess]:
 
 @pytest.mark.parametrize("width", [1400, 390])
 def test_the_plate_fills_live_and_a_well_shows_its_trial(
-    plate_lab: LabProcess, browser: Browser, width: int
-):  # noqa: F811
+    plate_lab: LabProcess,
+    browser: Browser,  # noqa: F811 (the fixture imported above)
+    width: int,
+):
     page = browser.new_page(viewport={"width": width, "height": 1000})
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))

@@ -5,7 +5,10 @@ sample of its own; what the deck cannot do is refused before anything moves."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from lab.cli import app
 from lab.records.timeline import campaign_spans
 from lab.store import TrialStatus
 from tests.conftest import EXAMPLES, edit_yaml
+from tests.system.test_fault_catalogue import Bench
 
 pytestmark = pytest.mark.system
 
@@ -271,3 +275,55 @@ def test_a_plate_protocol_beyond_the_deck_is_refused_before_anything_moves(
     assert out.exit_code == 2
     assert words in " ".join(out.output.split())
     assert not db.exists() or not _store(db).trials("plate-colour")  # nothing ran
+
+
+def test_the_emergency_stop_mid_plate_stops_the_handler_and_keeps_the_wells(plate_dir: Path):
+    bench = Bench(plate_dir, plate_dir / "s.sqlite")
+    try:
+        handler = bench.lab.devices.others["liquid_handler"]
+        run = threading.Thread(target=bench.run, args=(8,))
+        run.start()
+        deadline = time.monotonic() + 30
+        while not handler.driver.busy and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert handler.driver.busy, "the plate never started"
+        report = bench.process.emergency_stop("test")
+        run.join(30)
+        assert report.devices["liquid_handler"] == "safe"
+        assert bench.lab.call(handler.driver.state()) == "estop"
+        trials = bench.store.trials(bench.name)
+        assert [t.status for t in trials[:4]] == [TrialStatus.FAILED] * 4
+        assert all("emergency stop" in (t.error or "") for t in trials[:4])
+        # the wells the batch started are the ledger's: never used again
+        for t in trials[:4]:
+            sample = bench.store.sample(t.sample_id)
+            assert sample is not None and sample["fate"] == "left on the plate by a failed batch"
+        bench.safety.reset()
+        assert bench.lab.call(handler.driver.state()) == "idle"
+    finally:
+        bench.close()
+
+
+def test_diagnostics_check_tips_a_dispense_read_back_and_the_blank(plate_dir: Path):
+    db = plate_dir / "s.sqlite"
+    args = ["diagnose", "--lab", str(plate_dir / "lab.yaml"), "--store", str(db), "--json"]
+    devices = ["--device", "liquid_handler", "--device", "plate_reader"]
+    result = CliRunner().invoke(app, [*args, *devices])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output[result.output.index("{") :])
+    checks = {(r["device"], r["check"]): r for r in out["results"]}
+    assert checks[("liquid_handler", "tip_pickup")]["status"] == "pass"
+    dispense = checks[("liquid_handler", "dispense")]
+    assert dispense["status"] == "pass" and dispense["unit"] == "%"
+    assert dispense["magnitude"] < 5.0  # 20 uL reads twice 10 uL
+    assert checks[("plate_reader", "blank")]["status"] == "pass"
+    # the two wells the check filled are the ledger's, so a campaign starts after them
+    store = _store(db)
+    try:
+        assert sorted(store.sample_ids("plate/")) == ["plate/G12", "plate/H12"]
+    finally:
+        store.close()
+    edit_yaml(plate_dir / "campaign.yaml", lambda c: c.update(trials=95))
+    with pytest.raises(ConfigError) as refused:
+        run_campaign(plate_dir / "campaign.yaml", store=db)
+    assert "plate has 94 left" in str(refused.value)

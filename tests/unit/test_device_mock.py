@@ -3,6 +3,8 @@ mock signals, and what a plan writes is seen with the ophyd-async test helpers."
 
 from __future__ import annotations
 
+from typing import Any
+
 import bluesky.plan_stubs as bps
 import numpy as np
 import pytest
@@ -234,3 +236,90 @@ def test_a_mocked_sila_block_heats_without_a_server(re):
     assert run(block.read())["block-heater"]["value"] == pytest.approx(45.0)
     assert run(block.describe())["block-heater"]["units"] == "degC"
     assert block.control is None  # no command went to a server
+
+
+def _plate_devices() -> tuple[Any, Any]:
+    """A liquid handler and a plate reader on PyLabRobot machines whose backends fail the
+    test if a mocked device reaches them."""
+    from pylabrobot.liquid_handling import LiquidHandler as PlrLiquidHandler
+    from pylabrobot.plate_reading import PlateReader as PlrPlateReader
+    from pylabrobot.resources import OTDeck
+
+    from devices._plr import PlrDriver
+    from devices.liquid_handler import Labware, LiquidHandler
+    from devices.plate_reader import PlateReader
+
+    plate = Labware("plate", "cor_96_wellplate_360uL_Fb", slot=3)
+    labware = [
+        Labware("tips", "hamilton_96_tiprack_300uL", slot=1),
+        Labware(
+            "dyes", "nest_12_troughplate_15000uL_Vb", slot=2, contents={"A1": ("cyan", 5000.0)}
+        ),
+        plate,
+    ]
+    handler = LiquidHandler(
+        PlrDriver(PlrLiquidHandler(backend=Untouchable(), deck=OTDeck()), "handler", 5.0),
+        labware,
+        name="handler",
+    )
+    machine = PlrPlateReader("reader", 130.0, 90.0, 50.0, backend=Untouchable())
+    reader = PlateReader(
+        PlrDriver(machine, "reader", 5.0), plate, Range(230, 1000, "nm"), name="reader"
+    )
+    return handler, reader
+
+
+def test_a_mocked_plate_runs_step_by_step_across_its_wells(re):
+    from types import SimpleNamespace
+
+    from devices import Capability
+    from protocols import Protocol
+    from protocols.plate_plan import run_plate
+    from protocols.preflight import DeviceFacts
+    from protocols.resources import Resources
+
+    handler, reader = _plate_devices()
+    mocked(re, handler)
+    mocked(re, reader)
+    clock = SimClock(1000.0)
+    lab = SimpleNamespace(
+        facts={
+            "handler": DeviceFacts(frozenset({Capability.PIPETTES})),
+            "reader": DeviceFacts(frozenset({Capability.READS_PLATES})),
+        },
+        others={"handler": handler, "reader": reader},
+        resources=Resources(clock),
+        timer=None,
+    )
+    steps = [
+        {"step": "pipette", "reagent": "cyan", "volume": "{cyan}"},
+        {"step": "mix", "volume": "10 uL", "cycles": 2},
+        {"step": "read_plate", "wavelengths": {"min": "500 nm", "max": "520 nm"}},
+    ]
+    template = Protocol.model_validate({"name": "p", "steps": steps})
+    ureg = __import__("pint").get_application_registry()
+    protocols = [template.fill({"cyan": ureg.Quantity(v, "uL")}) for v in (20.0, 0.0, 30.0)]
+    docs: list[tuple[str, dict]] = []
+    re(run_plate(lab, protocols, ["A1", "B1", "C1"]), lambda n, d: docs.append((n, d)))
+    pipette = get_mock_execute(handler.pipette)
+    # the 0 uL well is skipped (no tip used); every well is mixed; one read of the plate
+    assert [c.args for c in pipette.await_args_list] == [
+        ("cyan", "plate", "A1", 20.0),
+        ("cyan", "plate", "C1", 30.0),
+    ]
+    assert [c.args for c in get_mock_execute(handler.mix).await_args_list] == [
+        ("plate", w, 10.0, 2) for w in ("A1", "B1", "C1")
+    ]
+    (read,) = get_mock_execute(reader.read_plate).await_args_list
+    np.testing.assert_allclose(read.args[0], [500.0, 510.0, 520.0])
+    assert read.args[1] == ["A1", "B1", "C1"]
+    assert [c.args for c in get_mock_execute(reader.select).await_args_list] == [
+        ("A1",),
+        ("B1",),
+        ("C1",),
+    ]
+    streams = {d["uid"]: d["name"] for n, d in docs if n == "descriptor"}
+    events = [streams[d["descriptor"]] for n, d in docs if n == "event"]
+    assert events == ["conditions", "conditions", "primary", "primary", "primary", "conditions"]
+    start = next(d for n, d in docs if n == "start")
+    assert start["plan_name"] == "run_plate" and start["wells"] == ["A1", "B1", "C1"]
