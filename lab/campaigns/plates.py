@@ -14,8 +14,6 @@ import pint
 from pydantic import ValidationError
 
 from devices import format_quantity
-from lab.campaigns.measuring import magnitudes
-from lab.campaigns.planning import planner_errors
 from lab.campaigns.results import TrialResult
 from lab.campaigns.trials import Ended, InFlight, Trials
 from lab.files.provenance import canonical_sha256
@@ -149,40 +147,9 @@ class PlateBatches:
         assert run_uid is not None
         self._record(batch, trials.store.documents(run_uid), "on the plate, read")
         return [
-            self._measured(t, well, run_uid)
+            trials.measured(t, run_uid, well)
             for t, well in zip(batch.trials, batch.wells, strict=True)
         ]
-
-    def _measured(self, trial: InFlight, well: str, run_uid: str) -> Ended:
-        trials = self.trials
-        s = trial.suggestion
-        try:
-            measurement, outcomes = trials.measuring.measure(run_uid, s.parameters, well=well)
-        except (ValueError, KeyError) as err:
-            return Ended(trials.fail(s, f"well {well}: {err}", trial.started, run_uid))
-        trials.store.update_trial(
-            trials.campaign,
-            s.index,
-            status=TrialStatus.COMPLETED,
-            outcomes=outcomes,
-            run_uid=run_uid,
-        )
-        with planner_errors(
-            f"learning from trial {s.index} (kept in the store; a resume tells it again)"
-        ):
-            trials.planner.tell(s.index, magnitudes(outcomes), measurement)
-        seconds = time.perf_counter() - trial.started
-        return Ended(
-            TrialResult(
-                s.index,
-                TrialStatus.COMPLETED,
-                s.parameters,
-                magnitudes(outcomes),
-                None,
-                seconds,
-                run_uid,
-            )
-        )
 
     def _record(self, batch: PlateInFlight, documents: Documents, fate: str) -> None:
         """Each well into the ledger with what the handler pipetted into it: the steps it

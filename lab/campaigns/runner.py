@@ -246,13 +246,12 @@ class CampaignRunner:
                     lane = next(n for n in lanes if n not in busy)
                     budget = total - done - _count(in_flight)
                     if session.plates is not None:
-                        started_plate = self._next_plate(session, budget, lane, events)
-                        for ended in started_plate.failed:
+                        plate = self._next_plate(session, budget, lane, events)
+                        for ended in plate.failed:
                             report(ended)
-                        if started_plate.running is not None:
-                            future, batch = started_plate.running
-                            in_flight[future] = batch
-                            for t in batch.trials:
+                        if plate.running is not None:
+                            in_flight[plate.running[0]] = plate.running[1]
+                            for t in plate.running[1].trials:
                                 events.trial_changed(t.suggestion.index)
                         continue
                     started = self._next(session, budget, lane, events)

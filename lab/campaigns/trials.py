@@ -149,12 +149,25 @@ class Trials:
         assert run_uid is not None
         protocol = self.concrete(s.parameters, trial.station)
         self.samples.record(s.index, self.store.documents(run_uid), protocol)
+        return self.measured(trial, run_uid)
+
+    def measured(self, trial: InFlight, run_uid: str, well: str | None = None) -> Ended:
+        """Measure a trial from its run (a plate's: its ``well``'s reading), record it as
+        completed and tell the planner; failed, alone, if its outcome cannot be computed.
+
+        Args:
+            trial: the trial.
+            run_uid: its run.
+            well: its well, if it ran on a plate.
+        """
+        s = trial.suggestion
         try:
-            measurement, outcomes = self.measuring.measure(run_uid, s.parameters)
+            measurement, outcomes = self.measuring.measure(run_uid, s.parameters, well)
         except (ValueError, KeyError) as err:
-            return Ended(self.fail(s, f"objective: {err}", trial.started, run_uid))
+            where = f"well {well}" if well is not None else "objective"
+            return Ended(self.fail(s, f"{where}: {err}", trial.started, run_uid))
         self.store.update_trial(
-            self.campaign, s.index, status=TrialStatus.COMPLETED, outcomes=outcomes
+            self.campaign, s.index, status=TrialStatus.COMPLETED, outcomes=outcomes, run_uid=run_uid
         )
         with planner_errors(
             f"learning from trial {s.index} (kept in the store; a resume tells it again)"

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from lab.data import BUNDLE_STORE, open_data
 from lab.files.campaign_file import CampaignConfig
 from lab.files.provenance import canonical_sha256, sha256_hex, software
+from lab.records.measurement import SPECTRA_FROM
 from lab.store import Store, TrialRecord, TrialStatus
 from lab.store._schema import campaigns, documents, files, runs, samples, trial_values, trials
 
@@ -243,7 +244,7 @@ def _write_plots(store: Store, campaign: CampaignConfig, folder: Path) -> None:
     info = store.campaign(campaign.name)
     assert info is not None
     spectrometer = [
-        n for n, d in info["lab"]["devices"].items() if d.get("kind") == "spectrometer"
+        n for n, d in info["lab"]["devices"].items() if d.get("kind") in SPECTRA_FROM
     ] or [""]
     write_plots(store, campaign, folder, spectrometer, best_trial(store, campaign))
 
@@ -377,6 +378,33 @@ def _check_chains(store: Store, report: VerifyReport, manifest: dict[str, Any]) 
             report.gaps[t.idx] = missing
 
 
+def _own_links(
+    start: dict[str, Any], provenance: dict[str, Any], trial: int
+) -> tuple[dict[str, Any], Any, Any] | None:
+    """A trial's suggestion, protocol and protocol hash in its run's start document: the
+    run's own, or (a plate's batch) the trial's entries in its lists; None if the run is
+    not the trial's."""
+    if start.get("trial") == trial:
+        return (
+            provenance.get("suggestion") or {},
+            start.get("protocol"),
+            provenance.get("protocol_sha256"),
+        )
+    batch = start.get("trials") or []
+    if trial not in batch:
+        return None
+    i = batch.index(trial)
+
+    def nth(items: Any) -> Any:
+        return items[i] if isinstance(items, list) and i < len(items) else None
+
+    return (
+        nth(provenance.get("suggestions")) or {},
+        nth(start.get("protocols")),
+        nth(provenance.get("protocols_sha256")),
+    )
+
+
 def _chain_gaps(store: Store, t: TrialRecord, identity: str, in_bundle: set[str]) -> list[str]:
     """The links missing from one measurement's chain."""
     if t.run_uid is None:
@@ -388,15 +416,16 @@ def _chain_gaps(store: Store, t: TrialRecord, identity: str, in_bundle: set[str]
     gaps = []
     if not any(n == "event" for n, _ in docs):
         gaps.append("measurement (no event)")
-    if start.get("campaign") != t.campaign or start.get("trial") != t.idx:
-        gaps.append("start document's campaign and trial")
     provenance = start.get("provenance") or {}
+    own = _own_links(start, provenance, t.idx)
+    if start.get("campaign") != t.campaign or own is None:
+        gaps.append("start document's campaign and trial")
     if provenance.get("campaign_identity") != identity:
         gaps.append("campaign identity")
-    suggestion = provenance.get("suggestion") or {}
+    suggestion, protocol, protocol_sha256 = own or ({}, None, None)
     if not suggestion.get("generator") or "seed" not in suggestion:
         gaps.append("the planner's suggestion")
-    if provenance.get("protocol_sha256") != canonical_sha256(start.get("protocol")):
+    if protocol_sha256 != canonical_sha256(protocol):
         gaps.append("protocol as run")
     refs = provenance.get("files") or {}
     for key in ("protocol", "lab"):
@@ -415,7 +444,7 @@ def _chain_gaps(store: Store, t: TrialRecord, identity: str, in_bundle: set[str]
         gaps.append("software version")
     sample = store.sample(t.sample_id) if t.sample_id else None
     if sample is None or not sample["composition"]:
-        gaps.append("vial and its composition")
+        gaps.append("vial (or well) and its composition")
     if not t.outcomes or not t.parameters:
         gaps.append("parameters and outcomes")
     return gaps

@@ -96,6 +96,14 @@ def test_a_plate_campaign_fills_a_batch_of_wells_and_reads_them_at_once(plate_di
         assert sorted({s.trial for s in spans}) == [0, 4]  # one span per step of a plate
     finally:
         store.close()
+    # every well's measurement traceable in a bundle: its own suggestion and protocol
+    cli = CliRunner()
+    bundle = plate_dir / "bundle"
+    exported = cli.invoke(app, ["campaign", "export", str(db), "plate-colour", str(bundle)])
+    assert exported.exit_code == 0, exported.output
+    verified = cli.invoke(app, ["campaign", "verify", str(bundle)])
+    assert verified.exit_code == 0, verified.output
+    assert "8 of 8 measurements (100%) traceable" in verified.output
 
 
 def test_ax_proposes_a_plate_at_once_with_the_batch_pending(plate_dir: Path):
