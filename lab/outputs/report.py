@@ -33,6 +33,9 @@ def summary_table(name: str, records: list[TrialRecord], best: set[int]) -> Tabl
     outcomes = sorted({k for r in records for k in (r.outcomes or {})}) or ["outcome"]
     units = {k: f"{records[0].parameters[k].units:~P}" for k in params}
     table.add_column("#", justify="right")
+    wells = any(well_of(r.sample_id) for r in records)  # a plate campaign: where each is
+    if wells:
+        table.add_column("well")
     for k in params:
         table.add_column(f"{k} ({units[k]})", justify="right")
     for k in outcomes:
@@ -48,7 +51,8 @@ def summary_table(name: str, records: list[TrialRecord], best: set[int]) -> Tabl
                 shown = f"[red]{shown}[/red]"
             results = [shown] + [""] * (len(outcomes) - 1)
         style = "bold green" if r.idx in best else None
-        table.add_row(str(r.idx), *values, *results, r.planner.split("/")[-1], style=style)
+        where = [well_of(r.sample_id) or ""] if wells else []
+        table.add_row(str(r.idx), *where, *values, *results, r.planner.split("/")[-1], style=style)
     return table
 
 
