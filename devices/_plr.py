@@ -79,10 +79,12 @@ class PlrDriver:
             await self.machine.stop()
 
     async def identify(self) -> str:
-        """The backend's maker-and-model line: PyLabRobot reports its class and settings."""
-        backend = type(self.machine.backend)
-        model = getattr(self.machine, "model", None) or backend.__name__
-        return f"PyLabRobot,{model},{self.name},{backend.__module__.split('.')[-1]}"
+        """``PyLabRobot,<backend>,unknown,pylabrobot <version>``: PyLabRobot names the
+        backend it drives, not the instrument's serial number or firmware."""
+        from pylabrobot import __version__
+
+        backend = type(self.machine.backend).__name__
+        return f"PyLabRobot,{backend},unknown,pylabrobot {__version__}"
 
     async def state(self) -> str:
         """``estop`` while stopped, ``busy`` during an operation, else ``idle``."""

@@ -16,7 +16,7 @@ from devices import Capability, InstrumentDevice, Range
 from devices._plr import PlrDriver, labware_factory
 from devices.liquid_handler import Labware, LiquidHandler, deck_limits
 from devices.plate_reader import PlateReader
-from lab.errors import FieldProblems
+from lab.errors import ConfigError, FieldProblems
 from lab.files.device_kinds import DeviceKind, DeviceSettings, SimulatedParts, Wire
 from lab.files.diagnostics_file import FractionLevels
 from lab.files.lab_file import _RangeConfig
@@ -168,13 +168,20 @@ class PlateReaderSettings(DeviceSettings):
 
 
 def _backend(settings: DeviceSettings, wire: Wire) -> Any:
-    """The simulator a simulated lab hands the wire, or the lab file's backend."""
+    """The simulator a simulated lab hands the wire, or the lab file's backend made with
+    its options; :class:`ConfigError` naming the field if it cannot be made."""
     if wire.simulator is not None:
         return wire.simulator
     transport = settings.transport
     assert isinstance(transport, PylabrobotTransportConfig)  # LabConfig checked the kind's
     module, _, cls = transport.backend.partition(":")
-    return getattr(importlib.import_module(module), cls)(**transport.options)
+    try:
+        return getattr(importlib.import_module(module), cls)(**transport.options)
+    except Exception as err:  # a library's code: any failure is the lab file's to fix
+        raise ConfigError(
+            f"devices.{wire.name}.transport",
+            [f"backend {transport.backend} cannot be made: {type(err).__name__}: {err}"],
+        ) from None
 
 
 def _labware(name: str, item: LabwareConfig) -> Labware:
@@ -307,6 +314,7 @@ class PlateReaderKind(DeviceKind):
             for h in _handlers(lab).values()
             if settings.plate in h.labware
         )
+        # its footprint (mm) matters only on a deck, where a gripper would place plates
         machine = PlrPlateReader(name, 130.0, 90.0, 50.0, backend=_backend(settings, wire))
         driver = PlrDriver(machine, name, wire.timeout_s if wire.simulator is None else 30.0)
         return PlateReader(driver, plate, settings.wavelengths.range(), name=name)

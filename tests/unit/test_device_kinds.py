@@ -154,3 +154,27 @@ def test_a_package_step_keeps_its_placeholders_and_fills_them():
         "expected": "1.5 gram",  # as every quantity of a protocol's JSON
         "tolerance": "5.0 milligram",
     }
+
+
+def test_a_pylabrobot_backend_that_cannot_be_made_is_named_with_its_field():
+    from devices import WallClock
+    from lab.errors import ConfigError
+    from lab.files.device_kinds import Wire
+    from lab.runtime.plate_kinds import LiquidHandlerKind, LiquidHandlerSettings
+
+    settings = LiquidHandlerSettings.model_validate(
+        {
+            "transport": {
+                "type": "pylabrobot",
+                "backend": "pylabrobot.liquid_handling.backends:NoSuchBackend",
+            },
+            "labware": {"tips": {"type": "hamilton_96_tiprack_300uL", "slot": 1}},
+        }
+    )
+    with pytest.raises(ConfigError) as refused:
+        LiquidHandlerKind().build(
+            "handler", settings, Wire("handler", None, 5.0, WallClock()), None
+        )
+    text = str(refused.value)
+    assert "devices.handler.transport" in text
+    assert "backend pylabrobot.liquid_handling.backends:NoSuchBackend cannot be made" in text
