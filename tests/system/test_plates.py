@@ -156,7 +156,7 @@ def test_tips_that_run_out_stop_the_campaign_before_the_batch_moves(plate_dir: P
 
     original = (plate_dir / "lab.yaml").read_text()
     edit_yaml(plate_dir / "lab.yaml", one_rack)
-    edit_yaml(plate_dir / "campaign.yaml", lambda c: c.update(trials=48, batch=12))
+    edit_yaml(plate_dir / "campaign.yaml", lambda c: c.update(trials=24, batch=12))
     db = plate_dir / "s.sqlite"
     result = run_campaign(plate_dir / "campaign.yaml", store=db)
     assert result.stopped is not None
@@ -165,7 +165,7 @@ def test_tips_that_run_out_stop_the_campaign_before_the_batch_moves(plate_dir: P
         and "put fresh tip racks on the deck" in result.stopped
     )
     done = [t for t in result.trials if t.status == TrialStatus.COMPLETED]
-    assert len(done) % 12 == 0 and 0 < len(done) < 48
+    assert len(done) == 12  # 60 tips a batch of 12: the second finds 36 left
     # the batch the deck could not make never started: kept as proposals, none failed
     assert not [t for t in result.trials if t.status == TrialStatus.FAILED]
     assert [t.status for t in result.trials[len(done) : len(done) + 12]] == [
@@ -176,8 +176,8 @@ def test_tips_that_run_out_stop_the_campaign_before_the_batch_moves(plate_dir: P
     (plate_dir / "lab.yaml").write_text(original)
     resumed = run_campaign(plate_dir / "campaign.yaml", store=db)
     assert resumed.stopped is None
-    assert [t.status for t in resumed.trials] == [TrialStatus.COMPLETED] * 48
-    assert len({t.sample_id for t in resumed.trials}) == 48
+    assert [t.status for t in resumed.trials] == [TrialStatus.COMPLETED] * 24
+    assert len({t.sample_id for t in resumed.trials}) == 24
     kept = slice(len(done), len(done) + 12)
     assert [t.parameters for t in resumed.trials[kept]] == [
         t.parameters for t in result.trials[kept]
