@@ -52,6 +52,9 @@ def test_constraint_coefficients_follow_each_parameters_unit():
     assert c.bound == pytest.approx(0.006)
     assert c.satisfied({"a": 4.0, "b": 1000.0})
     assert not c.satisfied({"a": 5.0, "b": 1000.0})
+    # the optimiser's round-off past the bound is met; a thousandth of it is not
+    assert c.satisfied({"a": 6.0 * (1 + 4e-7), "b": 0.0})
+    assert not c.satisfied({"a": 6.0 * (1 + 1e-3), "b": 0.0})
     with pytest.raises(ValueError, match="unknown parameter 'c'"):
         parse_constraint("a + c <= 1 mL", params)
     with pytest.raises(ValueError, match="the bound is"):
