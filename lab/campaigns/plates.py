@@ -11,6 +11,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pint
+from pydantic import ValidationError
 
 from devices import format_quantity
 from lab.campaigns.results import TrialResult
@@ -21,6 +22,7 @@ from lab.runtime.executor import PlanOutcome, PlanRequest
 from lab.runtime.plate_kinds import plate_wells
 from lab.store import TrialStatus
 from planners import Suggestion
+from protocols import PreflightError, preflight
 from protocols import Protocol as LabProtocol
 from protocols.models import Pipette
 from protocols.plate_checks import PlateDevices, batch_problems
@@ -35,11 +37,6 @@ class PlateInFlight:
     trials: list[InFlight]
     wells: list[str]
     plate: str
-
-    @property
-    def lane(self) -> str:
-        """The executor lane its run is on."""
-        return self.trials[0].lane
 
 
 @dataclass
@@ -86,11 +83,19 @@ class PlateBatches:
         failed: list[TrialResult] = []
         ready: list[tuple[Suggestion, LabProtocol]] = []
         for s in decided:
-            concrete = trials.checked(s, station, limits, started)
-            if isinstance(concrete, TrialResult):
-                failed.append(concrete)
-            else:
-                ready.append((s, concrete))
+            outside = trials.space.problems(s.parameters)
+            if outside:  # a planner's bug must not reach a device
+                failed.append(
+                    trials.fail(s, f"the planner proposed {'; '.join(outside)}", started, None)
+                )
+                continue
+            try:
+                concrete = trials.protocol.fill(s.parameters)
+                preflight(concrete, limits)
+            except (ValidationError, PreflightError) as err:
+                failed.append(trials.fail(s, f"preflight: {err}", started, None))
+                continue
+            ready.append((s, concrete))
         if not ready:
             return BatchStart(failed)
         wells = self.wells_left()

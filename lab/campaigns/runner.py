@@ -239,7 +239,10 @@ class CampaignRunner:
                 ):
                     if self._held():
                         continue
-                    busy = {r.lane for r in in_flight.values()}
+                    busy = {
+                        r.trials[0].lane if isinstance(r, PlateInFlight) else r.lane
+                        for r in in_flight.values()
+                    }
                     lane = next(n for n in lanes if n not in busy)
                     budget = total - done - _count(in_flight)
                     if session.plates is not None:

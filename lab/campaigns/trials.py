@@ -100,9 +100,14 @@ class Trials:
         stations = [name for name, _ in self.lab.config.stations]
         # a lane is one of the lab's stations, or a workcell: its own first station
         station = lane if lane in stations else stations[0]
-        concrete = self.checked(s, station, self.lab.limits(station), started)
-        if isinstance(concrete, TrialResult):
-            return concrete
+        outside = self.space.problems(s.parameters)
+        if outside:  # a planner's bug must not reach a device
+            return self.fail(s, f"the planner proposed {'; '.join(outside)}", started, None)
+        try:
+            concrete = self.concrete(s.parameters, station)
+            preflight(concrete, self.lab.limits(station))
+        except (ValidationError, PreflightError) as err:
+            return self.fail(s, f"preflight: {err}", started, None)
         self.store.update_trial(self.campaign, s.index, status=TrialStatus.RUNNING)
         md = {
             "campaign": self.campaign,
@@ -120,28 +125,6 @@ class Trials:
         kwargs = {"protocol": concrete.to_json_dict(), "station": station}
         future = self.executor.submit(PlanRequest("run_protocol", kwargs, md, lane))
         return future, InFlight(s, started, lane, station)
-
-    def checked(
-        self, s: Suggestion, station: str, limits: LabLimits, started: float
-    ) -> LabProtocol | TrialResult:
-        """The trial's concrete protocol on ``station``, or, if it is outside the search
-        space or fails preflight against ``limits``, the trial failed (nothing moved).
-
-        Args:
-            s: the decided proposal.
-            station: the station it runs on.
-            limits: what its protocol is checked against.
-            started: when it started (``time.perf_counter``).
-        """
-        outside = self.space.problems(s.parameters)
-        if outside:  # a planner's bug must not reach a device
-            return self.fail(s, f"the planner proposed {'; '.join(outside)}", started, None)
-        try:
-            concrete = self.concrete(s.parameters, station)
-            preflight(concrete, limits)
-        except (ValidationError, PreflightError) as err:
-            return self.fail(s, f"preflight: {err}", started, None)
-        return concrete
 
     def concrete(self, parameters: dict[str, pint.Quantity], station: str) -> LabProtocol:
         """The trial's protocol on its station: a station's slot named in the protocol
