@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 import pint
 
-from devices import format_quantity, parse_quantity
+from devices import parse_quantity
 from lab.store import Store, TrialRecord
+from lab.values import format_value
 
 ureg = pint.get_application_registry()
 
@@ -45,15 +46,18 @@ def column_name(name: str, units: Any) -> str:
 
 def trial_row(t: TrialRecord) -> dict[str, Any]:
     """A trial as one table row: ``trial``, ``status``, each parameter and outcome as a
-    number in a column named with its unit, ``error``, ``planner``, ``generator``,
-    ``run_uid`` and ``sample``.
+    number in a column named with its unit (a choice: its name, in a column named for
+    the parameter), ``error``, ``planner``, ``generator``, ``run_uid`` and ``sample``.
 
     Args:
         t: the trial as stored.
     """
     row: dict[str, Any] = {"trial": t.idx, "status": t.status}
     for name, q in [*t.parameters.items(), *t.outcome_quantities().items()]:
-        row[column_name(name, q.units)] = float(q.m)
+        if isinstance(q, str):
+            row[name] = q
+        else:
+            row[column_name(name, q.units)] = float(q.m)
     planner, _, generator = t.planner.partition("/")
     row.update(
         error=t.error, planner=planner, generator=generator, run_uid=t.run_uid, sample=t.sample_id
@@ -72,7 +76,7 @@ def trial_json(record: TrialRecord) -> dict[str, Any]:
         "campaign": record.campaign,
         "trial": record.idx,
         "status": record.status,
-        "parameters": {k: format_quantity(v) for k, v in record.parameters.items()},
+        "parameters": {k: format_value(v) for k, v in record.parameters.items()},
         "outcomes": record.outcomes,
         "outcome_units": record.outcome_units,
         "error": record.error,
@@ -91,7 +95,7 @@ def _units(records: list[TrialRecord]) -> dict[str, str]:
     found = {}
     for t in records:
         for name, q in [*t.parameters.items(), *t.outcome_quantities().items()]:
-            if q.units != ureg.dimensionless:
+            if isinstance(q, pint.Quantity) and q.units != ureg.dimensionless:
                 found[column_name(name, q.units)] = str(q.units)
     return found
 
@@ -131,6 +135,9 @@ class LabData:
 
         records = self.store.trials(self._campaign(campaign))
         frame = pd.DataFrame([trial_row(t) for t in records])
+        chosen = {k for t in records for k, v in t.parameters.items() if isinstance(v, str)}
+        for name in chosen:  # a choice is a category (so Parquet keeps it as one)
+            frame[name] = frame[name].astype("category")
         frame.attrs["units"] = _units(records)
         return frame
 

@@ -11,12 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from planners.ax_console import set_ax_console_level
 from planners.base import (
+    AnyParameter,
+    ChoiceParameter,
+    DiscreteParameter,
     InfeasibleSpaceError,
     LinearConstraint,
     Objective,
     Observation,
     OutcomeConstraint,
     Parameter,
+    ParameterValue,
     Planner,
     PlannerError,
     SearchSpace,
@@ -67,8 +71,11 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "PLANNER_NAMES",
     "AbsorbanceAt",
+    "AnyParameter",
     "AxDefaultPlanner",
     "AxPlanner",
+    "ChoiceParameter",
+    "DiscreteParameter",
     "InfeasibleSpaceError",
     "LinearConstraint",
     "MaxAbsorbance",
@@ -79,6 +86,7 @@ __all__ = [
     "Observation",
     "OutcomeConstraint",
     "Parameter",
+    "ParameterValue",
     "Planner",
     "PlannerError",
     "RandomPlanner",

@@ -12,10 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pint
-
 from planners import ax_console
-from planners.base import Observation, Planner, PlannerError, Suggestion
+from planners.base import (
+    AnyParameter,
+    ChoiceParameter,
+    DiscreteParameter,
+    Observation,
+    ParameterValue,
+    Planner,
+    PlannerError,
+    Suggestion,
+)
 
 #: The acquisition optimiser's effort per proposal. Ax's defaults (20 restarts from 1,024
 #: raw samples, and with linear constraints raw samples drawn by a hit-and-run walk with
@@ -45,6 +52,9 @@ class AxPlanner(Planner):
     """
 
     initialization_trials: int = 5
+    #: model the choices that have descriptors by them (else, like the others, by a
+    #: categorical kernel that knows only same or different)
+    descriptors: bool = True
     name: str = field(init=False, default="ax")
     _client: Any = field(init=False, default=None)
     _first_proposal: bool = field(init=False, default=True)
@@ -55,15 +65,10 @@ class AxPlanner(Planner):
         return max(1, self.initialization_trials // 2)
 
     def __post_init__(self) -> None:
-        from ax.api.configs import RangeParameterConfig
-
         client_class = _import_client()
         self._client = client_class(random_seed=self.seed)
         self._client.configure_experiment(
-            parameters=[
-                RangeParameterConfig(name=p.name, bounds=(p.lower, p.upper), parameter_type="float")
-                for p in self.space.parameters
-            ],
+            parameters=[_ax_parameter(p) for p in self.space.parameters],
             parameter_constraints=[str(c).replace("*", " * ") for c in self.space.constraints],
         )
         sign = {True: "-", False: ""}
@@ -74,9 +79,17 @@ class AxPlanner(Planner):
         self._configure_generation()
 
     def _configure_generation(self, initialised: bool = False) -> None:
+        described = [
+            p for p in self.space.parameters if isinstance(p, ChoiceParameter) and p.descriptors
+        ]
         self._client.set_generation_strategy(
             _generation_strategy(
-                self.seed, self.initialization_trials, len(self.objectives) > 1, initialised
+                self.seed,
+                self.initialization_trials,
+                len(self.objectives) > 1,
+                initialised,
+                not self.space.continuous,
+                described if self.descriptors else [],
             )
         )
 
@@ -96,7 +109,7 @@ class AxPlanner(Planner):
         nodes = self._client.summarize(trial_indices=list(trials))["generation_node"]
         out = []
         for (index, values), node in zip(trials.items(), nodes, strict=True):
-            params = {p.name: p.quantity(values[p.name]) for p in self.space.parameters}
+            params = {p.name: p.value(values[p.name]) for p in self.space.parameters}
             out.append(Suggestion(index, params, f"ax:{node}"))
             if node == "MBM":
                 self.best_rule = "model"  # from now on the model has a say in the best
@@ -147,12 +160,13 @@ class AxPlanner(Planner):
         self._client.save_to_json_file(filepath=str(path))
 
     def predict(
-        self, points: list[dict[str, pint.Quantity]]
+        self, points: list[dict[str, ParameterValue]]
     ) -> list[dict[str, tuple[float, float]]]:
         """The model's estimate at each point: outcome name -> (mean, standard error).
 
         Args:
-            points: parameter values with their units, one mapping per point.
+            points: parameter values with their units (a choice by its name), one
+                mapping per point.
         """
         values = [self.space.magnitudes(p) for p in points]
         try:
@@ -161,7 +175,7 @@ class AxPlanner(Planner):
             raise PlannerError(f"ax cannot predict yet: {err}") from err
         return predicted
 
-    def _attach(self, parameters: dict[str, pint.Quantity]) -> int:
+    def _attach(self, parameters: dict[str, ParameterValue]) -> int:
         values = self.space.magnitudes(parameters)
         index: int = self._client.attach_trial(parameters=values)
         return index
@@ -193,15 +207,38 @@ class AxDefaultPlanner(AxPlanner):
         )
 
 
+def _ax_parameter(p: AnyParameter) -> Any:
+    """Ax's configuration of one parameter: a range, an ordered choice of numbers, or an
+    unordered choice of names (in their order, which :mod:`planners.descriptors` relies on)."""
+    from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
+
+    if isinstance(p, ChoiceParameter):
+        return ChoiceParameterConfig(
+            name=p.name, values=list(p.choices), parameter_type="str", is_ordered=False
+        )
+    if isinstance(p, DiscreteParameter):
+        return ChoiceParameterConfig(
+            name=p.name, values=list(p.values), parameter_type="float", is_ordered=True
+        )
+    return RangeParameterConfig(name=p.name, bounds=(p.lower, p.upper), parameter_type="float")
+
+
 def _generation_strategy(
-    seed: int, initialization_trials: int, several_objectives: bool, initialised: bool
+    seed: int,
+    initialization_trials: int,
+    several_objectives: bool,
+    initialised: bool,
+    mixed: bool,
+    described: list[ChoiceParameter],
 ) -> Any:
     """Ax's "fast" strategy (centre, Sobol, then the modular BoTorch model; only the model
     once ``initialised``), with the
     acquisition optimiser of :data:`OPTIMIZER_KWARGS`; for several objectives, ParEGO's
     random scalarisations (qLogNParEGO) instead of Ax's default hypervolume improvement,
-    which costs 5-10x as much per proposal (docs/benchmarks.md)."""
-    from ax.adapter.registry import Generators
+    which costs 5-10x as much per proposal (docs/benchmarks.md). A ``mixed`` space keeps
+    its choices as choices (Ax's ``Mixed_transforms``: a categorical kernel); choices
+    with descriptors (``described``) are modelled by them (:mod:`planners.descriptors`)."""
+    from ax.adapter.registry import Generators, Mixed_transforms, Y_trans
     from ax.core.trial_status import TrialStatus
     from ax.generation_strategy.center_generation_node import CenterGenerationNode
     from ax.generation_strategy.generation_strategy import GenerationNode, GenerationStrategy
@@ -231,13 +268,26 @@ def _generation_strategy(
         ],
         should_deduplicate=True,
     )
+    generator_kwargs: dict[str, Any] = {}
+    # a mixed space's optimiser (BoTorch's mixed-alternating) draws no hit-and-run walk
+    optimizer = {k: v for k, v in OPTIMIZER_KWARGS.items() if not (mixed and k == "options")}
+    if several_objectives:
+        generator_kwargs["botorch_acqf_class"] = qLogNParEGO
+    if mixed:
+        # choices stay choices (no one-hot relaxed to a continuum and rounded after): a
+        # categorical kernel, and an acquisition optimiser that tries real choices
+        generator_kwargs["transforms"] = [*Mixed_transforms, *Y_trans]
+    if described:
+        from planners.descriptors import surrogate_spec
+
+        generator_kwargs["surrogate_spec"] = surrogate_spec(described)
     model = GenerationNode(
         name="MBM",
         generator_specs=[
             GeneratorSpec(
                 generator_enum=Generators.BOTORCH_MODULAR,
-                generator_kwargs={"botorch_acqf_class": qLogNParEGO} if several_objectives else {},
-                generator_gen_kwargs={"model_gen_options": {"optimizer_kwargs": OPTIMIZER_KWARGS}},
+                generator_kwargs=generator_kwargs,
+                generator_gen_kwargs={"model_gen_options": {"optimizer_kwargs": optimizer}},
             )
         ],
         should_deduplicate=True,

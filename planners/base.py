@@ -6,6 +6,7 @@ outcomes as plain floats keyed by objective name. They never import the rest of 
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,14 @@ class UnknownTrialError(PlannerError):
     pass
 
 
+#: a parameter's value as planners give and take it: a quantity, or a choice's name
+ParameterValue = pint.Quantity | str
+
+
+def _matches(value: float, allowed: float) -> bool:
+    return math.isclose(value, allowed, rel_tol=1e-9, abs_tol=1e-12)
+
+
 @dataclass(frozen=True)
 class Parameter:
     """A continuous parameter: ``lower``..``upper`` in ``unit``."""
@@ -41,9 +50,144 @@ class Parameter:
     lower: float
     upper: float
 
-    def quantity(self, value: float) -> pint.Quantity:
+    def quantity(self, value: float | str) -> pint.Quantity:
         """``value`` (in this parameter's unit) as a quantity."""
         return ureg.Quantity(float(value), self.unit)
+
+    def value(self, plain: float | str) -> ParameterValue:
+        """A planner's plain value (a number in :attr:`unit`) as the lab's value."""
+        return self.quantity(plain)
+
+    def from_unit(self, u: float) -> float | str:
+        """The plain value a point ``u`` of the unit interval stands for (how the
+        space-filling baselines sample every kind of parameter alike)."""
+        return self.lower + u * (self.upper - self.lower)
+
+    def contains(self, plain: float | str) -> bool:
+        """Whether a plain value is within the parameter."""
+        return isinstance(plain, int | float) and self.lower <= plain <= self.upper
+
+    def plain(self, value: ParameterValue) -> float | str:
+        """The lab's value as the planner's plain value (pint's error if the dimension
+        is wrong)."""
+        if isinstance(value, str):
+            raise pint.DimensionalityError(value, self.unit)
+        return float(value.m_as(self.unit))
+
+    def problem(self, value: ParameterValue) -> str | None:
+        """Why ``value`` is not a value of this parameter (naming it), or None."""
+        unit = ureg.Unit(self.unit)
+        try:
+            number = self.plain(value)
+        except pint.DimensionalityError:
+            return f"{self.name}: {_shown(value)} is not convertible to {unit:~P}"
+        assert isinstance(number, float)
+        if not self.lower - 1e-12 <= number <= self.upper + 1e-12:
+            return (
+                f"{self.name}: {number:g} {unit:~P} is outside "
+                f"{self.lower:g}..{self.upper:g} {unit:~P}"
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class DiscreteParameter:
+    """An ordered parameter that takes one of a fixed set of ``values`` in ``unit``
+    (equivalents 1, 1.5, 2; volumes 1 mL, 2 mL): the planner models the order."""
+
+    name: str
+    unit: str
+    values: tuple[float, ...]
+
+    @property
+    def lower(self) -> float:
+        return min(self.values)
+
+    @property
+    def upper(self) -> float:
+        return max(self.values)
+
+    def quantity(self, value: float | str) -> pint.Quantity:
+        """``value`` (in this parameter's unit) as a quantity."""
+        return ureg.Quantity(float(value), self.unit)
+
+    def value(self, plain: float | str) -> ParameterValue:
+        """A planner's plain value as the lab's value."""
+        return self.quantity(plain)
+
+    def from_unit(self, u: float) -> float | str:
+        """The value a point of the unit interval stands for: equal shares per value."""
+        return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+
+    def contains(self, plain: float | str) -> bool:
+        """Whether a plain value is one of the values."""
+        return isinstance(plain, int | float) and any(_matches(plain, v) for v in self.values)
+
+    def plain(self, value: ParameterValue) -> float | str:
+        """The lab's value as the planner's plain value, snapped onto the value it
+        matches (a value converted between units differs in its last digits)."""
+        if isinstance(value, str):
+            raise pint.DimensionalityError(value, self.unit)
+        number = float(value.m_as(self.unit))
+        return next((v for v in self.values if _matches(number, v)), number)
+
+    def problem(self, value: ParameterValue) -> str | None:
+        """Why ``value`` is not one of the values (naming them), or None."""
+        unit = ureg.Unit(self.unit)
+        try:
+            number = self.plain(value)
+        except pint.DimensionalityError:
+            return f"{self.name}: {_shown(value)} is not convertible to {unit:~P}"
+        if not self.contains(number):
+            allowed = ", ".join(f"{v:g}" for v in self.values)
+            return f"{self.name}: {number:g} {unit:~P} is not one of {allowed} {unit:~P}".rstrip()
+        return None
+
+
+@dataclass(frozen=True)
+class ChoiceParameter:
+    """A parameter that names one of ``choices`` (a catalyst, a base, a reagent), in no
+    order; ``descriptors`` (choice -> numbers, one per ``descriptor_names``) let a model
+    see how alike two choices are instead of only whether they are the same.
+    """
+
+    name: str
+    choices: tuple[str, ...]
+    descriptor_names: tuple[str, ...] = ()
+    descriptors: Mapping[str, tuple[float, ...]] = field(default_factory=dict, compare=False)
+    unit: str = field(init=False, default="")
+
+    def value(self, plain: float | str) -> ParameterValue:
+        """A planner's plain value (the choice's name) as the lab's value."""
+        return str(plain)
+
+    def from_unit(self, u: float) -> float | str:
+        """The choice a point of the unit interval stands for: equal shares per choice."""
+        return self.choices[min(int(u * len(self.choices)), len(self.choices) - 1)]
+
+    def contains(self, plain: float | str) -> bool:
+        """Whether ``plain`` is one of the choices."""
+        return plain in self.choices
+
+    def plain(self, value: ParameterValue) -> float | str:
+        """The choice's name."""
+        if not isinstance(value, str):
+            raise pint.DimensionalityError(_shown(value), "a choice")
+        return value
+
+    def problem(self, value: ParameterValue) -> str | None:
+        """Why ``value`` is not one of the choices (naming them), or None."""
+        if not isinstance(value, str) or value not in self.choices:
+            return f"{self.name}: {_shown(value)} is not one of {', '.join(self.choices)}"
+        return None
+
+
+#: any kind of parameter a search space holds
+AnyParameter = Parameter | DiscreteParameter | ChoiceParameter
+
+
+def _shown(value: object) -> str:
+    return f"'{value:~P}'" if isinstance(value, pint.Quantity) else repr(value)
 
 
 @dataclass(frozen=True)
@@ -119,35 +263,52 @@ class OutcomeConstraint:
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """The parameters (with their bounds and units) and the linear constraints a proposal must meet."""
+    """The parameters (continuous, discrete, choices) and the linear constraints over the
+    continuous ones that a proposal must meet."""
 
-    parameters: Sequence[Parameter]
+    parameters: Sequence[AnyParameter]
     constraints: Sequence[LinearConstraint] = ()
 
-    def feasible(self, values: Mapping[str, float]) -> bool:
-        """Within every bound and constraint.
+    @property
+    def numeric(self) -> list[Parameter | DiscreteParameter]:
+        """The parameters with numbers for values (continuous and discrete)."""
+        return [p for p in self.parameters if not isinstance(p, ChoiceParameter)]
+
+    @property
+    def continuous(self) -> bool:
+        """Every parameter is continuous (what a planner that models only such needs)."""
+        return all(isinstance(p, Parameter) for p in self.parameters)
+
+    def feasible(self, values: Mapping[str, float | str]) -> bool:
+        """Within every parameter and constraint.
 
         Args:
-            values: parameter name -> number, in the parameter's unit.
+            values: parameter name -> plain value (a number in the parameter's unit, or
+                a choice's name).
         """
-        in_bounds = all(p.lower <= values[p.name] <= p.upper for p in self.parameters)
-        return in_bounds and all(c.satisfied(values) for c in self.constraints)
+        if not all(p.contains(values[p.name]) for p in self.parameters):
+            return False
+        numbers = {p.name: float(values[p.name]) for p in self.numeric}
+        return all(c.satisfied(numbers) for c in self.constraints)
 
     def maximum(self, weights: Mapping[str, float]) -> tuple[float, dict[str, float]] | None:
-        """The largest ``sum(weights[p] * p)`` over the space and a point reaching it, or
-        None if no point satisfies the bounds and constraints (a linear programme).
+        """The largest ``sum(weights[p] * p)`` over the numeric parameters and a point
+        reaching it, or None if no point satisfies the bounds and constraints (a linear
+        programme; a discrete parameter counts as its range, so the answer may be above
+        what its values reach, never below).
 
         Args:
             weights: parameter name -> weight; a parameter not named weighs 0.
         """
         from scipy.optimize import linprog
 
-        names = [p.name for p in self.parameters]
+        numeric = self.numeric
+        names = [p.name for p in numeric]
         result = linprog(
             [-weights.get(n, 0.0) for n in names],
             A_ub=[[c.coefficients.get(n, 0.0) for n in names] for c in self.constraints] or None,
             b_ub=[c.bound for c in self.constraints] or None,
-            bounds=[(p.lower, p.upper) for p in self.parameters],
+            bounds=[(p.lower, p.upper) for p in numeric],
         )
         if result.status == 2:
             return None
@@ -157,47 +318,39 @@ class SearchSpace:
         """No point meets the bounds and constraints together."""
         return self.maximum({}) is None
 
-    def magnitudes(self, parameters: Mapping[str, pint.Quantity]) -> dict[str, float]:
-        """The values as plain numbers, each in its parameter's unit.
+    def magnitudes(self, parameters: Mapping[str, ParameterValue]) -> dict[str, float | str]:
+        """The values as the planner's plain values: numbers in each parameter's unit,
+        a choice by its name.
 
         Args:
-            parameters: name -> quantity, in any unit of the parameter's dimension.
+            parameters: name -> quantity (in any unit of the parameter's dimension) or
+                choice.
         """
-        return {p.name: float(parameters[p.name].m_as(p.unit)) for p in self.parameters}
+        return {p.name: p.plain(parameters[p.name]) for p in self.parameters}
 
-    def problems(self, parameters: Mapping[str, pint.Quantity]) -> list[str]:
+    def problems(self, parameters: Mapping[str, ParameterValue]) -> list[str]:
         """Why a point (e.g. an operator's edit) is not in the space, each naming its field;
         empty if it is.
 
         Args:
-            parameters: name -> quantity, as an operator or a script gave them.
+            parameters: name -> quantity or choice, as an operator or a script gave them.
         """
         found = [
             f"{n}: not a parameter of this campaign"
             for n in parameters
             if n not in {p.name for p in self.parameters}
         ]
-        values: dict[str, float] = {}
         for p in self.parameters:
             if p.name not in parameters:
                 found.append(f"{p.name}: missing")
-                continue
-            unit = ureg.Unit(p.unit)
-            try:
-                values[p.name] = float(parameters[p.name].m_as(unit))
-            except pint.DimensionalityError:
-                found.append(f"{p.name}: '{parameters[p.name]:~P}' is not convertible to {unit:~P}")
-                continue
-            if not p.lower - 1e-12 <= values[p.name] <= p.upper + 1e-12:
-                found.append(
-                    f"{p.name}: {values[p.name]:g} {unit:~P} is outside "
-                    f"{p.lower:g}..{p.upper:g} {unit:~P}"
-                )
-        if len(values) == len(self.parameters):
+            elif (problem := p.problem(parameters[p.name])) is not None:
+                found.append(problem)
+        if not found:
+            numbers = {p.name: float(p.plain(parameters[p.name])) for p in self.numeric}
             found += [
                 f"constraint {c.text}: violated"
                 for c in self.constraints
-                if not c.satisfied(values)
+                if not c.satisfied(numbers)
             ]
         return found
 
@@ -207,7 +360,7 @@ class Suggestion:
     """One proposed experiment: its trial index, parameters with units, and who proposed it (planner and generator)."""
 
     index: int
-    parameters: dict[str, pint.Quantity]
+    parameters: dict[str, ParameterValue]
     #: which generator made it (e.g. "Sobol", "MBM"), kept as provenance
     generator: str
     #: what the planner says of it, kept as provenance: its seed, the observations and
@@ -220,7 +373,7 @@ class Observation:
     """What a finished trial tells the planner: its outcomes, or that it failed."""
 
     index: int
-    parameters: dict[str, pint.Quantity]
+    parameters: dict[str, ParameterValue]
     outcomes: dict[str, float] | None  # None: failed or abandoned
     reason: str = ""
     abandoned: bool = False  # never run (rejected by an operator), unlike a failure
@@ -319,13 +472,25 @@ class Planner(ABC):
         self.history[index] = Observation(index, suggestion.parameters, None, reason, True)
         self._abandon(index)
 
-    def attach(self, parameters: Mapping[str, pint.Quantity], generator: str) -> Suggestion:
+    def attach(self, parameters: Mapping[str, ParameterValue], generator: str) -> Suggestion:
         """A trial chosen outside the planner (an operator's edit), pending like one asked.
 
         Args:
             parameters: name -> quantity, within the space.
             generator: who chose it, kept as provenance (e.g. ``operator:olga``).
         """
+        wrong = [
+            problem
+            for p in self.space.parameters
+            if not isinstance(p, Parameter)
+            and (
+                problem := p.problem(parameters[p.name])
+                if p.name in parameters
+                else f"{p.name}: missing"
+            )
+        ]
+        if wrong:  # a replayed trial whose choice is no longer one (an edited record)
+            raise PlannerError(f"{self.name}: cannot take a trial with {'; '.join(wrong)}")
         index = self._attach(dict(parameters))
         suggestion = Suggestion(index, dict(parameters), generator)
         self.pending[index] = suggestion
@@ -333,7 +498,7 @@ class Planner(ABC):
 
     def replay(
         self,
-        parameters: Mapping[str, pint.Quantity],
+        parameters: Mapping[str, ParameterValue],
         outcomes: Mapping[str, float] | None,
         reason: str = "",
         abandoned: bool = False,
@@ -386,7 +551,7 @@ class Planner(ABC):
     def _propose(self, n: int) -> list[Suggestion]: ...
 
     @abstractmethod
-    def _attach(self, parameters: dict[str, pint.Quantity]) -> int: ...
+    def _attach(self, parameters: dict[str, ParameterValue]) -> int: ...
 
     def _observe(self, observation: Observation) -> None:  # noqa: B027
         """Hook for planners that keep their own model of the data (a failure has

@@ -1,7 +1,9 @@
 """Sobol and uniform-random baselines behind the planner interface.
 
-Both draw a deterministic stream from the seed and keep points that satisfy the
-constraints, so resuming after ``k`` trials continues the same stream, never repeats it.
+Both draw a deterministic stream of points in the unit cube from the seed, each
+coordinate standing for one parameter's value (a choice or a discrete value takes an equal
+share of its axis), and keep points that satisfy the constraints, so resuming after ``k``
+trials continues the same stream, never repeats it.
 """
 
 from __future__ import annotations
@@ -10,34 +12,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import pint
 from scipy.stats import qmc
 
-from planners.base import InfeasibleSpaceError, Planner, Suggestion
+from planners.base import InfeasibleSpaceError, ParameterValue, Planner, Suggestion
 
 _MAX_REJECTIONS = 100_000
 
 
 @dataclass
 class _StreamPlanner(Planner):
-    _stream: Iterator[dict[str, float]] | None = field(init=False, default=None)
+    _stream: Iterator[dict[str, float | str]] | None = field(init=False, default=None)
     _next_index: int = field(init=False, default=0)
 
     def _unit_points(self) -> Iterator[np.ndarray]:
         raise NotImplementedError
 
-    def _feasible_points(self) -> Iterator[dict[str, float]]:
-        lower = np.array([p.lower for p in self.space.parameters])
-        upper = np.array([p.upper for p in self.space.parameters])
+    def _feasible_points(self) -> Iterator[dict[str, float | str]]:
         rejected = 0
         for u in self._unit_points():
-            values = dict(
-                zip(
-                    (p.name for p in self.space.parameters),
-                    lower + u * (upper - lower),
-                    strict=True,
-                )
-            )
+            values = {
+                p.name: p.from_unit(float(x)) for p, x in zip(self.space.parameters, u, strict=True)
+            }
             if self.space.feasible(values):
                 rejected = 0
                 yield values
@@ -57,12 +52,12 @@ class _StreamPlanner(Planner):
         out = []
         for _ in range(n):
             values = next(self._stream)
-            params = {p.name: p.quantity(values[p.name]) for p in self.space.parameters}
+            params = {p.name: p.value(values[p.name]) for p in self.space.parameters}
             out.append(Suggestion(self._next_index, params, self.name))
             self._next_index += 1
         return out
 
-    def _attach(self, parameters: dict[str, pint.Quantity]) -> int:
+    def _attach(self, parameters: dict[str, ParameterValue]) -> int:
         index = self._next_index
         self._next_index += 1
         return index

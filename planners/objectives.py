@@ -19,11 +19,11 @@ class Measurement:
     """What a trial measured, as objectives read it: the spectrum (if the protocol took
     one), every scalar reading with its unit (an analyser's yield and purity, the block's
     temperature), keyed by its bluesky data key (``hplc-yield``), and the trial's
-    parameters."""
+    parameters (quantities, a choice by its name)."""
 
     wavelengths_nm: np.ndarray | None
     absorbance: np.ndarray | None
-    parameters: Mapping[str, pint.Quantity]
+    parameters: Mapping[str, pint.Quantity | str]
     values: Mapping[str, pint.Quantity] = field(default_factory=dict)
 
     def spectrum(self) -> tuple[np.ndarray, np.ndarray]:
@@ -166,4 +166,10 @@ class TotalVolume:
     """Sum of the trial's volume parameters, in mL (e.g. to save reagent)."""
 
     def __call__(self, m: Measurement) -> float:
-        return float(sum(q.m_as("mL") for q in m.parameters.values() if q.check("[volume]")))
+        return float(
+            sum(
+                q.m_as("mL")
+                for q in m.parameters.values()
+                if isinstance(q, pint.Quantity) and q.check("[volume]")
+            )
+        )

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-import pint
 import torch
 
-from planners.base import PlannerError, Suggestion
+from planners.base import Parameter, ParameterValue, PlannerError, Suggestion
 from planners.baselines import SobolPlanner
 from planners.objectives import SpectrumObjective
 
@@ -58,6 +57,16 @@ class SpectralPlanner(SobolPlanner):
             )
         if self.outcome_constraints:
             raise PlannerError("spectral: outcome constraints are not supported; use ax")
+        if not self.space.continuous:
+            raise PlannerError(
+                "spectral: takes continuous parameters only (min and max); for choices "
+                "or discrete values use ax"
+            )
+
+    @property
+    def _ranges(self) -> list[Parameter]:
+        """The parameters, all continuous (checked when the planner is made)."""
+        return [p for p in self.space.parameters if isinstance(p, Parameter)]
 
     def _propose(self, n: int) -> list[Suggestion]:
         measured = [o for o in self.history.values() if o.measurement is not None]
@@ -68,18 +77,20 @@ class SpectralPlanner(SobolPlanner):
             unit = self._acquire(n, measured)
         out = []
         for row in unit:
-            params = {
+            params: dict[str, ParameterValue] = {
                 p.name: p.quantity(p.lower + float(u) * (p.upper - p.lower))
-                for p, u in zip(self.space.parameters, row, strict=True)
+                for p, u in zip(self._ranges, row, strict=True)
             }
             out.append(Suggestion(self._next_index, params, "spectral:model"))
             self._next_index += 1
         return out
 
     # --- the model and the acquisition ----------------------------------------------------
-    def _unit(self, parameters: dict[str, pint.Quantity]) -> list[float]:
-        values = self.space.magnitudes(parameters)
-        return [(values[p.name] - p.lower) / (p.upper - p.lower) for p in self.space.parameters]
+    def _unit(self, parameters: dict[str, ParameterValue]) -> list[float]:
+        return [
+            (float(p.plain(parameters[p.name])) - p.lower) / (p.upper - p.lower)
+            for p in self._ranges
+        ]
 
     def _acquire(self, n: int, measured: list[Any]) -> torch.Tensor:
         from botorch.acquisition.logei import qLogExpectedImprovement
@@ -154,7 +165,7 @@ class SpectralPlanner(SobolPlanner):
     def _feasible(self, unit: torch.Tensor) -> bool:
         values = {
             p.name: p.lower + float(u) * (p.upper - p.lower)
-            for p, u in zip(self.space.parameters, unit, strict=True)
+            for p, u in zip(self._ranges, unit, strict=True)
         }
         return self.space.feasible(values)
 
@@ -173,8 +184,8 @@ class SpectralPlanner(SobolPlanner):
     def _unit_constraints(self) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
         """``sum(c * value) <= bound`` in the unit cube, as BoTorch writes it:
         ``sum(coefficient * x) >= rhs``."""
-        index = {p.name: i for i, p in enumerate(self.space.parameters)}
-        params = {p.name: p for p in self.space.parameters}
+        index = {p.name: i for i, p in enumerate(self._ranges)}
+        params = {p.name: p for p in self._ranges}
         out = []
         for c in self.space.constraints:
             names = list(c.coefficients)

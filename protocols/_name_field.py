@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo, WithJsonSchema
 
 #: an ASCII letter, then ASCII letters, digits, ``_`` and ``-``; at most 64 characters
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
@@ -39,3 +39,36 @@ def _schema() -> dict[str, Any]:
 
 #: a pydantic field type for a name (dictionary keys included)
 Name = Annotated[str, AfterValidator(check_name), WithJsonSchema(_schema())]
+
+
+def _name_or_placeholder(value: Any, info: ValidationInfo) -> str:
+    from protocols._quantity_field import PLACEHOLDER, Placeholder
+
+    if isinstance(value, str) and PLACEHOLDER.match(value.strip()):
+        context = info.context or {}
+        if context.get("filled"):
+            raise ValueError(f"placeholder {value} was not filled")
+        if context.get("placeholders") is False:
+            raise ValueError(f"placeholders such as {value} belong in protocol files only")
+        return Placeholder(value.strip())
+    if not isinstance(value, str):
+        shown = f"{value:~P}" if hasattr(value, "units") else repr(value)
+        raise ValueError(
+            f"expected a name, got '{shown}': a name is filled by a parameter with choices"
+        )
+    return check_name(value)
+
+
+def _chosen_schema() -> dict[str, Any]:
+    return {
+        "type": "string",
+        "pattern": rf"{NAME_PATTERN}|^\{{\s*[A-Za-z_]\w*\s*\}}$",
+        "description": "a name, or in a protocol template a {placeholder} that a "
+        "campaign parameter with choices fills",
+    }
+
+
+#: a name, or a ``{placeholder}`` a campaign's choice fills (which reagent, which place)
+NameOrChoice = Annotated[
+    str, BeforeValidator(_name_or_placeholder), WithJsonSchema(_chosen_schema())
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import pint
@@ -17,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from protocols._name_field import Name
+from protocols._name_field import Name, NameOrChoice
 from protocols._quantity_field import (
     PLACEHOLDER,
     Duration,
@@ -40,8 +41,8 @@ class Transfer(_Step):
     the destination must be free)."""
 
     step: Literal["transfer"]
-    source: Name
-    destination: Name
+    source: NameOrChoice
+    destination: NameOrChoice
 
 
 class Dispense(_Step):
@@ -49,7 +50,7 @@ class Dispense(_Step):
     there, room in it, and the reagent in stock); ``rate`` defaults to the pump's."""
 
     step: Literal["dispense"]
-    reagent: Name
+    reagent: NameOrChoice
     volume: Volume
     rate: VolumeRate | None = None
 
@@ -94,7 +95,7 @@ class Discard(_Step):
     """Carry the vial from ``source`` to the waste."""
 
     step: Literal["discard"]
-    source: Name
+    source: NameOrChoice
 
 
 class Pipette(_Step):
@@ -102,7 +103,7 @@ class Pipette(_Step):
     well, with a fresh tip (a plate protocol)."""
 
     step: Literal["pipette"]
-    reagent: Name
+    reagent: NameOrChoice
     volume: Volume
 
 
@@ -297,12 +298,13 @@ class Protocol(BaseModel):
                     found.setdefault(value.key, f"steps.{i}.{field}")
         return found
 
-    def fill(self, parameters: dict[str, pint.Quantity]) -> Protocol:
+    def fill(self, parameters: Mapping[str, pint.Quantity | str]) -> Protocol:
         """The concrete protocol for one trial. Raises pydantic's ValidationError (with the
         field path) if a parameter has the wrong dimension or a placeholder is missing.
 
         Args:
-            parameters: a value with its unit for each placeholder, by parameter name.
+            parameters: a value with its unit for each placeholder (a choice: its name),
+                by parameter name.
         """
         data = self.model_dump(mode="python")
         for step in data["steps"]:

@@ -15,9 +15,17 @@ from typing import Protocol
 
 import pint
 
-from devices import format_quantity, parse_quantity
+from devices import parse_quantity
 from lab.errors import LabError, NotFound
-from planners import SearchSpace, Suggestion
+from lab.values import format_value
+from planners import (
+    AnyParameter,
+    ChoiceParameter,
+    DiscreteParameter,
+    ParameterValue,
+    SearchSpace,
+    Suggestion,
+)
 
 
 @dataclass(frozen=True)
@@ -27,8 +35,11 @@ class Decision:
 
     approved: bool
     by: str
-    parameters: dict[str, pint.Quantity] | None = None
+    parameters: dict[str, ParameterValue] | None = None
     reason: str = ""
+
+
+ureg = pint.get_application_registry()
 
 
 class Approvals(Protocol):
@@ -68,7 +79,7 @@ class Proposal:
 
     campaign: str
     index: int
-    parameters: dict[str, pint.Quantity]
+    parameters: dict[str, ParameterValue]
     generator: str
     space: SearchSpace
     proposed: float = field(default_factory=time.time)
@@ -80,11 +91,8 @@ class Proposal:
         return {
             "campaign": self.campaign,
             "trial": self.index,
-            "parameters": {k: format_quantity(v) for k, v in self.parameters.items()},
-            "bounds": {
-                p.name: {"min": f"{p.lower!r} {p.unit}", "max": f"{p.upper!r} {p.unit}"}
-                for p in self.space.parameters
-            },
+            "parameters": {k: format_value(v) for k, v in self.parameters.items()},
+            "bounds": {p.name: _bounds(p) for p in self.space.parameters},
             "constraints": [c.text for c in self.space.constraints],
             "generator": self.generator,
             "proposed": self.proposed,
@@ -157,19 +165,20 @@ class ApprovalDesk:
             by: who decides (a username), kept with the decision.
             edits: edited values by parameter name, as text with units.
         """
-        edited = _parse(edits) if edits else {}  # text that is no quantity is refused first
         proposal = self._get(campaign, index)
         parameters = None
         if edits:
-            parameters = {**proposal.parameters, **edited}
+            # text that is no quantity (or no choice) is refused first
+            parameters = {**proposal.parameters, **_parse(edits, proposal.space)}
             problems = proposal.space.problems(parameters)
             if problems:
                 raise InvalidEdit(
                     [p if p.startswith("constraint") else f"parameters.{p}" for p in problems]
                 )
             # kept in the parameter's own unit: "300 K" is stored and shown as 26.85 degC
-            units = {p.name: p.unit for p in proposal.space.parameters}
-            parameters = {k: v.to(units[k]) if k in units else v for k, v in parameters.items()}
+            parameters = {
+                p.name: p.value(p.plain(parameters[p.name])) for p in proposal.space.parameters
+            }
         return self._answer(proposal, Decision(True, by, parameters))
 
     def reject(self, campaign: str, index: int, by: str, reason: str) -> Decision:
@@ -201,11 +210,29 @@ class ApprovalDesk:
         return decision
 
 
-def _parse(edits: Mapping[str, str]) -> dict[str, pint.Quantity]:
-    parsed, problems = {}, []
+def _bounds(p: AnyParameter) -> dict[str, object]:
+    """What an edit of ``p`` may be, as the dashboard offers it."""
+    if isinstance(p, ChoiceParameter):
+        return {"choices": list(p.choices)}
+    if isinstance(p, DiscreteParameter):
+        return {"values": [format_value(p.quantity(v)) for v in p.values]}
+    return {"min": f"{p.lower!r} {p.unit}", "max": f"{p.upper!r} {p.unit}"}
+
+
+def _parse(edits: Mapping[str, str], space: SearchSpace) -> dict[str, ParameterValue]:
+    choices = {p.name for p in space.parameters if isinstance(p, ChoiceParameter)}
+    unitless = {p.name for p in space.numeric if p.unit == ""}
+    parsed: dict[str, ParameterValue] = {}
+    problems = []
     for name, text in edits.items():
         if not isinstance(text, str):
             problems.append(f"parameters.{name}: give a quantity with its unit, e.g. '1.2 mL'")
+            continue
+        if name in choices:
+            parsed[name] = text.strip()
+            continue
+        if name in unitless and _is_number(text):  # equivalents: 1.5 means 1.5
+            parsed[name] = ureg.Quantity(float(text), "")
             continue
         try:
             parsed[name] = parse_quantity(text)
@@ -214,3 +241,11 @@ def _parse(edits: Mapping[str, str]) -> dict[str, pint.Quantity]:
     if problems:
         raise InvalidEdit(problems)
     return parsed
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

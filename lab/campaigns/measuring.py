@@ -9,7 +9,7 @@ import pint
 
 from lab.records.measurement import Spectrometers, measurement_from_documents, well_of
 from lab.store import Store, TrialRecord
-from planners import Measurement, ObjectiveFunction
+from planners import Measurement, ObjectiveFunction, ParameterValue
 
 ureg = pint.get_application_registry()
 
@@ -31,7 +31,7 @@ class Measuring:
         self.functions = functions
 
     def measure(
-        self, run_uid: str, parameters: dict[str, pint.Quantity], well: str | None = None
+        self, run_uid: str, parameters: dict[str, ParameterValue], well: str | None = None
     ) -> tuple[Measurement, dict[str, pint.Quantity]]:
         """A run's stored measurement and its outcomes, with their units (a pure number's is
         dimensionless); ValueError with the reason if there is none, or if the data or an
@@ -52,7 +52,7 @@ class Measuring:
         return measurement, outcomes
 
     def measurement(
-        self, run_uid: str, parameters: dict[str, pint.Quantity], well: str | None = None
+        self, run_uid: str, parameters: dict[str, ParameterValue], well: str | None = None
     ) -> Measurement:
         """A run's measurement as the store holds it (a plate's: ``well``'s)."""
         return measurement_from_documents(

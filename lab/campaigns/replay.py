@@ -16,7 +16,7 @@ from lab.campaigns.planning import make_planner
 from lab.files.campaign_file import CampaignConfig
 from lab.records.measurement import SPECTRA_FROM, measurement_from_documents, well_of
 from lab.store import Store, TrialRecord, TrialStatus
-from planners import Measurement, Planner, Suggestion
+from planners import AnyParameter, ChoiceParameter, Measurement, Planner, SearchSpace, Suggestion
 
 #: proposals within this share of each parameter's range are the same
 TOLERANCE = 1e-6
@@ -29,8 +29,8 @@ class ReplayedTrial:
 
     index: int
     generator: str
-    recorded: dict[str, float]
-    replayed: dict[str, float] | None
+    recorded: dict[str, float | str]
+    replayed: dict[str, float | str] | None
     difference: float | None
     same: bool | None
 
@@ -134,7 +134,7 @@ def replay(store: Store, campaign: CampaignConfig) -> ReplayReport:
     report = ReplayReport(campaign.name, name, seed)
     records = store.trials(campaign.name)
     record = _Record(store, campaign.name)
-    spans = {p.name: (p.upper - p.lower) for p in campaign.search_space().parameters}
+    space = campaign.search_space()
     sessions = sorted({t.session or 0 for t in records})
     for session in sessions:
         earlier = [t for t in records if (t.session or 0) < session]
@@ -145,13 +145,13 @@ def replay(store: Store, campaign: CampaignConfig) -> ReplayReport:
             generator = t.planner.partition("/")[2]
             if generator.startswith("edit-of-"):  # an operator's, not the planner's
                 index = planner.attach(t.parameters, generator).index
-                report.trials.append(_row(t, generator, None, spans))
+                report.trials.append(_row(t, generator, None, space))
             else:
                 if not queued:
                     proposable = [u for u in mine[i:] if "/edit-of-" not in u.planner]
                     queued = planner.ask(min(campaign.batch(), len(proposable)))
                 proposed = queued.pop(0)
-                row = _row(t, generator, proposed, spans)
+                row = _row(t, generator, proposed, space)
                 report.trials.append(row)
                 index = proposed.index
                 if not row.same:  # back on the record's path: the planner learns what ran
@@ -163,15 +163,23 @@ def replay(store: Store, campaign: CampaignConfig) -> ReplayReport:
 
 
 def _row(
-    t: TrialRecord, generator: str, proposed: Suggestion | None, spans: dict[str, float]
+    t: TrialRecord, generator: str, proposed: Suggestion | None, space: SearchSpace
 ) -> ReplayedTrial:
-    recorded = {k: float(q.m) for k, q in t.parameters.items()}
+    """The recorded and replayed values, each in its parameter's unit, and how far apart
+    they are: a share of the range for a number, all (1) or nothing for a choice."""
+    recorded = space.magnitudes(t.parameters)
     if proposed is None:
         return ReplayedTrial(t.idx, generator, recorded, None, None, None)
-    replayed = {k: float(q.m_as(t.parameters[k].units)) for k, q in proposed.parameters.items()}
-    difference = max(abs(replayed[k] - v) / (spans.get(k) or 1.0) for k, v in recorded.items())
+    replayed = space.magnitudes(proposed.parameters)
+    difference = max(_apart(p, recorded[p.name], replayed[p.name]) for p in space.parameters)
     same = difference <= TOLERANCE
     return ReplayedTrial(t.idx, generator, recorded, replayed, difference, same)
+
+
+def _apart(p: AnyParameter, a: float | str, b: float | str) -> float:
+    if isinstance(p, ChoiceParameter) or isinstance(a, str) or isinstance(b, str):
+        return 0.0 if a == b else 1.0
+    return abs(a - b) / ((p.upper - p.lower) or 1.0)
 
 
 def as_json(report: ReplayReport) -> dict[str, Any]:

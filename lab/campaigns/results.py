@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pint
-
 from lab.data import trial_row
 from lab.store import TrialRecord, TrialStatus
 from lab.store.tiled import TiledSummary
-from planners import Planner
+from planners import ParameterValue, Planner
 
 if TYPE_CHECKING:
     from lab.campaigns.runner import CampaignRunner
@@ -24,7 +22,7 @@ class TrialResult:
 
     index: int
     status: TrialStatus
-    parameters: dict[str, pint.Quantity]
+    parameters: dict[str, ParameterValue]
     outcomes: dict[str, float] | None
     error: str | None
     seconds: float

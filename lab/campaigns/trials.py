@@ -9,7 +9,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import pint
 from pydantic import ValidationError
 
 from devices import DeviceError, UnsafeState
@@ -22,7 +21,7 @@ from lab.files.provenance import canonical_sha256
 from lab.records.timeline import steps_finished
 from lab.runtime.executor import Executor, PlanOutcome, PlanRequest, error_chain, root_cause
 from lab.store import Store, StoreError, TrialStatus
-from planners import Planner, SearchSpace, Suggestion
+from planners import ParameterValue, Planner, SearchSpace, Suggestion
 from protocols import LabLimits, PreflightError, preflight
 from protocols import Protocol as LabProtocol
 
@@ -126,7 +125,7 @@ class Trials:
         future = self.executor.submit(PlanRequest("run_protocol", kwargs, md, lane))
         return future, InFlight(s, started, lane, station)
 
-    def concrete(self, parameters: dict[str, pint.Quantity], station: str) -> LabProtocol:
+    def concrete(self, parameters: dict[str, ParameterValue], station: str) -> LabProtocol:
         """The trial's protocol on its station: a station's slot named in the protocol
         means the slot of the station the trial runs on."""
         slots = {name: cfg.slot for name, cfg in self.lab.config.stations}

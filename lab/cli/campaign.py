@@ -25,6 +25,7 @@ from lab.cli._common import (
     open_store,
     parse_workcells,
 )
+from lab.values import short_value
 
 if TYPE_CHECKING:
     from lab.store import TrialRecord
@@ -184,7 +185,7 @@ def campaign_show(
     if len(objectives) > 1 and best:
         console.print(f"Pareto front ({how}): {len(best)} trials")
     for b in best if len(objectives) > 1 else best[:1]:
-        values = ", ".join(f"{k}={v:.4g~P}" for k, v in b.parameters.items())
+        values = ", ".join(f"{k}={short_value(v)}" for k, v in b.parameters.items())
         scores = ", ".join(f"{n}={(b.outcomes or {})[n]:.4g}" for n in objectives)
         label = "  " if len(objectives) > 1 else f"best ({how}): "
         console.print(f"{label}trial {b.idx} {scores} with {values}", highlight=False)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from lab.errors import ConfigError, problems_of
 from lab.files.campaign_file import CampaignConfig
 from lab.files.yaml_reading import load_yaml_model
-from planners import SearchSpace
+from planners import ChoiceParameter, ParameterValue, SearchSpace
 from protocols import Dispense, LabLimits, Placeholder, PreflightError, Protocol, preflight
 from protocols.models import Pipette
 from protocols.plate_checks import PlateDevices
@@ -41,9 +41,7 @@ def campaign_protocol(campaign: CampaignConfig) -> Protocol:
     if unused:
         problems.append(f"parameters {sorted(unused)} are not used by protocol {protocol.name!r}")
     if set(used) <= set(campaign.parameters):
-        space = campaign.search_space()
-        for bound in ("lower", "upper"):
-            values = {p.name: p.quantity(getattr(p, bound)) for p in space.parameters}
+        for bound, values in corners(campaign.search_space())[:2]:
             try:
                 protocol.fill(values)
             except ValidationError as err:
@@ -56,13 +54,38 @@ def campaign_protocol(campaign: CampaignConfig) -> Protocol:
     return protocol
 
 
+def corners(space: SearchSpace) -> list[tuple[str, dict[str, ParameterValue]]]:
+    """Points that between them try each numeric parameter at both its bounds ("lower":
+    all at the lowest, "upper": all at the highest) and each choice at least once (a
+    choice goes round its list from one point to the next)."""
+    longest = max(
+        [2, *(len(p.choices) for p in space.parameters if isinstance(p, ChoiceParameter))]
+    )
+    points = []
+    for i in range(longest):
+        bound = "lower" if i % 2 == 0 else "upper"
+        points.append(
+            (
+                bound,
+                {
+                    p.name: p.choices[i % len(p.choices)]
+                    if isinstance(p, ChoiceParameter)
+                    else p.quantity(getattr(p, bound))
+                    for p in space.parameters
+                },
+            )
+        )
+    return points
+
+
 def check_bounds(
     campaign: CampaignConfig, protocol: Protocol, limits: LabLimits, source: str | Path
 ) -> None:
     """Preflight the protocol with every parameter at its lower, then its upper bound,
-    before the campaign starts. A bound the lab cannot honour (a temperature beyond the
-    heater) is blamed on the parameter; a problem at both bounds (an unknown location)
-    is the protocol's own.
+    and with every choice, before the campaign starts. A bound the lab cannot honour (a
+    temperature beyond the heater) or a choice it cannot (a reagent no pump holds) is
+    blamed on the parameter; a problem at both bounds (an unknown location) is the
+    protocol's own.
 
     Args:
         campaign: the checked campaign file.
@@ -71,26 +94,29 @@ def check_bounds(
         source: the campaign file, named in errors.
     """
     space = campaign.search_space()
+    kinds = {p.name: p for p in space.parameters}
     placeholders = protocol.placeholders()
-    found: dict[str, list] = {}
-    for bound in ("lower", "upper"):
-        values = {p.name: p.quantity(getattr(p, bound)) for p in space.parameters}
+    found: list[tuple[str, dict[str, ParameterValue], list]] = []
+    for bound, values in corners(space):
         try:
             preflight(protocol.fill(values), limits)
-            found[bound] = []
+            found.append((bound, values, []))
         except PreflightError as err:
-            found[bound] = err.violations
+            found.append((bound, values, err.violations))
     problems: set[str] = set()
-    for bound, violations in found.items():
-        other = found["upper" if bound == "lower" else "lower"]
+    for bound, values, violations in found:
         for v in violations:
             owners = [name for name, path in placeholders.items() if v.concerns(path)]
-            if owners:
-                field = "min" if bound == "lower" else "max"
-                problems |= {
-                    f"parameters.{n}.{field}: {v.message} (used at {v.path})" for n in owners
-                }
-            elif v in other:
+            for n in owners:
+                if isinstance(kinds[n], ChoiceParameter):
+                    problems.add(
+                        f"parameters.{n}.choices: {v.message} (with {n} = {values[n]}, used "
+                        f"at {v.path})"
+                    )
+                else:
+                    field = "min" if bound == "lower" else "max"
+                    problems.add(f"parameters.{n}.{field}: {v.message} (used at {v.path})")
+            if not owners and sum(v in other for _, _, other in found) > 1:
                 problems.add(f"{protocol.name}: {v}")
     capacity = _capacity_problem(space, protocol, limits)
     if capacity:
@@ -104,13 +130,15 @@ def _capacity_problem(space: SearchSpace, protocol: Protocol, limits: LabLimits)
     well) holds (a linear programme over the bounds and constraints), with a constraint
     that would prevent it."""
     fixed_ml, weights = 0.0, dict[str, float]()
-    units = {p.name: p.unit for p in space.parameters}
+    units = {p.name: p.unit for p in space.numeric}
     filling = Pipette if protocol.on_plate else Dispense
     for step in protocol.steps:
         if not isinstance(step, filling):
             continue
         if isinstance(step.volume, Placeholder):
             name = step.volume.key
+            if name not in units:
+                continue  # not a number: filling the protocol says so
             per_unit = float(ureg.Quantity(1.0, units[name]).m_as("mL"))
             weights[name] = weights.get(name, 0.0) + per_unit
         else:

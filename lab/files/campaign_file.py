@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import keyword
+import math
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,8 +18,10 @@ from pydantic import (
     AliasChoices,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -29,6 +34,9 @@ from lab.files.provenance import FileRecord
 from lab.files.yaml_reading import file_problem, load_yaml_model, read_text
 from planners import (
     AbsorbanceAt,
+    AnyParameter,
+    ChoiceParameter,
+    DiscreteParameter,
     LinearConstraint,
     MaxAbsorbance,
     MeasuredValue,
@@ -61,8 +69,8 @@ def _beside_file(path: Path, info: ValidationInfo) -> Path:
     return Path(os.path.abspath((info.context or {}).get("base_dir", Path(".")) / path))
 
 
-class ParameterConfig(_Model):
-    """One input the planner varies, between two quantities of the same dimension."""
+class RangeConfig(_Model):
+    """A continuous input the planner varies, between two quantities of the same dimension."""
 
     min: str = Field(description="lowest value, with its unit, e.g. '0 mL'")
     max: str = Field(description="highest value, in any unit of the same dimension")
@@ -76,7 +84,7 @@ class ParameterConfig(_Model):
         return str(value)
 
     @model_validator(mode="after")
-    def _ordered(self) -> ParameterConfig:
+    def _ordered(self) -> RangeConfig:
         low, high = _quantity(self.min), _quantity(self.max)
         if not low.is_compatible_with(high):
             raise ValueError(f"min '{low:~P}' and max '{high:~P}' have different dimensions")
@@ -89,6 +97,162 @@ class ParameterConfig(_Model):
         high = _quantity(self.max)
         unit = str(high.units)
         return Parameter(name, unit, float(_quantity(self.min).m_as(unit)), float(high.m))
+
+
+class ValuesConfig(_Model):
+    """An ordered input that takes one of a fixed set of values (equivalents 1, 1.5, 2;
+    volumes 1 mL, 2 mL): plain numbers, or quantities of one dimension."""
+
+    values: list[float | str] = Field(
+        min_length=1, description="the values, e.g. [1, 1.5, 2] or ['1 mL', '2 mL']"
+    )
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _python_quantities(cls, value: Any) -> Any:
+        if isinstance(value, list):  # a campaign defined in Python
+            return [f"{v.m!r} {v.units}" if isinstance(v, pint.Quantity) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _one_dimension(self) -> ValuesConfig:
+        self.parameter("values")
+        return self
+
+    def parameter(self, name: str) -> DiscreteParameter:
+        """The planner's parameter: its values in one unit (the first value's), ascending."""
+        first = self.values[0]
+        unit = str(_quantity(first).units) if isinstance(first, str) else ""
+        numbers = []
+        for i, v in enumerate(self.values):
+            if isinstance(v, str) != isinstance(first, str):
+                raise ValueError(
+                    f"values.{i}: {v!r} and {first!r}: give every value with a unit, or none"
+                )
+            if isinstance(v, str):
+                q = _quantity(v)
+                if not q.is_compatible_with(unit):
+                    raise ValueError(f"values.{i}: '{q:~P}' is not of the dimension of {first!r}")
+                numbers.append(float(q.m_as(unit)))
+            else:
+                numbers.append(float(v))
+        if len(set(numbers)) != len(numbers):
+            raise ValueError(f"values: {self.values} name a value twice")
+        return DiscreteParameter(name, unit, tuple(sorted(numbers)))
+
+
+class ChoicesConfig(_Model):
+    """An input that names one of several things in no order (a catalyst, a base, a
+    solvent): a choice may name a reagent or a place the protocol uses."""
+
+    choices: list[Name] = Field(min_length=1, description="the names to choose among")
+    descriptors: Path | None = Field(
+        None,
+        description="CSV: the choice's name in the first column, then one numeric column "
+        "per descriptor (pKa, molar mass, ...), a header row naming them; the planner "
+        "models the choices by them (relative to this file)",
+    )
+    _table: dict[str, tuple[float, ...]] = PrivateAttr(default_factory=dict)
+    _columns: tuple[str, ...] = PrivateAttr(())
+
+    @field_validator("choices")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        twice = sorted({c for c in value if value.count(c) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} named more than once")
+        return value
+
+    @field_validator("descriptors")
+    @classmethod
+    def _beside(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        path = _beside_file(value, info)
+        problem = file_problem(path)
+        if problem is not None:
+            raise ValueError(f"{path}: {problem}")
+        return path
+
+    @model_validator(mode="after")
+    def _described(self) -> ChoicesConfig:
+        if self.descriptors is not None:
+            self._columns, self._table = read_descriptors(self.descriptors, self.choices)
+        return self
+
+    def parameter(self, name: str) -> ChoiceParameter:
+        """The planner's parameter: the choices, with their descriptors if given."""
+        return ChoiceParameter(name, tuple(self.choices), self._columns, dict(self._table))
+
+
+def _kind_of_parameter(value: Any) -> str:
+    if isinstance(value, dict | BaseModel):
+        keys = value if isinstance(value, dict) else type(value).model_fields
+        if "choices" in keys:
+            return "choices"
+        if "values" in keys:
+            return "values"
+    return "range"
+
+
+#: one parameter: a range (min, max), discrete values, or choices
+ParameterConfig = Annotated[
+    Annotated[RangeConfig, Tag("range")]
+    | Annotated[ValuesConfig, Tag("values")]
+    | Annotated[ChoicesConfig, Tag("choices")],
+    Discriminator(_kind_of_parameter),
+]
+
+
+def read_descriptors(
+    path: Path, choices: list[str]
+) -> tuple[tuple[str, ...], dict[str, tuple[float, ...]]]:
+    """A descriptors file: its descriptor names and each choice's numbers (rows for
+    other names are allowed, so one file can serve several campaigns).
+
+    Args:
+        path: a CSV file: a header row, then the choice's name and its numbers.
+        choices: the names that must each have a row.
+    """
+    try:
+        text = read_text(path)
+    except ConfigError as err:
+        raise ValueError(f"descriptors {path}: {'; '.join(err.problems)}") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    rows = [r for r in rows if r and not r[0].lstrip().startswith("#")]
+    if len(rows) < 2 or len(rows[0]) < 2:
+        raise ValueError(
+            f"descriptors {path}: expected a header row (name, then the descriptors) and a "
+            "row per choice"
+        )
+    columns = tuple(c.strip() for c in rows[0][1:])
+    table: dict[str, tuple[float, ...]] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        name = row[0].strip()
+        if len(row) != len(rows[0]):
+            raise ValueError(
+                f"descriptors {path}, row {line} ({name}): {len(row)} columns, the header "
+                f"has {len(rows[0])}"
+            )
+        numbers = []
+        for column, cell in zip(columns, row[1:], strict=True):
+            try:
+                number = float(cell)
+            except ValueError:
+                number = math.nan
+            if not math.isfinite(number):
+                raise ValueError(
+                    f"descriptors {path}, row {line} ({name}), column {column}: "
+                    f"{cell.strip()!r} is not a number"
+                )
+            numbers.append(number)
+        if name in table:
+            raise ValueError(f"descriptors {path}: {name} has two rows")
+        table[name] = tuple(numbers)
+    missing = [c for c in choices if c not in table]
+    if missing:
+        raise ValueError(f"descriptors {path}: no row for {', '.join(missing)}")
+    return columns, {c: table[c] for c in choices}
 
 
 class PlannerConfig(_Model):
@@ -264,7 +428,7 @@ _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TERM = re.compile(rf"\s*([-+])?\s*(?:({_NUMBER})\s*\*\s*)?([A-Za-z_]\w*)\s*")
 
 
-def parse_constraint(text: str, parameters: dict[str, Parameter]) -> LinearConstraint:
+def parse_constraint(text: str, parameters: Mapping[str, AnyParameter]) -> LinearConstraint:
     """``"cyan + 2*magenta <= 8 mL"`` -> coefficients in each parameter's own unit.
 
     Args:
@@ -286,6 +450,11 @@ def parse_constraint(text: str, parameters: dict[str, Parameter]) -> LinearConst
         position = match.end()
         if name not in parameters:
             raise ValueError(f"{text!r}: unknown parameter {name!r}")
+        if not isinstance(parameters[name], Parameter):
+            raise ValueError(
+                f"{text!r}: {name} is not continuous; a constraint takes only parameters "
+                "with min and max (choices and values are out of its reach)"
+            )
         unit = pint.get_application_registry().Unit(parameters[name].unit)
         if not bound.is_compatible_with(unit):
             raise ValueError(f"{text!r}: {name} is in {unit:~P}, the bound is '{bound:~P}'")
@@ -316,7 +485,10 @@ class CampaignConfig(_Model):
     planner: PlannerConfig = PlannerConfig()
     failures: FailurePolicy = FailurePolicy()
     parameters: dict[Name, ParameterConfig] = Field(
-        min_length=1, description="name -> bounds; each name fills {name} in the protocol"
+        min_length=1,
+        description="name -> {min, max} (continuous), {values: [...]} (discrete, ordered) "
+        "or {choices: [...], descriptors: file.csv} (categorical); each name fills {name} "
+        "in the protocol",
     )
     constraints: list[str] = Field(
         [], description="linear, e.g. 'cyan + 2.5*magenta <= 6 mL' (units as the bound)"
@@ -376,6 +548,12 @@ class CampaignConfig(_Model):
             )
         if self.outcome_constraints:
             problems.append("outcome_constraints: not taken by the spectral planner; use ax")
+        problems += [
+            f"parameters.{n}: the spectral planner takes only continuous parameters (min and "
+            "max), not choices or values; use ax"
+            for n, p in self.parameters.items()
+            if not isinstance(p, RangeConfig)
+        ]
         return problems
 
     def batch(self, wells_left: int = 96) -> int:
@@ -420,17 +598,24 @@ class CampaignConfig(_Model):
         for objective in definition["objectives"]:
             if objective["target"] is not None:
                 objective["target"] = files[f"target:{objective['name']}"].ref()
+        for name, parameter in definition["parameters"].items():
+            if parameter.get("descriptors") is not None:
+                parameter["descriptors"] = files[f"descriptors:{name}"].ref()
         return definition
 
     def files(self) -> dict[str, FileRecord]:
         """The files the campaign runs with, as they are now: ``campaign`` (when read from
-        a file), ``protocol``, and ``target:<objective>`` for each target spectrum."""
+        a file), ``protocol``, ``target:<objective>`` for each target spectrum and
+        ``descriptors:<parameter>`` for each descriptors file."""
         found = {"protocol": FileRecord.read(self.protocol)}
         if self._file is not None:
             found["campaign"] = self._file
         for objective in self.objectives:
             if objective.target is not None:
                 found[f"target:{objective.name}"] = FileRecord.read(objective.target)
+        for name, parameter in self.parameters.items():
+            if isinstance(parameter, ChoicesConfig) and parameter.descriptors is not None:
+                found[f"descriptors:{name}"] = FileRecord.read(parameter.descriptors)
         return found
 
 

@@ -50,7 +50,7 @@ def stored_campaign(store: Store, name: str, folder: Path) -> CampaignConfig:
     Args:
         store: the store that ran it (or a bundle's).
         name: the campaign's name.
-        folder: where to put its protocol and target files.
+        folder: where to put its protocol, target and descriptors files.
 
     Raises:
         KeyError: no such campaign.
@@ -71,6 +71,12 @@ def stored_campaign(store: Store, name: str, folder: Path) -> CampaignConfig:
         {**o, "target": _materialise(store, o["target"], folder) if o.get("target") else None}
         for o in definition["objectives"]
     ]
+    data["parameters"] = {
+        n: {**p, "descriptors": _materialise(store, p["descriptors"], folder)}
+        if p.get("descriptors")
+        else p
+        for n, p in definition["parameters"].items()
+    }
     try:
         return CampaignConfig.model_validate(data, context={"base_dir": folder})
     except ValidationError as err:

@@ -14,6 +14,8 @@ from lab.records.best import best_trial, best_trials
 from lab.records.measurement import Spectrometers, measurement_from_documents, well_of
 from lab.records.timeline import Span, campaign_spans, experiments_per_hour
 from lab.store import Store, TrialRecord, TrialStatus
+from lab.values import short_value
+from planners import ParameterValue
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -31,18 +33,18 @@ def summary_table(name: str, records: list[TrialRecord], best: set[int]) -> Tabl
     table = Table(title=f"campaign {name}: {len(records)} trials", title_justify="left")
     params = list(records[0].parameters) if records else []
     outcomes = sorted({k for r in records for k in (r.outcomes or {})}) or ["outcome"]
-    units = {k: f"{records[0].parameters[k].units:~P}" for k in params}
+    units = {k: _unit(records[0].parameters[k]) for k in params}
     table.add_column("#", justify="right")
     wells = any(well_of(r.sample_id) for r in records)  # a plate campaign: where each is
     if wells:
         table.add_column("well")
     for k in params:
-        table.add_column(f"{k} ({units[k]})", justify="right")
+        table.add_column(f"{k} ({units[k]})" if units[k] else k, justify="right")
     for k in outcomes:
         table.add_column(k, justify="right")
     table.add_column("by")
     for r in records:
-        values = [_number(r.parameters[k].m) for k in params]
+        values = [_value(r.parameters[k]) for k in params]
         if r.outcomes:
             results = [f"{r.outcomes[k]:.4g}" for k in outcomes]
         else:  # no outcome: say why (failed, rejected, still awaiting approval, running)
@@ -54,6 +56,15 @@ def summary_table(name: str, records: list[TrialRecord], best: set[int]) -> Tabl
         where = [well_of(r.sample_id) or ""] if wells else []
         table.add_row(str(r.idx), *where, *values, *results, r.planner.split("/")[-1], style=style)
     return table
+
+
+def _unit(value: ParameterValue) -> str:
+    """A parameter's unit as a column shows it; none for a choice or a pure number."""
+    return "" if isinstance(value, str) else f"{value.units:~P}"
+
+
+def _value(value: ParameterValue) -> str:
+    return value if isinstance(value, str) else _number(value.m)
 
 
 def _number(x: float) -> str:
@@ -235,9 +246,13 @@ def _parameters_figure(records: list[TrialRecord], best: TrialRecord | None) -> 
     trial = [r.idx for r in records]
     for ax, name in zip(axes, names, strict=True):
         values = [r.parameters[name] for r in records]
-        unit = f"{values[0].units:~P}"
+        unit = _unit(values[0])
         ok = [r.status == TrialStatus.COMPLETED for r in records]
-        ys = [v.m for v in values]
+        choices = list(dict.fromkeys(v for v in values if isinstance(v, str)))
+        if choices:  # a categorical axis: one row per choice
+            ax.set_yticks(range(len(choices)), choices, fontsize=7)
+            ax.set_ylim(-0.5, len(choices) - 0.5)
+        ys = [_position(v, choices) for v in values]
         ax.plot(
             [t for t, k in zip(trial, ok, strict=True) if k],
             [y for y, k in zip(ys, ok, strict=True) if k],
@@ -257,14 +272,14 @@ def _parameters_figure(records: list[TrialRecord], best: TrialRecord | None) -> 
         if best is not None:
             ax.plot(
                 [best.idx],
-                [best.parameters[name].m],
+                [_position(best.parameters[name], choices)],
                 "o",
                 mfc="none",
                 color="C2",
                 ms=10,
                 label="best",
             )
-        ax.set_ylabel(f"{name}\n({unit})", fontsize=8)
+        ax.set_ylabel(f"{name}\n({unit})" if unit else name, fontsize=8)
     axes[-1].set_xlabel("trial")
     axes[0].set_title("each parameter per trial (ringed: the best; hollow red: failed)")
     for ax in axes:
@@ -347,6 +362,11 @@ def write_html_report(
     return path
 
 
+def _position(value: ParameterValue, choices: list[str]) -> float:
+    """Where a value sits on its axis: a choice's row, a number's magnitude."""
+    return float(choices.index(value)) if isinstance(value, str) else float(value.m)
+
+
 def _trials_html(records: list[TrialRecord], best: TrialRecord | None) -> str:
     if not records:
         return "<p>No trials yet.</p>"
@@ -356,7 +376,7 @@ def _trials_html(records: list[TrialRecord], best: TrialRecord | None) -> str:
     rows = []
     for r in records:
         cells = [str(r.idx)]
-        cells += [escape(f"{r.parameters[k]:.4g~P}") for k in params]
+        cells += [escape(short_value(r.parameters[k])) for k in params]
         cells += [f"{(r.outcomes or {}).get(k, float('nan')):.4g}" for k in outcomes]
         cells += [escape(r.status if not r.error else f"{r.status}: {r.error}"), escape(r.planner)]
         style = " class='best'" if best is not None and r.idx == best.idx else ""

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pint
 
-from planners import Measurement
+from planners import Measurement, ParameterValue
 
 ureg = pint.get_application_registry()
 #: the lab's spectrometers by device name (or one name): a run's spectrum is the one read
@@ -25,7 +25,7 @@ def well_of(sample: str | None) -> str | None:
 def measurement_from_documents(
     docs: list[tuple[str, dict[str, Any]]],
     spectrometers: Spectrometers,
-    parameters: dict[str, pint.Quantity],
+    parameters: dict[str, ParameterValue],
     well: str | None = None,
 ) -> Measurement:
     """The last event of the run's primary stream (of a plate's run: ``well``'s event): the spectrum (if the spectrometer was

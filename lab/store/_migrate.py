@@ -24,6 +24,16 @@ def migrate(engine: Engine) -> None:
         _trial_values_from_json(engine)
     _streams_and_stations(engine)
     _sample_measurements(engine)
+    _choices(engine)
+
+
+def _choices(engine: Engine) -> None:
+    """Parameters may name a choice (a catalyst); an older store's values gain the column,
+    empty (its parameters were all numbers)."""
+    if "choice" in {c["name"] for c in inspect(engine).get_columns("trial_values")}:
+        return
+    with engine.begin() as c:
+        c.execute(text("ALTER TABLE trial_values ADD COLUMN choice VARCHAR"))
 
 
 def _sample_measurements(engine: Engine) -> None:

@@ -66,7 +66,7 @@ def unit_name(q: pint.Quantity) -> str:
     return "" if q.units == pint.get_application_registry().dimensionless else str(q.units)
 
 
-#: the trials' parameters and outcomes, one number with its unit a row
+#: the trials' parameters and outcomes, one number with its unit (or one choice) a row
 trial_values = Table(
     "trial_values",
     metadata,
@@ -77,6 +77,7 @@ trial_values = Table(
     Column("magnitude", Float),  # NULL: not a number (SQL has no NaN; a planner may)
     Column("unit", String, nullable=False),  # pint's name, "" for a pure number
     Column("position", Integer, nullable=False),  # the order they were given in
+    Column("choice", String),  # a parameter with choices: the one taken (no magnitude)
     ForeignKeyConstraint(["campaign", "trial"], ["trials.campaign", "trials.idx"]),
 )
 

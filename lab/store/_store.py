@@ -52,6 +52,7 @@ from lab.store._schema import (
     trials,
     unit_name,
 )
+from planners import ParameterValue
 
 ureg = pint.get_application_registry()
 
@@ -76,7 +77,7 @@ class TrialRecord:
     campaign: str
     idx: int
     status: TrialStatus
-    parameters: dict[str, pint.Quantity]
+    parameters: dict[str, ParameterValue]
     planner: str
     outcomes: dict[str, float] | None
     error: str | None
@@ -336,7 +337,7 @@ class Store:
         self,
         campaign: str,
         idx: int,
-        parameters: Mapping[str, pint.Quantity],
+        parameters: Mapping[str, ParameterValue],
         planner: str,
         status: TrialStatus = TrialStatus.PROPOSED,
         decided_by: str | None = None,
@@ -348,7 +349,8 @@ class Store:
         Args:
             campaign: the campaign's name.
             idx: the trial's number.
-            parameters: its values with their units, by parameter name.
+            parameters: its values with their units (a choice by its name), by
+                parameter name.
             planner: ``planner/generator`` that proposed it.
             status: where it is.
             decided_by: who approved or edited it, if anyone.
@@ -453,13 +455,14 @@ class Store:
         with self.engine.connect() as c:
             rows = c.execute(rows_query).all()
             numbers = c.execute(values_query).all()
-        parameters: dict[int, dict[str, pint.Quantity]] = {}
+        parameters: dict[int, dict[str, ParameterValue]] = {}
         outcomes: dict[int, dict[str, float]] = {}
         units: dict[int, dict[str, str]] = {}
         for v in numbers:
             magnitude = math.nan if v.magnitude is None else v.magnitude
             if v.kind == "parameter":
-                parameters.setdefault(v.trial, {})[v.name] = ureg.Quantity(magnitude, v.unit)
+                value = v.choice if v.choice is not None else ureg.Quantity(magnitude, v.unit)
+                parameters.setdefault(v.trial, {})[v.name] = value
             else:
                 outcomes.setdefault(v.trial, {})[v.name] = magnitude
                 units.setdefault(v.trial, {})[v.name] = v.unit
@@ -726,15 +729,23 @@ def _count_change(c: Connection, campaign: str) -> None:
 
 
 def _write_values(
-    c: Connection, campaign: str, idx: int, kind: str, values: Mapping[str, pint.Quantity | float]
+    c: Connection,
+    campaign: str,
+    idx: int,
+    kind: str,
+    values: Mapping[str, pint.Quantity | float | str],
 ) -> None:
     rows = []
     for position, (name, value) in enumerate(values.items()):
+        row = {"campaign": campaign, "trial": idx, "kind": kind, "name": name}
+        if isinstance(value, str):  # a choice
+            rows.append(
+                row | {"magnitude": None, "unit": "", "position": position, "choice": value}
+            )
+            continue
         q = value if isinstance(value, pint.Quantity) else ureg.Quantity(float(value), "")
-        rows.append(
-            {"campaign": campaign, "trial": idx, "kind": kind, "name": name}
-            | {"magnitude": float(q.m), "unit": unit_name(q), "position": position}
-        )
+        number = {"magnitude": float(q.m), "unit": unit_name(q), "choice": None}
+        rows.append(row | number | {"position": position})
     if rows:
         c.execute(insert(trial_values), rows)
 

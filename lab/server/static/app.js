@@ -509,7 +509,7 @@ function renderTrials(thead, tbody, rows) {
     h("th", {}, "generator"), h("th", {}, "run"), h("th", {}, "note")));
   tbody.replaceChildren(...rows.slice().reverse().map((t) => h("tr", { class: t.trial === best ? "best" : "", "data-trial": t.trial },
     h("td", { class: "num" }, t.trial), h("td", {}, badge(edited(t) ? "edited" : t.status)),
-    params.map((p) => h("td", { class: "num" }, quantity(t.parameters[p]))),
+    params.map((p) => h("td", { class: chosen(t.parameters[p]) ? "" : "num" }, quantity(t.parameters[p]))),
     outcomes.map((o) => h("td", { class: "num" }, t.outcomes ? num(t.outcomes[o]) : "–")),
     h("td", {}, t.planner.split("/").pop()),
     h("td", {}, t.run_uid ? h("a", { href: `/runs/${t.run_uid}` }, t.run_uid.slice(0, 8)) : "–"),
@@ -544,6 +544,9 @@ function around(values) {
 const PALETTE = ["#1f6feb", "#cf222e", "#1a7f37", "#9a6700", "#8250df", "#bf3989"];
 const unitOf = (text) => unit(/^\s*[-+0-9.eE]+\s*(.*)$/.exec(text ?? "")?.[1]);
 const titled = (name, u) => (u ? `${name} (${u})` : name);
+// a parameter with choices: its values are names, not numbers with units
+const chosen = (text) => text != null && Number.isNaN(magnitude(text));
+const categorical = (rows, p) => rows.some((t) => chosen(t.parameters[p]));
 
 function plotTrials(rows) {
   if (!window.Plotly) return setTimeout(() => plotTrials(rows), 200);
@@ -555,8 +558,17 @@ function plotTrials(rows) {
     let running = Infinity;
     const x = done.map((t) => t.trial);
     values = done.map((t) => t.outcomes[objective]);
-    traces.push({ x, y: values, mode: "markers", name: objective, marker: { color: "#8b949e" } });
-    traces.push({ x, y: values.map((v) => (running = Math.min(running, v))), mode: "lines", line: { shape: "hv", color: "#1f6feb" }, name: "best so far" });
+    // with choices, the points are coloured by the first parameter's choice
+    const by = [...new Set(rows.flatMap((t) => Object.keys(t.parameters)))].find((p) => categorical(rows, p));
+    if (by) {
+      const choices = [...new Set(done.map((t) => t.parameters[by]))];
+      choices.forEach((c, i) => {
+        const mine = done.filter((t) => t.parameters[by] === c);
+        traces.push({ x: mine.map((t) => t.trial), y: mine.map((t) => t.outcomes[objective]), mode: "markers",
+          name: `${by} ${c}`, marker: { color: PALETTE[i % PALETTE.length], size: 8 } });
+      });
+    } else traces.push({ x, y: values, mode: "markers", name: objective, marker: { color: "#8b949e" } });
+    traces.push({ x, y: values.map((v) => (running = Math.min(running, v))), mode: "lines", line: { shape: "hv", color: "#444" }, name: "best so far" });
   }
   const objectiveUnit = unit(done[0]?.outcome_units?.[objective] || "");
   Plotly.react("objective-plot", traces, layout({ xaxis: trialAxis(rows),
@@ -565,16 +577,25 @@ function plotTrials(rows) {
   const units = Object.fromEntries(params.map((p) => [p, unitOf(rows.find((t) => t.parameters[p])?.parameters[p])]));
   // one panel per parameter, stacked; the legend names each with its unit, and each
   // panel's numbers are in its line's colour (titles would not fit beside short panels)
-  const ptraces = params.map((p, i) => ({
+  // a parameter with choices has a categorical axis (a row per choice), its points in
+  // one colour per choice
+  const ptraces = params.map((p, i) => categorical(rows, p) ? {
+    x: rows.map((t) => t.trial), y: rows.map((t) => t.parameters[p]), mode: "markers", name: p,
+    yaxis: `y${i ? i + 1 : ""}`, marker: { size: 8, color: rows.map((t) => PALETTE[[...new Set(rows.map((r) => r.parameters[p]))].indexOf(t.parameters[p]) % PALETTE.length]) },
+  } : {
     x: rows.map((t) => t.trial), y: rows.map((t) => magnitude(t.parameters[p])), mode: "lines+markers",
     name: titled(p, units[p]), yaxis: `y${i ? i + 1 : ""}`, line: { color: PALETTE[i % PALETTE.length] },
-  }));
+  });
   const axes = {};
   params.forEach((p, i) => {
     const span = 1 / params.length;
+    const domain = [i * span + 0.02, (i + 1) * span - 0.02];
+    if (categorical(rows, p)) {
+      axes[`yaxis${i ? i + 1 : ""}`] = { domain, type: "category", automargin: true, title: { text: p, font: { size: 11 } } };
+      return;
+    }
     const shown = rows.map((t) => magnitude(t.parameters[p])).filter((v) => !Number.isNaN(v));
-    axes[`yaxis${i ? i + 1 : ""}`] = { domain: [i * span + 0.02, (i + 1) * span - 0.02],
-      tickfont: { color: PALETTE[i % PALETTE.length] }, automargin: true, ...around(shown) };
+    axes[`yaxis${i ? i + 1 : ""}`] = { domain, tickfont: { color: PALETTE[i % PALETTE.length] }, automargin: true, ...around(shown) };
   });
   Plotly.react("parameter-plot", ptraces, layout({ xaxis: trialAxis(rows), showlegend: true, ...axes }), config);
 }
@@ -621,27 +642,34 @@ async function approvalsPage() {
 
 function proposalCard(p) {
   const path = `/api/campaigns/${encodeURIComponent(p.campaign)}/proposals/${p.trial}`;
+  // a choice or a discrete value is picked from its list; a continuous one typed with its unit
   const inputs = Object.entries(p.parameters).map(([name, value]) => {
-    const input = h("input", { name, value: quantity(value), "data-original": quantity(value), size: 12 });
     const b = p.bounds[name];
+    const listed = b.choices ?? b.values?.map(quantity);
+    if (listed) {
+      const select = h("select", { name, "data-original": quantity(value) },
+        listed.map((c) => h("option", { value: c, ...(c === quantity(value) ? { selected: "" } : {}) }, c)));
+      return h("label", {}, b.choices ? `${name} (choice)` : `${name} (one of ${listed.length})`, select);
+    }
+    const input = h("input", { name, value: quantity(value), "data-original": quantity(value), size: 12 });
     return h("label", {}, `${name} (${quantity(b.min)} … ${quantity(b.max)})`, input);
   });
   const reason = h("input", { name: "reason", placeholder: "reason for rejecting", size: 30 });
   const approve = async () => {
     const edits = {};
     for (const label of inputs) {
-      const input = label.querySelector("input");
+      const input = label.querySelector("input, select");
       if (input.value.trim() !== input.dataset.original) edits[input.name] = input.value.trim();
     }
     const edited = Object.keys(edits).length > 0;
-    for (const label of inputs) label.querySelector("input").classList.remove("bad");
+    for (const label of inputs) label.querySelector("input, select").classList.remove("bad");
     try {
       await api("POST", `${path}/approve`, edited ? { parameters: edits } : {});
       toast(edited ? `Trial ${p.trial} approved with your edits` : `Trial ${p.trial} approved`);
     } catch (err) {
       toast(err.message, "error");
       for (const label of inputs) {
-        const input = label.querySelector("input");
+        const input = label.querySelector("input, select");
         if (err.message.includes(`parameters.${input.name}`)) input.classList.add("bad");
       }
     }
