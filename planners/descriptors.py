@@ -102,13 +102,22 @@ def _argparse(
 
 
 def register_with_ax() -> None:
-    """Tell Ax how to build :class:`DescriptorFeatures` (done where a planner is made, not
-    at import)."""
+    """Tell Ax how to build :class:`DescriptorFeatures` and how to save it and
+    :class:`DescriptorGP` in its JSON (done where a planner is made, not at import)."""
     from ax.generators.torch.botorch_modular.input_constructors.input_transforms import (
         input_transform_argparse,
     )
+    from ax.storage.botorch_modular_registry import (
+        CLASS_TO_REGISTRY,
+        CLASS_TO_REVERSE_REGISTRY,
+        register_model,
+    )
 
     input_transform_argparse.register(DescriptorFeatures)(_argparse)
+    register_model(DescriptorGP)
+    # Ax has register_model but no register_input_transform: its registries take it alike
+    CLASS_TO_REGISTRY[InputTransform][DescriptorFeatures] = DescriptorFeatures.__name__
+    CLASS_TO_REVERSE_REGISTRY[InputTransform][DescriptorFeatures.__name__] = DescriptorFeatures
 
 
 def surrogate_spec(parameters: Sequence[ChoiceParameter]) -> Any:

@@ -135,8 +135,8 @@ def campaign_replay(bundle: BundleArgument, as_json: JsonOption = False) -> None
         for column in ("trial", "generator", "recorded", "replayed", "same"):
             table.add_column(column)
         for t in report.trials:
-            shown = ", ".join(f"{k}={v:.4g}" for k, v in t.recorded.items())
-            again = ", ".join(f"{k}={v:.4g}" for k, v in (t.replayed or {}).items())
+            shown = ", ".join(f"{k}={_plain(v)}" for k, v in t.recorded.items())
+            again = ", ".join(f"{k}={_plain(v)}" for k, v in (t.replayed or {}).items())
             same = {None: "(operator's)", True: "[green]yes[/green]", False: "[red]NO[/red]"}
             table.add_row(str(t.index), t.generator, shown, again, same[t.same])
         console.print(table)
@@ -147,3 +147,8 @@ def campaign_replay(bundle: BundleArgument, as_json: JsonOption = False) -> None
         )
     if report.differing:
         raise typer.Exit(EXIT_CHECK)
+
+
+def _plain(value: float | str) -> str:
+    """A planner's plain value: four digits of a number, a choice's name."""
+    return value if isinstance(value, str) else f"{value:.4g}"
