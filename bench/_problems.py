@@ -24,7 +24,7 @@ class Problem:
 
     name: str
     space: SearchSpace
-    truth: Callable[[Mapping[str, float]], float]
+    truth: Callable[[Mapping[str, float | str]], float]
     minimize: bool
     optimum: float
     #: trials each model-based planner gets
@@ -54,7 +54,7 @@ def _typical(problem: Problem) -> float:
     rng = np.random.default_rng(12345)
     values = []
     while len(values) < 2000:
-        point = {p.name: rng.uniform(p.lower, p.upper) for p in problem.space.parameters}
+        point = {p.name: p.from_unit(rng.random()) for p in problem.space.parameters}
         if problem.space.feasible(point):
             values.append(problem.truth(point))
     return float(np.median(values))
@@ -128,8 +128,21 @@ def _snar_optimum() -> float:
     return float(-found.fun)
 
 
+def _mixed(name: str) -> Callable[[], Problem]:
+    def make() -> Problem:
+        from bench import _mixed_problems
+
+        found: Problem = getattr(_mixed_problems, name)()
+        return found
+
+    return make
+
+
 PROBLEMS: dict[str, Callable[[], Problem]] = {
     "branin": _branin,
     "hartmann6": _hartmann6,
     "snar": _snar,
+    "suzuki": _mixed("suzuki"),
+    "cn_coupling": _mixed("cn_coupling"),
+    "amine_snar": _mixed("amine_snar"),
 }

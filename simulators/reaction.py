@@ -124,7 +124,7 @@ class SnArChemistry:
             return {"yield": zero, "purity": zero, "conversion": zero}
         amine_ml = {a: volumes[a] for a in self.amines if volumes.get(a, 0.0) > 0}
         nucleophile_ml = sum(amine_ml.values())
-        outcomes = self._kinetics(amine_ml).outcomes(
+        outcomes = self.kinetics_of(amine_ml).outcomes(
             float(conditions.get("temperature", ureg.Quantity(25.0, "degC")).m_as("degC")),
             float(conditions.get("stir_time", 0 * ureg.s).m_as("s")),
             self.substrate_stock_m * substrate_ml / total,
@@ -132,7 +132,7 @@ class SnArChemistry:
         )
         return {k: ureg.Quantity(v, "percent") for k, v in outcomes.items()}
 
-    def _kinetics(self, amine_ml: Mapping[str, float]) -> SnArKinetics:
+    def kinetics_of(self, amine_ml: Mapping[str, float]) -> SnArKinetics:
         """The rates of the amines in the vial (a mixture: by volume-weighted rates)."""
         total = sum(amine_ml.values())
         if total <= 0:
