@@ -18,9 +18,11 @@ from planners.base import (
     ChoiceParameter,
     DiscreteParameter,
     Observation,
+    Parameter,
     ParameterValue,
     Planner,
     PlannerError,
+    SearchSpace,
     Suggestion,
 )
 
@@ -34,6 +36,10 @@ OPTIMIZER_KWARGS: dict[str, Any] = {
     "raw_samples": 256,
     "options": {"n_burnin": 200, "n_thinning": 4},
 }
+#: The same for a space with more combinations of choices and discrete values than
+#: BoTorch enumerates: its mixed-alternating optimiser, which draws no hit-and-run walk
+#: (and takes none of the walk's options)
+MIXED_OPTIMIZER_KWARGS: dict[str, Any] = {"num_restarts": 8, "raw_samples": 256}
 
 
 def _import_client() -> Any:
@@ -88,7 +94,7 @@ class AxPlanner(Planner):
                 self.initialization_trials,
                 len(self.objectives) > 1,
                 initialised,
-                not self.space.continuous,
+                self.space,
                 described if self.descriptors else [],
             )
         )
@@ -223,20 +229,33 @@ def _ax_parameter(p: AnyParameter) -> Any:
     return RangeParameterConfig(name=p.name, bounds=(p.lower, p.upper), parameter_type="float")
 
 
+def _alternating(space: SearchSpace) -> bool:
+    """Whether BoTorch optimises this space's choices by alternating discrete and
+    continuous steps (many combinations) rather than trying each (few), as Ax decides."""
+    from botorch.optim.optimize_mixed import should_use_mixed_alternating_optimizer
+
+    levels = {
+        i: list(range(len(p.choices))) if isinstance(p, ChoiceParameter) else list(p.values)
+        for i, p in enumerate(space.parameters)
+        if not isinstance(p, Parameter)
+    }
+    return bool(should_use_mixed_alternating_optimizer(discrete_dims=levels))
+
+
 def _generation_strategy(
     seed: int,
     initialization_trials: int,
     several_objectives: bool,
     initialised: bool,
-    mixed: bool,
+    space: SearchSpace,
     described: list[ChoiceParameter],
 ) -> Any:
     """Ax's "fast" strategy (centre, Sobol, then the modular BoTorch model; only the model
     once ``initialised``), with the
     acquisition optimiser of :data:`OPTIMIZER_KWARGS`; for several objectives, ParEGO's
     random scalarisations (qLogNParEGO) instead of Ax's default hypervolume improvement,
-    which costs 5-10x as much per proposal (docs/benchmarks.md). A ``mixed`` space keeps
-    its choices as choices (Ax's ``Mixed_transforms``: a categorical kernel); choices
+    which costs 5-10x as much per proposal (docs/benchmarks.md). A space with choices or
+    discrete values keeps its choices as choices (Ax's ``Mixed_transforms``: a categorical kernel); choices
     with descriptors (``described``) are modelled by them (:mod:`planners.descriptors`)."""
     from ax.adapter.registry import Generators, Mixed_transforms, Y_trans
     from ax.core.trial_status import TrialStatus
@@ -269,8 +288,10 @@ def _generation_strategy(
         should_deduplicate=True,
     )
     generator_kwargs: dict[str, Any] = {}
+    mixed = not space.continuous
+    alternating = mixed and _alternating(space)
     # a mixed space's optimiser (BoTorch's mixed-alternating) draws no hit-and-run walk
-    optimizer = {k: v for k, v in OPTIMIZER_KWARGS.items() if not (mixed and k == "options")}
+    optimizer = MIXED_OPTIMIZER_KWARGS if alternating else OPTIMIZER_KWARGS
     if several_objectives:
         generator_kwargs["botorch_acqf_class"] = qLogNParEGO
     if mixed:

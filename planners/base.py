@@ -80,7 +80,7 @@ class Parameter:
         try:
             number = self.plain(value)
         except pint.DimensionalityError:
-            return f"{self.name}: {_shown(value)} is not convertible to {unit:~P}"
+            return f"{self.name}: {_shown(value)} is not convertible to {_unit_text(self.unit)}"
         assert isinstance(number, float)
         if not self.lower - 1e-12 <= number <= self.upper + 1e-12:
             return (
@@ -133,14 +133,14 @@ class DiscreteParameter:
 
     def problem(self, value: ParameterValue) -> str | None:
         """Why ``value`` is not one of the values (naming them), or None."""
-        unit = ureg.Unit(self.unit)
+        unit = f" {ureg.Unit(self.unit):~P}" if self.unit else ""
         try:
             number = self.plain(value)
         except pint.DimensionalityError:
-            return f"{self.name}: {_shown(value)} is not convertible to {unit:~P}"
+            return f"{self.name}: {_shown(value)} is not convertible to {_unit_text(self.unit)}"
         if not self.contains(number):
             allowed = ", ".join(f"{v:g}" for v in self.values)
-            return f"{self.name}: {number:g} {unit:~P} is not one of {allowed} {unit:~P}".rstrip()
+            return f"{self.name}: {number:g}{unit} is not one of {allowed}{unit}"
         return None
 
 
@@ -184,6 +184,10 @@ class ChoiceParameter:
 
 #: any kind of parameter a search space holds
 AnyParameter = Parameter | DiscreteParameter | ChoiceParameter
+
+
+def _unit_text(unit: str) -> str:
+    return f"{ureg.Unit(unit):~P}" if unit else "a number without a unit"
 
 
 def _shown(value: object) -> str:
