@@ -189,17 +189,18 @@ def _kind_of_parameter(value: Any) -> str:
     if isinstance(value, dict | BaseModel):
         keys = value if isinstance(value, dict) else type(value).model_fields
         if "choices" in keys:
-            return "choices"
+            return "choice-parameter"
         if "values" in keys:
-            return "values"
-    return "range"
+            return "values-parameter"
+    return "range-parameter"
 
 
-#: one parameter: a range (min, max), discrete values, or choices
+#: one parameter: a range (min, max), discrete values, or choices (the tags are no keys of
+#: the file, so an error's path leaves them out)
 ParameterConfig = Annotated[
-    Annotated[RangeConfig, Tag("range")]
-    | Annotated[ValuesConfig, Tag("values")]
-    | Annotated[ChoicesConfig, Tag("choices")],
+    Annotated[RangeConfig, Tag("range-parameter")]
+    | Annotated[ValuesConfig, Tag("values-parameter")]
+    | Annotated[ChoicesConfig, Tag("choice-parameter")],
     Discriminator(_kind_of_parameter),
 ]
 
