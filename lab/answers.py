@@ -291,6 +291,7 @@ class CampaignDetail(CampaignEntry):
 
     best_trials: list[int] = Field(description="one, or the Pareto front")
     best_rule: Literal["model", "observed"] | None
+    maximised: list[str] = Field([], description="the objectives maximised (others minimised)")
     trial_list: list[Trial]
 
 
@@ -311,10 +312,13 @@ class MeasuredSpectrum(Spectrum):
 
 # --- approvals -------------------------------------------------------------------------------
 class Bounds(Answer):
-    """A parameter's bounds, as text with units."""
+    """What a parameter may be: ``min`` and ``max`` as text with units (continuous),
+    ``values`` (discrete: text with units), or ``choices`` (names)."""
 
-    min: str
-    max: str
+    min: str | None = None
+    max: str | None = None
+    values: list[str] | None = None
+    choices: list[str] | None = None
 
 
 class Proposal(Answer):

@@ -119,8 +119,9 @@ class CampaignQueries:
         return self.store.trials(name)
 
     def best(self, name: str, records: list[TrialRecord] | None = None) -> dict[str, Any]:
-        """The trials the planner holds best (its Pareto front, for several objectives)
-        and the rule that chose them ("model" or "observed"), as recorded while it ran.
+        """The trials the planner holds best (its Pareto front, for several objectives),
+        the rule that chose them ("model" or "observed"), as recorded while it ran, and
+        the objectives that are maximised (the others are minimised).
 
         Args:
             name: the campaign's name.
@@ -128,11 +129,13 @@ class CampaignQueries:
         """
         info = self.store.campaign(name)
         if info is None:
-            return {"best_trials": [], "best_rule": None}
+            return {"best_trials": [], "best_rule": None, "maximised": []}
         if records is None:
             records = self.trials(name)
         chosen, rule = best_trials(records, info["definition"], info.get("best"))
-        return {"best_trials": [r.idx for r in chosen], "best_rule": rule}
+        objectives = info["definition"].get("objectives", [])
+        maximised = [o["name"] for o in objectives if o.get("minimize") is False]
+        return {"best_trials": [r.idx for r in chosen], "best_rule": rule, "maximised": maximised}
 
     def stations(self) -> dict[str, Any]:
         """Each synthesis station's trial in progress and the trials waiting for one

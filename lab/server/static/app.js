@@ -411,8 +411,9 @@ async function campaignPage(name) {
     controlButtons(name));
   const render = () => {
     const rows = [...trials.values()].sort((a, b) => a.trial - b.trial);
-    renderTrials(thead, tbody, rows);
-    plotTrials(rows);
+    const maximised = new Set(data.maximised || []);
+    renderTrials(thead, tbody, rows, maximised);
+    plotTrials(rows, maximised);
     plate.render(rows);
   };
   const timeline = async () => plotTimeline(await api("GET", `/api/campaigns/${encodeURIComponent(name)}/timeline`).catch(() => []));
@@ -500,10 +501,10 @@ function platePanel(tbody) {
   return { panel, render };
 }
 
-function renderTrials(thead, tbody, rows) {
+function renderTrials(thead, tbody, rows, maximised = new Set()) {
   const params = [...new Set(rows.flatMap((t) => Object.keys(t.parameters)))];
   const outcomes = [...new Set(rows.flatMap((t) => Object.keys(t.outcomes || {})))];
-  const best = bestTrial(rows, outcomes[0]);
+  const best = bestTrial(rows, outcomes[0], maximised.has(outcomes[0]));
   thead.replaceChildren(h("tr", {}, h("th", {}, "#"), h("th", {}, "status"),
     params.map((p) => h("th", {}, p)), outcomes.map((o) => h("th", {}, o)),
     h("th", {}, "generator"), h("th", {}, "run"), h("th", {}, "note")));
@@ -519,9 +520,11 @@ function renderTrials(thead, tbody, rows) {
 // a proposal approved with edits lives on as a new trial: it was not turned down
 const edited = (t) => t.status === "rejected" && /^edited by /.test(t.error || "");
 
-function bestTrial(rows, objective) {
+// the best measured trial: lowest, or highest for a maximised objective
+function bestTrial(rows, objective, maximise = false) {
+  const sign = maximise ? -1 : 1;
   let best = null;
-  for (const t of rows) if (t.outcomes && (best === null || t.outcomes[objective] < best.outcomes[objective])) best = t;
+  for (const t of rows) if (t.outcomes && (best === null || sign * t.outcomes[objective] < sign * best.outcomes[objective])) best = t;
   return best?.trial;
 }
 
@@ -548,14 +551,15 @@ const titled = (name, u) => (u ? `${name} (${u})` : name);
 const chosen = (text) => text != null && Number.isNaN(magnitude(text));
 const categorical = (rows, p) => rows.some((t) => chosen(t.parameters[p]));
 
-function plotTrials(rows) {
-  if (!window.Plotly) return setTimeout(() => plotTrials(rows), 200);
+function plotTrials(rows, maximised = new Set()) {
+  if (!window.Plotly) return setTimeout(() => plotTrials(rows, maximised), 200);
   const done = rows.filter((t) => t.outcomes);
   const objective = Object.keys(done[0]?.outcomes || {})[0];
   const traces = [];
   let values = [];
   if (objective) {
-    let running = Infinity;
+    const better = maximised.has(objective) ? Math.max : Math.min;
+    let running = maximised.has(objective) ? -Infinity : Infinity;
     const x = done.map((t) => t.trial);
     values = done.map((t) => t.outcomes[objective]);
     // with choices, the points are coloured by the first parameter's choice
@@ -568,7 +572,7 @@ function plotTrials(rows) {
           name: `${by} ${c}`, marker: { color: PALETTE[i % PALETTE.length], size: 8 } });
       });
     } else traces.push({ x, y: values, mode: "markers", name: objective, marker: { color: "#8b949e" } });
-    traces.push({ x, y: values.map((v) => (running = Math.min(running, v))), mode: "lines", line: { shape: "hv", color: "#444" }, name: "best so far" });
+    traces.push({ x, y: values.map((v) => (running = better(running, v))), mode: "lines", line: { shape: "hv", color: "#444" }, name: "best so far" });
   }
   const objectiveUnit = unit(done[0]?.outcome_units?.[objective] || "");
   Plotly.react("objective-plot", traces, layout({ xaxis: trialAxis(rows),
@@ -590,8 +594,10 @@ function plotTrials(rows) {
   params.forEach((p, i) => {
     const span = 1 / params.length;
     const domain = [i * span + 0.02, (i + 1) * span - 0.02];
-    if (categorical(rows, p)) {
-      axes[`yaxis${i ? i + 1 : ""}`] = { domain, type: "category", automargin: true, title: { text: p, font: { size: 11 } } };
+    if (categorical(rows, p)) {  // every choice tried is labelled, however short the panel
+      const choices = [...new Set(rows.map((t) => t.parameters[p]))];
+      axes[`yaxis${i ? i + 1 : ""}`] = { domain, type: "category", categoryarray: choices, tickmode: "array",
+        tickvals: choices, tickfont: { size: 9 }, automargin: true, title: { text: p, font: { size: 11 } } };
       return;
     }
     const shown = rows.map((t) => magnitude(t.parameters[p])).filter((v) => !Number.isNaN(v));
