@@ -28,6 +28,8 @@ def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> di
     settings = {**definition["planner"], "name": planner, "seed": seed}
     if planner != "spectral":  # a setting of that planner alone
         settings.pop("components")
+    if settings.get("descriptors", True):  # the default, as stores kept it before it existed
+        settings.pop("descriptors", None)
     return {**definition, "planner": settings}
 
 
@@ -44,6 +46,8 @@ def make_planner(campaign: CampaignConfig, name: str, seed: int) -> Planner:
         kwargs["initialization_trials"] = campaign.planner.initialization_trials
     if name == "spectral":
         kwargs["components"] = campaign.planner.components
+    if name == "ax":
+        kwargs["descriptors"] = campaign.planner.descriptors
     return planner_class(name)(
         campaign.search_space(),
         campaign.objective_specs(),

@@ -270,6 +270,11 @@ class PlannerConfig(_Model):
     components: int = Field(
         6, ge=1, le=30, description="spectral: principal components of the spectrum it models"
     )
+    descriptors: bool = Field(
+        True,
+        description="ax: model the choices that have descriptors by them (false: by a "
+        "categorical kernel, as those without)",
+    )
 
 
 class FailurePolicy(_Model):
