@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, ValidationInfo, WithJsonSchema
 
+from protocols._quantity_field import placeholder_of
+
 #: an ASCII letter, then ASCII letters, digits, ``_`` and ``-``; at most 64 characters
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
@@ -42,15 +44,9 @@ Name = Annotated[str, AfterValidator(check_name), WithJsonSchema(_schema())]
 
 
 def _name_or_placeholder(value: Any, info: ValidationInfo) -> str:
-    from protocols._quantity_field import PLACEHOLDER, Placeholder
-
-    if isinstance(value, str) and PLACEHOLDER.match(value.strip()):
-        context = info.context or {}
-        if context.get("filled"):
-            raise ValueError(f"placeholder {value} was not filled")
-        if context.get("placeholders") is False:
-            raise ValueError(f"placeholders such as {value} belong in protocol files only")
-        return Placeholder(value.strip())
+    placeholder = placeholder_of(value, info)
+    if placeholder is not None:
+        return placeholder
     if not isinstance(value, str):
         shown = f"{value:~P}" if hasattr(value, "units") else repr(value)
         raise ValueError(

@@ -29,17 +29,26 @@ class Placeholder(str):
         return match.group(1)
 
 
+def placeholder_of(value: Any, info: ValidationInfo) -> Placeholder | None:
+    """``value`` as a placeholder if it is one (None if not); ValueError where none may
+    be: in a filled protocol, or a file that takes no placeholders."""
+    if not (isinstance(value, str) and PLACEHOLDER.match(value.strip())):
+        return None
+    context = info.context or {}
+    if context.get("filled"):
+        raise ValueError(f"placeholder {value} was not filled")
+    if context.get("placeholders") is False:
+        raise ValueError(f"placeholders such as {value} belong in protocol files only")
+    return Placeholder(value.strip())
+
+
 def _validator(dimension: str, example: str, within: tuple[str, str], kind: str):
     low, high = (parse_quantity(b) for b in within)
 
     def parse(value: Any, info: ValidationInfo) -> pint.Quantity | Placeholder:
-        if isinstance(value, str) and PLACEHOLDER.match(value.strip()):
-            context = info.context or {}
-            if context.get("filled"):
-                raise ValueError(f"placeholder {value} was not filled")
-            if context.get("placeholders") is False:
-                raise ValueError(f"placeholders such as {value} belong in protocol files only")
-            return Placeholder(value.strip())
+        placeholder = placeholder_of(value, info)
+        if placeholder is not None:
+            return placeholder
         if isinstance(value, int | float):  # bool is an int too
             raise ValueError(f"{value!r} has no unit; write e.g. '{example}'")
         quantity = parse_quantity(value) if isinstance(value, str) else value

@@ -69,6 +69,17 @@ def _beside_file(path: Path, info: ValidationInfo) -> Path:
     return Path(os.path.abspath((info.context or {}).get("base_dir", Path(".")) / path))
 
 
+def _existing_file(value: Path | None, info: ValidationInfo) -> Path | None:
+    """A file the campaign names, beside the campaign file; ValueError if it cannot be read."""
+    if value is None:
+        return None
+    path = _beside_file(value, info)
+    problem = file_problem(path)
+    if problem is not None:
+        raise ValueError(f"{path}: {problem}")
+    return path
+
+
 class RangeConfig(_Model):
     """A continuous input the planner varies, between two quantities of the same dimension."""
 
@@ -166,13 +177,7 @@ class ChoicesConfig(_Model):
     @field_validator("descriptors")
     @classmethod
     def _beside(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        if value is None:
-            return None
-        path = _beside_file(value, info)
-        problem = file_problem(path)
-        if problem is not None:
-            raise ValueError(f"{path}: {problem}")
-        return path
+        return _existing_file(value, info)
 
     @model_validator(mode="after")
     def _described(self) -> ChoicesConfig:
@@ -512,13 +517,7 @@ class CampaignConfig(_Model):
     @field_validator("lab", "protocol")
     @classmethod
     def _relative_to_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        if value is None:
-            return None
-        path = _beside_file(value, info)
-        problem = file_problem(path)
-        if problem is not None:
-            raise ValueError(f"{path}: {problem}")
-        return path
+        return _existing_file(value, info)
 
     @model_validator(mode="after")
     def _constraints_parse(self) -> CampaignConfig:
