@@ -101,10 +101,12 @@ class DiscreteParameter:
 
     @property
     def lower(self) -> float:
+        """The lowest value (a discrete parameter spans a range, for linear programmes)."""
         return min(self.values)
 
     @property
     def upper(self) -> float:
+        """The highest value."""
         return max(self.values)
 
     def quantity(self, value: float | str) -> pint.Quantity:
