@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml examples/balance/pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/lab serve --demo --start colour-match --tiled local
+	$(VENV)/bin/lab serve --demo --start colour-match --trials 100 --tiled local
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -22,7 +22,14 @@ from devices._errors import (
     UnsafeState,
     explain,
 )
-from devices._quantity import DeviceValue, Range, format_quantity, magnitude, parse_quantity
+from devices._quantity import (
+    DeviceValue,
+    Range,
+    format_quantity,
+    magnitude,
+    parse_quantity,
+    unit_symbol,
+)
 from devices._resource_lock import ResourceLock, lock_directory
 from devices._serial_transport import SerialTransport
 from devices._transport import InProcessTransport, Transport
@@ -161,4 +168,5 @@ __all__ = [
     "magnitude",
     "parse_quantity",
     "signal_paths",
+    "unit_symbol",
 ]

@@ -186,9 +186,13 @@ class InstrumentDevice(StandardReadable):
         """Read the instrument's state and refuse a mismatch with the configuration."""
 
     def reading_names(self) -> dict[str, str]:
-        """Each signal's data key -> the name a person reads it by: its path below the
-        device (``heater.temperature``), unless the device knows a better one."""
-        return {signal.name: path for path, signal in signal_paths(self).items()}
+        """Each signal's data key -> the name a person reads it by, one style on every
+        surface: its path below the device in words (``heater temperature``, ``door
+        open``), unless the device knows a better one."""
+        return {
+            signal.name: path.replace(".", " ").replace("_", " ")
+            for path, signal in signal_paths(self).items()
+        }
 
     def live_signals(self) -> dict[str, SignalR[Any]]:
         """The signals read on a path that no command in progress blocks (a real-time

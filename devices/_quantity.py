@@ -91,6 +91,19 @@ def format_quantity(q: Quantity) -> str:
     return f"{q.magnitude!r} {q.units}"
 
 
+#: pint's symbol for the litre, "l", where it stands alone or after a prefix (not "mol")
+_LITRE = re.compile(r"(?<![A-Za-z])([a-zµ]?)l(?![A-Za-z])")
+
+
+def unit_symbol(unit: str | pint.Unit) -> str:
+    """A unit as a person reads it, the same on every surface: pint's symbols (``°C``,
+    ``rpm``, ``nm``) with the litre as ``L`` (``mL/min``), as chemists and the dashboard
+    write it; ``""`` for no unit."""
+    if not unit:
+        return ""
+    return _LITRE.sub(r"\1L", f"{ureg.Unit(unit):~P}")
+
+
 #: what a device accepts: a quantity, its text (``"60 degC"``), or a bare number, which means
 #: the unit the device declares in ``describe()`` (the bluesky convention, so ``bp.scan``
 #: and ``bps.mv(heater, 60)`` work)

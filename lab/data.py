@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pint
 
-from devices import parse_quantity
+from devices import parse_quantity, unit_symbol
 from lab.store import Store, TrialRecord
 from lab.values import format_value
 
@@ -35,13 +35,13 @@ BUNDLE_STORE = "store.sqlite"
 
 
 def column_name(name: str, units: Any) -> str:
-    """``name [unit]`` with pint's short symbol, or just ``name`` for a pure number.
+    """``name [unit]`` with the unit's symbol (``cyan [mL]``), or just ``name`` for a pure number.
 
     Args:
         name: the parameter or outcome.
         units: its unit (a pint unit).
     """
-    return name if units == ureg.dimensionless else f"{name} [{units:~P}]"
+    return name if units == ureg.dimensionless else f"{name} [{unit_symbol(units)}]"
 
 
 def trial_row(t: TrialRecord) -> dict[str, Any]:

@@ -3,7 +3,7 @@ its name; one way for the API, the exports and the approvals alike."""
 
 from __future__ import annotations
 
-from devices import format_quantity
+from devices import format_quantity, unit_symbol
 from planners import ParameterValue
 
 
@@ -16,4 +16,4 @@ def format_value(value: ParameterValue) -> str:
 def short_value(value: ParameterValue) -> str:
     """``"1.23 mL"``: four significant digits for a person to read, the name for a
     choice."""
-    return value if isinstance(value, str) else f"{value:.4g~P}"
+    return value if isinstance(value, str) else f"{value.m:.4g} {unit_symbol(value.units)}".strip()

@@ -11,6 +11,7 @@ from lab.cli._common import EXIT_CODES
 from lab.startup import set_up_application
 
 app = typer.Typer(
+    rich_markup_mode="markdown",  # a docstring's lines join into paragraphs
     epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -38,10 +39,14 @@ def main(
             "--verbose",
             "-v",
             help="log the lab's state changes (campaign started, paused, stopped; emergency "
-            "stop; reset; refused login) on stderr; `lab serve` always does",
+            "stop; reset; refused login) and the libraries' warnings (Ax's model fits, say) "
+            "on stderr; `lab serve` always logs the lab's",
         ),
     ] = False,
 ) -> None:
     """Run and inspect a self-driving lab: campaigns, the lab server, devices, diagnostics,
     users. Colour is off when the output is not a terminal or NO_COLOR is set."""
-    set_up_application(logging.INFO if verbose else logging.WARNING)
+    if verbose:
+        set_up_application(logging.INFO, libraries=logging.WARNING)
+    else:
+        set_up_application(logging.WARNING)

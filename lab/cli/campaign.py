@@ -49,7 +49,7 @@ def campaign_run(
     seed: Annotated[int | None, typer.Option(help="planner seed; default: the campaign's")] = None,
     store: Annotated[
         str | None,
-        typer.Option(help=f"the store, {STORE_FORMS}; default runs/<name>/store.sqlite"),
+        typer.Option(help=f"the store, {STORE_FORMS}; default runs/CAMPAIGN/store.sqlite"),
     ] = None,
     workcell: WorkcellOption = None,
     tiled: TiledOption = None,
@@ -205,11 +205,11 @@ def campaign_report(
     lab: Annotated[Path | None, typer.Option(help="lab YAML; default: the campaign's lab:")] = None,
     store: Annotated[
         str | None,
-        typer.Option(help=f"the store, {STORE_FORMS}; default runs/<name>/store.sqlite"),
+        typer.Option(help=f"the store, {STORE_FORMS}; default runs/CAMPAIGN/store.sqlite"),
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="folder; default: beside the store file (runs/<name>/ for a server)"),
+        typer.Option(help="folder; default: beside the store file (runs/CAMPAIGN/ for a server)"),
     ] = None,
 ) -> None:
     """Write one self-contained HTML report of a campaign (plots inside, opens offline):

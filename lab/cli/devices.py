@@ -160,14 +160,18 @@ def _reading(key: str, reading: dict[str, Any], readings: dict[str, Any]) -> str
     its wavelength axis)."""
     import numpy as np
 
-    value, units = reading["value"], reading["units"]
+    from devices import unit_symbol
+
+    value, units = reading["value"], unit_symbol(reading["units"])
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
     if isinstance(value, np.ndarray):
         if value.size == 0:
             return "no points"
         axis = readings.get("wavelengths")
         if axis is not None and key != "wavelengths" and np.size(axis["value"]) == value.size:
             wl = axis["value"]
-            span = f"over {wl[0]:g}-{wl[-1]:g} {axis['units']}"
+            span = f"over {wl[0]:g}-{wl[-1]:g} {unit_symbol(axis['units'])}"
         else:
             span = f"{value.min():.4g}..{value.max():.4g} {units}".rstrip()
             return f"{value.size} points, {span}"

@@ -33,14 +33,14 @@ STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skipped": "dim"
 StoreOption = Annotated[
     str | None,
     typer.Option(
-        help=f"store to keep results in, {STORE_FORMS}; default runs/<lab name>/store.sqlite"
+        help=f"store to keep results in, {STORE_FORMS}; default runs/LAB-NAME/store.sqlite"
     ),
 ]
 ReportOption = Annotated[
     Path | None,
     typer.Option(
         help="folder for the HTML and JSON reports; default: diagnoses/ beside the store file "
-        "(runs/<lab name>/diagnoses for a server)"
+        "(runs/LAB-NAME/diagnoses for a server)"
     ),
 ]
 

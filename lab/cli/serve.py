@@ -41,7 +41,7 @@ def serve(
     lab: LabOption = DEFAULT_LAB,
     store: Annotated[
         str | None,
-        typer.Option(help=f"the store, {STORE_FORMS}; default runs/<lab name>/store.sqlite"),
+        typer.Option(help=f"the store, {STORE_FORMS}; default runs/LAB-NAME/store.sqlite"),
     ] = None,
     host: Annotated[
         str, typer.Option(help="address to listen on; keep 127.0.0.1 unless behind TLS")
@@ -62,6 +62,10 @@ def serve(
     ] = False,
     start: Annotated[
         str | None, typer.Option(help="start this campaign as soon as the lab is up")
+    ] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(min=1, help="with --start: total trials; default: the campaign file's"),
     ] = None,
     workcell: WorkcellOption = None,
     tiled: TiledOption = None,
@@ -113,6 +117,8 @@ def serve(
         raise fail(str(err)) from None
     assert secret is not None
     addresses = parse_workcells(workcell or [])
+    if trials is not None and start is None:
+        raise fail("--trials goes with --start: it is how many trials that campaign runs")
     if addresses and store is None:
         raise fail("--workcell needs --store: the store the workcells record into")
     _refuse_taken_port(host, port)
@@ -150,7 +156,7 @@ def serve(
             host,
             port,
             demo,
-            start,
+            (start, trials) if start else None,
             password,
         )
 
@@ -167,7 +173,7 @@ def _serve(
     host: str,
     port: int,
     demo: bool,
-    start: str | None,
+    start: tuple[str, int | None] | None,
     password: str | None,
 ) -> None:
     """Serve the lab until Ctrl-C or SIGTERM (everything checked; the Tiled server, if
@@ -218,15 +224,16 @@ def _serve(
             f"[yellow]warning:[/yellow] listening on {host}: put the server behind TLS"
         )
     if start:
+        name, trials = start
         by = DEMO_USER if demo else "lab serve --start"
         try:
-            server.manager.start(start, by)
+            server.manager.start(name, by, trials)
             outcome = "ok"
-            console.print(f"campaign {start} started")
+            console.print(f"campaign {name} started")
         except Exception as err:  # the server stays up; the operator sees why in the log
             outcome = f"refused: {err}"
-            err_console.print(f"[red]campaign {start} not started:[/red] {err}", highlight=False)
-        db.audit.append("campaign start", outcome, user=by, client="command line", target=start)
+            err_console.print(f"[red]campaign {name} not started:[/red] {err}", highlight=False)
+        db.audit.append("campaign start", outcome, user=by, client="command line", target=name)
     import uvicorn
 
     def closed() -> None:

@@ -35,9 +35,7 @@ app.add_typer(users_app, name="users")
 
 StoreOption = Annotated[
     str | None,
-    typer.Option(
-        help=f"the store, {STORE_FORMS}; default: the lab's (runs/<lab name>/store.sqlite)"
-    ),
+    typer.Option(help=f"the store, {STORE_FORMS}; default: the lab's (runs/LAB-NAME/store.sqlite)"),
 ]
 
 

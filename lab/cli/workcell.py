@@ -42,7 +42,9 @@ def workcell_serve(
     ),
     folder: Annotated[
         Path | None,
-        typer.Option(help="where the queue server keeps its files; default runs/<name>/"),
+        typer.Option(
+            help="where the queue server keeps its files; default runs/LAB-NAME/workcell/"
+        ),
     ] = None,
 ) -> None:
     """Serve LAB's devices as a workcell: a bluesky-queueserver RE Manager whose worker

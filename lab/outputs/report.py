@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from rich.table import Table
 
+from devices import unit_symbol
 from lab.files.campaign_file import CampaignConfig, read_target
 from lab.outputs.html import escape, page, png
 from lab.records.best import best_trial, best_trials
@@ -60,7 +61,7 @@ def summary_table(name: str, records: list[TrialRecord], best: set[int]) -> Tabl
 
 def _unit(value: ParameterValue) -> str:
     """A parameter's unit as a column shows it; none for a choice or a pure number."""
-    return "" if isinstance(value, str) else f"{value.units:~P}"
+    return "" if isinstance(value, str) else unit_symbol(value.units)
 
 
 def _value(value: ParameterValue) -> str:

@@ -175,13 +175,13 @@ class LabMonitor:
         return out
 
 
-def _reading(key: str, path: str, reading: Any, described: Any) -> dict[str, Any]:
+def _reading(key: str, label: str, reading: Any, described: Any) -> dict[str, Any]:
     value = reading["value"]
     if hasattr(value, "item"):
         value = value.item()
     return {
         "key": key,
-        "label": path.replace(".", " ").replace("_", " "),
+        "label": label,
         "value": value,
         "units": described.get("units"),
         "time": reading["timestamp"],

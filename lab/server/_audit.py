@@ -9,6 +9,7 @@ the answer is sent: whoever has been answered can find it in the log.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lab.server._auth import SAFE_METHODS, Principal
 from lab.store import AuditLog
+
+log = logging.getLogger(__name__)
 
 
 class AuditMiddleware:
@@ -68,12 +71,19 @@ class AuditMiddleware:
             kind = "refused" if status < 500 else "error"
             outcome = f"{kind} ({status}): {state.get('error', '')}".rstrip(": ")
         client = scope.get("client")
+        user = principal.user if principal else noted.get("user")
+        role = principal.role if principal else noted.get("role")
+        sender = f"{client[0]}:{client[1]}" if client else None
+        target = noted.get("target") or f"{scope['method']} {scope['path']}"
         self.log.append(
             action,
             outcome,
-            user=principal.user if principal else noted.get("user"),
-            role=principal.role if principal else noted.get("role"),
-            client=f"{client[0]}:{client[1]}" if client else None,
-            target=noted.get("target") or f"{scope['method']} {scope['path']}",
+            user=user,
+            role=role,
+            client=sender,
+            target=target,
             detail=noted.get("detail"),
         )
+        # the server's console is the trail a person at the machine reads: one line an action
+        who = f"{user} ({role})" if user and role else user or "someone unknown"
+        log.info("%s %s %s from %s: %s", who, action, target, sender or "?", outcome)

@@ -7,7 +7,6 @@ field or the state at fault, and change nothing (see the error handlers in ``_ap
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
@@ -24,8 +23,6 @@ from lab.server._auth import COOKIE, Login, Principal, authorized, current_princ
 from lab.server._lab_process import LabServer
 from lab.server._throttle import Throttled
 from lab.store import TrialStatus
-
-log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api")
 Viewer = Annotated[Principal, Depends(require("viewer"))]
@@ -125,12 +122,10 @@ async def _checked_login(
         throttle.admit(user, client)
         found = await throttle.check(lambda: server.auth.login(user, password, via, ttl_s))
     except Throttled as err:
-        log.info("login of %r from %s refused: %s", user, client, err)
         raise HTTPException(
             429, str(err), headers={"Retry-After": str(err.retry_after_s)}
         ) from None
     if found is None:
-        log.info("login of %r from %s refused: wrong user name or password", user, client)
         throttle.failed(user, client)
         raise HTTPException(401, "wrong user name or password")
     throttle.succeeded(user)
@@ -591,6 +586,9 @@ def audit(
     server: Server,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     before: int | None = None,
+    user: Annotated[str | None, Query(max_length=200)] = None,
+    action: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[dict[str, Any]]:
-    """Who did what, when, from where, and the outcome; newest first."""
-    return [vars(e) for e in server.store.audit.entries(limit, before)]
+    """Who did what, when, from where, and the outcome; newest first. ``user`` keeps one
+    user's entries (an agent's, say), ``action`` those whose action starts with it."""
+    return [vars(e) for e in server.store.audit.entries(limit, before, user, action)]

@@ -135,10 +135,21 @@ class AuditLog:
                 )
             )
 
-    def entries(self, limit: int = 200, before: int | None = None) -> list[AuditEntry]:
-        """Newest first; ``before`` pages back from an entry id."""
+    def entries(
+        self,
+        limit: int = 200,
+        before: int | None = None,
+        user: str | None = None,
+        action: str | None = None,
+    ) -> list[AuditEntry]:
+        """Newest first; ``before`` pages back from an entry id; ``user`` and ``action``
+        keep only that user's entries and actions starting with that text."""
         query = select(audit).order_by(audit.c.id.desc()).limit(limit)
         if before is not None:
             query = query.where(audit.c.id < before)
+        if user:
+            query = query.where(audit.c.user == user)
+        if action:
+            query = query.where(audit.c.action.startswith(action, autoescape=True))
         with self._engine.connect() as c:
             return [AuditEntry(**r._mapping) for r in c.execute(query)]

@@ -56,7 +56,7 @@ def test_the_chosen_amine_is_what_the_pump_charges_and_the_record_keeps_it(
     trials = pd.read_parquet(bundle / "trials.parquet")
     assert isinstance(trials["amine"].dtype, pd.CategoricalDtype)
     assert set(trials["amine"]) <= AMINES
-    assert "amine_volume [ml]" in pd.read_csv(bundle / "trials.csv").columns
+    assert "amine_volume [mL]" in pd.read_csv(bundle / "trials.csv").columns
     with open_data(bundle) as data:
         campaign = stored_campaign(data.store, "amine-choice", tmp_path)
         report = replay(data.store, campaign)

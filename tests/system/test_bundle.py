@@ -96,7 +96,7 @@ def test_an_exported_bundle_verifies_reads_back_and_replays(recorded: Path, tmp_
             assert collected.seen[1] >= 1  # its events came through
     # the tables: units in the CSV's column names and in the Parquet fields' metadata
     table = pq.read_table(bundle / "trials.parquet")
-    assert table.schema.field("cyan [ml]").metadata == {b"unit": b"milliliter"}
+    assert table.schema.field("cyan [mL]").metadata == {b"unit": b"milliliter"}
     assert table.column("status").to_pylist() == ["completed"] * 5
     assert "temperature [°C]" in (bundle / "trials.csv").read_text().splitlines()[0]
     assert json.loads((bundle / "planner" / "experiment.json").read_text())["experiment"]

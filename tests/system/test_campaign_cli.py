@@ -215,13 +215,15 @@ def test_devices_lists_every_device_and_its_state(example_dir: Path, tmp_path: P
         "spectrometer",
         "SDL-Sim RoboArm, serial SN1001, firmware 1.0",
         "location = rack",
-        "vial_volume = 0 mL",
+        "vial volume = 0 mL",  # one naming style, the dashboard's
+        "heater temperature = 25 °C",  # pint's symbols
+        "door open = no",
         "absorbance = 101 points over 380-780 nm, max 0 AU",  # an array in short
     ):
         assert words in result.stdout
     as_json = lab_cli("devices", "--lab", example_dir / "lab.yaml", "--json", cwd=tmp_path)
     state = json.loads(as_json.stdout)
-    assert state["station"]["readings"]["heater.temperature"]["units"] == "degC"
+    assert state["station"]["readings"]["heater temperature"]["units"] == "degC"
     assert len(state["spectrometer"]["readings"]["wavelengths"]["value"]) == 101
 
 

@@ -7,6 +7,7 @@ Screenshots of each page go to ``build/screenshots/`` (or ``$SDL_SCREENSHOTS``).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,6 +150,7 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     assert contrast(page, "#toast") >= 4.5  # WCAG AA: an error a person can read
     expect(proposal.locator("input[name=cyan]")).to_have_class("bad")
     proposal.locator("input[name=cyan]").fill("0.5 mL")
+    proposal.locator("input[name=temperature]").fill("320 K")  # another unit: stored in degC
     shot(page, "3-approvals")
     proposal.locator("button.approve").click()
     expect(page.locator("#toast")).to_contain_text("approved with your edits")
@@ -161,6 +163,7 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     expect(page.locator("#progress-count")).to_have_text("1 / 3")
     # the proposal approved with edits lives on as trial 1: not shown as turned down
     expect(page.locator("#trials tr[data-trial='0'] .badge")).to_have_text("edited")
+    expect(page.locator("#trials tr[data-trial='1']")).to_contain_text("46.85 °C")
     page.click("button#pause")
     expect(page.locator("#control")).to_have_attribute("data-state", "paused")
     # one state in every place: the header, the campaign's badge, the controls offered
@@ -180,6 +183,9 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     expect(next_one).to_have_text("running")
     # the Lab page shows each station's trial, and the trial held by the pause
     page.click("nav >> text=Lab")
+    # diagnostics and a plan by hand need the devices to themselves: not while paused
+    expect(page.locator("button#diagnose")).to_be_disabled()
+    expect(page.locator("button#run-plan")).to_be_disabled()
     expect(page.locator("#stations tr[data-station=station]")).to_contain_text("idle")
     expect(page.locator("#station-queue")).to_have_text(
         "waiting for a station: approved-match #2 (waiting to start)"
@@ -201,11 +207,20 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     for axis in ("cyan (mL)", "temperature (°C)"):  # every axis with its unit
         expect(parameters).to_contain_text(axis)
     shot(page, "4-campaign")
-    page.locator("#trials tr[data-trial='1'] a").click()  # the run's documents, one click away
-    expect(page.locator("main h2")).to_contain_text("documents")
-    expect(page.locator("details summary").first).to_have_text("start")
-    expect(page.locator("main")).to_contain_text("approved-match")
+    page.locator("#trials tr[data-trial='1'] a").click()  # the run, one click away
+    summary = page.locator("#run-summary")
+    expect(summary.locator(".badge")).to_have_text("success")
+    expect(page.locator("#run-protocol")).to_contain_text("dispense reagent cyan, volume 0.5 mL")
+    expect(page.locator("#run-protocol")).to_contain_text("heat temperature 46.85 °C")
+    expect(page.locator("#run-spectrum .main-svg").first).to_be_visible()  # the spectrum drawn
+    conditions = page.locator("[data-stream=conditions]")
+    expect(conditions.locator("th", has_text="vial volume (mL)")).to_be_visible()
+    # no float noise anywhere: a person reads at most six significant digits
+    assert not re.search(r"\d\.\d{7,}", page.locator("main").inner_text())
     shot(page, "4b-run")
+    summary.locator("a", has_text="trial 1").click()  # back to the trial, its row marked
+    expect(page).to_have_url(f"{lab.url}/campaigns/approved-match#trial-1")
+    expect(page.locator("#trials tr#trial-1")).to_have_class(re.compile("chosen"))
 
     # the emergency stop, from any page: every device safe, latched until reset
     page.click("nav >> text=Lab")
@@ -261,6 +276,10 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
         expect(audit).to_contain_text(action)
     expect(audit).to_contain_text("refused (422)")
     shot(page, "6-audit")
+    page.fill("#audit-filter input[name=action]", "pause")  # one action, say
+    page.click("#audit-filter button.primary")
+    expect(audit.locator("tbody tr")).to_have_count(1)
+    expect(audit.locator("tbody tr")).to_contain_text("demo")
     page.click("nav >> text=Users")
     expect(page.locator("#users")).to_contain_text("demo")
     shot(page, "7-users")
@@ -281,14 +300,16 @@ def test_no_page_scrolls_sideways(lab: LabProcess, browser: Browser, width: int)
     page.click("button[type=submit]")
     expect(page.locator("#link")).to_have_text("live")
     wide = {}
-    for path in PAGES:
+    runs = page.request.get(f"{lab.url}/api/runs?limit=1").json()
+    for path in (*PAGES, *(f"/runs/{r['uid']}" for r in runs)):
         page.goto(f"{lab.url}{path}")
         expect(page.locator("#link")).to_have_text("live")
         page.wait_for_timeout(300)  # the page has drawn what the server sent
         scroll = page.evaluate("document.documentElement.scrollWidth")
         if scroll > width:
             wide[path] = scroll
-        name = path.strip("/").replace("/", "-") or "lab"
+        parts = path.strip("/").split("/")  # a campaign's page, a run's page: by kind
+        name = parts[0].rstrip("s") if len(parts) > 1 else parts[0] or "lab"
         shot(page, f"{width}-{name}")
     assert wide == {}, f"pages wider than {width} px: {wide}"
     page.close()

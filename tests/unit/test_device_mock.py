@@ -103,7 +103,8 @@ def test_a_mocked_station_takes_setpoints_dispenses_and_reports_units(re, wire):
     assert described["station-pumps-1-level"]["units"] == "mL"
     names = station.reading_names()  # what a person reads them by
     assert names["station-pumps-1-level"] == "cyan level"
-    assert names["station-heater"] == "heater.temperature"  # the readback, by its path
+    assert names["station-heater"] == "heater temperature"  # the readback, by its path
+    assert names["station-door_open"] == "door open"
 
     set_mock_value(station.pumps[1].level, 2.0)
     re(bps.mv(station.pumps[1], "1.5 mL"))

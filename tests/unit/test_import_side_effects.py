@@ -64,19 +64,28 @@ set_up_application()
 print("set up", torch.get_num_threads(), logging.getLevelName(ROOT_STREAM_HANDLER.level))
 logging.getLogger("lab.campaigns.manager").info("campaign x started by ann")
 logging.getLogger("asyncua.client").info("a library's chatter")
+from ax.utils.common.logger import get_logger
+get_logger("ax.adapter.fit").warning("a model fit is poor")
 logging.getLogger("bluesky").error("a run failed, as bluesky tells it")
+set_up_application(libraries=logging.WARNING)  # lab -v
+print("verbose", logging.getLevelName(ROOT_STREAM_HANDLER.level))
+get_logger("ax.adapter.fit").warning("a model fit is poor, again")
 """
 
 
 def test_a_planner_changes_nothing_global_and_the_application_set_up_does():
     """Building a planner leaves torch's threads and Ax's console as the user set them; the
-    application's one set-up caps the threads, turns Ax down to warnings and shows the
-    lab's state changes, one line each, without the libraries' chatter."""
+    application's one set-up caps the threads, turns Ax down to errors and shows the
+    lab's state changes, one line each, without the libraries' chatter or warnings; asked
+    to be verbose, it shows the libraries' warnings too."""
     done = subprocess.run([sys.executable, "-c", PLANNER_AND_SETUP], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines() == ["planner 3 INFO", "set up 2 WARNING"]
-    ours = [line for line in done.stderr.splitlines() if not line.startswith("[INFO")]  # Ax's
+    assert done.stdout.splitlines() == ["planner 3 INFO", "set up 2 ERROR", "verbose WARNING"]
+    lines = done.stderr.splitlines()
+    ours = [line for line in lines if not line.startswith("[")]  # Ax writes "[INFO 12-06 ...]"
     assert ours == ["INFO lab.campaigns.manager: campaign x started by ann"], done.stderr
+    fits = [line for line in lines if "model fit is poor" in line]
+    assert len(fits) == 1 and fits[0].endswith("poor, again"), done.stderr
 
 
 def test_ax_says_nothing_while_it_is_imported_after_the_set_up():

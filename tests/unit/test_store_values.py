@@ -189,9 +189,9 @@ def test_the_record_reads_as_dataframes_with_units(tmp_path: Path):
         samples = data.samples("c")
         with pytest.raises(KeyError, match="no campaign 'd' here"):
             data.trials("d")
-    assert list(trials["cyan [ml]"]) == [0.0, 1.0, 2.0]
+    assert list(trials["cyan [mL]"]) == [0.0, 1.0, 2.0]
     assert list(trials["yield [%]"]) == [0.0, 10.0, 20.0]
-    assert trials.attrs["units"] == {"cyan [ml]": "milliliter", "yield [%]": "percent"}
+    assert trials.attrs["units"] == {"cyan [mL]": "milliliter", "yield [%]": "percent"}
     assert list(trials["generator"]) == ["ax:Sobol"] * 3
     assert list(samples["sample"]) == ["V0", "V1", "V2"]
-    assert samples.attrs["units"] == {"cyan [ml]": "milliliter"}
+    assert samples.attrs["units"] == {"cyan [mL]": "milliliter"}

@@ -175,6 +175,12 @@ function enableControls() {
   document.querySelectorAll("button#stop, button#abort").forEach((b) => {
     b.disabled = !(operator && c.active_campaign && c.active_campaign === b.dataset.campaign);
   });
+  // diagnostics and a plan by hand need the devices to themselves
+  const free = c.lab === "idle";
+  document.querySelectorAll("button#diagnose, button#run-plan").forEach((b) => {
+    b.disabled = !(can("staff") && free);
+    b.title = free ? "" : `the lab is ${c.lab}: ${latched ? "staff must reset the emergency stop first" : "wait until it is idle"}`;
+  });
 }
 
 function controlButtons(campaign) {
@@ -276,7 +282,7 @@ function diagnosticsPanel() {
   const render = (state) => {
     status.textContent = state.running ? `running · ${state.running.step} · started by ${state.running.by}`
       : state.error ? `the last diagnosis ended early: ${state.error}` : "";
-    if (button) button.disabled = Boolean(state.running);
+    enableControls();
     const devices = Object.entries(state.latest);
     cards.replaceChildren(...(devices.length ? devices.map(([device, rows]) => diagnosisCard(device, rows))
       : [h("p", { class: "muted" }, "No diagnosis yet." + (can("staff") ? "" : " Staff can run one."))]));
@@ -308,7 +314,7 @@ function planForm() {
       try { args = JSON.parse(kwargs.value); } catch (err) { toast(`kwargs: ${err.message}`, "error"); return; }
       const done = await act("POST", "/api/plans", { plan: plan.value, kwargs: args });
       if (done) { result.replaceChildren("run ", h("a", { href: `/runs/${done.run_uids[0]}` }, done.run_uids[0]?.slice(0, 8)), ` ended: ${done.exit_status}`); }
-    } }, h("label", {}, "plan", plan), h("label", {}, "arguments (JSON; devices by name, bare numbers in the device's unit)", kwargs), h("button", { class: "primary" }, "Run"), result));
+    } }, h("label", {}, "plan", plan), h("label", {}, "arguments (JSON; devices by name, bare numbers in the device's unit)", kwargs), h("button", { class: "primary", id: "run-plan" }, "Run"), result));
 }
 
 // --- Campaigns ----------------------------------------------------------------------------------
@@ -420,6 +426,9 @@ async function campaignPage(name) {
   ready = true;
   renderSummary();
   render();
+  // a link from a run names its trial: show that row
+  const linked = location.hash && document.getElementById(location.hash.slice(1));
+  if (linked) { linked.classList.add("chosen"); linked.scrollIntoView({ block: "center" }); }
   try {
     const latest = await api("GET", `/api/campaigns/${encodeURIComponent(name)}/spectrum`);
     plotSpectrum(latest, target);
@@ -508,7 +517,7 @@ function renderTrials(thead, tbody, rows, maximised = new Set()) {
   thead.replaceChildren(h("tr", {}, h("th", {}, "#"), h("th", {}, "status"),
     params.map((p) => h("th", {}, p)), outcomes.map((o) => h("th", {}, o)),
     h("th", {}, "generator"), h("th", {}, "run"), h("th", {}, "note")));
-  tbody.replaceChildren(...rows.slice().reverse().map((t) => h("tr", { class: t.trial === best ? "best" : "", "data-trial": t.trial },
+  tbody.replaceChildren(...rows.slice().reverse().map((t) => h("tr", { class: t.trial === best ? "best" : "", "data-trial": t.trial, id: `trial-${t.trial}` },
     h("td", { class: "num" }, t.trial), h("td", {}, badge(edited(t) ? "edited" : t.status)),
     params.map((p) => h("td", { class: chosen(t.parameters[p]) ? "" : "num" }, quantity(t.parameters[p]))),
     outcomes.map((o) => h("td", { class: "num" }, t.outcomes ? num(t.outcomes[o]) : "–")),
@@ -628,6 +637,13 @@ function plotSpectrum(measured, target) {
   const traces = [];
   if (target) traces.push({ x: target.wavelength_nm, y: target.absorbance, name: "target", line: { dash: "dash", color: "#111" } });
   if (measured) traces.push({ x: measured.wavelength_nm, y: measured.absorbance, name: `trial ${measured.trial}`, line: { color: "#cf222e" } });
+  const el = document.getElementById("spectrum-plot");
+  if (!traces.length) {  // empty axes would say a spectrum is missing
+    Plotly.purge(el);
+    el.replaceChildren(h("p", { class: "muted" }, "No spectrum yet: this campaign has no target spectrum, and none of its trials has been measured."));
+    return;
+  }
+  if (el.querySelector("p.muted")) el.replaceChildren();
   Plotly.react("spectrum-plot", traces, layout({ xaxis: { title: { text: "wavelength (nm)" } }, yaxis: { title: { text: "absorbance (AU)" } } }), config);
 }
 
@@ -696,20 +712,40 @@ function proposalCard(p) {
 }
 
 // --- Audit, users, runs ---------------------------------------------------------------------------
+// who did what: newest first, filtered by user (an agent's own user, say) or by action
 async function auditPage() {
   const tbody = h("tbody");
   let oldest = null;
+  const user = h("input", { name: "user", placeholder: "any user", size: 14, list: "audit-users" });
+  const action = h("input", { name: "action", placeholder: "any action (e.g. campaign)", size: 22 });
+  const users = h("datalist", { id: "audit-users" });
   const more = h("button", { onclick: () => load(oldest) }, "Older entries");
-  content.replaceChildren(h("section", { class: "panel wide" }, h("table", { id: "audit" },
+  const filter = h("form", { class: "inline", id: "audit-filter", onsubmit: (e) => { e.preventDefault(); tbody.replaceChildren(); load(null); } },
+    h("label", {}, "user", user), h("label", {}, "action", action), users,
+    h("button", { class: "primary" }, "Show"),
+    h("button", { type: "button", onclick: () => { user.value = ""; action.value = ""; tbody.replaceChildren(); load(null); } }, "All"));
+  content.replaceChildren(h("section", { class: "panel wide" }, filter, h("table", { id: "audit" },
     h("thead", {}, h("tr", {}, ["time", "user", "role", "from", "action", "target", "outcome", "detail"].map((c) => h("th", {}, c)))), tbody), more));
+  // a detail in words: "edits: cyan 0.5 mL, temperature 320 K; seconds: 0.006"
+  const words = (v) => (v && typeof v === "object"
+    ? Object.entries(v).map(([k, x]) => `${k} ${typeof x === "object" ? JSON.stringify(x) : x}`).join(", ") : String(v));
+  const detail = (d) => Object.entries(d ?? {}).filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${k.replaceAll("_", " ")}: ${words(v)}`).join("; ");
   async function load(before) {
-    const entries = await api("GET", `/api/audit?limit=100${before ? `&before=${before}` : ""}`);
+    const query = new URLSearchParams({ limit: "100" });
+    if (before) query.set("before", before);
+    if (user.value.trim()) query.set("user", user.value.trim());
+    if (action.value.trim()) query.set("action", action.value.trim());
+    const entries = await api("GET", `/api/audit?${query}`);
     for (const e of entries) {
-      tbody.append(h("tr", {}, h("td", {}, when(e.time)), h("td", {}, e.user || "–"), h("td", {}, e.role || "–"),
+      tbody.append(h("tr", {}, h("td", { class: "nowrap" }, when(e.time)), h("td", {}, e.user || "–"), h("td", {}, e.role || "–"),
         h("td", {}, e.client || "–"), h("td", {}, e.action), h("td", {}, e.target || ""),
-        h("td", { class: e.outcome === "ok" ? "" : "error" }, e.outcome), h("td", {}, e.detail ? JSON.stringify(e.detail) : "")));
+        h("td", { class: e.outcome === "ok" ? "" : "error" }, e.outcome), h("td", { class: "detail" }, detail(e.detail))));
       oldest = e.id;
     }
+    const seen = new Set([...users.options].map((o) => o.value));
+    for (const e of entries) if (e.user && !seen.has(e.user)) { seen.add(e.user); users.append(h("option", { value: e.user })); }
+    if (!tbody.children.length) tbody.append(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "No entry matches.")));
     more.disabled = entries.length < 100;
   }
   await load(null);
@@ -735,13 +771,99 @@ async function usersPage() {
   await render();
 }
 
+// a run as a person reads it: what it was for, how it ended, the protocol it ran, the
+// spectrum it measured, and each stream's events with their times and units; the raw
+// documents stay one click away
 async function runPage(uid) {
   const { run, documents } = await api("GET", `/api/runs/${encodeURIComponent(uid)}`);
-  content.replaceChildren(
-    h("section", { class: "panel wide" }, h("table", {}, h("tbody", {}, Object.entries(run).map(([k, v]) =>
-      h("tr", {}, h("th", {}, k), h("td", {}, k === "started" || k === "finished" ? when(v) : v ?? "–")))))),
-    h("section", { class: "panel wide" }, h("h2", {}, `${documents.length} documents`),
-      documents.map((d) => h("details", {}, h("summary", {}, d.name), h("pre", {}, JSON.stringify(d.doc, null, 2))))));
+  const start = documents.find((d) => d.name === "start")?.doc ?? {};
+  const descriptors = new Map(documents.filter((d) => d.name === "descriptor").map((d) => [d.doc.uid, d.doc]));
+  const streams = new Map();
+  for (const d of documents) {
+    if (d.name !== "event") continue;
+    const descriptor = descriptors.get(d.doc.descriptor);
+    const stream = descriptor?.name ?? "?";
+    if (!streams.has(stream)) streams.set(stream, { descriptor, events: [] });
+    streams.get(stream).events.push(d.doc);
+  }
+  const t0 = run.started;
+  const campaign = run.campaign ? h("a", { href: `/campaigns/${encodeURIComponent(run.campaign)}` }, run.campaign) : null;
+  const trial = run.campaign && run.trial != null
+    ? h("a", { href: `/campaigns/${encodeURIComponent(run.campaign)}#trial-${run.trial}` }, `trial ${run.trial}`) : null;
+  const facts = [
+    ["plan", run.plan_name ?? "–"],
+    ["campaign", campaign ? [campaign, trial ? " · " : "", trial] : "– (run by hand)"],
+    ["station", run.station ?? "–"],
+    ["started by", run.operator ?? "–"],
+    ["started", when(run.started)],
+    ["took", run.finished ? `${num(run.finished - run.started, 3)} s` : "still running"],
+  ];
+  if (run.reason) facts.push(["why it ended", run.reason]);
+  const spectrum = h("div", { class: "plot", id: "run-spectrum" });
+  const measured = spectrumOf(streams.get("primary"));
+  content.replaceChildren(...[
+    h("section", { class: "panel wide", id: "run-summary" },
+      h("div", { class: "row" }, h("h2", {}, `Run ${run.scan_id}`), badge(run.exit_status ?? "running")),
+      h("table", {}, h("tbody", {}, facts.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v)))))),
+    start.protocol ? protocolPanel(start.protocol) : null,
+    measured ? h("section", { class: "panel wide" }, h("h2", {}, "Spectrum measured"), spectrum) : null,
+    ...[...streams].map(([name, s]) => streamPanel(name, s, t0)),
+    h("section", { class: "panel wide" }, h("details", {}, h("summary", {}, `all ${documents.length} documents as stored (JSON)`),
+      documents.map((d) => h("details", {}, h("summary", {}, d.name === "event" ? `event in ${descriptors.get(d.doc.descriptor)?.name ?? "?"}` : d.name),
+        h("pre", {}, JSON.stringify(d.doc, null, 2))))))].filter(Boolean));
+  if (measured) plotRunSpectrum(measured);
+}
+
+// the protocol's steps as the run filled them in, each quantity rounded for reading
+function protocolPanel(protocol) {
+  const shown = (v) => (typeof v === "string" && /^\s*[-+0-9.eE]+\s+\S/.test(v) ? quantity(v) : String(v));
+  return h("section", { class: "panel wide", id: "run-protocol" },
+    h("h2", {}, `Protocol ${protocol.name ?? ""}`),
+    protocol.description ? h("p", { class: "muted" }, protocol.description) : null,
+    h("ol", {}, (protocol.steps ?? []).map((step) => h("li", {}, h("b", {}, step.step), " ",
+      Object.entries(step).filter(([k]) => k !== "step").map(([k, v]) => `${k.replaceAll("_", " ")} ${shown(v)}`).join(", ")))));
+}
+
+// a stream's events as a table: seconds since the run began, then each scalar reading
+// with its unit in the header (an array is counted, not printed)
+function streamPanel(name, { descriptor, events }, t0) {
+  const keys = Object.keys(descriptor?.data_keys ?? events[0]?.data ?? {});
+  const label = (key) => {
+    const object = descriptor?.data_keys?.[key]?.object_name;
+    return (object && key !== object ? key.replace(`${object}-`, "") : key).replaceAll(/[-_]/g, " ");
+  };
+  const unitOfKey = (key) => unit(descriptor?.data_keys?.[key]?.units);
+  const cell = (key, value) => {
+    if (Array.isArray(value)) return h("td", { class: "muted" }, `${value.length} points`);
+    if (typeof value === "number") return h("td", { class: "num" }, num(value, digitsOf(descriptor?.data_keys?.[key])));
+    if (typeof value === "boolean") return h("td", {}, value ? "yes" : "no");
+    return h("td", {}, value === "" ? "–" : String(value));
+  };
+  return h("section", { class: "panel wide", "data-stream": name },
+    h("h2", {}, `${name.replaceAll("_", " ")} (${events.length} event${events.length === 1 ? "" : "s"})`),
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "at (s)"), keys.map((k) => h("th", {}, titled(label(k), unitOfKey(k)))))),
+      h("tbody", {}, events.map((e) => h("tr", {}, h("td", { class: "num" }, num(e.time - t0, 3)), keys.map((k) => cell(k, e.data[k])))))));
+}
+
+// a reading shown to the precision its device declares (at most 6 digits), else 4
+const digitsOf = (key) => (Number.isInteger(key?.precision) ? Math.min(6, Math.max(1, key.precision + 2)) : 4);
+
+// the spectrum of a run's primary stream: its array reading against the configured axis
+function spectrumOf(stream) {
+  if (!stream) return null;
+  const config = Object.values(stream.descriptor?.configuration ?? {});
+  const axisKey = config.flatMap((c) => Object.keys(c.data ?? {})).find((k) => /wavelength/.test(k));
+  const axis = config.find((c) => axisKey in (c.data ?? {}))?.data[axisKey];
+  const event = stream.events.at(-1);
+  const key = Object.keys(event?.data ?? {}).find((k) => Array.isArray(event.data[k]) && k !== axisKey);
+  if (!key || !axis || axis.length !== event.data[key].length) return null;
+  return { x: axis, y: event.data[key], name: key, units: unit(stream.descriptor.data_keys[key]?.units) };
+}
+
+function plotRunSpectrum(s) {
+  if (!window.Plotly) return setTimeout(() => plotRunSpectrum(s), 200);
+  Plotly.react("run-spectrum", [{ x: s.x, y: s.y, name: s.name, line: { color: "#cf222e" } }],
+    layout({ xaxis: { title: { text: "wavelength (nm)" } }, yaxis: { title: { text: titled("absorbance", s.units) } } }), config);
 }
 
 // --- start ------------------------------------------------------------------------------------------
