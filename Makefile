@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= python3
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint browser postgres redis docs bench reference clean
+.PHONY: demo test lint browser postgres redis docs bench reference screenshots clean
 
 $(STAMP): pyproject.toml examples/balance/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ lint: $(STAMP)
 browser:
 	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
 		|| (echo "install Debian's chromium (apt-get install chromium) to test the dashboard" && false)
+
+# the operator guide's pictures, taken by the browser test of the dashboard
+SHOTS := 1-lab 2-campaigns 3-approvals 4-campaign 4b-run 5-emergency-stop 5b-diagnostics 6-audit 7-users 390-campaign 390-lab
+screenshots: $(STAMP) browser
+	SDL_SCREENSHOTS=build/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/system/test_dashboard_browser.py
+	mkdir -p docs/img/dashboard
+	for shot in $(SHOTS); do cp build/screenshots/$$shot.png docs/img/dashboard/; done
 
 # the store tests also run on a throwaway PostgreSQL server the tests start (initdb in a
 # temporary folder): they need the server programs, Debian's postgresql package

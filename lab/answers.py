@@ -18,6 +18,12 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Refusal(Answer):
+    """A request refused, in words: which field or which state, and why."""
+
+    detail: str
+
+
 # --- the server and its users ------------------------------------------------------------------
 class Health(Answer):
     """The server is up."""

@@ -8,11 +8,12 @@ Nothing here is served from the internet: the dashboard's JavaScript, the plotti
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import fastapi_offline
 import plotly
@@ -24,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 
 from lab.errors import LabError
 from lab.server._audit import AuditMiddleware
-from lab.server._auth import require
+from lab.server._auth import CSRF_HEADER, Principal, require
 from lab.server._headers import SecurityHeaders
 from lab.server._lab_process import LabServer
 from lab.server._limits import BodyLimit
@@ -86,17 +87,42 @@ def _docs(app: FastAPI) -> None:
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[viewer])
     def openapi() -> dict[str, Any]:
-        return app.openapi()
+        schema = app.openapi()
+        # a script's token (POST /api/auth/token, lab remote login) goes under "Authorize"
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes["token"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "a token from POST /api/auth/token (or `lab remote login`); "
+            "in the logged-in browser the session cookie is used without one",
+        }
+        schema["security"] = [{"token": []}, {}]
+        return schema
 
-    @app.get("/docs", include_in_schema=False, dependencies=[viewer])
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+    @app.get("/docs", include_in_schema=False)
+    def docs(principal: Annotated[Principal, Depends(require("viewer"))]) -> HTMLResponse:
+        page = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title=app.title,
             swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
             swagger_css_url="/vendor/swagger/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
+            swagger_ui_parameters={"persistAuthorization": False},
         )
+        # "Try it out" from the logged-in page sends the session's CSRF token, as the
+        # dashboard does; a token pasted under Authorize is sent as a bearer instead
+        html = (
+            bytes(page.body)
+            .decode()
+            .replace(
+                "const ui = SwaggerUIBundle({",
+                "const ui = SwaggerUIBundle({\nrequestInterceptor: (req) => "
+                f"{{ req.headers[{json.dumps(CSRF_HEADER)}] = {json.dumps(principal.csrf or '')}; "
+                "return req; },",
+                1,
+            )
+        )
+        return HTMLResponse(html)
 
 
 def _refusal(

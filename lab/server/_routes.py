@@ -24,7 +24,15 @@ from lab.server._lab_process import LabServer
 from lab.server._throttle import Throttled
 from lab.store import TrialStatus
 
-router = APIRouter(prefix="/api")
+#: the refusals any endpoint may answer, each a sentence in ``detail``
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": answers.Refusal, "description": "not logged in, or the session expired"},
+    403: {"model": answers.Refusal, "description": "the role is not enough, or no CSRF token"},
+    404: {"model": answers.Refusal, "description": "no such campaign, trial, run or user"},
+    409: {"model": answers.Refusal, "description": "not now: the lab's state refuses it"},
+    429: {"model": answers.Refusal, "description": "too many logins; try again later"},
+}
+router = APIRouter(prefix="/api", responses=REFUSALS)
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Operator = Annotated[Principal, Depends(require("operator"))]
 Staff = Annotated[Principal, Depends(require("staff"))]

@@ -286,6 +286,28 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     assert errors == []
 
 
+def test_the_api_docs_try_a_change_as_the_logged_in_user(lab: LabProcess, browser: Browser):
+    """Swagger UI at /docs offers Authorize (a script's bearer token), and its "Try it
+    out" on a POST passes the CSRF check as the logged-in browser: the lab answers the
+    request itself (409, nothing paused), not 403."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{lab.url}/login?next=/docs")
+    page.fill("input[name=username]", "demo")
+    page.fill("input[name=password]", demo_password(lab))
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{lab.url}/docs")
+    expect(page.locator("button.authorize")).to_be_visible(timeout=30_000)
+    operation = page.locator("[id^='operations-run_control-resume']")
+    operation.locator(".opblock-summary").click()
+    operation.locator("button.try-out__btn").click()
+    operation.locator("button.execute").click()
+    status = operation.locator(".live-responses-table tbody .response-col_status").first
+    expect(status).to_contain_text("409", timeout=30_000)
+    expect(status).not_to_contain_text("Undocumented")  # every refusal is documented
+    expect(operation.locator(".live-responses-table")).to_contain_text("not paused")
+    page.close()
+
+
 PAGES = ("/", "/campaigns", "/campaigns/approved-match", "/approvals", "/audit", "/users")
 
 

@@ -654,8 +654,15 @@ def test_every_answer_is_a_documented_type(client: TestClient, tokens):
             schema = schema.get("items", schema)
             if "$ref" not in schema and "anyOf" not in schema:
                 untyped.append(f"{method.upper()} {path}")
+            refusal = operation["responses"].get("409", {})  # refusals are documented too
+            if refusal.get("content", {}).get("application/json", {}).get("schema") != {
+                "$ref": "#/components/schemas/Refusal"
+            }:
+                untyped.append(f"{method.upper()} {path} 409")
     assert untyped == []
     assert "CampaignDetail" in spec["components"]["schemas"]
+    # Swagger's Authorize takes a script's token
+    assert spec["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
 
 
 def test_a_measurement_is_not_a_stale_reading(client: TestClient, tokens):
@@ -666,3 +673,17 @@ def test_a_measurement_is_not_a_stale_reading(client: TestClient, tokens):
     readings = {r["label"]: r for r in spectrometer["readings"]}
     assert readings["saturated"]["measured"] and not readings["saturated"]["stale"]
     assert not readings["vial"]["measured"]  # polled: its age says how fresh it is
+
+
+def test_the_audit_log_is_filtered_by_user_and_action(client: TestClient, tokens):
+    """One user's entries (an agent's, say) or one kind of action, newest first; a filter
+    that matches nothing is an empty list, and a LIKE wildcard is taken as a character."""
+    client.post("/api/lab/resume", headers=tokens["olga"])
+    client.post("/api/lab/pause", headers=tokens["vic"])  # a viewer: refused, still logged
+    olga = client.get("/api/audit", params={"user": "olga"}, headers=tokens["olga"]).json()
+    assert olga and {e["user"] for e in olga} == {"olga"}
+    pauses = client.get("/api/audit", params={"action": "pau"}, headers=tokens["olga"]).json()
+    assert pauses and {e["action"] for e in pauses} == {"pause"}
+    assert pauses[0]["user"] == "vic" and pauses[0]["outcome"].startswith("refused (403)")
+    wild = client.get("/api/audit", params={"action": "%"}, headers=tokens["olga"]).json()
+    assert wild == []

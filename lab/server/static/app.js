@@ -204,12 +204,18 @@ function controlButtons(campaign) {
 async function labPage() {
   const devices = h("div", { class: "grid", id: "devices" });
   const vials = h("tbody");
+  // a vial out of the rack while nothing runs was left by a fault or a stop: say what to do
+  const stray = h("p", { class: "alert", id: "stray-vials", hidden: true },
+    "Nothing runs, yet a vial is out of the rack. Starting or continuing a campaign first carries it to the waste (recorded in that campaign's ledger); or, with the lab stopped, take it out by hand.");
+  let outOfRack = 0;
+  const strayNote = () => { stray.hidden = !(outOfRack && lastControl && ["idle", "emergency stop"].includes(lastControl.lab)); };
+  on("control", strayNote);
   const panels = [
     h("section", { class: "panel wide" }, h("h2", {}, "Run control"), controlButtons(null)),
     stationsPanel(),
     devices,
     h("section", { class: "panel wide" }, h("h2", {}, "Vials"),
-      h("table", { id: "vials" }, h("thead", {}, h("tr", {}, h("th", {}, "vial"), h("th", {}, "where"), h("th", {}, "seen"))), vials)),
+      h("table", { id: "vials" }, h("thead", {}, h("tr", {}, h("th", {}, "vial"), h("th", {}, "where"), h("th", {}, "seen"))), vials), stray),
   ];
   panels.push(diagnosticsPanel());
   if (can("staff")) panels.push(planForm());
@@ -221,6 +227,8 @@ async function labPage() {
     vials.replaceChildren(...(snapshot.vials.length ? snapshot.vials.map((v) =>
       h("tr", {}, h("td", {}, v.vial), h("td", {}, v.where), h("td", {}, ago(now - v.time))))
       : [h("tr", {}, h("td", { colspan: 3, class: "muted" }, "no vial is out of the rack"))]));
+    outOfRack = snapshot.vials.length;
+    strayNote();
   };
   render((await api("GET", "/api/lab")).snapshot);
   on("lab", render);
