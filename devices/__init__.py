@@ -28,6 +28,7 @@ from devices._quantity import (
     format_quantity,
     magnitude,
     parse_quantity,
+    quantity_text,
     unit_symbol,
 )
 from devices._resource_lock import ResourceLock, lock_directory
@@ -167,6 +168,7 @@ __all__ = [
     "lock_directory",
     "magnitude",
     "parse_quantity",
+    "quantity_text",
     "signal_paths",
     "unit_symbol",
 ]

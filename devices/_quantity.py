@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from numbers import Real
 
 import pint
+from pint.facets.plain import PlainUnit
 
 from devices._errors import LimitViolation, UnitError
 
@@ -95,13 +96,19 @@ def format_quantity(q: Quantity) -> str:
 _LITRE = re.compile(r"(?<![A-Za-z])([a-zµ]?)l(?![A-Za-z])")
 
 
-def unit_symbol(unit: str | pint.Unit) -> str:
+def unit_symbol(unit: str | PlainUnit) -> str:
     """A unit as a person reads it, the same on every surface: pint's symbols (``°C``,
     ``rpm``, ``nm``) with the litre as ``L`` (``mL/min``), as chemists and the dashboard
     write it; ``""`` for no unit."""
     if not unit:
         return ""
     return _LITRE.sub(r"\1L", f"{ureg.Unit(unit):~P}")
+
+
+def quantity_text(q: Quantity) -> str:
+    """A quantity in a message: ``'300 °C'``, ``'2.5 mL'`` (the number as given, the unit
+    by :func:`unit_symbol`)."""
+    return f"{q.magnitude:g} {unit_symbol(q.units)}".rstrip()
 
 
 #: what a device accepts: a quantity, its text (``"60 degC"``), or a bare number, which means
@@ -135,7 +142,7 @@ def magnitude(value: DeviceValue, unit: str, *, device: str, what: str) -> float
     except pint.DimensionalityError:
         raise UnitError(
             device,
-            f"{what}: {quantity:~P} is not a {ureg.Unit(unit).dimensionality} quantity "
+            f"{what}: {quantity_text(quantity)} is not a {ureg.Unit(unit).dimensionality} quantity "
             f"(expected units like {unit})",
         ) from None
 
@@ -152,8 +159,8 @@ class Range:
         """The magnitude of ``value`` in ``unit``, refused if outside the range."""
         m = magnitude(value, self.unit, device=device, what=what)
         if not self.low <= m <= self.high:
-            raise LimitViolation(device, f"{what} {m:g} {self.unit} is outside {self}")
+            raise LimitViolation(device, f"{what} {m:g} {unit_symbol(self.unit)} is outside {self}")
         return m
 
     def __str__(self) -> str:
-        return f"{self.low:g}..{self.high:g} {self.unit}"
+        return f"{self.low:g}..{self.high:g} {unit_symbol(self.unit)}".rstrip()

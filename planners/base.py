@@ -7,12 +7,14 @@ outcomes as plain floats keyed by objective name. They never import the rest of 
 from __future__ import annotations
 
 import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pint
+from pint.facets.plain import PlainUnit
 
 from planners.objectives import Measurement, ObjectiveFunction
 
@@ -76,7 +78,6 @@ class Parameter:
 
     def problem(self, value: ParameterValue) -> str | None:
         """Why ``value`` is not a value of this parameter (naming it), or None."""
-        unit = ureg.Unit(self.unit)
         try:
             number = self.plain(value)
         except pint.DimensionalityError:
@@ -84,8 +85,8 @@ class Parameter:
         assert isinstance(number, float)
         if not self.lower - 1e-12 <= number <= self.upper + 1e-12:
             return (
-                f"{self.name}: {number:g} {unit:~P} is outside "
-                f"{self.lower:g}..{self.upper:g} {unit:~P}"
+                f"{self.name}: {number:g} {_unit_text(self.unit)} is outside "
+                f"{self.lower:g}..{self.upper:g} {_unit_text(self.unit)}"
             )
         return None
 
@@ -135,7 +136,7 @@ class DiscreteParameter:
 
     def problem(self, value: ParameterValue) -> str | None:
         """Why ``value`` is not one of the values (naming them), or None."""
-        unit = f" {ureg.Unit(self.unit):~P}" if self.unit else ""
+        unit = f" {_unit_text(self.unit)}" if self.unit else ""
         try:
             number = self.plain(value)
         except pint.DimensionalityError:
@@ -188,12 +189,19 @@ class ChoiceParameter:
 AnyParameter = Parameter | DiscreteParameter | ChoiceParameter
 
 
-def _unit_text(unit: str) -> str:
-    return f"{ureg.Unit(unit):~P}" if unit else "a number without a unit"
+#: pint's symbol for the litre, "l", alone or after a prefix (not the "l" of "mol"): the
+#: lab writes it "L" (devices.unit_symbol does the same for the other packages)
+_LITRE = re.compile(r"(?<![A-Za-z])([a-zµ]?)l(?![A-Za-z])")
+
+
+def _unit_text(unit: str | PlainUnit) -> str:
+    return _LITRE.sub(r"\1L", f"{ureg.Unit(unit):~P}") if unit else "a number without a unit"
 
 
 def _shown(value: object) -> str:
-    return f"'{value:~P}'" if isinstance(value, pint.Quantity) else repr(value)
+    if isinstance(value, pint.Quantity):
+        return f"'{value.magnitude:g} {_unit_text(value.units)}'"
+    return repr(value)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, ValidationInfo, WithJsonSchema
 
+from devices import quantity_text
 from protocols._quantity_field import placeholder_of
 
 #: an ASCII letter, then ASCII letters, digits, ``_`` and ``-``; at most 64 characters
@@ -48,7 +49,7 @@ def _name_or_placeholder(value: Any, info: ValidationInfo) -> str:
     if placeholder is not None:
         return placeholder
     if not isinstance(value, str):
-        shown = f"{value:~P}" if hasattr(value, "units") else repr(value)
+        shown = quantity_text(value) if hasattr(value, "units") else repr(value)
         raise ValueError(
             f"expected a name, got '{shown}': a name is filled by a parameter with choices"
         )

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import pint
 from pydantic import BeforeValidator, PlainSerializer, ValidationInfo, WithJsonSchema
 
-from devices import format_quantity, parse_quantity
+from devices import format_quantity, parse_quantity, quantity_text
 
 PLACEHOLDER = re.compile(r"^\{\s*([A-Za-z_]\w*)\s*\}$")
 
@@ -56,11 +56,11 @@ def _validator(dimension: str, example: str, within: tuple[str, str], kind: str)
             raise ValueError(f"expected a quantity such as '{example}', got {value!r}")
         if not quantity.check(dimension):
             raise ValueError(
-                f"'{quantity:~P}' has the wrong dimension: expected {dimension} (e.g. '{example}')"
+                f"'{quantity_text(quantity)}' has the wrong dimension: expected {dimension} (e.g. '{example}')"
             )
         if not low.m <= quantity.m_as(low.units) <= high.m_as(low.units):
             raise ValueError(
-                f"'{quantity:~P}' is outside {within[0]} .. {within[1]}, the range any lab "
+                f"'{quantity_text(quantity)}' is outside {within[0]} .. {within[1]}, the range any lab "
                 f"would use for {kind}"
             )
         return quantity

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from devices import Capability, Range
+from devices import Capability, Range, quantity_text
 from protocols.models import Mix, Pipette, Protocol, ReadPlate
 
 #: the name of a liquid handler's limit on how much of a reagent it can give (µL)
@@ -65,7 +65,9 @@ def well_problems(protocol: Protocol, plate: PlateDevices) -> list[tuple[str, st
         if isinstance(step, Pipette | Mix):
             ul = float(step.volume.m_as("uL"))
             if ul < 0:
-                problems.append((f"{path}.volume", f"negative volume '{step.volume:~P}'"))
+                problems.append(
+                    (f"{path}.volume", f"negative volume '{quantity_text(step.volume)}'")
+                )
             if tip is not None and ul > tip.high + 1e-9:
                 problems.append(
                     (f"{path}.volume", f"{ul:g} µL is more than a tip takes ({tip.high:g} µL)")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pint
 
-from devices import Capability, Range
+from devices import Capability, Range, quantity_text, unit_symbol
 from protocols.models import (
     Analyse,
     Discard,
@@ -218,9 +218,9 @@ def _in_range(value: pint.Quantity, limits: Range) -> str | None:
     try:
         m = float(value.m_as(limits.unit))
     except pint.DimensionalityError:
-        return f"'{value:~P}' is not convertible to {limits.unit}"
+        return f"'{quantity_text(value)}' is not convertible to {unit_symbol(limits.unit)}"
     if not limits.low <= m <= limits.high:
-        return f"'{value:~P}' is outside the device limit {limits}"
+        return f"'{quantity_text(value)}' is outside the device limit {limits}"
     return None
 
 
@@ -344,7 +344,7 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
                     )
                 ml = float(step.volume.m_as("mL"))
                 if ml < 0:
-                    bad(f"{path}.volume", f"negative volume '{step.volume:~P}'")
+                    bad(f"{path}.volume", f"negative volume '{quantity_text(step.volume)}'")
                 volume_ml += ml
                 used_ml[step.reagent] = used_ml.get(step.reagent, 0.0) + ml
                 if step.rate is not None:

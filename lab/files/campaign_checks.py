@@ -8,6 +8,7 @@ from pathlib import Path
 import pint
 from pydantic import ValidationError
 
+from devices import unit_symbol
 from lab.errors import ConfigError, problems_of
 from lab.files.campaign_file import CampaignConfig
 from lab.files.yaml_reading import load_yaml_model
@@ -155,7 +156,7 @@ def _capacity_problem(space: SearchSpace, protocol: Protocol, limits: LabLimits)
         return None
     most, point = found
     scale = 1000 if unit == "µL" else 1
-    where = ", ".join(f"{n} = {point[n]:g} {ureg.Unit(units[n]):~P}" for n in weights)
+    where = ", ".join(f"{n} = {point[n]:g} {unit_symbol(units[n])}" for n in weights)
     at = f"at {where} " if where else ""
     terms = " + ".join(weights)
     advice = (

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from devices import parse_quantity
+from devices import parse_quantity, quantity_text, unit_symbol
 from lab.errors import ConfigError, FieldProblems
 from lab.files.plugins import load_callable
 from lab.files.provenance import FileRecord
@@ -98,9 +98,13 @@ class RangeConfig(_Model):
     def _ordered(self) -> RangeConfig:
         low, high = _quantity(self.min), _quantity(self.max)
         if not low.is_compatible_with(high):
-            raise ValueError(f"min '{low:~P}' and max '{high:~P}' have different dimensions")
+            raise ValueError(
+                f"min '{quantity_text(low)}' and max '{quantity_text(high)}' have different dimensions"
+            )
         if low.to(high.units).m >= high.m:
-            raise ValueError(f"min '{low:~P}' must be below max '{high:~P}'")
+            raise ValueError(
+                f"min '{quantity_text(low)}' must be below max '{quantity_text(high)}'"
+            )
         return self
 
     def parameter(self, name: str) -> Parameter:
@@ -143,7 +147,9 @@ class ValuesConfig(_Model):
             if isinstance(v, str):
                 q = _quantity(v)
                 if not q.is_compatible_with(unit):
-                    raise ValueError(f"values.{i}: '{q:~P}' is not of the dimension of {first!r}")
+                    raise ValueError(
+                        f"values.{i}: '{quantity_text(q)}' is not of the dimension of {first!r}"
+                    )
                 numbers.append(float(q.m_as(unit)))
             else:
                 numbers.append(float(v))
@@ -468,7 +474,9 @@ def parse_constraint(text: str, parameters: Mapping[str, AnyParameter]) -> Linea
             )
         unit = pint.get_application_registry().Unit(parameters[name].unit)
         if not bound.is_compatible_with(unit):
-            raise ValueError(f"{text!r}: {name} is in {unit:~P}, the bound is '{bound:~P}'")
+            raise ValueError(
+                f"{text!r}: {name} is in {unit_symbol(unit)}, the bound is '{quantity_text(bound)}'"
+            )
         factor = float((1.0 * unit).m_as(bound.units))
         value = (-1.0 if sign == "-" else 1.0) * float(coef or 1.0) * factor
         coefficients[name] = coefficients.get(name, 0.0) + value

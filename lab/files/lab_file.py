@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from devices import Analyser, Capability, Range, parse_quantity
+from devices import Analyser, Capability, Range, parse_quantity, quantity_text
 from lab.errors import FieldProblems, problems_of
 from lab.files.device_kinds import DeviceKind, DeviceSettings, load_device_kind
 from lab.files.diagnostics_file import (
@@ -94,7 +94,9 @@ class _RangeConfig(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> _RangeConfig:
         if self.min.m_as(self.unit) >= self.max.m_as(self.unit):
-            raise ValueError(f"min '{self.min:~P}' must be below max '{self.max:~P}'")
+            raise ValueError(
+                f"min '{quantity_text(self.min)}' must be below max '{quantity_text(self.max)}'"
+            )
         return self
 
     def range(self) -> Range:
@@ -798,7 +800,7 @@ class LabConfig(_Model):
         problems = self._chemistry_problems()
         if self.watchdog_period.m_as("s") > MAX_WATCHDOG_PERIOD_S:
             problems.append(
-                f"watchdog_period: interlocks read every {self.watchdog_period:~P} are not "
+                f"watchdog_period: interlocks read every {quantity_text(self.watchdog_period)} are not "
                 f"watched; at most {MAX_WATCHDOG_PERIOD_S:g} s"
             )
         if self.simulation.degradations and not self.simulated:

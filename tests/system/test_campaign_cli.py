@@ -158,12 +158,12 @@ def test_ax_planner_closes_the_loop(example_dir: Path, tmp_path: Path):
         (
             "colour_mix.yaml",
             lambda d: d["steps"][1].update(volume="{temperature}"),
-            "steps.1.dispense.volume: '25.0 °C' has the wrong dimension",
+            "steps.1.dispense.volume: '25 °C' has the wrong dimension",
         ),
         (
             "campaign.yaml",
             lambda d: d["parameters"]["temperature"].update(max="150 degC"),
-            "parameters.temperature.max: '150.0 °C' is outside the device limit 20..90 degC",
+            "parameters.temperature.max: '150 °C' is outside the device limit 20..90 °C",
         ),
         (
             "colour_mix.yaml",

@@ -308,6 +308,35 @@ def test_the_api_docs_try_a_change_as_the_logged_in_user(lab: LabProcess, browse
     page.close()
 
 
+def test_a_long_idle_stretch_is_cut_from_the_timeline(lab: LabProcess, browser: Browser):
+    """A campaign continued the next day: its timeline cuts the night to a short stretch
+    marked with how long it was, instead of squeezing the work into the plot's edges."""
+    spans = [
+        {
+            "trial": t,
+            "device": d,
+            "station": "station",
+            "reached": start,
+            "began": start,
+            "ended": start + 120.0,
+        }
+        for t in range(4)
+        for d, start in (("arm", t * 600.0 + (72000 if t >= 2 else 0)),)
+    ]
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.route(f"{lab.url}/api/campaigns/approved-match/timeline", lambda r: r.fulfill(json=spans))
+    page.goto(f"{lab.url}/login?next=/campaigns/approved-match")
+    page.fill("input[name=username]", "demo")
+    page.fill("input[name=password]", demo_password(lab))
+    page.click("button[type=submit]")
+    timeline = page.locator("#timeline-plot")
+    expect(timeline).to_contain_text("20 h idle")
+    expect(timeline).to_contain_text("long idle stretches cut")
+    ticks = [float(t) for t in timeline.locator(".xtick text").all_text_contents() if t]
+    assert max(ticks) < 60, ticks  # 4 trials' work in minutes, not 20 hours of night
+    page.close()
+
+
 PAGES = ("/", "/campaigns", "/campaigns/approved-match", "/approvals", "/audit", "/users")
 
 

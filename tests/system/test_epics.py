@@ -88,7 +88,7 @@ def test_a_heat_step_where_nothing_heats_is_refused_before_anything_moves(epics_
     with pytest.raises(PreflightError) as refused:
         preflight(Protocol.model_validate({"name": "p", "steps": steps}), limits)
     problems = {v.path: v.message for v in refused.value.violations}
-    assert "outside the device limit 20..90 degC" in problems["steps.1.temperature"]
+    assert "outside the device limit 20..90 °C" in problems["steps.1.temperature"]
     assert problems["steps.3"] == (
         "needs the vial at 'synthesis_station' or 'heating_block' (it is at 'spectrometer')"
     )

@@ -278,8 +278,8 @@ def test_a_campaign_defined_in_python_returns_quantities_and_the_planners_analys
     frame = result.dataframe()
     assert list(frame["trial"]) == [0, 1, 2]
     # each parameter in the unit of its bounds, as pint abbreviates it
-    assert {"cyan [ml]", "yellow [µl]", "temperature [°C]", "colour_error"} <= set(frame.columns)
-    assert frame["yellow [µl]"].between(0, 3000).all()
+    assert {"cyan [mL]", "yellow [µL]", "temperature [°C]", "colour_error"} <= set(frame.columns)
+    assert frame["yellow [µL]"].between(0, 3000).all()
 
     best = result.best[0].parameters
     assert best["temperature"].check("[temperature]") and best["cyan"].check("[volume]")

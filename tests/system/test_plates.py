@@ -251,7 +251,7 @@ def test_a_deck_the_lab_cannot_have_is_refused_naming_the_field(plate_dir: Path,
         ),
         (
             [{"step": "pipette", "reagent": "water", "volume": "300 uL"}] * 2,
-            "parameters: at x = 1 µl the protocol fills a well with 601 µL, more than a well's 360 µL",
+            "parameters: at x = 1 µL the protocol fills a well with 601 µL, more than a well's 360 µL",
         ),
         (
             [{"step": "pipette", "reagent": "teal", "volume": "30 uL"}],

@@ -241,7 +241,7 @@ def test_wrong_passwords_and_weak_secrets_are_refused(client: TestClient, server
                 "kwargs": {"motor": "station.heater", "start": 30, "stop": 500, "num": 2},
             },
             422,
-            "station.heater: stop 500 degC is outside",
+            "station.heater: stop 500 °C is outside",
         ),
         ("DELETE", "/api/users/sam", None, 409, "cannot remove yourself"),
     ],
@@ -391,7 +391,7 @@ def test_proposals_wait_for_approval_edit_or_rejection(client: TestClient, token
         headers=tokens["olga"],
     )
     assert out_of_bounds.status_code == 422
-    assert "parameters.cyan: 5 ml is outside 0..3 ml" in out_of_bounds.json()["detail"]
+    assert "parameters.cyan: 5 mL is outside 0..3 mL" in out_of_bounds.json()["detail"]
     assert "parameters.temperature" in out_of_bounds.json()["detail"]
     constraint = client.post(
         approve,

@@ -86,7 +86,7 @@ def test_a_transfer_no_arm_can_carry_is_refused_before_anything_moves(two_of_eac
         "spectrometer, synthesis_station, waste; arm_b: spectrometer_b, synthesis_station, waste)"
     )
     # the spectrometer that holds the vial judges the integration time: b's is 1..500 ms
-    assert "steps.1.integration_time: '800.0 ms' is outside the device limit 1..500 ms" in problems
+    assert "steps.1.integration_time: '800 ms' is outside the device limit 1..500 ms" in problems
 
 
 def test_a_holder_no_arm_reaches_is_named(two_of_each: Path):

@@ -122,7 +122,7 @@ def test_a_point_outside_the_space_names_each_field():
     point = {"base": "NaOH", "equivalents": 3 * ureg.mL, "a": 1 * ureg.mL, "b": 1 * ureg.mL}
     assert SPACE.problems(point) == [
         "base: 'NaOH' is not one of TEA, TMG, DBU",
-        "equivalents: '3 ml' is not convertible to a number without a unit",
+        "equivalents: '3 mL' is not convertible to a number without a unit",
     ]
 
 
@@ -218,7 +218,7 @@ def test_a_choice_fills_a_reagent_and_a_quantity_cannot():
     assert set(protocol.placeholders()) == {"base", "v"}
     filled = protocol.fill({"base": "DBU", "v": 1 * ureg.mL})
     assert filled.steps[0].reagent == "DBU"
-    with pytest.raises(ValueError, match=r"expected a name, got '1 ml'"):
+    with pytest.raises(ValueError, match=r"expected a name, got '1 mL'"):
         protocol.fill({"base": 1 * ureg.mL, "v": 1 * ureg.mL})
 
 

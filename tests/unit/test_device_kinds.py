@@ -68,7 +68,7 @@ def test_a_device_of_an_installed_kind_is_read_with_its_own_settings(example_dir
         ({"kind": "mt_sics_balance", "class": "sdl_balance.kind:BalanceKind"}, "not both"),
         (
             dict(BALANCE, capacity="220 mL"),
-            "devices.balance.capacity: '220.0 ml' has the wrong dimension",
+            "devices.balance.capacity: '220 mL' has the wrong dimension",
         ),
         (dict(BALANCE, colour="red"), "devices.balance.colour: Extra inputs are not permitted"),
         ({k: v for k, v in BALANCE.items() if k != "pan"}, "devices.balance.pan: Field required"),

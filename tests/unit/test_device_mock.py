@@ -216,7 +216,7 @@ def test_a_mocked_epics_block_heats_when_its_temperature_pv_arrives_and_keeps_it
     described = run(block.describe())
     assert described["block-heater"]["units"] == "degC"
     assert run(block.read())["block-heater"]["value"] == pytest.approx(60.0)
-    with pytest.raises(LimitViolation, match=r"temperature 95 degC is outside 20\.\.90 degC"):
+    with pytest.raises(LimitViolation, match=r"temperature 95 °C is outside 20\.\.90 °C"):
         block.heater.set(95)
 
 

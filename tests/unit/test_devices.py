@@ -141,11 +141,11 @@ def test_limits_and_units_are_refused_before_any_byte_is_sent(rig):
     sent = (len(arm_wire.lines), len(station_wire.lines), len(spec_wire.lines))
     for obj, value, error, words in [
         (arm, "moon", LimitViolation, "not reachable"),
-        (station.heater, "120 degC", LimitViolation, "outside 20..90 degC"),
+        (station.heater, "120 degC", LimitViolation, "outside 20..90 °C"),
         (station.heater, "60", UnitError, "has no unit"),
         (station.pumps[1], "2 s", UnitError, "volume"),
         (station.pumps[1], [2.0], UnitError, "is not a quantity"),
-        (station.heater, 150, LimitViolation, "outside 20..90 degC"),  # a bare number: degC
+        (station.heater, 150, LimitViolation, "outside 20..90 °C"),  # a bare number: degC
         (station.stirrer, "5000 rpm", LimitViolation, "stir speed"),
         (spec.integration, "5 s", LimitViolation, "integration time"),
     ]:
@@ -202,7 +202,7 @@ def test_bare_numbers_are_in_the_unit_each_device_declares(rig):
     assert temperatures == pytest.approx([30, 40, 50, 60], abs=0.5)
     re(bps.mv(spec.integration, 20))  # ms, as the integration time declares
     assert call_in_bluesky_event_loop(spec.integration.time.get_value()) == pytest.approx(20)
-    with pytest.raises(LimitViolation, match=r"95 degC is outside 20\.\.90 degC"):
+    with pytest.raises(LimitViolation, match=r"95 °C is outside 20\.\.90 °C"):
         set_and_wait(station.heater, 95)
 
 

@@ -623,21 +623,47 @@ function plotTrials(rows, maximised = new Set()) {
   Plotly.react("parameter-plot", ptraces, layout({ xaxis: trialAxis(rows), showlegend: true, ...axes }), config);
 }
 
-// a Gantt chart: a row per device, a bar per step, coloured by trial; lab time in minutes
+// a Gantt chart: a row per device, a bar per step, coloured by trial; lab time in minutes.
+// An idle stretch far longer than the lab's usual pauses (a campaign continued the next
+// day) is cut to a short one and marked with how long it was, so the work is not
+// squeezed into a corner
 function plotTimeline(spans) {
   if (!window.Plotly) return setTimeout(() => plotTimeline(spans), 200);
   const t0 = Math.min(...spans.map((s) => s.reached));
+  const order = [...spans].sort((a, b) => a.began - b.began);
+  const idles = [];
+  let until = order.length ? order[0].began : 0;
+  for (const s of order) { if (s.began > until) idles.push(s.began - until); until = Math.max(until, s.ended); }
+  const usual = idles.length ? [...idles].sort((a, b) => a - b)[Math.floor(idles.length / 2)] : 0;
+  const IDLE_CUT_S = Math.max(1800, 20 * usual);
+  const IDLE_SHOWN_S = Math.max(60, 2 * usual);
+  const shift = new Map();
+  const gaps = [];
+  let cut = 0;
+  let busyUntil = order.length ? order[0].began : 0;
+  for (const s of order) {
+    const idle = s.began - busyUntil;
+    if (idle > IDLE_CUT_S) {
+      cut += idle - IDLE_SHOWN_S;
+      gaps.push({ at: (s.began - t0 - cut - IDLE_SHOWN_S / 2) / 60, seconds: idle });
+    }
+    shift.set(s, cut);
+    busyUntil = Math.max(busyUntil, s.ended);
+  }
   const trials = [...new Set(spans.map((s) => s.trial))];
   const traces = trials.map((trial) => {
     const mine = spans.filter((s) => s.trial === trial);
     return {
       type: "bar", orientation: "h", name: `trial ${trial}`, y: mine.map((s) => s.device),
-      base: mine.map((s) => (s.began - t0) / 60), x: mine.map((s) => (s.ended - s.began) / 60),
-      hovertemplate: `trial ${trial} on %{y}<br>from %{base:.1f} min for %{x:.2f} min<extra></extra>`,
+      base: mine.map((s) => (s.began - t0 - shift.get(s)) / 60), x: mine.map((s) => (s.ended - s.began) / 60),
+      hovertemplate: `trial ${trial} on %{y}<br>for %{x:.2f} min<extra></extra>`,
     };
   });
+  const idleText = (sec) => (sec >= 5400 ? `${num(sec / 3600, 2)} h idle` : `${Math.round(sec / 60)} min idle`);
   Plotly.react("timeline-plot", traces, layout({ barmode: "overlay", showlegend: trials.length <= 12,
-    xaxis: { title: { text: "lab time (min)" } }, yaxis: { autorange: "reversed", type: "category", automargin: true } }), config);
+    shapes: gaps.map((g) => ({ type: "line", xref: "x", yref: "paper", x0: g.at, x1: g.at, y0: 0, y1: 1, line: { dash: "dot", color: "#6e7781" } })),
+    annotations: gaps.map((g) => ({ x: g.at, xref: "x", y: 1, yref: "paper", text: idleText(g.seconds), showarrow: false, font: { size: 10, color: "#5f6b7a" }, yanchor: "bottom" })),
+    xaxis: { title: { text: gaps.length ? "lab time, long idle stretches cut (min)" : "lab time (min)" } }, yaxis: { autorange: "reversed", type: "category", automargin: true } }), config);
 }
 
 function plotSpectrum(measured, target) {
