@@ -100,6 +100,23 @@ class AuditLine(Answer):
     outcome: str
 
 
+class NotificationLine(Answer):
+    """One message the lab sent to a notification channel, or gave up on, and why."""
+
+    id: int
+    time: float
+    event_time: float
+    event: str
+    severity: str
+    subject: str
+    title: str
+    channel: str
+    status: Literal["sent", "failed"]
+    attempts: int
+    more: int = Field(description="like events it stood for (rate limit, quiet hours)")
+    error: str | None
+
+
 # --- the lab and its run control ------------------------------------------------------------
 class LatchedStop(Answer):
     """The latched emergency stop: who pressed it, why, when, and each device's answer."""

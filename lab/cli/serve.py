@@ -179,6 +179,7 @@ def _serve(
     """Serve the lab until Ctrl-C or SIGTERM (everything checked; the Tiled server, if
     any, up)."""
     from devices import DeviceError, explain
+    from lab.errors import ConfigError
     from lab.server import LabServer, create_app
     from lab.store import StoreInUse
     from lab.workcells import WorkcellError
@@ -193,7 +194,7 @@ def _serve(
             tiled=tiled,
             sila=sila,
         )
-    except StoreInUse as err:
+    except (StoreInUse, ConfigError) as err:  # a notification channel's secret not set, say
         db.close()
         raise fail(str(err)) from None
     except WorkcellError as err:

@@ -34,6 +34,7 @@ from lab.files.diagnostics_file import (
     SpectrometerDiagnostics,
     StationDiagnostics,
 )
+from lab.files.notifications_file import NotificationsConfig
 from lab.files.plugins import load_callable
 from lab.files.provenance import FileRecord
 from lab.files.transports import (
@@ -518,6 +519,11 @@ class LabConfig(_Model):
     )
     watchdog_period: Timeout = Field(
         "0.5 s", validate_default=True, description="how often the interlocks are read"
+    )
+    notifications: NotificationsConfig | None = Field(
+        None,
+        description="where the lab's events go while nobody watches (webhooks, chat, "
+        "e-mail, Apprise), which events go where, quiet hours and rate limits",
     )
     trusted_proxies: list[IPvAnyAddress] = Field(
         [],

@@ -14,7 +14,10 @@ from bluesky.run_engine import get_bluesky_event_loop
 from devices import DeviceError
 from lab.campaigns.manager import CampaignManager
 from lab.campaigns.runner import LabSide
+from lab.errors import ConfigError
 from lab.files.lab_file import LabConfig
+from lab.files.notifications_file import EventKind
+from lab.notifications import Event, Notifier
 from lab.runtime.executor import Executor
 from lab.runtime.lab import Lab, build_lab, threaded_run_engine
 from lab.runtime.monitor import LabMonitor
@@ -62,6 +65,13 @@ class LabServer:
         self.config = config
         self.store = store
         self.auth = Auth(store, secret)  # refuses a weak secret before any device opens
+        #: the lab's events to people, if the lab file says where (secrets read now)
+        self.notifier: Notifier | None = None
+        if config.notifications is not None:
+            try:
+                self.notifier = Notifier(config.notifications, config.name, store.notifications)
+            except ValueError as err:
+                raise ConfigError(f"lab {config.name}", [str(err)]) from None
         store.claim()
         self.publisher = Publisher()
         self._own: Lab | None = None
@@ -76,7 +86,7 @@ class LabServer:
             self.process = LabProcess.of(own)
             assert self.process.executor is not None
             self.lab, self.executor = own, self.process.executor
-            self.monitor = LabMonitor(own, self.publisher.publish, monitor_period_s)
+            self.monitor = LabMonitor(own, self._publish, monitor_period_s)
         #: every run also in Tiled; what reached it, once closed
         self.mirror = TiledMirror(tiled[0], store, tiled[1]) if tiled and self._own else None
         self.tiled: TiledSummary | None = None
@@ -90,19 +100,23 @@ class LabServer:
             self.process,
             self.monitor,
             campaign_dir,
-            self.publisher.publish,
+            self._publish,
         )
         self.diagnostics: DiagnosticsDesk | None = None
         if self._own is not None:
-            self.diagnostics = DiagnosticsDesk(
-                self._own, self.manager, store, self.publisher.publish
-            )
+            self.diagnostics = DiagnosticsDesk(self._own, self.manager, store, self._publish)
         #: the lab over SiLA 2, started with the server
         self.sila = LabSilaServer(self, *sila) if sila is not None and self._own else None
         self._monitoring: Future[None] | None = None
         self._closed = False
         #: after :meth:`close`: None if the station confirmed its safe state, else why not
         self.left_unsafe: str | None = None
+
+    def _publish(self, topic: str, data: Any) -> None:
+        """To every page, and to the notifier (one queue put: it never waits on a channel)."""
+        self.publisher.publish(topic, data)
+        if self.notifier is not None:
+            self.notifier.observe(topic, data)
 
     def start(self) -> None:
         """Start watching the instruments (on the devices' event loop)."""
@@ -129,6 +143,7 @@ class LabServer:
             self._monitoring.cancel()
         self.executor.close()
         if self._own is None:
+            self._close_notifier()
             self.store.close()
             return
         for station in self._own.devices.stations:
@@ -140,4 +155,22 @@ class LabServer:
         self.left_unsafe = "; ".join(filter(None, (self.left_unsafe, *heating))) or None
         if self.mirror is not None:  # before the store closes: it catches up from there
             self.tiled = self.mirror.close()
+        self._close_notifier()
         self._own.close()
+
+    def _close_notifier(self) -> None:
+        """Tell of a station left unsafe, send what waits, then stop (before the store
+        closes: every delivery is recorded there)."""
+        if self.notifier is None:
+            return
+        if self.left_unsafe:
+            self.notifier.tell(
+                Event(
+                    EventKind.LEFT_UNSAFE,
+                    "lab",
+                    "Lab stopped, LEFT UNSAFE",
+                    f"The lab server stopped and a device did not confirm its safe state: "
+                    f"{self.left_unsafe}. Check it by hand.",
+                )
+            )
+        self.notifier.close()

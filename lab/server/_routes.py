@@ -588,6 +588,18 @@ def unlock_user(
     return {"username": username, "was_locked": server.auth.throttle.unlock(username)}
 
 
+@router.get("/notifications", tags=["audit"], response_model=list[answers.NotificationLine])
+def notifications(
+    principal: Operator,
+    server: Server,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    since: float | None = None,
+) -> list[dict[str, Any]]:
+    """What the lab told people and how each message went (sent, or failed and why);
+    newest first."""
+    return [vars(d) for d in server.store.notifications.entries(limit, since)]
+
+
 @router.get("/audit", tags=["audit"], response_model=list[answers.AuditLine])
 def audit(
     principal: Operator,

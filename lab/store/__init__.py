@@ -6,6 +6,7 @@ from lab.states import TrialStatus
 from lab.store._accounts import Accounts, SessionRecord, UserRecord
 from lab.store._audit import AuditEntry, AuditLog
 from lab.store._diagnoses import DiagnosisLog
+from lab.store._notifications import Delivery, NotificationLog
 from lab.store._store import (
     CampaignMismatch,
     RunRecord,
@@ -23,7 +24,9 @@ __all__ = [
     "AuditEntry",
     "AuditLog",
     "CampaignMismatch",
+    "Delivery",
     "DiagnosisLog",
+    "NotificationLog",
     "RunRecord",
     "SessionRecord",
     "Store",

@@ -168,6 +168,24 @@ audit = Table(
     Column("outcome", String, nullable=False),  # ok | refused: ... | error: ...
 )
 
+#: one row per message sent (or given up on) to a notification channel
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", Float, nullable=False, index=True),  # when it was delivered or given up
+    Column("event_time", Float, nullable=False),
+    Column("event", String, nullable=False),
+    Column("severity", String, nullable=False),
+    Column("subject", String, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("channel", String, nullable=False),
+    Column("status", String, nullable=False),  # sent | failed
+    Column("attempts", Integer, nullable=False),
+    Column("more", Integer, nullable=False),  # like events it stood for (rate limit, quiet hours)
+    Column("error", Text),
+)
+
 #: one row per diagnostic check (``lab diagnose``), for each device's history
 diagnoses = Table(
     "diagnoses",

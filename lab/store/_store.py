@@ -41,6 +41,7 @@ from lab.store._accounts import Accounts
 from lab.store._audit import AuditLog, make_append_only
 from lab.store._diagnoses import DiagnosisLog
 from lab.store._migrate import migrate
+from lab.store._notifications import NotificationLog
 from lab.store._schema import (
     campaigns,
     documents,
@@ -204,6 +205,7 @@ class Store:
         self.accounts = Accounts(self.engine)
         self.audit = AuditLog(self.engine)
         self.diagnoses = DiagnosisLog(self.engine)
+        self.notifications = NotificationLog(self.engine)
 
     @property
     def label(self) -> str:

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import EXAMPLES
 from tests.system.lab_process import LabProcess, demo_password, start_lab
+from tests.webhooks import Receiver, webhook_receiver
 
 pytestmark = pytest.mark.system
 CHROMIUM = Path("/usr/bin/chromium")
@@ -47,12 +48,19 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabProcess]:
+def hooks() -> Iterator[Receiver]:
+    with webhook_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, hooks: Receiver) -> Iterator[LabProcess]:
     root = tmp_path_factory.mktemp("dashboard")
     folder = root / "lab"
     shutil.copytree(EXAMPLES, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     lab_file = yaml.safe_load((folder / "lab.yaml").read_text())
     lab_file["simulation"]["clock_speed"] = 1000
+    lab_file["notifications"] = {"channels": {"ops": {"kind": "webhook", "url": hooks.url}}}
     (folder / "lab.yaml").write_text(yaml.safe_dump(lab_file, sort_keys=False))
     campaign = yaml.safe_load((folder / "campaign.yaml").read_text())
     campaign.update(
@@ -275,6 +283,11 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     ):
         expect(audit).to_contain_text(action)
     expect(audit).to_contain_text("refused (422)")
+    told = page.locator("#notifications")  # and what the lab told people, and how it went
+    expect(told.locator("tr[data-event=emergency_stop]")).to_contain_text("sent")
+    expect(told.locator("tr[data-event=approval_waiting]").first).to_contain_text(
+        "waits for approval"
+    )
     shot(page, "6-audit")
     page.fill("#audit-filter input[name=action]", "pause")  # one action, say
     page.click("#audit-filter button.primary")

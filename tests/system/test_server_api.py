@@ -25,6 +25,7 @@ from lab.server import LabServer, SecretError, check_secret, create_app
 from lab.server._throttle import LoginThrottle
 from lab.store import Store
 from tests.conftest import EXAMPLES
+from tests.webhooks import Receiver, webhook_receiver
 
 pytestmark = pytest.mark.system
 SECRET = "x7Qp2-some-long-random-test-secret-9fLm"
@@ -33,12 +34,25 @@ ROLES = {"vic": "viewer", "olga": "operator", "sam": "staff"}
 
 
 @pytest.fixture(scope="module")
-def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example lab (fast clock) with two campaigns: one automatic, one needing approval."""
+def hooks() -> Iterator[Receiver]:
+    """Where the lab's notifications go: a web server on loopback."""
+    with webhook_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def lab_dir(tmp_path_factory: pytest.TempPathFactory, hooks: Receiver) -> Path:
+    """The example lab (fast clock, its events sent to ``hooks``) with two campaigns: one
+    automatic, one needing approval."""
     out = tmp_path_factory.mktemp("lab") / "colour_match"
     shutil.copytree(EXAMPLES, out, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     lab = yaml.safe_load((out / "lab.yaml").read_text())
     lab["simulation"]["clock_speed"] = 1000
+    lab["notifications"] = {
+        "channels": {"ops": {"kind": "webhook", "url": f"{hooks.url}/ops"}},
+        "rate_limit": "1 ms",
+        "dashboard": "http://lab.example.org:8000",
+    }
     (out / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
     campaign = yaml.safe_load((out / "campaign.yaml").read_text())
     campaign.update(trials=3, planner={"name": "sobol", "seed": 1})
@@ -110,6 +124,7 @@ ENDPOINTS = [  # method, path, body (harmless: refused by state or validation on
     ("GET", "/api/runs/no-such-run", None, "viewer"),
     ("GET", "/openapi.json", None, "viewer"),
     ("GET", "/api/audit", None, "operator"),
+    ("GET", "/api/notifications", None, "operator"),
     ("GET", "/api/users", None, "staff"),
     ("POST", f"{C}/start", {"trials": 0}, "operator"),
     ("POST", f"{C}/stop", None, "operator"),
@@ -439,8 +454,11 @@ def test_proposals_wait_for_approval_edit_or_rejection(client: TestClient, token
     assert {"approve", "reject", "campaign start"} <= set(actions)
 
 
-def test_the_emergency_stop_reaches_every_device_and_latches(client: TestClient, tokens, server):
+def test_the_emergency_stop_reaches_every_device_and_latches(
+    client: TestClient, tokens, server, hooks: Receiver
+):
     world = server.lab.world
+    since = time.time()
     assert client.post(f"{C}/start", json={"trials": 4}, headers=tokens["olga"]).status_code == 200
     wait_for(lambda: world.station.rpm > 0, 60)  # stirring: the moment an e-stop matters
     stopped = client.post("/api/lab/estop", headers=tokens["olga"])
@@ -482,6 +500,30 @@ def test_the_emergency_stop_reaches_every_device_and_latches(client: TestClient,
         headers=tokens["sam"],
     )
     assert counted.status_code == 200, counted.text
+    # and people were told, each thing once, with a link to where to look
+    told = ["emergency_stop", "emergency_reset", "campaign_stopped", "trial_failed"]
+    hooks.wait_for(len(told), path="/ops")
+    wait_for(
+        lambda: {b["event"] for b in hooks.bodies("/ops") if b["time"] >= _iso(since)} >= set(told)
+    )
+    mine = [b for b in hooks.bodies("/ops") if b["time"] >= _iso(since)]
+    for kind in ("emergency_stop", "emergency_reset"):
+        assert [b["event"] for b in mine].count(kind) == 1, mine
+    stop = next(b for b in mine if b["event"] == "emergency_stop")
+    assert stop["severity"] == "critical" and "Latched by olga" in stop["text"]
+    stopped = next(b for b in mine if b["event"] == "campaign_stopped")
+    assert stopped["link"] == "http://lab.example.org:8000/campaigns/colour-match"
+    log = client.get("/api/notifications", headers=tokens["olga"]).json()
+    assert {(d["event"], d["channel"], d["status"]) for d in log} >= {
+        ("emergency_stop", "ops", "sent"),
+        ("emergency_reset", "ops", "sent"),
+    }
+
+
+def _iso(t: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat()
 
 
 JSON = st.recursive(

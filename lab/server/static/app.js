@@ -758,8 +758,17 @@ async function auditPage() {
     h("label", {}, "user", user), h("label", {}, "action", action), users,
     h("button", { class: "primary" }, "Show"),
     h("button", { type: "button", onclick: () => { user.value = ""; action.value = ""; tbody.replaceChildren(); load(null); } }, "All"));
+  const told = h("tbody");
   content.replaceChildren(h("section", { class: "panel wide" }, filter, h("table", { id: "audit" },
-    h("thead", {}, h("tr", {}, ["time", "user", "role", "from", "action", "target", "outcome", "detail"].map((c) => h("th", {}, c)))), tbody), more));
+    h("thead", {}, h("tr", {}, ["time", "user", "role", "from", "action", "target", "outcome", "detail"].map((c) => h("th", {}, c)))), tbody), more),
+    h("section", { class: "panel wide" }, h("h2", {}, "Notifications sent"),
+      h("table", { id: "notifications" }, h("thead", {}, h("tr", {}, ["time", "event", "severity", "about", "channel", "outcome"].map((c) => h("th", {}, c)))), told)));
+  // what the lab told people (the lab file's notifications:), and how each message went
+  api("GET", "/api/notifications?limit=100").then((rows) => told.replaceChildren(...(rows.length ? rows.map((n) =>
+    h("tr", { "data-event": n.event }, h("td", { class: "nowrap" }, when(n.time)), h("td", {}, n.title, n.more ? ` (and ${n.more} more like it)` : ""),
+      h("td", {}, badge(n.severity)), h("td", {}, n.subject), h("td", {}, n.channel),
+      h("td", { class: n.status === "sent" ? "" : "error" }, n.status === "sent" ? `sent${n.attempts > 1 ? ` on try ${n.attempts}` : ""}` : `failed after ${n.attempts} tries: ${n.error}`)))
+    : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, "Nothing sent. The lab file's notifications: section says where the lab's events go."))])));
   // a detail in words: "edits: cyan 0.5 mL, temperature 320 K; seconds: 0.006"
   const words = (v) => (v && typeof v === "object"
     ? Object.entries(v).map(([k, x]) => `${k} ${typeof x === "object" ? JSON.stringify(x) : x}`).join(", ") : String(v));
