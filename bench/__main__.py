@@ -8,6 +8,7 @@ from bench import (
     estop_latency,
     interlock_reaction,
     mock_devices,
+    notification_latency,
     parallel_stations,
     planner_efficiency,
     planner_latency,
@@ -23,6 +24,7 @@ cli_start.main(quick)
 push_latency.main(quick)
 estop_latency.main(quick)
 api_latency.main(quick)
+notification_latency.main(quick)
 interlock_reaction.main(quick)
 mock_devices.main(quick)
 transports.main(quick)

@@ -46,6 +46,8 @@ def webhook_receiver() -> Iterator[Receiver]:
     receiver = Receiver("")
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # connections kept alive, as a real web server does
+
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             raw = self.rfile.read(length)
@@ -56,6 +58,7 @@ def webhook_receiver() -> Iterator[Receiver]:
                     Received(self.path, dict(self.headers), json.loads(raw or b"null"), time.time())
                 )
             self.send_response(receiver.status)
+            self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:

@@ -6,6 +6,7 @@ from lab.cli import (  # noqa: F401  (each adds commands)
     devices,
     diagnose,
     remote,
+    report,
     serve,
     users,
     workcell,

@@ -45,6 +45,7 @@ class EventKind(StrEnum):
     LEFT_UNSAFE = "left_unsafe"
     APPROVAL_WAITING = "approval_waiting"
     DIAGNOSIS_FAILED = "diagnosis_failed"
+    MORNING_SUMMARY = "morning_summary"
 
 
 #: each event's severity unless the file says otherwise
@@ -59,6 +60,7 @@ DEFAULT_SEVERITY = {
     EventKind.LEFT_UNSAFE: Severity.CRITICAL,
     EventKind.APPROVAL_WAITING: Severity.INFO,
     EventKind.DIAGNOSIS_FAILED: Severity.ERROR,
+    EventKind.MORNING_SUMMARY: Severity.INFO,
 }
 
 
@@ -193,6 +195,11 @@ class NotificationsConfig(_Model):
     )
     dashboard: str | None = Field(
         None, description="the dashboard's address as people reach it, for links in messages"
+    )
+    summary_at: dt.time | None = Field(
+        None,
+        description="send the morning summary (what ran since the last one, what waits) "
+        "each day at this local time, e.g. '07:30'",
     )
 
     @field_validator("dashboard")

@@ -91,6 +91,7 @@ def _webhook(config: WebhookChannel) -> Send:
     if config.token_env:
         headers["Authorization"] = f"Bearer {secret_from(config.token_env)}"
     timeout = config.timeout.m_as("s")
+    client = httpx.Client(headers=headers, timeout=timeout)  # its connections kept alive
 
     def send(message: Message) -> None:
         body = (
@@ -99,7 +100,7 @@ def _webhook(config: WebhookChannel) -> Send:
             else {"text": f"*{message.title}*\n{message.text}"}
         )
         try:
-            answer = httpx.post(url, json=body, headers=headers, timeout=timeout)
+            answer = client.post(url, json=body)
         except httpx.TimeoutException:
             raise DeliveryError(f"no answer within {timeout:g} s") from None
         except httpx.HTTPError as err:  # the address stays out: it may hold a token

@@ -82,7 +82,9 @@ class Notifier:
         lab: the lab's name, in every message.
         log: where each delivery is recorded (the store's notification log).
         backoff_s: the wait before the second attempt, doubled before each next one.
-        now: the wall clock (quiet hours are read in local time).
+        now: the wall clock (quiet hours and the summary's time are local time).
+        summary: the morning summary's text since a time (seconds since the epoch), sent
+            each day at the section's ``summary_at``.
 
     Raises:
         ValueError: a channel's secret is not in the environment (naming the variable).
@@ -95,6 +97,7 @@ class Notifier:
         log: NotificationLog,
         backoff_s: float = 1.0,
         now: Callable[[], dt.datetime] = dt.datetime.now,
+        summary: Callable[[float], str] | None = None,
     ) -> None:
         self._config, self._lab, self._log, self._now = config, lab, log, now
         senders = {}
@@ -110,6 +113,12 @@ class Notifier:
         self._limit_s = float(config.rate_limit.m_as("s"))
         self._windows: dict[tuple[EventKind, str], _Window] = {}
         self._quiet: list[tuple[Message, list[str]]] = []
+        self._summary = summary
+        start = now()
+        at = config.summary_at
+        #: the day of the last summary (today's is not sent late when the lab starts after it)
+        self._summarised = start.date() if at is not None and start.time() >= at else None
+        self._summary_since = start.timestamp() - 24 * 3600
         self._watcher = EventWatcher()
         self._inbox: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="notifier", daemon=True)
@@ -176,9 +185,22 @@ class Notifier:
         for name in channels:
             self._lanes[name].queue.put(message)
 
+    def _morning(self) -> None:
+        """The summary, once a day at its time."""
+        at, now = self._config.summary_at, self._now()
+        if self._summary is None or at is None or now.time() < at or self._summarised == now.date():
+            return
+        self._summarised = now.date()
+        since, self._summary_since = self._summary_since, now.timestamp()
+        text = self._summary(since)
+        self._route(
+            Event(EventKind.MORNING_SUMMARY, "lab", "Morning summary", text, time=now.timestamp())
+        )
+
     def _flush(self, force: bool = False) -> None:
         """The follow-ups whose rate-limit window has passed, and the quiet hours' digest
         once they are over."""
+        self._morning()
         now = time.time()
         for key, window in self._windows.items():
             if window.held and window.last and (force or now - window.sent >= self._limit_s):

@@ -18,6 +18,7 @@ from lab.errors import ConfigError
 from lab.files.lab_file import LabConfig
 from lab.files.notifications_file import EventKind
 from lab.notifications import Event, Notifier
+from lab.outputs.overnight import overnight, render
 from lab.runtime.executor import Executor
 from lab.runtime.lab import Lab, build_lab, threaded_run_engine
 from lab.runtime.monitor import LabMonitor
@@ -69,7 +70,12 @@ class LabServer:
         self.notifier: Notifier | None = None
         if config.notifications is not None:
             try:
-                self.notifier = Notifier(config.notifications, config.name, store.notifications)
+                self.notifier = Notifier(
+                    config.notifications,
+                    config.name,
+                    store.notifications,
+                    summary=lambda since: render(overnight(store, since), config.name),
+                )
             except ValueError as err:
                 raise ConfigError(f"lab {config.name}", [str(err)]) from None
         store.claim()

@@ -64,7 +64,7 @@ def test_an_orchestrator_runs_the_lab_under_its_roles(served):
     assert client.LabControl.State.get(metadata=viewer) == "idle"
     assert client.LabControl.Devices.get(metadata=viewer) == ["arm", "station", "spectrometer"]
     readings = json.loads(client.LabControl.ReadDevice("station", metadata=viewer).Readings)
-    assert readings["heater.setpoint"] == {
+    assert readings["heater setpoint"] == {  # as the dashboard and `lab devices` name it
         "value": 25.0,
         "units": "degC",
         "time": pytest.approx(time.time(), abs=60),
