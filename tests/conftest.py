@@ -68,7 +68,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def example_dir(tmp_path: Path) -> Path:
     """The colour-matching example, copied, with a fast clock and fast BO settings."""
-    out = tmp_path / "colour_match"
+    return copy_example(tmp_path / "colour_match")
+
+
+def copy_example(out: Path) -> Path:
+    """The colour-matching example copied to ``out``, with a fast clock and fast BO settings."""
     shutil.copytree(EXAMPLES, out, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     lab = yaml.safe_load((out / "lab.yaml").read_text())
     lab["simulation"]["clock_speed"] = 1000  # fast, yet slower than OPC UA subscriptions can follow

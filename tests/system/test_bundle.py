@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import event_model
@@ -15,7 +16,7 @@ from bluesky.callbacks.core import CollectThenCompute
 from lab import Store
 from lab.api import run_campaign
 from lab.data import open_data
-from tests.conftest import edit_yaml
+from tests.conftest import copy_example, edit_yaml
 from tests.system.lab_process import lab_command as lab_cli
 
 pytestmark = pytest.mark.system
@@ -30,35 +31,50 @@ class _Collected(CollectThenCompute):
         self.seen = (self._start_doc["uid"], len(self._events))
 
 
-@pytest.fixture
-def recorded(example_dir: Path, tmp_path: Path) -> Path:
-    """Five trials of the Ax planner (three of them its model's) in two sessions."""
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Five trials of the Ax planner (three of them its model's) in two sessions, run once
+    for the module: the example's folder and the store."""
+    root = tmp_path_factory.mktemp("recording")
+    example_dir = copy_example(root / "colour_match")
     edit_yaml(
         example_dir / "campaign.yaml",
         lambda d: d.update(planner={"name": "ax", "seed": 3, "initialization_trials": 2}),
     )
-    store = tmp_path / "store.sqlite"
+    store = root / "store.sqlite"
     run_campaign(example_dir / "campaign.yaml", trials=3, store=store)
     result = run_campaign(example_dir / "campaign.yaml", trials=5, store=store)
     assert [t.status for t in result.trials] == ["completed"] * 5
-    return store
+    return example_dir, store
 
 
-def test_every_run_carries_its_provenance(recorded: Path, example_dir: Path):
+@pytest.fixture
+def example(recording: tuple[Path, Path]) -> Path:
+    """The recorded campaign's folder."""
+    return recording[0]
+
+
+@pytest.fixture
+def recorded(recording: tuple[Path, Path], tmp_path: Path) -> Path:
+    """A copy of the recorded store (with its write-ahead log, if any), the test's own."""
+    for part in recording[1].parent.glob(f"{recording[1].name}*"):
+        shutil.copy(part, tmp_path / part.name)
+    return tmp_path / recording[1].name
+
+
+def test_every_run_carries_its_provenance(recorded: Path, example: Path):
     db = Store(recorded)
     trials = db.trials("colour-match")
     assert [t.session for t in trials] == [1, 1, 1, 2, 2]
     assert trials[-1].planner == "ax/ax:MBM"
     start = db.documents(trials[-1].run_uid)[0][1]
     provenance = start["provenance"]
-    protocol_text = (example_dir / "colour_mix.yaml").read_bytes()
+    protocol_text = (example / "colour_mix.yaml").read_bytes()
     assert provenance["files"]["protocol"] == {
         "name": "colour_mix.yaml",
         "sha256": hashlib.sha256(protocol_text).hexdigest(),
     }
-    assert (
-        db.file(provenance["files"]["lab"]["sha256"]).text == (example_dir / "lab.yaml").read_text()
-    )
+    assert db.file(provenance["files"]["lab"]["sha256"]).text == (example / "lab.yaml").read_text()
     assert provenance["campaign_identity"] == db.campaign("colour-match")["identity"]
     assert provenance["suggestion"]["generator"] == "ax:MBM"
     assert provenance["suggestion"]["seed"] == 3
