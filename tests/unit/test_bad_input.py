@@ -141,7 +141,7 @@ def fuzz_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=800, deadline=None, suppress_health_check=list(HealthCheck))
 @given(edits())
 def test_edited_files_give_clear_errors(fuzz_root: Path, edit: tuple[str, Any]) -> None:
     name, doc = edit
