@@ -92,6 +92,11 @@ def fail(message: str, code: int = EXIT_CONFIG) -> typer.Exit:
 #: where a store is: a SQLite file, or a database server's URL (``postgresql://...``; the
 #: password belongs in PGPASSWORD or ~/.pgpass, not in the URL)
 STORE_FORMS = "a SQLite file or a postgresql://user@host/db URL"
+#: ``--store`` of a command that works on the lab's store (its users, its night's work)
+LabStoreOption = Annotated[
+    str | None,
+    typer.Option(help=f"the store, {STORE_FORMS}; default: the lab's (runs/LAB-NAME/store.sqlite)"),
+]
 
 
 def open_store(location: str | Path, existing: bool = True, hint: str = "") -> Store:

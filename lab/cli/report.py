@@ -10,9 +10,9 @@ import typer
 from lab.cli._app import app
 from lab.cli._common import (
     DEFAULT_LAB,
-    STORE_FORMS,
     JsonOption,
     LabOption,
+    LabStoreOption,
     console,
     fail,
     open_store,
@@ -36,7 +36,7 @@ def _since(text: str) -> float:
         pass
     try:
         ago = float(parse_quantity(text).m_as("s"))
-    except Exception:
+    except (ValueError, TypeError):  # not a quantity, or not a duration
         raise fail(
             f"--since {text!r}: give a time ago with its unit (12 h, 2 days) or a date and "
             "time (2026-12-05T18:00)"
@@ -51,12 +51,7 @@ def overnight(
     since: Annotated[
         str, typer.Option(help="from when: a time ago (12 h, 3 days) or a date and time")
     ] = "12 h",
-    store: Annotated[
-        str | None,
-        typer.Option(
-            help=f"the store, {STORE_FORMS}; default: the lab's (runs/LAB-NAME/store.sqlite)"
-        ),
-    ] = None,
+    store: LabStoreOption = None,
     lab: LabOption = DEFAULT_LAB,
     as_json: JsonOption = False,
 ) -> None:

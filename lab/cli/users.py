@@ -14,8 +14,8 @@ from lab.accounts.roles import Role
 from lab.cli._app import app
 from lab.cli._common import (
     DEFAULT_LAB,
-    STORE_FORMS,
     LabOption,
+    LabStoreOption,
     PasswordStdin,
     console,
     fail,
@@ -32,11 +32,6 @@ users_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(users_app, name="users")
-
-StoreOption = Annotated[
-    str | None,
-    typer.Option(help=f"the store, {STORE_FORMS}; default: the lab's (runs/LAB-NAME/store.sqlite)"),
-]
 
 
 @contextmanager
@@ -83,7 +78,7 @@ def users_add(
     name: Annotated[str, typer.Argument(help="user name")],
     role: Annotated[Role, typer.Option(help="what they may do")] = "operator",
     password_stdin: PasswordStdin = False,
-    store: StoreOption = None,
+    store: LabStoreOption = None,
     lab: LabOption = DEFAULT_LAB,
 ) -> None:
     """Add a user; the password is asked for (hidden) unless --password-stdin."""
@@ -99,7 +94,7 @@ def users_add(
 def users_passwd(
     name: Annotated[str, typer.Argument(help="user name")],
     password_stdin: PasswordStdin = False,
-    store: StoreOption = None,
+    store: LabStoreOption = None,
     lab: LabOption = DEFAULT_LAB,
 ) -> None:
     """Set a user's password."""
@@ -114,7 +109,7 @@ def users_passwd(
 @users_app.command("remove")
 def users_remove(
     name: Annotated[str, typer.Argument(help="user name")],
-    store: StoreOption = None,
+    store: LabStoreOption = None,
     lab: LabOption = DEFAULT_LAB,
 ) -> None:
     """Remove a user and end their sessions (the last staff user cannot be removed)."""
@@ -127,7 +122,7 @@ def users_remove(
 
 
 @users_app.command("list")
-def users_list(store: StoreOption = None, lab: LabOption = DEFAULT_LAB) -> None:
+def users_list(store: LabStoreOption = None, lab: LabOption = DEFAULT_LAB) -> None:
     """The users and their roles."""
     with _users(store, lab, existing=True) as db:  # listing makes no store
         users = db.accounts.users()
