@@ -253,6 +253,37 @@ class RunWithDocuments(Answer):
 
 
 # --- campaigns -------------------------------------------------------------------------------
+class ConsumableWord(Answer):
+    """What a campaign last said of its consumables."""
+
+    text: str = Field(description="what, in words, with what to do")
+    short: bool = Field(description="the next trial cannot finish: the lab paused for a refill")
+    time: float = Field(description="when (seconds since the epoch)")
+
+
+class Supply(Answer):
+    """One consumable of the lab: what it holds and how long it lasts."""
+
+    name: str = Field(description="a reagent's name, or vials (the racks)")
+    level: float = Field(description="what it holds now, in unit")
+    unit: str = Field(description="mL, or vials")
+    low: float | None = Field(description="below this people are told, if set")
+    per_trial: float | None = Field(
+        description="what a trial of the running campaign is expected to take"
+    )
+    trials_left: int | None = Field(description="how many more trials it lasts at that rate")
+    is_low: bool = Field(description="below its warn level")
+
+
+class Refilled(Answer):
+    """A refill, as recorded."""
+
+    consumable: str
+    level: str = Field(description="what it holds now: '250 mL', '48 vials'")
+    by: str
+    time: float
+
+
 class Session(Answer):
     """A start of a campaign in the lab server, and how far it got."""
 
@@ -269,6 +300,9 @@ class Session(Answer):
     seconds_per_trial: float | None
     stopped: str | None
     alert: str | None = Field(description="why the campaign paused itself, until resumed")
+    consumable: ConsumableWord | None = Field(
+        description="the last word on its consumables: low, running out, or short"
+    )
 
 
 class CampaignEntry(Answer):

@@ -129,7 +129,19 @@ class LabClient:
         """
         return self._get(f"/api/campaigns/{name}", answers.CampaignDetail)
 
-    def proposals(self) -> list[answers.Proposal]:
+    def consumables(self) -> list[answers.Supply]:
+        """What each reagent's reservoir and the racks hold, and how long it lasts."""
+        return self._get("/api/consumables", list[answers.Supply])
+
+    def refill(self, name: str, level: str) -> answers.Refilled:
+        """Record a refill (staff).
+
+        Args:
+            name: a reagent, or ``vials``.
+            level: what it holds now: ``250 mL``; for vials a count, ``48``.
+        """
+        return self._post(f"/api/consumables/{name}/refill", answers.Refilled, {"level": level})
+
         """Proposals waiting for approval."""
         return self._get("/api/proposals", list[answers.Proposal])
 

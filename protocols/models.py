@@ -333,6 +333,25 @@ class Protocol(BaseModel):
         ]
         return self.model_copy(update={"steps": steps})
 
+    def reagent_volumes(self) -> dict[str, pint.Quantity]:
+        """Reagent -> what the protocol's dispenses into its vial take of it, in mL (a
+        concrete protocol: a placeholder dispenses nothing yet)."""
+        used: dict[str, pint.Quantity] = {}
+        dispenses = [s for s in self.steps if isinstance(s, Dispense)]
+        for step in dispenses:
+            if isinstance(step.volume, pint.Quantity) and isinstance(step.reagent, str):
+                volume = step.volume.to("mL")
+                used[step.reagent] = used.get(step.reagent, 0 * volume) + volume
+        return used
+
+    def fresh_vials(self, sources: frozenset[str]) -> int:
+        """How many fresh vials the protocol takes from the racks at ``sources``.
+
+        Args:
+            sources: the lab's racks (locations with role source).
+        """
+        return sum(isinstance(s, Transfer) and s.source in sources for s in self.steps)
+
     def to_json_dict(self) -> dict[str, Any]:
         """The protocol as JSON-able data (quantities as text)."""
         return self.model_dump(mode="json", exclude_none=True)

@@ -296,7 +296,6 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
 
     vial_at: str | None = None  # where this trial's vial is
     volume_ml = 0.0
-    used_ml: dict[str, float] = {}
     for i, step in enumerate(protocol.steps):
         path = f"steps.{i}"
         if isinstance(step, Transfer | Discard):
@@ -346,7 +345,6 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
                 if ml < 0:
                     bad(f"{path}.volume", f"negative volume '{quantity_text(step.volume)}'")
                 volume_ml += ml
-                used_ml[step.reagent] = used_ml.get(step.reagent, 0.0) + ml
                 if step.rate is not None:
                     bad(f"{path}.rate", _in_range(step.rate, lab.dispense_rate))
             elif isinstance(step, Heat):
@@ -379,8 +377,8 @@ def preflight(protocol: Protocol, lab: LabLimits) -> None:
             "steps",
             f"dispenses {volume_ml:.3g} mL in all; a vial holds {lab.vial_capacity.high:g} mL",
         )
-    for reagent, ml in used_ml.items():
-        stock = lab.stock_ml.get(reagent)
+    for reagent, used in protocol.reagent_volumes().items():
+        stock, ml = lab.stock_ml.get(reagent), float(used.m_as("mL"))
         if stock is not None and ml > stock + 1e-9:
             bad("steps", f"needs {ml:.3g} mL of {reagent}, stock is {stock:.3g} mL")
     if vial_at not in (None, lab.waste):

@@ -95,6 +95,21 @@ class Workcell:
         """
         return math.dist(self.locations[a].xyz_mm, self.locations[b].xyz_mm)
 
+    def fill_rack(self, location: str, vials: int) -> None:
+        """A person filled the rack at ``location``: it holds ``vials`` fresh vials now.
+
+        Args:
+            location: a rack's name.
+            vials: how many it holds.
+        """
+        if location not in self._rack_left:
+            raise KeyError(f"{location} is not a rack")
+        self._rack_left[location] = vials
+
+    def rack_left(self, location: str) -> int:
+        """How many fresh vials the rack at ``location`` still holds."""
+        return self._rack_left[location]
+
     def take(self, location: str) -> Vial | None:
         """Lift the vial at ``location`` (a fresh one from a rack); None if there is none."""
         if location in self._rack_left:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -408,6 +409,10 @@ class _SessionEvents(RunnerEvents):
 
     def trial_changed(self, index: int) -> None:
         self._manager.publish_trial(self._session.name, index)
+
+    def consumable_low(self, warning: str, short: bool = False) -> None:
+        self._session.consumable = {"text": warning, "short": short, "time": time.time()}
+        self._manager._publish_state(self._session)
 
     def paused(self, reason: str) -> None:
         self._session.alert = reason

@@ -85,6 +85,15 @@ class RunnerEvents:
     def attached(self, runner: CampaignRunner) -> None:
         """The runner about to run, e.g. for a display that offers pause and abort."""
 
+    def consumable_low(self, warning: str, short: bool = False) -> None:
+        """A consumable is low or will run out within the budget, or it runs short for
+        the next trial (``short``: then :meth:`paused` follows).
+
+        Args:
+            warning: what, in words, with what to do.
+            short: the next trial cannot finish; the lab pauses for a refill.
+        """
+
     def paused(self, reason: str) -> None:
         """The campaign paused itself (``failures.on_failure: pause``); it waits for the
         executor to be resumed.

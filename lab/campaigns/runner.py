@@ -16,7 +16,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Protocol
 
+from pydantic import ValidationError
+
 from lab.campaigns.approvals import Approvals
+from lab.campaigns.consumables import Consumables, expected_use
 from lab.campaigns.measuring import Measuring
 from lab.campaigns.planning import Proposals, campaign_definition, make_planner
 from lab.campaigns.plates import BatchStart, PlateBatches, PlateInFlight
@@ -67,6 +70,10 @@ class _Session:
     trials: Trials
     #: a plate protocol's batches (None: one vial per trial)
     plates: PlateBatches | None = None
+    #: what the trials take of the reagents and racks (None for a plate's batches)
+    consumables: Consumables | None = None
+    #: a decided trial waiting for a refill: the next to start once the lab resumes
+    held: Suggestion | None = None
 
 
 #: what the executor holds: one vial's trial, or a plate's batch of trials
@@ -136,6 +143,13 @@ class CampaignRunner:
         """This run of the campaign (see :meth:`Store.next_session`), set on the first run()."""
         return None if self._session is None else self._session.number
 
+    @property
+    def expected_use(self) -> dict[str, float]:
+        """What a trial of this campaign is expected to take of each consumable (mL, or
+        vials); empty before the first run() or for a plate's batches."""
+        consumables = None if self._session is None else self._session.consumables
+        return {} if consumables is None else dict(consumables.per_trial)
+
     # --- control (from any thread) -----------------------------------------------------
     def request_stop(self, reason: str) -> None:
         """Start no new trial; those in flight finish. The first reason given is kept."""
@@ -181,8 +195,13 @@ class CampaignRunner:
         )
         resume = Resume(self.store, name, self.planner, self.measuring, self.samples, self.protocol)
         proposals.queued = resume.replay()
-        plates = PlateBatches(trials) if self.protocol.on_plate else None
-        return _Session(number, proposals, trials, plates)
+        if self.protocol.on_plate:
+            return _Session(number, proposals, trials, PlateBatches(trials))
+        sources = frozenset(self.lab.config.role("source"))
+        use = expected_use(self.campaign.search_space(), self.protocol, sources)
+        return _Session(
+            number, proposals, trials, consumables=Consumables(self.lab.config, self.store, use)
+        )
 
     def spent(self) -> int:
         """Trials completed or failed so far."""
@@ -210,6 +229,9 @@ class CampaignRunner:
         if session.plates is not None:
             self._refuse_beyond_the_plate(session.plates, total - done)
         events.started(done, total)
+        if session.consumables is not None:
+            for warning in session.consumables.forecast(self.lab.limits(), total - done):
+                events.consumable_low(warning)
         cleared = clear_workcell(self.lab, self.executor, self.samples, self.operator)
         if cleared is not None:
             self.request_stop(cleared)
@@ -305,9 +327,40 @@ class CampaignRunner:
     def _next(
         self, session: _Session, budget: int, lane: str, events: RunnerEvents
     ) -> tuple[Future[PlanOutcome], InFlight] | TrialResult | None:
-        """Ask, decide, and start one trial on ``lane``; None if it was rejected."""
-        decided = session.proposals.next(budget, self._stopping, events)
-        return None if decided is None else session.trials.start(decided, lane)
+        """Ask, decide, and start one trial on ``lane``; None if it was rejected, or if
+        the lab cannot finish it with what it holds (the lab then pauses, the trial kept
+        to start first once someone has refilled and resumed)."""
+        decided, session.held = session.held, None
+        if decided is None:
+            decided = session.proposals.next(budget, self._stopping, events)
+        if decided is None:
+            return None
+        if self._runs_short(session, decided, lane, events):
+            session.held = decided
+            return None
+        return session.trials.start(decided, lane)
+
+    def _runs_short(
+        self, session: _Session, decided: Suggestion, lane: str, events: RunnerEvents
+    ) -> bool:
+        """Tell the consumables newly low; pause the lab if the trial cannot finish with
+        what it holds (True). A protocol that does not fill is left to the trial's checks."""
+        if session.consumables is None:
+            return False
+        station = session.trials.station_of(lane)
+        try:
+            concrete = session.trials.concrete(decided.parameters, station)
+        except ValidationError:
+            return False
+        short, low = session.consumables.check(concrete, self.lab.limits(station))
+        for warning in low:
+            events.consumable_low(warning)
+        if short is None:
+            return False
+        self.executor.pause()
+        events.consumable_low(short, short=True)
+        events.paused(short)
+        return True
 
     def _refuse_beyond_the_plate(self, plates: PlateBatches, wanted: int) -> None:
         """More trials than the plate has wells left are refused before anything moves."""

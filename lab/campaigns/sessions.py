@@ -31,6 +31,8 @@ class CampaignSession:
     seconds_per_trial: float | None = None
     stopped: str | None = None
     alert: str | None = None  # why the campaign paused itself, until it is resumed
+    #: the last word on its consumables (low, running out, short), with when it was said
+    consumable: dict[str, Any] | None = None
     runner: CampaignRunner | None = None
     thread: threading.Thread | None = None
 
@@ -55,4 +57,5 @@ class CampaignSession:
             "seconds_per_trial": self.seconds_per_trial,
             "stopped": self.stopped,
             "alert": self.alert,
+            "consumable": self.consumable,
         }

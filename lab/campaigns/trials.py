@@ -96,9 +96,7 @@ class Trials:
             lane: an executor lane: one of the lab's stations, or a workcell.
         """
         started = time.perf_counter()
-        stations = [name for name, _ in self.lab.config.stations]
-        # a lane is one of the lab's stations, or a workcell: its own first station
-        station = lane if lane in stations else stations[0]
+        station = self.station_of(lane)
         outside = self.space.problems(s.parameters)
         if outside:  # a planner's bug must not reach a device
             return self.fail(s, f"the planner proposed {'; '.join(outside)}", started, None)
@@ -124,6 +122,12 @@ class Trials:
         kwargs = {"protocol": concrete.to_json_dict(), "station": station}
         future = self.executor.submit(PlanRequest("run_protocol", kwargs, md, lane))
         return future, InFlight(s, started, lane, station)
+
+    def station_of(self, lane: str) -> str:
+        """The synthesis station a trial on ``lane`` runs on: a lane is one of the lab's
+        stations, or a workcell (its own first station)."""
+        stations = [name for name, _ in self.lab.config.stations]
+        return lane if lane in stations else stations[0]
 
     def concrete(self, parameters: dict[str, ParameterValue], station: str) -> LabProtocol:
         """The trial's protocol on its station: a station's slot named in the protocol

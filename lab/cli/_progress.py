@@ -72,6 +72,10 @@ class ProgressBar(RunnerEvents):
         self.ctrl_c = _CtrlC(runner)
         signal.signal(signal.SIGINT, self.ctrl_c)
 
+    def consumable_low(self, warning: str, short: bool = False) -> None:
+        """Say it above the bar."""
+        console.print(f"[yellow]consumables:[/yellow] {warning}", highlight=False)
+
     def paused(self, reason: str) -> None:
         """Say why the campaign paused and how to go on."""
         console.print(

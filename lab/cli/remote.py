@@ -146,7 +146,36 @@ def campaigns(as_json: JsonOption = False) -> None:
     console.print(table)
 
 
-@remote_app.command("start")
+@remote_app.command("consumables")
+def consumables(as_json: JsonOption = False) -> None:
+    """What each reagent's reservoir and the racks of vials hold, what a trial of the
+    running campaign takes, and how many trials that lasts."""
+    found = _call("consumables")
+    if _print(found, as_json):
+        return
+    table = Table()
+    for column in ("consumable", "holds", "warn below", "a trial takes", "lasts"):
+        table.add_column(column)
+    for s in found:
+        shown = ["-" if x is None else f"{x:.3g} {s.unit}" for x in (s.level, s.low, s.per_trial)]
+        lasts = "-" if s.trials_left is None else f"about {s.trials_left} trials"
+        table.add_row(s.name, *shown, lasts + (" (LOW)" if s.is_low else ""))
+    console.print(table)
+
+
+@remote_app.command("refill")
+def refill(
+    name: Annotated[str, typer.Argument(help="a reagent, or vials (the racks)", metavar="NAME")],
+    level: Annotated[
+        str, typer.Argument(help="what it holds now: '250 mL'; for vials a count, 48")
+    ],
+) -> None:
+    """Record that you refilled a reagent's reservoir or the racks of vials (staff); a
+    campaign paused for it goes on after `lab remote resume`."""
+    done = _call("refill", name, level)
+    console.print(f"{done.consumable} refilled to {done.level} (recorded, by {done.by})")
+
+
 def start(
     name: CampaignName,
     trials: Annotated[int | None, typer.Option(min=1, help="total trials to reach")] = None,

@@ -76,12 +76,29 @@ class LocationConfig(_Model):
     role: Literal["place", "source", "waste"] = Field(
         "place", description="source: a rack of fresh vials; waste: where vials end"
     )
+    vials: int | None = Field(
+        None,
+        ge=1,
+        description="a rack (role: source): how many fresh vials it holds when full; given, "
+        "the lab counts the vials taken and pauses a campaign before a trial finds it empty",
+    )
+
+    @model_validator(mode="after")
+    def _vials_in_a_rack(self) -> LocationConfig:
+        if self.vials is not None and self.role != "source":
+            raise ValueError("vials: only a rack (role: source) holds fresh vials")
+        return self
 
 
 class ReagentConfig(_Model):
     """A reagent on one of the station's pumps."""
 
     stock: Volume = Field(description="what the reservoir holds at the start")
+    low: Volume | None = Field(
+        None,
+        description="below this level the lab tells people (consumable_low) so that it is "
+        "refilled before a campaign pauses for it",
+    )
 
 
 class _RangeConfig(_Model):

@@ -45,6 +45,7 @@ class EventKind(StrEnum):
     LEFT_UNSAFE = "left_unsafe"
     APPROVAL_WAITING = "approval_waiting"
     DIAGNOSIS_FAILED = "diagnosis_failed"
+    CONSUMABLE_LOW = "consumable_low"
     MORNING_SUMMARY = "morning_summary"
 
 
@@ -60,6 +61,7 @@ DEFAULT_SEVERITY = {
     EventKind.LEFT_UNSAFE: Severity.CRITICAL,
     EventKind.APPROVAL_WAITING: Severity.INFO,
     EventKind.DIAGNOSIS_FAILED: Severity.ERROR,
+    EventKind.CONSUMABLE_LOW: Severity.WARNING,
     EventKind.MORNING_SUMMARY: Severity.INFO,
 }
 

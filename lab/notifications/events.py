@@ -40,6 +40,7 @@ class EventWatcher:
     def __init__(self) -> None:
         self._estop: float | None = None
         self._sessions: dict[str, str] = {}
+        self._consumables: dict[str, float] = {}
         self._failed: set[tuple[str, int]] = set()
         self._waiting: set[tuple[str, int]] = set()
         self._faults: dict[str, str] = {}
@@ -89,6 +90,21 @@ class EventWatcher:
         return []
 
     def _campaign(self, session: dict[str, Any]) -> list[Event]:
+        return self._consumable(session) + self._session_state(session)
+
+    def _consumable(self, session: dict[str, Any]) -> list[Event]:
+        word, name = session.get("consumable"), session["name"]
+        if not word or self._consumables.get(name) == word["time"]:
+            return []
+        self._consumables[name] = word["time"]
+        what = word["text"].split(":")[0].split(" (")[0]
+        title = f"Campaign {name} paused: {what}" if word["short"] else f"Campaign {name}: {what}"
+        # a trial that cannot finish is told even right after a warning that it was low
+        subject = f"{name} short" if word["short"] else name
+        path = f"/campaigns/{name}"
+        return [Event(EventKind.CONSUMABLE_LOW, subject, title, word["text"], path)]
+
+    def _session_state(self, session: dict[str, Any]) -> list[Event]:
         name, state = session["name"], session["state"]
         before = self._sessions.get(name)
         self._sessions[name] = state

@@ -1,15 +1,17 @@
 """The morning summary: what the lab did since a time (last night, the weekend), read
 from its store: what ran, the best results and how they moved, what failed and why, the
 emergency stops, what the lab told people and what did not reach them, and what waits
-for a person now. ``lab report overnight`` prints it; the notifier sends it each morning."""
+for a person now, and what will run out next. ``lab report overnight`` prints it; the notifier sends it each morning."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.records.consumables import Supply
 from lab.store import Store, TrialRecord, TrialStatus
 
 #: the most failures listed one by one (the rest are counted)
@@ -41,6 +43,8 @@ class Overnight:
     waiting: list[str]
     undelivered: list[str]
     told: int
+    #: each consumable and how long it lasts, soonest to run out first (when read)
+    consumables: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -51,11 +55,18 @@ class Overnight:
             "waiting_for_a_person": self.waiting,
             "undelivered_notifications": self.undelivered,
             "notifications_sent": self.told,
+            "consumables": self.consumables,
         }
 
 
-def overnight(store: Store, since: float, until: float | None = None) -> Overnight:
-    """What the store holds of the lab's work from ``since`` (seconds since the epoch)."""
+def overnight(
+    store: Store,
+    since: float,
+    until: float | None = None,
+    supplies: Sequence[Supply] = (),
+) -> Overnight:
+    """What the store holds of the lab's work from ``since`` (seconds since the epoch),
+    with what will run out next among ``supplies`` (the consumables as read now)."""
     until = until or dt.datetime.now().timestamp()
     nights = []
     waiting = []
@@ -79,7 +90,14 @@ def overnight(store: Store, since: float, until: float | None = None) -> Overnig
         if d.status != "sent"
     ]
     told = sum(1 for d in deliveries if d.status == "sent")
-    return Overnight(since, until, nights, estops, waiting, undelivered, told)
+    soonest = sorted(supplies, key=lambda s: (s.trials_left() is None, s.trials_left() or 0))
+    consumables = [
+        s.text()
+        + ("" if s.trials_left() is None else f", about {s.trials_left()} trials' worth")
+        + (" (LOW: refill it)" if s.is_low else "")
+        for s in soonest
+    ]
+    return Overnight(since, until, nights, estops, waiting, undelivered, told, consumables)
 
 
 def _campaign_night(
@@ -173,6 +191,9 @@ def render(night: Overnight, lab: str) -> str:
         lines += [f"- {w}" for w in night.waiting]
     else:
         lines.append("Nothing waits for a person.")
+    if night.consumables:
+        lines.append("Consumables, soonest to run out first:")
+        lines += [f"- {c}" for c in night.consumables]
     lines.append(f"Notifications sent: {night.told}.")
     if night.undelivered:
         lines.append("Not delivered:")

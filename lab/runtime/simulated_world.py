@@ -65,6 +65,25 @@ class SimulatedWorld:
         """The (first) simulated synthesis station's firmware."""
         return next(f for f in self.firmware.values() if isinstance(f, sim.StationFirmware))
 
+    def refill(self, consumable: str, level: float) -> None:
+        """What a person's hands do in a real lab: fill each reservoir of the reagent
+        ``consumable`` to ``level`` mL, or, for ``vials``, each rack to ``level`` vials.
+
+        Args:
+            consumable: a reagent's name, or ``vials``.
+            level: the new level (mL, or vials).
+        """
+        if consumable == "vials":
+            for name, location in self.workcell.locations.items():
+                if location.source:
+                    self.workcell.fill_rack(name, int(level))
+            return
+        for firmware in self.firmware.values():
+            if isinstance(firmware, sim.StationFirmware):
+                for reservoir in firmware.pumps.values():
+                    if reservoir.reagent == consumable:
+                        reservoir.volume_ml = level
+
     async def start(self, config: LabConfig, directory: Path | None = None) -> None:
         """Serve each wire-transport device's firmware where its driver will look; without
         a ``directory``, in a temporary one (with the PLC's keys) that :meth:`stop` removes.
@@ -189,6 +208,9 @@ def build_world(config: LabConfig) -> SimulatedWorld:
         ],
         vial_capacity_ml=float(config.vial_capacity.m_as("mL")),
     )
+    for name, loc in config.locations.items():
+        if loc.vials is not None:
+            workcell.fill_rack(name, loc.vials)
     world = SimulatedWorld(clock, workcell, {})
     for name in config.devices:
         parts = SimulatedParts(clock, workcell, chemistry, simulation.device(name), config)

@@ -14,16 +14,18 @@ from bluesky.run_engine import get_bluesky_event_loop
 from devices import DeviceError
 from lab.campaigns.manager import CampaignManager
 from lab.campaigns.runner import LabSide
-from lab.errors import ConfigError
+from lab.errors import ConfigError, Conflict
 from lab.files.lab_file import LabConfig
 from lab.files.notifications_file import EventKind
 from lab.notifications import Event, Notifier
 from lab.outputs.overnight import overnight, render
+from lab.records.consumables import Supply
 from lab.runtime.executor import Executor
 from lab.runtime.lab import Lab, build_lab, threaded_run_engine
 from lab.runtime.monitor import LabMonitor
 from lab.runtime.process import LabProcess
 from lab.server._auth import Auth
+from lab.server._consumables import ConsumablesDesk
 from lab.server._diagnostics import DiagnosticsDesk
 from lab.server._publisher import Publisher
 from lab.server._sila import LabSilaServer
@@ -74,7 +76,9 @@ class LabServer:
                     config.notifications,
                     config.name,
                     store.notifications,
-                    summary=lambda since: render(overnight(store, since), config.name),
+                    summary=lambda since: render(
+                        overnight(store, since, supplies=self._supplies()), config.name
+                    ),
                 )
             except ValueError as err:
                 raise ConfigError(f"lab {config.name}", [str(err)]) from None
@@ -108,6 +112,8 @@ class LabServer:
             campaign_dir,
             self._publish,
         )
+        world = self._own.world if self._own is not None else None
+        self.consumables = ConsumablesDesk(config, store, self.lab, self.manager, world)
         self.diagnostics: DiagnosticsDesk | None = None
         if self._own is not None:
             self.diagnostics = DiagnosticsDesk(self._own, self.manager, store, self._publish)
@@ -117,6 +123,13 @@ class LabServer:
         self._closed = False
         #: after :meth:`close`: None if the station confirmed its safe state, else why not
         self.left_unsafe: str | None = None
+
+    def _supplies(self) -> list[Supply]:
+        """The consumables for the morning summary; none if the devices cannot be read."""
+        try:
+            return self.consumables.now()
+        except Conflict:
+            return []
 
     def _publish(self, topic: str, data: Any) -> None:
         """To every page, and to the notifier (one queue put: it never waits on a channel)."""

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from lab import answers
 from lab.accounts.users import add_user, remove_user
 from lab.errors import Conflict, NotFound
+from lab.records.consumables import Supply
 from lab.records.timeline import Span
 from lab.server._auth import COOKIE, Login, Principal, authorized, current_principal, require
 from lab.server._lab_process import LabServer
@@ -531,6 +532,52 @@ def reject(
     note(request, "reject", f"{name}/{trial}", reason=body.reason)
     server.manager.desk.reject(name, trial, principal.user, body.reason)
     return {"campaign": name, "trial": trial, "approved": False}
+
+
+# --- consumables -----------------------------------------------------------------------------
+def _supply(s: Supply) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "level": s.level,
+        "unit": s.unit,
+        "low": s.low,
+        "per_trial": s.per_trial,
+        "trials_left": s.trials_left(),
+        "is_low": s.is_low,
+    }
+
+
+@router.get("/consumables", tags=["lab"], response_model=list[answers.Supply])
+def consumables(principal: Viewer, server: Server) -> list[dict[str, Any]]:
+    """What each reagent's reservoir holds (its sensor's reading; the lowest over the
+    stations) and the fresh vials left in the racks, with what a trial of the running
+    campaign takes and how many trials that lasts."""
+    return [_supply(s) for s in server.consumables.now()]
+
+
+class RefillBody(_Body):
+    """What a consumable holds after the refill."""
+
+    level: str = Field(
+        min_length=1,
+        max_length=40,
+        description="a reagent's volume ('250 mL'), or for vials a count ('48')",
+    )
+
+
+@router.post("/consumables/{name}/refill", tags=["lab"], response_model=answers.Refilled)
+def refill(
+    name: str, body: RefillBody, request: Request, principal: Staff, server: Server
+) -> dict[str, Any]:
+    """Record a refill (staff): a reagent's reservoir or the racks of vials hold ``level``
+    now. In a simulated lab the simulator fills them; a campaign paused for it goes on
+    when someone resumes the lab."""
+    note(request, "refill", name, level=body.level)
+    try:
+        done = server.consumables.refill(name, body.level, principal.user)
+    except ValueError as err:
+        raise HTTPException(422, str(err)) from None
+    return {"consumable": done.consumable, "level": done.level, "by": done.user, "time": done.time}
 
 
 # --- users and audit -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from lab.store._accounts import Accounts, SessionRecord, UserRecord
 from lab.store._audit import AuditEntry, AuditLog
 from lab.store._diagnoses import DiagnosisLog
 from lab.store._notifications import Delivery, NotificationLog
+from lab.store._refills import Refill, RefillLog
 from lab.store._store import (
     CampaignMismatch,
     RunRecord,
@@ -27,6 +28,8 @@ __all__ = [
     "Delivery",
     "DiagnosisLog",
     "NotificationLog",
+    "Refill",
+    "RefillLog",
     "RunRecord",
     "SessionRecord",
     "Store",

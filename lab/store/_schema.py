@@ -186,6 +186,18 @@ notifications = Table(
     Column("error", Text),
 )
 
+#: one row per consumable a person refilled (a reservoir, a rack of vials): its new level
+refills = Table(
+    "refills",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", Float, nullable=False),
+    Column("consumable", String, nullable=False, index=True),  # a reagent, or "vials"
+    Column("level", String, nullable=False),  # "250 mL", "48 vials"
+    Column("samples", Integer, nullable=False),  # samples in the store then (vials taken since)
+    Column("user", String, nullable=False),
+)
+
 #: one row per diagnostic check (``lab diagnose``), for each device's history
 diagnoses = Table(
     "diagnoses",

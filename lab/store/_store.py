@@ -42,6 +42,7 @@ from lab.store._audit import AuditLog, make_append_only
 from lab.store._diagnoses import DiagnosisLog
 from lab.store._migrate import migrate
 from lab.store._notifications import NotificationLog
+from lab.store._refills import RefillLog
 from lab.store._schema import (
     campaigns,
     documents,
@@ -206,6 +207,7 @@ class Store:
         self.audit = AuditLog(self.engine)
         self.diagnoses = DiagnosisLog(self.engine)
         self.notifications = NotificationLog(self.engine)
+        self.refills = RefillLog(self.engine)
 
     @property
     def label(self) -> str:

@@ -213,6 +213,7 @@ async function labPage() {
   const panels = [
     h("section", { class: "panel wide" }, h("h2", {}, "Run control"), controlButtons(null)),
     stationsPanel(),
+    consumablesPanel(),
     devices,
     h("section", { class: "panel wide" }, h("h2", {}, "Vials"),
       h("table", { id: "vials" }, h("thead", {}, h("tr", {}, h("th", {}, "vial"), h("th", {}, "where"), h("th", {}, "seen"))), vials), stray),
@@ -260,6 +261,39 @@ function stationsPanel() {
   on("trial", () => refresh(true));
   on("lab", () => refresh(false));
   return panel;
+}
+
+// what each reagent's reservoir and the racks hold, how long that lasts the running
+// campaign, and (staff) the refill, recorded with its new level
+function consumablesPanel() {
+  const rows = h("tbody");
+  const amount = (s, x) => (s.unit === "vials" ? `${Math.round(x)} vial${Math.round(x) === 1 ? "" : "s"}` : `${num(x, 3)} mL`);
+  const refresh = async () => {
+    const supplies = await api("GET", "/api/consumables").catch(() => null);
+    if (!supplies) return;
+    rows.replaceChildren(...(supplies.length ? supplies.map((s) => {
+      const level = h("input", { name: "level", size: 8, "aria-label": `${s.name}: new level`,
+        placeholder: s.unit === "vials" ? "48" : "250 mL" });
+      const refill = can("staff") ? h("form", { class: "inline", onsubmit: async (e) => {
+        e.preventDefault();
+        if (await act("POST", `/api/consumables/${encodeURIComponent(s.name)}/refill`, { level: level.value },
+          `${s.name} refilled; a campaign paused for it goes on when the lab is resumed`)) refresh();
+      } }, level, h("button", {}, "Refilled")) : null;
+      return h("tr", { "data-consumable": s.name, class: s.is_low ? "low" : "" },
+        h("td", {}, s.name),
+        h("td", { class: "num" }, amount(s, s.level)),
+        h("td", { class: "num" }, s.low == null ? "–" : amount(s, s.low)),
+        h("td", { class: "num" }, s.per_trial == null ? "–" : amount(s, s.per_trial)),
+        h("td", {}, s.trials_left == null ? "–" : `about ${s.trials_left} trials` + (s.is_low ? " · LOW" : "")),
+        can("staff") ? h("td", {}, refill) : null);
+    }) : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "the lab tracks no consumables"))]));
+  };
+  refresh();
+  on("campaign", refresh);
+  return h("section", { class: "panel wide", id: "consumables" }, h("h2", {}, "Consumables"),
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "consumable"), h("th", {}, "holds"), h("th", {}, "warn below"),
+      h("th", {}, "a trial takes"), h("th", {}, "lasts"), can("staff") ? h("th", {}, "refilled to") : null)), rows),
+    h("p", { class: "muted" }, "A campaign pauses before a trial it cannot finish; refill, then Resume."));
 }
 
 function deviceCard(d, now) {
