@@ -53,8 +53,10 @@ redis:
 		|| (apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null) \
 		|| (echo "install Debian's redis-server (apt-get install redis-server) to test workcells" && false)
 
+# two workers, one module each at a time (module fixtures are set up once); torch with one
+# thread in each, so that the two do not fight over the two cores
 test: lint browser postgres redis docs
-	$(VENV)/bin/pytest
+	OMP_NUM_THREADS=1 $(VENV)/bin/pytest -n 2 --dist loadscope
 
 # the documentation site, offline, into build/site; any warning (a broken link, a
 # docstring that does not match its function) fails the build
