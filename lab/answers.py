@@ -71,6 +71,18 @@ class User(Answer):
     username: str
     role: str
     created: float | None = None
+    agent: bool = Field(False, description="an AI agent's user (through MCP)")
+    unattended: list[str] = Field(
+        [], description="an agent's campaigns it may run without a person's approval"
+    )
+
+
+class Unattended(Answer):
+    """A grant to an agent user: it may run the campaign without a person's approval."""
+
+    username: str
+    campaign: str
+    granted: bool
 
 
 class UserRemoved(Answer):
@@ -273,6 +285,25 @@ class Supply(Answer):
     )
     trials_left: int | None = Field(description="how many more trials it lasts at that rate")
     is_low: bool = Field(description="below its warn level")
+
+
+class Offered(Answer):
+    """A trial offered to a running campaign: its parameters as checked, and whether it
+    waits for a person's approval before it runs."""
+
+    campaign: str
+    parameters: dict[str, str]
+    waits_for_approval: bool
+
+
+class DraftChecked(Answer):
+    """A draft campaign that passed every check a start makes."""
+
+    name: str
+    trials: int
+    planner: str
+    parameters: list[str]
+    protocol: str
 
 
 class Refilled(Answer):

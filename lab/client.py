@@ -129,6 +129,28 @@ class LabClient:
         """
         return self._get(f"/api/campaigns/{name}", answers.CampaignDetail)
 
+    def check_draft(self, campaign: str, protocol: str | None = None) -> answers.DraftChecked:
+        """Check a draft campaign file (and its protocol) as a start would, moving nothing;
+        a :class:`RemoteError` (422) lists every problem.
+
+        Args:
+            campaign: the campaign file, as YAML text.
+            protocol: the protocol file it names, as YAML text; the lab's if None.
+        """
+        body = {"campaign": campaign, "protocol": protocol}
+        return self._post("/api/campaigns/check", answers.DraftChecked, body)
+
+    def offer(self, name: str, parameters: Mapping[str, str]) -> answers.Offered:
+        """Offer a trial to the running campaign ``name``: it runs next, after a person's
+        approval if this client's user is an agent without a grant for the campaign.
+
+        Args:
+            name: the campaign.
+            parameters: every parameter's value as text with its unit.
+        """
+        body = {"parameters": dict(parameters)}
+        return self._post(f"/api/campaigns/{name}/offers", answers.Offered, body)
+
     def consumables(self) -> list[answers.Supply]:
         """What each reagent's reservoir and the racks hold, and how long it lasts."""
         return self._get("/api/consumables", list[answers.Supply])
@@ -142,6 +164,7 @@ class LabClient:
         """
         return self._post(f"/api/consumables/{name}/refill", answers.Refilled, {"level": level})
 
+    def proposals(self) -> list[answers.Proposal]:
         """Proposals waiting for approval."""
         return self._get("/api/proposals", list[answers.Proposal])
 

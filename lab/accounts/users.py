@@ -36,7 +36,7 @@ def at_least(role: str, needed: Role) -> bool:
     return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
-def add_user(store: Store, name: str, role: str, password: str) -> None:
+def add_user(store: Store, name: str, role: str, password: str, agent: bool = False) -> None:
     """Add a user with a role and a password (hashed with argon2id); refuses a weak password or a taken name.
 
     Args:
@@ -44,6 +44,8 @@ def add_user(store: Store, name: str, role: str, password: str) -> None:
         name: the user name.
         role: ``viewer``, ``operator`` or ``staff``.
         password: the password (checked for strength).
+        agent: an AI agent's user: never staff; what it starts or proposes waits for a
+            person's approval unless staff grant it unattended runs of that campaign.
     """
     if not _NAME.match(name):
         raise UserError(f"user name {name!r}: use 1-64 letters, digits, '_', '.', '-'")
@@ -51,9 +53,11 @@ def add_user(store: Store, name: str, role: str, password: str) -> None:
         raise UserError(f"role {role!r}: choose one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise UserError(f"password: at least {MIN_PASSWORD} characters")
+    if agent and role == "staff":
+        raise UserError(f"user {name!r}: an agent is a viewer or an operator, never staff")
     if store.accounts.user(name) is not None:
         raise UserError(f"user {name!r} exists already")
-    store.accounts.add_user(name, role, _hasher.hash(password))
+    store.accounts.add_user(name, role, _hasher.hash(password), agent)
 
 
 def set_password(store: Store, name: str, password: str) -> None:

@@ -166,19 +166,7 @@ class ApprovalDesk:
             edits: edited values by parameter name, as text with units.
         """
         proposal = self._get(campaign, index)
-        parameters = None
-        if edits:
-            # text that is no quantity (or no choice) is refused first
-            parameters = {**proposal.parameters, **_parse(edits, proposal.space)}
-            problems = proposal.space.problems(parameters)
-            if problems:
-                raise InvalidEdit(
-                    [p if p.startswith("constraint") else f"parameters.{p}" for p in problems]
-                )
-            # kept in the parameter's own unit: "300 K" is stored and shown as 26.85 degC
-            parameters = {
-                p.name: p.value(p.plain(parameters[p.name])) for p in proposal.space.parameters
-            }
+        parameters = checked(edits, proposal.space, proposal.parameters) if edits else None
         return self._answer(proposal, Decision(True, by, parameters))
 
     def reject(self, campaign: str, index: int, by: str, reason: str) -> Decision:
@@ -217,6 +205,36 @@ def _bounds(p: AnyParameter) -> dict[str, object]:
     if isinstance(p, DiscreteParameter):
         return {"values": [format_value(p.quantity(v)) for v in p.values]}
     return {"min": f"{p.lower!r} {p.unit}", "max": f"{p.upper!r} {p.unit}"}
+
+
+def checked(
+    values: Mapping[str, str],
+    space: SearchSpace,
+    base: Mapping[str, ParameterValue] | None = None,
+) -> dict[str, ParameterValue]:
+    """A trial's parameters from text with units (``{"cyan": "1.2 mL"}``), over ``base``
+    (a proposal edited), each in its parameter's own unit (``300 K`` is kept as
+    26.85 degC); raises :class:`InvalidEdit` naming every parameter at fault.
+
+    Args:
+        values: parameter -> its value as text (a choice: its name).
+        space: the campaign's search space.
+        base: the values not given (an edit of a proposal); every parameter if None.
+    """
+    unknown = sorted(set(values) - {p.name for p in space.parameters})
+    if unknown:
+        raise InvalidEdit([f"parameters.{n}: no such parameter" for n in unknown])
+    # text that is no quantity (or no choice) is refused first
+    parameters = {**(base or {}), **_parse(values, space)}
+    missing = [p.name for p in space.parameters if p.name not in parameters]
+    if missing:
+        raise InvalidEdit([f"parameters.{n}: missing" for n in missing])
+    problems = space.problems(parameters)
+    if problems:
+        raise InvalidEdit(
+            [p if p.startswith("constraint") else f"parameters.{p}" for p in problems]
+        )
+    return {p.name: p.value(p.plain(parameters[p.name])) for p in space.parameters}
 
 
 def _parse(edits: Mapping[str, str], space: SearchSpace) -> dict[str, ParameterValue]:

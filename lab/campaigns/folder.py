@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,40 @@ class CampaignFolder:
         config = load_campaign(path)
         return config, campaign_protocol(config), path
 
+    def check_draft(
+        self, campaign: str, protocol: str | None = None
+    ) -> tuple[CampaignConfig, Protocol]:
+        """A campaign file not yet in the folder (an agent's draft), read as if it were:
+        beside a copy of the folder's other files, with ``protocol`` (YAML text) as the
+        protocol file it names. Raises :class:`ConfigError` listing every problem; the
+        folder is not touched.
+
+        Args:
+            campaign: the draft campaign file, as YAML text.
+            protocol: a draft protocol file, as YAML text; the folder's own if None.
+        """
+        with tempfile.TemporaryDirectory(prefix="sdl-draft-") as tmp:
+            scratch = Path(tmp)
+            for file in self.path.iterdir():
+                if file.is_file():
+                    shutil.copy2(file, scratch / file.name)
+            path = scratch / "draft.yaml"
+            path.write_text(campaign)
+            data = _yaml_mapping(campaign, "the campaign draft")
+            if protocol is not None:
+                named = data.get("protocol")
+                if not isinstance(named, str) or "/" in named or "\\" in named:
+                    raise ConfigError("the campaign draft", ["protocol: name the protocol file"])
+                _yaml_mapping(protocol, "the protocol draft")
+                (scratch / named).write_text(protocol)
+            try:
+                config = load_campaign(path)
+                return config, campaign_protocol(config)
+            except ConfigError as err:  # named as the caller knows them, not by the copy
+                source = Path(err.source).name
+                shown = "the campaign draft" if source == path.name else source
+                raise ConfigError(shown, err.problems) from None
+
     def _current(self) -> _Read:
         """The folder as read, read again only when a file in it has changed (every page
         asks; parsing every YAML file each time cost more than the answer)."""
@@ -73,6 +109,16 @@ class CampaignFolder:
             if self._read is None or self._read.signature != signature:
                 self._read = _read(self.path, signature)
             return self._read
+
+
+def _yaml_mapping(text: str, what: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(what, [f"not YAML: {err}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(what, ["is not a mapping of fields"])
+    return data
 
 
 def _read(folder: Path, signature: Signature) -> _Read:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
-from devices import DeviceError
+from devices import DeviceError, quantity_text
 from lab.campaigns.approvals import ApprovalDesk
 from lab.campaigns.folder import CampaignFolder
 from lab.campaigns.planning import campaign_definition
@@ -142,6 +142,7 @@ class CampaignManager:
         trials: int | None = None,
         planner: str | None = None,
         seed: int | None = None,
+        approval: str | None = None,
     ) -> CampaignSession:
         """Check everything, then run the campaign in its own thread; raises
         :class:`NotFound`, :class:`ConfigError` or :class:`Conflict` and starts nothing.
@@ -152,6 +153,8 @@ class CampaignManager:
             trials: how many trials in all; the campaign file's if None.
             planner: a planner name; the campaign file's if None.
             seed: the planner's seed; the campaign file's if None.
+            approval: ``required`` makes every trial wait for a person's approval
+                whatever the file says (an agent's start); the file's if None.
         """
         config, protocol, path = self.folder.load(name)
         planner = planner or config.planner.name
@@ -168,7 +171,7 @@ class CampaignManager:
             spent = sum(t.status in SPENT for t in self.store.trials(name))
             if spent >= total:
                 raise Conflict(f"{name!r} has {spent} trials already; ask for more than {spent}")
-            session = CampaignSession(name, by, planner, seed, total, config.approval)
+            session = CampaignSession(name, by, planner, seed, total, approval or config.approval)
             self.sessions[name] = session
             self.desk.spaces[name] = config.search_space()
             session.thread = threading.Thread(
@@ -178,6 +181,44 @@ class CampaignManager:
         log.info("campaign %s started by %s (%d trials, planner %s)", name, by, total, planner)
         self._publish_state(session)
         return session
+
+    def check_draft(self, campaign: str, protocol: str | None = None) -> dict[str, Any]:
+        """Check a draft campaign file (and protocol) as a start would, moving nothing:
+        the files, then the protocol at every bound against the lab's limits. Raises
+        :class:`ConfigError` listing every problem.
+
+        Args:
+            campaign: the draft campaign file, as YAML text.
+            protocol: a draft of the protocol file it names, as YAML text.
+        """
+        config, found = self.folder.check_draft(campaign, protocol)
+        check_bounds(config, found, self.lab.limits(), "the campaign draft")
+        space = config.search_space()
+        return {
+            "name": config.name,
+            "trials": config.trials,
+            "planner": config.planner.name,
+            "parameters": [p.name for p in space.parameters],
+            "protocol": found.name,
+        }
+
+    def offer(self, name: str, values: Mapping[str, str], by: str, gated: bool) -> dict[str, Any]:
+        """Run a trial chosen outside the planner next in the running campaign ``name``;
+        the parameters as checked. Raises :class:`NotFound`, :class:`Conflict` (not
+        running) or :class:`InvalidEdit` (each parameter at fault), and queues nothing.
+
+        Args:
+            name: the running campaign.
+            values: every parameter's value as text with its unit.
+            by: who offers it (a username).
+            gated: it waits for a person's approval (an agent without a grant).
+        """
+        session = self._session(name)
+        if session.state != SessionState.RUNNING or session.runner is None:
+            raise Conflict(f"campaign {name!r} is {session.state}, not running")
+        parameters = session.runner.offer(values, by, self.desk if gated else None)
+        log.info("trial offered to %s by %s%s", name, by, " (for approval)" * gated)
+        return {k: v if isinstance(v, str) else quantity_text(v) for k, v in parameters.items()}
 
     def _refuse_if_busy(self) -> None:
         refused = self.safety.refusal()
@@ -218,7 +259,7 @@ class CampaignManager:
                 self.executor,
                 session.planner,
                 session.seed,
-                approvals=self.desk if config.approval == "required" else None,
+                approvals=self.desk if session.approval == "required" else None,
                 operator=session.started_by,
             )
             session.runner = runner

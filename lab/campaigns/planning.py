@@ -5,6 +5,7 @@ an operator before it becomes a trial."""
 from __future__ import annotations
 
 import contextlib
+import queue
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from lab.campaigns.approvals import Approvals
 from lab.campaigns.results import RunnerEvents
 from lab.files.campaign_file import CampaignConfig
 from lab.store import Store, TrialStatus
-from planners import Planner, PlannerError, Suggestion, planner_class
+from planners import ParameterValue, Planner, PlannerError, Suggestion, planner_class
 
 
 def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> dict[str, Any]:
@@ -95,6 +96,11 @@ class Proposals:
         self.approvals = approvals
         #: proposals asked for and not yet decided (a resume puts the never-started ones here)
         self.queued: list[Suggestion] = []
+        #: trials offered from outside the planner (an agent's), first in, first run:
+        #: (parameters, who, where it waits for approval; None: it does not)
+        self.offered: queue.SimpleQueue[tuple[dict[str, ParameterValue], str, Approvals | None]] = (
+            queue.SimpleQueue()
+        )
 
     def next(
         self,
@@ -113,17 +119,26 @@ class Proposals:
             batch: how many to ask for if none is queued (a plate's wells); the
                 campaign's batch size if None.
         """
+        if not self.offered.empty():  # attached here, in the runner's thread, as asks are
+            parameters, by, gate = self.offered.get()
+            with planner_errors("taking an offered trial"):
+                offered = self.planner.attach(parameters, f"offered by {by}")
+            return self._decide(offered, stopping, events, self.approvals or gate)
         if not self.queued:
             with planner_errors("proposing"):
                 self.queued = self.planner.ask(min(batch or self.campaign.batch(), budget))
-        return self._decide(self.queued.pop(0), stopping, events)
+        return self._decide(self.queued.pop(0), stopping, events, self.approvals)
 
     def _decide(
-        self, s: Suggestion, stopping: threading.Event, events: RunnerEvents
+        self,
+        s: Suggestion,
+        stopping: threading.Event,
+        events: RunnerEvents,
+        approvals: Approvals | None,
     ) -> Suggestion | None:
-        """Record the proposal; with approvals, wait for the operator's decision."""
+        """Record the proposal; with ``approvals``, wait there for a person's decision."""
         name = self.campaign.name
-        waiting = self.approvals is not None
+        waiting = approvals is not None
         status = TrialStatus.AWAITING_APPROVAL if waiting else TrialStatus.PROPOSED
         if self.store.trial(name, s.index) is None:
             self.store.add_trial(
@@ -138,9 +153,9 @@ class Proposals:
         else:  # proposed before a restart and never started
             self.store.update_trial(name, s.index, status=status)
         events.trial_changed(s.index)
-        if self.approvals is None:
+        if approvals is None:
             return s
-        decision = self.approvals.decide(name, s, stopping)
+        decision = approvals.decide(name, s, stopping)
         if decision is None or not decision.approved:
             reason = "not decided before the campaign stopped"
             if decision is not None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import ValidationError
 
-from lab.campaigns.approvals import Approvals
+from lab.campaigns.approvals import Approvals, checked
 from lab.campaigns.consumables import Consumables, expected_use
 from lab.campaigns.measuring import Measuring
 from lab.campaigns.planning import Proposals, campaign_definition, make_planner
@@ -28,13 +29,13 @@ from lab.campaigns.resume import Resume, session_provenance
 from lab.campaigns.samples import CampaignSamples
 from lab.campaigns.start_state import clear_workcell
 from lab.campaigns.trials import InFlight, Trials, store_failed
-from lab.errors import ConfigError
+from lab.errors import ConfigError, Conflict
 from lab.files.campaign_file import CampaignConfig
 from lab.files.lab_file import LabConfig
 from lab.runtime.executor import Executor, PlanOutcome
 from lab.states import ExecutorState
 from lab.store import Store, StoreError, TrialStatus
-from planners import PlannerError, Suggestion
+from planners import ParameterValue, PlannerError, Suggestion
 from protocols import LabLimits
 from protocols import Protocol as LabProtocol
 
@@ -149,6 +150,24 @@ class CampaignRunner:
         vials); empty before the first run() or for a plate's batches."""
         consumables = None if self._session is None else self._session.consumables
         return {} if consumables is None else dict(consumables.per_trial)
+
+    def offer(
+        self, values: Mapping[str, str], by: str, gate: Approvals | None
+    ) -> dict[str, ParameterValue]:
+        """Run a trial chosen outside the planner (an agent's) next, within the budget;
+        its parameters as checked (raises :class:`InvalidEdit` naming each at fault).
+
+        Args:
+            values: every parameter's value as text with its unit.
+            by: who offers it, kept as the trial's provenance.
+            gate: where it waits for a person's approval; None if it need not (a
+                campaign that asks for approval of every trial asks for this one too).
+        """
+        if self._session is None:
+            raise Conflict(f"campaign {self.campaign.name!r} has not started its first trial")
+        parameters = checked(values, self.campaign.search_space())
+        self._session.proposals.offered.put((parameters, by, gate))
+        return parameters
 
     # --- control (from any thread) -----------------------------------------------------
     def request_stop(self, reason: str) -> None:

@@ -5,6 +5,7 @@ from lab.cli import (  # noqa: F401  (each adds commands)
     campaign,
     devices,
     diagnose,
+    mcp,
     remote,
     report,
     serve,

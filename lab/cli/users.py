@@ -77,6 +77,12 @@ def _audited(db: Store, action: str, target: str, **detail: str) -> None:
 def users_add(
     name: Annotated[str, typer.Argument(help="user name")],
     role: Annotated[Role, typer.Option(help="what they may do")] = "operator",
+    agent: Annotated[
+        bool,
+        typer.Option(
+            "--agent", help="an AI agent's user (`lab mcp`): what it starts waits for approval"
+        ),
+    ] = False,
     password_stdin: PasswordStdin = False,
     store: LabStoreOption = None,
     lab: LabOption = DEFAULT_LAB,
@@ -85,9 +91,35 @@ def users_add(
     from lab.accounts.users import add_user
 
     with _users(store, lab) as db:
-        add_user(db, name, role, read_password(password_stdin, confirm=True))
-        _audited(db, "user add", name, role=role)
-    console.print(f"added {name} ({role})")
+        add_user(db, name, role, read_password(password_stdin, confirm=True), agent)
+        _audited(db, "user add", name, role=role, agent=str(agent).lower())
+    console.print(f"added {name} ({role}{', an agent' if agent else ''})")
+
+
+@users_app.command("grant")
+def users_grant(
+    name: Annotated[str, typer.Argument(help="an agent's user name")],
+    campaign: Annotated[str, typer.Argument(help="the campaign", metavar="CAMPAIGN")],
+    revoke: Annotated[bool, typer.Option("--revoke", help="take the grant back")] = False,
+    store: LabStoreOption = None,
+    lab: LabOption = DEFAULT_LAB,
+) -> None:
+    """Let an agent's user run CAMPAIGN unattended: its starts and offered trials then run
+    without a person's approval of each (`--revoke` takes it back)."""
+    from lab.accounts.users import UserError
+
+    with _users(store, lab) as db:
+        user = db.accounts.user(name)
+        if user is None or not user.agent:
+            raise UserError(f"no agent user {name!r}; add one with `lab users add {name} --agent`")
+        if revoke:
+            if not db.accounts.revoke_unattended(name, campaign):
+                raise UserError(f"{name!r} has no grant for {campaign!r}")
+            _audited(db, "revoke unattended", name, campaign=campaign)
+        else:
+            db.accounts.grant_unattended(name, campaign, "command line")
+            _audited(db, "grant unattended", name, campaign=campaign)
+    console.print(f"{name} {'may no longer run' if revoke else 'may run'} {campaign} unattended")
 
 
 @users_app.command("passwd")
@@ -127,8 +159,8 @@ def users_list(store: LabStoreOption = None, lab: LabOption = DEFAULT_LAB) -> No
     with _users(store, lab, existing=True) as db:  # listing makes no store
         users = db.accounts.users()
     table = Table(title="users")
-    for column in ("user", "role"):
+    for column in ("user", "role", "agent"):
         table.add_column(column)
     for user in users:
-        table.add_row(user.name, user.role)
+        table.add_row(user.name, user.role, "agent" if user.agent else "")
     console.print(table)

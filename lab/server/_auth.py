@@ -72,6 +72,8 @@ class Principal:
     via: Literal["browser", "token"]
     token_hash: str
     csrf: str | None
+    #: an AI agent's user: what would move hardware waits for approval unless granted
+    agent: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ class Auth:
         if user is None:
             return None
         csrf = self._csrf(token) if via == "browser" else None
-        return Principal(user.name, user.role, via, token_hash, csrf)
+        return Principal(user.name, user.role, via, token_hash, csrf, bool(user.agent))
 
 
 def current_principal(request: Request) -> Principal:

@@ -457,9 +457,54 @@ def start(
     name: str, body: StartBody, request: Request, principal: Operator, server: Server
 ) -> dict[str, Any]:
     """Start (or continue) the campaign in this lab."""
-    note(request, "campaign start", name, **body.model_dump(exclude_none=True))
-    session = server.manager.start(name, principal.user, body.trials, body.planner, body.seed)
+    gated = _gated(principal, server, name)
+    note(request, "campaign start", name, **body.model_dump(exclude_none=True), agent=gated)
+    approval = "required" if gated else None
+    session = server.manager.start(
+        name, principal.user, body.trials, body.planner, body.seed, approval
+    )
     return session.as_json()
+
+
+def _gated(principal: Principal, server: Server, campaign: str) -> bool:
+    """An agent's start or trial waits for a person, unless staff granted it this campaign."""
+    return principal.agent and campaign not in server.store.accounts.unattended(principal.user)
+
+
+class DraftBody(_Body):
+    """A campaign file (and its protocol) to check, as YAML text."""
+
+    campaign: str = Field(min_length=1, max_length=100_000, description="the campaign file")
+    protocol: str | None = Field(
+        None, max_length=100_000, description="the protocol file it names; the lab's if null"
+    )
+
+
+@router.post("/campaigns/check", tags=["campaigns"], response_model=answers.DraftChecked)
+def check_draft(body: DraftBody, principal: Operator, server: Server) -> dict[str, Any]:
+    """Check a draft campaign as a start would (its files, then its protocol at every
+    bound against the lab's limits), moving nothing; 422 lists every problem."""
+    return server.manager.check_draft(body.campaign, body.protocol)
+
+
+class OfferBody(_Body):
+    """A trial chosen outside the planner: every parameter, as text with its unit."""
+
+    parameters: dict[str, str] = Field(max_length=100, description="{'cyan': '1.2 mL', ...}")
+
+
+@router.post(
+    "/campaigns/{name}/offers", tags=["campaigns"], status_code=202, response_model=answers.Offered
+)
+def offer(
+    name: str, body: OfferBody, request: Request, principal: Operator, server: Server
+) -> dict[str, Any]:
+    """Offer a trial to the running campaign: it runs next (within the budget), after a
+    person's approval if an agent offers it without staff's grant of unattended runs."""
+    gated = _gated(principal, server, name)
+    note(request, "trial offer", name, **body.parameters)
+    checked = server.manager.offer(name, body.parameters, principal.user, gated)
+    return {"campaign": name, "parameters": checked, "waits_for_approval": gated}
 
 
 @router.post("/campaigns/{name}/stop", tags=["campaigns"], response_model=answers.Session)
@@ -587,14 +632,22 @@ class NewUser(_Body):
     username: str = Field(min_length=1, max_length=64)
     role: Literal["viewer", "operator", "staff"]
     password: str = Field(min_length=8, max_length=1024)
+    agent: bool = Field(False, description="an AI agent's user (never staff)")
 
 
 @router.get("/users", tags=["users"], response_model=list[answers.User])
 def users(principal: Staff, server: Server) -> list[dict[str, Any]]:
     """Every user and their role (staff)."""
+    accounts = server.store.accounts
     return [
-        {"username": u.name, "role": u.role, "created": u.created}
-        for u in server.store.accounts.users()
+        {
+            "username": u.name,
+            "role": u.role,
+            "created": u.created,
+            "agent": bool(u.agent),
+            "unattended": accounts.unattended(u.name) if u.agent else [],
+        }
+        for u in accounts.users()
     ]
 
 
@@ -607,11 +660,40 @@ def users(principal: Staff, server: Server) -> list[dict[str, Any]]:
 )
 def create_user(
     body: NewUser, request: Request, principal: Staff, server: Server
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """Add a user (staff)."""
-    note(request, "user add", body.username, role=body.role)
-    add_user(server.store, body.username, body.role, body.password)
-    return {"username": body.username, "role": body.role}
+    note(request, "user add", body.username, role=body.role, agent=body.agent)
+    add_user(server.store, body.username, body.role, body.password, body.agent)
+    return {"username": body.username, "role": body.role, "agent": body.agent}
+
+
+@router.put(
+    "/users/{username}/unattended/{campaign}", tags=["users"], response_model=answers.Unattended
+)
+def grant_unattended(
+    username: str, campaign: str, request: Request, principal: Staff, server: Server
+) -> dict[str, Any]:
+    """Let an agent user run ``campaign`` without a person's approval of each trial (staff)."""
+    note(request, "grant unattended", username, campaign=campaign)
+    user = server.store.accounts.user(username)
+    if user is None or not user.agent:
+        raise NotFound(f"no agent user {username!r}")
+    server.manager.folder.load(campaign)  # NotFound for a campaign the lab does not have
+    server.store.accounts.grant_unattended(username, campaign, principal.user)
+    return {"username": username, "campaign": campaign, "granted": True}
+
+
+@router.delete(
+    "/users/{username}/unattended/{campaign}", tags=["users"], response_model=answers.Unattended
+)
+def revoke_unattended(
+    username: str, campaign: str, request: Request, principal: Staff, server: Server
+) -> dict[str, Any]:
+    """Take an agent's unattended runs of ``campaign`` back (staff)."""
+    note(request, "revoke unattended", username, campaign=campaign)
+    if not server.store.accounts.revoke_unattended(username, campaign):
+        raise NotFound(f"{username!r} has no grant for {campaign!r}")
+    return {"username": username, "campaign": campaign, "granted": False}
 
 
 @router.delete("/users/{username}", tags=["users"], response_model=answers.UserRemoved)

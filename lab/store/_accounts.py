@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, insert, select, update
 
-from lab.store._schema import sessions, users
+from lab.store._schema import sessions, unattended, users
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class UserRecord:
     role: str
     password_hash: str
     created: float
+    agent: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,46 @@ class Accounts:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def add_user(self, name: str, role: str, password_hash: str) -> None:
-        """Add a user with a role and an argon2id password hash."""
+    def add_user(self, name: str, role: str, password_hash: str, agent: bool = False) -> None:
+        """Add a user with a role and an argon2id password hash (``agent``: an AI agent's)."""
         with self._engine.begin() as c:
             c.execute(
                 insert(users).values(
-                    name=name, role=role, password_hash=password_hash, created=time.time()
+                    name=name,
+                    role=role,
+                    password_hash=password_hash,
+                    created=time.time(),
+                    agent=agent or None,
                 )
             )
+
+    def grant_unattended(self, user: str, campaign: str, by: str) -> None:
+        """Let the agent ``user`` run ``campaign`` without a person's approval."""
+        with self._engine.begin() as c:
+            c.execute(
+                delete(unattended).where(
+                    (unattended.c.user == user) & (unattended.c.campaign == campaign)
+                )
+            )
+            c.execute(
+                insert(unattended).values(user=user, campaign=campaign, by=by, time=time.time())
+            )
+
+    def revoke_unattended(self, user: str, campaign: str) -> bool:
+        """Take the grant back; False if there was none."""
+        with self._engine.begin() as c:
+            gone = c.execute(
+                delete(unattended).where(
+                    (unattended.c.user == user) & (unattended.c.campaign == campaign)
+                )
+            )
+            return gone.rowcount > 0
+
+    def unattended(self, user: str) -> list[str]:
+        """The campaigns the agent ``user`` may run without a person's approval."""
+        with self._engine.connect() as c:
+            rows = c.execute(select(unattended.c.campaign).where(unattended.c.user == user))
+            return sorted(r.campaign for r in rows)
 
     def update_user(self, name: str, **values: str) -> None:
         """Change a user's role or password hash, and end every session and token of theirs
@@ -58,6 +91,7 @@ class Accounts:
         """Remove the user and every session of theirs; False if there was no such user."""
         with self._engine.begin() as c:
             c.execute(delete(sessions).where(sessions.c.user == name))
+            c.execute(delete(unattended).where(unattended.c.user == name))
             return c.execute(delete(users).where(users.c.name == name)).rowcount > 0
 
     def user(self, name: str) -> UserRecord | None:

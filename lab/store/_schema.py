@@ -5,6 +5,7 @@ from __future__ import annotations
 import pint
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -139,6 +140,19 @@ users = Table(
     Column("role", String, nullable=False),  # viewer | operator | staff
     Column("password_hash", String, nullable=False),  # argon2id
     Column("created", Float, nullable=False),
+    # an AI agent's user (MCP): its starts and proposals wait for a person's approval
+    # unless staff granted it unattended runs of that campaign (NULL: a person)
+    Column("agent", Boolean, nullable=True),
+)
+
+#: staff's grants: this agent user may run this campaign without a person's approval
+unattended = Table(
+    "unattended",
+    metadata,
+    Column("user", String, primary_key=True),
+    Column("campaign", String, primary_key=True),
+    Column("by", String, nullable=False),
+    Column("time", Float, nullable=False),
 )
 
 sessions = Table(

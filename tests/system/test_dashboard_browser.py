@@ -61,6 +61,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory, hooks: Receiver) -> Iterator[L
     lab_file = yaml.safe_load((folder / "lab.yaml").read_text())
     lab_file["simulation"]["clock_speed"] = 1000
     lab_file["notifications"] = {"channels": {"ops": {"kind": "webhook", "url": hooks.url}}}
+    lab_file["locations"]["rack"]["vials"] = 40
+    lab_file["reagents"]["cyan"]["low"] = "300 mL"
     (folder / "lab.yaml").write_text(yaml.safe_dump(lab_file, sort_keys=False))
     campaign = yaml.safe_load((folder / "campaign.yaml").read_text())
     campaign.update(
@@ -136,6 +138,19 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     # a pump's level goes by its reagent; a round number keeps its zeros (1000 mL, not 1)
     water = page.locator("[data-device=station] tr", has_text="water level")
     expect(water.locator("td").nth(1)).to_have_text("1000")
+    # the consumables: cyan below its warn level, the rack counted; staff record a refill
+    cyan = page.locator("#consumables tr[data-consumable=cyan]")
+    expect(cyan.locator("td").nth(1)).to_have_text("250 mL")
+    expect(cyan).to_have_class("low")
+    vials = page.locator("#consumables tr[data-consumable=vials]")
+    expect(vials.locator("td").nth(1)).to_have_text("40 vials")
+    vials.locator("input[name=level]").fill("forty")
+    vials.locator("button").click()
+    expect(page.locator("#toast")).to_contain_text("'forty' is not a number of vials")
+    vials.locator("input[name=level]").fill("48")
+    vials.locator("button").click()
+    expect(page.locator("#toast")).to_contain_text("vials refilled")
+    expect(vials.locator("td").nth(1)).to_have_text("48 vials")
     shot(page, "1-lab")
 
     # start the campaign
@@ -280,11 +295,13 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
         "resume",
         "approve",
         "campaign start",
+        "refill",
     ):
         expect(audit).to_contain_text(action)
     expect(audit).to_contain_text("refused (422)")
     told = page.locator("#notifications")  # and what the lab told people, and how it went
     expect(told.locator("tr[data-event=emergency_stop]")).to_contain_text("sent")
+    expect(told.locator("tr[data-event=consumable_low]").first).to_contain_text("cyan is low")
     expect(told.locator("tr[data-event=approval_waiting]").first).to_contain_text(
         "waits for approval"
     )

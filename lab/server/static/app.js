@@ -273,7 +273,7 @@ function consumablesPanel() {
     if (!supplies) return;
     rows.replaceChildren(...(supplies.length ? supplies.map((s) => {
       const level = h("input", { name: "level", size: 8, "aria-label": `${s.name}: new level`,
-        placeholder: s.unit === "vials" ? "48" : "250 mL" });
+        placeholder: s.unit === "vials" ? String(Math.round(s.level)) : `${num(s.level, 3)} mL` });
       const refill = can("staff") ? h("form", { class: "inline", onsubmit: async (e) => {
         e.preventDefault();
         if (await act("POST", `/api/consumables/${encodeURIComponent(s.name)}/refill`, { level: level.value },
@@ -284,7 +284,7 @@ function consumablesPanel() {
         h("td", { class: "num" }, amount(s, s.level)),
         h("td", { class: "num" }, s.low == null ? "–" : amount(s, s.low)),
         h("td", { class: "num" }, s.per_trial == null ? "–" : amount(s, s.per_trial)),
-        h("td", {}, s.trials_left == null ? "–" : `about ${s.trials_left} trials` + (s.is_low ? " · LOW" : "")),
+        h("td", {}, [s.trials_left == null ? null : `about ${s.trials_left} trials`, s.is_low ? "LOW" : null].filter(Boolean).join(" · ") || "–"),
         can("staff") ? h("td", {}, refill) : null);
     }) : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "the lab tracks no consumables"))]));
   };
