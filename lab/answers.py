@@ -306,6 +306,24 @@ class DraftChecked(Answer):
     protocol: str
 
 
+class ChannelSetting(Answer):
+    """A notification channel as the lab file sets it (no secret shown)."""
+
+    name: str
+    kind: str
+    to: str = Field(description="where it sends: a host, addresses, or $VARIABLE")
+    events: list[str] = Field(description="the events routed to it")
+
+
+class NotificationSettings(Answer):
+    """Where the lab's notifications go."""
+
+    channels: list[ChannelSetting]
+    quiet_hours: str | None
+    rate_limit: str
+    summary_at: str | None
+
+
 class Refilled(Answer):
     """A refill, as recorded."""
 

@@ -2,8 +2,8 @@
 it publishes) sent to webhooks, chat, e-mail or any Apprise service, with routes, rate
 limits, quiet hours, retries, and every delivery recorded in the store."""
 
-from lab.notifications.channels import DeliveryError, Message
+from lab.notifications.channels import DeliveryError, Message, channel_target
 from lab.notifications.events import Event, EventWatcher
 from lab.notifications.notifier import Notifier
 
-__all__ = ["DeliveryError", "Event", "EventWatcher", "Message", "Notifier"]
+__all__ = ["DeliveryError", "Event", "EventWatcher", "Message", "Notifier", "channel_target"]

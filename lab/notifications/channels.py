@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import ssl
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -73,6 +74,17 @@ class Message:
 
 
 Send = Callable[[Message], None]
+
+
+def channel_target(config: ChannelConfig) -> str:
+    """Where a channel sends, for people and never a secret: a webhook's host (or the
+    variable holding its address), the e-mail addresses, the Apprise URL's variable."""
+    if isinstance(config, EmailChannel):
+        return ", ".join(config.to)
+    if isinstance(config, WebhookChannel) and config.url is not None:
+        parts = urllib.parse.urlsplit(config.url)  # no user, password, path or query
+        return f"{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+    return f"${config.url_env}"
 
 
 def channel(config: ChannelConfig) -> Send:

@@ -15,9 +15,12 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Requ
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from devices import quantity_text
 from lab import answers
 from lab.accounts.users import add_user, remove_user
 from lab.errors import Conflict, NotFound
+from lab.files.notifications_file import EventKind
+from lab.notifications import channel_target
 from lab.records.consumables import Supply
 from lab.records.timeline import Span
 from lab.server._auth import COOKIE, Login, Principal, authorized, current_principal, require
@@ -727,6 +730,39 @@ def notifications(
     """What the lab told people and how each message went (sent, or failed and why);
     newest first."""
     return [vars(d) for d in server.store.notifications.entries(limit, since)]
+
+
+@router.get(
+    "/notifications/settings", tags=["audit"], response_model=answers.NotificationSettings | None
+)
+def notification_settings(principal: Staff, server: Server) -> dict[str, Any] | None:
+    """Where the lab's notifications go, as the lab file says (staff): each channel with
+    the events routed to it, quiet hours, the rate limit and the morning summary's time.
+    Secrets are never shown: an address kept in the environment is named by its variable."""
+    n = server.config.notifications
+    if n is None:
+        return None
+    sent = {kind: route for kind, route in n.events.items()}
+
+    def events(channel: str) -> list[str]:
+        return [
+            str(kind)
+            for kind in EventKind
+            if (route := sent.get(kind)) is None
+            or (route.send and (route.channels is None or channel in route.channels))
+        ]
+
+    return {
+        "channels": [
+            {"name": name, "kind": c.kind, "to": channel_target(c), "events": events(name)}
+            for name, c in n.channels.items()
+        ],
+        "quiet_hours": None
+        if n.quiet_hours is None
+        else f"{n.quiet_hours.start:%H:%M}-{n.quiet_hours.end:%H:%M} (below {n.quiet_hours.below})",
+        "rate_limit": quantity_text(n.rate_limit),
+        "summary_at": None if n.summary_at is None else f"{n.summary_at:%H:%M}",
+    }
 
 
 @router.get("/audit", tags=["audit"], response_model=list[answers.AuditLine])

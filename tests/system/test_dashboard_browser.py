@@ -312,6 +312,20 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     expect(audit.locator("tbody tr")).to_contain_text("demo")
     page.click("nav >> text=Users")
     expect(page.locator("#users")).to_contain_text("demo")
+    # an AI agent's user, granted one campaign to run unattended
+    page.fill("input[name=username]", "bot")
+    page.fill("input[name=password]", "an agent's passphrase")
+    page.check("input[name=agent]")
+    page.click("form >> button.primary")
+    bot = page.locator("#users tr[data-user=bot]")
+    expect(bot).to_contain_text("AI agent")
+    bot.locator("select[name=campaign]").select_option("approved-match")
+    bot.locator("button", has_text="Grant").click()
+    expect(bot.locator("[data-grant=approved-match]")).to_be_visible()
+    channel = page.locator("#channels tr[data-channel=ops]")
+    expect(channel).to_contain_text("webhook")
+    expect(channel).to_contain_text("127.0.0.1")
+    expect(channel).to_contain_text("consumable_low")
     shot(page, "7-users")
     assert errors == []
 

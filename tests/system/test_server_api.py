@@ -138,6 +138,12 @@ ENDPOINTS = [  # method, path, body (harmless: refused by state or validation on
     ("DELETE", "/api/users/nobody", None, "staff"),
     ("GET", "/api/diagnoses", None, "viewer"),
     ("POST", "/api/diagnoses", {"devices": ["no-such-device"]}, "staff"),
+    ("GET", "/api/consumables", None, "viewer"),
+    ("POST", "/api/consumables/ink/refill", {"level": "1 mL"}, "staff"),
+    ("POST", "/api/campaigns/check", {"campaign": "name: x"}, "operator"),
+    ("POST", f"{C}/offers", {"parameters": {}}, "operator"),
+    ("PUT", "/api/users/nobody/unattended/colour-match", None, "staff"),
+    ("DELETE", "/api/users/nobody/unattended/colour-match", None, "staff"),
 ]
 RANK = {"viewer": 0, "operator": 1, "staff": 2}
 

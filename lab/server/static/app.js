@@ -831,21 +831,54 @@ async function auditPage() {
 async function usersPage() {
   if (!can("staff")) { content.replaceChildren(h("p", { class: "error" }, "Only staff manage users.")); return; }
   const tbody = h("tbody");
+  const campaigns = (await api("GET", "/api/campaigns")).map((c) => c.name);
+  const path = (u, c) => `/api/users/${encodeURIComponent(u)}/unattended/${encodeURIComponent(c)}`;
+  // an agent's campaigns it may run without a person's approval, each revocable, and a grant
+  const grants = (u) => {
+    const pick = h("select", { name: "campaign", "aria-label": `campaign ${u.username} may run unattended` },
+      campaigns.filter((c) => !u.unattended.includes(c)).map((c) => h("option", {}, c)));
+    return h("td", {}, ...u.unattended.map((c) => h("span", { class: "tag", "data-grant": c }, c, " ",
+        h("button", { title: `revoke ${c}`, onclick: async () => { if (await act("DELETE", path(u.username, c), undefined, `${u.username} may no longer run ${c} unattended`)) render(); } }, "×"))),
+      pick.options.length ? h("form", { class: "inline", onsubmit: async (e) => {
+        e.preventDefault();
+        if (await act("PUT", path(u.username, pick.value), undefined, `${u.username} may run ${pick.value} unattended`)) render();
+      } }, pick, h("button", {}, "Grant")) : null);
+  };
   const render = async () => {
     const users = await api("GET", "/api/users");
-    tbody.replaceChildren(...users.map((u) => h("tr", { "data-user": u.username }, h("td", {}, u.username), h("td", {}, u.role), h("td", {}, when(u.created)),
+    tbody.replaceChildren(...users.map((u) => h("tr", { "data-user": u.username }, h("td", {}, u.username), h("td", {}, u.role),
+      h("td", {}, u.agent ? "AI agent" : "person"), u.agent ? grants(u) : h("td", { class: "muted" }, "–"), h("td", {}, when(u.created)),
       h("td", {}, u.username === body.dataset.user ? h("span", { class: "muted" }, "you") : h("button", { class: "danger", onclick: async () => { if (await act("DELETE", `/api/users/${encodeURIComponent(u.username)}`, undefined, `Removed ${u.username}`)) render(); } }, "Remove")))));
   };
   const username = h("input", { name: "username", required: true });
   const role = h("select", { name: "role" }, ["viewer", "operator", "staff"].map((r) => h("option", {}, r)));
   const password = h("input", { name: "password", type: "password", minlength: 8, required: true, autocomplete: "new-password" });
+  const agent = h("input", { name: "agent", type: "checkbox" });
   content.replaceChildren(
-    h("section", { class: "panel wide" }, h("table", { id: "users" }, h("thead", {}, h("tr", {}, h("th", {}, "user"), h("th", {}, "role"), h("th", {}, "since"), h("th", {}))), tbody)),
+    h("section", { class: "panel wide" }, h("table", { id: "users" }, h("thead", {}, h("tr", {}, h("th", {}, "user"), h("th", {}, "role"), h("th", {}, "kind"),
+      h("th", { title: "campaigns an agent may run without a person's approval of each trial" }, "runs unattended"), h("th", {}, "since"), h("th", {}))), tbody)),
     h("section", { class: "panel wide" }, h("h2", {}, "Add a user"), h("form", { class: "inline", onsubmit: async (e) => {
       e.preventDefault();
-      if (await act("POST", "/api/users", { username: username.value, role: role.value, password: password.value }, `Added ${username.value}`)) { e.target.reset(); render(); }
-    } }, h("label", {}, "user", username), h("label", {}, "role", role), h("label", {}, "password (8 or more characters)", password), h("button", { class: "primary" }, "Add"))));
+      if (await act("POST", "/api/users", { username: username.value, role: role.value, password: password.value, agent: agent.checked }, `Added ${username.value}`)) { e.target.reset(); render(); }
+    } }, h("label", {}, "user", username), h("label", {}, "role", role), h("label", {}, "password (8 or more characters)", password),
+      h("label", { title: "an AI agent's user, for lab mcp: what it starts or offers waits for a person's approval" }, agent, " an AI agent"), h("button", { class: "primary" }, "Add"))),
+    channelsPanel());
   await render();
+}
+
+// where the lab's notifications go (the lab file's notifications: section; secrets never shown)
+function channelsPanel() {
+  const panel = h("section", { class: "panel wide", id: "channels" }, h("h2", {}, "Notifications"));
+  api("GET", "/api/notifications/settings").then((n) => {
+    if (!n) { panel.append(h("p", { class: "muted" }, "The lab file sends no notifications (add a notifications: section).")); return; }
+    panel.append(
+      h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "channel"), h("th", {}, "kind"), h("th", {}, "to"), h("th", {}, "events"))),
+        h("tbody", {}, n.channels.map((c) => h("tr", { "data-channel": c.name }, h("td", {}, c.name), h("td", {}, c.kind), h("td", {}, c.to), h("td", {}, c.events.join(", ") || "none"))))),
+      h("p", { class: "muted" }, [n.quiet_hours ? `quiet hours ${n.quiet_hours}` : "no quiet hours", `one message per event and subject every ${n.rate_limit}`,
+        n.summary_at ? `the morning summary at ${n.summary_at}` : "no morning summary"].join(" · ")),
+      h("p", { class: "muted" }, "Channels are set in the lab file's notifications: section; what was sent is on the Audit log page."));
+  });
+  return panel;
 }
 
 // a run as a person reads it: what it was for, how it ended, the protocol it ran, the
