@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy
 
 from lab.accounts.users import UserError, add_user, authenticate, remove_user, set_password
-from lab.store import Store, StoreError
+from lab.store import Store, StoreError, is_database_url
 
 
 @pytest.fixture
@@ -74,6 +74,40 @@ def test_the_last_staff_user_stays_and_sessions_go_with_their_user(store: Store)
     assert store.accounts.session("h1") is None
     with pytest.raises(UserError, match="no user 'ann'"):
         remove_user(store, "ann")
+
+
+def test_an_agent_is_never_staff_and_its_grants_go_with_it(store: Store, store_url: str):
+    from typer.testing import CliRunner
+
+    from lab.cli import app
+
+    with pytest.raises(UserError, match="never staff"):
+        add_user(store, "bot", "staff", "a long passphrase", agent=True)
+    add_user(store, "bot", "operator", "a long passphrase", agent=True)
+    add_user(store, "ann", "operator", "a long passphrase")
+    assert store.accounts.user("bot").agent and not store.accounts.user("ann").agent
+    store.accounts.grant_unattended("bot", "colour-match", "root")
+    store.accounts.grant_unattended("bot", "colour-match", "root")  # once is enough
+    assert store.accounts.unattended("bot") == ["colour-match"]
+    assert store.accounts.revoke_unattended("bot", "colour-match")
+    assert not store.accounts.revoke_unattended("bot", "colour-match")
+    store.accounts.grant_unattended("bot", "amine", "root")
+    remove_user(store, "bot")
+    assert store.accounts.unattended("bot") == []
+    if not is_database_url(store_url):  # the command line, on the same file
+        path = store_url
+        cli = CliRunner()
+        grant = cli.invoke(app, ["users", "grant", "ann", "amine", "--store", path])
+        assert grant.exit_code != 0 and "no agent user 'ann'" in grant.output
+        added = cli.invoke(
+            app,
+            ["users", "add", "bot2", "--agent", "--password-stdin", "--store", path],
+            input="a long passphrase\n",
+        )
+        assert added.exit_code == 0 and "an agent" in added.output, added.output
+        granted = cli.invoke(app, ["users", "grant", "bot2", "amine", "--store", path])
+        assert granted.exit_code == 0 and "may run amine unattended" in granted.output
+        assert store.accounts.unattended("bot2") == ["amine"]
 
 
 def test_runs_are_indexed_and_scan_ids_survive_a_reopen(store_url: str):
