@@ -9,6 +9,7 @@ from bench import (
     interlock_reaction,
     mock_devices,
     notification_latency,
+    overnight_soak,
     parallel_stations,
     planner_efficiency,
     planner_latency,
@@ -32,3 +33,4 @@ planner_latency.main(quick)
 planner_efficiency.main(quick)
 spectral_planner.main(quick)
 parallel_stations.main(quick)
+overnight_soak.main(40 if quick else 500)

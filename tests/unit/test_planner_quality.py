@@ -15,7 +15,10 @@ SPACE = SearchSpace(
     [Parameter("x1", "dimensionless", -5.0, 10.0), Parameter("x2", "dimensionless", 0.0, 15.0)]
 )
 BUDGET = 16
-SEEDS = (0, 1, 2)
+#: five seeds, judged by their median: with three, a change of the numerical libraries
+#: that sent two seeds to a local optimum (regret ~3, the other seeds under 0.4) failed
+#: the guard while the planner was as good as before
+SEEDS = (0, 1, 2, 3, 4)
 
 
 def branin(x1: float, x2: float) -> float:
@@ -42,7 +45,7 @@ def regrets() -> dict[str, list[float]]:
 
 def test_our_planner_gets_close_to_branins_optimum(regrets):
     # a typical random point is about 34 above the optimum; 0.5 is within 1.5% of that
-    assert sorted(regrets["ax"])[1] < 0.5, regrets["ax"]
+    assert sorted(regrets["ax"])[len(SEEDS) // 2] < 0.5, regrets["ax"]
 
 
 def test_our_planner_beats_sobol_on_the_same_budget(regrets):
