@@ -48,7 +48,7 @@ def _lab(folder: Path, trials: int, hooks_url: str) -> Path:
     }
     lab_file.write_text(yaml.safe_dump(lab, sort_keys=False))
     campaign = yaml.safe_load((folder / "campaign.yaml").read_text())
-    campaign.update(trials=trials, failures={"on_failure": "continue", "max_consecutive": 5})
+    campaign.update(trials=trials, failures={"on_failure": "skip", "max_consecutive": 5})
     (folder / "campaign.yaml").write_text(yaml.safe_dump(campaign, sort_keys=False))
     return lab_file
 

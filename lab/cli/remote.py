@@ -157,7 +157,7 @@ def consumables(as_json: JsonOption = False) -> None:
     for column in ("consumable", "holds", "warn below", "a trial takes", "lasts"):
         table.add_column(column)
     for s in found:
-        shown = ["-" if x is None else f"{x:.3g} {s.unit}" for x in (s.level, s.low, s.per_trial)]
+        shown = ["-" if x is None else f"{x:.4g} {s.unit}" for x in (s.level, s.low, s.per_trial)]
         lasts = "-" if s.trials_left is None else f"about {s.trials_left} trials"
         table.add_row(s.name, *shown, lasts + (" (LOW)" if s.is_low else ""))
     console.print(table)

@@ -26,7 +26,7 @@ from mcp.client.streamable_http import streamable_http_client
 from lab.store import Store
 from simulators.opcua_station import free_port
 from tests.conftest import EXAMPLES
-from tests.system.lab_process import LabProcess, demo_password, start_lab
+from tests.system.lab_process import LabProcess, demo_password, lab_command, start_lab
 
 pytestmark = pytest.mark.system
 AGENT = {
@@ -215,3 +215,21 @@ def _wait_listening(port: int) -> None:
         except httpx.TransportError:
             assert time.monotonic() < deadline, "lab mcp did not come up"
             time.sleep(0.2)
+
+
+def test_staff_read_and_refill_the_consumables_from_the_command_line(lab):
+    process, staff, _ = lab
+    env = {"LAB_URL": process.url, "LAB_TOKEN": staff["Authorization"].split()[1]}
+    root = Path(process.log).parent
+    listed = lab_command("remote", "consumables", cwd=root, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "water" in listed.stdout and "trials" in listed.stdout, (
+        listed.stdout
+    )  # how long each lasts
+    done = lab_command("remote", "refill", "cyan", "240 mL", cwd=root, env=env)
+    assert done.returncode == 0 and "cyan refilled to 240 mL (recorded, by demo)" in done.stdout
+    vials = lab_command("remote", "refill", "vials", "48", cwd=root, env=env)
+    assert vials.returncode != 0 and "no rack counts its vials" in vials.stdout + vials.stderr
+    agent = {**env, "LAB_TOKEN": _agent_token(process.url)}
+    refused = lab_command("remote", "refill", "cyan", "1 L", cwd=root, env=agent)
+    assert refused.returncode != 0 and "needs role staff" in refused.stdout + refused.stderr
