@@ -144,6 +144,7 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     expect(cyan).to_have_class("low")
     vials = page.locator("#consumables tr[data-consumable=vials]")
     expect(vials.locator("td").nth(1)).to_have_text("40 vials")
+    shot(page, "1-lab")
     vials.locator("input[name=level]").fill("forty")
     vials.locator("button").click()
     expect(page.locator("#toast")).to_contain_text("'forty' is not a number of vials")
@@ -151,7 +152,6 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     vials.locator("button").click()
     expect(page.locator("#toast")).to_contain_text("vials refilled")
     expect(vials.locator("td").nth(1)).to_have_text("48 vials")
-    shot(page, "1-lab")
 
     # start the campaign
     page.click("nav >> text=Campaigns")
