@@ -41,6 +41,7 @@ class EventKind(StrEnum):
     TRIAL_FAILED = "trial_failed"
     DEVICE_FAULT = "device_fault"
     EMERGENCY_STOP = "emergency_stop"
+    INTERLOCK_TRIPPED = "interlock_tripped"
     EMERGENCY_RESET = "emergency_reset"
     LEFT_UNSAFE = "left_unsafe"
     APPROVAL_WAITING = "approval_waiting"
@@ -57,6 +58,7 @@ DEFAULT_SEVERITY = {
     EventKind.TRIAL_FAILED: Severity.WARNING,
     EventKind.DEVICE_FAULT: Severity.ERROR,
     EventKind.EMERGENCY_STOP: Severity.CRITICAL,
+    EventKind.INTERLOCK_TRIPPED: Severity.CRITICAL,
     EventKind.EMERGENCY_RESET: Severity.INFO,
     EventKind.LEFT_UNSAFE: Severity.CRITICAL,
     EventKind.APPROVAL_WAITING: Severity.INFO,

@@ -57,11 +57,16 @@ class EventWatcher:
             self._estop = stop["time"]
             devices = ", ".join(f"{d}: {a}" for d, a in stop.get("devices", {}).items())
             unsafe = [d for d, a in stop.get("devices", {}).items() if a != "safe"]
+            # an interlock's trip stops the lab as the button does, told as what it was
+            by = str(stop["by"])
+            tripped = by.startswith("interlock ")
             events = [
                 Event(
-                    EventKind.EMERGENCY_STOP,
+                    EventKind.INTERLOCK_TRIPPED if tripped else EventKind.EMERGENCY_STOP,
                     "lab",
-                    "Emergency stop",
+                    f"Interlock tripped: {by.removeprefix('interlock ')}"
+                    if tripped
+                    else "Emergency stop",
                     f"Latched by {stop['by']}: {stop.get('reason') or 'no reason given'}. "
                     f"{devices}. Nothing moves until staff reset it.",
                 )

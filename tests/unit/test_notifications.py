@@ -62,6 +62,20 @@ def test_each_change_of_the_published_state_is_told_once():
     unsafe = {**stop, "time": 2.0, "devices": {"arm": "safe", "station": "NOT confirmed: gone"}}
     told = w.observe("control", {"estop": unsafe})
     assert kinds(told) == ["emergency_stop", "left_unsafe"] and "station" in told[1].text
+    door = {**stop, "by": "interlock door", "time": 3.0}  # a trip is told as what it was
+    [tripped] = w.observe("control", {"estop": door})
+    assert (tripped.kind, tripped.title) == ("interlock_tripped", "Interlock tripped: door")
+
+    short = {"name": "c", "consumable": {"text": "cyan runs short: the next trial needs 2 mL"}}
+    short["consumable"] |= {"short": True, "time": 5.0}
+    session0 = {"state": "running", "started_by": "ann", "total": 5, "done": 0, "planner": "ax"}
+    [low] = w.observe("campaign", {**short, **session0, "state": "starting"})
+    assert (low.kind, low.subject, low.title) == (
+        "consumable_low",
+        "c short",
+        "Campaign c paused: cyan runs short",
+    )
+    assert w.observe("campaign", {**short, **session0, "state": "starting"}) == []  # said once
 
     session = {"name": "c", "state": "running", "started_by": "ann", "total": 5, "done": 0}
     session |= {"planner": "ax", "best": None, "stopped": None}
