@@ -151,6 +151,19 @@ class LabClient:
         body = {"parameters": dict(parameters)}
         return self._post(f"/api/campaigns/{name}/offers", answers.Offered, body)
 
+    def plot(self, name: str, figure: str = "best_so_far") -> bytes:
+        """One of a campaign's figures as PNG.
+
+        Args:
+            name: the campaign.
+            figure: ``best_so_far``, ``parameters``, ``timeline``, ``pareto`` or
+                ``best_spectrum``.
+        """
+        response = self._http.get(f"/api/campaigns/{name}/plots/{figure}.png")
+        if response.status_code >= 400:
+            _checked(response)
+        return response.content
+
     def consumables(self) -> list[answers.Supply]:
         """What each reagent's reservoir and the racks hold, and how long it lasts."""
         return self._get("/api/consumables", list[answers.Supply])

@@ -20,6 +20,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.utilities.types import Image
 from mcp.types import ToolAnnotations
 
 from lab.client import LabClient, RemoteError
@@ -148,6 +149,13 @@ def lab_mcp_server(
         ``[name, document]`` pairs; at most ``limit``."""
         found = await call(lambda lab: lab.documents(run_uid))
         return [[n, d] for n, d in found[: max(limit, 1)]]
+
+    @server.tool(annotations=READS)
+    async def campaign_plot(name: str, figure: str = "best_so_far") -> Image:
+        """A campaign's figure as its report draws it: ``best_so_far`` (each trial's
+        objective and the best so far), ``parameters``, ``timeline``, ``pareto`` (several
+        objectives) or ``best_spectrum`` (against the target)."""
+        return Image(data=await call(lambda lab: lab.plot(name, figure)), format="png")
 
     @server.tool(annotations=READS)
     async def pending_approvals() -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ field or the state at fault, and change nothing (see the error handlers in ``_ap
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
@@ -21,6 +22,8 @@ from lab.accounts.users import add_user, remove_user
 from lab.errors import Conflict, NotFound
 from lab.files.notifications_file import EventKind
 from lab.notifications import channel_target
+from lab.outputs.report import campaign_figures
+from lab.records.best import best_trial
 from lab.records.consumables import Supply
 from lab.records.timeline import Span
 from lab.server._auth import COOKIE, Login, Principal, authorized, current_principal, require
@@ -418,6 +421,26 @@ def timeline(name: str, principal: Viewer, server: Server) -> Response:
     """Every step of the campaign's trials: the device it kept busy, its trial and station,
     and when (lab clock, seconds) it was reached, began and ended: a Gantt chart's data."""
     return _json(_SPANS.dump_json(server.manager.queries.timeline(name)))
+
+
+@router.get(
+    "/campaigns/{name}/plots/{figure}.png",
+    tags=["campaigns"],
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "the figure"}},
+)
+def plot(name: str, figure: str, principal: Viewer, server: Server) -> Response:
+    """One of the campaign's figures, as its report draws them: ``best_so_far``,
+    ``parameters``, ``timeline``, ``pareto`` (several objectives), ``best_spectrum``."""
+    config, _, _ = server.manager.folder.load(name)
+    figures = campaign_figures(
+        server.store, config, server.config.spectra_from, best_trial(server.store, config)
+    )
+    if figure not in figures:
+        raise NotFound(f"campaign {name!r} has no figure {figure!r}; it has {sorted(figures)}")
+    buffer = io.BytesIO()
+    figures[figure].savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return Response(buffer.getvalue(), media_type="image/png")
 
 
 @router.get("/campaigns/{name}/target", tags=["campaigns"], response_model=answers.Spectrum)

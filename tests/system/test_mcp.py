@@ -5,6 +5,7 @@ handed the emergency stop."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -183,6 +184,12 @@ async def test_a_granted_agent_runs_unattended_over_http(lab):
                 agent, "campaign", lambda c: c["session"]["state"] == "finished", name=C
             )
             assert done["completed"] == 3
+            plot = await agent.call_tool("campaign_plot", {"name": C})
+            [image] = plot.content
+            assert image.mime_type == "image/png"
+            assert base64.b64decode(image.data).startswith(b"\x89PNG")
+            error, text = await _call(agent, "campaign_plot", name=C, figure="nope")
+            assert error and "has no figure 'nope'" in text and "best_so_far" in text
     finally:
         mcp.terminate()
         mcp.wait(10)

@@ -139,6 +139,7 @@ ENDPOINTS = [  # method, path, body (harmless: refused by state or validation on
     ("GET", "/api/diagnoses", None, "viewer"),
     ("POST", "/api/diagnoses", {"devices": ["no-such-device"]}, "staff"),
     ("GET", "/api/consumables", None, "viewer"),
+    ("GET", f"{C}/plots/best_so_far.png", None, "viewer"),
     ("POST", "/api/consumables/ink/refill", {"level": "1 mL"}, "staff"),
     ("POST", "/api/campaigns/check", {"campaign": "name: x"}, "operator"),
     ("POST", f"{C}/offers", {"parameters": {}}, "operator"),
