@@ -29,8 +29,9 @@ from tests.webhooks import webhook_receiver
 
 NAME = "colour-match"
 SECRET = "a-long-random-secret-for-the-soak-bench-7Yq"
-#: what each running-short pause is answered with
-REFILL = {"vials": "400", "cyan": "1000 mL"}
+#: what a running-short pause is answered with: the rack refilled, a reagent's bottle
+REFILL = {"vials": "400"}
+BOTTLE = "1000 mL"
 
 
 def _lab(folder: Path, trials: int, hooks_url: str) -> Path:
@@ -80,7 +81,7 @@ def soak(trials: int, jam_every: int) -> dict[str, Any]:
                 if session.alert and "runs short" in session.alert:
                     what = session.alert.split()[0]
                     seen[f"paused for {what}"] += 1
-                    server.consumables.refill(what, REFILL[what], "night")
+                    server.consumables.refill(what, REFILL.get(what, BOTTLE), "night")
                     server.manager.resume("night")
                 if session.state in ("stopped", "failed", "finished"):
                     if session.state == "finished" or session.done >= trials:
@@ -143,8 +144,10 @@ def main(trials: int) -> dict[str, Any]:
     notes = (
         "Sobol planner; a pump jams about five times (each jam fails its trial and stops "
         "the campaign as a device fault; the bench continues it); the rack holds vials for "
-        "3/5 of the trials and cyan runs low midway: each time the campaign must pause "
-        "before the trial it cannot finish, and the bench records a refill and resumes."
+        "3/5 of the trials, cyan starts at 0.6 mL a trial of the budget and the other dyes "
+        "at their 250 mL: each time one runs short the campaign must pause before the "
+        "trial it cannot finish, and the bench records a refill (the rack to 400, a "
+        "reagent to 1000 mL) and resumes."
     )
     publish("overnight_soak", result, table, notes)
     failed = [k for k, ok in result["checks"].items() if not ok]

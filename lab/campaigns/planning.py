@@ -129,6 +129,23 @@ class Proposals:
                 self.queued = self.planner.ask(min(batch or self.campaign.batch(), budget))
         return self._decide(self.queued.pop(0), stopping, events, self.approvals)
 
+    def drop_offers(self, why: str) -> None:
+        """Offered trials the campaign ends before taking: each kept in the store as
+        rejected, with ``why``, so that an offer that was answered is never lost unseen."""
+        while not self.offered.empty():
+            parameters, by, _ = self.offered.get()
+            s = self.planner.attach(parameters, f"offered by {by}")
+            self.planner.abandon(s.index, why)
+            self.store.add_trial(
+                self.campaign.name,
+                s.index,
+                s.parameters,
+                f"{self.planner.name}/{s.generator}",
+                status=TrialStatus.REJECTED,
+                session=self.session,
+            )
+            self.store.update_trial(self.campaign.name, s.index, error=why)
+
     def _decide(
         self,
         s: Suggestion,

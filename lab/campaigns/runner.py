@@ -10,6 +10,7 @@ module: planning (the planner, proposals, approvals), trials (start and finish),
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping
@@ -315,6 +316,11 @@ class CampaignRunner:
             self.request_stop(f"planner: {err}")
         except StoreError as err:
             self.request_stop(store_failed(err))
+        ended = self.stop_reason or "its budget was spent"
+        with contextlib.suppress(StoreError):  # a store that cannot be written stopped it
+            session.proposals.drop_offers(
+                f"offered, but the campaign ended before it ran ({ended})"
+            )
         result = self.result()
         self._stopping.clear()  # told in the result; a later run() starts afresh
         self.stop_reason = None

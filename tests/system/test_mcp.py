@@ -148,6 +148,12 @@ async def test_an_agent_reads_checks_starts_and_offers_within_its_role(lab):
 
         error, stopped = await _call(agent, "stop_campaign", name=C)
         assert not error and stopped["state"] in ("stopping", "stopped")
+        # the offer the stop came before is kept, as a trial that never ran, and why
+        ended = await _until(
+            agent, "campaign", lambda c: c["session"]["state"] == "stopped", name=C
+        )
+        [kept] = [t for t in ended["trial_list"] if "offered by bot" in t["planner"]]
+        assert kept["status"] == "rejected" and "ended before it ran" in kept["error"], kept
 
     db = Store(store_path)
     try:
