@@ -316,11 +316,9 @@ class CampaignRunner:
             self.request_stop(f"planner: {err}")
         except StoreError as err:
             self.request_stop(store_failed(err))
-        ended = self.stop_reason or "its budget was spent"
+        why = self.stop_reason or "its budget was spent"
         with contextlib.suppress(StoreError):  # a store that cannot be written stopped it
-            session.proposals.drop_offers(
-                f"offered, but the campaign ended before it ran ({ended})"
-            )
+            session.proposals.drop_offers(f"offered, but the campaign ended before it ran ({why})")
         result = self.result()
         self._stopping.clear()  # told in the result; a later run() starts afresh
         self.stop_reason = None
