@@ -128,6 +128,8 @@ def test_a_campaign_pauses_before_the_trial_it_cannot_finish_and_goes_on_after_a
         ).status_code
         == 200
     )
+    # resumed once the sensors read the new levels, as an operator sees them on the page
+    wait_for(lambda: _supplies(client, olga)["cyan"]["level"] < 0.01)
     assert _supplies(client, olga)["vials"]["level"] == 5
     assert client.post("/api/lab/resume", headers=olga).status_code == 200
     session = _paused_for(client, olga, "cyan runs short")
@@ -148,6 +150,7 @@ def test_a_campaign_pauses_before_the_trial_it_cannot_finish_and_goes_on_after_a
         ).status_code
         == 200
     )
+    wait_for(lambda: _supplies(client, olga)["cyan"]["level"] > 249)
     assert client.post("/api/lab/resume", headers=olga).status_code == 200
     wait_for(lambda: client.get(C, headers=olga).json()["session"]["state"] == "finished", 120)
     trials = client.get(C, headers=olga).json()["trial_list"]
