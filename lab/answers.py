@@ -200,6 +200,25 @@ class Stations(Answer):
     queue: list[Waiting]
 
 
+class DeviceTime(Answer):
+    """One device's shares of a campaign's lab time (each 0-1, together 1)."""
+
+    device: str
+    busy: float = Field(description="working on a trial, or preparing for one")
+    waiting_resource: float = Field(description="its trial waiting for a device another holds")
+    waiting_software: float = Field(description="free with more to run, while software decided")
+    idle: float
+
+
+class TimeUse(Answer):
+    """Where a campaign's lab time went, device by device."""
+
+    summary: str = Field(description="the bottleneck and its busy share, in a sentence")
+    bottleneck: str | None = Field(description="the device busy the largest share")
+    experiments_per_hour: float | None
+    devices: list[DeviceTime]
+
+
 class EstopAnswer(Answer):
     """The emergency stop, pressed: each device's answer, and how long it took."""
 

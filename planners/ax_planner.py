@@ -135,12 +135,12 @@ class AxPlanner(Planner):
         for s, predicted in zip(suggestions, predictions, strict=True):
             s.details["prediction"] = {k: {"mean": m, "sem": e} for k, (m, e) in predicted.items()}
 
-    def best(self) -> list[Observation]:
+    def _best(self) -> list[Observation]:
         """The trial Ax's model estimates best (or, for several objectives, the trials on
         its estimated Pareto front), among those meeting the outcome constraints; by the
         measured values while there is no model yet (see docs/planners.md)."""
         if self.best_rule != "model":
-            return super().best()
+            return super()._best()
         try:
             if len(self.objectives) > 1:
                 front = self._client.get_pareto_frontier(use_model_predictions=True)
@@ -148,13 +148,14 @@ class AxPlanner(Planner):
             else:
                 chosen = [self._client.get_best_parameterization(use_model_predictions=True)[2]]
         except Exception:  # no completed trial yet, or no model: what was measured decides
-            return super().best()
+            return super()._best()
         return [self.history[i] for i in dict.fromkeys(chosen) if i in self.history]
 
     def summary(self) -> Any:
         """Ax's trial summary (a pandas DataFrame: one row per trial, with its status,
         generator, parameters and measured outcomes)."""
-        return self._client.summarize()
+        with self._lock:
+            return self._client.summarize()
 
     def save(self, path: Path) -> None:
         """Ax's own record of the experiment and its generation strategy, as JSON
@@ -163,7 +164,8 @@ class AxPlanner(Planner):
         Args:
             path: the file to write.
         """
-        self._client.save_to_json_file(filepath=str(path))
+        with self._lock:
+            self._client.save_to_json_file(filepath=str(path))
 
     def predict(
         self, points: list[dict[str, ParameterValue]]
@@ -176,7 +178,10 @@ class AxPlanner(Planner):
         """
         values = [self.space.magnitudes(p) for p in points]
         try:
-            predicted: list[dict[str, tuple[float, float]]] = self._client.predict(points=values)
+            with self._lock:
+                predicted: list[dict[str, tuple[float, float]]] = self._client.predict(
+                    points=values
+                )
         except Exception as err:
             raise PlannerError(f"ax cannot predict yet: {err}") from err
         return predicted

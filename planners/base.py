@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -397,7 +398,11 @@ class Observation:
 
 @dataclass
 class Planner(ABC):
-    """Ask/tell loop shared by every planner; subclasses only propose points."""
+    """Ask/tell loop shared by every planner; subclasses only propose points.
+
+    One planner may be asked from one thread while it is told from another (a lab that
+    proposes ahead while trials end): its public methods take turns on one lock.
+    """
 
     space: SearchSpace
     objectives: Sequence[Objective]
@@ -412,6 +417,9 @@ class Planner(ABC):
     best_rule: str = field(init=False, default="observed")
     history: dict[int, Observation] = field(init=False, default_factory=dict)
     pending: dict[int, Suggestion] = field(init=False, default_factory=dict)
+    _lock: threading.RLock = field(
+        init=False, default_factory=threading.RLock, repr=False, compare=False
+    )
 
     # --- the interface -------------------------------------------------------------
     def ask(self, n: int = 1) -> list[Suggestion]:
@@ -420,18 +428,23 @@ class Planner(ABC):
         Args:
             n: how many.
         """
-        known = {
-            "planner": self.name,
-            "seed": self.seed,
-            "observations": sum(o.outcomes is not None for o in self.history.values()),
-            "failed": sum(o.outcomes is None and not o.abandoned for o in self.history.values()),
-            "pending": len(self.pending),
-        }
-        suggestions = self._propose(n)
-        for s in suggestions:
-            s.details = {**known, **s.details}
-            self.pending[s.index] = s
-        return suggestions
+        with self._lock:
+            known = {
+                "planner": self.name,
+                "seed": self.seed,
+                "observations": sum(o.outcomes is not None for o in self.history.values()),
+                "failed": sum(
+                    o.outcomes is None and not o.abandoned for o in self.history.values()
+                ),
+                "pending": len(self.pending),
+                # which: a replay tells the others before it asks again (see lab's replay)
+                "pending_trials": sorted(self.pending),
+            }
+            suggestions = self._propose(n)
+            for s in suggestions:
+                s.details = {**known, **s.details}
+                self.pending[s.index] = s
+            return suggestions
 
     def tell(
         self,
@@ -457,11 +470,12 @@ class Planner(ABC):
             raise PlannerError(f"trial {index}: outcomes lack {sorted(missing)}")
         if self.wants_measurements and measurement is None:
             raise PlannerError(f"trial {index}: {self.name} needs the measurement itself")
-        suggestion = self._pop(index)
-        self.history[index] = Observation(
-            index, suggestion.parameters, dict(outcomes), measurement=measurement
-        )
-        self._observe(self.history[index])
+        with self._lock:
+            suggestion = self._pop(index)
+            self.history[index] = Observation(
+                index, suggestion.parameters, dict(outcomes), measurement=measurement
+            )
+            self._observe(self.history[index])
 
     def tell_failed(self, index: int, reason: str) -> None:
         """A failed trial is information too: recorded, never silently dropped.
@@ -470,9 +484,10 @@ class Planner(ABC):
             index: the trial, as :meth:`ask` numbered it.
             reason: why it failed (kept, and passed on to the planner's own record).
         """
-        suggestion = self._pop(index)
-        self.history[index] = Observation(index, suggestion.parameters, None, reason)
-        self._observe(self.history[index])
+        with self._lock:
+            suggestion = self._pop(index)
+            self.history[index] = Observation(index, suggestion.parameters, None, reason)
+            self._observe(self.history[index])
 
     def abandon(self, index: int, reason: str) -> None:
         """A proposal that will not run (an operator rejected it): not a failure of the
@@ -482,9 +497,10 @@ class Planner(ABC):
             index: the trial, as :meth:`ask` numbered it.
             reason: why it will not run.
         """
-        suggestion = self._pop(index)
-        self.history[index] = Observation(index, suggestion.parameters, None, reason, True)
-        self._abandon(index)
+        with self._lock:
+            suggestion = self._pop(index)
+            self.history[index] = Observation(index, suggestion.parameters, None, reason, True)
+            self._abandon(index)
 
     def attach(self, parameters: Mapping[str, ParameterValue], generator: str) -> Suggestion:
         """A trial chosen outside the planner (an operator's edit), pending like one asked.
@@ -505,10 +521,11 @@ class Planner(ABC):
         ]
         if wrong:  # a replayed trial whose choice is no longer one (an edited record)
             raise PlannerError(f"{self.name}: cannot take a trial with {'; '.join(wrong)}")
-        index = self._attach(dict(parameters))
-        suggestion = Suggestion(index, dict(parameters), generator)
-        self.pending[index] = suggestion
-        return suggestion
+        with self._lock:
+            index = self._attach(dict(parameters))
+            suggestion = Suggestion(index, dict(parameters), generator)
+            self.pending[index] = suggestion
+            return suggestion
 
     def replay(
         self,
@@ -537,8 +554,13 @@ class Planner(ABC):
         return index
 
     def best(self) -> list[Observation]:
-        """The non-dominated completed trials that meet the outcome constraints (one, for a
-        single objective), by their measured values."""
+        """The best trials so far: by default the non-dominated completed trials that meet
+        the outcome constraints (one, for a single objective), by their measured values."""
+        with self._lock:
+            return self._best()
+
+    def _best(self) -> list[Observation]:
+        """:meth:`best`, for a subclass with a rule of its own (a model's estimate)."""
         done = [
             o
             for o in self.history.values()

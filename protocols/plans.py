@@ -345,6 +345,7 @@ def run_protocol(
             if into is not None and heating is not None and heating not in conditioned:
                 start = first_heat.get(into, f"{heating.ambient_c} degC")
                 yield from stubs.heat(heating.heater, start)
+                times.prepared(heating.name)
                 conditioned.append(heating)
             yield from claims.take(_claims(step, lab))
             times.begin(_user(step, lab, vial_at))

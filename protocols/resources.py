@@ -82,9 +82,11 @@ class Claims:
 
 class StepTimes:
     """A readable that puts each step's device and times (lab clock) into the run's
-    ``conditions`` stream: ``reached`` when the plan came to the step, ``began`` when the
-    step had its devices (the gap is waiting: for the arm, a place, a station's block to
-    reach its start temperature), ``ended`` when it was done. The timeline plot and the
+    ``conditions`` stream: ``reached`` when the plan came to the step, ``prepared`` when
+    the place the vial goes to was ready for it (``prepared_by`` that place's heater,
+    bringing it to the trial's start temperature; "" and ``reached`` if nothing was
+    prepared), ``began`` when the step had its devices (the gap is waiting: for the arm,
+    a place), ``ended`` when it was done. The timeline, the time accounting and the
     throughput bench read them back.
 
     Args:
@@ -96,11 +98,23 @@ class StepTimes:
         self.name = name
         self.parent = None
         self._clock = clock
-        self._times = {"device": "", "reached": 0.0, "began": 0.0, "ended": 0.0}
+        self._times: dict[str, str | float] = {
+            "device": "",
+            "reached": 0.0,
+            "prepared_by": "",
+            "prepared": 0.0,
+            "began": 0.0,
+            "ended": 0.0,
+        }
 
     def reach(self) -> None:
         """The plan has come to a step."""
-        self._times["reached"] = self._clock.now()
+        now = self._clock.now()
+        self._times.update(reached=now, prepared_by="", prepared=now)
+
+    def prepared(self, device: str) -> None:
+        """``device`` has made the step's place ready (a block at its start temperature)."""
+        self._times.update(prepared_by=device, prepared=self._clock.now())
 
     def begin(self, device: str) -> None:
         """The step has its devices and begins."""
@@ -118,9 +132,10 @@ class StepTimes:
     def describe(self) -> dict[str, dict[str, Any]]:
         """Field types and units for the event descriptor."""
         found: dict[str, dict[str, Any]] = {
-            f"{self.name}_device": {"source": "plan", "dtype": "string", "shape": []}
+            f"{self.name}_{key}": {"source": "plan", "dtype": "string", "shape": []}
+            for key in ("device", "prepared_by")
         }
-        for key in ("reached", "began", "ended"):
+        for key in ("reached", "prepared", "began", "ended"):
             found[f"{self.name}_{key}"] = {
                 "source": "lab clock",
                 "dtype": "number",

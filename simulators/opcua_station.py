@@ -5,7 +5,8 @@ Address space, under ``Objects/SynthesisStation`` in namespace ``urn:sdl:synthes
 ``TemperatureSetpoint`` (degC), ``StirSpeed`` (rpm), ``VialId``, ``VialVolume`` (mL),
 ``Pumps/Pump<n>/{Reagent, Level}`` (mL), ``Results``, the interlock inputs ``DoorOpen``
 and ``Leak`` with the rising edges latched on each (``DoorTrips``, ``LeakTrips``), and methods ``Dispense(pump, mL, mL/min)``, ``Prime(pump, mL, mL/min)`` (to
-the drain), ``SetTemperature(degC)``, ``SetStirSpeed(rpm)``, ``Stop()``,
+the drain), ``SetTemperature(degC)``, ``SetStirSpeed(rpm)``, ``StirFor(rpm, s)`` (stopped by the
+station's own timer), ``Stop()``,
 ``EmergencyStop()`` and ``Reset()``. ``Status`` is ``estop`` while an emergency stop is
 latched; until ``Reset()`` every method but ``Stop`` answers with the latch as its error.
 
@@ -294,6 +295,10 @@ class OpcuaStationServer:
                 self._method("STIR", self._set_stir),
                 [_argument("Speed_rpm", double)],
             ),
+            "StirFor": (
+                self._method("STIR", self._stir_for),
+                [_argument("Speed_rpm", double), _argument("RunTime_s", double)],
+            ),
             "Stop": (self._method("STOP", self._stop, when_latched=True), []),
         }
         for name, (call, inputs) in operations.items():
@@ -371,6 +376,11 @@ class OpcuaStationServer:
 
     async def _set_stir(self, rpm: float) -> None:
         self.station.set_stir(rpm)
+
+    async def _stir_for(self, rpm: float, seconds: float) -> None:
+        if seconds <= 0:
+            raise ValueError("run time must be > 0 s")
+        self.station.set_stir(rpm, seconds)
 
     async def _stop(self) -> None:
         self.station.stop()

@@ -33,6 +33,17 @@ class Vial:
         """What the vial holds in all (mL)."""
         return sum(self.contents_ml.values())
 
+    def conditions(self) -> dict[str, pint.Quantity]:
+        """What the chemistry is told of the vial's history. Stirring counts in whole
+        seconds, as a stirrer's timer does: the simulated clock's jitter (a command's
+        latency times the clock's speed) then leaves a trial's outcome as it was, so that a
+        seeded simulated campaign repeats itself exactly."""
+        return {
+            "temperature": ureg.Quantity(self.temperature_c, ureg.degC),
+            "stir_time": round(self.stir_time_s) * ureg.s,
+            "stir_speed": self.stir_rpm * ureg.rpm,
+        }
+
 
 @dataclass
 class Location:

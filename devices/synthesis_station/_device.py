@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from bluesky.protocols import Movable, Stoppable
-from ophyd_async.core import AsyncStatus, DeviceVector, SignalR, StandardReadable
+from ophyd_async.core import AsyncStatus, DeviceVector, SignalR, StandardReadable, soft_signal_rw
 from ophyd_async.core import StandardReadableFormat as Format
 
 from devices._block import BlockHeater
@@ -30,6 +30,7 @@ from devices._signals import (
     instrument_command,
     instrument_r,
     instrument_rw,
+    with_units,
 )
 from devices.synthesis_station._driver import StationDriver
 
@@ -145,7 +146,9 @@ class Heater(BlockHeater):
 
 class Stirrer(InstrumentMovable[float]):
     """``bps.mv(station.stirrer, 300)`` within the limits (0, off, is always allowed);
-    the station reads back the speed it was set to at once.
+    the station reads back the speed it was set to at once. With ``run_time`` set (s; 0:
+    until told), the station's own timer stops the stirrer then: the vial is stirred
+    exactly that long, however late the command to stop comes.
 
     Args:
         driver: the station's codec.
@@ -154,13 +157,22 @@ class Stirrer(InstrumentMovable[float]):
 
     def __init__(self, driver: StationDriver, limits: Range, name: str = "") -> None:
         self.limits = limits
+        self._driver = driver
         with self.add_children_as_readables(Format.HINTED_SIGNAL):
             self.speed = instrument_r(float, driver.stir, "rpm", "stir speed")
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):
             self.setpoint = instrument_rw(
-                float, driver.stir, driver.set_stir, "rpm", "stir speed setpoint"
+                float, driver.stir, self._set_speed, "rpm", "stir speed setpoint"
             )
+            self.run_time = with_units(soft_signal_rw(float, 0.0, units="s"), "s")
         super().__init__(name=name)
+
+    async def _set_speed(self, rpm: float) -> None:
+        seconds = await self.run_time.get_value()
+        if rpm and seconds > 0:
+            await self._driver.stir_for(rpm, seconds)
+        else:
+            await self._driver.set_stir(rpm)
 
     @cached_property
     def movable_logic(self) -> RangeMove:

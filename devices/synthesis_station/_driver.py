@@ -41,6 +41,9 @@ class StationDriver(InstrumentDriver, Protocol):
     async def set_stir(self, rpm: float) -> None:
         """Set the stirrer (rpm; 0 is off)."""
 
+    async def stir_for(self, rpm: float, seconds: float) -> None:
+        """Stir at ``rpm`` for ``seconds`` by the station's own timer, which stops it."""
+
     async def stir(self) -> float:
         """The stirrer's speed (rpm)."""
 
@@ -119,6 +122,10 @@ class AsciiStationDriver(AsciiDriver):
     async def set_stir(self, rpm: float) -> None:
         """``STIR``: the stirrer's speed (rpm)."""
         await self._io.call(f"STIR {rpm:.1f}")
+
+    async def stir_for(self, rpm: float, seconds: float) -> None:
+        """``STIR <rpm> <s>``: a timed stir."""
+        await self._io.call(f"STIR {rpm:.1f} {seconds:.3f}")
 
     async def stir(self) -> float:
         """``STIR?``: the stirrer's speed (rpm)."""

@@ -375,6 +375,14 @@ class OpcuaStationDriver:
         """``SetStirSpeed()`` (rpm)."""
         await self._call("SetStirSpeed", ua.Variant(float(rpm), ua.VariantType.Double))
 
+    async def stir_for(self, rpm: float, seconds: float) -> None:
+        """``StirFor()`` (rpm, s)."""
+        await self._call(
+            "StirFor",
+            ua.Variant(float(rpm), ua.VariantType.Double),
+            ua.Variant(float(seconds), ua.VariantType.Double),
+        )
+
     async def stir(self) -> float:
         """``StirSpeed`` (rpm)."""
         return float(await self._read("StirSpeed"))

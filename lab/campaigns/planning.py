@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from typing import Any
 
 from lab.campaigns.approvals import Approvals
@@ -29,8 +30,9 @@ def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> di
     settings = {**definition["planner"], "name": planner, "seed": seed}
     if planner != "spectral":  # a setting of that planner alone
         settings.pop("components")
-    if settings.get("descriptors", True):  # the default, as stores kept it before it existed
-        settings.pop("descriptors", None)
+    for default in ("descriptors", "propose_ahead"):  # as stores kept them before they existed
+        if settings.get(default, True):
+            settings.pop(default, None)
     return {**definition, "planner": settings}
 
 
@@ -70,8 +72,30 @@ def planner_errors(doing: str) -> Iterator[None]:
         raise PlannerError(f"{doing}: {type(err).__name__}: {err}") from err
 
 
+def _in_background(call: Callable[[], list[Suggestion]]) -> Future[list[Suggestion]]:
+    """``call`` in a thread of its own, its answer (or its error) in the future."""
+    future: Future[list[Suggestion]] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(call())
+        except BaseException as err:  # a future must always resolve
+            future.set_exception(err)
+
+    threading.Thread(target=work, name="propose-ahead", daemon=True).start()
+    return future
+
+
 class Proposals:
     """The planner's proposals on their way to becoming trials.
+
+    A proposal may be made ahead (:meth:`propose_ahead`), while trials run and count as
+    pending, so that the next station to free up starts at once. It is taken as it is,
+    having missed the results of the trials that ended meanwhile (the one whose station it
+    goes to, and any that ended with it), as long as they are no more than the trials
+    that were running (``lanes``): no more than one round of the lab. If more came in
+    while it waited (a pause, an approval), it is dropped, kept in the store as rejected
+    with why, and proposed again with what the planner now knows.
 
     Args:
         planner: asked a batch at a time (the trials in flight count as pending).
@@ -101,6 +125,46 @@ class Proposals:
         self.offered: queue.SimpleQueue[tuple[dict[str, ParameterValue], str, Approvals | None]] = (
             queue.SimpleQueue()
         )
+        #: a proposal being made ahead, and how many trials the planner knew of then
+        self._ahead: tuple[Future[list[Suggestion]], int] | None = None
+
+    def propose_ahead(self, n: int, lanes: int) -> None:
+        """Start proposing the next ``n`` trials now, in the background, unless a proposal
+        is already waiting or being made.
+
+        Args:
+            n: how many.
+            lanes: the trials running now, each pending in the proposal.
+        """
+        if self._ahead is None and not self.queued and self.offered.empty():
+            known = len(self.planner.history) + lanes
+            self._ahead = (_in_background(lambda: self.planner.ask(n)), known)
+
+    def settle_ahead(self) -> None:
+        """Wait for a proposal being made ahead (it is kept for the next :meth:`next`), so
+        that no thread works on the planner once the campaign's run ends."""
+        if self._ahead is not None:
+            wait_for = self._ahead[0]
+            with contextlib.suppress(Exception):  # raised again where it is taken
+                wait_for.result()
+
+    def _take_ahead(self, events: RunnerEvents) -> None:
+        """The proposal made ahead into the queue, if it is still fresh (see the class)."""
+        if self._ahead is None:
+            return
+        (future, known), self._ahead = self._ahead, None
+        with planner_errors("proposing ahead"):
+            made = future.result()
+        if len(self.planner.history) <= known:
+            self.queued = made
+            return
+        for s in made:
+            self._keep_rejected(
+                s,
+                "proposed ahead, but more trials ended before it could start than were "
+                "running when it was made: proposed again with their results",
+            )
+            events.trial_changed(s.index)
 
     def next(
         self,
@@ -124,6 +188,7 @@ class Proposals:
             with planner_errors("taking an offered trial"):
                 offered = self.planner.attach(parameters, f"offered by {by}")
             return self._decide(offered, stopping, events, self.approvals or gate)
+        self._take_ahead(events)
         if not self.queued:
             with planner_errors("proposing"):
                 self.queued = self.planner.ask(min(batch or self.campaign.batch(), budget))
@@ -134,17 +199,21 @@ class Proposals:
         rejected, with ``why``, so that an offer that was answered is never lost unseen."""
         while not self.offered.empty():
             parameters, by, _ = self.offered.get()
-            s = self.planner.attach(parameters, f"offered by {by}")
-            self.planner.abandon(s.index, why)
-            self.store.add_trial(
-                self.campaign.name,
-                s.index,
-                s.parameters,
-                f"{self.planner.name}/{s.generator}",
-                status=TrialStatus.REJECTED,
-                session=self.session,
-            )
-            self.store.update_trial(self.campaign.name, s.index, error=why)
+            self._keep_rejected(self.planner.attach(parameters, f"offered by {by}"), why)
+
+    def _keep_rejected(self, s: Suggestion, why: str) -> None:
+        """A trial that will never run, kept in the store as rejected with ``why``."""
+        self.planner.abandon(s.index, why)
+        self.store.add_trial(
+            self.campaign.name,
+            s.index,
+            s.parameters,
+            f"{self.planner.name}/{s.generator}",
+            status=TrialStatus.REJECTED,
+            suggestion=s.details,
+            session=self.session,
+        )
+        self.store.update_trial(self.campaign.name, s.index, error=why)
 
     def _decide(
         self,

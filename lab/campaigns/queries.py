@@ -15,7 +15,8 @@ from lab.errors import NotFound
 from lab.files.campaign_file import read_target
 from lab.records.best import best_trials
 from lab.records.measurement import Spectrometers, measurement_from_documents, well_of
-from lab.records.timeline import Span, campaign_spans, station_activity
+from lab.records.time_use import bottleneck, summary, time_use
+from lab.records.timeline import Span, campaign_spans, experiments_per_hour, station_activity
 from lab.store import Store, TrialRecord, TrialStatus
 
 
@@ -155,6 +156,22 @@ class CampaignQueries:
         if cached is None or cached[0] != newest:
             cached = self._timelines[name] = (newest, campaign_spans(self.store, name))
         return cached[1]
+
+    def time_use(self, name: str) -> dict[str, Any]:
+        """Where the campaign's lab time went (see :mod:`lab.records.time_use`).
+
+        Args:
+            name: the campaign's name.
+        """
+        spans = self.timeline(name)
+        uses, per_hour = time_use(spans), experiments_per_hour(spans)
+        neck = bottleneck(uses)
+        return {
+            "summary": summary(uses, per_hour),
+            "bottleneck": neck.device if neck else None,
+            "experiments_per_hour": per_hour,
+            "devices": [u.as_json() for u in uses],
+        }
 
     def target(self, name: str) -> dict[str, list[float]] | None:
         """The target spectrum of a campaign with a spectral objective.

@@ -2,8 +2,9 @@
 
 The planner is rebuilt as the campaign built it: a fresh one for each session (a start or
 a resume), told the trials before that session as a resume tells them; then, trial by
-trial, it proposes, its proposal is compared with the recorded one, and it is told the
-recorded outcome. Ax seeds each proposal with the campaign's seed, so the same record
+trial, it is told the recorded outcomes its recorded proposal knew (all but the trials
+then pending: running, or proposed ahead), it proposes, and its proposal is compared with
+the recorded one. Ax seeds each proposal with the campaign's seed, so the same record
 gives the same proposals, up to floating-point noise.
 """
 
@@ -134,32 +135,52 @@ def replay(store: Store, campaign: CampaignConfig) -> ReplayReport:
     report = ReplayReport(campaign.name, name, seed)
     records = store.trials(campaign.name)
     record = _Record(store, campaign.name)
-    space = campaign.search_space()
     sessions = sorted({t.session or 0 for t in records})
     for session in sessions:
         earlier = [t for t in records if (t.session or 0) < session]
         planner = _resumed(campaign, name, seed, earlier, record)
         mine = [t for t in records if (t.session or 0) == session]
-        queued: list[Suggestion] = []
-        for i, t in enumerate(mine):
-            generator = t.planner.partition("/")[2]
-            if generator.startswith("edit-of-"):  # an operator's, not the planner's
-                index = planner.attach(t.parameters, generator).index
-                report.trials.append(_row(t, generator, None, space))
-            else:
-                if not queued:
-                    proposable = [u for u in mine[i:] if "/edit-of-" not in u.planner]
-                    queued = planner.ask(min(campaign.batch(), len(proposable)))
-                proposed = queued.pop(0)
-                row = _row(t, generator, proposed, space)
-                report.trials.append(row)
-                index = proposed.index
-                if not row.same:  # back on the record's path: the planner learns what ran
-                    planner.abandon(index, "replay: not the recorded proposal")
-                    index = planner.attach(t.parameters, "replay").index
+        report.trials += _replay_session(planner, campaign, mine, record)
+    return report
+
+
+def _replay_session(
+    planner: Planner, campaign: CampaignConfig, mine: list[TrialRecord], record: _Record
+) -> list[ReplayedTrial]:
+    """One session's trials, each proposal asked when the planner knows what the recorded
+    one knew: every earlier trial told but those it had as pending (running, or proposed
+    ahead of them)."""
+    space = campaign.search_space()
+    rows: list[ReplayedTrial] = []
+    queued: list[Suggestion] = []
+    untold: dict[int, tuple[int, TrialRecord]] = {}  # recorded number -> (planner's, record)
+
+    def tell_all_but(pending: set[int]) -> None:
+        for number in [n for n in untold if n not in pending]:
+            index, t = untold.pop(number)
             _tell(planner, index, t, record)
             planner.best()  # as the campaign asked after each trial
-    return report
+
+    for i, t in enumerate(mine):
+        generator = t.planner.partition("/")[2]
+        if generator.startswith("edit-of-"):  # an operator's, not the planner's
+            index = planner.attach(t.parameters, generator).index
+            rows.append(_row(t, generator, None, space))
+        else:
+            if not queued:
+                tell_all_but(set((t.suggestion or {}).get("pending_trials", [])))
+                proposable = [u for u in mine[i:] if "/edit-of-" not in u.planner]
+                queued = planner.ask(min(campaign.batch(), len(proposable)))
+            proposed = queued.pop(0)
+            row = _row(t, generator, proposed, space)
+            rows.append(row)
+            index = proposed.index
+            if not row.same:  # back on the record's path: the planner learns what ran
+                planner.abandon(index, "replay: not the recorded proposal")
+                index = planner.attach(t.parameters, "replay").index
+        untold[t.idx] = (index, t)
+    tell_all_but(set())
+    return rows
 
 
 def _row(

@@ -304,6 +304,7 @@ class CampaignRunner:
                         events.trial_changed(started[1].suggestion.index)
                 if not in_flight:
                     break
+                self._propose_ahead(session, len(lanes), in_flight, total - done)
                 for future in _first_done(in_flight):
                     for ended in self._finish(session, in_flight.pop(future), future.result()):
                         report(ended)
@@ -316,6 +317,7 @@ class CampaignRunner:
             self.request_stop(f"planner: {err}")
         except StoreError as err:
             self.request_stop(store_failed(err))
+        session.proposals.settle_ahead()
         why = self.stop_reason or "its budget was spent"
         with contextlib.suppress(StoreError):  # a store that cannot be written stopped it
             session.proposals.drop_offers(f"offered, but the campaign ended before it ran ({why})")
@@ -323,6 +325,26 @@ class CampaignRunner:
         self._stopping.clear()  # told in the result; a later run() starts afresh
         self.stop_reason = None
         return result
+
+    def _propose_ahead(
+        self,
+        session: _Session,
+        lanes: int,
+        in_flight: dict[Future[PlanOutcome], Running],
+        left: int,
+    ) -> None:
+        """With every lane busy, the next proposal is made now, while the trials run, so the
+        first station to free up starts at once (the campaign's ``planner.propose_ahead``)."""
+        running = _count(in_flight)
+        if (
+            self.campaign.planner.propose_ahead
+            and session.plates is None
+            and session.held is None
+            and not self.stopping
+            and len(in_flight) == lanes
+            and running < left
+        ):
+            session.proposals.propose_ahead(min(self.campaign.batch(), left - running), running)
 
     def _after_failure(self, result: TrialResult, in_a_row: int, events: RunnerEvents) -> None:
         """The campaign's failure policy, and a breaker: a run of failures stops the

@@ -135,10 +135,13 @@ def campaign_show(
     name: Annotated[str | None, typer.Argument(help="campaign name; default: the only one")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Summarise a stored campaign: every trial, its outcome, the best."""
+    """Summarise a stored campaign: every trial, its outcome, the best, and where the lab
+    time went (each device busy, waiting for a resource, waiting for software, idle)."""
     from lab.data import trial_json
-    from lab.outputs.report import summary_table
+    from lab.outputs.report import summary_table, time_use_table
     from lab.records.best import best_trials
+    from lab.records.time_use import summary, time_use
+    from lab.records.timeline import campaign_spans, experiments_per_hour
     from lab.store import TrialStatus, store_label
 
     db = open_store(store)
@@ -154,8 +157,10 @@ def campaign_show(
                 f"{store_label(store)} holds no campaign {name!r}; it holds {names}", EXIT_CONFIG
             )
         records = db.trials(name)
+        spans = campaign_spans(db, name)
     finally:
         db.close()
+    uses, per_hour = time_use(spans), experiments_per_hour(spans)
     definition = info["definition"]
     objectives = [o["name"] for o in definition["objectives"]]
     best, rule = best_trials(records, definition, info.get("best"))
@@ -169,6 +174,8 @@ def campaign_show(
                     "best_trials": [r.idx for r in best],
                     "best_rule": rule,
                     "trials": [trial_json(r) for r in records],
+                    "experiments_per_hour": per_hour,
+                    "time_use": [u.as_json() for u in uses],
                 }
             )
         )
@@ -189,6 +196,9 @@ def campaign_show(
         scores = ", ".join(f"{n}={(b.outcomes or {})[n]:.4g}" for n in objectives)
         label = "  " if len(objectives) > 1 else f"best ({how}): "
         console.print(f"{label}trial {b.idx} {scores} with {values}", highlight=False)
+    if uses:
+        console.print(time_use_table(uses))
+        console.print(summary(uses, per_hour), highlight=False)
 
 
 def _print_failures(records: list[TrialRecord]) -> None:

@@ -286,6 +286,11 @@ class PlannerConfig(_Model):
         description="ax: model the choices that have descriptors by them (false: by a "
         "categorical kernel, as those without)",
     )
+    propose_ahead: bool = Field(
+        True,
+        description="propose the next trial while trials run (they count as pending), so "
+        "that a station that frees up starts at once; false: propose after each result",
+    )
 
 
 class FailurePolicy(_Model):

@@ -13,6 +13,7 @@ from lab.files.campaign_file import CampaignConfig, read_target
 from lab.outputs.html import escape, page, png
 from lab.records.best import best_trial, best_trials
 from lab.records.measurement import Spectrometers, measurement_from_documents, well_of
+from lab.records.time_use import HEADINGS, TimeUse, summary, time_use
 from lab.records.timeline import Span, campaign_spans, experiments_per_hour
 from lab.store import Store, TrialRecord, TrialStatus
 from lab.values import short_value
@@ -349,6 +350,7 @@ def write_html_report(
         f"<p>{len(records)} trials: {done} completed, {failed} failed.",
         f" Best: trial {best.idx}.</p>" if best is not None else "</p>",
         *(f"<figure><img src='{png(fig)}' alt='{name}'></figure>" for name, fig in figures.items()),
+        _time_use_html(campaign_spans(store, campaign.name)),
         "<h2>Trials</h2>",
         _trials_html(records, best),
         "<h2>Provenance</h2>",
@@ -361,6 +363,38 @@ def write_html_report(
     path = out_dir / f"{campaign.name}-report.html"
     path.write_text(page(f"Campaign {campaign.name}", body))
     return path
+
+
+def time_use_table(uses: list[TimeUse]) -> Table:
+    """Where the lab time went, one row a device (the terminal's table).
+
+    Args:
+        uses: from :func:`lab.records.time_use.time_use`.
+    """
+    table = Table(title="where the lab time went", title_justify="left")
+    table.add_column("device")
+    for heading in HEADINGS.values():
+        table.add_column(heading, justify="right")
+    for u in uses:
+        table.add_row(u.device, *(f"{getattr(u, key):.0%}" for key in HEADINGS))
+    return table
+
+
+def _time_use_html(spans: list[Span]) -> str:
+    uses = time_use(spans)
+    if not uses:
+        return ""
+    head = "".join(f"<th>{escape(c)}</th>" for c in ("device", *HEADINGS.values()))
+    rows = "".join(
+        f"<tr><td>{escape(u.device)}</td>"
+        + "".join(f"<td>{getattr(u, key):.0%}</td>" for key in HEADINGS)
+        + "</tr>"
+        for u in uses
+    )
+    line = summary(uses, experiments_per_hour(spans))
+    return (
+        f"<h2>Where the lab time went</h2><p>{escape(line)}</p><table><tr>{head}</tr>{rows}</table>"
+    )
 
 
 def _position(value: ParameterValue, choices: list[str]) -> float:

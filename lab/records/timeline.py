@@ -67,6 +67,9 @@ class Span:
         reached: when the run came to the step (lab seconds).
         began: when the step had its devices (after waiting for them).
         ended: when it was done.
+        prepared_by: the device that first made the step's place ready ("" if none): a
+            block brought to the trial's start temperature before its vial came.
+        prepared: when it was ready (``reached`` if nothing was prepared).
     """
 
     trial: int
@@ -76,6 +79,8 @@ class Span:
     reached: float
     began: float
     ended: float
+    prepared_by: str = ""
+    prepared: float | None = None
 
 
 def run_spans(trial: int, documents: Documents) -> list[Span]:
@@ -100,6 +105,8 @@ def _spans(trial: int, station: str, steps: list[dict[str, Any]]) -> list[Span]:
             float(data["step_reached"]),
             float(data["step_began"]),
             float(data["step_ended"]),
+            str(data.get("step_prepared_by", "")),
+            float(data.get("step_prepared", data["step_reached"])),
         )
         for i, data in enumerate(steps)
         if "step_device" in data

@@ -76,11 +76,7 @@ class AnalyserFirmware(LineFirmware):
             raise FirmwareError("no sample in holder")
         await self.busy_for(self.run_time_s)
         composition = {k: v * ureg.mL for k, v in vial.contents_ml.items()}
-        conditions = {
-            "temperature": ureg.Quantity(vial.temperature_c, ureg.degC),
-            "stir_time": vial.stir_time_s * ureg.s,
-            "stir_speed": vial.stir_rpm * ureg.rpm,
-        }
+        conditions = vial.conditions()
         truth = self.ground_truth(composition, conditions)
         if not isinstance(truth, Mapping):
             raise FirmwareError("the lab's chemistry gives a spectrum, not named quantities")

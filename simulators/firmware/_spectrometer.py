@@ -138,11 +138,7 @@ class SpectrometerFirmware(LineFirmware):
             raise FirmwareError("no sample in holder")
         await self.busy_for(2 * self.integration_ms / 1000.0)  # reference + sample
         composition = {k: v * ureg.mL for k, v in vial.contents_ml.items()}
-        conditions = {
-            "temperature": ureg.Quantity(vial.temperature_c, ureg.degC),
-            "stir_time": vial.stir_time_s * ureg.s,
-            "stir_speed": vial.stir_rpm * ureg.rpm,
-        }
+        conditions = vial.conditions()
         truth = self.ground_truth(composition, conditions, self.wavelengths_nm * ureg.nm)
         if isinstance(truth, Mapping):
             raise FirmwareError("the lab's chemistry gives named quantities, not a spectrum")

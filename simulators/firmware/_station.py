@@ -12,6 +12,9 @@ from simulators.workcell import Reservoir, Vial, Workcell
 
 #: where a block with its heater stuck on heads
 STUCK_C = 300.0
+#: the heater's deadband (degC): within it the block holds its setpoint, and a vial in it
+#: is booked at the setpoint, not at the last hundredth of a degree its lag reached then
+SETTLED_C = 0.5
 
 
 @dataclass
@@ -51,12 +54,14 @@ class _Stroke:
 class StationFirmware(LineFirmware):
     """Commands: ``PUMPS?``, ``DISP <pump> <mL> <mL/min>``, ``LEVEL? <pump>``,
     ``PRIME <pump> <mL> <mL/min>`` (through the line to the drain, for priming and
-    calibration), ``TEMP <degC>``, ``TEMP?``, ``TSET?``, ``STIR <rpm>``, ``STIR?``, ``VIAL?``,
+    calibration), ``TEMP <degC>``, ``TEMP?``, ``TSET?``, ``STIR <rpm> [<s>]`` (with a run
+    time, the stirrer's own timer stops it), ``STIR?``, ``VIAL?``,
     ``LOCKS?``, ``STOP``, the common ``STATE?``, ``RESET``, ``ESTOP``, and the real-time
     query ``SENSE`` (interlock inputs and block temperature, answered past a dispense).
 
     The block follows its setpoint with a first-order lag; the vial in the slot records
-    the highest temperature it saw and how long it was stirred. A pump stopped by an
+    the highest temperature it saw and how long it was stirred (a timed stir exactly its
+    run time, however late the next command comes). A pump stopped by an
     emergency stop has delivered what it pumped until then, and the vial holds it.
     """
 
@@ -87,7 +92,9 @@ class StationFirmware(LineFirmware):
         self.setpoint_c = ambient_c
         self._t_from, self._t_since = ambient_c, clock.now()
         self._stuck = False
-        self.rpm = 0.0
+        self._rpm = 0.0
+        #: a timed stir's seconds not yet booked into the vial (None: stirs until told)
+        self._stir_left: float | None = None
         #: the station's interlock inputs (set ``door_open`` and ``leak`` to inject a trip)
         self.inputs = {"door": InterlockInput(), "leak": InterlockInput()}
         #: the pump strokes in progress
@@ -178,15 +185,33 @@ class StationFirmware(LineFirmware):
         target = STUCK_C if self._stuck else self.setpoint_c
         return target + (self._t_from - target) * math.exp(-dt / self.tau_s)
 
+    @property
+    def rpm(self) -> float:
+        """The stirrer's speed now (0 once a timed stir has run its time)."""
+        if self._stir_left is not None and self.clock.now() - self._stir_since >= self._stir_left:
+            self._settle()
+        return self._rpm
+
     def _settle(self) -> None:
-        """Book heat and stirring into the vial in the slot up to now."""
+        """Book heat and stirring into the vial in the slot up to now (a timed stir up to
+        where its timer ran out, and it stops there)."""
         now = self.clock.now()
+        stirred = now - self._stir_since
+        ran_out = self._stir_left is not None and stirred >= self._stir_left
+        if self._stir_left is not None:
+            stirred = min(stirred, self._stir_left)
+            self._stir_left = None if ran_out else self._stir_left - stirred
         vial = self.workcell.vials_at.get(self.slot)
         if vial is not None:
-            vial.temperature_c = max(vial.temperature_c, self.temperature())
-            if self.rpm > 0:
-                vial.stir_time_s += now - self._stir_since
-                vial.stir_rpm = max(vial.stir_rpm, self.rpm)
+            seen = self.temperature()
+            if abs(seen - self.setpoint_c) <= SETTLED_C and not self._stuck:
+                seen = self.setpoint_c  # settled: the vial sees the setpoint the block holds
+            vial.temperature_c = max(vial.temperature_c, seen)
+            if self._rpm > 0:
+                vial.stir_time_s += stirred
+                vial.stir_rpm = max(vial.stir_rpm, self._rpm)
+        if ran_out:
+            self._rpm = 0.0
         self._stir_since = now
 
     def _pump(self, pump: int) -> Reservoir:
@@ -271,10 +296,11 @@ class StationFirmware(LineFirmware):
         self._t_from, self._t_since = self.temperature(), self.clock.now()
         self.setpoint_c = celsius
 
-    def set_stir(self, rpm: float) -> None:
-        """Change the stirrer's speed."""
+    def set_stir(self, rpm: float, seconds: float | None = None) -> None:
+        """Change the stirrer's speed; with ``seconds``, its own timer stops it then."""
         self._settle()
-        self.rpm = rpm
+        self._rpm = rpm
+        self._stir_left = seconds if rpm > 0 and seconds else None
 
     def stop(self) -> None:
         """Safe state: stirrer off, heater to ambient."""
@@ -312,8 +338,10 @@ class StationFirmware(LineFirmware):
     async def _tset(self) -> str:
         return f"{self.setpoint_c:.3f}"
 
-    async def _stir(self, rpm: float) -> None:
-        self.set_stir(rpm)
+    async def _stir(self, rpm: float, seconds: float = 0.0) -> None:
+        if seconds < 0:
+            raise FirmwareError("run time must be >= 0 (0: until told)")
+        self.set_stir(rpm, seconds or None)
 
     async def _stir_q(self) -> str:
         return f"{self.rpm:.1f}"

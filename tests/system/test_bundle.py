@@ -78,7 +78,9 @@ def test_every_run_carries_its_provenance(recorded: Path, example: Path):
     assert provenance["campaign_identity"] == db.campaign("colour-match")["identity"]
     assert provenance["suggestion"]["generator"] == "ax:MBM"
     assert provenance["suggestion"]["seed"] == 3
-    assert provenance["suggestion"]["observations"] == 4
+    # proposed ahead, while trial 3 ran: it knew three results, and trial 3 as pending
+    assert provenance["suggestion"]["observations"] == 3
+    assert provenance["suggestion"]["pending_trials"] == [3]
     assert set(provenance["suggestion"]["prediction"]) == {"colour_error"}
     assert set(provenance["devices"]) == {"arm", "station", "spectrometer"}
     assert all(d["firmware"] and d["serial_number"] for d in provenance["devices"].values())

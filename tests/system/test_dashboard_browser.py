@@ -226,6 +226,11 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     label = timeline.locator(".ytick text", has_text="spectrometer").bounding_box()
     plot = timeline.bounding_box()
     assert label and plot and label["x"] >= plot["x"], (label, plot)  # the label is whole
+    # where the lab time went: a bar per device, the bottleneck named in words
+    expect(page.locator("#time-use-summary")).to_contain_text("Bottleneck: ")
+    time_use = page.locator("#time-use-plot")
+    for words in ("busy", "waiting for software", "share of the lab time (%)", "station"):
+        expect(time_use).to_contain_text(words)
     parameters = page.locator("#parameter-plot")
     for axis in ("cyan (mL)", "temperature (°C)"):  # every axis with its unit
         expect(parameters).to_contain_text(axis)

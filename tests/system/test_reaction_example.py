@@ -59,3 +59,34 @@ def test_a_spectral_objective_without_a_spectrum_fails_the_trial_with_the_reason
     (trial,) = result.trials
     assert trial.status == "failed"
     assert "needs a spectrum" in (trial.error or "")
+
+
+def test_a_seeded_campaign_repeats_itself_exactly_and_replays(reaction_dir: Path, tmp_path: Path):
+    """The same seed, the same proposals and outcomes, to the last bit, though the
+    simulated clock runs 2000x (a command's few milliseconds of latency are seconds of lab
+    time): the station's own timer stirs each vial exactly its time, and a settled block
+    is booked at its setpoint. Proposals are made ahead, while the trial before runs."""
+    from lab.campaigns.replay import replay
+    from lab.files.campaign_file import load_campaign
+
+    edit_yaml(
+        reaction_dir / "campaign.yaml",
+        lambda c: c.update(planner={"name": "ax", "seed": 3, "initialization_trials": 3}),
+    )
+    runs = []
+    for run in ("first", "second"):
+        store = tmp_path / f"{run}.sqlite"
+        result = run_campaign(reaction_dir / "campaign.yaml", trials=5, store=store)
+        assert result.stopped is None
+        runs.append([(t.parameters, t.outcomes, t.planner) for t in result.trials])
+    assert runs[0] == runs[1]
+    assert [planner for _, _, planner in runs[0]][-1] == "ax/ax:MBM"  # the model proposed
+    db = Store(tmp_path / "second.sqlite")
+    try:
+        report = replay(db, load_campaign(reaction_dir / "campaign.yaml"))
+        # the model's proposals were made with the trial before still running
+        pending = [t.suggestion["pending_trials"] for t in db.trials("snar-yield")]
+    finally:
+        db.close()
+    assert len(report.compared) == 5 and report.differing == []
+    assert pending[3:] == [[2], [3]]

@@ -119,6 +119,7 @@ ENDPOINTS = [  # method, path, body (harmless: refused by state or validation on
     ("GET", C, None, "viewer"),
     ("GET", f"{C}/target", None, "viewer"),
     ("GET", f"{C}/spectrum", None, "viewer"),
+    ("GET", f"{C}/time-use", None, "viewer"),
     ("GET", "/api/proposals", None, "viewer"),
     ("GET", "/api/runs", None, "viewer"),
     ("GET", "/api/runs/no-such-run", None, "viewer"),

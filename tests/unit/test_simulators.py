@@ -105,8 +105,22 @@ async def test_station_refuses_overflow_and_tracks_conditions():
     await clock.sleep(30)
     await station.handle("STIR 0")
     vial = cell.vials_at["slot"]
-    assert vial.temperature_c == pytest.approx(60, abs=0.01)
+    assert vial.temperature_c == 60  # settled: booked at its setpoint, to the last bit
     assert vial.stir_time_s >= 30
+
+
+async def test_a_timed_stir_stops_itself_and_stirs_exactly_its_run_time():
+    clock, cell = small_workcell()
+    station = StationFirmware(clock, cell, "slot", {1: Reservoir("cyan", 3.0)})
+    cell.put("slot", cell.take("rack"))
+    assert await station.handle("STIR 500 -1") == "ERR run time must be >= 0 (0: until told)"
+    # a day and a bit of lab time: a tenth of a second on this clock
+    assert await station.handle("STIR 500 100000.125") == "OK"
+    assert await station.handle("STIR?") == "OK 500.0"
+    await clock.sleep(200_000)  # the command to stop comes late: the timer has stopped it
+    assert await station.handle("STIR?") == "OK 0.0"
+    assert await station.handle("STIR 0") == "OK"
+    assert cell.vials_at["slot"].stir_time_s == 100000.125  # not a hair more
 
 
 async def test_spectrometer_measures_the_sample_in_its_holder():

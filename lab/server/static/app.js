@@ -427,7 +427,8 @@ async function campaignPage(name) {
       h("section", { class: "panel" }, h("h2", {}, "Objective per trial"), plots[0]),
       h("section", { class: "panel" }, h("h2", {}, "Parameters per trial"), plots[1]),
       h("section", { class: "panel" }, h("h2", {}, "Latest spectrum and target"), plots[2]),
-      h("section", { class: "panel" }, h("h2", {}, "Device use per trial"), h("div", { class: "plot", id: "timeline-plot" }))),
+      h("section", { class: "panel" }, h("h2", {}, "Device use per trial"), h("div", { class: "plot", id: "timeline-plot" }),
+        h("h3", {}, "Where the lab time went"), h("p", { id: "time-use-summary" }), h("div", { class: "plot bars", id: "time-use-plot" }))),
     h("section", { class: "panel wide" }, h("h2", {}, "Trials"), h("table", { id: "trials" }, thead, tbody)));
   // what the stream says from now on wins over the first read, which may be older
   const trials = new Map();
@@ -464,7 +465,10 @@ async function campaignPage(name) {
     plotTrials(rows, maximised);
     plate.render(rows);
   };
-  const timeline = async () => plotTimeline(await api("GET", `/api/campaigns/${encodeURIComponent(name)}/timeline`).catch(() => []));
+  const timeline = async () => {
+    plotTimeline(await api("GET", `/api/campaigns/${encodeURIComponent(name)}/timeline`).catch(() => []));
+    plotTimeUse(await api("GET", `/api/campaigns/${encodeURIComponent(name)}/time-use`).catch(() => null));
+  };
   ready = true;
   renderSummary();
   render();
@@ -698,6 +702,24 @@ function plotTimeline(spans) {
     shapes: gaps.map((g) => ({ type: "line", xref: "x", yref: "paper", x0: g.at, x1: g.at, y0: 0, y1: 1, line: { dash: "dot", color: "#6e7781" } })),
     annotations: gaps.map((g) => ({ x: g.at, xref: "x", y: 1, yref: "paper", text: idleText(g.seconds), showarrow: false, font: { size: 10, color: "#5f6b7a" }, yanchor: "bottom" })),
     xaxis: { title: { text: gaps.length ? "lab time, long idle stretches cut (min)" : "lab time (min)" } }, yaxis: { autorange: "reversed", type: "category", automargin: true } }), config);
+}
+
+// each device's lab time as one bar: busy, waiting for a resource, waiting for software, idle
+const TIME_USE = [["busy", "busy", "#1a7f37"], ["waiting_resource", "waiting for a resource", "#bf8700"],
+  ["waiting_software", "waiting for software", "#cf222e"], ["idle", "idle", "#d0d7de"]];
+function plotTimeUse(use) {
+  if (!window.Plotly) return setTimeout(() => plotTimeUse(use), 200);
+  document.getElementById("time-use-summary").textContent = use ? use.summary : "";
+  const el = document.getElementById("time-use-plot");
+  if (!use || !use.devices.length) { Plotly.purge(el); el.style.display = "none"; return; }
+  el.style.display = "";
+  const devices = use.devices.map((d) => d.device);
+  const traces = TIME_USE.map(([key, label, colour]) => ({
+    type: "bar", orientation: "h", name: label, y: devices, x: use.devices.map((d) => 100 * d[key]),
+    marker: { color: colour }, hovertemplate: `%{y}: %{x:.0f}% ${label}<extra></extra>`,
+  }));
+  Plotly.react(el, traces, layout({ barmode: "stack", xaxis: { title: { text: "share of the lab time (%)" }, range: [0, 100] },
+    yaxis: { autorange: "reversed", type: "category", automargin: true } }), config);
 }
 
 function plotSpectrum(measured, target) {

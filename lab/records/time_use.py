@@ -1,0 +1,167 @@
+"""Where a campaign's lab time went, device by device: working, waiting for a shared
+resource, waiting for software, or idle.
+
+Read from the steps' times (:mod:`lab.records.timeline`), over the campaign's window (the
+first step reached to the last ended):
+
+- **busy**: the device's own steps, and the preparation it did for them (a station's
+  block brought to the next trial's start temperature);
+- **waiting for a resource** (a station): its trial's steps waiting for a device another
+  trial holds (the arm, the spectrometer);
+- **waiting for software** (a station): no trial on it, though the campaign had more to
+  run: the planner proposing, a run being started;
+- **idle**: the rest (a station whose trial's vial is elsewhere, a shared device with
+  nothing to do, a station after its last trial).
+
+The device busy the largest share of the time is the lab's bottleneck: its busy share is
+as far as the lab's throughput can go without a faster instrument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lab.records.timeline import Span
+
+Intervals = list[tuple[float, float]]
+
+
+def _merged(intervals: Iterable[tuple[float, float]]) -> Intervals:
+    """The intervals as disjoint ones, in order (empty ones dropped)."""
+    out: Intervals = []
+    for a, b in sorted(i for i in intervals if i[1] > i[0]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _minus(intervals: Intervals, taken: Intervals) -> Intervals:
+    """What of ``intervals`` (disjoint) lies outside ``taken`` (disjoint)."""
+    out: Intervals = []
+    for a, b in intervals:
+        start = a
+        for c, d in taken:
+            if d <= start or c >= b:
+                continue
+            if c > start:
+                out.append((start, c))
+            start = max(start, d)
+        if start < b:
+            out.append((start, b))
+    return out
+
+
+def _length(intervals: Intervals) -> float:
+    return sum(b - a for a, b in intervals)
+
+
+@dataclass(frozen=True)
+class TimeUse:
+    """One device's shares of the campaign's lab time (each 0-1, together 1).
+
+    Args:
+        device: the device's name.
+        busy: working on a trial, or preparing for one.
+        waiting_resource: its trial waiting for a device another trial holds.
+        waiting_software: free, with more to run, while the software decided or started it.
+        idle: the rest.
+    """
+
+    device: str
+    busy: float
+    waiting_resource: float
+    waiting_software: float
+    idle: float
+
+    def as_json(self) -> dict[str, float | str]:
+        """The shares by name, as the API and the report give them."""
+        return {
+            "device": self.device,
+            "busy": self.busy,
+            "waiting_resource": self.waiting_resource,
+            "waiting_software": self.waiting_software,
+            "idle": self.idle,
+        }
+
+
+def time_use(spans: list[Span]) -> list[TimeUse]:
+    """Each device's shares of the campaign's lab time, by name (empty with no steps).
+
+    Args:
+        spans: the campaign's steps (:func:`lab.records.timeline.campaign_spans`).
+    """
+    if not spans:
+        return []
+    start = min(s.reached for s in spans)
+    window = max(s.ended for s in spans) - start
+    if window <= 0:
+        return []
+    devices = {s.device for s in spans} | {s.prepared_by for s in spans if s.prepared_by}
+    lanes = {s.station for s in spans if s.station}
+    found = []
+    for device in sorted(devices | lanes):
+        busy = _merged(
+            [(s.began, s.ended) for s in spans if s.device == device]
+            + [(s.reached, _prepared(s)) for s in spans if s.prepared_by == device]
+        )
+        waiting: Intervals = []
+        software: Intervals = []
+        if device in lanes:
+            mine = [s for s in spans if s.station == device]
+            waiting = _minus(_merged((_prepared(s), s.began) for s in mine), busy)
+            runs = _merged(_runs(mine))
+            # free while the campaign still had trials to give it: up to its last run
+            software = _minus([(start, runs[-1][1])], runs)
+        b, w, sw = (_length(i) / window for i in (busy, waiting, software))
+        found.append(TimeUse(device, b, w, sw, max(0.0, 1.0 - b - w - sw)))
+    return found
+
+
+def _prepared(span: Span) -> float:
+    return span.reached if span.prepared is None else span.prepared
+
+
+def _runs(spans: list[Span]) -> Intervals:
+    """Each trial's run on its station, from its first step reached to its last ended."""
+    trials: dict[int, tuple[float, float]] = {}
+    for s in spans:
+        a, b = trials.get(s.trial, (s.reached, s.ended))
+        trials[s.trial] = (min(a, s.reached), max(b, s.ended))
+    return list(trials.values())
+
+
+def bottleneck(uses: list[TimeUse]) -> TimeUse | None:
+    """The device busy the largest share of the time (None with none)."""
+    return max(uses, key=lambda u: u.busy, default=None)
+
+
+#: the shares' headings, in the order tables show them
+HEADINGS = {
+    "busy": "busy",
+    "waiting_resource": "waiting for a resource",
+    "waiting_software": "waiting for software",
+    "idle": "idle",
+}
+
+
+def summary(uses: list[TimeUse], per_hour: float | None) -> str:
+    """One sentence: the bottleneck and its busy share, and the throughput.
+
+    Args:
+        uses: from :func:`time_use`.
+        per_hour: experiments per lab hour, if known.
+    """
+    neck = bottleneck(uses)
+    if neck is None:
+        return "No steps recorded yet."
+    rate = f"; {per_hour:.1f} experiments per lab hour" if per_hour else ""
+    waiting = max(uses, key=lambda u: u.waiting_software)
+    software = (
+        f"; {waiting.device} waited for software {waiting.waiting_software:.0%} of the time"
+        if waiting.waiting_software >= 0.05
+        else ""
+    )
+    return f"Bottleneck: {neck.device}, busy {neck.busy:.0%} of the lab time{rate}{software}."

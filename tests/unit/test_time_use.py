@@ -1,0 +1,73 @@
+"""Where a campaign's lab time went, from its steps' times."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.records.time_use import bottleneck, summary, time_use
+from lab.records.timeline import Span
+
+
+def _trial(trial: int, station: str, start: float, heat: float, arm_wait: float) -> list[Span]:
+    """A trial on ``station`` from ``start``: ``heat`` s bringing the block to its
+    temperature, ``arm_wait`` s waiting for the arm, 10 s carried in, 40 s on the station,
+    10 s carried out (the vial is then elsewhere), 20 s measured."""
+    t = start + heat + arm_wait
+    return [
+        Span(trial, station, 0, "arm", start, t, t + 10, station, start + heat),
+        Span(trial, station, 1, station, t + 10, t + 10, t + 50),
+        Span(trial, station, 2, "arm", t + 50, t + 50, t + 60),
+        Span(trial, station, 3, "spectrometer", t + 60, t + 60, t + 80),
+    ]
+
+
+def test_each_share_is_read_from_the_steps_and_they_add_up_to_the_whole():
+    # one station: trial 0 from 0 to 130 s; the planner takes 20 s; trial 1 from 150 to 260 s
+    spans = _trial(0, "station", 0, heat=50, arm_wait=0) + _trial(1, "station", 150, 20, 10)
+    uses = {u.device: u for u in time_use(spans)}
+    window = 260.0
+    station = uses["station"]
+    # its own steps (40 + 40 s) and the heating before each vial came (50 + 20 s)
+    assert station.busy == pytest.approx(150 / window)
+    assert station.waiting_resource == pytest.approx(10 / window)  # trial 1 waited for the arm
+    assert station.waiting_software == pytest.approx(20 / window)  # between the two trials
+    # the vial away (carried, measured) for 40 s of each trial
+    assert station.idle == pytest.approx(80 / window)
+    assert uses["arm"].busy == pytest.approx(40 / window)
+    assert uses["arm"].waiting_software == 0 and uses["arm"].waiting_resource == 0
+    for u in uses.values():
+        total = u.busy + u.waiting_resource + u.waiting_software + u.idle
+        assert total == pytest.approx(1.0)
+    neck = bottleneck(list(uses.values()))
+    assert neck is not None and neck.device == "station"
+    assert summary(list(uses.values()), 13.8) == (
+        "Bottleneck: station, busy 58% of the lab time; 13.8 experiments per lab hour; "
+        "station waited for software 8% of the time."
+    )
+
+
+def test_a_station_after_its_last_trial_is_idle_not_waiting_for_software():
+    # station2's only trial ends at 140 s; station's second one runs on to 250 s
+    spans = (
+        _trial(0, "station", 0, 50, 0)
+        + _trial(1, "station2", 0, 50, 10)
+        + _trial(2, "station", 150, 20, 0)
+    )
+    uses = {u.device: u for u in time_use(spans)}
+    assert uses["station2"].waiting_software == 0
+    assert uses["station"].waiting_software == pytest.approx(20 / 250)  # 130 s to 150 s
+
+
+def test_old_records_without_preparation_count_the_wait_for_the_block_as_waiting():
+    spans = [
+        Span(0, "station", 0, "arm", 0, 60, 70),  # recorded before step_prepared existed
+        Span(0, "station", 1, "station", 70, 70, 100),
+    ]
+    uses = {u.device: u for u in time_use(spans)}
+    assert uses["station"].busy == pytest.approx(30 / 100)
+    assert uses["station"].waiting_resource == pytest.approx(60 / 100)
+
+
+def test_no_steps_say_so():
+    assert time_use([]) == []
+    assert summary([], None) == "No steps recorded yet."
