@@ -1,6 +1,9 @@
 """How few experiments each planner needs: our planner (``ax``), plain default Ax
-(``ax-default``), Sobol and random on Branin, Hartmann6, the SnAr kinetics simulation and
-the colour-matching simulation run through the real lab loop; with ``--mixed``, on spaces
+(``ax-default``), the peers' defaults (``baybe``, ``bofire``: BayBE's and BoFire's
+Bayesian optimisers, in an environment of their own, see ``bench.peers``), Sobol and
+random on Branin, Hartmann6, the SnAr kinetics simulation and the colour-matching
+simulation run through the real lab loop (the peers not there: they are not planners of
+the lab); with ``--mixed``, on spaces
 of choices and numbers (two published reaction data sets and the SnAr twin with a choice
 of amine, see ``bench._mixed_problems``), ours also without the choices' descriptors
 (``ax-no-descriptors``), against random (goal: at most a third of its trials).
@@ -9,8 +12,9 @@ Per problem and planner, over seeds: the simple regret per trial (the truth of t
 point tried so far, minus the optimum) as median and quartiles; the trials needed to come
 95% of the way from a typical random point to the optimum; and that count over Sobol's.
 Sobol and random do not learn, so they are also run on past the model planners' budget
-(up to 500 trials) to find their count. Goal: at most a third of Sobol's trials on every
-problem.
+(up to 500 trials) to find their count; and each planner's seconds per proposal once its
+model is in use (after the first six trials). Goal: at most a third of Sobol's trials on
+every problem; ours at least as efficient as the best peer, and faster per proposal.
 
     python -m bench.planner_efficiency [--quick] [--problems colour snar ...] [--mixed]
 """
@@ -21,6 +25,7 @@ import argparse
 import json
 import os
 import tempfile
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -28,8 +33,11 @@ from typing import Any
 import numpy as np
 
 from bench._report import RESULTS, ROOT, publish
+from bench.peers import PEERS, PeerPlanner, peer_versions
 
 PLANNERS = ("ax", "ax-default", "sobol", "random")
+#: trials before a planner's model is in use: proposals timed from here on
+MODELLED_FROM = 6
 BASELINE_TRIALS = 500
 PROBLEM_NAMES = ("branin", "hartmann6", "snar", "colour")
 MIXED_NAMES = ("suzuki", "cn_coupling", "amine_snar")
@@ -47,14 +55,17 @@ def _problem(name: str) -> Any:
     return PROBLEMS[name]()
 
 
-def _trial_values(problem_name: str, planner_name: str, seed: int, folder: str) -> list[float]:
-    """The truth of each completed trial, in order, for one planner and seed."""
+def _trial_values(problem_name: str, planner_name: str, seed: int, folder: str) -> dict[str, Any]:
+    """The truth of each completed trial, in order, for one planner and seed, and the
+    seconds each proposal took (none for the lab's own run)."""
     import torch
 
     torch.set_num_threads(1)  # two workers share the two cores
     from planners import Objective, planner_class
 
     problem = _problem(problem_name)
+    if planner_name in PEERS:
+        return _peer_values(problem, planner_name, seed)
     baseline = planner_name in ("sobol", "random")
     budget = BASELINE_TRIALS if baseline else problem.budget
     points: list[dict[str, float | str]] = []
@@ -63,7 +74,7 @@ def _trial_values(problem_name: str, planner_name: str, seed: int, folder: str) 
 
         points = run_in_lab(Path(folder), planner_name, seed, problem.budget)
         if not baseline:  # what the lab ran is the whole record
-            return [problem.truth(p) for p in points]
+            return {"values": [problem.truth(p) for p in points], "seconds": []}
         budget -= len(points)
     cls = planner_class("ax" if planner_name == "ax-no-descriptors" else planner_name)
     kwargs: dict[str, Any] = {"initialization_trials": 6} if planner_name.startswith("ax") else {}
@@ -73,16 +84,35 @@ def _trial_values(problem_name: str, planner_name: str, seed: int, folder: str) 
     for _ in range(len(points)):  # a baseline's stream past what the lab ran
         suggestion = planner.ask(1)[0]
         planner.tell(suggestion.index, {"y": 0.0})
+    seconds = []
     for _ in range(budget):
+        started = time.perf_counter()
         suggestion = planner.ask(1)[0]
+        seconds.append(time.perf_counter() - started)
         values = problem.space.magnitudes(suggestion.parameters)
         planner.tell(suggestion.index, {"y": problem.truth(values)})
         points.append(values)
-    return [problem.truth(p) for p in points]
+    return {"values": [problem.truth(p) for p in points], "seconds": seconds}
 
 
-def _summary(problem: Any, runs: list[list[float]]) -> dict[str, Any]:
+def _peer_values(problem: Any, name: str, seed: int) -> dict[str, Any]:
+    """A peer's run on ``problem``: each point's truth, and its seconds per proposal."""
+    peer = PeerPlanner(name, problem.space, problem.minimize, seed, MODELLED_FROM)
+    try:
+        values = []
+        for _ in range(problem.budget):
+            point = peer.ask()
+            values.append(problem.truth(point))
+            peer.tell(point, values[-1])
+    finally:
+        peer.close()
+    return {"values": values, "seconds": peer.seconds}
+
+
+def _summary(problem: Any, results: list[dict[str, Any]]) -> dict[str, Any]:
     sign = 1.0 if problem.minimize else -1.0
+    runs = [r["values"] for r in results]
+    modelled = [t for r in results for t in r["seconds"][MODELLED_FROM:]]
     best = [sign * np.minimum.accumulate(sign * np.asarray(r)) for r in runs]
     length = min(len(b) for b in best)
     regret = np.array([[problem.regret(v) for v in b[:length]] for b in best])
@@ -96,6 +126,7 @@ def _summary(problem: Any, runs: list[list[float]]) -> dict[str, Any]:
         "regret_q75": np.percentile(regret, 75, axis=0).tolist(),
         "trials_to_95": needed,
         "median_trials_to_95": _censored_median(needed),
+        "seconds_per_proposal": float(np.median(modelled)) if modelled else None,
     }
 
 
@@ -146,8 +177,10 @@ def _count(value: float | None, budget: int) -> str:
 
 
 def _planners(problem: str) -> tuple[str, ...]:
-    if problem not in MIXED_NAMES:
+    if problem == "colour":
         return PLANNERS
+    if problem not in MIXED_NAMES:
+        return PLANNERS + PEERS
     described = any(getattr(p, "descriptors", None) for p in _problem(problem).space.parameters)
     return MIXED_PLANNERS if described else tuple(p for p in MIXED_PLANNERS if "-no-" not in p)
 
@@ -236,7 +269,13 @@ def _publish_mixed(results: dict[str, Any], seeds: int, env: dict[str, Any] | No
     publish("planner_efficiency_mixed", {"seeds": seeds, "results": results}, table, notes, env)
 
 
-def _publish(results: dict[str, Any], seeds: int, env: dict[str, Any] | None = None) -> None:
+def _publish(
+    results: dict[str, Any],
+    seeds: int,
+    env: dict[str, Any] | None = None,
+    peers: dict[str, str] | None = None,
+) -> None:
+    peers = peers if peers is not None else peer_versions()
     for p, r in results.items():
         _plot(p, r)
     rows = []
@@ -252,11 +291,15 @@ def _publish(results: dict[str, Any], seeds: int, env: dict[str, Any] | None = N
             else:
                 ratio = f"{ours / sobol:.2f}"
             final = s["regret_median"][r["budget"] - 1]
-            rows.append(f"| {p} | {planner} | {_count(ours, budget)} | {ratio} | {final:.3g} |")
+            per = s.get("seconds_per_proposal")
+            speed = "-" if per is None or planner in ("sobol", "random") else f"{per:.2f}"
+            rows.append(
+                f"| {p} | {planner} | {_count(ours, budget)} | {ratio} | {final:.3g} | {speed} |"
+            )
     table = (
         "## Planner efficiency\n\n"
         "| problem | planner | trials to 95% (median) | ratio to Sobol | median regret at "
-        "the budget |\n|---|---|---|---|---|\n"
+        "the budget | seconds per proposal (median, from trial 7) |\n|---|---|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n\n"
         + "\n".join(f"![{p}](img/bench-regret-{p}.png)" for p in results)
@@ -270,9 +313,22 @@ def _publish(results: dict[str, Any], seeds: int, env: dict[str, Any] | None = N
         "colour problem the planners saw the measured (noisy) error from the simulated "
         "spectrometer, through the lab loop (arm, station over OPC UA, spectrometer on a "
         "pty), and Sobol and random were continued past the lab run on their own "
-        "proposal stream. Goal: at most a third of Sobol's trials on every problem."
+        "proposal stream. *baybe*, *bofire*: BayBE's default campaign (its two-phase "
+        "recommender: a random point, then its Bayesian optimiser) and BoFire's "
+        f"`SoboStrategy` after {MODELLED_FROM} points of its random strategy, as each comes, "
+        f"in an environment of their own ({', '.join(f'{k} {v}' for k, v in peers.items())}); "
+        "not on the colour problem, which runs through the lab. Seconds per proposal "
+        "from trial 7 on, the median over every seed (on the colour problem, proposals in "
+        "the lab loop are not timed). Goal: at most a third of Sobol's trials on every "
+        "problem; ours at least as efficient as the best peer, and faster per proposal."
     )
-    publish("planner_efficiency", {"seeds": seeds, "results": results}, table, notes, env)
+    publish(
+        "planner_efficiency",
+        {"seeds": seeds, "results": results, "peers": peers},
+        table,
+        notes,
+        env,
+    )
 
 
 if __name__ == "__main__":
@@ -294,7 +350,9 @@ if __name__ == "__main__":
     if args.from_json:
         name = "planner_efficiency_mixed" if args.mixed else "planner_efficiency"
         saved = json.loads((RESULTS / f"{name}.json").read_text())
-        publisher = _publish_mixed if args.mixed else _publish
-        publisher(saved["results"], saved["seeds"], saved["machine"])
+        if args.mixed:
+            _publish_mixed(saved["results"], saved["seeds"], saved["machine"])
+        else:
+            _publish(saved["results"], saved["seeds"], saved["machine"], saved.get("peers", {}))
     else:
         main(args.quick, chosen)
