@@ -206,7 +206,10 @@ class DeviceTime(Answer):
     device: str
     busy: float = Field(description="working on a trial, or preparing for one")
     waiting_resource: float = Field(description="its trial waiting for a device another holds")
-    waiting_software: float = Field(description="free with more to run, while software decided")
+    waiting_software: float = Field(
+        description="free with more to run while its next trial was decided (the planner, "
+        "an approval, a pause) or started"
+    )
     idle: float
 
 

@@ -136,7 +136,7 @@ def campaign_show(
     as_json: JsonOption = False,
 ) -> None:
     """Summarise a stored campaign: every trial, its outcome, the best, and where the lab
-    time went (each device busy, waiting for a resource, waiting for software, idle)."""
+    time went (each device busy, waiting for a resource, waiting for its next trial, idle)."""
     from lab.data import trial_json
     from lab.outputs.report import summary_table, time_use_table
     from lab.records.best import best_trials

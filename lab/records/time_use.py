@@ -1,15 +1,17 @@
 """Where a campaign's lab time went, device by device: working, waiting for a shared
-resource, waiting for software, or idle.
+resource, waiting for its next trial, or idle.
 
 Read from the steps' times (:mod:`lab.records.timeline`), over the campaign's window (the
-first step reached to the last ended):
+first step reached to the last ended, in each run of the campaign: a resumed campaign's
+sessions each have their own lab clock, so their times add up, never overlap):
 
 - **busy**: the device's own steps, and the preparation it did for them (a station's
   block brought to the next trial's start temperature);
 - **waiting for a resource** (a station): its trial's steps waiting for a device another
   trial holds (the arm, the spectrometer);
-- **waiting for software** (a station): no trial on it, though the campaign had more to
-  run: the planner proposing, a run being started;
+- **waiting for its next trial** (a station; ``waiting_software``): no trial on it, though
+  the campaign had more to run: the planner proposing, a run being started (and where a
+  person decides, an approval; a pause);
 - **idle**: the rest (a station whose trial's vial is elsewhere, a shared device with
   nothing to do, a station after its last trial).
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lab.records.timeline import Span
+from lab.records.timeline import Span, by_session, window
 
 Intervals = list[tuple[float, float]]
 
@@ -66,7 +68,8 @@ class TimeUse:
         device: the device's name.
         busy: working on a trial, or preparing for one.
         waiting_resource: its trial waiting for a device another trial holds.
-        waiting_software: free, with more to run, while the software decided or started it.
+        waiting_software: free, with more to run, while its next trial was decided or
+            started (the planner; an approval, a pause).
         idle: the rest.
     """
 
@@ -93,31 +96,36 @@ def time_use(spans: list[Span]) -> list[TimeUse]:
     Args:
         spans: the campaign's steps (:func:`lab.records.timeline.campaign_spans`).
     """
-    if not spans:
-        return []
-    start = min(s.reached for s in spans)
-    window = max(s.ended for s in spans) - start
-    if window <= 0:
+    sessions = by_session(spans)
+    total = sum(window(part) for part in sessions)
+    if total <= 0:
         return []
     devices = {s.device for s in spans} | {s.prepared_by for s in spans if s.prepared_by}
     lanes = {s.station for s in spans if s.station}
     found = []
     for device in sorted(devices | lanes):
-        busy = _merged(
-            [(s.began, s.ended) for s in spans if s.device == device]
-            + [(s.reached, _prepared(s)) for s in spans if s.prepared_by == device]
-        )
-        waiting: Intervals = []
-        software: Intervals = []
-        if device in lanes:
-            mine = [s for s in spans if s.station == device]
-            waiting = _minus(_merged((_prepared(s), s.began) for s in mine), busy)
-            runs = _merged(_runs(mine))
-            # free while the campaign still had trials to give it: up to its last run
-            software = _minus([(start, runs[-1][1])], runs)
-        b, w, sw = (_length(i) / window for i in (busy, waiting, software))
+        parts = [_seconds(p, device) for p in sessions]
+        b, w, sw = (sum(p[i] for p in parts) / total for i in range(3))
         found.append(TimeUse(device, b, w, sw, max(0.0, 1.0 - b - w - sw)))
     return found
+
+
+def _seconds(spans: list[Span], device: str) -> tuple[float, float, float]:
+    """Lab seconds ``device`` was busy, waiting for a resource and for its next trial in
+    one session's steps."""
+    start = min(s.reached for s in spans)
+    busy = _merged(
+        [(s.began, s.ended) for s in spans if s.device == device]
+        + [(s.reached, _prepared(s)) for s in spans if s.prepared_by == device]
+    )
+    mine = [s for s in spans if s.station == device]
+    if not mine:  # a shared device, or a station this session gave no trial
+        return _length(busy), 0.0, 0.0
+    waiting = _minus(_merged((_prepared(s), s.began) for s in mine), busy)
+    runs = _merged(_runs(mine))
+    # free while the campaign still had trials to give it: up to its last run
+    software = _minus([(start, runs[-1][1])], runs)
+    return _length(busy), _length(waiting), _length(software)
 
 
 def _prepared(span: Span) -> float:
@@ -142,7 +150,7 @@ def bottleneck(uses: list[TimeUse]) -> TimeUse | None:
 HEADINGS = {
     "busy": "busy",
     "waiting_resource": "waiting for a resource",
-    "waiting_software": "waiting for software",
+    "waiting_software": "waiting for its next trial",
     "idle": "idle",
 }
 
@@ -160,7 +168,8 @@ def summary(uses: list[TimeUse], per_hour: float | None) -> str:
     rate = f"; {per_hour:.1f} experiments per lab hour" if per_hour else ""
     waiting = max(uses, key=lambda u: u.waiting_software)
     software = (
-        f"; {waiting.device} waited for software {waiting.waiting_software:.0%} of the time"
+        f"; {waiting.device} waited for its next trial {waiting.waiting_software:.0%} of the "
+        "time (the planner, an approval or a pause)"
         if waiting.waiting_software >= 0.05
         else ""
     )

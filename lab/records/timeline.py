@@ -70,6 +70,8 @@ class Span:
         prepared_by: the device that first made the step's place ready ("" if none): a
             block brought to the trial's start temperature before its vial came.
         prepared: when it was ready (``reached`` if nothing was prepared).
+        session: the run of the campaign the trial belongs to: each has its own lab
+            clock (a simulated lab's starts from zero), so times compare within one.
     """
 
     trial: int
@@ -81,6 +83,7 @@ class Span:
     ended: float
     prepared_by: str = ""
     prepared: float | None = None
+    session: int = 0
 
 
 def run_spans(trial: int, documents: Documents) -> list[Span]:
@@ -95,7 +98,7 @@ def run_spans(trial: int, documents: Documents) -> list[Span]:
     return _spans(trial, str(start.get("station", "")), after_each_step(documents))
 
 
-def _spans(trial: int, station: str, steps: list[dict[str, Any]]) -> list[Span]:
+def _spans(trial: int, station: str, steps: list[dict[str, Any]], session: int = 0) -> list[Span]:
     return [
         Span(
             trial,
@@ -107,6 +110,7 @@ def _spans(trial: int, station: str, steps: list[dict[str, Any]]) -> list[Span]:
             float(data["step_ended"]),
             str(data.get("step_prepared_by", "")),
             float(data.get("step_prepared", data["step_reached"])),
+            session,
         )
         for i, data in enumerate(steps)
         if "step_device" in data
@@ -120,31 +124,35 @@ def campaign_spans(store: Store, campaign: str) -> list[Span]:
         store: the campaign's store.
         campaign: its name.
     """
+    sessions = {t.idx: t.session or 0 for t in store.trials(campaign)}
     spans: list[Span] = []
     for run in store.stream(campaign, "conditions"):
-        spans += _spans(run.trial, run.station or "", run.data)
+        spans += _spans(run.trial, run.station or "", run.data, sessions.get(run.trial, 0))
     return spans
 
 
+def by_session(spans: list[Span]) -> list[list[Span]]:
+    """The steps of each run of the campaign, in order: times compare within one."""
+    found: dict[int, list[Span]] = {}
+    for s in spans:
+        found.setdefault(s.session, []).append(s)
+    return [found[k] for k in sorted(found)]
+
+
+def window(spans: list[Span]) -> float:
+    """Lab seconds from the first step reached to the last step ended (spans of one
+    session)."""
+    return max(s.ended for s in spans) - min(s.reached for s in spans) if spans else 0.0
+
+
 def experiments_per_hour(spans: list[Span]) -> float | None:
-    """Trials run per lab hour, from the first step reached to the last step ended (None
-    with fewer than two trials)."""
+    """Trials run per lab hour, from the first step reached to the last step ended in
+    each run of the campaign (None with fewer than two trials)."""
     trials = {s.trial for s in spans}
     if len(trials) < 2:
         return None
-    hours = (max(s.ended for s in spans) - min(s.reached for s in spans)) / 3600
+    hours = sum(window(part) for part in by_session(spans)) / 3600
     return len(trials) / hours if hours > 0 else None
-
-
-def busy_share(spans: list[Span]) -> dict[str, float]:
-    """Each device's share of the campaign's time spent working (0-1)."""
-    if not spans:
-        return {}
-    total = max(s.ended for s in spans) - min(s.reached for s in spans)
-    busy: dict[str, float] = {}
-    for s in spans:
-        busy[s.device] = busy.get(s.device, 0.0) + s.ended - s.began
-    return {d: t / total for d, t in sorted(busy.items())} if total > 0 else {}
 
 
 def station_activity(store: Store, campaign: str | None, stations: list[str]) -> dict[str, Any]:

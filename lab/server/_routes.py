@@ -426,8 +426,9 @@ def timeline(name: str, principal: Viewer, server: Server) -> Response:
 @router.get("/campaigns/{name}/time-use", tags=["campaigns"], response_model=answers.TimeUse)
 def time_use(name: str, principal: Viewer, server: Server) -> dict[str, Any]:
     """Where the campaign's lab time went: each device's share busy (working, or preparing
-    for a trial), waiting for a resource another trial holds, waiting for software (the
-    planner), idle; the bottleneck is the device busy the largest share."""
+    for a trial), waiting for a resource another trial holds, waiting for its next trial
+    (``waiting_software``: the planner, an approval, a pause), idle; the bottleneck is the
+    device busy the largest share."""
     return server.manager.queries.time_use(name)
 
 

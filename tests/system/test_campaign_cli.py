@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,17 +76,32 @@ def test_campaign_runs_end_to_end_and_resumes(example_dir: Path, tmp_path: Path)
     shown = lab_cli("campaign", "show", store, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "5 trials: 5 completed, 0 failed; planner sobol" in shown.stdout
+    assert "where the lab time went" in shown.stdout
+    # at this test's 1000x clock a command's milliseconds are long: which device leads
+    # depends on the machine, that one is named does not
+    assert re.search(
+        r"Bottleneck: (arm|station|spectrometer), busy \d+% of the lab time", shown.stdout
+    )
     report = lab_cli(
         "campaign", "report", example_dir / "campaign.yaml", "--store", store, cwd=tmp_path
     )
     assert report.returncode == 0, report.stderr
     page = (tmp_path / "out" / "colour-match-report.html").read_text()
     assert page.count("data:image/png;base64,") == 4  # objective, parameters, timeline, spectrum
-    assert page.count("<tr") == 5 + 1 + 7  # trials and their header, the provenance rows
+    # trials and their header, the provenance rows, the time of each device and its header
+    assert page.count("<tr") == 5 + 1 + 7 + 3 + 1
+    assert "Where the lab time went" in page and "waiting for its next trial" in page
     assert "sdl-lab" in page and "planner" in page
     assert "http://" not in page and "https://" not in page  # opens offline
     as_json = json.loads(lab_cli("campaign", "show", store, "--json", cwd=tmp_path).stdout)
     assert [t["trial"] for t in as_json["trials"]] == [0, 1, 2, 3, 4]
+    shares = {u["device"]: u for u in as_json["time_use"]}
+    assert set(shares) == {"arm", "spectrometer", "station"}
+    for u in shares.values():
+        parts = ("busy", "waiting_resource", "waiting_software", "idle")
+        assert sum(u[k] for k in parts) == pytest.approx(1.0)
+    assert shares["station"]["busy"] > 0 and shares["arm"]["busy"] > 0
+    assert as_json["experiments_per_hour"] > 0
     assert as_json["trials"][as_json["best"]]["outcomes"] == min(
         (t.outcomes for t in after), key=lambda o: o["colour_error"]
     )

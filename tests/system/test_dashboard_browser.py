@@ -229,7 +229,7 @@ def test_an_operator_runs_a_campaign_from_the_dashboard(lab: LabProcess, browser
     # where the lab time went: a bar per device, the bottleneck named in words
     expect(page.locator("#time-use-summary")).to_contain_text("Bottleneck: ")
     time_use = page.locator("#time-use-plot")
-    for words in ("busy", "waiting for software", "share of the lab time (%)", "station"):
+    for words in ("busy", "waiting for its next trial", "share of the lab time (%)", "station"):
         expect(time_use).to_contain_text(words)
     parameters = page.locator("#parameter-plot")
     for axis in ("cyan (mL)", "temperature (°C)"):  # every axis with its unit

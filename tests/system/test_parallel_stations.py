@@ -13,6 +13,7 @@ import pytest
 
 from lab import CampaignRunner, Store, build_lab
 from lab.api import prepare
+from lab.records.time_use import time_use
 from lab.records.timeline import Span, campaign_spans, experiments_per_hour, station_activity
 from lab.runtime.lab import threaded_run_engine
 from lab.runtime.process import LabProcess
@@ -111,6 +112,17 @@ def test_trials_run_side_by_side_sharing_the_arm_and_the_spectrometer(
             assert cyan == pytest.approx(t.parameters["cyan"].m_as("mL"), abs=1e-3)
         rate = experiments_per_hour(spans)
         assert rate is not None and rate > 0
+        # the trials after the first round were proposed ahead, all four stations busy
+        assert [len(t.suggestion["pending_trials"]) for t in trials[4:]] == [4, 4]
+        # each station's block was brought to its trial's first temperature before the
+        # vial came: its own work, in its busy share
+        assert {s.prepared_by for s in spans if s.prepared_by} == set(names)
+        uses = {u.device: u for u in time_use(spans)}
+        assert set(uses) == {"arm", "spectrometer", *names}
+        for u in uses.values():
+            total = u.busy + u.waiting_resource + u.waiting_software + u.idle
+            assert total == pytest.approx(1.0)
+        assert all(uses[n].busy > uses["spectrometer"].busy for n in names)
     finally:
         running.clear()
         watcher.join()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from lab.records.time_use import bottleneck, summary, time_use
-from lab.records.timeline import Span
+from lab.records.timeline import Span, experiments_per_hour
 
 
 def _trial(trial: int, station: str, start: float, heat: float, arm_wait: float) -> list[Span]:
@@ -42,7 +44,8 @@ def test_each_share_is_read_from_the_steps_and_they_add_up_to_the_whole():
     assert neck is not None and neck.device == "station"
     assert summary(list(uses.values()), 13.8) == (
         "Bottleneck: station, busy 58% of the lab time; 13.8 experiments per lab hour; "
-        "station waited for software 8% of the time."
+        "station waited for its next trial 8% of the time (the planner, an approval or a "
+        "pause)."
     )
 
 
@@ -71,3 +74,13 @@ def test_old_records_without_preparation_count_the_wait_for_the_block_as_waiting
 def test_no_steps_say_so():
     assert time_use([]) == []
     assert summary([], None) == "No steps recorded yet."
+
+
+def test_a_resumed_campaign_adds_its_sessions_whose_clocks_each_start_again():
+    # a simulated lab's clock starts from zero in each session: the two overlap in time
+    first = [replace(s, session=1) for s in _trial(0, "station", 0, 50, 0)]
+    second = [replace(s, session=2) for s in _trial(1, "station", 10, 50, 0)]
+    uses = {u.device: u for u in time_use(first + second)}
+    assert uses["station"].busy == pytest.approx(180 / 260)  # 90 s of each 130 s session
+    assert uses["arm"].busy == pytest.approx(40 / 260)
+    assert experiments_per_hour(first + second) == pytest.approx(2 / (260 / 3600))

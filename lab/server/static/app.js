@@ -704,9 +704,9 @@ function plotTimeline(spans) {
     xaxis: { title: { text: gaps.length ? "lab time, long idle stretches cut (min)" : "lab time (min)" } }, yaxis: { autorange: "reversed", type: "category", automargin: true } }), config);
 }
 
-// each device's lab time as one bar: busy, waiting for a resource, waiting for software, idle
+// each device's lab time as one bar: busy, waiting for a resource, waiting for its next trial, idle
 const TIME_USE = [["busy", "busy", "#1a7f37"], ["waiting_resource", "waiting for a resource", "#bf8700"],
-  ["waiting_software", "waiting for software", "#cf222e"], ["idle", "idle", "#d0d7de"]];
+  ["waiting_software", "waiting for its next trial", "#cf222e"], ["idle", "idle", "#d0d7de"]];
 function plotTimeUse(use) {
   if (!window.Plotly) return setTimeout(() => plotTimeUse(use), 200);
   document.getElementById("time-use-summary").textContent = use ? use.summary : "";
