@@ -273,8 +273,9 @@ def test_a_station_whose_lab_was_killed_stops_itself(hardware, tmp_path):
         running.kill()
         running.wait(30)
     killed = time.monotonic()
-    while station.rpm != 0:
-        assert time.monotonic() - killed < 10, "the station went on stirring"
+    # (the stir's own timer may stop the stirrer first; the watchdog is what cools the block)
+    while not station.estopped:
+        assert time.monotonic() - killed < 10, "the station went on without its controller"
         time.sleep(0.05)
-    assert station.setpoint_c == station.ambient_c and station.estopped
+    assert station.rpm == 0 and station.setpoint_c == station.ambient_c
     assert station.controller_lost_at is not None
