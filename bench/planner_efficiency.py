@@ -17,6 +17,7 @@ model is in use (after the first six trials). Goal: at most a third of Sobol's t
 every problem; ours at least as efficient as the best peer, and faster per proposal.
 
     python -m bench.planner_efficiency [--quick] [--problems colour snar ...] [--mixed]
+        [--planners ax baybe ...]
 """
 
 from __future__ import annotations
@@ -185,10 +186,27 @@ def _planners(problem: str) -> tuple[str, ...]:
     return MIXED_PLANNERS if described else tuple(p for p in MIXED_PLANNERS if "-no-" not in p)
 
 
-def main(quick: bool, problems: tuple[str, ...] = PROBLEM_NAMES) -> dict[str, Any]:
+def main(
+    quick: bool,
+    problems: tuple[str, ...] = PROBLEM_NAMES,
+    planners: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    """Run the bench; with ``planners``, only those (the others, and the problems not
+    run, keep their results from the last run with as many seeds)."""
     seeds = range(3 if quick else 10)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    results: dict[str, Any] = {}
+    mixed = set(problems) <= set(MIXED_NAMES)
+    saved = RESULTS / ("planner_efficiency_mixed.json" if mixed else "planner_efficiency.json")
+    earlier: dict[str, Any] = {}
+    if saved.exists() and json.loads(saved.read_text())["seeds"] == len(seeds):
+        earlier = json.loads(saved.read_text())["results"]
+    if planners is not None and not all(p in earlier for p in problems):
+        raise SystemExit(f"no earlier run of {len(seeds)} seeds to keep the other planners of")
+
+    def wanted(p: str) -> tuple[str, ...]:
+        return tuple(x for x in _planners(p) if planners is None or x in planners)
+
+    results: dict[str, Any] = dict(earlier)
     with (
         tempfile.TemporaryDirectory(prefix="sdl-bench-") as folder,
         ProcessPoolExecutor(max_workers=2) as pool,
@@ -196,28 +214,26 @@ def main(quick: bool, problems: tuple[str, ...] = PROBLEM_NAMES) -> dict[str, An
         futures = {
             (p, planner, seed): pool.submit(_trial_values, p, planner, seed, folder)
             for p in problems
-            for planner in _planners(p)
+            for planner in wanted(p)
             for seed in seeds
         }
         for p in problems:
             problem = _problem(p)
-            summaries = {
-                planner: _summary(problem, [futures[(p, planner, s)].result() for s in seeds])
-                for planner in _planners(p)
-            }
+            summaries = dict(earlier.get(p, {}).get("planners", {}))
+            summaries.update(
+                {
+                    planner: _summary(problem, [futures[(p, planner, s)].result() for s in seeds])
+                    for planner in wanted(p)
+                }
+            )
             results[p] = {
                 "optimum": problem.optimum,
                 "typical": problem.typical,
                 "budget": problem.budget,
-                "planners": summaries,
+                "planners": {x: summaries[x] for x in _planners(p) if x in summaries},
             }
             print(p, {k: v["median_trials_to_95"] for k, v in summaries.items()}, flush=True)
-    if set(problems) <= set(MIXED_NAMES):
-        saved = RESULTS / "planner_efficiency_mixed.json"
-        if saved.exists():  # the problems not run this time keep their last results
-            earlier = json.loads(saved.read_text())
-            if earlier["seeds"] == len(seeds):
-                results = {**earlier["results"], **results}
+    if mixed:
         _publish_mixed(results, len(seeds))
     else:
         _publish(results, len(seeds))
@@ -336,6 +352,12 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="three seeds, not ten")
     parser.add_argument("--problems", nargs="+", choices=PROBLEM_NAMES + MIXED_NAMES)
     parser.add_argument(
+        "--planners",
+        nargs="+",
+        choices=PLANNERS + PEERS + MIXED_PLANNERS,
+        help="run only these; the others keep their results from the last run",
+    )
+    parser.add_argument(
         "--mixed",
         action="store_true",
         help="the problems with choices (suzuki, cn_coupling, amine_snar)",
@@ -355,4 +377,4 @@ if __name__ == "__main__":
         else:
             _publish(saved["results"], saved["seeds"], saved["machine"], saved.get("peers", {}))
     else:
-        main(args.quick, chosen)
+        main(args.quick, chosen, tuple(args.planners) if args.planners else None)

@@ -29,12 +29,13 @@ from planners.base import (
 #: The acquisition optimiser's effort per proposal. Ax's defaults (20 restarts from 1,024
 #: raw samples, and with linear constraints raw samples drawn by a hit-and-run walk with
 #: 10,000 burn-in steps thinned by 32) cost 4-6 s per proposal on 2 cores, over 80% of it
-#: in that walk and in SLSQP over 20 restarts; regret on our benchmark problems is the
-#: same with 8 restarts from 256 samples and a short walk (docs/benchmarks.md).
+#: in that walk and in SLSQP over 20 restarts. Five restarts are one batch of Ax's
+#: (``batch_limit`` 5: eight were two SLSQP runs, one after the other), from 256 samples
+#: of a short walk; regret on our benchmark problems is the same (docs/benchmarks.md).
 OPTIMIZER_KWARGS: dict[str, Any] = {
-    "num_restarts": 8,
+    "num_restarts": 5,
     "raw_samples": 256,
-    "options": {"n_burnin": 200, "n_thinning": 4},
+    "options": {"n_burnin": 100, "n_thinning": 2},
 }
 #: The same for a space with more combinations of choices and discrete values than
 #: BoTorch enumerates: its mixed-alternating optimiser, which draws no hit-and-run walk
@@ -260,8 +261,10 @@ def _generation_strategy(
     acquisition optimiser of :data:`OPTIMIZER_KWARGS`; for several objectives, ParEGO's
     random scalarisations (qLogNParEGO) instead of Ax's default hypervolume improvement,
     which costs 5-10x as much per proposal (docs/benchmarks.md). A space with choices or
-    discrete values keeps its choices as choices (Ax's ``Mixed_transforms``: a categorical kernel); choices
-    with descriptors (``described``) are modelled by them (:mod:`planners.descriptors`)."""
+    discrete values keeps its choices as choices (Ax's ``Mixed_transforms``: a categorical
+    kernel); choices with descriptors (``described``) are modelled by them
+    (:mod:`planners.descriptors`); a space of numbers by the lab's GP (:mod:`planners.gp`:
+    Ax's own, fitted to a looser tolerance)."""
     from ax.adapter.registry import Generators, Mixed_transforms, Y_trans
     from ax.core.trial_status import TrialStatus
     from ax.generation_strategy.center_generation_node import CenterGenerationNode
@@ -307,6 +310,10 @@ def _generation_strategy(
         from planners.descriptors import surrogate_spec
 
         generator_kwargs["surrogate_spec"] = surrogate_spec(described)
+    elif not mixed:
+        from planners import gp
+
+        generator_kwargs["surrogate_spec"] = gp.surrogate_spec()
     model = GenerationNode(
         name="MBM",
         generator_specs=[

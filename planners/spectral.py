@@ -22,11 +22,12 @@ import torch
 
 from planners.base import Parameter, ParameterValue, PlannerError, Suggestion
 from planners.baselines import SobolPlanner
+from planners.gp import LabGP
 from planners.objectives import SpectrumObjective
 
-#: the acquisition optimiser's budget: as the Ax planner's under linear constraints
-NUM_RESTARTS, RAW_SAMPLES = 8, 256
-_POLYTOPE = {"n_burnin": 200, "n_thinning": 4}
+#: the acquisition optimiser's budget: as the Ax planner's (``ax_planner.OPTIMIZER_KWARGS``)
+NUM_RESTARTS, RAW_SAMPLES = 5, 256
+_POLYTOPE = {"n_burnin": 100, "n_thinning": 2}
 #: quasi-Monte Carlo draws of the spectrum per candidate
 MC_SAMPLES = 128
 
@@ -96,7 +97,6 @@ class SpectralPlanner(SobolPlanner):
         from botorch.acquisition.logei import qLogExpectedImprovement
         from botorch.acquisition.objective import GenericMCObjective
         from botorch.fit import fit_gpytorch_mll
-        from botorch.models import SingleTaskGP
         from botorch.models.transforms.outcome import Standardize
         from botorch.sampling import SobolQMCNormalSampler
         from gpytorch.mlls import ExactMarginalLogLikelihood
@@ -106,7 +106,7 @@ class SpectralPlanner(SobolPlanner):
         y = torch.tensor(spectra, dtype=torch.double)
         mean, basis = _principal_components(y, self.components)
         scores = (y - mean) @ basis.T
-        model = SingleTaskGP(x, scores, outcome_transform=Standardize(m=scores.shape[-1]))
+        model = LabGP(x, scores, outcome_transform=Standardize(m=scores.shape[-1]))
         self._warm_start(model)
         fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
         self._hyperparameters = {
