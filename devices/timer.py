@@ -12,6 +12,9 @@ from devices._clock import Clock
 from devices._errors import DeviceFault
 from devices._quantity import DeviceValue, Range
 
+#: the lab-time durations a wait (or a timed action, a stir) may take: up to a week
+DURATIONS = Range(0.0, 7 * 24 * 3600.0, "s")
+
 
 class Timer(StandardReadable, Movable[DeviceValue], Stoppable):
     """``bps.mv(timer, "90 s")`` completes after 90 s of lab time; ``stop()`` cuts it short
@@ -30,7 +33,7 @@ class Timer(StandardReadable, Movable[DeviceValue], Stoppable):
     @AsyncStatus.wrap
     async def set(self, value: DeviceValue) -> None:
         """Wait ``value`` of lab time (a bare number is seconds)."""
-        seconds = Range(0.0, 7 * 24 * 3600.0, "s").check(value, device=self.name, what="duration")
+        seconds = DURATIONS.check(value, device=self.name, what="duration")
         self._stopped = stopped = asyncio.Event()
         waiting = asyncio.ensure_future(self._clock.sleep(seconds))
         interrupt = asyncio.ensure_future(stopped.wait())

@@ -12,8 +12,9 @@ import bluesky.plan_stubs as bps
 from bluesky.protocols import Movable, Readable
 from bluesky.utils import MsgGenerator
 
-from devices import Analyser, Range, RoboticArm, Spectrometer, SynthesisStation, Timer
+from devices import Analyser, RoboticArm, Spectrometer, SynthesisStation, Timer
 from devices import DeviceValue as Value
+from devices.timer import DURATIONS
 
 
 def handling(arm: RoboticArm) -> str:
@@ -91,7 +92,7 @@ def stir(
         duration: e.g. ``"60 s"``.
     """
     # the station's own timer stops the stirrer: the vial is stirred exactly ``duration``
-    seconds = Range(0.0, 7 * 24 * 3600.0, "s").check(duration, device=station.name, what="stir")
+    seconds = DURATIONS.check(duration, device=station.name, what="stir")
     yield from bps.mv(station.stirrer.run_time, seconds)
     yield from bps.mv(station.stirrer, speed)
     yield from wait(timer, duration)

@@ -15,8 +15,8 @@ from lab.errors import NotFound
 from lab.files.campaign_file import read_target
 from lab.records.best import best_trials
 from lab.records.measurement import Spectrometers, measurement_from_documents, well_of
-from lab.records.time_use import bottleneck, summary, time_use
-from lab.records.timeline import Span, campaign_spans, experiments_per_hour, station_activity
+from lab.records.time_use import account
+from lab.records.timeline import Span, campaign_spans, station_activity
 from lab.store import Store, TrialRecord, TrialStatus
 
 
@@ -163,15 +163,7 @@ class CampaignQueries:
         Args:
             name: the campaign's name.
         """
-        spans = self.timeline(name)
-        uses, per_hour = time_use(spans), experiments_per_hour(spans)
-        neck = bottleneck(uses)
-        return {
-            "summary": summary(uses, per_hour),
-            "bottleneck": neck.device if neck else None,
-            "experiments_per_hour": per_hour,
-            "devices": [u.as_json() for u in uses],
-        }
+        return account(self.timeline(name)).as_json()
 
     def target(self, name: str) -> dict[str, list[float]] | None:
         """The target spectrum of a campaign with a spectral objective.

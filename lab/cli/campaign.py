@@ -140,8 +140,8 @@ def campaign_show(
     from lab.data import trial_json
     from lab.outputs.report import summary_table, time_use_table
     from lab.records.best import best_trials
-    from lab.records.time_use import summary, time_use
-    from lab.records.timeline import campaign_spans, experiments_per_hour
+    from lab.records.time_use import account
+    from lab.records.timeline import campaign_spans
     from lab.store import TrialStatus, store_label
 
     db = open_store(store)
@@ -160,7 +160,7 @@ def campaign_show(
         spans = campaign_spans(db, name)
     finally:
         db.close()
-    uses, per_hour = time_use(spans), experiments_per_hour(spans)
+    time = account(spans)
     definition = info["definition"]
     objectives = [o["name"] for o in definition["objectives"]]
     best, rule = best_trials(records, definition, info.get("best"))
@@ -174,8 +174,8 @@ def campaign_show(
                     "best_trials": [r.idx for r in best],
                     "best_rule": rule,
                     "trials": [trial_json(r) for r in records],
-                    "experiments_per_hour": per_hour,
-                    "time_use": [u.as_json() for u in uses],
+                    "experiments_per_hour": time.experiments_per_hour,
+                    "time_use": time.as_json()["devices"],
                 }
             )
         )
@@ -196,9 +196,9 @@ def campaign_show(
         scores = ", ".join(f"{n}={(b.outcomes or {})[n]:.4g}" for n in objectives)
         label = "  " if len(objectives) > 1 else f"best ({how}): "
         console.print(f"{label}trial {b.idx} {scores} with {values}", highlight=False)
-    if uses:
-        console.print(time_use_table(uses))
-        console.print(summary(uses, per_hour), highlight=False)
+    if time.devices:
+        console.print(time_use_table(time.devices))
+        console.print(time.summary, highlight=False)
 
 
 def _print_failures(records: list[TrialRecord]) -> None:

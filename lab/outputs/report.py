@@ -13,7 +13,7 @@ from lab.files.campaign_file import CampaignConfig, read_target
 from lab.outputs.html import escape, page, png
 from lab.records.best import best_trial, best_trials
 from lab.records.measurement import Spectrometers, measurement_from_documents, well_of
-from lab.records.time_use import HEADINGS, TimeUse, summary, time_use
+from lab.records.time_use import HEADINGS, TimeAccount, TimeUse, account
 from lab.records.timeline import Span, campaign_spans, experiments_per_hour
 from lab.store import Store, TrialRecord, TrialStatus
 from lab.values import short_value
@@ -111,7 +111,11 @@ def _finish(fig: Figure, ax: Axes) -> Figure:
 
 
 def campaign_figures(
-    store: Store, campaign: CampaignConfig, spectrometer: Spectrometers, best: TrialRecord | None
+    store: Store,
+    campaign: CampaignConfig,
+    spectrometer: Spectrometers,
+    best: TrialRecord | None,
+    spans: list[Span] | None = None,
 ) -> dict[str, Figure]:
     """``best_so_far`` (each trial's objective and the best so far), ``parameters`` (each
     parameter per trial), ``timeline`` (which device each trial used when) and, for a
@@ -122,6 +126,7 @@ def campaign_figures(
         campaign: the campaign file.
         spectrometer: the spectrometers' device names (for the spectra).
         best: the trial to show against the target, if any.
+        spans: the campaign's steps, if the caller has read them (else read here).
     """
     records = store.trials(campaign.name)
     figures = {"best_so_far": _objective_figure(records, campaign)}
@@ -131,7 +136,7 @@ def campaign_figures(
         figures["pareto"] = _pareto_figure(records, campaign, front, rule)
     if records:
         figures["parameters"] = _parameters_figure(records, best)
-    spans = campaign_spans(store, campaign.name)
+    spans = campaign_spans(store, campaign.name) if spans is None else spans
     if spans:
         figures["timeline"] = timeline_figure(spans)
     spectral = next((o for o in campaign.objectives if o.kind == "spectral_distance"), None)
@@ -341,7 +346,8 @@ def write_html_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     records = store.trials(campaign.name)
     best = best_trial(store, campaign)
-    figures = campaign_figures(store, campaign, spectrometer, best)
+    spans = campaign_spans(store, campaign.name)
+    figures = campaign_figures(store, campaign, spectrometer, best, spans)
     failed = sum(r.status == TrialStatus.FAILED for r in records)
     done = sum(r.status == TrialStatus.COMPLETED for r in records)
     body = [
@@ -350,7 +356,7 @@ def write_html_report(
         f"<p>{len(records)} trials: {done} completed, {failed} failed.",
         f" Best: trial {best.idx}.</p>" if best is not None else "</p>",
         *(f"<figure><img src='{png(fig)}' alt='{name}'></figure>" for name, fig in figures.items()),
-        _time_use_html(campaign_spans(store, campaign.name)),
+        _time_use_html(account(spans)),
         "<h2>Trials</h2>",
         _trials_html(records, best),
         "<h2>Provenance</h2>",
@@ -380,20 +386,19 @@ def time_use_table(uses: list[TimeUse]) -> Table:
     return table
 
 
-def _time_use_html(spans: list[Span]) -> str:
-    uses = time_use(spans)
-    if not uses:
+def _time_use_html(time: TimeAccount) -> str:
+    if not time.devices:
         return ""
     head = "".join(f"<th>{escape(c)}</th>" for c in ("device", *HEADINGS.values()))
     rows = "".join(
         f"<tr><td>{escape(u.device)}</td>"
         + "".join(f"<td>{getattr(u, key):.0%}</td>" for key in HEADINGS)
         + "</tr>"
-        for u in uses
+        for u in time.devices
     )
-    line = summary(uses, experiments_per_hour(spans))
     return (
-        f"<h2>Where the lab time went</h2><p>{escape(line)}</p><table><tr>{head}</tr>{rows}</table>"
+        f"<h2>Where the lab time went</h2><p>{escape(time.summary)}</p>"
+        f"<table><tr>{head}</tr>{rows}</table>"
     )
 
 

@@ -22,9 +22,10 @@ as far as the lab's throughput can go without a faster instrument.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
-from lab.records.timeline import Span, by_session, window
+from lab.records.timeline import Span, by_session, experiments_per_hour, window
 
 Intervals = list[tuple[float, float]]
 
@@ -78,16 +79,6 @@ class TimeUse:
     waiting_resource: float
     waiting_software: float
     idle: float
-
-    def as_json(self) -> dict[str, float | str]:
-        """The shares by name, as the API and the report give them."""
-        return {
-            "device": self.device,
-            "busy": self.busy,
-            "waiting_resource": self.waiting_resource,
-            "waiting_software": self.waiting_software,
-            "idle": self.idle,
-        }
 
 
 def time_use(spans: list[Span]) -> list[TimeUse]:
@@ -174,3 +165,40 @@ def summary(uses: list[TimeUse], per_hour: float | None) -> str:
         else ""
     )
     return f"Bottleneck: {neck.device}, busy {neck.busy:.0%} of the lab time{rate}{software}."
+
+
+@dataclass(frozen=True)
+class TimeAccount:
+    """Where a campaign's lab time went, as ``lab campaign show``, the report and the
+    dashboard all give it.
+
+    Args:
+        devices: each device's shares (:func:`time_use`).
+        experiments_per_hour: the campaign's throughput, if it has steps.
+    """
+
+    devices: list[TimeUse]
+    experiments_per_hour: float | None
+
+    @property
+    def summary(self) -> str:
+        """The sentence (:func:`summary`)."""
+        return summary(self.devices, self.experiments_per_hour)
+
+    def as_json(self) -> dict[str, Any]:
+        neck = bottleneck(self.devices)
+        return {
+            "summary": self.summary,
+            "bottleneck": neck.device if neck else None,
+            "experiments_per_hour": self.experiments_per_hour,
+            "devices": [asdict(u) for u in self.devices],
+        }
+
+
+def account(spans: list[Span]) -> TimeAccount:
+    """Where the lab time of the campaign with these steps went.
+
+    Args:
+        spans: the campaign's steps (:func:`lab.records.timeline.campaign_spans`).
+    """
+    return TimeAccount(time_use(spans), experiments_per_hour(spans))

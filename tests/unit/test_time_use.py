@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from lab.records.time_use import bottleneck, summary, time_use
+from lab.records.time_use import account, bottleneck, summary, time_use
 from lab.records.timeline import Span, experiments_per_hour
 
 
@@ -47,6 +47,17 @@ def test_each_share_is_read_from_the_steps_and_they_add_up_to_the_whole():
         "station waited for its next trial 8% of the time (the planner, an approval or a "
         "pause)."
     )
+
+
+def test_the_account_every_view_shows_is_one_answer():
+    spans = _trial(0, "station", 0, heat=50, arm_wait=0) + _trial(1, "station", 150, 20, 10)
+    answer = account(spans).as_json()
+    assert answer["experiments_per_hour"] == pytest.approx(experiments_per_hour(spans))
+    assert answer["bottleneck"] == "station"
+    assert answer["summary"] == summary(time_use(spans), experiments_per_hour(spans))
+    station = next(d for d in answer["devices"] if d["device"] == "station")
+    assert station["busy"] == pytest.approx(150 / 260)
+    assert account([]).as_json()["summary"] == "No steps recorded yet."
 
 
 def test_a_station_after_its_last_trial_is_idle_not_waiting_for_software():
