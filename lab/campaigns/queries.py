@@ -16,7 +16,7 @@ from lab.files.campaign_file import read_target
 from lab.records.best import best_trials
 from lab.records.measurement import Spectrometers, measurement_from_documents, well_of
 from lab.records.time_use import account
-from lab.records.timeline import Span, campaign_spans, station_activity
+from lab.records.timeline import Span, campaign_spans, end_to_end, station_activity
 from lab.store import Store, TrialRecord, TrialStatus
 
 
@@ -145,7 +145,8 @@ class CampaignQueries:
         return station_activity(self.store, session.name if session else None, list(self._lanes()))
 
     def timeline(self, name: str) -> list[Span]:
-        """Every step of the campaign's trials: device, trial, station and lab times.
+        """Every step of the campaign's trials: device, trial, station and lab times, the
+        campaign's sessions one after another (:func:`lab.records.timeline.end_to_end`).
 
         Args:
             name: the campaign's name.
@@ -154,7 +155,7 @@ class CampaignQueries:
         newest = self.store.last_document_id()
         cached = self._timelines.get(name)
         if cached is None or cached[0] != newest:
-            cached = self._timelines[name] = (newest, campaign_spans(self.store, name))
+            cached = self._timelines[name] = (newest, end_to_end(campaign_spans(self.store, name)))
         return cached[1]
 
     def time_use(self, name: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from lab.outputs.html import escape, page, png
 from lab.records.best import best_trial, best_trials
 from lab.records.measurement import Spectrometers, measurement_from_documents, well_of
 from lab.records.time_use import HEADINGS, TimeAccount, TimeUse, account
-from lab.records.timeline import Span, campaign_spans, experiments_per_hour
+from lab.records.timeline import Span, campaign_spans, end_to_end, experiments_per_hour
 from lab.store import Store, TrialRecord, TrialStatus
 from lab.values import short_value
 from planners import ParameterValue
@@ -138,7 +138,7 @@ def campaign_figures(
         figures["parameters"] = _parameters_figure(records, best)
     spans = campaign_spans(store, campaign.name) if spans is None else spans
     if spans:
-        figures["timeline"] = timeline_figure(spans)
+        figures["timeline"] = timeline_figure(end_to_end(spans))
     spectral = next((o for o in campaign.objectives if o.kind == "spectral_distance"), None)
     if spectral is not None and best is not None and best.run_uid:
         docs = store.documents(best.run_uid)

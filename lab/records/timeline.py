@@ -8,7 +8,8 @@ experiments per lab hour.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lab.store import Store, TrialStatus
@@ -137,6 +138,28 @@ def by_session(spans: list[Span]) -> list[list[Span]]:
     for s in spans:
         found.setdefault(s.session, []).append(s)
     return [found[k] for k in sorted(found)]
+
+
+def end_to_end(spans: list[Span]) -> list[Span]:
+    """The steps on one time axis, for a chart: each session that starts before the one
+    before it ended (a resumed simulated lab, whose clock starts again from zero) moved to
+    start where that one ended; a lab on the wall clock keeps its times."""
+    out: list[Span] = []
+    ended = -math.inf
+    for part in by_session(spans):
+        shift = max(0.0, ended - min(s.reached for s in part))
+        out += [
+            replace(
+                s,
+                reached=s.reached + shift,
+                began=s.began + shift,
+                ended=s.ended + shift,
+                prepared=None if s.prepared is None else s.prepared + shift,
+            )
+            for s in part
+        ]
+        ended = max(s.ended for s in part) + shift
+    return out
 
 
 def window(spans: list[Span]) -> float:

@@ -419,7 +419,9 @@ def campaign(name: str, principal: Viewer, server: Server) -> Response:
 @router.get("/campaigns/{name}/timeline", tags=["campaigns"], response_model=list[Span])
 def timeline(name: str, principal: Viewer, server: Server) -> Response:
     """Every step of the campaign's trials: the device it kept busy, its trial and station,
-    and when (lab clock, seconds) it was reached, began and ended: a Gantt chart's data."""
+    and when (lab clock, seconds) it was reached, began and ended: a Gantt chart's data
+    (the sessions of a resumed simulated campaign, whose clock starts each again from
+    zero, one after another)."""
     return _json(_SPANS.dump_json(server.manager.queries.timeline(name)))
 
 

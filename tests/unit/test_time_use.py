@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from lab.records.time_use import account, bottleneck, summary, time_use
-from lab.records.timeline import Span, experiments_per_hour
+from lab.records.timeline import Span, end_to_end, experiments_per_hour
 
 
 def _trial(trial: int, station: str, start: float, heat: float, arm_wait: float) -> list[Span]:
@@ -95,3 +95,18 @@ def test_a_resumed_campaign_adds_its_sessions_whose_clocks_each_start_again():
     assert uses["station"].busy == pytest.approx(180 / 260)  # 90 s of each 130 s session
     assert uses["arm"].busy == pytest.approx(40 / 260)
     assert experiments_per_hour(first + second) == pytest.approx(2 / (260 / 3600))
+
+
+def test_a_chart_lays_a_resumed_campaigns_sessions_end_to_end():
+    first = [replace(s, session=1) for s in _trial(0, "station", 0, 50, 0)]
+    second = [replace(s, session=2) for s in _trial(1, "station", 10, 50, 0)]
+    laid = end_to_end(second + first)
+    # the second session's clock started again: it is moved to start where the first ended
+    assert min(s.reached for s in laid if s.session == 2) == pytest.approx(130)
+    assert max(s.ended for s in laid) == pytest.approx(260)
+    moved = next(s for s in laid if s.session == 2 and s.prepared_by)
+    assert moved.prepared == pytest.approx(130 + 50)
+    assert time_use(laid) == time_use(first + second)  # what the time was spent on is kept
+    # sessions on the wall clock, one after the other, keep their times
+    later = [replace(s, session=2) for s in _trial(1, "station", 500, 50, 0)]
+    assert end_to_end(first + later) == first + later
