@@ -160,7 +160,9 @@ class AxPlanner(Planner):
 
     def save(self, path: Path) -> None:
         """Ax's own record of the experiment and its generation strategy, as JSON
-        (``ax.api.client.Client.load_from_json_file`` reads it back).
+        (``ax.api.client.Client.load_from_json_file`` reads it back in a process that
+        has made a planner, or called :func:`planners.gp.register_with_ax`: Ax must know
+        the lab's model class).
 
         Args:
             path: the file to write.
