@@ -14,7 +14,7 @@ resume: it fits from scratch). Goals: at least 2x faster than default Ax; on the
 problem under 1 s from 10 to 100 observations, under 3 s at 500, a batch of 8 under 5 s
 at 200; the spectral planner under 2 s on every proposal.
 
-    python -m bench.planner_latency [--quick]
+    python -m bench.planner_latency [--quick] [--problems demo spectral ...]
 """
 
 from __future__ import annotations
@@ -122,7 +122,15 @@ def _in_fresh_process(*args: Any) -> dict[str, Any]:
     return result
 
 
-def main(quick: bool) -> list[dict[str, Any]]:
+LABELS = {
+    "demo": "demo (4-D, constraint)",
+    "h6": "Hartmann6 (6-D)",
+    "h6-constrained": "Hartmann6 + constraint",
+    "spectral": "spectral planner, colour (4-D, constraint)",
+}
+
+
+def main(quick: bool, problems: tuple[str, ...] = tuple(LABELS)) -> list[dict[str, Any]]:
     sizes = (10, 50) if quick else SIZES
     repeats = 1 if quick else 5
     configs = [("demo", n, 1) for n in (sizes if quick else DEMO_SIZES)]
@@ -134,6 +142,7 @@ def main(quick: bool) -> list[dict[str, Any]]:
         for n in sizes
     ]
     configs += [("spectral", n, 1) for n in ((10,) if quick else SPECTRAL_SIZES)]
+    configs = [c for c in configs if c[0] in problems]
     rows: list[dict[str, Any]] = []
     for problem, n, batch in configs:
         row: dict[str, Any] = {"problem": problem, "observations": n, "batch": batch}
@@ -149,14 +158,6 @@ def main(quick: bool) -> list[dict[str, Any]]:
         rows.append(row)
     _publish(rows, repeats)
     return rows
-
-
-LABELS = {
-    "demo": "demo (4-D, constraint)",
-    "h6": "Hartmann6 (6-D)",
-    "h6-constrained": "Hartmann6 + constraint",
-    "spectral": "spectral planner, colour (4-D, constraint)",
-}
 
 
 def _publish(rows: list[dict[str, Any]], repeats: int, env: dict[str, Any] | None = None) -> None:
@@ -202,4 +203,8 @@ def _publish(rows: list[dict[str, Any]], repeats: int, env: dict[str, Any] | Non
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 and 50 observations, one run each")
-    main(parser.parse_args().quick)
+    parser.add_argument(
+        "--problems", nargs="+", choices=list(LABELS), help="only these (default: all)"
+    )
+    args = parser.parse_args()
+    main(args.quick, tuple(args.problems or LABELS))
