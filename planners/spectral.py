@@ -25,8 +25,9 @@ from planners.baselines import SobolPlanner
 from planners.gp import LabGP
 from planners.objectives import SpectrumObjective
 
-#: the acquisition optimiser's budget: as the Ax planner's (``ax_planner.OPTIMIZER_KWARGS``)
-NUM_RESTARTS, RAW_SAMPLES = 5, 256
+#: the acquisition optimiser's budget, as the Ax planner's (``planners.ax_planner``): 8
+#: restarts by L-BFGS-B, 5 by SLSQP under linear constraints, from 256 raw samples
+NUM_RESTARTS, CONSTRAINED_RESTARTS, RAW_SAMPLES = 8, 5, 256
 _POLYTOPE = {"n_burnin": 100, "n_thinning": 2}
 #: quasi-Monte Carlo draws of the spectrum per candidate
 MC_SAMPLES = 128
@@ -155,7 +156,7 @@ class SpectralPlanner(SobolPlanner):
                 acquisition,
                 bounds=bounds,
                 q=n,
-                num_restarts=NUM_RESTARTS,
+                num_restarts=CONSTRAINED_RESTARTS,
                 raw_samples=RAW_SAMPLES,
                 inequality_constraints=constraints,
                 options=dict(_POLYTOPE),
