@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+from botorch.models import SingleTaskGP
 from botorch.models.transforms.input import InputTransform
 
 from planners.base import ChoiceParameter
-from planners.gp import LabGP
 
 
 class DescriptorFeatures(InputTransform):
@@ -62,8 +62,8 @@ class DescriptorFeatures(InputTransform):
         return torch.cat(parts, dim=-1)
 
 
-class DescriptorGP(LabGP):
-    """The lab's GP (:class:`planners.gp.LabGP`), taking the categorical columns Ax names as ordinary
+class DescriptorGP(SingleTaskGP):
+    """BoTorch's ``SingleTaskGP``, taking the categorical columns Ax names as ordinary
     inputs: its :class:`DescriptorFeatures` turns them into descriptors."""
 
     @classmethod

@@ -22,12 +22,10 @@ import torch
 
 from planners.base import Parameter, ParameterValue, PlannerError, Suggestion
 from planners.baselines import SobolPlanner
-from planners.gp import LabGP
 from planners.objectives import SpectrumObjective
 
-#: the acquisition optimiser's budget, as the Ax planner's (``planners.ax_planner``): 8
-#: restarts by L-BFGS-B, 5 by SLSQP under linear constraints, from 256 raw samples
-NUM_RESTARTS, CONSTRAINED_RESTARTS, RAW_SAMPLES = 8, 5, 256
+#: the acquisition optimiser's budget: as the Ax planner's (``ax_planner.OPTIMIZER_KWARGS``)
+NUM_RESTARTS, RAW_SAMPLES = 5, 256
 _POLYTOPE = {"n_burnin": 100, "n_thinning": 2}
 #: quasi-Monte Carlo draws of the spectrum per candidate
 MC_SAMPLES = 128
@@ -98,6 +96,7 @@ class SpectralPlanner(SobolPlanner):
         from botorch.acquisition.logei import qLogExpectedImprovement
         from botorch.acquisition.objective import GenericMCObjective
         from botorch.fit import fit_gpytorch_mll
+        from botorch.models import SingleTaskGP
         from botorch.models.transforms.outcome import Standardize
         from botorch.sampling import SobolQMCNormalSampler
         from gpytorch.mlls import ExactMarginalLogLikelihood
@@ -107,7 +106,7 @@ class SpectralPlanner(SobolPlanner):
         y = torch.tensor(spectra, dtype=torch.double)
         mean, basis = _principal_components(y, self.components)
         scores = (y - mean) @ basis.T
-        model = LabGP(x, scores, outcome_transform=Standardize(m=scores.shape[-1]))
+        model = SingleTaskGP(x, scores, outcome_transform=Standardize(m=scores.shape[-1]))
         self._warm_start(model)
         fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
         self._hyperparameters = {
@@ -156,7 +155,7 @@ class SpectralPlanner(SobolPlanner):
                 acquisition,
                 bounds=bounds,
                 q=n,
-                num_restarts=CONSTRAINED_RESTARTS,
+                num_restarts=NUM_RESTARTS,
                 raw_samples=RAW_SAMPLES,
                 inequality_constraints=constraints,
                 options=dict(_POLYTOPE),
