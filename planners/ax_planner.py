@@ -29,14 +29,15 @@ from planners.base import (
 #: The acquisition optimiser's effort per proposal. Ax's defaults (20 restarts from 1,024
 #: raw samples, and with linear constraints raw samples drawn by a hit-and-run walk with
 #: 10,000 burn-in steps thinned by 32) cost 4-6 s per proposal on 2 cores, over 80% of it
-#: in that walk and in SLSQP over 20 restarts. Five restarts are one batch of Ax's
-#: (``batch_limit`` 5: eight were two SLSQP runs, one after the other), from 256 samples
-#: of a short walk; regret on our benchmark problems is the same (docs/benchmarks.md;
-#: on Hartmann6, 10 seeds, 95% of the way at trial 30.5, median, against 31.5 with eight).
+#: in that walk and in SLSQP over 20 restarts; regret on our benchmark problems is the
+#: same with 8 restarts from 256 samples and a short walk (docs/benchmarks.md). Five
+#: restarts (one SLSQP batch of Ax's, not two) cost 0.3-0.5 s less a proposal and left
+#: the median regret at the budget worse on Branin, Hartmann6 and SnAr (0.027, 0.048,
+#: 0.128 against 0.011, 0.032, 0.082; 10 seeds): not worth it.
 OPTIMIZER_KWARGS: dict[str, Any] = {
-    "num_restarts": 5,
+    "num_restarts": 8,
     "raw_samples": 256,
-    "options": {"n_burnin": 100, "n_thinning": 2},
+    "options": {"n_burnin": 200, "n_thinning": 4},
 }
 #: The same for a space with more combinations of choices and discrete values than
 #: BoTorch enumerates: its mixed-alternating optimiser, which draws no hit-and-run walk

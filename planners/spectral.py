@@ -24,9 +24,9 @@ from planners.base import Parameter, ParameterValue, PlannerError, Suggestion
 from planners.baselines import SobolPlanner
 from planners.objectives import SpectrumObjective
 
-#: the acquisition optimiser's budget: as the Ax planner's (``ax_planner.OPTIMIZER_KWARGS``)
-NUM_RESTARTS, RAW_SAMPLES = 5, 256
-_POLYTOPE = {"n_burnin": 100, "n_thinning": 2}
+#: the acquisition optimiser's budget: as the Ax planner's under linear constraints
+NUM_RESTARTS, RAW_SAMPLES = 8, 256
+_POLYTOPE = {"n_burnin": 200, "n_thinning": 4}
 #: quasi-Monte Carlo draws of the spectrum per candidate
 MC_SAMPLES = 128
 
