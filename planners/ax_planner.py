@@ -31,9 +31,9 @@ from planners.base import (
 #: 10,000 burn-in steps thinned by 32) cost 4-6 s per proposal on 2 cores, over 80% of it
 #: in that walk and in SLSQP over 20 restarts; regret on our benchmark problems is the
 #: same with 8 restarts from 256 samples and a short walk (docs/benchmarks.md). Five
-#: restarts (one SLSQP batch of Ax's, not two) cost 0.3-0.5 s less a proposal and left
-#: the median regret at the budget worse on Branin, Hartmann6 and SnAr (0.027, 0.048,
-#: 0.128 against 0.011, 0.032, 0.082; 10 seeds): not worth it.
+#: restarts (one SLSQP batch of Ax's, not two; 0.3-0.5 s less a proposal) did as well over
+#: 10 seeds on the same day (docs/benchmarks.md, below the efficiency table); not switched
+#: yet, so that the published table is this optimiser's.
 OPTIMIZER_KWARGS: dict[str, Any] = {
     "num_restarts": 8,
     "raw_samples": 256,
