@@ -445,7 +445,11 @@ def plot(name: str, figure: str, principal: Viewer, server: Server) -> Response:
     ``parameters``, ``timeline``, ``pareto`` (several objectives), ``best_spectrum``."""
     config, _, _ = server.manager.folder.load(name)
     figures = campaign_figures(
-        server.store, config, server.config.spectra_from, best_trial(server.store, config)
+        server.store,
+        config,
+        server.config.spectra_from,
+        best_trial(server.store, config),
+        server.manager.queries.timeline(name),  # the steps the timeline route keeps read
     )
     if figure not in figures:
         raise NotFound(f"campaign {name!r} has no figure {figure!r}; it has {sorted(figures)}")
