@@ -197,9 +197,8 @@ def main(
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     mixed = set(problems) <= set(MIXED_NAMES)
     saved = RESULTS / ("planner_efficiency_mixed.json" if mixed else "planner_efficiency.json")
-    earlier: dict[str, Any] = {}
-    if saved.exists() and json.loads(saved.read_text())["seeds"] == len(seeds):
-        earlier = json.loads(saved.read_text())["results"]
+    last = json.loads(saved.read_text()) if saved.exists() else {}
+    earlier: dict[str, Any] = last["results"] if last.get("seeds") == len(seeds) else {}
     if planners is not None and not all(p in earlier for p in problems):
         raise SystemExit(f"no earlier run of {len(seeds)} seeds to keep the other planners of")
 
