@@ -121,6 +121,8 @@ def stops_under(server: LabServer, url: str, kinds: list[str], workers: int, sto
     try:
         for flood in floods:
             flood.__enter__()
+        for flood in floods:
+            flood.wait_answered()
         for _ in range(stops):
             started = client.post("/api/campaigns/colour-match/start", json={})
             assert started.status_code == 200, started.text

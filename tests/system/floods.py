@@ -31,6 +31,7 @@ class Flood:
         self.url, self.kind, self.token, self.workers = url, kind, token, workers
         self.answers: Counter[int] = Counter()
         self._stop = threading.Event()
+        self._answered = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"flood:{kind}", daemon=True)
 
     def __enter__(self) -> Flood:
@@ -39,6 +40,12 @@ class Flood:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def wait_answered(self, timeout: float = 60) -> None:
+        """Block until the server has answered this flood at least once: only then is it
+        at full strength (on a loaded machine its first answers can take seconds)."""
+        if not self._answered.wait(timeout):
+            raise TimeoutError(f"the {self.kind} flood got no answer in {timeout} s")
 
     def stop(self) -> None:
         """End the flood and wait for its workers."""
@@ -72,6 +79,7 @@ class Flood:
                 self.answers[(await send()).status_code] += 1
             except httpx.HTTPError:
                 self.answers[0] += 1
+            self._answered.set()
 
     async def _logins(self, client: httpx.AsyncClient, n: int) -> None:
         body = {"username": f"nobody{n % 7}", "password": "a wrong password"}
@@ -93,6 +101,7 @@ class Flood:
             try:
                 async with client.stream("GET", "/api/events", timeout=None) as response:
                     self.answers[response.status_code] += 1
+                    self._answered.set()
                     async for _ in response.aiter_lines():
                         pass
             except httpx.HTTPError:

@@ -79,7 +79,9 @@ def test_the_emergency_stop_is_answered_while_the_server_is_flooded(served) -> N
             Flood(url, "bodies", token, workers=10),
         ]
         with floods[0], floods[1], floods[2]:
-            time.sleep(1.0)  # the floods are at full strength
+            for flood in floods:  # each at full strength: the server is answering it
+                flood.wait_answered()
+            time.sleep(0.5)
             start = time.perf_counter()
             stopped = client.post("/api/lab/estop")
             took = time.perf_counter() - start
