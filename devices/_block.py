@@ -32,6 +32,8 @@ class BlockHeater(InstrumentMovable[float]):
         settle_timeout_s: how long (lab time) it may take to settle.
     """
 
+    shared = True  # a vial of any station's trial may stand in the block
+
     def __init__(
         self,
         setpoint: SignalRW[float],

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from ophyd_async.core import (
     CALCULATE_TIMEOUT,
@@ -146,6 +146,9 @@ class InstrumentMovable(StandardReadable, StandardMovable[T], Generic[T]):
     converted to the unit the part declares; a bare number is in that unit."""
 
     movable_logic: Any  # a cached property of each part (see StandardMovable)
+    #: the runs of several stations take turns with it (the arm, a heating block), each
+    #: from its own RunEngine on one event loop: see :meth:`stop`
+    shared: ClassVar[bool] = False
 
     def set(
         self,
@@ -157,3 +160,16 @@ class InstrumentMovable(StandardReadable, StandardMovable[T], Generic[T]):
         value = self.movable_logic.convert(new_position)
         self.movable_logic.refuse(value)
         return super().set(value, timeout)
+
+    async def stop(self, success: bool = False) -> None:
+        """Abandon a move in progress, which then fails (``bps.stop``, the emergency
+        stop's end of waits); the instrument itself is halted by its emergency stop.
+
+        A RunEngine also stops every part its run set, with ``success=True``, when the run
+        ends and on a pause. Our plans wait for each move, so nothing is moving for that
+        run then; but a ``shared`` part may be moving for another run, which waits on it:
+        that move is left to finish (cutting it once reported a move of the arm done
+        where it had not gone, and the vial was put down in the wrong place).
+        """
+        if not (success and self.shared):
+            await super().stop(success=success)

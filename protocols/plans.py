@@ -297,13 +297,11 @@ def run_protocol(
     # block) reaches this trial's first temperature there (ambient if it has none) before
     # the vial goes in, however hot the last trial left it
     first_heat = _first_heat(protocol)
-    #: the heating blocks where this trial's vial goes, besides the station: read with
-    #: it into the conditions stream, made safe at the end
-    blocks = [
-        d
-        for d in (lab.heats(p) for p in _visited(protocol))
-        if d is not None and d is not lab.station
-    ]
+    #: the heating blocks where this trial's vial goes, besides the station, by place:
+    #: read with it into the conditions stream, made safe at the end
+    places = {p: lab.heats(p) for p in _visited(protocol)}
+    at = {p: d for p, d in places.items() if d is not None and d is not lab.station}
+    blocks = list(at.values())
     claims = Claims(lab.resources)
     times = StepTimes(lab.resources.clock)
 
@@ -343,6 +341,9 @@ def run_protocol(
             into = step.destination if isinstance(step, Transfer) else None
             heating = lab.heats(into) if into is not None else None
             if into is not None and heating is not None and heating not in conditioned:
+                # the place first: a block another trial's vial stands in keeps its heat
+                yield from claims.take([into])
+                times.preparing()
                 start = first_heat.get(into, f"{heating.ambient_c} degC")
                 yield from stubs.heat(heating.heater, start)
                 times.prepared(heating.name)
@@ -365,8 +366,8 @@ def run_protocol(
     def cleanup() -> MsgGenerator[None]:
         yield from claims.give_all()
         yield from stubs.safe_state(lab.station)
-        for block in blocks:
-            yield from bps.stop(block)
+        for place, block in at.items():  # not one another trial's vial stands in now
+            yield from claims.if_free(place, bps.stop(block))
 
     return (yield from bpp.finalize_wrapper(body(), cleanup()))
 

@@ -12,6 +12,7 @@ arm, and no one holding the arm waits for anything else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -73,6 +74,27 @@ class Claims:
             self.held.remove(name)
             self._resources.lock(name).release()
 
+    def if_free(self, name: str, plan: MsgGenerator[None]) -> MsgGenerator[None]:
+        """Run ``plan`` holding ``name`` if it can be had at once; else skip it (another run
+        holds it, or is about to)."""
+
+        async def take_at_once() -> None:
+            taking = asyncio.ensure_future(self._resources.lock(name).acquire())
+            await asyncio.sleep(0)  # a free lock is taken in the task's first step
+            if not taking.done():  # queued behind another run: that run's now
+                taking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await taking
+            if not taking.cancelled():
+                self.held.append(name)
+
+        yield from bps.wait_for([take_at_once])
+        if name in self.held:
+            try:
+                yield from plan
+            finally:
+                self.give(name)
+
     def give_all(self) -> MsgGenerator[None]:
         """Give back everything; a plan's cleanup (``finalize_wrapper``) runs this."""
         for name in list(self.held):
@@ -82,11 +104,12 @@ class Claims:
 
 class StepTimes:
     """A readable that puts each step's device and times (lab clock) into the run's
-    ``conditions`` stream: ``reached`` when the plan came to the step, ``prepared`` when
-    the place the vial goes to was ready for it (``prepared_by`` that place's heater,
-    bringing it to the trial's start temperature; "" and ``reached`` if nothing was
-    prepared), ``began`` when the step had its devices (the gap is waiting: for the arm,
-    a place), ``ended`` when it was done. The timeline, the time accounting and the
+    ``conditions`` stream: ``reached`` when the plan came to the step, ``preparing`` when
+    it had the place the vial goes to and that place's heater (``prepared_by``) began to
+    bring it to the trial's start temperature, ``prepared`` when it was there ("",
+    ``reached`` and ``reached`` if nothing was prepared), ``began`` when the step had its
+    devices, ``ended`` when it was done. From ``reached`` to ``preparing`` and from
+    ``prepared`` to ``began`` the step waited (for a place, the arm). The timeline, the time accounting and the
     throughput bench read them back.
 
     Args:
@@ -101,6 +124,7 @@ class StepTimes:
         self._times: dict[str, str | float] = {
             "device": "",
             "reached": 0.0,
+            "preparing": 0.0,
             "prepared_by": "",
             "prepared": 0.0,
             "began": 0.0,
@@ -110,7 +134,11 @@ class StepTimes:
     def reach(self) -> None:
         """The plan has come to a step."""
         now = self._clock.now()
-        self._times.update(reached=now, prepared_by="", prepared=now)
+        self._times.update(reached=now, preparing=now, prepared_by="", prepared=now)
+
+    def preparing(self) -> None:
+        """The step has its place, and its heater begins to make it ready."""
+        self._times["preparing"] = self._clock.now()
 
     def prepared(self, device: str) -> None:
         """``device`` has made the step's place ready (a block at its start temperature)."""
@@ -135,7 +163,7 @@ class StepTimes:
             f"{self.name}_{key}": {"source": "plan", "dtype": "string", "shape": []}
             for key in ("device", "prepared_by")
         }
-        for key in ("reached", "prepared", "began", "ended"):
+        for key in ("reached", "preparing", "prepared", "began", "ended"):
             found[f"{self.name}_{key}"] = {
                 "source": "lab clock",
                 "dtype": "number",

@@ -18,6 +18,8 @@ class Gripper(InstrumentMovable[str]):
     """``bps.mv(arm.gripper, "closed")`` picks up the vial under the arm, ``"open"`` puts
     it down; it reads ``closed`` while it holds a vial."""
 
+    shared = True  # every station's runs
+
     def __init__(self, driver: ArmDriver, name: str = "") -> None:
         async def state() -> str:
             return "closed" if await driver.held() else "open"
@@ -47,6 +49,7 @@ class RoboticArm(InstrumentDevice, InstrumentMovable[str]):
     """
 
     driver: ArmDriver
+    shared = True  # every station's runs
 
     def __init__(self, driver: ArmDriver, reachable: Iterable[str], name: str = "") -> None:
         self.reachable = frozenset(reachable)

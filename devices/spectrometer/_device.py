@@ -20,6 +20,8 @@ from devices.spectrometer._driver import SpectrometerDriver
 class IntegrationTime(InstrumentMovable[float]):
     """``bps.mv(spectrometer.integration, "100 ms")``, refused outside the detector's range."""
 
+    shared = True  # every station's runs measure with it
+
     def __init__(self, driver: SpectrometerDriver, limits: Range, name: str = "") -> None:
         self.limits = limits
         with self.add_children_as_readables(Format.CONFIG_SIGNAL):

@@ -97,6 +97,8 @@ class Heater(BlockHeater):
         settle_timeout_s: how long (lab time) it may take to settle.
     """
 
+    shared = False  # the station's own: only its trials use it
+
     def __init__(
         self,
         driver: StationDriver,

@@ -107,12 +107,13 @@ def _seconds(spans: list[Span], device: str) -> tuple[float, float, float]:
     start = min(s.reached for s in spans)
     busy = _merged(
         [(s.began, s.ended) for s in spans if s.device == device]
-        + [(s.reached, _prepared(s)) for s in spans if s.prepared_by == device]
+        + [(_preparing(s), _prepared(s)) for s in spans if s.prepared_by == device]
     )
     mine = [s for s in spans if s.station == device]
     if not mine:  # a shared device, or a station this session gave no trial
         return _length(busy), 0.0, 0.0
-    waiting = _minus(_merged((_prepared(s), s.began) for s in mine), busy)
+    gaps = [(s.reached, _preparing(s)) for s in mine] + [(_prepared(s), s.began) for s in mine]
+    waiting = _minus(_merged(gaps), busy)
     runs = _merged(_runs(mine))
     # free while the campaign still had trials to give it: up to its last run
     software = _minus([(start, runs[-1][1])], runs)
@@ -121,6 +122,10 @@ def _seconds(spans: list[Span], device: str) -> tuple[float, float, float]:
 
 def _prepared(span: Span) -> float:
     return span.reached if span.prepared is None else span.prepared
+
+
+def _preparing(span: Span) -> float:
+    return span.reached if span.preparing is None else span.preparing
 
 
 def _runs(spans: list[Span]) -> Intervals:

@@ -73,6 +73,8 @@ class Span:
         prepared: when it was ready (``reached`` if nothing was prepared).
         session: the run of the campaign the trial belongs to: each has its own lab
             clock (a simulated lab's starts from zero), so times compare within one.
+        preparing: when the step had the place and its preparation began (``reached``
+            if nothing was prepared; until then the step waited for the place).
     """
 
     trial: int
@@ -85,6 +87,7 @@ class Span:
     prepared_by: str = ""
     prepared: float | None = None
     session: int = 0
+    preparing: float | None = None
 
 
 def run_spans(trial: int, documents: Documents) -> list[Span]:
@@ -112,6 +115,7 @@ def _spans(trial: int, station: str, steps: list[dict[str, Any]], session: int =
             str(data.get("step_prepared_by", "")),
             float(data.get("step_prepared", data["step_reached"])),
             session,
+            float(data.get("step_preparing", data["step_reached"])),
         )
         for i, data in enumerate(steps)
         if "step_device" in data
@@ -155,6 +159,7 @@ def end_to_end(spans: list[Span]) -> list[Span]:
                 began=s.began + shift,
                 ended=s.ended + shift,
                 prepared=None if s.prepared is None else s.prepared + shift,
+                preparing=None if s.preparing is None else s.preparing + shift,
             )
             for s in part
         ]

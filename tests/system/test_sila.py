@@ -18,6 +18,7 @@ from bluesky.run_engine import call_in_bluesky_event_loop as run
 from devices import DeviceDisconnected, DeviceFault, DeviceRefused
 from devices.sila import FEATURE, SilaDriver
 from lab import Store, run_campaign
+from lab.records.timeline import campaign_spans
 from simulators import Location, SimClock, Workcell
 from simulators.sila import BlockPhysics, SilaHeatingBlockServer
 from tests.conftest import EXAMPLES, edit_yaml
@@ -69,6 +70,44 @@ def test_a_campaign_heats_its_vials_in_the_sila_block(sila_dir: Path):
             assert any(abs(t - wanted) <= 0.5 for t in block), (wanted, block)
     finally:
         store.close()
+
+
+def _two_stations(lab: dict) -> None:
+    lab["locations"]["station_2"] = {"xyz_mm": [450, 120, 60]}
+    lab["devices"]["arm"]["reach"].append("station_2")
+    lab["devices"]["station2"] = {**lab["devices"]["station"], "slot": "station_2"}
+    lab["interlocks"]["leak2"] = {"signal": "station2.leak", "action": "emergency_stop"}
+
+
+def test_two_stations_take_turns_with_the_block_each_vial_at_its_own_heat(sila_dir: Path):
+    """Trials on two stations at once both heat their vial in the one block: a trial brings
+    the block to its start temperature only once it has the place, never while the other
+    trial's vial stands in it at that trial's heat."""
+    edit_yaml(sila_dir / "lab.yaml", _two_stations)
+    edit_yaml(sila_dir / "campaign.yaml", lambda c: c.update(trials=4))
+    store_path = sila_dir / "store.sqlite"
+    result = run_campaign(sila_dir / "campaign.yaml", store=store_path)
+    assert [t.status for t in result.trials] == ["completed"] * 4
+    store = Store(store_path)
+    try:
+        spans = campaign_spans(store, "colour-match-epics")
+        stations = {s.station for s in spans}
+    finally:
+        store.close()
+    assert len(stations) == 2  # the trials ran side by side
+    into = {s.trial: s for s in spans if s.prepared_by == "block"}
+    out_of = {  # the step after the vial's time in the block: carried out of it
+        t: next(s for s in spans if s.trial == t and s.step > into[t].step and s.device == "arm")
+        for t in into
+    }
+    assert len(into) == 4
+    for t, prepared in into.items():
+        for other in into:
+            if other != t:  # the other trial's vial was not in the block meanwhile
+                in_block = (into[other].began, out_of[other].ended)
+                assert prepared.prepared <= in_block[0] or prepared.preparing >= in_block[1]
+    # one trial found the block taken and waited for it, as waiting, not as heating
+    assert any(s.preparing > s.reached for s in into.values())
 
 
 def test_the_emergency_stop_reaches_the_sila_block(sila_dir: Path):

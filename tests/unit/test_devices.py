@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import bluesky.plan_stubs as bps
+import bluesky.preprocessors as bpp
 import numpy as np
 import pint
 import pytest
@@ -35,6 +37,7 @@ from simulators import (
     ArmFirmware,
     DyeChemistry,
     Reservoir,
+    SimClock,
     SnArChemistry,
     SpectrometerFirmware,
     StationFirmware,
@@ -244,3 +247,56 @@ def test_an_analyser_whose_method_differs_from_the_lab_file_is_refused():
     )
     with pytest.raises(DeviceFault, match="the instrument reports"):
         call_in_bluesky_event_loop(hplc.connect())
+
+
+def test_one_run_ending_leaves_another_runs_arm_move_to_finish():
+    """Two RunEngines on one loop share the arm (one per station). A RunEngine stops every
+    part its run set when the run ends (``stop(success=True)``); that must not cut the arm's
+    move that another run is waiting on (it once did: the move reported done where it
+    started, and the vial was put down in the wrong place)."""
+    _, cell = small_workcell()
+    firmware = ArmFirmware(SimClock(1.0), cell, "rack")  # real time: a move takes a while
+    arm = RoboticArm(
+        AsciiArmDriver(InProcessTransport(firmware.handle, "arm"), "arm"),
+        ["rack", "slot", "holder", "waste"],
+        name="arm",
+    )
+    first = RunEngine({}, context_managers=[])
+    second = RunEngine({}, loop=first.loop, context_managers=[])
+    call_in_bluesky_event_loop(arm.connect())
+    arrived: list[str] = []
+    errors: list[BaseException] = []
+
+    def run_second() -> None:
+        try:
+            second(long_move())
+        except BaseException as err:
+            errors.append(err)
+
+    other = threading.Thread(target=run_second)
+
+    @bpp.run_decorator()
+    def short_run():
+        yield from bps.mv(arm, "rack")  # already there: touches the arm, done at once
+        other.start()  # the other run takes the arm now (as the next station's would)
+        yield from bps.sleep(0.15)  # and this run ends while that move is under way
+
+    @bpp.run_decorator()
+    def long_move():
+        yield from bps.mv(arm, "slot")  # 100 mm at 250 mm/s: 0.4 s
+        arrived.append((yield from bps.rd(arm.location)))
+
+    first(short_run())
+    other.join(10)
+    assert errors == [] and arrived == ["slot"]
+    # a stop that means it (an abort, the emergency stop's) still ends a move: it fails
+    status = call_in_bluesky_event_loop(_start_then_stop(arm, "waste"))
+    assert isinstance(status.exception(), RuntimeError)
+
+
+async def _start_then_stop(arm: RoboticArm, place: str):
+    status = arm.set(place)
+    await asyncio.sleep(0.05)
+    await arm.stop(success=False)
+    await asyncio.gather(status, return_exceptions=True)
+    return status

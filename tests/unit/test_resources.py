@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import bluesky.plan_stubs as bps
+from bluesky import RunEngine
+from bluesky.run_engine import call_in_bluesky_event_loop
+
 from devices import WallClock
 from protocols.resources import Claims, Resources
 
@@ -36,3 +40,25 @@ async def test_giving_everything_back_frees_each_lock_once():
     assert resources.held() == ["spectrometer"]
     list(claims.give_all())
     assert resources.held() == [] and claims.held == []
+
+
+def test_a_cleanup_leaves_alone_what_another_run_holds():
+    """A run's cleanup makes safe a heating block its vial visited only if no other run
+    holds that place now: another trial's vial may stand in it, at that trial's heat."""
+    engine = RunEngine({}, context_managers=[])
+    resources = Resources(WallClock())
+    other, mine = Claims(resources), Claims(resources)
+    stopped: list[str] = []
+
+    def make_safe(place: str):
+        stopped.append(place)
+        yield from bps.null()
+
+    def cleanup():
+        for place in ("block_a", "block_b"):
+            yield from mine.if_free(place, make_safe(place))
+
+    call_in_bluesky_event_loop(other._acquire("block_a"))  # another trial's vial is there
+    engine(cleanup())
+    assert stopped == ["block_b"]
+    assert resources.held() == ["block_a"] and other.held == ["block_a"] and mine.held == []

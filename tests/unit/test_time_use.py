@@ -110,3 +110,16 @@ def test_a_chart_lays_a_resumed_campaigns_sessions_end_to_end():
     # sessions on the wall clock, one after the other, keep their times
     later = [replace(s, session=2) for s in _trial(1, "station", 500, 50, 0)]
     assert end_to_end(first + later) == first + later
+
+
+def test_waiting_for_a_shared_block_is_waiting_and_only_its_heating_is_the_blocks():
+    # trial 1 reaches the block at 0 s; trial 0's vial holds it until 40 s; the block then
+    # heats for 20 s, and the arm carries trial 1's vial in from 60 to 70 s
+    spans = [
+        Span(0, "station", 0, "block", 0, 0, 40),
+        Span(1, "station2", 0, "arm", 0, 60, 70, "block", 60, preparing=40),
+        Span(1, "station2", 1, "station2", 70, 70, 100),
+    ]
+    uses = {u.device: u for u in time_use(spans)}
+    assert uses["station2"].waiting_resource == pytest.approx(40 / 100)
+    assert uses["block"].busy == pytest.approx(60 / 100)  # trial 0's 40 s, then 20 s heating
