@@ -30,12 +30,10 @@ from planners.base import (
 #: raw samples, and with linear constraints raw samples drawn by a hit-and-run walk with
 #: 10,000 burn-in steps thinned by 32) cost 4-6 s per proposal on 2 cores, over 80% of it
 #: in that walk and in SLSQP over 20 restarts; regret on our benchmark problems is the
-#: same with 8 restarts from 256 samples and a short walk (docs/benchmarks.md). Five
-#: restarts (one SLSQP batch of Ax's, not two; 0.3-0.5 s less a proposal) did as well over
-#: 10 seeds on the same day (docs/benchmarks.md, below the efficiency table); not switched
-#: yet, so that the published table is this optimiser's.
+#: same with 5 restarts (one SLSQP batch of Ax's) from 256 samples and a short walk
+#: (docs/benchmarks.md: 5 and 8 restarts over 10 seeds on one day).
 OPTIMIZER_KWARGS: dict[str, Any] = {
-    "num_restarts": 8,
+    "num_restarts": 5,
     "raw_samples": 256,
     "options": {"n_burnin": 200, "n_thinning": 4},
 }
