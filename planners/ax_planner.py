@@ -8,6 +8,7 @@ reference our benchmarks compare against (``bench/planner_latency.py``).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,8 @@ class AxPlanner(Planner):
     name: str = field(init=False, default="ax")
     _client: Any = field(init=False, default=None)
     _first_proposal: bool = field(init=False, default=True)
+    #: names this planner's last model, for the next fit to start from (warm_start.py)
+    _fits: str = field(init=False, default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def _min_measured(self) -> int:
@@ -97,6 +100,7 @@ class AxPlanner(Planner):
                 initialised,
                 self.space,
                 described if self.descriptors else [],
+                self._fits,
             )
         )
 
@@ -255,6 +259,7 @@ def _generation_strategy(
     initialised: bool,
     space: SearchSpace,
     described: list[ChoiceParameter],
+    fits: str,
 ) -> Any:
     """Ax's "fast" strategy (centre, Sobol, then the modular BoTorch model; only the model
     once ``initialised``), with the
@@ -263,7 +268,9 @@ def _generation_strategy(
     which costs 5-10x as much per proposal (docs/benchmarks.md). A space with choices or
     discrete values keeps its choices as choices (Ax's ``Mixed_transforms``: a categorical
     kernel); choices with descriptors (``described``) are modelled by them
-    (:mod:`planners.descriptors`)."""
+    (:mod:`planners.descriptors`). A single objective over numbers is fitted from its last
+    fit (``fits`` names the planner's) once there are many points
+    (:mod:`planners.warm_start`)."""
     from ax.adapter.registry import Generators, Mixed_transforms, Y_trans
     from ax.core.trial_status import TrialStatus
     from ax.generation_strategy.center_generation_node import CenterGenerationNode
@@ -309,6 +316,15 @@ def _generation_strategy(
         from planners.descriptors import surrogate_spec
 
         generator_kwargs["surrogate_spec"] = surrogate_spec(described)
+    elif not (mixed or several_objectives):
+        from ax.generators.torch.botorch_modular.surrogate import SurrogateSpec
+        from ax.generators.torch.botorch_modular.utils import ModelConfig
+
+        from planners.warm_start import WarmStartMLL, register_with_ax
+
+        register_with_ax()
+        warm = ModelConfig(mll_class=WarmStartMLL, mll_options={"warm_start": fits})
+        generator_kwargs["surrogate_spec"] = SurrogateSpec(model_configs=[warm])
     model = GenerationNode(
         name="MBM",
         generator_specs=[
