@@ -80,20 +80,22 @@ class Claims:
 
         async def take_at_once() -> None:
             taking = asyncio.ensure_future(self._resources.lock(name).acquire())
-            await asyncio.sleep(0)  # a free lock is taken in the task's first step
-            if not taking.done():  # queued behind another run: that run's now
-                taking.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await taking
-            if not taking.cancelled():
-                self.held.append(name)
-
-        yield from bps.wait_for([take_at_once])
-        if name in self.held:
             try:
+                await asyncio.sleep(0)  # a free lock is taken in the task's first step
+            finally:  # also when the run is aborted here: nothing is kept unrecorded
+                if not taking.done():  # queued behind another run: that run's now
+                    taking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await taking
+                if not taking.cancelled():
+                    self.held.append(name)
+
+        try:
+            yield from bps.wait_for([take_at_once])
+            if name in self.held:
                 yield from plan
-            finally:
-                self.give(name)
+        finally:
+            self.give(name)
 
     def give_all(self) -> MsgGenerator[None]:
         """Give back everything; a plan's cleanup (``finalize_wrapper``) runs this."""
