@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import bluesky.plan_stubs as bps
 from bluesky import RunEngine
 from bluesky.run_engine import TransitionError
 from bluesky.utils import MsgGenerator, RunEngineInterrupted
@@ -277,7 +278,9 @@ class _Worker:
                 end.update(exit_status=doc["exit_status"], reason=doc.get("reason") or "")
 
         try:
-            plan = self._plans[request.plan](self._devices, **request.kwargs, md=request.md)
+            plan = self._held_first(
+                self._plans[request.plan](self._devices, **request.kwargs, md=request.md)
+            )
             subscriptions: Any = {"start": [track], "stop": [track]}
             finished = self._run(lambda: self.re(plan, subscriptions))
         except Exception as err:  # the RunEngine re-raises what the plan raised
@@ -285,6 +288,16 @@ class _Worker:
         status = end.get("exit_status") or ("success" if finished else "abort")
         reason = end.get("reason") or (self._abort_reason if status == "abort" else "")
         return PlanOutcome(status, tuple(uids), None, reason)
+
+    def _held_first(self, plan: MsgGenerator[Any]) -> MsgGenerator[Any]:
+        """``plan``, paused before its first message if a pause was asked while it was
+        starting: :meth:`pause` asks the RunEngine only once it runs, and this look is
+        made when it does, so a pause between the two is not lost (the plan once ran its
+        trial to the end)."""
+        yield from bps.checkpoint()
+        if self._hold:
+            yield from bps.pause()
+        return (yield from plan)
 
     def _run(self, call: Callable[[], Any]) -> bool:
         """Run ``call``; while it leaves the RunEngine paused, serve resume/abort requests.

@@ -85,6 +85,34 @@ def test_pause_while_idle_holds_the_next_plan(executor):
     assert future.result(timeout=10).exit_status == "success"
 
 
+def test_a_pause_asked_as_a_plan_starts_holds_it_before_its_first_step():
+    """The lab pauses just as a plan starts: its RunEngine is not running yet, so not asked
+    to pause; the plan must still stop before its first step (it once ran to its end)."""
+    log = Log()
+    started: list[InProcessExecutor] = []
+
+    def pause_now() -> None:  # asked as the worker starts a plan: the moment of the race
+        started[0].pause()
+
+    ex = InProcessExecutor(
+        [threaded_run_engine()],
+        log,  # type: ignore[arg-type]
+        {"stepped": stepped},
+        refusal=lambda: pause_now(),
+    )
+    started.append(ex)
+    try:
+        future = ex.submit(PlanRequest("stepped", {"steps": 2, "seconds": 0.0}))
+        wait_for(lambda: ex._workers[0].re.state == "paused")
+        time.sleep(0.3)
+        assert log == [] and not future.done()
+        ex.resume()
+        assert future.result(timeout=10).exit_status == "success"
+        assert log == [(e, i) for i in range(2) for e in ("begin", "end")]
+    finally:
+        ex.close()
+
+
 def test_abort_ends_a_running_or_paused_plan(executor):
     ex, log, _ = executor
     running = ex.submit(PlanRequest("stepped", {"steps": 50, "seconds": 0.1}))
