@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from bench._report import publish
+from bench._report import RESULTS, publish
 
 SIZES = (10, 30, 50, 100, 500)
 DEMO_SIZES = (10, 30, 50, 100, 200, 500)
@@ -131,6 +131,8 @@ LABELS = {
 
 
 def main(quick: bool, problems: tuple[str, ...] = tuple(LABELS)) -> list[dict[str, Any]]:
+    """Run the bench; the problems not run keep their rows from the last run with as many
+    repeats (the notes under the table say which rows are of which day)."""
     sizes = (10, 50) if quick else SIZES
     repeats = 1 if quick else 5
     configs = [("demo", n, 1) for n in (sizes if quick else DEMO_SIZES)]
@@ -156,8 +158,22 @@ def main(quick: bool, problems: tuple[str, ...] = tuple(LABELS)) -> list[dict[st
             row["speedup"] = row["ax-default"]["seconds"] / row["ax"]["seconds"]
         print(json.dumps({k: row.get(k) for k in ("problem", "observations", "batch", "speedup")}))
         rows.append(row)
+    rows = _with_earlier(rows, problems, repeats)
     _publish(rows, repeats)
     return rows
+
+
+def _with_earlier(
+    rows: list[dict[str, Any]], problems: tuple[str, ...], repeats: int
+) -> list[dict[str, Any]]:
+    """``rows`` and, for the problems not run now, the last run's, in the table's order."""
+    saved = RESULTS / "planner_latency.json"
+    last = json.loads(saved.read_text()) if saved.exists() else {}
+    kept = [r for r in last.get("rows", []) if r["problem"] not in problems]
+    if kept and last.get("repeats") != repeats:
+        raise SystemExit(f"the last run had {last.get('repeats')} repeats, not {repeats}: run all")
+    order = list(LABELS)
+    return sorted([*rows, *kept], key=lambda r: order.index(r["problem"]))
 
 
 def _publish(rows: list[dict[str, Any]], repeats: int, env: dict[str, Any] | None = None) -> None:
