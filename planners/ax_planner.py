@@ -33,11 +33,12 @@ from planners.base import (
 #: in that walk and in SLSQP over 20 restarts; regret on our benchmark problems is the
 #: same with 5 restarts (one SLSQP batch of Ax's) from 256 samples and a short walk
 #: (docs/benchmarks.md: 5 and 8 restarts over 10 seeds on one day).
-OPTIMIZER_KWARGS: dict[str, Any] = {
-    "num_restarts": 5,
-    "raw_samples": 256,
-    "options": {"n_burnin": 200, "n_thinning": 4},
-}
+OPTIMIZER_KWARGS: dict[str, Any] = {"num_restarts": 5, "raw_samples": 256}
+#: The short walk, given only under linear constraints: BoTorch hands options it does not
+#: know as its initialiser's on to SciPy, and ``n_thinning`` there turns off its batched
+#: L-BFGS-B (each restart its own problem) for one problem of all restarts stacked, which
+#: takes more steps (the unconstrained proposals were slower than Ax's own)
+WALK_OPTIONS: dict[str, Any] = {"n_burnin": 200, "n_thinning": 4}
 #: The same for a space with more combinations of choices and discrete values than
 #: BoTorch enumerates: its mixed-alternating optimiser, which draws no hit-and-run walk
 #: (and takes none of the walk's options)
@@ -56,10 +57,11 @@ class AxPlanner(Planner):
     """Center + Sobol initialisation, then a GP model with Ax's default acquisition.
 
     ``initialization_trials`` sets how many space-filling trials (the centre first) come
-    before the model.
+    before the model: three by default, which took fewer trials to come near the optimum
+    than six on Branin, Hartmann6 and SnAr alike (docs/benchmarks.md).
     """
 
-    initialization_trials: int = 5
+    initialization_trials: int = 3
     #: model the choices that have descriptors by them (else, like the others, by a
     #: categorical kernel that knows only same or different)
     descriptors: bool = True
@@ -306,6 +308,8 @@ def _generation_strategy(
     alternating = mixed and _alternating(space)
     # a mixed space's optimiser (BoTorch's mixed-alternating) draws no hit-and-run walk
     optimizer = MIXED_OPTIMIZER_KWARGS if alternating else OPTIMIZER_KWARGS
+    if space.constraints and not alternating:
+        optimizer = {**optimizer, "options": WALK_OPTIONS}
     if several_objectives:
         generator_kwargs["botorch_acqf_class"] = qLogNParEGO
     if mixed:

@@ -30,6 +30,11 @@ def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> di
     settings = {**definition["planner"], "name": planner, "seed": seed}
     if planner != "spectral":  # a setting of that planner alone
         settings.pop("components")
+    # the number the planner starts with, the file's or the planner's own, so that a later
+    # version's other default cannot change a campaign under way
+    own = getattr(planner_class(planner), "initialization_trials", None)
+    if settings["initialization_trials"] is None and own is not None:
+        settings["initialization_trials"] = own
     for default in ("descriptors", "propose_ahead"):  # as stores kept them before they existed
         if settings.get(default, True):
             settings.pop(default, None)
@@ -45,7 +50,9 @@ def make_planner(campaign: CampaignConfig, name: str, seed: int) -> Planner:
         seed: its seed.
     """
     kwargs: dict[str, Any] = {}
-    if name.startswith("ax") or name == "spectral":
+    if campaign.planner.initialization_trials is not None and hasattr(
+        planner_class(name), "initialization_trials"
+    ):
         kwargs["initialization_trials"] = campaign.planner.initialization_trials
     if name == "spectral":
         kwargs["components"] = campaign.planner.components

@@ -277,7 +277,12 @@ class PlannerConfig(_Model):
         "(one objective computed from it)",
     )
     seed: int = Field(0, description="same seed, same proposals")
-    initialization_trials: int = Field(6, ge=1, description="space-filling trials before BO")
+    initialization_trials: int | None = Field(
+        None,
+        ge=1,
+        description="space-filling trials before the model; unset: the planner's own "
+        "(ax 3, spectral 6)",
+    )
     components: int = Field(
         6, ge=1, le=30, description="spectral: principal components of the spectrum it models"
     )

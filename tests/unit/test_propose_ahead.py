@@ -61,3 +61,22 @@ def test_one_that_missed_more_results_than_there_were_trials_running_is_made_aga
     assert stale[0].error is not None and "proposed ahead, but more trials ended" in stale[0].error
     assert trials[fresh].suggestion is not None
     assert trials[fresh].suggestion["pending_trials"] == []  # made with every result known
+
+
+def test_a_file_that_leaves_the_space_filling_trials_unset_gets_each_planners_own(
+    tmp_path: Path,
+):
+    from lab.campaigns.planning import campaign_definition
+
+    text = EXAMPLE.read_text().replace("initialization_trials: 6", "initialization_trials: null")
+    assert text != EXAMPLE.read_text()
+    (tmp_path / "campaign.yaml").write_text(text)
+    for linked in EXAMPLE.parent.glob("*.*"):  # the files it names
+        if not (tmp_path / linked.name).exists():
+            (tmp_path / linked.name).symlink_to(linked)
+    campaign = load_campaign(tmp_path / "campaign.yaml")
+    for name, own in (("ax", 3), ("spectral", 6)):
+        assert make_planner(campaign, name, 0).initialization_trials == own
+        # the number itself is kept with the campaign: a later default cannot change it
+        assert campaign_definition(campaign, name, 0)["planner"]["initialization_trials"] == own
+    assert campaign_definition(campaign, "sobol", 0)["planner"]["initialization_trials"] is None
