@@ -297,10 +297,11 @@ def run_protocol(
     # block) reaches this trial's first temperature there (ambient if it has none) before
     # the vial goes in, however hot the last trial left it
     first_heat = _first_heat(protocol)
-    #: the heating blocks where this trial's vial goes, besides the station, by place:
-    #: read with it into the conditions stream, made safe at the end
-    places = {p: lab.heats(p) for p in _visited(protocol)}
-    at = {p: d for p, d in places.items() if d is not None and d is not lab.station}
+    #: what heats each place this trial's vial goes to (None: nothing)
+    heated = {p: lab.heats(p) for p in _visited(protocol)}
+    #: the heating blocks among them, besides the station, by place: read with it into the
+    #: conditions stream, made safe at the end
+    at = {p: d for p, d in heated.items() if d is not None and d is not lab.station}
     blocks = list(at.values())
     claims = Claims(lab.resources)
     times = StepTimes(lab.resources.clock)
@@ -339,7 +340,7 @@ def run_protocol(
             yield from bps.checkpoint()
             times.reach()
             into = step.destination if isinstance(step, Transfer) else None
-            heating = lab.heats(into) if into is not None else None
+            heating = heated[into] if into is not None else None
             if into is not None and heating is not None and heating not in conditioned:
                 # the place first: a block another trial's vial stands in keeps its heat
                 yield from claims.take([into])
