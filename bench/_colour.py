@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pint
@@ -39,7 +39,7 @@ RECIPES = {
 }
 
 
-def true_spectrum(v: Mapping[str, float]) -> np.ndarray:
+def true_spectrum(v: Mapping[str, Any]) -> np.ndarray:
     """The example chemistry's noise-free spectrum at the recipe ``v`` (mL, degC), under
     the protocol's fixed water and stirring."""
     from simulators import WAVELENGTHS_NM, DyeChemistry
@@ -82,7 +82,7 @@ def write_target(path: Path, target: str) -> None:
 
 def run_in_lab(
     folder: Path, planner: str, seed: int, trials: int, target: str = "example"
-) -> list[dict[str, float]]:
+) -> list[dict[str, float | str]]:
     """Run the example campaign with ``planner`` in a fresh copy of the example lab,
     against the target of recipe ``target``; the parameters of each completed trial, in
     trial order (plain numbers in the campaign's units)."""
@@ -105,12 +105,8 @@ def run_in_lab(
         db.close()
 
 
-def completed_points(db: Store, campaign: str) -> list[dict[str, float]]:
+def completed_points(db: Store, campaign: str) -> list[dict[str, float | str]]:
     """The parameters of each completed trial of ``campaign``, in trial order (plain numbers
     in the colour problem's units)."""
-    units = {p.name: p.unit for p in colour_problem().space.parameters}
-    return [
-        {n: float(r.parameters[n].m_as(units[n])) for n in units}
-        for r in db.trials(campaign)
-        if r.status == "completed"
-    ]
+    space = colour_problem().space
+    return [space.magnitudes(r.parameters) for r in db.trials(campaign) if r.status == "completed"]

@@ -15,7 +15,7 @@ import yaml
 
 from bench._lab import bench_lab
 from lab.api import run_campaign
-from lab.store import Store
+from lab.store import Store, TrialStatus
 
 CAMPAIGN = "colour-match"
 
@@ -53,7 +53,7 @@ def _copy_trial(store: Store, original: Any, idx: int) -> None:
         idx,
         original.parameters,
         original.planner,
-        status="running",
+        status=TrialStatus.RUNNING,
         suggestion=original.suggestion,
         session=original.session,
     )

@@ -122,10 +122,7 @@ def _optimum(space: SearchSpace, truth_many: Any, points: int) -> float:
 
     fixed = [p for p in space.parameters if not isinstance(p, Parameter)]
     free = [p for p in space.parameters if isinstance(p, Parameter)]
-    levels = [
-        p.choices if isinstance(p, ChoiceParameter) else p.values  # type: ignore[union-attr]
-        for p in fixed
-    ]
+    levels = [p.choices if isinstance(p, ChoiceParameter) else p.values for p in fixed]
     grid = list(itertools.product(*(np.linspace(p.lower, p.upper, points) for p in free)))
     best: list[tuple[float, dict[str, Any]]] = []
     for combo in itertools.product(*levels):

@@ -106,7 +106,8 @@ class BoFire:
 
 def main() -> None:
     problem = json.loads(sys.stdin.readline())
-    planner = {"baybe": BayBE, "bofire": BoFire}[problem["planner"]](problem)
+    kinds: dict[str, type[BayBE | BoFire]] = {"baybe": BayBE, "bofire": BoFire}
+    planner = kinds[problem["planner"]](problem)
     for line in sys.stdin:
         request = json.loads(line)
         if "ask" in request:

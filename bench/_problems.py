@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,8 @@ class Problem:
 
     name: str
     space: SearchSpace
-    truth: Callable[[Mapping[str, float | str]], float]
+    #: the true value at a point (a categorical parameter's value is its choice's name)
+    truth: Callable[[Mapping[str, Any]], float]
     minimize: bool
     optimum: float
     #: trials each model-based planner gets
@@ -52,7 +54,7 @@ _TYPICAL: dict[str, float] = {}
 
 def _typical(problem: Problem) -> float:
     rng = np.random.default_rng(12345)
-    values = []
+    values: list[float] = []
     while len(values) < 2000:
         point = {p.name: p.from_unit(rng.random()) for p in problem.space.parameters}
         if problem.space.feasible(point):

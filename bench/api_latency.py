@@ -73,7 +73,7 @@ def measure(trials: int, rounds: int) -> dict[str, dict[str, float]]:
             time.sleep(3)
 
 
-def main(quick: bool) -> dict[str, object]:
+def main(quick: bool) -> dict[str, dict[str, dict[str, float]]]:
     rounds = 5 if quick else 30
     results = {str(n): measure(n, rounds) for n in (100, 1000)}
     table = (

@@ -27,6 +27,7 @@ from bench._lab import bench_lab, with_facility_devices
 from bench._report import percentiles, publish
 from lab.accounts.users import add_user
 from lab.files.lab_file import load_lab_config
+from lab.runtime.lab import Lab
 from lab.server import LabServer, create_app
 from lab.server._throttle import LoginThrottle
 from lab.store import Store
@@ -51,8 +52,8 @@ def serve(server: LabServer) -> tuple[uvicorn.Server, str]:
 
 def tidy(server: LabServer) -> None:
     """Put every vial the stop left behind into the waste, on the simulator's side."""
+    assert isinstance(server.lab, Lab) and server.lab.world is not None
     world = server.lab.world
-    assert world is not None
     for name in world.workcell.vials_at:
         world.workcell.vials_at[name] = None
     for firmware in world.firmware.values():

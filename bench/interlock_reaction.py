@@ -55,7 +55,7 @@ def measure(rounds: int) -> list[dict[str, object]]:
         return [json.loads(line) for line in out.read_text().splitlines()]
 
 
-def main(quick: bool) -> dict[str, object]:
+def main(quick: bool) -> dict[str, dict[str, float]]:
     rounds = 1 if quick else 5
     grouped: dict[tuple[str, str], list[dict[str, object]]] = defaultdict(list)
     for m in measure(rounds):

@@ -23,6 +23,7 @@ from bench._lab import bench_lab
 from bench._report import publish
 from lab.accounts.users import add_user
 from lab.files.lab_file import load_lab_config
+from lab.runtime.lab import Lab
 from lab.server import LabServer
 from lab.store import Store
 from tests.webhooks import webhook_receiver
@@ -62,8 +63,8 @@ def soak(trials: int, jam_every: int) -> dict[str, Any]:
         store = Store(Path(tmp) / "store.sqlite")
         add_user(store, "night", "staff", "a long enough passphrase")
         server = LabServer(load_lab_config(lab_file), store, SECRET, lab_file.parent, 0.5)
+        assert isinstance(server.lab, Lab) and server.lab.world is not None
         world = server.lab.world
-        assert world is not None
         started = time.perf_counter()
         try:
             server.start()

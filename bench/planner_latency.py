@@ -72,6 +72,7 @@ def _measure(
     from botorch.test_functions import Hartmann
 
     from planners import Objective, SobolPlanner, planner_class
+    from planners.ax_planner import AxPlanner
 
     space = _space(problem)
     hartmann = Hartmann(dim=len(space.parameters))
@@ -80,7 +81,9 @@ def _measure(
         unit = [(v[p.name] - p.lower) / (p.upper - p.lower) for p in space.parameters]
         return float(hartmann(torch.tensor([unit[:6]], dtype=torch.double)))
 
-    planner = planner_class(planner_name)(space, [Objective("y")], seed=0, initialization_trials=6)
+    kind = planner_class(planner_name)
+    assert issubclass(kind, AxPlanner)  # ours or default Ax: both start with their own Sobol
+    planner = kind(space, [Objective("y")], seed=0, initialization_trials=6)
     sobol = SobolPlanner(space, [Objective("y")], seed=1)
     for s in sobol.ask(observations):
         planner.replay(s.parameters, {"y": value(space.magnitudes(s.parameters))})
@@ -180,6 +183,7 @@ def _publish(rows: list[dict[str, Any]], repeats: int, env: dict[str, Any] | Non
     lines = []
     for r in rows:
         ours = r.get("ax", r.get("spectral"))
+        assert ours is not None, f"no time of ours in {r}"
         default = r.get("ax-default")
         lines.append(
             f"| {LABELS[r['problem']]} | {r['observations']} | {r['batch']} | "

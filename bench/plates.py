@@ -69,7 +69,7 @@ def _well_spectrum(v: Mapping[str, float]) -> np.ndarray:
     return np.asarray(DyeChemistry()(composition, conditions, WAVELENGTHS_NM * ureg.nm))
 
 
-def _true_error(v: Mapping[str, float], plate: bool) -> float:
+def _true_error(v: Mapping[str, Any], plate: bool) -> float:
     """The noise-free colour error of a recipe against its target: a well's (µL) against
     the hidden well recipe's, a vial's (mL and degC, as bench._colour scores it) against
     the example's."""
@@ -131,7 +131,10 @@ def _run(kind: str, batch: int, seed: int, trials: int, folder: str) -> dict[str
     finally:
         db.close()
     hours = (max(s.ended for s in spans) - min(s.reached for s in spans)) / 3600
-    points = [{k: float(q.m) for k, q in r.parameters.items()} for r in records]
+    points = [
+        {k: q if isinstance(q, str) else float(q.m) for k, q in r.parameters.items()}
+        for r in records
+    ]
     return {
         "stopped": result.stopped,
         "experiments": len(records),

@@ -19,11 +19,19 @@ from typing import Any
 
 from bench._lab import with_facility_devices
 from bench._report import percentiles, publish
+from devices import HeatingBlock, InstrumentDevice
 from lab.files.lab_file import load_lab_config
 from lab.runtime.lab import build_lab
 from lab.runtime.process import LabProcess
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _setpoint(block: InstrumentDevice) -> Any:
+    """A heating block's setpoint signal (the lab file's ``others`` are typed as any
+    instrument)."""
+    assert isinstance(block, HeatingBlock)
+    return block.heater.setpoint
 
 
 def _lab(folder: Path) -> Path:
@@ -44,9 +52,9 @@ def main(quick: bool) -> dict[str, Any]:
             signals = {
                 "serial (pty), the spectrometer's integration time": d.spectrometer.integration.setpoint,
                 "OPC UA SignAndEncrypt, the station's setpoint": d.station.heater.setpoint,
-                "EPICS Channel Access, the block's setpoint": d.others["block"].heater.setpoint,
-                "EPICS PV Access, the block's setpoint": d.others["block_pva"].heater.setpoint,
-                "SiLA 2 (TLS), the block's setpoint": d.others["block_sila"].heater.setpoint,
+                "EPICS Channel Access, the block's setpoint": _setpoint(d.others["block"]),
+                "EPICS PV Access, the block's setpoint": _setpoint(d.others["block_pva"]),
+                "SiLA 2 (TLS), the block's setpoint": _setpoint(d.others["block_sila"]),
             }
             for label, signal in signals.items():
                 for _ in range(5):  # the first reads open what they need
