@@ -18,6 +18,21 @@ from lab.store import Store, TrialStatus
 from planners import ParameterValue, Planner, PlannerError, Suggestion, planner_class
 
 
+def _space_filling_trials(campaign: CampaignConfig, planner: str) -> int | None:
+    """How many space-filling trials the planner starts with: the campaign file's number,
+    or if it gives none the planner's own (None: a planner with no such phase).
+
+    Args:
+        campaign: the campaign file.
+        planner: the planner's name.
+    """
+    chosen = campaign.planner.initialization_trials
+    if chosen is not None:
+        return chosen
+    own: int | None = getattr(planner_class(planner), "initialization_trials", None)
+    return own
+
+
 def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> dict[str, Any]:
     """What the store compares to tell the same campaign from a changed one.
 
@@ -30,11 +45,9 @@ def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> di
     settings = {**definition["planner"], "name": planner, "seed": seed}
     if planner != "spectral":  # a setting of that planner alone
         settings.pop("components")
-    # the number the planner starts with, the file's or the planner's own, so that a later
-    # version's other default cannot change a campaign under way
-    own = getattr(planner_class(planner), "initialization_trials", None)
-    if settings["initialization_trials"] is None and own is not None:
-        settings["initialization_trials"] = own
+    # the number the planner starts with, so that a later version's other default cannot
+    # change a campaign under way
+    settings["initialization_trials"] = _space_filling_trials(campaign, planner)
     for default in ("descriptors", "propose_ahead"):  # as stores kept them before they existed
         if settings.get(default, True):
             settings.pop(default, None)
@@ -50,10 +63,8 @@ def make_planner(campaign: CampaignConfig, name: str, seed: int) -> Planner:
         seed: its seed.
     """
     kwargs: dict[str, Any] = {}
-    if campaign.planner.initialization_trials is not None and hasattr(
-        planner_class(name), "initialization_trials"
-    ):
-        kwargs["initialization_trials"] = campaign.planner.initialization_trials
+    if hasattr(planner_class(name), "initialization_trials"):
+        kwargs["initialization_trials"] = _space_filling_trials(campaign, name)
     if name == "spectral":
         kwargs["components"] = campaign.planner.components
     if name == "ax":
