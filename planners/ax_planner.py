@@ -37,7 +37,8 @@ OPTIMIZER_KWARGS: dict[str, Any] = {"num_restarts": 5, "raw_samples": 256}
 #: The short walk, given only under linear constraints: BoTorch hands options it does not
 #: know as its initialiser's on to SciPy, and ``n_thinning`` there turns off its batched
 #: L-BFGS-B (each restart its own problem) for one problem of all restarts stacked, which
-#: takes more steps (the unconstrained proposals were slower than Ax's own)
+#: takes more steps (the unconstrained proposals were slower than Ax's own); the spectral
+#: planner's constrained optimisation takes the same walk
 WALK_OPTIONS: dict[str, Any] = {"n_burnin": 200, "n_thinning": 4}
 #: The same for a space with more combinations of choices and discrete values than
 #: BoTorch enumerates: its mixed-alternating optimiser, which draws no hit-and-run walk
@@ -265,7 +266,8 @@ def _generation_strategy(
 ) -> Any:
     """Ax's "fast" strategy (centre, Sobol, then the modular BoTorch model; only the model
     once ``initialised``), with the
-    acquisition optimiser of :data:`OPTIMIZER_KWARGS`; for several objectives, ParEGO's
+    acquisition optimiser of :data:`OPTIMIZER_KWARGS`, over the bounds first under linear
+    constraints (:mod:`planners.box_first`); for several objectives, ParEGO's
     random scalarisations (qLogNParEGO) instead of Ax's default hypervolume improvement,
     which costs 5-10x as much per proposal (docs/benchmarks.md). A space with choices or
     discrete values keeps its choices as choices (Ax's ``Mixed_transforms``: a categorical
@@ -310,6 +312,11 @@ def _generation_strategy(
     optimizer = MIXED_OPTIMIZER_KWARGS if alternating else OPTIMIZER_KWARGS
     if space.constraints and not alternating:
         optimizer = {**optimizer, "options": WALK_OPTIONS}
+    if space.constraints and space.continuous:
+        from planners.ax_acquisition import BoxFirstAcquisition, register_with_ax
+
+        register_with_ax()
+        generator_kwargs["acquisition_class"] = BoxFirstAcquisition
     if several_objectives:
         generator_kwargs["botorch_acqf_class"] = qLogNParEGO
     if mixed:

@@ -20,14 +20,15 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from planners.ax_planner import WALK_OPTIONS
 from planners.base import Parameter, ParameterValue, PlannerError, Suggestion
 from planners.baselines import SobolPlanner
+from planners.box_first import Constraint, box_first
 from planners.objectives import SpectrumObjective
 
 #: the acquisition optimiser's budget, as measured in bench/spectral_planner.py (the Ax
 #: planner's was 8 restarts then; it now has 5, not yet tried here)
 NUM_RESTARTS, RAW_SAMPLES = 8, 256
-_POLYTOPE = {"n_burnin": 200, "n_thinning": 4}
 #: quasi-Monte Carlo draws of the spectrum per candidate
 MC_SAMPLES = 128
 
@@ -136,39 +137,27 @@ class SpectralPlanner(SobolPlanner):
         return self._optimise(acquisition, n)
 
     def _optimise(self, acquisition: Any, n: int) -> torch.Tensor:
-        """The acquisition's maximiser within the bounds by L-BFGS-B; only if that breaks
-        a linear constraint, again under the constraints (SLSQP, from starting points
-        sampled inside them), which costs several times as much."""
+        """The acquisition's maximiser, over the bounds first (:mod:`planners.box_first`)."""
         from botorch.optim import optimize_acqf
 
         d = len(self.space.parameters)
         bounds = torch.stack([torch.zeros(d), torch.ones(d)]).double()
-        candidates, _ = optimize_acqf(
-            acquisition,
-            bounds=bounds,
-            q=n,
-            num_restarts=NUM_RESTARTS,
-            raw_samples=RAW_SAMPLES,
-        )
         constraints = self._unit_constraints()
-        if constraints and not all(self._feasible(row) for row in candidates):
-            candidates, _ = optimize_acqf(
+
+        def optimise(constrained: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+            found: tuple[torch.Tensor, torch.Tensor | None] = optimize_acqf(
                 acquisition,
                 bounds=bounds,
                 q=n,
                 num_restarts=NUM_RESTARTS,
                 raw_samples=RAW_SAMPLES,
-                inequality_constraints=constraints,
-                options=dict(_POLYTOPE),
+                inequality_constraints=constraints if constrained else None,
+                options=dict(WALK_OPTIONS) if constrained else None,  # the polytope's walk
             )
-        return candidates.detach().clamp(0.0, 1.0)
+            return found
 
-    def _feasible(self, unit: torch.Tensor) -> bool:
-        values = {
-            p.name: p.lower + float(u) * (p.upper - p.lower)
-            for p, u in zip(self._ranges, unit, strict=True)
-        }
-        return self.space.feasible(values)
+        candidates, _ = box_first(optimise, constraints)
+        return candidates.detach().clamp(0.0, 1.0)
 
     def _warm_start(self, model: Any) -> None:
         """Start the fit from the last one's hyperparameters: one more spectrum moves them
@@ -182,7 +171,7 @@ class SpectralPlanner(SobolPlanner):
         ):
             model.load_state_dict({**current, **self._hyperparameters})
 
-    def _unit_constraints(self) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
+    def _unit_constraints(self) -> list[Constraint]:
         """``sum(c * value) <= bound`` in the unit cube, as BoTorch writes it:
         ``sum(coefficient * x) >= rhs``."""
         index = {p.name: i for i, p in enumerate(self._ranges)}

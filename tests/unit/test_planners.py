@@ -194,3 +194,34 @@ def test_the_short_walk_is_asked_for_only_under_linear_constraints():
     assert get_reasons_against_fast_path("L-BFGS-B", True, to_scipy, None) == []
     walk = _model_optimiser(AxPlanner(SPACE, LOSS, seed=0))["options"]
     assert walk["n_burnin"] < 10_000 and walk["n_thinning"] < 32  # shorter than BoTorch's
+
+
+def test_under_a_constraint_the_box_is_tried_first(monkeypatch):
+    """SLSQP under the constraints costs several times the bounds' L-BFGS-B: it runs only
+    when the optimum over the box breaks the constraint, and every proposal keeps it."""
+    import planners.ax_acquisition as acquisition
+
+    constrained: list[bool] = []
+    real = acquisition.box_first
+
+    def counting(optimise, constraints):
+        def spy(under: bool):
+            constrained.append(under)
+            return optimise(under)
+
+        return real(spy, constraints)
+
+    monkeypatch.setattr(acquisition, "box_first", counting)
+    # the loss's minimum (1, 0.5) lies well inside a + b <= 2.5
+    inside = drive(AxPlanner(SPACE, LOSS, seed=0, initialization_trials=3), 6)
+    assert constrained and not any(constrained)
+    assert all(SPACE.feasible(v) for v in inside)
+    # the larger a + b the better: the box's optimum, (2, 2), breaks the constraint
+    constrained.clear()
+    planner = AxPlanner(SPACE, LOSS, seed=0, initialization_trials=3)
+    for _ in range(6):
+        [s] = planner.ask(1)
+        values = SPACE.magnitudes(s.parameters)
+        assert SPACE.feasible(values)
+        planner.tell(s.index, {"loss": -values["a"] - values["b"]})
+    assert True in constrained

@@ -1,0 +1,59 @@
+"""The Ax planner's acquisition: Ax's own, optimised over the bounds first under linear
+constraints (:mod:`planners.box_first`), given to Ax's generator by class, as Ax takes it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from ax.generators.torch.botorch_modular.acquisition import Acquisition
+
+from planners.box_first import Constraint, box_first
+
+
+class BoxFirstAcquisition(Acquisition):
+    """Ax's acquisition, optimised over its bounds first where the space has linear
+    inequality constraints and only continuous parameters (see the module)."""
+
+    def optimize(  # type: ignore[override]
+        self,
+        n: int,
+        search_space_digest: Any,
+        inequality_constraints: list[Constraint] | None = None,
+        equality_constraints: list[Constraint] | None = None,
+        fixed_features: dict[int, float] | None = None,
+        rounding_func: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        optimizer_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        def optimise(constrained: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            options = dict(optimizer_options or {})
+            if not constrained:  # the walk's options are for the polytope alone
+                options.pop("options", None)
+            return super(BoxFirstAcquisition, self).optimize(
+                n,
+                search_space_digest,
+                inequality_constraints=inequality_constraints if constrained else None,
+                equality_constraints=equality_constraints,
+                fixed_features=fixed_features,
+                rounding_func=rounding_func,
+                optimizer_options=options,
+                **kwargs,
+            )
+
+        simple = not (
+            equality_constraints
+            or search_space_digest.discrete_choices
+            or any(v is not None for v in kwargs.values())
+        )
+        if not (inequality_constraints and simple):
+            return optimise(True)
+        return box_first(optimise, inequality_constraints)
+
+
+def register_with_ax() -> None:
+    """Tell Ax how to save :class:`BoxFirstAcquisition` in its JSON."""
+    from ax.storage.botorch_modular_registry import register_acquisition
+
+    register_acquisition(BoxFirstAcquisition)
