@@ -14,7 +14,11 @@ from planners.box_first import Constraint, box_first
 
 class BoxFirstAcquisition(Acquisition):
     """Ax's acquisition, optimised over its bounds first where the space has linear
-    inequality constraints and only continuous parameters (see the module)."""
+    inequality constraints and only continuous parameters (see the module), and no trial
+    is pending: around the pending trials the acquisition's best point moves out to the
+    box's unexplored corners, which a constraint cuts off (the box's optimum broke it in
+    all eight proposals of a batch at 200 observations, against half or fewer one at a
+    time), so there the constrained optimisation runs at once."""
 
     def optimize(  # type: ignore[override]
         self,
@@ -42,12 +46,13 @@ class BoxFirstAcquisition(Acquisition):
                 **kwargs,
             )
 
-        simple = not (
+        box_may_do = not (
             equality_constraints
             or search_space_digest.discrete_choices
+            or self.X_pending is not None
             or any(v is not None for v in kwargs.values())
         )
-        if not (inequality_constraints and simple):
+        if not (inequality_constraints and box_may_do):
             return optimise(True)
         return box_first(optimise, inequality_constraints)
 

@@ -225,3 +225,8 @@ def test_under_a_constraint_the_box_is_tried_first(monkeypatch):
         assert SPACE.feasible(values)
         planner.tell(s.index, {"loss": -values["a"] - values["b"]})
     assert True in constrained
+    # around a pending trial the optimum moves out to the corners: no box first there
+    planner.ask(1)
+    tried = len(constrained)
+    [s] = planner.ask(1)  # the first still pending
+    assert len(constrained) == tried and SPACE.feasible(SPACE.magnitudes(s.parameters))
