@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from ax.generators.torch.botorch_modular.acquisition import Acquisition
 
-from planners.box_first import Constraint, box_first
+from planners.box_first import Constraint, box_first, satisfied
 
 
 class BoxFirstAcquisition(Acquisition):
@@ -54,7 +54,8 @@ class BoxFirstAcquisition(Acquisition):
         )
         if not (inequality_constraints and box_may_do):
             return optimise(True)
-        return box_first(optimise, inequality_constraints)
+        constraints = inequality_constraints
+        return box_first(optimise, lambda found: satisfied(found, constraints))
 
 
 def register_with_ax() -> None:

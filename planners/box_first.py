@@ -22,7 +22,10 @@ Constraint = tuple[torch.Tensor, torch.Tensor, float]
 
 
 def satisfied(candidates: torch.Tensor, constraints: list[Constraint]) -> bool:
-    """Every candidate (a row of ``candidates``) meets every constraint, exactly."""
+    """Every candidate (a row of ``candidates``) meets every constraint, exactly: for
+    Ax's constraints, in its own transformed space, which Ax checks again with its own
+    tolerance. Where the constraints are ours, :meth:`planners.base.Space.feasible`
+    checks them, with the slack the optimiser needs."""
     return all(
         bool(((candidates[..., indices] * coefficients).sum(dim=-1) >= rhs).all())
         for indices, coefficients, rhs in constraints
@@ -32,10 +35,9 @@ def satisfied(candidates: torch.Tensor, constraints: list[Constraint]) -> bool:
 Found = TypeVar("Found", bound=tuple[Any, ...])
 
 
-def box_first(optimise: Callable[[bool], Found], constraints: list[Constraint]) -> Found:
+def box_first(optimise: Callable[[bool], Found], meets: Callable[[torch.Tensor], bool]) -> Found:
     """What ``optimise(False)`` (over the bounds alone) found if its candidates (the
-    first item) meet ``constraints``; else what ``optimise(True)`` (under them) finds."""
+    first item) ``meets`` the constraints; else what ``optimise(True)`` (under them)
+    finds."""
     found = optimise(False)
-    if not constraints or satisfied(found[0], constraints):
-        return found
-    return optimise(True)
+    return found if meets(found[0]) else optimise(True)

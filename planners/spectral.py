@@ -79,15 +79,22 @@ class SpectralPlanner(SobolPlanner):
             unit = self._acquire(n, measured)
         out = []
         for row in unit:
+            plain = self._plain(row)
             params: dict[str, ParameterValue] = {
-                p.name: p.quantity(p.lower + float(u) * (p.upper - p.lower))
-                for p, u in zip(self._ranges, row, strict=True)
+                p.name: p.quantity(plain[p.name]) for p in self._ranges
             }
             out.append(Suggestion(self._next_index, params, "spectral:model"))
             self._next_index += 1
         return out
 
     # --- the model and the acquisition ----------------------------------------------------
+    def _plain(self, unit: torch.Tensor) -> dict[str, float]:
+        """A point of the unit cube as each parameter's number in its unit."""
+        return {
+            p.name: p.lower + float(u) * (p.upper - p.lower)
+            for p, u in zip(self._ranges, unit, strict=True)
+        }
+
     def _unit(self, parameters: dict[str, ParameterValue]) -> list[float]:
         return [
             (float(p.plain(parameters[p.name])) - p.lower) / (p.upper - p.lower)
@@ -156,7 +163,11 @@ class SpectralPlanner(SobolPlanner):
             )
             return found
 
-        candidates, _ = box_first(optimise, constraints)
+        if not constraints:
+            return optimise(False)[0].detach().clamp(0.0, 1.0)
+        candidates, _ = box_first(
+            optimise, lambda found: all(self.space.feasible(self._plain(row)) for row in found)
+        )
         return candidates.detach().clamp(0.0, 1.0)
 
     def _warm_start(self, model: Any) -> None:
