@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import bluesky.plan_stubs as bps
+from bluesky.protocols import Reading
 from bluesky.utils import MsgGenerator
+from event_model import DataKey
 
 from devices import Clock
 
@@ -60,7 +63,7 @@ class Claims:
         """Wait (without blocking the event loop) until each of ``names`` is this run's."""
         for name in names:
             if name not in self.held:
-                yield from bps.wait_for([lambda name=name: self._acquire(name)])
+                yield from bps.wait_for([functools.partial(self._acquire, name)])
 
     async def _acquire(self, name: str) -> None:
         # noted as held in the same step as it is taken: a run aborted while it waits
@@ -154,14 +157,14 @@ class StepTimes:
         """The step is done (before it gives its devices back)."""
         self._times["ended"] = self._clock.now()
 
-    def read(self) -> dict[str, dict[str, Any]]:
+    def read(self) -> dict[str, Reading[Any]]:
         """The step's device and times."""
         now = time.time()
         return {f"{self.name}_{k}": {"value": v, "timestamp": now} for k, v in self._times.items()}
 
-    def describe(self) -> dict[str, dict[str, Any]]:
+    def describe(self) -> dict[str, DataKey]:
         """Field types and units for the event descriptor."""
-        found: dict[str, dict[str, Any]] = {
+        found: dict[str, DataKey] = {
             f"{self.name}_{key}": {"source": "plan", "dtype": "string", "shape": []}
             for key in ("device", "prepared_by")
         }
