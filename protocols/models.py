@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Annotated, Any, Literal
 
 import pint
@@ -286,6 +286,25 @@ class Protocol(BaseModel):
     def on_plate(self) -> bool:
         """Its trials are wells of a plate, filled together and read at once."""
         return any(step.step in PLATE_STEPS for step in self.steps)
+
+    def frees_its_station(self, slots: Collection[str]) -> bool:
+        """Whether a station may start its next trial once this trial's vial has left it
+        (while the vial is measured, say): the first step brings the vial into a
+        station's slot, so the next trial holds nothing while it waits for that slot, and
+        no later step brings a vial back there, so this trial never waits for the next
+        one. A place a parameter chooses is not known beforehand: then no.
+
+        Args:
+            slots: the lab's stations' slots.
+        """
+        first = self.steps[0]
+        if not (isinstance(first, Transfer) and first.destination in slots):
+            return False
+        return not any(
+            isinstance(step, Transfer)
+            and (step.destination == first.destination or PLACEHOLDER.match(step.destination))
+            for step in self.steps[1:]
+        )
 
     def placeholders(self) -> dict[str, str]:
         """Placeholder name -> field path where it is used (first use)."""

@@ -303,7 +303,7 @@ def run_protocol(
     #: conditions stream, made safe at the end
     at = {p: d for p, d in heated.items() if d is not None and d is not lab.station}
     blocks = list(at.values())
-    claims = Claims(lab.resources)
+    claims = Claims(lab.resources, owner=(metadata.get("campaign"), metadata.get("trial")))
     times = StepTimes(lab.resources.clock)
 
     #: the dispense in progress, if any: one cut short still did part of its work
@@ -356,7 +356,7 @@ def run_protocol(
             dispensing.clear()
             times.end()
             if isinstance(step, Transfer | Discard):  # the vial has left its place
-                claims.give(step.source)
+                claims.vacate(step.source)
                 claims.give(_arm(step, lab).name)
                 vial_at = step.destination if isinstance(step, Transfer) else None
             if isinstance(step, PluginStep):
@@ -365,8 +365,13 @@ def run_protocol(
             yield from bps.trigger_and_read([lab.station, *blocks, times], name="conditions")
 
     def cleanup() -> MsgGenerator[None]:
-        yield from claims.give_all()
-        yield from stubs.safe_state(lab.station)
+        # the station is this trial's while its vial is in it; once the vial has left, it
+        # may be the next trial's already (see Protocol.frees_its_station)
+        if lab.slot in claims.held:
+            yield from bpp.finalize_wrapper(stubs.safe_state(lab.station), claims.give_all())
+        else:
+            yield from claims.give_all()
+            yield from claims.if_free(lab.slot, stubs.safe_state(lab.station))
         for place, block in at.items():  # not one another trial's vial stands in now
             yield from claims.if_free(place, bps.stop(block))
 

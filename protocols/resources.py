@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,10 +37,23 @@ class Resources:
 
     clock: Clock
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _listeners: list[Callable[[str, Hashable], None]] = field(default_factory=list)
 
     def lock(self, name: str) -> asyncio.Lock:
         """The lock on ``name`` (made on first use)."""
         return self._locks.setdefault(name, asyncio.Lock())
+
+    def vacated(self, place: str, owner: Hashable) -> None:
+        """Tell the listeners that ``owner``'s vial has left ``place``."""
+        for listener in list(self._listeners):
+            listener(place, owner)
+
+    def listen(self, listener: Callable[[str, Hashable], None]) -> Callable[[], None]:
+        """Call ``listener(place, owner)`` (in the event loop's thread) whenever a run's
+        vial leaves a place: a campaign learns so that a station's last vial has left it.
+        Returns what stops the calls."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     def held(self) -> list[str]:
         """The resources locked now (for a display)."""
@@ -53,10 +66,12 @@ class Claims:
 
     Args:
         resources: the lab's shared locks.
+        owner: who holds them, as listeners are told (a campaign's trial).
     """
 
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: Resources, owner: Hashable = None) -> None:
         self._resources = resources
+        self._owner = owner
         self.held: list[str] = []
 
     def take(self, names: Iterable[str]) -> MsgGenerator[None]:
@@ -76,6 +91,11 @@ class Claims:
         if name in self.held:
             self.held.remove(name)
             self._resources.lock(name).release()
+
+    def vacate(self, place: str) -> None:
+        """This run's vial has left ``place``: give it back, and tell the listeners."""
+        self.give(place)
+        self._resources.vacated(place, self._owner)
 
     def if_free(self, name: str, plan: MsgGenerator[None]) -> MsgGenerator[None]:
         """Run ``plan`` holding ``name`` if it can be had at once; else skip it (another run

@@ -16,12 +16,13 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from lab.campaigns.approvals import Approvals, checked
 from lab.campaigns.consumables import Consumables, expected_use
+from lab.campaigns.handovers import Handovers
 from lab.campaigns.measuring import Measuring
 from lab.campaigns.planning import Proposals, campaign_definition, make_planner
 from lab.campaigns.plates import BatchStart, PlateBatches, PlateInFlight
@@ -258,6 +259,25 @@ class CampaignRunner:
         in_flight: dict[Future[PlanOutcome], Running] = {}
         # a plate is one machine's work: its batches run one at a time
         lanes = self.executor.lanes[:1] if session.plates is not None else self.executor.lanes
+        slots = {cfg.slot for _, cfg in self.lab.config.stations}
+        overlap = session.plates is None and self.protocol.frees_its_station(slots)
+        handovers = Handovers(self.executor, self.campaign.name, slots)
+        depth = self.executor.depth if overlap else 1
+
+        def open_lane() -> str | None:
+            """A lane with no trial on it or, where stations are handed over, one whose
+            trials' vials have all left its station; None while every station is taken."""
+            on = {lane: [r for r in in_flight.values() if _lane(r) == lane] for lane in lanes}
+            empty = [lane for lane in lanes if not on[lane]]
+            handed = [
+                lane
+                for lane in lanes
+                if len(on[lane]) < depth
+                and all(
+                    isinstance(r, InFlight) and handovers.left(r.suggestion.index) for r in on[lane]
+                )
+            ]
+            return next(iter(empty + handed), None)
 
         failed_in_a_row = 0
 
@@ -274,18 +294,14 @@ class CampaignRunner:
 
         try:
             while True:
+                news = handovers.next_one()
                 while (
                     not self.stopping
-                    and len(in_flight) < len(lanes)
+                    and (lane := open_lane()) is not None
                     and done + _count(in_flight) < total
                 ):
                     if self._held():
                         continue
-                    busy = {
-                        r.trials[0].lane if isinstance(r, PlateInFlight) else r.lane
-                        for r in in_flight.values()
-                    }
-                    lane = next(n for n in lanes if n not in busy)
                     budget = total - done - _count(in_flight)
                     if session.plates is not None:
                         plate = self._next_plate(session, budget, lane, events)
@@ -304,8 +320,8 @@ class CampaignRunner:
                         events.trial_changed(started[1].suggestion.index)
                 if not in_flight:
                     break
-                self._propose_ahead(session, len(lanes), in_flight, total - done)
-                for future in _first_done(in_flight):
+                self._propose_ahead(session, open_lane() is None, in_flight, total - done)
+                for future in _first_done(in_flight, news):
                     for ended in self._finish(session, in_flight.pop(future), future.result()):
                         report(ended)
         except KeyboardInterrupt:
@@ -317,6 +333,8 @@ class CampaignRunner:
             self.request_stop(f"planner: {err}")
         except StoreError as err:
             self.request_stop(store_failed(err))
+        finally:
+            handovers.close()
         session.proposals.settle_ahead()
         why = self.stop_reason or "its budget was spent"
         with contextlib.suppress(StoreError):  # a store that cannot be written stopped it
@@ -329,19 +347,20 @@ class CampaignRunner:
     def _propose_ahead(
         self,
         session: _Session,
-        lanes: int,
+        all_taken: bool,
         in_flight: dict[Future[PlanOutcome], Running],
         left: int,
     ) -> None:
-        """With every lane busy, the next proposal is made now, while the trials run, so the
-        first station to free up starts at once (the campaign's ``planner.propose_ahead``)."""
+        """With every station taken (``all_taken``), the next proposal is made now, while
+        the trials run, so the first station to free up starts at once (the campaign's
+        ``planner.propose_ahead``)."""
         running = _count(in_flight)
         if (
             self.campaign.planner.propose_ahead
             and session.plates is None
             and session.held is None
             and not self.stopping
-            and len(in_flight) == lanes
+            and all_taken
             and running < left
         ):
             session.proposals.propose_ahead(min(self.campaign.batch(), left - running), running)
@@ -482,9 +501,17 @@ class CampaignRunner:
         )
 
 
-def _first_done(in_flight: dict[Future[PlanOutcome], Running]) -> set[Future[PlanOutcome]]:
-    """Wait for the first trial to end, in short steps so Ctrl-C is heard."""
+def _lane(running: Running) -> str:
+    return running.trials[0].lane if isinstance(running, PlateInFlight) else running.lane
+
+
+def _first_done(
+    in_flight: dict[Future[PlanOutcome], Running], handover: Future[None]
+) -> set[Future[PlanOutcome]]:
+    """Wait for the first trial to end, or for a station to be handed over (then none may
+    have ended), in short steps so Ctrl-C is heard."""
     while True:
-        finished, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+        waiting: list[Future[Any]] = [*in_flight, handover]
+        finished, _ = wait(waiting, timeout=0.5, return_when=FIRST_COMPLETED)
         if finished:
-            return finished
+            return {f for f in in_flight if f.done()}

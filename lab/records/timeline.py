@@ -185,7 +185,8 @@ def experiments_per_hour(spans: list[Span]) -> float | None:
 
 def station_activity(store: Store, campaign: str | None, stations: list[str]) -> dict[str, Any]:
     """What the dashboard shows of each station (or workcell): the trial it runs (its
-    campaign, number, the step it is at out of how many, and since when), and the trials
+    campaign, number, the step it is at out of how many, and since when), the trial before
+    it if that one's vial is still being measured elsewhere (``finishing``), and the trials
     waiting for one.
 
     Args:
@@ -194,17 +195,20 @@ def station_activity(store: Store, campaign: str | None, stations: list[str]) ->
         stations: where trials run side by side (the executor's lanes): the lab's
             synthesis stations, or the workcells a coordinator spreads trials over.
     """
-    busy: dict[str, dict[str, Any]] = {}
+    busy: dict[str, list[dict[str, Any]]] = {}
     queue: list[dict[str, Any]] = []
+    seen: set[str] = set()  # a plate's batch: several trials, one run
     for record in store.trials(campaign) if campaign else []:
         if record.status == TrialStatus.RUNNING and record.run_uid:
+            if record.run_uid in seen:
+                continue
+            seen.add(record.run_uid)
             documents = store.documents(record.run_uid)
             start = documents[0][1]
             steps = len(start.get("protocol", {}).get("steps", []))
             lane = start.get("workcell") or start.get("station") or stations[0]
             plate = start.get("trials")
-            busy.setdefault(
-                str(lane),
+            busy.setdefault(str(lane), []).append(
                 {
                     "campaign": campaign,
                     "trial": record.idx,
@@ -223,7 +227,9 @@ def station_activity(store: Store, campaign: str | None, stations: list[str]) ->
             # running with no run yet: handed to the executor, which has not started it
             status = "waiting to start" if record.status == TrialStatus.RUNNING else record.status
             queue.append({"campaign": campaign, "trial": record.idx, "status": status})
-    return {
-        "stations": [{"station": s, **busy.get(s, {})} for s in stations],
-        "queue": queue,
-    }
+    shown = []
+    for station in stations:
+        on = sorted(busy.get(station, []), key=lambda t: t["since"])
+        finishing = {"finishing": on[:-1]} if len(on) > 1 else {}
+        shown.append({"station": station, **(on[-1] if on else {}), **finishing})
+    return {"stations": shown, "queue": queue}

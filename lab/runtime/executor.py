@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -82,6 +82,17 @@ class Executor(Protocol):
     #: where plans run side by side, one at a time on each: a lab's synthesis stations
     #: (in process), or workcells (each its own queue server)
     lanes: tuple[str, ...]
+    #: how many trials a lane may hold at once: two where a station takes its next trial
+    #: while the last one's vial is measured (see :meth:`on_vacated`), else one
+    depth: int
+
+    def on_vacated(self, listener: Callable[[str, Hashable], None]) -> Callable[[], None]:
+        """Call ``listener(place, owner)`` whenever a run's vial leaves a place (``owner``:
+        the run's campaign and trial); returns what stops the calls.
+
+        Args:
+            listener: called in the devices' event loop: it must be quick and not raise.
+        """
 
     @property
     def state(self) -> ExecutorState:
@@ -115,13 +126,15 @@ class InProcessExecutor:
     """RunEngines in threads of the lab process, one plan at a time on each.
 
     A request's ``lane`` is not needed here: its ``station`` argument chooses the devices.
-    With one RunEngine per synthesis station, trials run side by side: the RunEngines share
+    With a RunEngine per synthesis station, trials run side by side: the RunEngines share
     the devices' event loop, and the plans' own locks (:mod:`protocols.resources`) keep
-    shared devices to one user at a time.
+    shared devices to one user at a time. With two per station, a station's next trial
+    runs beside the last one, whose vial is being measured elsewhere (its plan waits for
+    the station's slot until then).
 
     Args:
         run_engines: made with ``context_managers=[]`` (signals belong to the main thread);
-            as many as plans may run at once.
+            as many as plans may run at once: per station, one or two.
         devices: what plans run on.
         plans: name -> plan function taking ``devices`` first (``protocols.PLANS``).
         refusal: asked before each plan starts; a reason (e.g. a latched emergency stop)
@@ -146,8 +159,10 @@ class InProcessExecutor:
             _Worker(re, devices, plans, refusal, self._jobs, self._released, n)
             for n, re in enumerate(run_engines)
         ]
-        #: the stations trials run on side by side: one per RunEngine
+        #: the stations trials run on side by side
         self.lanes = tuple(s.name for s in devices.stations[: len(self._workers)])
+        self.depth = max(1, len(self._workers) // max(1, len(self.lanes)))
+        self._devices = devices
 
     # --- the interface -----------------------------------------------------------------
     @property
@@ -158,6 +173,10 @@ class InProcessExecutor:
         if not self._released.is_set() or "paused" in states:
             return ExecutorState.PAUSING if busy else ExecutorState.PAUSED
         return ExecutorState.RUNNING if busy else ExecutorState.IDLE
+
+    def on_vacated(self, listener: Callable[[str, Hashable], None]) -> Callable[[], None]:
+        """Call ``listener(place, owner)`` whenever a run's vial leaves a place."""
+        return self._devices.resources.listen(listener)
 
     def submit(self, request: PlanRequest) -> Future[PlanOutcome]:
         """Queue a plan by name; raises ``ValueError`` for a plan it does not know.

@@ -63,8 +63,9 @@ class Lab:
     run_engine: RunEngine
     devices: LabDevices
     world: SimulatedWorld | None
-    #: ``run_engine`` and one more per further synthesis station, for an executor that
-    #: runs trials side by side (see :func:`parallel_run_engines`)
+    #: ``run_engine`` and more, two per synthesis station, for an executor that runs
+    #: trials side by side, a station's next beside its last while that one's vial is
+    #: measured (see :func:`parallel_run_engines`)
     run_engines: list[RunEngine]
     store: Store | None = None
     #: the stations' heartbeat while the lab is connected (see :meth:`connect`)
@@ -389,7 +390,7 @@ def build_lab(
         if world is not None:
             call_in_bluesky_event_loop(world.stop())
         raise
-    engines = parallel_run_engines(run_engine, len(config.stations))
+    engines = parallel_run_engines(run_engine, 2 * len(config.stations))
     lab = Lab(config, run_engine, devices, world, engines)
     try:
         if connect:

@@ -7,7 +7,7 @@ are the workcells, each a queue server in its own process, on this machine or an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -35,6 +35,8 @@ class WorkcellPool:
         self.workcells = workcells
         #: one lane per workcell: trials run side by side, one on each
         self.lanes = tuple(workcells)
+        #: a workcell runs one trial at a time
+        self.depth = 1
 
     @classmethod
     def reach(cls, config: LabConfig, addresses: Mapping[str, str]) -> WorkcellPool:
@@ -56,6 +58,10 @@ class WorkcellPool:
         return cls(config, reached)
 
     # --- the executor --------------------------------------------------------------------
+    def on_vacated(self, listener: Callable[[str, Hashable], None]) -> Callable[[], None]:
+        """Nothing to tell: a workcell takes its next trial once the last one has ended."""
+        return lambda: None
+
     @property
     def state(self) -> ExecutorState:
         """``paused`` if any workcell is held, else ``running`` if any runs, else ``idle``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from typing import Any
 
@@ -47,6 +48,8 @@ class QueueServerExecutor:
     ) -> None:
         self.name = name
         self.lanes = (name,)
+        #: a workcell runs one trial at a time
+        self.depth = 1
         self._timeout_s = timeout_s
         self._poll_s = poll_s
         self._api = REManagerAPI(zmq_control_addr=control, timeout_recv=timeout_s)
@@ -76,6 +79,10 @@ class QueueServerExecutor:
             raise WorkcellError(f"workcell {self.name}: {type(err).__name__}: {err}") from err
 
     # --- the executor interface -------------------------------------------------------------
+    def on_vacated(self, listener: Callable[[str, Hashable], None]) -> Callable[[], None]:
+        """Nothing to tell: a workcell takes its next trial once the last one has ended."""
+        return lambda: None
+
     @property
     def state(self) -> ExecutorState:
         """``idle``, ``running``, ``pausing`` or ``paused``, from the workcell's status."""

@@ -156,3 +156,29 @@ def test_a_protocol_moved_to_another_station_names_its_slot():
         }
     )
     preflight(moved, limits)
+
+
+def _moves(*places: tuple[str, str]) -> Protocol:
+    return Protocol.model_validate(
+        {
+            "name": "moves",
+            "steps": [{"step": "transfer", "source": a, "destination": b} for a, b in places],
+        }
+    )
+
+
+def test_a_station_is_free_for_its_next_trial_once_a_vial_that_never_returns_has_left():
+    slots = {"synthesis_station", "station_2"}
+    assert load_protocol(EXAMPLES / "colour_mix.yaml").frees_its_station(slots)
+    out = ("synthesis_station", "spectrometer")
+    assert _moves(("rack", "synthesis_station"), out).frees_its_station(slots)
+    # the vial comes back: the next trial would hold the slot this one waits for
+    back = ("spectrometer", "synthesis_station")
+    assert not _moves(("rack", "synthesis_station"), out, back).frees_its_station(slots)
+    # the first step is not into the station: the next trial would hold something first
+    assert not _moves(
+        ("rack", "spectrometer"), ("spectrometer", "synthesis_station")
+    ).frees_its_station(slots)
+    # a place a parameter chooses is not known beforehand
+    chosen = ("synthesis_station", "{where}")
+    assert not _moves(("rack", "synthesis_station"), chosen).frees_its_station(slots)

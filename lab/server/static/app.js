@@ -250,7 +250,9 @@ function stationsPanel() {
     rows.replaceChildren(...data.stations.map((s) => h("tr", { "data-station": s.station },
       h("td", {}, s.station),
       h("td", {}, s.trial === undefined ? h("span", { class: "muted" }, "idle") : h("a", { href: `/campaigns/${encodeURIComponent(s.campaign)}` },
-        s.trials ? `${s.campaign} #${s.trials[0]}–${s.trials[s.trials.length - 1]}, a plate's batch (wells ${s.wells[0]}–${s.wells[s.wells.length - 1]})` : `${s.campaign} #${s.trial}`)),
+        s.trials ? `${s.campaign} #${s.trials[0]}–${s.trials[s.trials.length - 1]}, a plate's batch (wells ${s.wells[0]}–${s.wells[s.wells.length - 1]})` : `${s.campaign} #${s.trial}`),
+        ...(s.finishing || []).map((f) => h("div", { class: "muted", title: "this trial's vial has left the station; the next trial has it" },
+          `#${f.trial} finishing elsewhere, step ${f.step} / ${f.steps}`))),
       h("td", { class: "num" }, s.trial === undefined ? "" : `${s.step} / ${s.steps}`),
       h("td", {}, s.trial === undefined ? "" : ago(now - s.since)))));
     queue.textContent = data.queue.length
