@@ -260,7 +260,13 @@ class CampaignRunner:
         # a plate is one machine's work: its batches run one at a time
         lanes = self.executor.lanes[:1] if session.plates is not None else self.executor.lanes
         slots = {cfg.slot for _, cfg in self.lab.config.stations}
-        overlap = session.plates is None and self.protocol.frees_its_station(slots)
+        # a station's next trial before the last one's result: only where proposals are
+        # made ahead (else each waits for the result before it), one vial at a time
+        overlap = (
+            self.campaign.planner.propose_ahead
+            and session.plates is None
+            and self.protocol.frees_its_station(slots)
+        )
         handovers = Handovers(self.executor, self.campaign.name, slots)
         depth = self.executor.depth if overlap else 1
 

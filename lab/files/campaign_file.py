@@ -294,7 +294,8 @@ class PlannerConfig(_Model):
     propose_ahead: bool = Field(
         True,
         description="propose the next trial while trials run (they count as pending), so "
-        "that a station that frees up starts at once; false: propose after each result",
+        "that a station that frees up starts at once, and a station takes its next trial "
+        "while the last one's vial is measured; false: propose after each result",
     )
 
 
