@@ -1,12 +1,14 @@
 """What trials running at once share, and the record of who used what when.
 
-Several RunEngines (one per synthesis station) run their plans on one event loop, so an
+Several RunEngines (two per synthesis station) run their plans on one event loop, so an
 ``asyncio.Lock`` per resource is enough to keep the shared arm to one move at a time and a
 place to one vial. A plan waits for a lock through bluesky's ``wait_for`` message, so the
 RunEngine stays responsive (pause, abort) while it waits.
 
 Deadlock is ruled out by one order: a step takes the place it puts a vial in *before* the
-arm, and no one holding the arm waits for anything else.
+arm, and no one holding the arm waits for anything else. A station's next trial, started
+while the last one's vial is measured, holds nothing while it waits for the station's slot
+(see :meth:`protocols.Protocol.frees_its_station`).
 """
 
 from __future__ import annotations
