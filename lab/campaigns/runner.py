@@ -138,6 +138,8 @@ class CampaignRunner:
         self.samples = CampaignSamples(store, campaign.name, lab.config)
         self._session: _Session | None = None
         self._stopping = threading.Event()
+        #: the runs in flight, each with its trial(s), while run() runs
+        self._in_flight: dict[Future[PlanOutcome], Running] = {}
         self.stop_reason: str | None = None
         self.left_unsafe: str | None = None
 
@@ -186,6 +188,10 @@ class CampaignRunner:
         """
         self.request_stop(reason)
         self.executor.abort(reason)
+        # a trial handed to the executor that has not started (the executor paused) never
+        # will: its future ends as cancelled, the trial as aborted
+        for future in list(self._in_flight):
+            future.cancel()
 
     @property
     def stopping(self) -> bool:
@@ -256,7 +262,7 @@ class CampaignRunner:
         cleared = clear_workcell(self.lab, self.executor, self.samples, self.operator)
         if cleared is not None:
             self.request_stop(cleared)
-        in_flight: dict[Future[PlanOutcome], Running] = {}
+        in_flight = self._in_flight = {}
         # a plate is one machine's work: its batches run one at a time
         lanes = self.executor.lanes[:1] if session.plates is not None else self.executor.lanes
         slots = {cfg.slot for _, cfg in self.lab.config.stations}
@@ -328,12 +334,14 @@ class CampaignRunner:
                     break
                 self._propose_ahead(session, open_lane() is None, in_flight, total - done)
                 for future in _first_done(in_flight, news):
-                    for ended in self._finish(session, in_flight.pop(future), future.result()):
+                    for ended in self._finish(
+                        session, in_flight.pop(future), self._outcome(future)
+                    ):
                         report(ended)
         except KeyboardInterrupt:
             self.abort("interrupted by the operator")
             for future in list(in_flight):
-                for ended in self._finish(session, in_flight.pop(future), future.result()):
+                for ended in self._finish(session, in_flight.pop(future), self._outcome(future)):
                     report(ended)
         except PlannerError as err:
             self.request_stop(f"planner: {err}")
@@ -349,6 +357,12 @@ class CampaignRunner:
         self._stopping.clear()  # told in the result; a later run() starts afresh
         self.stop_reason = None
         return result
+
+    def _outcome(self, future: Future[PlanOutcome]) -> PlanOutcome:
+        """How a trial's run ended: an abort if it never started (see :meth:`abort`)."""
+        if future.cancel() or future.cancelled():
+            return PlanOutcome("abort", reason=self.stop_reason or "aborted before it started")
+        return future.result()
 
     def _propose_ahead(
         self,
