@@ -84,6 +84,7 @@ def _run(
     campaign = lab_with_stations(Path(folder) / f"{tag}-{n}", stations, CLOCK_SPEED)
     settings = yaml.safe_load(campaign.read_text())
     settings["planner"]["propose_ahead"] = ahead
+    settings["overlap"] = ahead  # a station's next trial early needs proposals made ahead
     campaign.write_text(yaml.safe_dump(settings, sort_keys=False))
     store = campaign.parent / "store.sqlite"
     result = run_campaign(campaign, planner=planner, seed=seed, trials=trials, store=store)

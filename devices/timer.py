@@ -27,19 +27,23 @@ class Timer(StandardReadable, Movable[DeviceValue], Stoppable):
 
     def __init__(self, clock: Clock, name: str = "") -> None:
         self._clock = clock
-        self._stopped = asyncio.Event()
+        #: each wait in progress, by the event that cuts it short (a station's next trial
+        #: may wait beside the last one)
+        self._waits: set[asyncio.Event] = set()
         super().__init__(name=name)
 
     @AsyncStatus.wrap
     async def set(self, value: DeviceValue) -> None:
         """Wait ``value`` of lab time (a bare number is seconds)."""
         seconds = DURATIONS.check(value, device=self.name, what="duration")
-        self._stopped = stopped = asyncio.Event()
+        stopped = asyncio.Event()
+        self._waits.add(stopped)
         waiting = asyncio.ensure_future(self._clock.sleep(seconds))
         interrupt = asyncio.ensure_future(stopped.wait())
         try:
             await asyncio.wait({waiting, interrupt}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self._waits.discard(stopped)
             for task in (waiting, interrupt):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -47,11 +51,18 @@ class Timer(StandardReadable, Movable[DeviceValue], Stoppable):
         if stopped.is_set():
             raise DeviceFault(self.name, f"stopped before {seconds:g} s had passed")
 
-    async def stop(self, success: bool = True) -> None:
-        """End a wait in progress (it fails, so a plan does not take it for done).
+    async def stop(self, success: bool = False) -> None:
+        """End the waits in progress (each fails, so a plan does not take it for done).
+
+        A RunEngine also stops every device its run set, with ``success=True``, when the
+        run ends and on a pause: none of that run's waits is in progress then (a plan
+        waits for each, and an abort cancels the one it is in), but the station's next
+        trial may be waiting here, and that wait goes on.
 
         Args:
-            success: ignored: a stopped wait always fails (bluesky's ``Stoppable``
-                signature).
+            success: True: a RunEngine tidying up after its run; nothing is cut short.
         """
-        self._stopped.set()
+        if success:
+            return
+        for stopped in self._waits:
+            stopped.set()

@@ -97,7 +97,9 @@ class Heater(BlockHeater):
         settle_timeout_s: how long (lab time) it may take to settle.
     """
 
-    shared = False  # the station's own: only its trials use it
+    #: the station's trials: the next one's beside the last one's tail (its vial measured
+    #: elsewhere), each from its own RunEngine
+    shared = True
 
     def __init__(
         self,
@@ -156,6 +158,8 @@ class Stirrer(InstrumentMovable[float]):
         driver: the station's codec.
         limits: the speeds it may be set to, besides 0.
     """
+
+    shared = True  # as the heater
 
     def __init__(self, driver: StationDriver, limits: Range, name: str = "") -> None:
         self.limits = limits

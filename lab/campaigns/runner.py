@@ -134,6 +134,17 @@ class CampaignRunner:
                 f"campaign {campaign.name}",
                 [f"batch_size: plate is for a plate protocol; {protocol.name} moves vials"],
             )
+        slots = {cfg.slot for _, cfg in lab.config.stations}
+        if campaign.overlap and not protocol.frees_its_station(slots):
+            raise ConfigError(
+                f"campaign {campaign.name}",
+                [
+                    f"overlap: {protocol.name}'s first step must put the vial into a "
+                    "station's slot, and no later step bring a vial back there (nor to a "
+                    "place a parameter chooses): else a station's next trial could wait "
+                    "for the last one and the last one for it"
+                ],
+            )
         self.measuring = Measuring(store, lab.config.spectra_from, campaign.measures())
         self.samples = CampaignSamples(store, campaign.name, lab.config)
         self._session: _Session | None = None
@@ -266,13 +277,9 @@ class CampaignRunner:
         # a plate is one machine's work: its batches run one at a time
         lanes = self.executor.lanes[:1] if session.plates is not None else self.executor.lanes
         slots = {cfg.slot for _, cfg in self.lab.config.stations}
-        # a station's next trial before the last one's result: only where proposals are
-        # made ahead (else each waits for the result before it), one vial at a time
-        overlap = (
-            self.campaign.planner.propose_ahead
-            and session.plates is None
-            and self.protocol.frees_its_station(slots)
-        )
+        # a station's next trial before the last one's result, where the campaign asks
+        # (checked: proposals made ahead, a protocol that hands the station over for good)
+        overlap = self.campaign.overlap and session.plates is None
         handovers = Handovers(self.executor, self.campaign.name, slots)
         depth = self.executor.depth if overlap else 1
 

@@ -294,8 +294,7 @@ class PlannerConfig(_Model):
     propose_ahead: bool = Field(
         True,
         description="propose the next trial while trials run (they count as pending), so "
-        "that a station that frees up starts at once, and a station takes its next trial "
-        "while the last one's vial is measured; false: propose after each result",
+        "that a station that frees up starts at once; false: propose after each result",
     )
 
 
@@ -512,6 +511,14 @@ class CampaignConfig(_Model):
     approval: Literal["automatic", "required"] = Field(
         "automatic", description="required: an operator approves, edits or rejects each proposal"
     )
+    overlap: bool = Field(
+        False,
+        description="a station takes its next trial once the last one's vial has left it "
+        "(to be measured), not once that trial has ended: more experiments per lab hour, "
+        "while each proposal misses one more result and a seed no longer repeats itself "
+        "exactly; needs planner.propose_ahead, and a protocol whose first step puts the "
+        "vial into the station and no later step brings it back",
+    )
     planner: PlannerConfig = PlannerConfig()
     failures: FailurePolicy = FailurePolicy()
     parameters: dict[Name, ParameterConfig] = Field(
@@ -552,6 +559,11 @@ class CampaignConfig(_Model):
             problems.append(f"objectives, outcome_constraints: names must be unique, got {names}")
         if self.planner.name == "spectral":
             problems += self._spectral_problems()
+        if self.overlap and not self.planner.propose_ahead:
+            problems.append(
+                "overlap: needs planner.propose_ahead: true (a station's next trial is "
+                "proposed before the last one's result)"
+            )
         if not problems and self.search_space().empty():
             problems.append(
                 "constraints: no point within the parameters' bounds satisfies them all"

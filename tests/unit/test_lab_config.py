@@ -290,3 +290,33 @@ def test_a_campaign_beyond_its_lab_is_refused_before_any_device_starts(example_d
         ConfigError, match=r"parameters\.temperature\.max: .* device limit 20\.\.90"
     ):
         prepare(example_dir / "campaign.yaml")
+
+
+def test_overlap_asks_for_proposals_ahead_and_a_protocol_that_hands_the_station_over(
+    example_dir: Path, tmp_path: Path
+):
+    from types import SimpleNamespace
+
+    from lab import CampaignRunner, load_protocol
+
+    edit_yaml(
+        example_dir / "campaign.yaml",
+        lambda d: d.update(overlap=True, planner={"name": "sobol", "propose_ahead": False}),
+    )
+    with pytest.raises(ConfigError, match=r"overlap: needs planner\.propose_ahead: true"):
+        load_campaign(example_dir / "campaign.yaml")
+    edit_yaml(example_dir / "campaign.yaml", lambda d: d.update(planner={"name": "sobol"}))
+    campaign = load_campaign(example_dir / "campaign.yaml")
+    lab = SimpleNamespace(config=load_lab_config(example_dir / "lab.yaml"))
+    # the vial comes back to the station after it is measured: refused before anything runs
+
+    def back_to_the_station(protocol: dict) -> None:
+        protocol["steps"][-1:] = [
+            {"step": "transfer", "source": "spectrometer", "destination": "synthesis_station"},
+            {"step": "discard", "source": "synthesis_station"},
+        ]
+
+    edit_yaml(example_dir / "colour_mix.yaml", back_to_the_station)
+    back = load_protocol(example_dir / "colour_mix.yaml")
+    with pytest.raises(ConfigError, match=r"overlap: colour_mix's first step must put the vial"):
+        CampaignRunner(lab, campaign, back, Store(tmp_path / "s.sqlite"), None)  # type: ignore[arg-type]
