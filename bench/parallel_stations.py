@@ -1,9 +1,9 @@
 """Several synthesis stations: k = 1, 2 and 4 stations around one arm on the
 colour-matching simulation, through the real lab loop, the Ax planner proposing ahead (the
-next trial is proposed while the stations work, the running trials pending) and each
-station taking its next trial once the last one's vial has left it; and one station
-proposing only after each result, one trial at a time, the loop as it was, for the cost
-of both in regret.
+next trial is proposed while the stations work, the running trials pending); with
+*overlap*, each station also taking its next trial once the last one's vial has left it;
+and one station proposing only after each result, the loop as it was, for the cost of
+proposing ahead in regret.
 
 Per configuration, over seeds: experiments per lab hour (from the first step reached to
 the last step ended, read from the runs' step times), where each device's lab time went
@@ -37,14 +37,17 @@ from bench._colour import colour_problem, completed_points
 from bench._lab import EXAMPLES
 from bench._report import RESULTS, ROOT, publish
 
-#: label -> (stations, propose ahead, planner); Sobol's proposals take next to no time, so
-#: its row is what four stations give when the lab never waits for its software
+#: label -> (stations, propose ahead, overlap, planner); Sobol's proposals take next to no
+#: time, so its row is what four stations give when the lab never waits for its software;
+#: overlap: a station takes its next trial once the last one's vial has left it
 CONFIGURATIONS = {
-    "1, after each result": (1, False, "ax"),
-    "1": (1, True, "ax"),
-    "2": (2, True, "ax"),
-    "4": (4, True, "ax"),
-    "4, Sobol": (4, True, "sobol"),
+    "1, after each result": (1, False, False, "ax"),
+    "1": (1, True, False, "ax"),
+    "1, overlap": (1, True, True, "ax"),
+    "2": (2, True, False, "ax"),
+    "4": (4, True, False, "ax"),
+    "4, overlap": (4, True, True, "ax"),
+    "4, Sobol": (4, True, False, "sobol"),
 }
 CLOCK_SPEED = 50.0
 IMAGES = ROOT / "docs" / "img"
@@ -68,7 +71,7 @@ def lab_with_stations(folder: Path, stations: int, clock_speed: float) -> Path:
 
 
 def _run(
-    stations: int, ahead: bool, planner: str, seed: int, trials: int, folder: str
+    stations: int, ahead: bool, overlap: bool, planner: str, seed: int, trials: int, folder: str
 ) -> dict[str, Any]:
     """One campaign: its throughput, where its time went and the true error of each
     completed trial."""
@@ -77,14 +80,14 @@ def _run(
     from lab.records.timeline import campaign_spans
     from lab.store import Store
 
-    tag = f"k{stations}{'' if ahead else '-after'}-{planner}-s{seed}"
+    tag = f"k{stations}{'' if ahead else '-after'}{'-overlap' if overlap else ''}-{planner}-s{seed}"
     for n in range(100):  # the same seed may run twice
         if not (Path(folder) / f"{tag}-{n}").exists():
             break
     campaign = lab_with_stations(Path(folder) / f"{tag}-{n}", stations, CLOCK_SPEED)
     settings = yaml.safe_load(campaign.read_text())
     settings["planner"]["propose_ahead"] = ahead
-    settings["overlap"] = ahead  # a station's next trial early needs proposals made ahead
+    settings["overlap"] = overlap
     campaign.write_text(yaml.safe_dump(settings, sort_keys=False))
     store = campaign.parent / "store.sqlite"
     result = run_campaign(campaign, planner=planner, seed=seed, trials=trials, store=store)
@@ -142,11 +145,14 @@ def main(quick: bool) -> dict[str, Any]:
         ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1) as pool,
     ):
         futures = {
-            (label, s): pool.submit(_run, k, ahead, planner, s, trials, folder)
-            for label, (k, ahead, planner) in CONFIGURATIONS.items()
+            (label, s): pool.submit(_run, *CONFIGURATIONS[label], s, trials, folder)
+            for label in CONFIGURATIONS
             for s in seeds
         }
-        again = {k: pool.submit(_run, int(k), True, "ax", 0, trials, folder) for k in ("1", "4")}
+        again = {
+            label: pool.submit(_run, *CONFIGURATIONS[label], 0, trials, folder)
+            for label in ("1, overlap", "4")
+        }
         results = {
             label: _summary([futures[(label, s)].result() for s in seeds])
             for label in CONFIGURATIONS
@@ -224,10 +230,10 @@ def _publish(
         f"{seeds} seeds per configuration, {trials} experiments each, the colour-matching "
         "campaign run through the lab loop (arm and spectrometer on ptys, every station its "
         "own OPC UA server), the Ax planner proposing ahead (the next trial proposed while the "
-        "stations work, the running trials pending) and each station taking its next trial "
-        "as soon as the last one's vial has left it (*1, after each result*: proposing only "
-        "once the trial before has ended, one trial at a time, as the loop did before; "
-        "*4, Sobol*: Sobol's "
+        "stations work, the running trials pending; *overlap*: each station also taking its "
+        "next trial as soon as the last one's vial has left it, the campaign's `overlap: "
+        "true`; *1, after each result*: proposing only once the trial before has ended, as "
+        "the loop did before; *4, Sobol*: Sobol's "
         "proposals, which take next to no time, in place of the Ax planner's: what four "
         "stations give when the lab never waits for its software, its error a baseline's); "
         f"clock {CLOCK_SPEED:g}x, so a proposal's compute counts {CLOCK_SPEED:g} times over "
@@ -241,7 +247,7 @@ def _publish(
         "ahead, which results a proposal has seen depends on the wall clock. Seed 0, run "
         "twice: "
         + "; ".join(
-            f"on {k} station{'s' if k != '1' else ''} {r['per_hour'][0]:.1f} and "
+            f"*{k}* {r['per_hour'][0]:.1f} and "
             f"{r['per_hour'][1]:.1f} experiments per lab hour, a final error of "
             f"{r['final_error'][0]:.4f} and {r['final_error'][1]:.4f}"
             for k, r in repeat.items()

@@ -174,6 +174,17 @@ class LabState(Answer):
     control: ControlState
 
 
+class Finishing(Answer):
+    """A station's last trial, its vial measured elsewhere while the next one has the
+    station (a campaign's ``overlap``)."""
+
+    campaign: str | None
+    trial: int
+    step: int
+    steps: int
+    since: float
+
+
 class StationNow(Answer):
     """A station (or workcell) and the trial it runs, if any."""
 
@@ -183,6 +194,10 @@ class StationNow(Answer):
     step: int | None = None
     steps: int | None = None
     since: float | None = None
+    #: a plate's batch: its trials and their wells
+    trials: list[int] | None = None
+    wells: list[str] | None = None
+    finishing: list[Finishing] = []
 
 
 class Waiting(Answer):
