@@ -163,10 +163,12 @@ class SpectralPlanner(SobolPlanner):
             )
             return found
 
-        if not constraints:
-            return optimise(False)[0].detach().clamp(0.0, 1.0)
-        candidates, _ = box_first(
-            optimise, lambda found: all(self.space.feasible(self._plain(row)) for row in found)
+        candidates, _ = (
+            box_first(
+                optimise, lambda found: all(self.space.feasible(self._plain(r)) for r in found)
+            )
+            if constraints
+            else optimise(False)
         )
         return candidates.detach().clamp(0.0, 1.0)
 

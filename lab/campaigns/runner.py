@@ -134,8 +134,9 @@ class CampaignRunner:
                 f"campaign {campaign.name}",
                 [f"batch_size: plate is for a plate protocol; {protocol.name} moves vials"],
             )
-        slots = {cfg.slot for _, cfg in lab.config.stations}
-        if campaign.overlap and not protocol.frees_its_station(slots):
+        #: the stations' slots: where a trial's vial leaving hands its station over
+        self._slots = {cfg.slot for _, cfg in lab.config.stations}
+        if campaign.overlap and not protocol.frees_its_station(self._slots):
             raise ConfigError(
                 f"campaign {campaign.name}",
                 [
@@ -276,12 +277,10 @@ class CampaignRunner:
         in_flight = self._in_flight = {}
         # a plate is one machine's work: its batches run one at a time
         lanes = self.executor.lanes[:1] if session.plates is not None else self.executor.lanes
-        slots = {cfg.slot for _, cfg in self.lab.config.stations}
+        handovers = Handovers(self.executor, self.campaign.name, self._slots)
         # a station's next trial before the last one's result, where the campaign asks
         # (checked: proposals made ahead, a protocol that hands the station over for good)
-        overlap = self.campaign.overlap and session.plates is None
-        handovers = Handovers(self.executor, self.campaign.name, slots)
-        depth = self.executor.depth if overlap else 1
+        depth = self.executor.depth if self.campaign.overlap else 1
 
         def open_lane() -> str | None:
             """A lane with no trial on it or, where stations are handed over, one whose
