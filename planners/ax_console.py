@@ -29,6 +29,11 @@ def set_ax_console_level(level: int) -> None:
     apply()
 
 
+def level() -> int | None:
+    """The level asked for (None: none was), for a planner's process to ask for it too."""
+    return _level
+
+
 def apply() -> None:
     """Set Ax's console handler to the level asked for, if Ax is imported and one was."""
     if _level is not None and "ax.utils.common.logger" in sys.modules:

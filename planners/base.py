@@ -12,7 +12,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import pint
 from pint.facets.plain import PlainUnit
@@ -411,7 +411,7 @@ class Planner(ABC):
     name: str = field(init=False, default="planner")
     #: the planner models whole measurements (spectra), not only the outcomes: the lab
     #: gives it each trial's :class:`Measurement`, and again on a resume
-    wants_measurements: ClassVar[bool] = False
+    wants_measurements: bool = field(init=False, default=False)
     #: how :meth:`best` chooses, for the record: "observed" (the measured values) or
     #: "model" (the planner's model's estimate)
     best_rule: str = field(init=False, default="observed")

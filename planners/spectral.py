@@ -15,7 +15,7 @@ Sobol points the ``sobol`` planner would.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,7 +46,7 @@ class SpectralPlanner(SobolPlanner):
     #: principal components of the spectrum modelled (fewer while there are few spectra)
     components: int = 6
     name: str = field(init=False, default="spectral")
-    wants_measurements: ClassVar[bool] = True
+    wants_measurements: bool = field(init=False, default=True)
     _hyperparameters: dict[str, torch.Tensor] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -16,6 +16,7 @@ from lab.campaigns.results import RunnerEvents
 from lab.files.campaign_file import CampaignConfig
 from lab.store import Store, TrialStatus
 from planners import ParameterValue, Planner, PlannerError, Suggestion, planner_class
+from planners.process import PlannerProcess
 
 
 def _space_filling_trials(campaign: CampaignConfig, planner: str) -> int | None:
@@ -48,34 +49,37 @@ def campaign_definition(campaign: CampaignConfig, planner: str, seed: int) -> di
     # the number the planner starts with, so that a later version's other default cannot
     # change a campaign under way
     settings["initialization_trials"] = _space_filling_trials(campaign, planner)
+    settings.pop("own_process")  # where it runs changes no proposal
     for default in ("descriptors", "propose_ahead"):  # as stores kept them before they existed
         if settings.get(default, True):
             settings.pop(default, None)
     return {**definition, "planner": settings}
 
 
-def make_planner(campaign: CampaignConfig, name: str, seed: int) -> Planner:
+def make_planner(
+    campaign: CampaignConfig, name: str, seed: int, own_process: bool = False
+) -> Planner:
     """A fresh planner for the campaign, as a run (or a replay) starts it.
 
     Args:
         campaign: the campaign file.
         name: the planner's name (``ax``, ``sobol``, ...).
         seed: its seed.
+        own_process: run it in a process of its own (:class:`PlannerProcess`).
     """
+    kind = planner_class(name)
     kwargs: dict[str, Any] = {}
-    if hasattr(planner_class(name), "initialization_trials"):
+    if hasattr(kind, "initialization_trials"):
         kwargs["initialization_trials"] = _space_filling_trials(campaign, name)
     if name == "spectral":
         kwargs["components"] = campaign.planner.components
     if name == "ax":
         kwargs["descriptors"] = campaign.planner.descriptors
-    return planner_class(name)(
-        campaign.search_space(),
-        campaign.objective_specs(),
-        seed=seed,
-        outcome_constraints=campaign.outcome_constraint_specs(),
-        **kwargs,
-    )
+    space, objectives = campaign.search_space(), campaign.objective_specs()
+    constraints = campaign.outcome_constraint_specs()
+    if own_process:
+        return PlannerProcess(kind, space, objectives, seed, constraints, kwargs)
+    return kind(space, objectives, seed=seed, outcome_constraints=constraints, **kwargs)
 
 
 @contextlib.contextmanager

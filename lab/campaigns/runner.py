@@ -126,7 +126,7 @@ class CampaignRunner:
         seed = campaign.planner.seed if seed is None else seed
         self.definition = campaign_definition(campaign, planner_name, seed)
         try:
-            self.planner = make_planner(campaign, planner_name, seed)
+            self.planner = make_planner(campaign, planner_name, seed, campaign.planner.own_process)
         except PlannerError as err:  # a planner chosen on the command line, say
             raise ConfigError(f"campaign {campaign.name}", [f"planner: {err}"]) from None
         if campaign.batch_size == "plate" and not protocol.on_plate:

@@ -296,6 +296,12 @@ class PlannerConfig(_Model):
         description="propose the next trial while trials run (they count as pending), so "
         "that a station that frees up starts at once; false: propose after each result",
     )
+    own_process: bool = Field(
+        False,
+        description="make proposals in a process of their own, beside the lab's work "
+        "instead of taking turns with it (for several stations; starting it takes a few "
+        "seconds); the proposals are the same",
+    )
 
 
 class FailurePolicy(_Model):
