@@ -1,6 +1,7 @@
 """Several synthesis stations: k = 1, 2 and 4 stations around one arm on the
-colour-matching simulation, through the real lab loop, the Ax planner proposing ahead (the
-next trial is proposed while the stations work, the running trials pending); with
+colour-matching simulation, through the real lab loop, the Ax planner in a process of its
+own proposing ahead (the next trial is proposed while the stations work, the running trials
+pending); with
 *overlap*, each station also taking its next trial once the last one's vial has left it;
 and one station proposing only after each result, the loop as it was, for the cost of
 proposing ahead in regret.
@@ -229,7 +230,8 @@ def _publish(
     notes = (
         f"{seeds} seeds per configuration, {trials} experiments each, the colour-matching "
         "campaign run through the lab loop (arm and spectrometer on ptys, every station its "
-        "own OPC UA server), the Ax planner proposing ahead (the next trial proposed while the "
+        "own OPC UA server), the Ax planner in a process of its own (the example's "
+        "`planner: {own_process: true}`) proposing ahead (the next trial proposed while the "
         "stations work, the running trials pending; *overlap*: each station also taking its "
         "next trial as soon as the last one's vial has left it, the campaign's `overlap: "
         "true`; *1, after each result*: proposing only once the trial before has ended, as "

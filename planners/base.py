@@ -582,6 +582,10 @@ class Planner(ABC):
         ]
         return sorted(front, key=key)
 
+    def close(self) -> None:  # noqa: B027
+        """Let go of what the planner holds beyond its object (a process of its own, for
+        :class:`~planners.process.PlannerProcess`); it answers nothing after."""
+
     # --- for subclasses ------------------------------------------------------------
     @abstractmethod
     def _propose(self, n: int) -> list[Suggestion]: ...

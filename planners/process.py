@@ -14,6 +14,7 @@ import contextlib
 import functools
 import multiprocessing
 import pickle
+import signal
 import threading
 import weakref
 from collections import deque
@@ -50,7 +51,10 @@ def _serve(
     ax_console: int | None,
 ) -> None:
     """The child's loop: build the planner, then answer each request in the order sent,
-    with the planner's ``best_rule`` after it, until the lab hangs up."""
+    with the planner's ``best_rule`` after it, until the lab hangs up. Ctrl-C at the lab's
+    terminal reaches this process too; it is the lab's to answer (a pause, a stop), and
+    this process ends when the lab does."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if ax_console is not None:  # as quiet as the lab's own console asked for
         set_ax_console_level(ax_console)
     try:
@@ -78,7 +82,10 @@ def _serve(
             )
         except Exception as err:
             answer = ("error", _sendable(err), None)
-        conn.send(answer)
+        try:
+            conn.send(answer)
+        except (pickle.PicklingError, TypeError, AttributeError) as err:  # pickled, not sent
+            conn.send(("error", PlannerError(f"{method}: its answer cannot be sent: {err}"), None))
 
 
 def _sendable(err: Exception) -> Exception:
@@ -102,6 +109,9 @@ class _Channel:
         self.awaited: deque[Future[tuple[Any, str | None]]] = deque()
         self.lock = threading.Lock()
         self.ended: str | None = None
+        #: the reader has seen the process end (it alone waits for the process: two threads
+        #: waiting for one child race for its exit status)
+        self.read_all = threading.Event()
         threading.Thread(target=self._read, name="planner-answers", daemon=True).start()
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Future[tuple[Any, str | None]]:
@@ -112,7 +122,9 @@ class _Channel:
                 future.set_exception(PlannerError(self.ended))
                 return future
             self.awaited.append(future)
-            self.conn.send((method, args, kwargs))
+            # a process that has ended: the reader is told too, and answers this with why
+            with contextlib.suppress(OSError):
+                self.conn.send((method, args, kwargs))
         return future
 
     def _read(self) -> None:
@@ -133,6 +145,7 @@ class _Channel:
             self.ended = self.ended or f"the planner's process ended unexpectedly ({how})"
             while self.awaited:
                 self.awaited.popleft().set_exception(PlannerError(self.ended))
+        self.read_all.set()
 
     def close(self) -> None:
         """Ask the child to end, and make sure it has."""
@@ -141,10 +154,9 @@ class _Channel:
                 self.ended = "the planner's process was closed"
                 with contextlib.suppress(OSError):
                     self.conn.send(None)
-        self.process.join(timeout=10)
-        if self.process.is_alive():
+        if not self.read_all.wait(timeout=20):  # the planner does not hear: end it
             self.process.kill()
-            self.process.join()
+            self.read_all.wait()
 
 
 class PlannerProcess(Planner):
@@ -192,7 +204,12 @@ class PlannerProcess(Planner):
         there.close()
         self._channel = _Channel(process, here)
         self._refused: BaseException | None = None
-        self.close = weakref.finalize(self, self._channel.close)
+        #: ends the process once this object is collected, or at close()
+        self._finalizer = weakref.finalize(self, self._channel.close)
+
+    def close(self) -> None:
+        """End the planner's process (it answers nothing after)."""
+        self._finalizer()
 
     def _wait(self, future: Future[tuple[Any, str | None]]) -> Any:
         value, rule = future.result()
@@ -251,7 +268,11 @@ class PlannerProcess(Planner):
         """By the measured values here; by the planner's model there once it has a say."""
         if self.best_rule == "observed":
             return super()._best()
-        chosen: list[Observation] = self._wait(self._channel.call("best"))
+        try:
+            chosen: list[Observation] = self._wait(self._channel.call("best"))
+        except PlannerError:  # its process ended: what was measured decides, and says so
+            self.best_rule = "observed"
+            return super()._best()
         return [self.history[o.index] for o in chosen if o.index in self.history]
 
     def __getattr__(self, name: str) -> Any:

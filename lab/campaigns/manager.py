@@ -273,6 +273,9 @@ class CampaignManager:
             session.state = SessionState.STOPPED if result.stopped else SessionState.FINISHED
         except Exception as err:  # the session must end visibly, whatever went wrong
             session.state, session.stopped = SessionState.FAILED, f"{type(err).__name__}: {err}"
+        finally:  # a later run of the campaign builds its planner again from the store
+            if session.runner is not None:
+                session.runner.planner.close()
         log.info(
             "campaign %s %s%s",
             session.name,

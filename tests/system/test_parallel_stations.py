@@ -26,12 +26,14 @@ pytestmark = pytest.mark.system
 
 @pytest.fixture
 def parallel_dir(example_dir: Path) -> Path:
-    """The example with the four-station lab, fast clock, Sobol, stations handed over
-    while the last vial is measured."""
+    """The example with the four-station lab, fast clock, Sobol in a process of its own,
+    stations handed over while the last vial is measured."""
     edit_yaml(example_dir / "lab_parallel.yaml", lambda d: d["simulation"].update(clock_speed=500))
     edit_yaml(
         example_dir / "campaign_parallel.yaml",
-        lambda d: d.update(trials=6, planner={"name": "sobol", "seed": 3}, overlap=True),
+        lambda d: d.update(
+            trials=6, planner={"name": "sobol", "seed": 3, "own_process": True}, overlap=True
+        ),
     )
     return example_dir
 

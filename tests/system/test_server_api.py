@@ -55,7 +55,7 @@ def lab_dir(tmp_path_factory: pytest.TempPathFactory, hooks: Receiver) -> Path:
     }
     (out / "lab.yaml").write_text(yaml.safe_dump(lab, sort_keys=False))
     campaign = yaml.safe_load((out / "campaign.yaml").read_text())
-    campaign.update(trials=3, planner={"name": "sobol", "seed": 1})
+    campaign.update(trials=3, planner={"name": "sobol", "seed": 1, "own_process": True})
     (out / "campaign.yaml").write_text(yaml.safe_dump(campaign, sort_keys=False))
     campaign.update(name="approved-match", approval="required")
     (out / "approved.yaml").write_text(yaml.safe_dump(campaign, sort_keys=False))
@@ -385,6 +385,10 @@ def test_a_campaign_runs_pauses_between_steps_and_resumes(client: TestClient, to
     assert detail["best_rule"] == server.store.campaign("colour-match")["best"]["rule"]
     runs = server.store.runs(campaign="colour-match")
     assert {r.operator for r in runs} == {"olga"}
+    # the planner's process of its own ended with the campaign (a later run builds another)
+    runner = server.manager.sessions["colour-match"].runner
+    assert runner is not None
+    wait_for(lambda: not runner.planner._channel.process.is_alive())
 
 
 def test_proposals_wait_for_approval_edit_or_rejection(client: TestClient, tokens, server):

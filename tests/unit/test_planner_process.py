@@ -3,6 +3,8 @@ told while a proposal is being made, and its failures in words."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -42,6 +44,9 @@ class GatedSobol(SobolPlanner):
     def told(self) -> list[int]:
         return sorted(self.history)
 
+    def own_lock(self) -> object:
+        return self._lock  # a lock cannot be sent to another process
+
 
 @pytest.fixture
 def gated(tmp_path: Path) -> Iterator[tuple[PlannerProcess, Path]]:
@@ -76,6 +81,11 @@ def test_the_same_proposals_as_in_the_labs_process_model_ones_included():
         assert [o.index for o in there.best()] == [o.index for o in here.best()]
         # Ax's own analyses, asked of it in its process
         assert list(there.summary()["trial_index"]) == list(range(8))
+        # should its process end, what was measured decides the best, and says so
+        there._channel.process.kill()
+        measured = min(there.history.values(), key=lambda o: o.outcomes["colour_error"])
+        assert [o.index for o in there.best()] == [measured.index]
+        assert there.best_rule == "observed"
     finally:
         there.close()
 
@@ -114,6 +124,20 @@ def test_a_planner_process_that_ended_is_named_not_waited_for(gated):
         PlannerError, match=r"the planner's process ended unexpectedly \(killed by signal 9\)"
     ):
         planner.ask(1)
+
+
+def test_an_answer_that_cannot_cross_is_refused_in_words_and_the_planner_goes_on(gated):
+    planner, _ = gated
+    with pytest.raises(PlannerError, match="own_lock: its answer cannot be sent: cannot pickle"):
+        planner.own_lock()
+    assert planner.ask(1)
+
+
+def test_ctrl_c_at_the_terminal_is_the_labs_to_answer_not_the_planners(gated):
+    planner, _ = gated
+    planner.ask(1)  # built and serving
+    os.kill(planner._channel.process.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches it
+    assert planner.ask(1)
 
 
 def test_a_planner_that_cannot_be_built_says_why_on_first_use():
