@@ -15,10 +15,13 @@ SPACE = SearchSpace(
     [Parameter("x1", "dimensionless", -5.0, 10.0), Parameter("x2", "dimensionless", 0.0, 15.0)]
 )
 BUDGET = 16
-#: five seeds, judged by their median: with three, a change of the numerical libraries
-#: that sent two seeds to a local optimum (regret ~3, the other seeds under 0.4) failed
-#: the guard while the planner was as good as before
-SEEDS = (0, 1, 2, 3, 4)
+#: ten seeds, judged by their median: a trajectory this short turns on the last digits of
+#: the model's fit, so the numerical libraries or the machine can send a few seeds to a
+#: regret near 1.7 while the planner is as good as before. With three seeds a library
+#: change failed the guard so; with five (0-4), a new machine (2026-12-07) sent seeds 1-3
+#: there, the same code that had passed the day before, while seeds 5-11 gave 6 of 7
+#: under 0.5
+SEEDS = tuple(range(10))
 
 
 def branin(x1: float, x2: float) -> float:
