@@ -9,7 +9,8 @@ from typing import Any
 import torch
 from ax.generators.torch.botorch_modular.acquisition import Acquisition
 
-from planners.box_first import Constraint, box_first, satisfied
+from planners.batched_slsqp import gen_candidates_batched
+from planners.box_first import Constraint, box_first, satisfied, strictly_inside
 
 
 class BoxFirstAcquisition(Acquisition):
@@ -31,9 +32,17 @@ class BoxFirstAcquisition(Acquisition):
         optimizer_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        bounds = torch.tensor(search_space_digest.bounds, dtype=torch.double).T
+
+        def inside(X: torch.Tensor) -> torch.Tensor:
+            X = rounding_func(X) if rounding_func is not None else X
+            return strictly_inside(X, inequality_constraints or [], bounds.to(X))
+
         def optimise(constrained: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
             options = dict(optimizer_options or {})
-            if not constrained:  # the walk's options are for the polytope alone
+            if constrained:  # SLSQP's restarts each on its own, evaluated together
+                options["gen_candidates"] = gen_candidates_batched
+            else:  # the walk's options are for the polytope alone
                 options.pop("options", None)
             return super(BoxFirstAcquisition, self).optimize(
                 n,
@@ -41,7 +50,7 @@ class BoxFirstAcquisition(Acquisition):
                 inequality_constraints=inequality_constraints if constrained else None,
                 equality_constraints=equality_constraints,
                 fixed_features=fixed_features,
-                rounding_func=rounding_func,
+                rounding_func=inside if constrained and inequality_constraints else rounding_func,
                 optimizer_options=options,
                 **kwargs,
             )

@@ -41,3 +41,38 @@ def box_first(optimise: Callable[[bool], Found], meets: Callable[[torch.Tensor],
     finds."""
     found = optimise(False)
     return found if meets(found[0]) else optimise(True)
+
+
+#: how far inside a constraint a candidate on its boundary is moved (in Ax's unit space)
+MARGIN = 1e-9
+
+
+def strictly_inside(
+    candidates: torch.Tensor, constraints: list[Constraint], bounds: torch.Tensor
+) -> torch.Tensor:
+    """``candidates`` moved just inside each constraint they touch or break (by
+    :data:`MARGIN` along its normal; a coordinate at the bound it would cross stays
+    there). SLSQP ends on a boundary up to 1e-10 outside it, and Ax checks pending points
+    with no tolerance: such a trial was left out of the pending ones, and the next
+    proposal repeated it.
+
+    Args:
+        candidates: ``... x d`` points.
+        constraints: BoTorch's linear inequality constraints.
+        bounds: ``2 x d``, the lower and upper bounds.
+    """
+    moved = candidates.clone()
+    for indices, coefficients, rhs in constraints:
+        part = moved[..., indices]
+        lower, upper = bounds[0, indices], bounds[1, indices]
+        slack = (part * coefficients).sum(dim=-1) - rhs
+        free = ((coefficients > 0) & (part < upper)) | ((coefficients < 0) & (part > lower))
+        direction = coefficients * free
+        norm = (direction**2).sum(dim=-1)
+        step = torch.where(
+            (slack < MARGIN) & (norm > 0), (MARGIN - slack) / norm.clamp_min(1e-300), 0.0
+        )
+        moved[..., indices] = torch.minimum(
+            torch.maximum(part + step.unsqueeze(-1) * direction, lower), upper
+        )
+    return moved

@@ -20,9 +20,21 @@ from typing import Any
 import numpy as np
 import torch
 
+# imported with the module, when the planner is made (at a campaign's start or resume),
+# not at its first proposal: BoTorch's acquisitions bring in JAX, 1.8 s on 2 cores
+from botorch.acquisition.logei import qLogExpectedImprovement
+from botorch.acquisition.objective import GenericMCObjective
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import SingleTaskGP
+from botorch.models.transforms.outcome import Standardize
+from botorch.optim import optimize_acqf
+from botorch.sampling import SobolQMCNormalSampler
+from gpytorch.mlls import ExactMarginalLogLikelihood
+
 from planners.ax_planner import WALK_OPTIONS
 from planners.base import Parameter, ParameterValue, PlannerError, Suggestion
 from planners.baselines import SobolPlanner
+from planners.batched_slsqp import gen_candidates_batched
 from planners.box_first import Constraint, box_first
 from planners.objectives import SpectrumObjective
 
@@ -102,14 +114,6 @@ class SpectralPlanner(SobolPlanner):
         ]
 
     def _acquire(self, n: int, measured: list[Any]) -> torch.Tensor:
-        from botorch.acquisition.logei import qLogExpectedImprovement
-        from botorch.acquisition.objective import GenericMCObjective
-        from botorch.fit import fit_gpytorch_mll
-        from botorch.models import SingleTaskGP
-        from botorch.models.transforms.outcome import Standardize
-        from botorch.sampling import SobolQMCNormalSampler
-        from gpytorch.mlls import ExactMarginalLogLikelihood
-
         wavelengths, spectra = _common_grid([o.measurement.spectrum() for o in measured])
         x = torch.tensor([self._unit(o.parameters) for o in measured], dtype=torch.double)
         y = torch.tensor(spectra, dtype=torch.double)
@@ -145,8 +149,6 @@ class SpectralPlanner(SobolPlanner):
 
     def _optimise(self, acquisition: Any, n: int) -> torch.Tensor:
         """The acquisition's maximiser, over the bounds first (:mod:`planners.box_first`)."""
-        from botorch.optim import optimize_acqf
-
         d = len(self.space.parameters)
         bounds = torch.stack([torch.zeros(d), torch.ones(d)]).double()
         constraints = self._unit_constraints()
@@ -160,6 +162,7 @@ class SpectralPlanner(SobolPlanner):
                 raw_samples=RAW_SAMPLES,
                 inequality_constraints=constraints if constrained else None,
                 options=dict(WALK_OPTIONS) if constrained else None,  # the polytope's walk
+                gen_candidates=gen_candidates_batched if constrained else None,
             )
             return found
 

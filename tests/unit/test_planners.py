@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from planners import (
     AxPlanner,
@@ -226,7 +227,23 @@ def test_under_a_constraint_the_box_is_tried_first(monkeypatch):
         planner.tell(s.index, {"loss": -values["a"] - values["b"]})
     assert True in constrained
     # around a pending trial the optimum moves out to the corners: no box first there
-    planner.ask(1)
+    [first] = planner.ask(1)  # on the boundary a + b = 2.5, at a's bound
     tried = len(constrained)
     [s] = planner.ask(1)  # the first still pending
     assert len(constrained) == tried and SPACE.feasible(SPACE.magnitudes(s.parameters))
+    # SLSQP had left it 5e-11 outside, Ax then dropped it from the pending trials and
+    # proposed it again
+    assert s.parameters != first.parameters
+
+
+def test_a_candidate_on_a_constraints_boundary_is_moved_just_inside():
+    from planners.box_first import MARGIN, strictly_inside
+
+    # a + b <= 0.5 as BoTorch writes it; a at its lower bound, b 5e-11 outside
+    constraint = [(torch.tensor([0, 1]), torch.tensor([-1.0, -1.0], dtype=torch.double), -0.5)]
+    bounds = torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]], dtype=torch.double)
+    X = torch.tensor([[[0.0, 0.5 + 5e-11, 0.3]], [[0.2, 0.1, 0.9]]], dtype=torch.double)
+    moved = strictly_inside(X, constraint, bounds)
+    assert moved[0, 0, 0] == 0.0 and moved[0, 0, 2] == 0.3  # at its bound; not in it
+    assert 0.5 - MARGIN * 1.01 < moved[0, 0, 1] <= 0.5 - MARGIN * 0.99
+    assert torch.equal(moved[1], X[1])  # well inside: untouched
