@@ -31,7 +31,7 @@ from botorch.optim import optimize_acqf
 from botorch.sampling import SobolQMCNormalSampler
 from gpytorch.mlls import ExactMarginalLogLikelihood
 
-from planners.ax_planner import WALK_OPTIONS
+from planners.ax_planner import CONSTRAINED_OPTIONS
 from planners.base import Parameter, ParameterValue, PlannerError, Suggestion
 from planners.baselines import SobolPlanner
 from planners.batched_slsqp import gen_candidates_batched
@@ -161,7 +161,7 @@ class SpectralPlanner(SobolPlanner):
                 num_restarts=NUM_RESTARTS,
                 raw_samples=RAW_SAMPLES,
                 inequality_constraints=constraints if constrained else None,
-                options=dict(WALK_OPTIONS) if constrained else None,  # the polytope's walk
+                options=dict(CONSTRAINED_OPTIONS) if constrained else None,
                 gen_candidates=gen_candidates_batched if constrained else None,
             )
             return found
