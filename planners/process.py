@@ -221,10 +221,10 @@ class PlannerProcess(Planner):
         """A request not waited for: its refusal kept for the next ask."""
 
         def keep(done: Future[tuple[Any, str | None]]) -> None:
-            if done.exception() is not None and self._refused is None:
+            if done.exception() is None:
+                self._wait(done)  # done: only its best rule to take
+            elif self._refused is None:
                 self._refused = done.exception()
-            elif done.exception() is None:
-                self.best_rule = done.result()[1] or self.best_rule
 
         future.add_done_callback(keep)
 
